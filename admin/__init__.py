@@ -1,0 +1,66 @@
+"""Flask-Admin wiring: every view is a scoped subclass from admin/base.py."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin, expose
+from flask_admin.menu import MenuLink
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_security import current_user
+from sqlalchemy import func, select
+
+from admin.audit import AuditView
+from admin.base import SecureIndexView, current_actor
+from admin.org import AuthorityView, SchoolView
+from admin.students import StudentView
+from admin.users import UserView
+from extensions import db
+from models.org import SCHOOL, OrgUnit
+from models.people import ROLE_LABELS
+from models.student import Student
+from services import codes, scope
+
+
+class HomeView(SecureIndexView):
+    """首页: who I am, and (for schools and counties) the pupils of my scope by grade."""
+
+    @expose("/")
+    def index(self):  # noqa: ANN201
+        actor = current_actor()
+        by_grade: list[tuple[str, int]] = []
+        if actor.unit.level in ("school", "county"):
+            rows = db.session.execute(
+                select(Student.grade, func.count())
+                .where(scope.filter_for(actor, Student.scope_path), Student.status == "enrolled")
+                .group_by(Student.grade)
+                .order_by(Student.grade)
+            )
+            by_grade = [(codes.label("grade", str(g)), n) for g, n in rows]
+        schools = db.session.scalar(
+            select(func.count()).select_from(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(actor, OrgUnit.path))
+        )
+        roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(actor.role_names))
+        return self.render("admin/home.html", actor=actor, roles=roles, by_grade=by_grade, schools=schools)
+
+
+def init_admin(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name="学籍通",
+        index_view=HomeView(name=_l("Home"), url="/admin"),
+        theme=Bootstrap4Theme(fluid=True),
+    )
+    admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
+    admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))
+    admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
+    admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
+    admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
+    admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
+    admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
+    admin.add_link(MenuLink(name=_l("Log out"), url="/logout"))
+    return admin
+
+
+def is_logged_in() -> bool:
+    return bool(current_user.is_authenticated)

@@ -1,0 +1,192 @@
+"""One base for every admin view: login, roles, and the row scope on every query path.
+
+Flask-Admin filters nothing by itself. The paths that reach rows (see STACK-FACTS.md) are
+all closed here: list and count, get_one (edit, details, delete, ajax update), actions,
+ajax lookups, relationship dropdowns (via `scoped_query`), export. Out of scope → 404.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.actions import ActionsMixin
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.form import SecureForm
+from flask_babel import lazy_gettext as _l
+from flask_security import current_user
+from sqlalchemy import true
+
+from extensions import db
+from services import audit, scope
+from services.errors import NotInScope, RuleViolation
+
+
+def current_actor():  # noqa: ANN201 - returns models.people.User
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+class AccessMixin:
+    """Login required; optionally limited to some roles. Admins pass every role check."""
+
+    allowed_roles: t.ClassVar[frozenset[str] | None] = None
+
+    def is_accessible(self) -> bool:
+        if not current_user.is_authenticated or not current_user.active:
+            return False
+        if self.allowed_roles is None or current_user.is_admin:
+            return True
+        return bool(current_user.role_names & self.allowed_roles)
+
+    def inaccessible_callback(self, name: str, **kwargs: t.Any):  # noqa: ANN201
+        if not current_user.is_authenticated:
+            return redirect(url_for("security.login", next=request.full_path))
+        abort(403)
+
+
+class SecureIndexView(AccessMixin, AdminIndexView):
+    pass
+
+
+class SecureBaseView(AccessMixin, BaseView):
+    pass
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """An ajax lookup that only ever offers rows inside the user's subtree."""
+
+    def __init__(self, name: str, model: t.Any, scope_column: t.Any, extra: t.Callable[[], t.Any] | None = None, **options: t.Any):
+        self._scope_column = scope_column
+        self._extra = extra
+        super().__init__(name, db.session, model, **options)
+
+    def _scoped(self, query: t.Any) -> t.Any:
+        query = query.filter(scope.filter_for(current_actor(), self._scope_column))
+        return query.filter(self._extra()) if self._extra else query
+
+    def get_query(self) -> t.Any:
+        return self._scoped(super().get_query())
+
+    def get_one(self, pk: t.Any) -> t.Any:
+        return self.get_query().filter(getattr(self.model, self.pk) == pk).first()
+
+
+class ScopedModelView(AccessMixin, ModelView):
+    """A ModelView whose every row path honours services/scope.py."""
+
+    form_base_class = SecureForm
+    can_delete = False  # records end by status (第九条: archives are kept forever)
+    can_set_page_size = True
+    page_size = 20
+    page_size_options = (20, 50, 100)
+    list_template = "admin/scoped_list.html"
+
+    def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
+        super().__init__(model, db, *args, **kwargs)
+
+    # --- the rule -------------------------------------------------------------
+    def scope_column(self) -> t.Any:
+        """The path column of the model that the scope rule tests."""
+        return self.model.scope_path
+
+    def scope_filter(self) -> t.Any:
+        if not current_user.is_authenticated:
+            return ~true()
+        return scope.filter_for(current_actor(), self.scope_column())
+
+    def scoped_query(self) -> t.Any:
+        return super().get_query().filter(self.scope_filter())
+
+    # --- every path -----------------------------------------------------------
+    def get_query(self) -> t.Any:
+        return self.scoped_query()
+
+    def get_count_query(self) -> t.Any:
+        return super().get_count_query().filter(self.scope_filter())
+
+    def get_one(self, id: t.Any) -> t.Any:
+        pk = self.model.__mapper__.primary_key[0]
+        try:
+            row = self.get_query().filter(pk == int(id)).one_or_none()
+        except (TypeError, ValueError):
+            row = None
+        if row is None:
+            abort(404)
+        return row
+
+    def scoped_ids(self, ids: t.Iterable[t.Any]) -> list[t.Any]:
+        """The subset of posted ids the user may act on (actions never trust rowid)."""
+        pk = self.model.__mapper__.primary_key[0]
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        if not wanted:
+            return []
+        return list(self.get_query().filter(pk.in_(wanted)))
+
+    def handle_action(self, return_view: str | None = None):  # noqa: ANN201
+        # Refuse the whole action when any posted id is outside scope, before the handler runs.
+        ids = request.form.getlist("rowid")
+        if ids and len(self.scoped_ids(ids)) != len(set(ids)):
+            abort(404)
+        return ActionsMixin.handle_action(self, return_view)
+
+    def _get_filter_groups(self) -> t.Any:
+        """Filter options that depend on the user (e.g. their schools) are computed per request;
+        Flask-Admin would otherwise cache the options it saw at start-up."""
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]  # type: ignore[index]
+                if callable(flt.options):
+                    item["options"] = [(str(k), str(v)) for k, v in flt.options()]
+        return groups
+
+    # --- list size ------------------------------------------------------------
+    @property
+    def simple_list_pager(self) -> bool:  # type: ignore[override]
+        """No COUNT(*) for province- and city-wide lists (millions of rows)."""
+        if not current_user.is_authenticated:
+            return True
+        return current_user.unit.level in current_app.config["UNCOUNTED_LIST_LEVELS"]
+
+    @simple_list_pager.setter
+    def simple_list_pager(self, value: bool) -> None:  # Flask-Admin assigns the class default
+        pass
+
+    # --- export ---------------------------------------------------------------
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str):  # noqa: ANN201
+        audit.record(current_actor(), "export", self.model.__tablename__, None,
+                     f"{export_type} {request.query_string.decode()[:400]}")
+        db.session.commit()
+        return super().export(export_type)
+
+    @property
+    def export_max_rows(self) -> int:  # type: ignore[override]
+        return current_app.config["EXPORT_MAX_ROWS"]
+
+    @export_max_rows.setter
+    def export_max_rows(self, value: int) -> None:
+        pass
+
+    # --- errors from services ---------------------------------------------------
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, NotInScope):
+            abort(404)
+        if isinstance(exc, RuleViolation):
+            for _field, message in exc.problems:
+                flash(message, "error")
+            return True
+        return super().handle_view_exception(exc)
+
+
+class ReadOnlyScopedView(ScopedModelView):
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+
+
+def not_found_message() -> str:
+    return str(_l("Not found."))

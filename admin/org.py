@@ -1,0 +1,129 @@
+"""Schools and authorities of the organisation tree, scoped by path."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
+from flask_babel import lazy_gettext as _l
+from flask_security import current_user
+from sqlalchemy import select
+from wtforms import SelectField
+
+from admin.base import ReadOnlyScopedView, ScopedModelView, current_actor
+from extensions import db
+from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, OrgUnit
+from models.people import ADMIN, OFFICIAL_ROLE_FOR_LEVEL
+from services import codes, scope
+from services.org import authorities_for, save_school
+
+ORG_LABELS = {
+    "code": _l("Code"), "name": _l("Name"), "level": _l("Level"), "parent": _l("County (location)"),
+    "school_kind": _l("Kind of school"), "supervisor": _l("Supervising authority"), "is_rural": _l("Rural"),
+    "central_school": _l("Township central school"), "active": _l("Active"), "path": _l("Path"),
+}
+OFFICIALS = frozenset({ADMIN, *OFFICIAL_ROLE_FOR_LEVEL.values()})
+
+
+def _counties() -> t.Any:
+    return db.session.scalars(
+        select(OrgUnit).where(OrgUnit.level == COUNTY, scope.filter_for(current_actor(), OrgUnit.path)).order_by(OrgUnit.code)
+    ).all()
+
+
+def _schools() -> t.Any:
+    return db.session.scalars(
+        select(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(current_actor(), OrgUnit.path)).order_by(OrgUnit.code).limit(2000)
+    ).all()
+
+
+class SchoolView(ScopedModelView):
+    """学校: officials create and edit schools in their subtree; school users see their own."""
+
+    column_list = ("code", "name", "school_kind", "parent", "supervisor", "is_rural", "central_school", "active")
+    column_labels = ORG_LABELS
+    column_searchable_list = ("name", "code")
+    column_default_sort = "code"
+    column_formatters = {"school_kind": lambda v, c, m, n: codes.label("school_kind", m.school_kind)}
+    column_filters = (
+        FilterEqual(OrgUnit.school_kind, _l("Kind of school"), options=codes.choices("school_kind")),
+        BooleanEqualFilter(OrgUnit.is_rural, _l("Rural")),
+    )
+    form_columns = ("code", "name", "school_kind", "parent", "supervisor", "is_rural", "central_school", "active")
+    form_overrides = {"school_kind": SelectField}
+    form_args = {
+        "school_kind": {"choices": codes.choices("school_kind"), "label": _l("Kind of school")},
+        "parent": {"query_factory": _counties, "label": _l("County (location)")},
+        "supervisor": {"query_factory": lambda: authorities_for(current_actor()), "label": _l("Supervising authority")},
+        "central_school": {"query_factory": _schools, "label": _l("Township central school")},
+    }
+    can_view_details = True
+
+    def scope_column(self) -> t.Any:
+        return OrgUnit.path
+
+    def scoped_query(self) -> t.Any:
+        return super().scoped_query().filter(OrgUnit.level == SCHOOL)
+
+    def get_count_query(self) -> t.Any:
+        return super().get_count_query().filter(OrgUnit.level == SCHOOL)
+
+    @property
+    def simple_list_pager(self) -> bool:  # type: ignore[override]
+        return False  # thousands of schools at most: counting is cheap
+
+    @simple_list_pager.setter
+    def simple_list_pager(self, value: bool) -> None:
+        pass
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return current_user.is_authenticated and (current_user.is_admin or current_user.is_official)
+
+    @can_create.setter
+    def can_create(self, value: bool) -> None:
+        pass
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self.can_create
+
+    @can_edit.setter
+    def can_edit(self, value: bool) -> None:
+        pass
+
+    def edit_form(self, obj: t.Any = None) -> t.Any:
+        form = super().edit_form(obj)
+        del form.code  # the 学校标识码 and the tree path never change
+        return form
+
+    def on_model_change(self, form: t.Any, model: OrgUnit, is_created: bool) -> None:
+        save_school(model, current_actor(), is_created)
+
+
+class AuthorityView(ReadOnlyScopedView):
+    """教育行政部门: the authority units of the user's subtree (read-only)."""
+
+    column_list = ("code", "name", "level", "parent")
+    column_labels = ORG_LABELS
+    column_searchable_list = ("name", "code")
+    column_default_sort = "path"
+    column_formatters = {"level": lambda v, c, m, n: codes.label("org_level", m.level)}
+    allowed_roles = OFFICIALS
+
+    def scope_column(self) -> t.Any:
+        return OrgUnit.path
+
+    def scoped_query(self) -> t.Any:
+        return super().scoped_query().filter(OrgUnit.level.in_(AUTHORITY_LEVELS))
+
+    def get_count_query(self) -> t.Any:
+        return super().get_count_query().filter(OrgUnit.level.in_(AUTHORITY_LEVELS))
+
+    @property
+    def simple_list_pager(self) -> bool:  # type: ignore[override]
+        return False
+
+    @simple_list_pager.setter
+    def simple_list_pager(self, value: bool) -> None:
+        pass

@@ -1,0 +1,202 @@
+"""Students: scoped list, search, filters, create/edit through services/students.py."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import has_request_context, request
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import lazy_gettext as _l
+from flask_security import current_user
+from sqlalchemy import or_, select
+from wtforms import SelectField
+
+from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
+from extensions import db
+from models.audit import StudentHistory
+from models.org import SCHOOL, OrgUnit
+from models.student import Guardian, Student
+from services import audit, codes, scope
+from services.errors import RuleViolation
+from services.ids import mask_id
+from services.students import save_student
+
+
+def _scoped_school_options() -> list[tuple[int, str]]:
+    if not has_request_context() or not current_user.is_authenticated:
+        return []  # Flask-Admin also calls this once at start-up, outside any request
+    rows = db.session.execute(
+        select(OrgUnit.id, OrgUnit.name)
+        .where(OrgUnit.level == SCHOOL, scope.filter_for(current_actor(), OrgUnit.path))
+        .order_by(OrgUnit.code)
+        .limit(500)
+    )
+    return [(r.id, r.name) for r in rows]
+
+
+def _coded(table: str) -> t.Callable[..., str]:
+    return lambda v, c, m, n: codes.label(table, getattr(m, n))
+
+
+FIELD_LABELS = {
+    "xjh": _l("Student number"), "name": _l("Name"), "former_name": _l("Former name"), "gender": _l("Gender"),
+    "birth_date": _l("Birth date"), "birthplace": _l("Birthplace code"), "native_place": _l("Native place"),
+    "ethnicity": _l("Ethnicity"), "nationality": _l("Nationality"), "id_type": _l("ID type"),
+    "id_number": _l("ID number"), "overseas": _l("HK/Macao/Taiwan/overseas"), "health": _l("Health"),
+    "hukou_location": _l("Hukou location code"), "hukou_type": _l("Hukou type"), "grade": _l("Grade"),
+    "class_name": _l("Class"), "enroll_month": _l("Enrollment month"), "enroll_mode": _l("Enrollment mode"),
+    "attendance_mode": _l("Attendance mode"), "current_address": _l("Current address"),
+    "home_address": _l("Home address"), "phone": _l("Phone"), "only_child": _l("Only child"),
+    "preschool": _l("Attended preschool"), "left_behind": _l("Left-behind child"),
+    "migrant_child": _l("Migrant worker's child"), "orphan": _l("Orphan"), "disability": _l("Disability type"),
+    "school": _l("School"), "status": _l("Status"), "guardians": _l("Guardians"),
+    "relation": _l("Relation"), "workplace": _l("Workplace"),
+}
+CODED_COLUMNS = {
+    "gender": "gender", "ethnicity": "ethnicity", "nationality": "nationality", "id_type": "id_type",
+    "overseas": "overseas", "health": "health", "hukou_type": "hukou_type", "enroll_mode": "enroll_mode",
+    "attendance_mode": "attendance_mode", "left_behind": "left_behind", "disability": "disability",
+    "status": "student_status", "grade": "grade",
+}
+OPTIONAL_CODES = {"hukou_type", "enroll_mode", "attendance_mode"}
+
+
+class StudentView(ScopedModelView):
+    column_list = ("xjh", "name", "gender", "birth_date", "id_number", "school", "grade", "class_name", "status")
+    column_labels = FIELD_LABELS
+    column_default_sort = ("id", True)
+    column_sortable_list = ("xjh", "name", "birth_date", "grade", "class_name")
+    column_searchable_list = ("name", "xjh", "id_number")
+    column_formatters = {
+        "id_number": lambda v, c, m, n: mask_id(m.id_number),
+        **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
+    }
+    column_formatters_detail = {
+        **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
+    }
+    column_formatters_export = {
+        **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
+    }
+    column_export_list = (
+        "xjh", "name", "gender", "birth_date", "ethnicity", "id_type", "id_number", "school", "grade",
+        "class_name", "status", "current_address", "phone",
+    )
+    can_export = True
+    export_types = ("xlsx", "csv")
+    can_view_details = True
+    details_template = "admin/student_details.html"
+    column_details_list = (
+        "xjh", "status", "school", "grade", "class_name", "name", "former_name", "gender", "birth_date",
+        "birthplace", "native_place", "ethnicity", "nationality", "id_type", "id_number", "overseas", "health",
+        "hukou_location", "hukou_type", "enroll_month", "enroll_mode", "attendance_mode", "current_address",
+        "home_address", "phone", "only_child", "preschool", "left_behind", "migrant_child", "orphan", "disability",
+    )
+    form_columns = (
+        "school", "name", "former_name", "gender", "birth_date", "id_type", "id_number", "ethnicity",
+        "nationality", "overseas", "birthplace", "native_place", "hukou_location", "hukou_type", "health",
+        "grade", "class_name", "enroll_month", "enroll_mode", "attendance_mode", "current_address",
+        "home_address", "phone", "only_child", "preschool", "left_behind", "migrant_child", "orphan",
+        "disability", "guardians",
+    )
+    form_overrides = {"grade": SelectField}
+    form_args = {
+        "grade": {"choices": [(int(k), v) for k, v in codes.table("grade").items()], "coerce": int, "label": _l("Grade")},
+    }
+    form_widget_args = {
+        "birth_date": {"placeholder": "YYYY-MM-DD"},
+        "enroll_month": {"placeholder": "YYYY-MM"},
+    }
+    inline_models = (
+        (
+            Guardian,
+            {
+                "form_columns": ("id", "relation", "name", "id_type", "id_number", "phone", "workplace"),
+                "form_choices": {
+                    "relation": codes.choices("guardian_relation"),
+                    "id_type": codes.choices("id_type"),
+                },
+                "column_labels": FIELD_LABELS,
+            },
+        ),
+    )
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any):
+        self.form_choices = {
+            col: codes.choices(table, blank=col in OPTIONAL_CODES)
+            for col, table in CODED_COLUMNS.items()
+            if col not in ("status", "grade")
+        }
+        self.column_filters = (
+            FilterEqual(Student.school_id, _l("School"), options=_scoped_school_options),
+            FilterEqual(Student.grade, _l("Grade"), options=[(int(k), v) for k, v in codes.table("grade").items()]),
+            FilterEqual(Student.class_name, _l("Class")),
+            FilterEqual(Student.status, _l("Status"), options=codes.choices("student_status")),
+        )
+        self.form_ajax_refs = {
+            "school": ScopedAjaxLoader(
+                "school", OrgUnit, OrgUnit.path, extra=lambda: OrgUnit.level == SCHOOL,
+                fields=("name", "code"), page_size=20, placeholder=str(_l("Type a school name or code")),
+            )
+        }
+        super().__init__(Student, *args, **kwargs)
+
+    # Search by exact 学籍号 / ID and by name (exact or prefix): all index-backed.
+    def _apply_search(self, query, count_query, joins, count_joins, search):  # noqa: ANN001, ANN202
+        term = search.strip()
+        if term:
+            cond = or_(
+                Student.xjh == term.upper(),
+                Student.id_number == term.upper(),
+                Student.name == term,
+                Student.name.like(term.replace("%", "").replace("_", "") + "%"),
+            )
+            query = query.filter(cond)
+            if count_query is not None:
+                count_query = count_query.filter(cond)
+        return query, count_query, joins, count_joins
+
+    def _school_user(self) -> bool:
+        return current_user.unit.level == SCHOOL
+
+    def create_form(self, obj: t.Any = None) -> t.Any:
+        form = super().create_form(obj)
+        if self._school_user():
+            del form.school
+        return form
+
+    def edit_form(self, obj: t.Any = None) -> t.Any:
+        form = super().edit_form(obj)
+        if self._school_user():
+            del form.school
+        return form
+
+    def on_model_change(self, form: t.Any, model: Student, is_created: bool) -> None:
+        actor = current_actor()
+        school = form.school.data if hasattr(form, "school") else (actor.unit if self._school_user() else None)
+        if not is_created and not hasattr(form, "school"):
+            school = model.school
+        try:
+            save_student(model, actor, school)
+        except RuleViolation as exc:
+            for field, message in exc.problems:
+                if field and field in form:
+                    form[field].errors = [*form[field].errors, message]
+            raise
+
+    @expose("/details/")
+    def details_view(self):  # noqa: ANN201
+        student = self.get_one(request.args.get("id"))
+        audit.record(current_actor(), "student.view", "student", student.id)
+        db.session.commit()
+        return super().details_view()
+
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        model = kwargs.get("model")
+        if template == self.details_template and model is not None:
+            kwargs["history"] = db.session.scalars(
+                select(StudentHistory).where(StudentHistory.student_id == model.id).order_by(StudentHistory.id.desc())
+            ).all()
+            kwargs["code_label"] = codes.label
+            kwargs["field_labels"] = FIELD_LABELS
+        return super().render(template, **kwargs)

@@ -1,0 +1,80 @@
+"""Configuration from the environment. Secrets are generated once into instance/ when absent."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("XUEJI_INSTANCE", BASE_DIR / "instance"))
+
+
+def _instance_secrets() -> dict[str, str]:
+    """SECRET_KEY and the password salt: from the environment, else from instance/secrets.json."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secrets.json"
+    if path.exists():
+        stored = json.loads(path.read_text())
+    else:
+        stored = {"SECRET_KEY": secrets.token_urlsafe(48), "SECURITY_PASSWORD_SALT": secrets.token_urlsafe(24)}
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    return {k: os.environ.get(k) or stored[k] for k in ("SECRET_KEY", "SECURITY_PASSWORD_SALT")}
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'xueji.db'}"
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = ""
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+
+    SECURITY_PASSWORD_HASH = "argon2"
+    SECURITY_TRACKABLE = True
+    SECURITY_REGISTERABLE = False
+    SECURITY_RECOVERABLE = False
+    SECURITY_CHANGEABLE = True
+    SECURITY_SEND_REGISTER_EMAIL = False
+    SECURITY_SEND_PASSWORD_CHANGE_EMAIL = False
+    SECURITY_POST_LOGIN_VIEW = "/admin/"
+    SECURITY_POST_LOGOUT_VIEW = "/login"
+    SECURITY_USER_IDENTITY_ATTRIBUTES = [{"email": {"mapper": "flask_security.uia_email_mapper", "case_insensitive": True}}]
+    SECURITY_MSG_LOGIN = ("请先登录。", "info")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # a registrar's long form must not expire mid-entry
+
+    FLASK_ADMIN_SWATCH = "default"
+    FLASK_ADMIN_FLUID_LAYOUT = True
+    # Province-wide exports are streamed; a single export is capped (第二十八条 gate comes later).
+    EXPORT_MAX_ROWS = 50_000
+    # Lists of units above this level do not count rows (no COUNT(*) over millions).
+    UNCOUNTED_LIST_LEVELS = ("province", "city")
+
+    def __init__(self) -> None:
+        self.SQLALCHEMY_DATABASE_URI = database_url()
+        s = _instance_secrets()
+        self.SECRET_KEY = s["SECRET_KEY"]
+        self.SECURITY_PASSWORD_SALT = s["SECURITY_PASSWORD_SALT"]
+
+
+class TestConfig(Config):
+    TESTING = True
+    # Cheap argon2 parameters: the algorithm is the same, the suite is faster.
+    SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'test.db'}"

@@ -1,0 +1,89 @@
+"""Users and roles (Flask-Security-Too). Every user belongs to one OrgUnit (第二十六条)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_security import RoleMixin, UserMixin
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.org import OrgUnit
+from models.types import ScopePath
+
+ADMIN = "admin"
+PROVINCE_OFFICIAL, CITY_OFFICIAL, COUNTY_OFFICIAL = "province_official", "city_official", "county_official"
+REGISTRAR, PRINCIPAL, DEPUTY = "registrar", "principal", "deputy"
+OFFICIAL_ROLE_FOR_LEVEL = {"province": PROVINCE_OFFICIAL, "city": CITY_OFFICIAL, "county": COUNTY_OFFICIAL}
+SCHOOL_ROLES = (REGISTRAR, PRINCIPAL, DEPUTY)
+ROLE_LABELS = {
+    ADMIN: "系统管理员",
+    PROVINCE_OFFICIAL: "省级教育行政部门",
+    CITY_OFFICIAL: "市级教育行政部门",
+    COUNTY_OFFICIAL: "县级教育行政部门",
+    REGISTRAR: "学籍管理员",
+    PRINCIPAL: "校长",
+    DEPUTY: "分管校领导",
+}
+
+roles_users = Table(
+    "roles_users",
+    db.metadata,
+    Column("user_id", Integer, ForeignKey("user.id"), primary_key=True),
+    Column("role_id", Integer, ForeignKey("role.id"), primary_key=True),
+)
+
+
+class Role(db.Model, RoleMixin):
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str | None] = mapped_column(String(100))
+    permissions: Mapped[str | None] = mapped_column(String(255))
+
+    def __str__(self) -> str:
+        return ROLE_LABELS.get(self.name, self.name)
+
+
+class User(db.Model, UserMixin):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(50), default="")
+    password: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    fs_uniquifier: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    current_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_login_ip: Mapped[str | None] = mapped_column(String(64))
+    current_login_ip: Mapped[str | None] = mapped_column(String(64))
+    login_count: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    # Denormalised from unit.path so that user lists are scoped like students.
+    scope_path: Mapped[str] = mapped_column(ScopePath(), index=True)
+
+    unit: Mapped[OrgUnit] = relationship()
+    roles = relationship("Role", secondary=roles_users, backref="users")
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.name for r in self.roles}
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.role_names
+
+    @property
+    def is_official(self) -> bool:
+        return bool(self.role_names & set(OFFICIAL_ROLE_FOR_LEVEL.values()))
+
+    @property
+    def is_school_user(self) -> bool:
+        return bool(self.role_names & set(SCHOOL_ROLES))
+
+    def __str__(self) -> str:
+        return f"{self.name or self.email}（{self.unit.name if self.unit else ''}）"

@@ -1,0 +1,105 @@
+"""The student record (学籍) with the national basic-information fields and guardians.
+
+`status` is owned by the change workflows; screens never set it directly.
+`scope_path` copies the school's OrgUnit.path so the scope rule is one indexed range test.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.org import OrgUnit
+from models.types import ScopePath
+from services.clock import now
+
+RESIDENT_ID = "1"  # id_type code of 居民身份证
+
+# Fields a school may correct directly (第十二条); everything else in CORE_FIELDS goes
+# through a correction request once the record is approved.
+VOLATILE_FIELDS = ("left_behind", "migrant_child", "current_address", "phone", "hukou_location")
+CORE_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")
+
+
+class Student(db.Model):
+    __tablename__ = "student"
+    __table_args__ = (
+        Index("ix_student_scope_id", "scope_path", "id"),
+        Index("ix_student_name", "name"),
+        Index("ix_student_soft_dup", "name", "gender", "birth_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    xjh: Mapped[str | None] = mapped_column(String(20), unique=True)  # 学籍号
+    school_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    scope_path: Mapped[str] = mapped_column(ScopePath())
+    status: Mapped[str] = mapped_column(String(20), default="enrolled", index=True)
+
+    name: Mapped[str] = mapped_column(String(50))
+    former_name: Mapped[str | None] = mapped_column(String(50))
+    gender: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birthplace: Mapped[str | None] = mapped_column(String(6))  # GB/T 2260 division code
+    native_place: Mapped[str | None] = mapped_column(String(50))  # 籍贯
+    ethnicity: Mapped[str] = mapped_column(String(2), default="01")
+    nationality: Mapped[str] = mapped_column(String(3), default="156")
+    id_type: Mapped[str] = mapped_column(String(1), default=RESIDENT_ID)
+    id_number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    overseas: Mapped[str] = mapped_column(String(1), default="0")  # 港澳台侨外
+    health: Mapped[str] = mapped_column(String(1), default="1")
+    hukou_location: Mapped[str | None] = mapped_column(String(6))
+    hukou_type: Mapped[str | None] = mapped_column(String(1))
+
+    grade: Mapped[int] = mapped_column(Integer)
+    class_name: Mapped[str | None] = mapped_column(String(20))
+    enroll_month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM
+    enroll_mode: Mapped[str | None] = mapped_column(String(1))
+    attendance_mode: Mapped[str | None] = mapped_column(String(1))
+
+    current_address: Mapped[str | None] = mapped_column(String(200))
+    home_address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    only_child: Mapped[bool] = mapped_column(Boolean, default=False)
+    preschool: Mapped[bool] = mapped_column(Boolean, default=True)
+    left_behind: Mapped[str] = mapped_column(String(1), default="0")
+    migrant_child: Mapped[bool] = mapped_column(Boolean, default=False)
+    orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+    disability: Mapped[str] = mapped_column(String(1), default="0")
+
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
+
+    school: Mapped[OrgUnit] = relationship()
+    guardians: Mapped[list[Guardian]] = relationship(
+        back_populates="student", cascade="all, delete-orphan", order_by="Guardian.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.xjh or '未分配学籍号'}）"
+
+
+class Guardian(db.Model):
+    """Up to two guardians (监护人) per student."""
+
+    __tablename__ = "guardian"
+    __table_args__ = (Index("ix_guardian_id_name", "id_number", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(1))
+    name: Mapped[str] = mapped_column(String(50))
+    id_type: Mapped[str] = mapped_column(String(1), default=RESIDENT_ID)
+    id_number: Mapped[str | None] = mapped_column(String(30))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    workplace: Mapped[str | None] = mapped_column(String(100))
+
+    student: Mapped[Student] = relationship(back_populates="guardians")
+
+    def __str__(self) -> str:
+        return self.name

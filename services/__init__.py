@@ -1,0 +1,1 @@
+"""The domain core: rules of the 学籍 regulation, free of Flask-Admin."""

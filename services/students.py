@@ -1,0 +1,198 @@
+"""Creating and editing a student's basic data: validation, 学籍号, scope, history.
+
+Views populate a Student from a form and call `save_student`; it refuses with
+RuleViolation (field, message) and the caller rolls back, so nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from extensions import db
+from models.org import SCHOOL, OrgUnit
+from models.student import RESIDENT_ID, Guardian, Student
+from services import audit, codes, scope
+from services.clock import today
+from services.errors import NotInScope, RuleViolation
+from services.ids import IdNumberError, check_against_record, division_name, parse_resident_id, temporary_xjh, xjh_from_id
+
+if TYPE_CHECKING:
+    from models.people import User
+
+MAX_GUARDIANS = 2
+GRADES_BY_KIND = {
+    "primary": range(1, 7),
+    "junior": range(7, 10),
+    "nine_year": range(1, 10),
+    "special": range(1, 10),
+    "work_study": range(1, 10),
+}
+# Chinese names, Latin names of foreign pupils, and the middle dot of minority names.
+NAME_RE = re.compile(r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z·•． .\-]{1,50}$")
+PHONE_RE = re.compile(r"^[0-9+\- ]{5,20}$")
+OTHER_ID_RE = re.compile(r"^[A-Za-z0-9()\-]{4,30}$")
+ENROLL_MONTH_RE = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])$")
+CODED_FIELDS = {
+    "gender": "gender",
+    "ethnicity": "ethnicity",
+    "nationality": "nationality",
+    "id_type": "id_type",
+    "overseas": "overseas",
+    "health": "health",
+    "hukou_type": "hukou_type",
+    "enroll_mode": "enroll_mode",
+    "attendance_mode": "attendance_mode",
+    "left_behind": "left_behind",
+    "disability": "disability",
+}
+MAX_LENGTHS = {
+    "name": 50, "former_name": 50, "native_place": 50, "class_name": 20,
+    "current_address": 200, "home_address": 200, "phone": 20,
+}
+
+
+def _check_name(value: str | None, field: str, problems: list[tuple[str, str]]) -> None:
+    if not value or not value.strip():
+        problems.append((field, str(_l("This field is required."))))
+    elif not NAME_RE.match(value.strip()):
+        problems.append((field, str(_l("A name may contain only Chinese characters, letters, spaces and the middle dot ·."))))
+
+
+def validate(student: Student, school: OrgUnit | None) -> list[tuple[str, str]]:
+    """Every rule on a student's basic data; an empty list means the record may be saved."""
+    problems: list[tuple[str, str]] = []
+    _check_name(student.name, "name", problems)
+    if student.former_name:
+        _check_name(student.former_name, "former_name", problems)
+    for field, limit in MAX_LENGTHS.items():
+        value = getattr(student, field)
+        if value and len(value) > limit:
+            problems.append((field, str(_l("At most %(n)d characters.", n=limit))))
+    for field, table in CODED_FIELDS.items():
+        value = getattr(student, field)
+        if value in (None, "") and field in ("hukou_type", "enroll_mode", "attendance_mode"):
+            continue
+        if not codes.is_known(table, value):
+            problems.append((field, str(_l("Unknown code %(code)s.", code=value))))
+    for field in ("birthplace", "hukou_location"):
+        value = getattr(student, field)
+        if value and division_name(value) is None:
+            problems.append((field, str(_l("Unknown administrative division code %(code)s.", code=value))))
+    if student.phone and not PHONE_RE.match(student.phone):
+        problems.append(("phone", str(_l("A phone number has 5–20 digits."))))
+    if student.enroll_month and not ENROLL_MONTH_RE.match(student.enroll_month):
+        problems.append(("enroll_month", str(_l("Write the enrollment month as YYYY-MM."))))
+
+    if not isinstance(student.birth_date, date):
+        problems.append(("birth_date", str(_l("This field is required."))))
+    else:
+        age = (today() - student.birth_date).days / 365.25
+        if age < 3 or age > 25:
+            problems.append(("birth_date", str(_l("The birth date is not plausible for a pupil of compulsory education."))))
+
+    if school is None or school.level != SCHOOL:
+        problems.append(("school", str(_l("Choose a school."))))
+    elif student.grade not in GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)):
+        problems.append(("grade", str(_l("This school does not teach grade %(g)s.", g=student.grade))))
+
+    problems.extend(_check_id(student))
+    problems.extend(_check_guardians(student.guardians))
+    return problems
+
+
+def _check_id(student: Student) -> list[tuple[str, str]]:
+    number = (student.id_number or "").strip().upper() or None
+    student.id_number = number
+    if student.id_type == RESIDENT_ID:
+        if not number:
+            return [("id_number", str(_l("A resident ID number is required for this ID type.")))]
+        try:
+            rid = parse_resident_id(number)
+        except IdNumberError as exc:
+            return [("id_number", str(exc))]
+        problems = check_against_record(rid, student.birth_date if isinstance(student.birth_date, date) else None, student.gender)
+    else:
+        problems = []
+        if number and not OTHER_ID_RE.match(number):
+            problems.append(("id_number", str(_l("An ID number may contain only letters, digits, brackets and hyphens."))))
+    if number and not problems:
+        holder = db.session.scalar(select(Student.id).where(Student.id_number == number, Student.id != student.id))
+        if holder is not None:
+            problems.append(("id_number", str(_l("This ID number already belongs to another student record (一人一籍)."))))
+    return problems
+
+
+def _check_guardians(guardians: list[Guardian]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if len(guardians) > MAX_GUARDIANS:
+        problems.append(("guardians", str(_l("At most two guardians."))))
+    for g in guardians:
+        _check_name(g.name, "guardians", problems)
+        if not codes.is_known("guardian_relation", g.relation):
+            problems.append(("guardians", str(_l("Unknown code %(code)s.", code=g.relation))))
+        if g.phone and not PHONE_RE.match(g.phone):
+            problems.append(("guardians", str(_l("A phone number has 5–20 digits."))))
+        if g.workplace and len(g.workplace) > 100:
+            problems.append(("guardians", str(_l("At most %(n)d characters.", n=100))))
+        if g.id_number and g.id_type == RESIDENT_ID:
+            g.id_number = g.id_number.strip().upper()
+            try:
+                parse_resident_id(g.id_number)
+            except IdNumberError as exc:
+                problems.append(("guardians", f"{g.name}: {exc}"))
+    return problems
+
+
+def assign_xjh(student: Student) -> None:
+    """G + ID for resident-ID holders; otherwise a unique temporary J number (needs student.id)."""
+    if student.id_type == RESIDENT_ID and student.id_number:
+        student.xjh = xjh_from_id(student.id_number)
+    elif not student.xjh or not student.xjh.startswith("J"):
+        student.xjh = temporary_xjh(student.birth_date, student.id)
+
+
+def save_student(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None) -> Student:
+    """Validate and stage a new or edited student with its history and audit rows.
+
+    The actor's scope is checked here, not trusted from the view: the school must lie in
+    the actor's subtree, and so must the record's previous school when editing.
+    """
+    with db.session.no_autoflush:  # a validation query must not flush (and forget) the pending changes
+        return _save(student, actor, school, reason)
+
+
+def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | None) -> Student:
+    is_new = student.id is None
+    if not is_new and not scope.covers(actor, scope.stored_value(student, "scope_path")):  # type: ignore[arg-type]
+        raise NotInScope()
+    if school is not None and not scope.covers(actor, school.path):
+        raise NotInScope()
+    problems = validate(student, school)
+    if problems:
+        raise RuleViolation(problems)
+    student.school = school  # type: ignore[assignment]
+    student.scope_path = school.path  # type: ignore[union-attr]
+    for g in student.guardians:
+        g.name = g.name.strip()
+    student.name = student.name.strip()
+    if is_new:
+        db.session.add(student)
+        db.session.flush()  # the id makes the temporary 学籍号 unique
+        assign_xjh(student)
+        changes = [("_created", None, student.xjh)]
+    else:
+        assign_xjh(student)
+        changes = audit.pending_changes(student)
+        for n, g in enumerate(student.guardians, start=1):
+            changes += audit.pending_changes(g, prefix=f"guardian{n}.")
+    db.session.flush()
+    audit.write_history(student, actor, changes, reason=reason or (str(_l("Record created")) if is_new else None))
+    audit.record(actor, "student.create" if is_new else "student.update", "student", student.id,
+                 ", ".join(f for f, _, _ in changes))
+    return student
+
