@@ -54,6 +54,31 @@ def _register_routes(app: Flask) -> None:
         target = request.referrer or "/"
         return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
 
+    from flask import render_template
+    from flask_babel import gettext as _
+    from flask_wtf.csrf import CSRFError
+
+    errors = {
+        400: (lambda: _("Bad request"), lambda: _("The request could not be understood. Please go back and try again.")),
+        403: (lambda: _("Not permitted"), lambda: _("Your role does not allow this page.")),
+        404: (lambda: _("Not found"), lambda: _("The page or record does not exist, or is outside your area of responsibility.")),
+        413: (lambda: _("File too large"), lambda: _("The uploaded file is larger than allowed.")),
+    }
+
+    def _error_page(code: int):  # noqa: ANN202
+        title, message = errors[code]
+        return render_template("error.html", code=code, title=title(), message=message()), code
+
+    for code in errors:
+        app.register_error_handler(code, lambda e, code=code: _error_page(code))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(e):  # noqa: ANN001, ANN202
+        return render_template(
+            "error.html", code=400, title=_("Form expired"),
+            message=_("The form's security token is missing or expired. Reload the page and submit again."),
+        ), 400
+
     @app.after_request
     def security_headers(resp):  # noqa: ANN001, ANN202
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -64,6 +89,12 @@ def _register_routes(app: Flask) -> None:
 
 def _register_login_audit(app: Flask) -> None:
     from services import audit
+
+    @app.before_request
+    def _attribute_changes() -> None:
+        # Any student change flushed during this request is history written by this user.
+        if current_user.is_authenticated:
+            audit.set_actor(current_user)
 
     @user_logged_in.connect_via(app)
     def _on_login(sender, user, **extra):  # noqa: ANN001, ANN202

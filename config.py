@@ -40,6 +40,7 @@ class Config:
 
     SECURITY_PASSWORD_HASH = "argon2"
     SECURITY_TRACKABLE = True
+    SECURITY_RETURN_GENERIC_RESPONSES = True  # the login page must not tell which accounts exist
     SECURITY_REGISTERABLE = False
     SECURITY_RECOVERABLE = False
     SECURITY_CHANGEABLE = True
@@ -77,4 +78,4 @@ class TestConfig(Config):
 
     def __init__(self) -> None:
         super().__init__()
-        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'test.db'}"
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / f'test-{os.getpid()}.db'}"

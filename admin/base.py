@@ -14,7 +14,7 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import ActionsMixin
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from flask_admin.form import SecureForm
+from flask_wtf import FlaskForm
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import true
@@ -76,7 +76,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 class ScopedModelView(AccessMixin, ModelView):
     """A ModelView whose every row path honours services/scope.py."""
 
-    form_base_class = SecureForm
+    form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
     can_delete = False  # records end by status (第九条: archives are kept forever)
     can_set_page_size = True
     page_size = 20

@@ -7,6 +7,7 @@ import typing as t
 from flask import has_request_context, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.validators import Unique
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import or_, select
@@ -19,7 +20,7 @@ from models.org import SCHOOL, OrgUnit
 from models.student import Guardian, Student
 from services import audit, codes, scope
 from services.errors import RuleViolation
-from services.ids import mask_id
+from services.ids import mask_id, mask_xjh
 from services.students import save_student
 
 
@@ -70,9 +71,10 @@ class StudentView(ScopedModelView):
     column_searchable_list = ("name", "xjh", "id_number")
     column_formatters = {
         "id_number": lambda v, c, m, n: mask_id(m.id_number),
+        "xjh": lambda v, c, m, n: mask_xjh(m.xjh),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
-    column_formatters_detail = {
+    column_formatters_detail = {  # the details page shows the full numbers (and is audited)
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
     column_formatters_export = {
@@ -156,6 +158,15 @@ class StudentView(ScopedModelView):
                 count_query = count_query.filter(cond)
         return query, count_query, joins, count_joins
 
+    def scaffold_form(self) -> t.Any:
+        form_class = super().scaffold_form()
+        # Flask-Admin adds a generic "already exists" check for unique columns; the service
+        # gives the 一人一籍 message instead (and checks the whole province, not only the scope).
+        field = getattr(form_class, "id_number", None)
+        if field is not None:
+            field.kwargs["validators"] = [v for v in field.kwargs.get("validators", []) if not isinstance(v, Unique)]
+        return form_class
+
     def _school_user(self) -> bool:
         return current_user.unit.level == SCHOOL
 
@@ -173,9 +184,13 @@ class StudentView(ScopedModelView):
 
     def on_model_change(self, form: t.Any, model: Student, is_created: bool) -> None:
         actor = current_actor()
-        school = form.school.data if hasattr(form, "school") else (actor.unit if self._school_user() else None)
-        if not is_created and not hasattr(form, "school"):
-            school = model.school
+        field = form._fields.get("school")  # absent for school users: the server sets their school
+        if field is not None:
+            school = field.data
+        elif self._school_user():
+            school = actor.unit
+        else:
+            school = None
         try:
             save_student(model, actor, school)
         except RuleViolation as exc:

@@ -5,18 +5,22 @@ Callers pass the actor; the IP comes from the request when there is one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from extensions import db
 from models.audit import AuditLog, StudentHistory
+from models.student import Guardian, Student
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from models.people import User
-    from models.student import Student
 
 # Fields not worth a history row (bookkeeping the system maintains itself).
 UNTRACKED = {"id", "version_id", "updated_at", "created_at", "scope_path"}
@@ -78,24 +82,59 @@ def pending_changes(obj: object, prefix: str = "") -> list[tuple[str, str | None
     return changes
 
 
-def write_history(
-    student: Student,
-    actor: User | None,
-    changes: list[tuple[str, str | None, str | None]],
-    reason: str | None = None,
-    request_id: int | None = None,
-) -> list[StudentHistory]:
-    rows = [
-        StudentHistory(
-            student_id=student.id,
-            field=field,
-            old_value=old,
-            new_value=new,
-            reason=reason,
-            request_id=request_id,
-            changed_by_id=actor.id if actor else None,
-        )
-        for field, old, new in changes
-    ]
-    db.session.add_all(rows)
+def set_actor(actor: User | None, reason: str | None = None, request_id: int | None = None) -> None:
+    """Attribute every student change flushed from now on in this session (see _history_on_flush)."""
+    db.session.info.update(actor_id=actor.id if actor else None, reason=reason, request_id=request_id)
+
+
+@contextmanager
+def acting(actor: User | None, reason: str | None = None, request_id: int | None = None) -> Iterator[None]:
+    keys = ("actor_id", "reason", "request_id")
+    saved = {k: db.session.info.get(k) for k in keys}
+    set_actor(actor, reason, request_id)
+    try:
+        yield
+    finally:
+        db.session.info.update(saved)
+
+
+def _history_rows(session: Session) -> list[StudentHistory]:
+    rows: list[StudentHistory] = []
+    info = session.info
+    for obj in list(session.dirty) + list(session.new):
+        if isinstance(obj, Student) and obj.id is not None and obj.id not in info.get("created_ids", ()):
+            student_id, changes = obj.id, pending_changes(obj)
+        elif isinstance(obj, Guardian) and obj.student is not None and obj.student.id is not None:
+            n = obj.student.guardians.index(obj) + 1 if obj in obj.student.guardians else 0
+            student_id, changes = obj.student.id, pending_changes(obj, prefix=f"guardian{n}.")
+        else:
+            continue
+        rows += [
+            StudentHistory(
+                student_id=student_id, field=field, old_value=old, new_value=new,
+                reason=info.get("reason"), request_id=info.get("request_id"), changed_by_id=info.get("actor_id"),
+            )
+            for field, old, new in changes
+        ]
     return rows
+
+
+@event.listens_for(db.session, "before_flush")
+def _history_on_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """Every change to a student or guardian becomes a StudentHistory row, whatever code made it."""
+    session.add_all(_history_rows(session))
+
+
+@event.listens_for(db.session, "after_commit")
+@event.listens_for(db.session, "after_rollback")
+def _forget_created(session: Session) -> None:
+    session.info.pop("created_ids", None)
+
+
+def write_creation(student: Student, actor: User | None, reason: str | None) -> StudentHistory:
+    """The one history row of a new record; finishing touches in the same transaction are part of it."""
+    db.session.info.setdefault("created_ids", set()).add(student.id)
+    row = StudentHistory(student_id=student.id, field="_created", new_value=student.xjh, reason=reason,
+                         changed_by_id=actor.id if actor else None)
+    db.session.add(row)
+    return row

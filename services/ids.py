@@ -87,6 +87,13 @@ def mask_id(number: str | None) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+def mask_xjh(xjh: str | None) -> str:
+    """A G-number contains the ID number, so lists mask it the same way; J-numbers are shown whole."""
+    if xjh and xjh.startswith("G"):
+        return "G" + mask_id(xjh[1:])
+    return xjh or ""
+
+
 def division_name(code: str | None) -> str | None:
     """Name of a GB/T 2260 division code from stdnum's table, None when unknown."""
     from stdnum import numdb

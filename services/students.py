@@ -162,7 +162,7 @@ def save_student(student: Student, actor: User, school: OrgUnit | None, reason: 
     The actor's scope is checked here, not trusted from the view: the school must lie in
     the actor's subtree, and so must the record's previous school when editing.
     """
-    with db.session.no_autoflush:  # a validation query must not flush (and forget) the pending changes
+    with db.session.no_autoflush, audit.acting(actor, reason):
         return _save(student, actor, school, reason)
 
 
@@ -183,16 +183,13 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
     if is_new:
         db.session.add(student)
         db.session.flush()  # the id makes the temporary 学籍号 unique
+        audit.write_creation(student, actor, reason or str(_l("Record created")))
         assign_xjh(student)
-        changes = [("_created", None, student.xjh)]
+        changed = "_created"
     else:
         assign_xjh(student)
-        changes = audit.pending_changes(student)
-        for n, g in enumerate(student.guardians, start=1):
-            changes += audit.pending_changes(g, prefix=f"guardian{n}.")
-    db.session.flush()
-    audit.write_history(student, actor, changes, reason=reason or (str(_l("Record created")) if is_new else None))
-    audit.record(actor, "student.create" if is_new else "student.update", "student", student.id,
-                 ", ".join(f for f, _, _ in changes))
+        changed = ", ".join(f for f, _, _ in audit.pending_changes(student))
+    db.session.flush()  # audit._history_on_flush writes the field-by-field history
+    audit.record(actor, "student.create" if is_new else "student.update", "student", student.id, changed)
     return student
 
