@@ -41,6 +41,7 @@ class Config:
     SECURITY_PASSWORD_HASH = "argon2"
     SECURITY_TRACKABLE = True
     SECURITY_RETURN_GENERIC_RESPONSES = True  # the login page must not tell which accounts exist
+    SECURITY_MSG_GENERIC_AUTHN_FAILED = ("登录失败：邮箱或密码不正确。", "error")
     SECURITY_REGISTERABLE = False
     SECURITY_RECOVERABLE = False
     SECURITY_CHANGEABLE = True

@@ -70,7 +70,11 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self._scoped(super().get_query())
 
     def get_one(self, pk: t.Any) -> t.Any:
-        return self.get_query().filter(getattr(self.model, self.pk) == pk).first()
+        try:
+            key = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().filter(getattr(self.model, self.pk) == key).first()
 
 
 class ScopedModelView(AccessMixin, ModelView):

@@ -6,7 +6,7 @@ import typing as t
 
 from flask import has_request_context, request
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
@@ -130,8 +130,8 @@ class StudentView(ScopedModelView):
             if col not in ("status", "grade")
         }
         self.column_filters = (
-            FilterEqual(Student.school_id, _l("School"), options=_scoped_school_options),
-            FilterEqual(Student.grade, _l("Grade"), options=[(int(k), v) for k, v in codes.table("grade").items()]),
+            IntEqualFilter(Student.school_id, _l("School"), options=_scoped_school_options),
+            IntEqualFilter(Student.grade, _l("Grade"), options=[(int(k), v) for k, v in codes.table("grade").items()]),
             FilterEqual(Student.class_name, _l("Class")),
             FilterEqual(Student.status, _l("Status"), options=codes.choices("student_status")),
         )

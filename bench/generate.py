@@ -349,7 +349,7 @@ def pupil_rows(n: int, counties: list[County], schools: list[School], seed: int 
             "native": "辽宁" + s.county.city_name,
             "addr": area + (rng.choice(TOWNS) if s.rural else ""),
             "grades": KIND_GRADES[s.kind],
-            "nclass": 2 + int(min(s.pupils, 2000) / 120),
+            "nclass": max(1, min(len(classes), round(s.pupils / len(KIND_GRADES[s.kind]) / 40))),  # ~40 a class
         }
     # ID uniqueness without a set: per (county, grade, gender) a counter c; the birth day is
     # (c*211) mod 365 and the 3-digit sequence 2*((c//365 + offset) mod 500) + male.
@@ -462,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", required=True)
     ap.add_argument("--pupils", type=int, required=True)
     ap.add_argument("--reset", action="store_true", help="drop and recreate the database first")
+    ap.add_argument("--json", help="write the phase timings here")
     args = ap.parse_args(argv)
     if make_url(args.url).database == "test":
         raise SystemExit("refusing to touch the database 'test'")
@@ -491,6 +492,13 @@ def main(argv: list[str] | None = None) -> int:
 
     total = time.perf_counter() - t_all
     log("[generate] timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + f"; total {total:.1f}s")
+    if args.json:
+        import json
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(
+            {"pupils": args.pupils, "timings_s": timings, "total_s": total, "bench_units": bench_units,
+             "counties": len(counties), "schools": len(schools)}, ensure_ascii=False, indent=1))
     return 0
 
 

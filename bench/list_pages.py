@@ -1,0 +1,225 @@
+"""Student list page (GET /admin/student/) for the 4 bench users, against the raw SQL it runs.
+
+    python -m bench.list_pages --url postgresql+psycopg://root@127.0.0.1/xueji_bench [--runs 15]
+
+For each user: log in through the Flask test client (CSRF token scraped from /login), warm up,
+record every SQL statement of one page load (SQLAlchemy `before_cursor_execute`), then time
+the page --runs times. The page's student queries (the id-ordered LIMIT 20 select and, for
+school/county users, the COUNT) are then replayed with psycopg directly, with the page's own
+SQL text and parameters, and EXPLAIN (ANALYZE, BUFFERS) is printed once per query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.generate import BENCH_DOMAIN, BENCH_PASSWORD, bench_config, libpq_dsn  # noqa: E402
+
+LEVELS = ("school", "county", "city", "province")
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+ROW_RE = re.compile(r'href="/admin/student/details/\?id=\d+')
+LIST_URL = "/admin/student/"
+
+
+def log(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    k = (len(s) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def one_line(stmt: str, width: int = 150) -> str:
+    s = " ".join(stmt.split())
+    return s if len(s) <= width else s[: width - 3] + "..."
+
+
+def is_count(stmt: str) -> bool:
+    return "count(" in stmt.lower()
+
+
+def touches_student(stmt: str) -> bool:
+    return re.search(r"\bFROM student\b", stmt) is not None
+
+
+def login(app, email: str):  # noqa: ANN001, ANN201
+    client = app.test_client()
+    page = client.get("/login")
+    m = CSRF_RE.search(page.get_data(as_text=True))
+    if not m:
+        raise SystemExit("no csrf_token on /login")
+    r = client.post("/login", data={"email": email, "password": BENCH_PASSWORD, "csrf_token": m.group(1)})
+    if r.status_code not in (302, 303):
+        raise SystemExit(f"login failed for {email}: HTTP {r.status_code}")
+    check = client.get(LIST_URL)
+    if check.status_code != 200:
+        raise SystemExit(f"{email}: {LIST_URL} answered HTTP {check.status_code}")
+    return client
+
+
+def plan_summary(plan: list[str]) -> tuple[bool, list[str]]:
+    nodes = []
+    for line in plan:
+        m = re.search(r"((?:Parallel )?(?:Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan|Bitmap Heap Scan)"
+                      r"(?: Backward)?)(?: using (\S+))? on (\S+)", line)
+        if m:
+            nodes.append(f"{m.group(1)}{' using ' + m.group(2) if m.group(2) else ''} on {m.group(3)}")
+    used = any("Index" in n and " on student" in n for n in nodes)
+    return used, nodes
+
+
+def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
+    from app import create_app
+    from extensions import db
+
+    app = create_app(bench_config(url))
+    captured: list[tuple[str, object]] = []
+    capturing = [False]
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+        if capturing[0]:
+            captured.append((statement, parameters))
+
+    dsn = libpq_dsn(url)
+    results: dict[str, dict] = {}
+    with psycopg.connect(dsn, autocommit=True) as raw:
+        total = raw.execute("SELECT count(*) FROM student").fetchone()[0]
+        log(f"[list_pages] database {url.rsplit('/', 1)[-1]}: {total:,} pupils; {runs} runs after {warmup} warm-up loads")
+        for level in LEVELS:
+            email = f"bench-{level}@{BENCH_DOMAIN}"
+            client = login(app, email)
+            path = raw.execute(
+                'SELECT o.path FROM "user" u JOIN org_unit o ON o.id = u.unit_id WHERE u.email = %s', [email]
+            ).fetchone()[0]
+            in_scope = raw.execute(
+                "SELECT count(*) FROM student WHERE scope_path >= %s AND scope_path < %s", [path, path[:-1] + "0"]
+            ).fetchone()[0]
+            for _ in range(warmup):
+                client.get(LIST_URL)
+
+            # One load with every statement recorded.
+            captured.clear()
+            capturing[0] = True
+            resp = client.get(LIST_URL)
+            capturing[0] = False
+            html = resp.get_data(as_text=True)
+            stmts = list(captured)
+            rows_shown = len(ROW_RE.findall(html))
+            student_stmts = [(s, p) for s, p in stmts if touches_student(s)]
+            list_stmts = [(s, p) for s, p in student_stmts if not is_count(s)]
+            count_stmts = [(s, p) for s, p in student_stmts if is_count(s)]
+
+            page_ms = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                r = client.get(LIST_URL)
+                page_ms.append((time.perf_counter() - t0) * 1000)
+                if r.status_code != 200:
+                    raise SystemExit(f"{email}: HTTP {r.status_code}")
+
+            # The same student statements, straight through psycopg (same text, same parameters).
+            replay = list_stmts + count_stmts
+            for _ in range(warmup):
+                for s, p in replay:
+                    raw.execute(s, p).fetchall()
+            raw_ms, per_stmt = [], {i: [] for i in range(len(replay))}
+            for _ in range(runs):
+                t_run = 0.0
+                for i, (s, p) in enumerate(replay):
+                    t0 = time.perf_counter()
+                    raw.execute(s, p).fetchall()
+                    dt = (time.perf_counter() - t0) * 1000
+                    per_stmt[i].append(dt)
+                    t_run += dt
+                raw_ms.append(t_run)
+
+            explains = []
+            for i, (s, p) in enumerate(replay):
+                plan = [r[0] for r in raw.execute("EXPLAIN (ANALYZE, BUFFERS) " + s, p).fetchall()]
+                used, nodes = plan_summary(plan)
+                explains.append({
+                    "kind": "count" if is_count(s) else "list",
+                    "sql": s, "params": {k: str(v) for k, v in (p or {}).items()} if isinstance(p, dict) else str(p),
+                    "median_ms": statistics.median(per_stmt[i]), "index_used": used, "scan_nodes": nodes, "plan": plan,
+                })
+            results[level] = {
+                "email": email, "scope": path, "in_scope": in_scope, "rows_shown": rows_shown,
+                "page_median_ms": statistics.median(page_ms), "page_p90_ms": pct(page_ms, 0.9),
+                "raw_median_ms": statistics.median(raw_ms), "raw_p90_ms": pct(raw_ms, 0.9),
+                "statements": [one_line(s) for s, _ in stmts], "n_statements": len(stmts),
+                "n_count": sum(1 for s, _ in stmts if is_count(s)),
+                "n_student_count": len(count_stmts), "explains": explains,
+            }
+
+            log(f"\n=== {level}: {email}  scope {path}  pupils in scope {in_scope:,}  rows shown {rows_shown}")
+            log(f"  page ran {len(stmts)} statements ({len(count_stmts)} COUNT on student):")
+            for j, (s, _) in enumerate(stmts, 1):
+                log(f"    {j}. {one_line(s)}")
+            for ex in explains:
+                log(f"  raw {ex['kind']}: median {ex['median_ms']:.2f} ms; index used: {'yes' if ex['index_used'] else 'NO'}"
+                    f" ({'; '.join(ex['scan_nodes']) or 'no scan node'})")
+                if show_plans:
+                    for line in ex["plan"]:
+                        log(f"      {line}")
+        app_total = total
+    return {"url": url, "total_pupils": app_total, "runs": runs, "levels": results}
+
+
+def table(res: dict) -> str:
+    out = [f"pupils in database: {res['total_pupils']:,}   (runs: {res['runs']})",
+           f"{'level':<9} | {'pupils in scope':>15} | {'page median ms':>14} | {'page p90 ms':>11} | "
+           f"{'raw SQL median ms':>17} | {'ratio page/raw':>14}"]
+    out.append("-" * len(out[-1]))
+    for level in LEVELS:
+        r = res["levels"][level]
+        ratio = r["page_median_ms"] / r["raw_median_ms"] if r["raw_median_ms"] else float("nan")
+        out.append(f"{level:<9} | {r['in_scope']:>15,} | {r['page_median_ms']:>14.2f} | {r['page_p90_ms']:>11.2f} | "
+                   f"{r['raw_median_ms']:>17.2f} | {ratio:>14.1f}")
+    n = res["levels"]["province"]["n_count"]
+    out.append(f"COUNT queries run by the province page: {n} ({'OK' if n == 0 else 'MUST BE 0'})")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--no-plans", action="store_true", help="do not print the full EXPLAIN output")
+    args = ap.parse_args(argv)
+    if args.url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] == "test":
+        raise SystemExit("refusing to use the database 'test'")
+    res = measure(args.url, args.runs, args.warmup, not args.no_plans)
+    log("\n" + table(res))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, ensure_ascii=False, indent=1))
+    return 1 if res["levels"]["province"]["n_count"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Student-list benchmark: 30k pupils, then 3M pupils, same tree and users; prints both tables
+# and the 3M/30k ratio per level. `make bench` runs this. Needs PostgreSQL (see BENCH_URL).
+#   BENCH_URL    default postgresql+psycopg://root@127.0.0.1/xueji_bench  (dropped and recreated!)
+#   BENCH_SMALL / BENCH_LARGE   pupils (default 30000 / 3000000);  BENCH_RUNS (default 15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+URL="${BENCH_URL:-postgresql+psycopg://root@127.0.0.1/xueji_bench}"
+SMALL="${BENCH_SMALL:-30000}"
+LARGE="${BENCH_LARGE:-3000000}"
+RUNS="${BENCH_RUNS:-15}"
+PY="${BENCH_PYTHON:-.venv/bin/python}"
+OUT=bench/results
+mkdir -p "$OUT"
+
+case "${URL##*/}" in
+  test|test\?*) echo "bench/run.sh: refusing to use the database 'test'" >&2; exit 2 ;;
+  *bench*) ;;
+  *) echo "bench/run.sh: BENCH_URL's database name must contain 'bench' (it is dropped)" >&2; exit 2 ;;
+esac
+
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then
+  if [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null; then
+    echo "PostgreSQL is down; starting it"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  fi
+fi
+
+run_size() {  # $1 pupils, $2 label
+  echo "######## $2: generating $1 pupils"
+  "$PY" -m bench.generate --url "$URL" --pupils "$1" --reset --json "$OUT/generate-$2.json" 2>&1 \
+    | grep -v '^INFO  \[alembic' | tee "$OUT/generate-$2.log"
+  echo "######## $2: list pages"
+  "$PY" -m bench.list_pages --url "$URL" --runs "$RUNS" --json "$OUT/list-$2.json" | tee "$OUT/list-$2.log"
+}
+
+run_size "$SMALL" small
+run_size "$LARGE" large
+
+echo
+echo "################ summary"
+"$PY" -m bench.compare "$OUT/list-small.json" "$OUT/list-large.json" \
+  --gen "$OUT/generate-small.json" "$OUT/generate-large.json" | tee "$OUT/summary.txt"
