@@ -44,11 +44,11 @@ def create_app(config: object | None = None) -> Flask:
 
 def _register_routes(app: Flask) -> None:
     @app.route("/")
-    def root():  # noqa: ANN202
+    def root():
         return redirect(url_for("admin.index") if current_user.is_authenticated else url_for("security.login"))
 
     @app.route("/lang/<code>")
-    def set_language(code: str):  # noqa: ANN202
+    def set_language(code: str):
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
         target = request.referrer or "/"
@@ -65,7 +65,7 @@ def _register_routes(app: Flask) -> None:
         413: (lambda: _("File too large"), lambda: _("The uploaded file is larger than allowed.")),
     }
 
-    def _error_page(code: int):  # noqa: ANN202
+    def _error_page(code: int):
         title, message = errors[code]
         return render_template("error.html", code=code, title=title(), message=message()), code
 
@@ -73,14 +73,14 @@ def _register_routes(app: Flask) -> None:
         app.register_error_handler(code, lambda e, code=code: _error_page(code))
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(e):  # noqa: ANN001, ANN202
+    def _csrf_error(e):
         return render_template(
             "error.html", code=400, title=_("Form expired"),
             message=_("The form's security token is missing or expired. Reload the page and submit again."),
         ), 400
 
     @app.after_request
-    def security_headers(resp):  # noqa: ANN001, ANN202
+    def security_headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
@@ -97,6 +97,6 @@ def _register_login_audit(app: Flask) -> None:
             audit.set_actor(current_user)
 
     @user_logged_in.connect_via(app)
-    def _on_login(sender, user, **extra):  # noqa: ANN001, ANN202
+    def _on_login(sender, user, **extra):
         audit.record(user, "login", "user", user.id)
         # Flask-Security commits the trackable fields after this signal.

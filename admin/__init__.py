@@ -26,7 +26,7 @@ class HomeView(SecureIndexView):
     """首页: who I am, and (for schools and counties) the pupils of my scope by grade."""
 
     @expose("/")
-    def index(self):  # noqa: ANN201
+    def index(self):
         actor = current_actor()
         by_grade: list[tuple[str, int]] = []
         if actor.unit.level in ("school", "county"):

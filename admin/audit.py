@@ -26,5 +26,5 @@ class AuditView(ReadOnlyScopedView):
         FilterEqual(AuditLog.object_id, _l("Object id")),
     )
 
-    def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+    def __init__(self, *args, **kwargs):
         super().__init__(AuditLog, *args, **kwargs)

@@ -14,9 +14,9 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import ActionsMixin
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from flask_wtf import FlaskForm
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import true
 
 from extensions import db
@@ -24,7 +24,7 @@ from services import audit, scope
 from services.errors import NotInScope, RuleViolation
 
 
-def current_actor():  # noqa: ANN201 - returns models.people.User
+def current_actor():
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
@@ -40,7 +40,7 @@ class AccessMixin:
             return True
         return bool(current_user.role_names & self.allowed_roles)
 
-    def inaccessible_callback(self, name: str, **kwargs: t.Any):  # noqa: ANN201
+    def inaccessible_callback(self, name: str, **kwargs: t.Any):
         if not current_user.is_authenticated:
             return redirect(url_for("security.login", next=request.full_path))
         abort(403)
@@ -128,7 +128,7 @@ class ScopedModelView(AccessMixin, ModelView):
             return []
         return list(self.get_query().filter(pk.in_(wanted)))
 
-    def handle_action(self, return_view: str | None = None):  # noqa: ANN201
+    def handle_action(self, return_view: str | None = None):
         # Refuse the whole action when any posted id is outside scope, before the handler runs.
         ids = request.form.getlist("rowid")
         if ids and len(self.scoped_ids(ids)) != len(set(ids)):
@@ -160,7 +160,7 @@ class ScopedModelView(AccessMixin, ModelView):
 
     # --- export ---------------------------------------------------------------
     @expose("/export/<export_type>/")
-    def export(self, export_type: str):  # noqa: ANN201
+    def export(self, export_type: str):
         audit.record(current_actor(), "export", self.model.__tablename__, None,
                      f"{export_type} {request.query_string.decode()[:400]}")
         db.session.commit()

@@ -144,7 +144,7 @@ class StudentView(ScopedModelView):
         super().__init__(Student, *args, **kwargs)
 
     # Search by exact 学籍号 / ID and by name (exact or prefix): all index-backed.
-    def _apply_search(self, query, count_query, joins, count_joins, search):  # noqa: ANN001, ANN202
+    def _apply_search(self, query, count_query, joins, count_joins, search):
         term = search.strip()
         if term:
             cond = or_(
@@ -200,7 +200,7 @@ class StudentView(ScopedModelView):
             raise
 
     @expose("/details/")
-    def details_view(self):  # noqa: ANN201
+    def details_view(self):
         student = self.get_one(request.args.get("id"))
         audit.record(current_actor(), "student.view", "student", student.id)
         db.session.commit()

@@ -38,7 +38,7 @@ class UserView(ScopedModelView):
     column_searchable_list = ("email", "name")
     column_default_sort = "email"
     column_formatters = {"roles": lambda v, c, m, n: "、".join(ROLE_LABELS.get(r.name, r.name) for r in m.roles)}
-    form_columns = ("email", "name", "unit", "roles", "active")
+    form_columns = ("email", "name", "unit", "roles", "active", "new_password")
     form_extra_fields = {"new_password": PasswordField(_l("New password"))}
     form_args = {
         "unit": {"query_factory": _manageable_units, "label": _l("Unit")},

@@ -18,7 +18,15 @@ from extensions import db
 from models.audit import StudentHistory
 from models.org import CITY, COUNTY, PROVINCE, SCHOOL, OrgUnit, child_path
 from models.people import (
-    ADMIN, CITY_OFFICIAL, COUNTY_OFFICIAL, DEPUTY, PRINCIPAL, PROVINCE_OFFICIAL, REGISTRAR, ROLE_LABELS, Role, User,
+    ADMIN,
+    CITY_OFFICIAL,
+    COUNTY_OFFICIAL,
+    PRINCIPAL,
+    PROVINCE_OFFICIAL,
+    REGISTRAR,
+    ROLE_LABELS,
+    Role,
+    User,
 )
 from models.student import Guardian, Student
 from services.ids import make_check_digit, xjh_from_id
@@ -61,8 +69,14 @@ ACCOUNTS = [
     ("school-citydirect@xueji.demo", "吴芳（学籍管理员）", "2321000005", REGISTRAR),
     ("school-kangping1@xueji.demo", "郑洁（学籍管理员）", "2121000006", REGISTRAR),
 ]
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
-GIVEN = "子涵欣怡梓轩浩宇雨桐一诺俊熙思远佳琪梓萱宇轩诗涵博文嘉怡晨曦明哲若汐沐阳语桐皓轩可馨天佑雅琪泽宇静怡家豪紫萱昊然梦瑶文博心怡宇航"
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜"
+    "范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
+)
+GIVEN = (
+    "子涵欣怡梓轩浩宇雨桐一诺俊熙思远佳琪梓萱宇轩诗涵博文嘉怡晨曦明哲若汐沐阳语桐皓轩"
+    "可馨天佑雅琪泽宇静怡家豪紫萱昊然梦瑶文博心怡宇航"
+)
 SCHOOL_YEAR_START = 2026  # the 2026–2027 school year
 
 
@@ -136,7 +150,7 @@ def add_pupils(units: dict[str, OrgUnit], total: int, seed: int = 2026) -> None:
     taken: set[str] = set()
     grades = {"primary": range(1, 7), "junior": range(7, 10), "nine_year": range(1, 10)}
     students: list[Student] = []
-    for code, _name_, kind, county, _sup, _rural, _central, share in SCHOOLS:
+    for code, _school_name, kind, county, _sup, _rural, _central, share in SCHOOLS:
         school = units[code]
         for i in range(round(total * share)):
             grade = rng.choice(grades[kind])
@@ -173,6 +187,6 @@ def add_pupils(units: dict[str, OrgUnit], total: int, seed: int = 2026) -> None:
 
 
 def print_logins(echo: Callable[[str], None]) -> None:
-    echo("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for email, name, _unit, role in ACCOUNTS:
         echo(f"  {email:34s} {ROLE_LABELS[role]:10s} {name}")

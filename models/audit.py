@@ -57,10 +57,10 @@ class AuditLogIsAppendOnly(Exception):
 
 
 @event.listens_for(AuditLog, "before_update")
-def _no_update(mapper, connection, target) -> None:  # noqa: ANN001
+def _no_update(mapper, connection, target) -> None:
     raise AuditLogIsAppendOnly("audit rows are append-only")
 
 
 @event.listens_for(AuditLog, "before_delete")
-def _no_delete(mapper, connection, target) -> None:  # noqa: ANN001
+def _no_delete(mapper, connection, target) -> None:
     raise AuditLogIsAppendOnly("audit rows are append-only")

@@ -3,7 +3,7 @@
 from sqlalchemy import String
 
 
-def ScopePath(length: int = 120) -> String:  # noqa: N802 - reads like a type
+def ScopePath(length: int = 120) -> String:
     """A materialized org path ("/21/2101/210102/2112000001/").
 
     Byte-wise ("C") collation on PostgreSQL so that the range test used by the scope

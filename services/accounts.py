@@ -57,9 +57,8 @@ def save_user(user: User, actor: User, new_password: str | None, is_new: bool) -
             old = scope.stored_value(user, "scope_path")
             if old == actor.unit.path or not scope.covers(actor, old):  # type: ignore[arg-type]
                 raise NotInScope()
-        if user.unit is None or not may_manage(actor, user.unit):
-            if user.unit is not None:
-                raise NotInScope()
+        if user.unit is not None and not may_manage(actor, user.unit):
+            raise NotInScope()
         problems += role_problems(user.unit, {r.name for r in user.roles}, actor)
         if is_new and not new_password:
             problems.append(("new_password", str(_l("A new account needs a password."))))

@@ -54,7 +54,8 @@ def check_against_record(rid: ResidentId, birth_date: date | None, gender: str |
     """(field, message) for each way the ID disagrees with the record's own data."""
     problems: list[tuple[str, str]] = []
     if birth_date is not None and rid.birth_date != birth_date:
-        problems.append(("birth_date", str(_l("The birth date differs from the one in the ID number (%(d)s).", d=rid.birth_date.isoformat()))))
+        message = _l("The birth date differs from the one in the ID number (%(d)s).", d=rid.birth_date.isoformat())
+        problems.append(("birth_date", str(message)))
     if gender and rid.gender != gender:
         problems.append(("gender", str(_l("The gender does not match the ID number."))))
     return problems

@@ -52,7 +52,8 @@ def save_school(school: OrgUnit, actor: User, is_new: bool) -> OrgUnit:
         if sup is not None and county is not None and (sup.level not in AUTHORITY_LEVELS or not county.path.startswith(sup.path)):
             problems.append(("supervisor", str(_l("The supervising authority must be the county, its city or the province."))))
         central = school.central_school
-        if central is not None and (central.level != SCHOOL or central.parent_id != (county.id if county else None) or central.id == school.id):
+        same_county = county is not None and central is not None and central.parent_id == county.id
+        if central is not None and (central.level != SCHOOL or not same_county or central.id == school.id):
             problems.append(("central_school", str(_l("The township central school must be another school of the same county."))))
         if problems:
             raise RuleViolation(problems)

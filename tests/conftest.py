@@ -77,7 +77,7 @@ class Client(FlaskClient):
     def csrf(self, url: str = "/login") -> str:
         return csrf_from(self.get(url).get_data(as_text=True))
 
-    def post_form(self, url: str, data: dict, token_from: str | None = None, **kw):  # noqa: ANN003, ANN201
+    def post_form(self, url: str, data: dict, token_from: str | None = None, **kw):
         data = dict(data)
         data.setdefault("csrf_token", self.csrf(token_from or url))
         return self.post(url, data=data, **kw)
@@ -92,7 +92,7 @@ def login(app: Flask, email: str, password: str = DEMO_PASSWORD) -> Client:
 
 
 @pytest.fixture
-def as_user(app: Flask):  # noqa: ANN201
+def as_user(app: Flask):
     """as_user("heping") → a client logged in as heping@xueji.demo."""
     def _login(who: str) -> Client:
         return login(app, who if "@" in who else f"{who}@xueji.demo")

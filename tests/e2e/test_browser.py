@@ -50,7 +50,7 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
         if os.environ.get("XUEJI_SKIP_E2E") == "1":
@@ -67,7 +67,7 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture
-def page(browser, live_server: str):  # noqa: ANN001, ANN201
+def page(browser, live_server: str):
     context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1400, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -86,7 +86,7 @@ def _names_of_school(app: Flask, code: str) -> set[str]:
     return names
 
 
-def _log_in(page, email: str, password: str) -> None:  # noqa: ANN001
+def _log_in(page, email: str, password: str) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
@@ -94,7 +94,7 @@ def _log_in(page, email: str, password: str) -> None:  # noqa: ANN001
         page.click("[type=submit]")
 
 
-def test_registrar_logs_in_and_sees_chinese_student_list(app: Flask, page) -> None:  # noqa: ANN001
+def test_registrar_logs_in_and_sees_chinese_student_list(app: Flask, page) -> None:
     own = _names_of_school(app, OWN_SCHOOL)
     other = _names_of_school(app, OTHER_SCHOOL)
     assert own, f"demo data has no pupil in school {OWN_SCHOOL}"
@@ -123,7 +123,7 @@ def test_registrar_logs_in_and_sees_chinese_student_list(app: Flask, page) -> No
     assert "沈阳市沈河区第一小学" not in body
 
 
-def test_login_with_wrong_password_stays_on_login(page) -> None:  # noqa: ANN001
+def test_login_with_wrong_password_stays_on_login(page) -> None:
     _log_in(page, REGISTRAR, "not-the-password")
     assert "/login" in page.url, f"wrong password should not log in, but landed at {page.url}"
     assert page.locator("input[name=password]").count() == 1
