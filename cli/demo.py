@@ -97,8 +97,8 @@ def make_id(rng: random.Random, division: str, birth: date, male: bool, taken: s
 
 
 def birth_for_grade(rng: random.Random, grade: int) -> date:
-    """Pupils of grade g in 2026–27 were born between September (2020-g) and August (2021-g)."""
-    start = date(SCHOOL_YEAR_START - 6 - grade + 1, 9, 1)
+    """Pupils of grade g in 2026–27 were born between September (2020-g) and August (2021-g): grade 1 is 6 by 31 August."""
+    start = date(SCHOOL_YEAR_START - 6 - grade, 9, 1)
     return start + timedelta(days=rng.randrange(0, 365))
 
 

@@ -242,3 +242,9 @@ def test_root_redirects_to_login_or_home(app, as_user):
 def test_unknown_page_gives_a_chinese_404(app):
     resp = app.test_client().get("/no-such-page")
     assert resp.status_code == 404 and "不存在" in resp.get_data(as_text=True)
+
+
+def test_demo_pupils_are_of_the_age_of_their_grade(ctx):
+    for grade, birth in db.session.execute(select(Student.grade, Student.birth_date)):
+        age_on_31_august = 2026 - birth.year - ((birth.month, birth.day) > (8, 31))
+        assert age_on_31_august == 5 + grade, (grade, birth)
