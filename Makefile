@@ -28,12 +28,16 @@ run: install
 
 # Browser tests drive Debian's chromium (never a downloaded browser). Installed here when
 # missing and we are root; otherwise the browser tests are skipped with a message.
+# fonts-wqy-zenhei lets chromium draw Chinese in screenshots; poppler-utils (pdftoppm) renders
+# PDF pages to PNG for the "page is not blank" test.
+DEBIAN_TEST_PACKAGES := chromium fonts-wqy-zenhei poppler-utils
+
 browser:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null && [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "WARNING: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi
+	  echo "Installing Debian packages for the browser and PDF tests: $(DEBIAN_TEST_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \
+	else echo "WARNING: $(DEBIAN_TEST_PACKAGES) missing and not root: browser tests will be skipped"; fi
 
 test: install browser
 	@if [ -x /usr/bin/chromium ]; then $(BIN)/pytest; else XUEJI_SKIP_E2E=1 $(BIN)/pytest; fi

@@ -65,7 +65,11 @@ class Config:
     # Lists of units above this level do not count rows (no COUNT(*) over millions).
     UNCOUNTED_LIST_LEVELS = ("province", "city")
 
+    # School terms (month-day): transfers are handled in term time (第十五条); vacations need an override.
+    TERMS = (("09-01", "01-31"), ("03-01", "07-15"))
+
     def __init__(self) -> None:
+        self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
         self.SQLALCHEMY_DATABASE_URI = database_url()
         s = _instance_secrets()
         self.SECRET_KEY = s["SECRET_KEY"]
@@ -79,4 +83,5 @@ class TestConfig(Config):
 
     def __init__(self) -> None:
         super().__init__()
+        self.UPLOAD_DIR = str(INSTANCE_DIR / f"test-uploads-{os.getpid()}")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / f'test-{os.getpid()}.db'}"

@@ -12,14 +12,17 @@ from sqlalchemy import func, select
 
 from admin.audit import AuditView
 from admin.base import SecureIndexView, current_actor
+from admin.calendar import CalendarDayView
+from admin.changes import ChangeRequestView
 from admin.org import AuthorityView, SchoolView
 from admin.students import StudentView
 from admin.users import UserView
 from extensions import db
+from models.changes import ChangeRequest, Notification
 from models.org import SCHOOL, OrgUnit
 from models.people import ROLE_LABELS
 from models.student import Student
-from services import codes, scope
+from services import codes, scope, workflows
 
 
 class HomeView(SecureIndexView):
@@ -41,7 +44,13 @@ class HomeView(SecureIndexView):
             select(func.count()).select_from(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(actor, OrgUnit.path))
         )
         roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(actor.role_names))
-        return self.render("admin/home.html", actor=actor, roles=roles, by_grade=by_grade, schools=schools)
+        queues = {q: db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
+            workflows.visible_filter(actor), workflows.queue_filter(actor, q))) for q in ("waiting", "overdue", "requested")}
+        notes = db.session.scalars(
+            select(Notification).where(Notification.unit_id == actor.unit_id).order_by(Notification.id.desc()).limit(10)
+        ).all()
+        return self.render("admin/home.html", actor=actor, roles=roles, by_grade=by_grade, schools=schools,
+                           queues=queues, notes=notes)
 
 
 def init_admin(app: Flask) -> Admin:
@@ -52,10 +61,12 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(fluid=True),
     )
     admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
+    admin.add_view(ChangeRequestView(name=_l("Status changes"), endpoint="requests"))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
     admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
+    admin.add_view(CalendarDayView(name=_l("Official calendar"), endpoint="calendar", category=_l("Organisation")))
     admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
     admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
     admin.add_link(MenuLink(name=_l("Log out"), url="/logout"))

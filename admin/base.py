@@ -100,8 +100,12 @@ class ScopedModelView(AccessMixin, ModelView):
             return ~true()
         return scope.filter_for(current_actor(), self.scope_column())
 
+    def list_scope_filter(self) -> t.Any:
+        """The scope as used by the (ordered, limited) list query; counts use scope_filter."""
+        return self.scope_filter()
+
     def scoped_query(self) -> t.Any:
-        return super().get_query().filter(self.scope_filter())
+        return super().get_query().filter(self.list_scope_filter())
 
     # --- every path -----------------------------------------------------------
     def get_query(self) -> t.Any:

@@ -51,7 +51,7 @@ FIELD_LABELS = {
     "home_address": _l("Home address"), "phone": _l("Phone"), "only_child": _l("Only child"),
     "preschool": _l("Attended preschool"), "left_behind": _l("Left-behind child"),
     "migrant_child": _l("Migrant worker's child"), "orphan": _l("Orphan"), "disability": _l("Disability type"),
-    "school": _l("School"), "status": _l("Status"), "guardians": _l("Guardians"),
+    "school": _l("School"), "school_id": _l("School"), "status": _l("Status"), "guardians": _l("Guardians"),
     "relation": _l("Relation"), "workplace": _l("Workplace"),
 }
 CODED_COLUMNS = {
@@ -142,6 +142,11 @@ class StudentView(ScopedModelView):
             )
         }
         super().__init__(Student, *args, **kwargs)
+
+    def list_scope_filter(self) -> t.Any:
+        if not current_user.is_authenticated:
+            return self.scope_filter()
+        return scope.listing(Student.scope_path, current_actor().unit.path)
 
     # Search by exact 学籍号 / ID and by name (exact or prefix): all index-backed.
     def _apply_search(self, query, count_query, joins, count_joins, search):

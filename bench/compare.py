@@ -37,14 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         print(table(res))
         print()
     print(f"== ratio {b}/{a} (median)")
-    head = f"{'level':<9} | {'scope ' + a:>10} | {'scope ' + b:>10} | {'page ' + a:>9} | {'page ' + b:>9} | {'page x':>7} | {'raw ' + a:>9} | {'raw ' + b:>9} | {'raw x':>7}"
+    head = (f"{'level':<9} | {'scope ' + a:>10} | {'scope ' + b:>10} | {'page ' + a:>9} | {'page ' + b:>9} | {'page x':>7} | "
+            f"{'raw ' + a:>9} | {'raw ' + b:>9} | {'raw x':>7}")
     print(head)
     print("-" * len(head))
     for level in LEVELS:
-        s, l = small["levels"][level], large["levels"][level]
-        print(f"{level:<9} | {s['in_scope']:>10,} | {l['in_scope']:>10,} | {s['page_median_ms']:>9.2f} | {l['page_median_ms']:>9.2f} | "
-              f"{l['page_median_ms'] / s['page_median_ms']:>7.2f} | {s['raw_median_ms']:>9.2f} | {l['raw_median_ms']:>9.2f} | "
-              f"{l['raw_median_ms'] / s['raw_median_ms']:>7.2f}")
+        s, g = small["levels"][level], large["levels"][level]
+        print(f"{level:<9} | {s['in_scope']:>10,} | {g['in_scope']:>10,} | {s['page_median_ms']:>9.2f} | {g['page_median_ms']:>9.2f} | "
+              f"{g['page_median_ms'] / s['page_median_ms']:>7.2f} | {s['raw_median_ms']:>9.2f} | {g['raw_median_ms']:>9.2f} | "
+              f"{g['raw_median_ms'] / s['raw_median_ms']:>7.2f}")
     print("(page/raw ms are medians; x = large/small)")
     return 0
 

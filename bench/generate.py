@@ -10,6 +10,7 @@ Pupils are loaded with PostgreSQL COPY, generated row by row (memory does not gr
 Row k gets id k and the heap is written in id order, as if enrolled one after another;
 the school of row k comes from a golden-ratio permutation, so every school's pupils are
 spread over the whole id range (as in a live system) and each school gets exactly its share.
+--id-order by-school instead numbers the pupils school after school (a bulk import).
 """
 
 from __future__ import annotations
@@ -46,8 +47,14 @@ KIND_MIX = (("primary", 0.64), ("junior", 0.26), ("nine_year", 0.10))
 KIND_GRADES = {"primary": (1, 2, 3, 4, 5, 6), "junior": (7, 8, 9), "nine_year": (1, 2, 3, 4, 5, 6, 7, 8, 9)}
 KIND_SIZE = {"primary": 1.0, "junior": 1.7, "nine_year": 1.3}
 KIND_SUFFIX = {"primary": "小学", "junior": "初级中学", "nine_year": "九年一贯制学校"}
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段钱汤尹黎易常武乔贺赖龚文"
-GIVEN = "子涵欣怡梓轩浩宇雨桐一诺俊熙思远佳琪萱诗博文嘉晨曦明哲若汐沐阳语皓可馨天佑雅泽静家豪紫昊然梦瑶心航睿鑫磊婷悦晗瑞奕辰铭彤"
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶"
+    "阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段钱汤尹黎易常武乔贺赖龚文"
+)
+GIVEN = (
+    "子涵欣怡梓轩浩宇雨桐一诺俊熙思远佳琪萱诗博文嘉晨曦明哲若汐沐"
+    "阳语皓可馨天佑雅泽静家豪紫昊然梦瑶心航睿鑫磊婷悦晗瑞奕辰铭彤"
+)
 STREETS = ("中华路", "人民街", "解放路", "胜利街", "建设大路", "青年街", "文化路", "北京街", "长江路", "和平大街", "新华路", "光明街")
 TOWNS = ("城关镇", "新兴镇", "红旗乡", "东风镇", "太平乡", "前进镇", "兴隆镇", "大屯乡", "西关镇", "长胜乡")
 
@@ -196,7 +203,7 @@ def plan_tree(rng: random.Random) -> tuple[list[tuple[str, str]], list[County], 
     per_county = [max(8, round(N_SCHOOLS * w / total)) for w in cweights]
     schools: list[School] = []
     seq = 0
-    for county, n in zip(counties, per_county):
+    for county, n in zip(counties, per_county, strict=True):
         numbering = {k: 0 for k in KIND_GRADES}
         for _ in range(n):
             r = rng.random()
@@ -217,14 +224,14 @@ def allocate(schools: list[School], n: int) -> None:
     """Exactly n pupils over the schools, proportional to weight (largest remainder)."""
     total = sum(s.weight for s in schools)
     quotas = [n * s.weight / total for s in schools]
-    for s, q in zip(schools, quotas):
+    for s, q in zip(schools, quotas, strict=True):
         s.pupils = int(q)
     rest = n - sum(s.pupils for s in schools)
     for i in sorted(range(len(schools)), key=lambda i: quotas[i] - int(quotas[i]), reverse=True)[:rest]:
         schools[i].pupils += 1
 
 
-def build_tree(app, cities, counties: list[County], schools: list[School], timings) -> dict[str, object]:  # noqa: ANN001
+def build_tree(app, cities, counties: list[County], schools: list[School], timings) -> dict[str, object]:
     """Org units, roles and the 4 bench users via the ORM; returns the bench units."""
     from flask_security.utils import hash_password
     from sqlalchemy import select
@@ -314,8 +321,11 @@ def _golden_multiplier(n: int) -> int:
     return a
 
 
-def pupil_rows(n: int, counties: list[County], schools: list[School], seed: int = SEED):
-    """Yield n COPY rows (tuples in STUDENT_COLUMNS order), id 1..n; constant memory."""
+def pupil_rows(n: int, counties: list[County], schools: list[School], seed: int = SEED, by_school: bool = False):
+    """Yield n COPY rows (tuples in STUDENT_COLUMNS order), id 1..n; constant memory.
+
+    by_school: ids follow the schools' order (as after a school-by-school import) instead of
+    being interleaved over all schools."""
     from services.clock import now
     from services.ids import make_check_digit, xjh_from_id
 
@@ -327,7 +337,7 @@ def pupil_rows(n: int, counties: list[County], schools: list[School], seed: int 
     for s in schools:
         acc += s.pupils
         cum.append(acc)
-    mult = _golden_multiplier(n)
+    mult = 1 if by_school else _golden_multiplier(n)
 
     # Per grade: 365 birth dates (Sep 1 .. Aug 30/31, no overlap between grades) and their strings.
     births: dict[int, list[date]] = {}
@@ -411,7 +421,8 @@ def secondary_objects(conn: psycopg.Connection) -> tuple[list[tuple[str, str]], 
     return [(r[0], r[1]) for r in cons], [(r[0], r[1]) for r in idx]
 
 
-def load_pupils(url: str, n: int, counties: list[County], schools: list[School], timings) -> None:  # noqa: ANN001
+def load_pupils(url: str, n: int, counties: list[County], schools: list[School], timings,
+                by_school: bool = False) -> None:
     with psycopg.connect(libpq_dsn(url)) as conn:
         check_columns(conn)
         conn.execute("SET maintenance_work_mem = '1GB'")
@@ -429,7 +440,7 @@ def load_pupils(url: str, n: int, counties: list[County], schools: list[School],
             done = 0
             with conn.cursor() as cur:
                 with cur.copy(sql.SQL("COPY student ({}) FROM STDIN WITH (FREEZE)").format(cols)) as copy:
-                    for row in pupil_rows(n, counties, schools):
+                    for row in pupil_rows(n, counties, schools, by_school=by_school):
                         copy.write_row(row)
                         done += 1
                         if done % 500_000 == 0:
@@ -463,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pupils", type=int, required=True)
     ap.add_argument("--reset", action="store_true", help="drop and recreate the database first")
     ap.add_argument("--json", help="write the phase timings here")
+    ap.add_argument("--id-order", choices=("interleaved", "by-school"), default="interleaved",
+                    help="interleaved (default): every school's pupils spread over the id range, as in a live "
+                         "system; by-school: ids grouped by school (a school-by-school bulk import)")
     args = ap.parse_args(argv)
     if make_url(args.url).database == "test":
         raise SystemExit("refusing to touch the database 'test'")
@@ -488,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"[generate] tree: 1 province, {len(cities)} cities, {len(counties)} counties, {len(schools)} schools; "
         f"bench units {bench_units}")
 
-    load_pupils(args.url, args.pupils, counties, schools, timings)
+    load_pupils(args.url, args.pupils, counties, schools, timings, by_school=args.id_order == "by-school")
 
     total = time.perf_counter() - t_all
     log("[generate] timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + f"; total {total:.1f}s")
@@ -497,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
 
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(
-            {"pupils": args.pupils, "timings_s": timings, "total_s": total, "bench_units": bench_units,
+            {"pupils": args.pupils, "id_order": args.id_order, "timings_s": timings, "total_s": total, "bench_units": bench_units,
              "counties": len(counties), "schools": len(schools)}, ensure_ascii=False, indent=1))
     return 0
 

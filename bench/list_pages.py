@@ -61,7 +61,7 @@ def touches_student(stmt: str) -> bool:
     return re.search(r"\bFROM student\b", stmt) is not None
 
 
-def login(app, email: str):  # noqa: ANN001, ANN201
+def login(app, email: str):
     client = app.test_client()
     page = client.get("/login")
     m = CSRF_RE.search(page.get_data(as_text=True))
@@ -99,7 +99,7 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
         engine = db.engine
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+    def _capture(conn, cursor, statement, parameters, context, executemany):
         if capturing[0]:
             captured.append((statement, parameters))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -28,6 +28,9 @@ class Student(db.Model):
     __tablename__ = "student"
     __table_args__ = (
         Index("ix_student_scope_id", "scope_path", "id"),
+        # "Newest first" lists of a city / county (services/scope.py:listing).
+        Index("ix_student_city_id", func.substr(text("scope_path"), 1, 9), "id"),
+        Index("ix_student_county_id", func.substr(text("scope_path"), 1, 16), "id"),
         Index("ix_student_name", "name"),
         Index("ix_student_soft_dup", "name", "gender", "birth_date"),
     )

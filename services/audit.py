@@ -65,6 +65,16 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _shown(field: str, value: Any) -> str | None:
+    """History keeps what a reader understands: a school by name and code, not its row id."""
+    if field == "school_id" and value is not None:
+        from models.org import OrgUnit
+
+        unit = db.session.get(OrgUnit, value)
+        return f"{unit.name}（{unit.code}）" if unit else str(value)
+    return _text(value)
+
+
 def pending_changes(obj: object, prefix: str = "") -> list[tuple[str, str | None, str | None]]:
     """(field, old, new) for every column changed on a student (or guardian) in this session."""
     changes = []
@@ -75,8 +85,8 @@ def pending_changes(obj: object, prefix: str = "") -> list[tuple[str, str | None
         hist = state.attrs[attr.key].history
         if not hist.has_changes():
             continue
-        old = _text(hist.deleted[0]) if hist.deleted else None
-        new = _text(hist.added[0]) if hist.added else None
+        old = _shown(attr.key, hist.deleted[0]) if hist.deleted else None
+        new = _shown(attr.key, hist.added[0]) if hist.added else None
         if old != new:
             changes.append((prefix + attr.key, old, new))
     return changes

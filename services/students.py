@@ -176,6 +176,7 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
     if problems:
         raise RuleViolation(problems)
     student.school = school  # type: ignore[assignment]
+    student.school_id = school.id  # type: ignore[union-attr]  # the column too, so history sees a move
     student.scope_path = school.path  # type: ignore[union-attr]
     for g in student.guardians:
         g.name = g.name.strip()

@@ -31,3 +31,16 @@ def test_range_is_exactly_the_subtree(row, inside):
 def test_within_compiles_to_an_index_friendly_range():
     sql = str(select(column("p")).where(within(column("p"), "/21/")).compile(compile_kwargs={"literal_binds": True}))
     assert "p >= '/21/'" in sql and "p < '/210'" in sql
+
+
+def test_a_school_scope_is_an_equality():
+    sql = str(select(column("p")).where(within(column("p"), "/21/2101/210102/2121000001/")).compile())
+    assert "p = " in sql
+
+
+@pytest.mark.parametrize("path, n", [("/21/2101/", 9), ("/21/2101/210102/", 16)])
+def test_city_and_county_listing_uses_the_fixed_length_prefix(path, n):
+    from services.scope import listing
+
+    sql = str(select(column("p")).where(listing(column("p"), path)).compile(compile_kwargs={"literal_binds": True}))
+    assert f"substr(p, 1, {n}) = '{path}'" in sql

@@ -1,0 +1,329 @@
+"""Change requests: queues per level, the request page with its decisions, starting a transfer,
+evidence files and printed forms. Every handler calls a service; the services check the actor."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Response, abort, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy.orm.exc import StaleDataError
+
+from admin.base import ScopedModelView, current_actor
+from extensions import db
+from forms.changes import AttachForm, ConfirmForm, DecisionForm, PupilLookupForm, ReasonForm, TransferStartForm
+from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
+from models.org import SCHOOL
+from models.student import Student
+from services import codes, documents, transfer, uploads, workflows
+from services.errors import NotInScope, RuleViolation
+from services.ids import mask_id
+
+STATUS_LABELS = {
+    "pending": _l("Waiting for approval"), "approved": _l("Approved, waiting to report"), "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"), "completed": _l("Completed"),
+}
+QUEUE_LABELS = {
+    "waiting": _l("Waiting for me"), "overdue": _l("Overdue"), "decided": _l("Decided by me"),
+    "requested": _l("Requested by my unit"), "all": _l("All in my scope"),
+}
+ROLE_LABELS = {
+    "receiving_school": _l("Receiving school"), "receiving_authority": _l("Receiving school's authority"),
+    "sending_school": _l("Sending school"), "sending_authority": _l("Sending school's authority"),
+    "school": _l("School"), "authority": _l("Supervising authority"),
+}
+DECISION_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected")}
+
+
+def _type_label(code: str) -> str:
+    ctype = workflows.TYPES.get(code)
+    return str(ctype.label) if ctype else code
+
+
+def _days_left_markup(step: ApprovalStep | None) -> Markup:
+    if step is None:
+        return Markup("")
+    left = workflows.days_left(step)
+    if left is None:
+        return Markup("")
+    n, estimated = left
+    mark = "*" if estimated else ""
+    if n < 0:
+        return Markup('<span class="badge badge-danger">{}</span>').format(_("Overdue %(n)d working days", n=-n) + mark)
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        "warning" if n <= 2 else "info", _("%(n)d working days left", n=n) + mark
+    )
+
+
+def _current(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
+    step = m.current_step
+    if step is None:
+        return Markup("")
+    return Markup("{}：{}<br>{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step))
+
+
+def _student_link(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url_for("requests.request_page", request_id=m.id), m.student.name)
+
+
+class ChangeRequestView(ScopedModelView):
+    """学籍变动: the queues of every level over one list of requests."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = False
+    list_template = "admin/changes_list.html"
+    column_list = ("id", "type", "student", "from_school", "to_school", "status", "current", "created_at")
+    column_labels = {
+        "id": _l("No."), "type": _l("Change"), "student": _l("Pupil"), "from_school": _l("From"), "to_school": _l("To"),
+        "status": _l("Status"), "current": _l("Current step"), "created_at": _l("Requested at"),
+    }
+    column_default_sort = ("id", True)
+    column_sortable_list = ("id", "created_at")
+    column_formatters = {
+        "id": lambda v, c, m, n: Markup('<a href="{}">#{}</a>').format(url_for("requests.request_page", request_id=m.id), m.id),
+        "type": lambda v, c, m, n: _type_label(m.type),
+        "student": _student_link,
+        "from_school": lambda v, c, m, n: m.from_school.name if m.from_school else (m.external_school or ""),
+        "to_school": lambda v, c, m, n: m.to_school.name if m.to_school else (m.external_school or ""),
+        "status": lambda v, c, m, n: str(STATUS_LABELS.get(m.status, m.status)),
+        "current": _current,
+    }
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any):
+        self.column_filters = (
+            FilterEqual(ChangeRequest.type, _l("Change"), options=lambda: [(k, str(v.label)) for k, v in workflows.TYPES.items()]),
+            FilterEqual(ChangeRequest.status, _l("Status"), options=lambda: [(k, str(v)) for k, v in STATUS_LABELS.items()]),
+        )
+        super().__init__(ChangeRequest, *args, **kwargs)
+
+    # The scope of a request is either end (or the township central school), then the chosen queue.
+    def scope_filter(self) -> t.Any:
+        actor = current_actor()
+        queue = request.args.get("queue", "all")
+        base = workflows.visible_filter(actor)
+        if queue in workflows.QUEUES and queue != "all":
+            return db.and_(base, workflows.queue_filter(actor, queue))
+        return base
+
+    @property
+    def simple_list_pager(self) -> bool:  # type: ignore[override]
+        return False
+
+    @simple_list_pager.setter
+    def simple_list_pager(self, value: bool) -> None:
+        pass
+
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        kwargs.setdefault("queue", request.args.get("queue", "all"))
+        kwargs.setdefault("queue_labels", QUEUE_LABELS)
+        return super().render(template, **kwargs)
+
+    def get_url(self, endpoint: str, **kwargs: t.Any) -> str:
+        # Keep the chosen queue across paging, sorting and filtering.
+        if endpoint == ".index_view" and "queue" not in kwargs and request.args.get("queue"):
+            kwargs["queue"] = request.args["queue"]
+        return super().get_url(endpoint, **kwargs)
+
+    @action("approve", _l("Approve"), _l("Approve the current step of the selected requests?"))
+    def action_approve(self, ids: list[str]) -> None:
+        actor = current_actor()
+        done = 0
+        for req in self.scoped_ids(ids):
+            if not workflows.type_of(req).batch_approvable:
+                message = _("%(type)s #%(id)s cannot be approved in a batch; open it and decide.", type=_type_label(req.type), id=req.id)
+                flash(message, "error")
+                continue
+            step = req.current_step
+            try:
+                if step is None:
+                    raise RuleViolation(_("This step has already been decided."))
+                workflows.decide(step.id, actor, True)
+                db.session.commit()
+                done += 1
+            except RuleViolation as exc:
+                db.session.rollback()
+                flash(f"#{req.id}: {exc}", "error")
+        if done:
+            flash(_("%(n)d requests approved.", n=done), "success")
+
+    # --- the request page ------------------------------------------------------------
+    def _load(self, request_id: int) -> ChangeRequest:
+        try:
+            return workflows.get_visible(current_actor(), request_id)
+        except NotInScope:
+            abort(404)
+
+    @expose("/<int:request_id>/")
+    def request_page(self, request_id: int) -> str:
+        actor = current_actor()
+        req = self._load(request_id)
+        ctype = workflows.type_of(req)
+        step = req.current_step
+        decision_form = DecisionForm(step_id=step.id if step else 0)
+        attach_form = AttachForm()
+        attach_form.material.choices = [(m.code, str(m.label)) for m in ctype.materials]
+        fallback = transfer.fallback_opens_on(req) if req.type == transfer.TRANSFER else None
+        return self.render(
+            "admin/change_request.html",
+            req=req, ctype=ctype, step=step, actor=actor,
+            can_decide=step is not None and workflows.may_decide(actor, step),
+            can_force=step is not None and workflows.may_force(actor, step),
+            can_withdraw=req.status == PENDING and actor.unit_id == req.requester_unit_id,
+            can_attach=req.status in ("pending", "approved") and actor.unit_id == req.requester_unit_id,
+            can_report=req.type == transfer.TRANSFER and req.status == "approved" and actor.unit_id == req.to_school_id,
+            can_provisional=(
+                req.type == transfer.TRANSFER and req.status == PENDING and req.current_seq in (3, 4) and not req.provisional_at
+                and req.to_school is not None and req.to_school.supervisor_id == actor.unit_id and actor.is_official
+            ),
+            fallback=fallback, missing=workflows.missing_materials(req),
+            decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
+            role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
+            reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
+            can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
+        )
+
+    def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:
+        try:
+            fn()
+            db.session.commit()
+            flash(ok, "success")
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+        except StaleDataError:
+            db.session.rollback()
+            flash(_("Someone else changed this request at the same moment; please look again."), "error")
+        except NotInScope:
+            db.session.rollback()
+            abort(404)
+        return redirect(url_for(".request_page", request_id=req_id))
+
+    @expose("/<int:request_id>/decide", methods=("POST",))
+    def decide_view(self, request_id: int) -> Response:
+        self._load(request_id)
+        form = DecisionForm()
+        if not form.validate_on_submit():
+            flash(_("Choose approve or reject."), "error")
+            return redirect(url_for(".request_page", request_id=request_id))
+        approve = form.decision.data == "approve"
+        step = db.session.get(ApprovalStep, form.step_id.data)
+        if step is None or step.request_id != request_id:
+            abort(404)
+        return self._done(
+            request_id,
+            lambda: workflows.decide(step.id, current_actor(), approve, form.comment.data, forced=form.forced.data),
+            _("Approved.") if approve else _("Rejected."),
+        )
+
+    @expose("/<int:request_id>/withdraw", methods=("POST",))
+    def withdraw_view(self, request_id: int) -> Response:
+        req = self._load(request_id)
+        form = ReasonForm()
+        if not form.validate_on_submit():
+            abort(400)
+        return self._done(request_id, lambda: workflows.withdraw(req, current_actor(), form.reason.data), _("Withdrawn."))
+
+    @expose("/<int:request_id>/report", methods=("POST",))
+    def report_view(self, request_id: int) -> Response:
+        req = self._load(request_id)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        return self._done(request_id, lambda: transfer.report_arrival(req, current_actor()),
+                          _("The pupil has reported; the record is now at your school."))
+
+    @expose("/<int:request_id>/provisional", methods=("POST",))
+    def provisional_view(self, request_id: int) -> Response:
+        req = self._load(request_id)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        return self._done(request_id, lambda: transfer.admit_provisionally(req, current_actor()),
+                          _("Provisional admission signed."))
+
+    @expose("/<int:request_id>/attach", methods=("POST",))
+    def attach_view(self, request_id: int) -> Response:
+        req = self._load(request_id)
+        form = AttachForm()
+        form.material.choices = [(m.code, str(m.label)) for m in workflows.type_of(req).materials]
+        if not form.validate_on_submit() or not form.file.data:
+            flash(_("Choose a material and a file."), "error")
+            return redirect(url_for(".request_page", request_id=request_id))
+        return self._done(request_id, lambda: workflows.attach(req, form.material.data, form.file.data, current_actor()),
+                          _("File added."))
+
+    @expose("/attachment/<int:attachment_id>")
+    def attachment_view(self, attachment_id: int) -> Response:
+        att = db.session.get(Attachment, attachment_id)
+        if att is None:
+            abort(404)
+        self._load(att.request_id)  # 404 unless the request is visible
+        from services import audit
+
+        audit.record(current_actor(), "attachment.view", "attachment", att.id, att.filename)
+        db.session.commit()
+        return send_file(uploads.path_of(att.sha256), mimetype=att.content_type, as_attachment=True,
+                         download_name=att.filename)
+
+    @expose("/<int:request_id>/print/<kind>")
+    def print_view(self, request_id: int, kind: str) -> Response:
+        req = self._load(request_id)
+        try:
+            pdf, doc = documents.print_for_request(req, kind, current_actor())
+        except NotInScope:
+            abort(404)
+        except RuleViolation as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".request_page", request_id=request_id))
+        db.session.commit()
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})
+
+    # --- starting a transfer ---------------------------------------------------------
+    @expose("/transfer/new", methods=("GET", "POST"))
+    def transfer_new(self) -> t.Any:
+        actor = current_actor()
+        if actor.unit.level != SCHOOL and not actor.is_official:
+            abort(403)
+        lookup = PupilLookupForm(prefix="lookup")
+        start = TransferStartForm(prefix="start")
+        start.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
+        pupil: Student | None = None
+        if lookup.term.data and lookup.validate_on_submit():
+            pupil = transfer.find_pupil(lookup.term.data, actor)
+            db.session.commit()
+            if pupil is None:
+                flash(_("No pupil with this student number or ID number."), "error")
+            else:
+                start.student_id.data = str(pupil.id)
+        elif start.student_id.data and start.validate_on_submit():
+            pupil = db.session.get(Student, int(start.student_id.data)) if start.student_id.data.isdigit() else None
+            if pupil is None:
+                abort(404)
+            try:
+                req = transfer.start_transfer(
+                    pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
+                    hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
+                )
+                for material in ("contact_form", "student_info", "hukou", "reason_proof"):
+                    file = getattr(start, material).data
+                    if file and file.filename:
+                        workflows.attach(req, material, file, actor)
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                for _f, message in exc.problems:
+                    flash(message, "error")
+            else:
+                flash(_("Transfer request #%(id)s opened; approve step 1 when the materials are complete.", id=req.id), "success")
+                return redirect(url_for(".request_page", request_id=req.id))
+        elif request.method == "POST":
+            flash(_("Please correct the form."), "error")
+        return self.render("admin/transfer_new.html", lookup=lookup, start=start, pupil=pupil, mask_id=mask_id,
+                           code_label=codes.label, escape=escape)

@@ -1,0 +1,45 @@
+"""Forms of the change-request screens (Flask-WTF: every one carries the CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class PupilLookupForm(FlaskForm):
+    term = StringField(_l("Student number or ID number"), validators=[DataRequired(), Length(min=15, max=20)])
+
+
+class TransferStartForm(FlaskForm):
+    student_id = HiddenField(validators=[DataRequired()])
+    reason_code = SelectField(_l("Reason (第十三条)"), validators=[DataRequired()])
+    reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
+    hukou_changed = BooleanField(_l("The pupil's hukou moved too"))
+    window_override = StringField(_l("Why outside term time (authority only)"), validators=[Optional(), Length(max=200)])
+    contact_form = FileField(_l("Transfer contact form signed by pupil and guardian"))
+    student_info = FileField(_l("Basic information sheet, printed and sealed by the sending school"))
+    hukou = FileField(_l("Household register and proof of actual residence"))
+    reason_proof = FileField(_l("Proof of the reason (hukou unchanged)"))
+
+
+class DecisionForm(FlaskForm):
+    step_id = IntegerField(validators=[DataRequired()])
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Reject"))], validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment (required to reject)"), validators=[Optional(), Length(max=500)])
+    forced = BooleanField(_l("Decide on behalf of the overdue unit (强制干预)"))
+
+
+class AttachForm(FlaskForm):
+    material = SelectField(_l("Material"), validators=[DataRequired()])
+    file = FileField(_l("File (JPG, PNG or PDF, at most 5 MB)"))
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with only the CSRF token (报到, provisional admission)."""

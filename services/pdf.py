@@ -1,0 +1,258 @@
+"""Printable documents: Jinja templates in templates/pdf/ rendered to PDF with xhtml2pdf.
+
+Chinese text is drawn with WenQuanYi Micro Hei (TrueType collection from the PyPI package
+`paperang-p2-fonts-cjk`), registered once per process and embedded as a subset in every
+PDF. The built-in CID font STSong-Light is never used: it is not embedded.
+
+Templates are untrusted as far as resources go (they print user-entered data): the
+render runs under a ResourceAccessPolicy that forbids remote fetches and confines local
+reads to static/pdf/ and the font directory, and a link_callback that maps every URI
+other than the known asset prefixes to an empty `data:,` resource.
+
+Template conveniences: autoescape is always on, undefined names raise, `None` prints as
+an empty string, dates print as YYYY-MM-DD and datetimes as YYYY-MM-DD HH:MM, and the
+`yn` filter prints booleans as 是/否.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import re
+import threading
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pypdf import PdfReader
+from reportlab.lib.fonts import addMapping
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from xhtml2pdf import default as pisa_default
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = ROOT / "templates" / "pdf"
+ASSETS_DIR = ROOT / "static" / "pdf"
+
+#: The family name templates use in CSS (`font-family: xuejicjk`).
+CJK_FAMILY = "xuejicjk"
+#: The ReportLab name of the face; the PDF's BaseFont is the font's own PostScript name.
+CJK_FONT_NAME = "XuejiCJK"
+#: The PostScript name of subfont 0 of wqy-microhei.ttc, as it appears in the PDF.
+CJK_PDF_FONT_NAME = "WenQuanYiMicroHei"
+
+#: URI prefixes a template may use for its own assets, all mapped into ASSETS_DIR.
+ASSET_PREFIXES = ("/static/pdf/", "static/pdf/", "asset:")
+#: Inline images (a verification QR code, say) pass unchanged: nothing is fetched, and the
+#: policy bounds their decoded size and pixel count.
+INLINE_PREFIXES = ("data:image/png;base64,", "data:image/jpeg;base64,")
+#: What a refused URI becomes: an empty resource, never the original URL.
+BLOCKED_URI = "data:,"
+
+
+#: The four opinion blocks of the transfer contact form, in the order the form prints them:
+#: (heading role, ApprovalStep.role code).
+TRANSFER_APPROVAL_ROLES = (
+    ("转入学校", "receiving_school"),
+    ("转入学校主管教育行政部门", "receiving_authority"),
+    ("转出学校", "sending_school"),
+    ("转出学校主管教育行政部门", "sending_authority"),
+)
+
+
+def approval_blocks(steps: Any) -> list[tuple[str, Any]]:
+    """The four (heading, step or None) pairs of the transfer contact form, in print order.
+
+    A step fills a block when its optional `role` attribute is the block's code, or its
+    `role_label` is the block's role with or without the trailing 意见. The latest matching
+    step wins (a resubmitted request has several). Blocks without a step print empty, to be
+    filled in by hand.
+    """
+    blocks: list[tuple[str, Any]] = []
+    used: set[int] = set()
+    for label, code in TRANSFER_APPROVAL_ROLES:
+        found = None
+        for index, step in enumerate(steps or ()):
+            if getattr(step, "role", None) == code or str(getattr(step, "role_label", "")) in (label, label + "意见"):
+                found = step
+                used.add(index)
+        blocks.append((label + "意见", found))
+    for index, step in enumerate(steps or ()):
+        if index not in used:
+            log.warning("Transfer form: step %r matches no opinion block", getattr(step, "role_label", step))
+    return blocks
+
+
+class PdfRenderError(RuntimeError):
+    """xhtml2pdf reported errors while converting a document."""
+
+
+def font_path() -> Path:
+    """The TrueType collection shipped by `paperang-p2-fonts-cjk`."""
+    path = Path(str(resources.files("paperang_p2_fonts_cjk").joinpath("fonts", "wqy-microhei.ttc")))
+    if not path.is_file():  # pragma: no cover - broken install
+        raise PdfRenderError(f"CJK font missing: {path} (pip install paperang-p2-fonts-cjk)")
+    return path
+
+
+_font_lock = threading.Lock()
+_font_registered = False
+
+
+def _register_font() -> None:
+    """Register the CJK face with ReportLab and xhtml2pdf, once per process (~100 ms)."""
+    global _font_registered
+    if _font_registered:
+        return
+    with _font_lock:
+        if _font_registered:
+            return
+        if CJK_FONT_NAME not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(CJK_FONT_NAME, str(font_path()), subfontIndex=0))
+        # One face for every weight and style: the collection has no bold; xhtml2pdf
+        # never synthesises one, so <b> prints in the regular face.
+        for bold in (0, 1):
+            for italic in (0, 1):
+                addMapping(CJK_FONT_NAME, bold, italic, CJK_FONT_NAME)
+        # Every pisaContext copies DEFAULT_FONT, so the family is known to each document
+        # without an @font-face (which would hash and copy the 5 MB file per render).
+        pisa_default.DEFAULT_FONT[CJK_FAMILY] = CJK_FONT_NAME
+        pisa_default.DEFAULT_FONT[CJK_FONT_NAME.lower()] = CJK_FONT_NAME
+        _font_registered = True
+
+
+@functools.cache
+def resource_policy() -> ResourceAccessPolicy:
+    """No network; local reads only under static/pdf/ and the font directory."""
+    return ResourceAccessPolicy.server(
+        ASSETS_DIR,
+        allow_remote=False,
+        extra_roots=(font_path().parent,),
+        max_local_bytes=32 << 20,
+    )
+
+
+def link_callback(uri: str | Path, rel: str | None = None) -> str:
+    """Map known asset prefixes into static/pdf/; everything else becomes `data:,`.
+
+    Returning None would let xhtml2pdf fetch the original URI, so a refusal is an empty
+    data URI. The policy is the second gate: it re-checks whatever this returns.
+    """
+    uri = str(uri)
+    if uri.startswith(INLINE_PREFIXES):
+        return uri
+    for prefix in ASSET_PREFIXES:
+        if uri.startswith(prefix):
+            target = (ASSETS_DIR / uri[len(prefix) :]).resolve()
+            if target.is_relative_to(ASSETS_DIR.resolve()) and target.is_file():
+                return str(target)
+            break
+    log.warning("PDF resource refused: %.120r", uri)
+    return BLOCKED_URI
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _yes_no(value: Any) -> str:
+    if value is None:
+        return ""
+    return "是" if value else "否"
+
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+    finalize=_finalize,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["yn"] = _yes_no
+_env.globals["CJK_FAMILY"] = CJK_FAMILY
+_env.globals["approval_blocks"] = approval_blocks
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Convert finished HTML to PDF under the locked-down resource policy."""
+    _register_font()
+    out = io.BytesIO()
+    try:
+        status = pisa.CreatePDF(
+            html,
+            dest=out,
+            encoding="utf-8",
+            link_callback=link_callback,
+            resource_policy=resource_policy(),
+        )
+    except Exception as exc:  # xhtml2pdf raises whatever broke: parser, layout, limits
+        raise PdfRenderError(f"xhtml2pdf could not convert the document: {type(exc).__name__}: {exc}") from exc
+    if status.err:
+        messages = "; ".join(str(entry[2]) for entry in status.log if entry[0] == "error")[:500]
+        raise PdfRenderError(f"xhtml2pdf reported {status.err} error(s) converting the document: {messages}")
+    return out.getvalue()
+
+
+def render_pdf_from_string(source: str, **context: Any) -> bytes:
+    """Render a Jinja template given as a string (autoescaped; may extend templates/pdf/)."""
+    return html_to_pdf(_env.from_string(source).render(**context))
+
+
+def render_pdf(template_name: str, **context: Any) -> bytes:
+    """Render templates/pdf/<template_name> with `context` and return the PDF bytes."""
+    return html_to_pdf(_env.get_template(template_name).render(**context))
+
+
+# --- inspection helpers (tests, diagnostics) -------------------------------------------
+
+#: `AAAAAA+WenQuanYiMicroHei-0`: subset tag, PostScript name, ReportLab's subset number.
+_SUBSET_NAME = re.compile(r"^[A-Z]{6}\+(?P<name>.+?)(?:-\d+)?$")
+
+
+def extract_text(pdf: bytes) -> str:
+    """The text of every page, pages separated by newlines."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def embedded_fonts(pdf: bytes) -> set[str]:
+    """Names of the fonts whose program is embedded (FontFile/FontFile2/FontFile3).
+
+    Subset tags (`ABCDEF+` and ReportLab's `-0`, `-1`…) are stripped, so a document drawn
+    in the CJK face yields {"WenQuanYiMicroHei"} however many 256-glyph subsets ReportLab
+    split it into.
+    """
+    reader = PdfReader(io.BytesIO(pdf))
+    names: set[str] = set()
+
+    def visit(font: Any) -> None:
+        font = font.get_object()
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is not None:
+            descriptor = descriptor.get_object()
+            if any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+                name = str(descriptor.get("/FontName") or font.get("/BaseFont") or "").lstrip("/")
+                match = _SUBSET_NAME.match(name)
+                names.add(match["name"] if match else name)
+        for descendant in font.get("/DescendantFonts") or ():
+            visit(descendant)
+
+    for page in reader.pages:
+        fonts = (page.get("/Resources") or {}).get("/Font") or {}
+        for ref in fonts.get_object().values():
+            visit(ref)
+    return names

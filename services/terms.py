@@ -1,0 +1,34 @@
+"""School terms and the transfer window (第十五条: 转学手续一般在学期结束前或新学期开学后1个月内办理).
+
+A transfer is handled before the current term ends or within the first month of a new term;
+both halves together are "in term time". In the vacation between a term's end and the next
+term's start the window is closed, and only the supervising authority may override it, saying why.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+
+
+def _bounds(year: int, start: str, end: str) -> tuple[date, date]:
+    s = date(year, int(start[:2]), int(start[3:]))
+    e = date(year, int(end[:2]), int(end[3:]))
+    if e < s:  # the autumn term ends in the next calendar year
+        e = date(year + 1, e.month, e.day)
+    return s, e
+
+
+def current_term(day: date) -> tuple[date, date] | None:
+    """(start, end) of the term that contains `day`, or None in a vacation."""
+    for start, end in current_app.config["TERMS"]:
+        for year in (day.year - 1, day.year):
+            s, e = _bounds(year, start, end)
+            if s <= day <= e:
+                return s, e
+    return None
+
+
+def in_transfer_window(day: date) -> bool:
+    return current_term(day) is not None

@@ -1,0 +1,227 @@
+"""转学 (第十三–十六条): the four-party transfer, declared as a change type, plus 报到 and the
+第十五条 fallback. Cross-province transfers out are a second type with our side's steps only.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from extensions import db
+from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
+from models.org import SCHOOL, OrgUnit
+from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
+from models.student import Student
+from services import audit, clock, scope, workdays
+from services.errors import NotInScope, RuleViolation
+from services.students import GRADES_BY_KIND
+from services.terms import in_transfer_window
+from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
+
+TRANSFER, TRANSFER_OUT_OF_PROVINCE = "transfer", "transfer_out_province"
+FALLBACK_WORKDAYS = 20  # 第十五条: 20 working days after the receiving authority decided
+
+# 第十三条: the five lawful reasons.
+REASONS = {
+    "hukou_moved": _l("Hukou and home moved across province, city or county"),
+    "guardian_job": _l("Parents' or guardians' work moved across province or city"),
+    "migrant_moved": _l("Migrant family's residence moved across province, city or county"),
+    "special": _l("Guardians abroad, in border support or military transfer, or another special reason: child lives with relatives"),
+    "health": _l("Change of health: between an ordinary and a special-education school"),
+}
+
+MATERIALS = (
+    Material("contact_form", _l("Transfer contact form signed by pupil and guardian")),
+    Material("student_info", _l("Basic information sheet, printed and sealed by the sending school")),
+    Material("hukou", _l("Household register and proof of actual residence")),
+    Material("reason_proof", _l("Proof of the reason (hukou unchanged)"),
+             required=lambda req: not (req.payload or {}).get("hukou_changed")),
+)
+
+
+def _supervisor(school: OrgUnit | None) -> OrgUnit | None:
+    return school.supervisor if school is not None else None
+
+
+def _in_window(req: ChangeRequest, actor: User) -> str | None:
+    if in_transfer_window(clock.today()):
+        return None
+    if not req.window_override:
+        return _l("Transfers are handled in term time (第十五条); outside it the supervising authority must override, saying why.")
+    authority = _supervisor(req.to_school or req.from_school)
+    if authority is None or actor.unit_id != authority.id or not actor.is_official:
+        return _l("Only the supervising authority can override the transfer window.")
+    return None
+
+
+def _same_grade_possible(req: ChangeRequest, actor: User) -> str | None:
+    school = req.to_school
+    if school is not None and req.student.grade not in GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)):
+        return _l("The receiving school does not teach grade %(g)s; the grade must stay the same (第十五条).", g=req.student.grade)
+    return None
+
+
+def _different_schools(req: ChangeRequest, actor: User) -> str | None:
+    if req.from_school is not None and req.from_school is req.to_school:
+        return _l("The pupil is already at this school.")
+    return None
+
+
+def _pupil_in_school(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != "enrolled":
+        return _l("Only a pupil in school (在籍) can transfer.")
+    return None
+
+
+def _health_reason_fits(req: ChangeRequest, actor: User) -> str | None:
+    if req.reason_code != "health":
+        return None
+    from_special = getattr(req.from_school, "school_kind", None) == "special"
+    to_special = getattr(req.to_school, "school_kind", None) == "special"
+    if from_special == to_special:  # exactly one end must be a special-education school
+        return _l("The health reason is for a move between an ordinary and a special-education school.")
+    return None
+
+
+def _receiving_side_opens(req: ChangeRequest, actor: User) -> str | None:
+    """The receiving school's staff start it (or its authority, when overriding the window)."""
+    if req.to_school is None or not scope.covers(actor, req.to_school.path):
+        return _l("A transfer is started by the receiving school.")
+    return None
+
+
+def _sending_side_opens(req: ChangeRequest, actor: User) -> str | None:
+    if req.from_school is None or not scope.covers(actor, req.from_school.path):
+        return _l("A transfer out of the province is started by the pupil's own school.")
+    if not req.external_school:
+        return _l("Name the school outside the province.")
+    return None
+
+
+def _transfer_approved(req: ChangeRequest, actor: User) -> None:
+    """All four agreed: the receiving school tells the family to report; a provisional pupil moves now."""
+    req.status = APPROVED
+    notify(req.to_school, req, str(_l("Transfer #%(id)s approved by all four parties: notify the family to report.", id=req.id)))
+    if req.provisional_at is not None:
+        _move(req, actor)
+
+
+def _out_of_province_approved(req: ChangeRequest, actor: User) -> None:
+    req.archive_backup = snapshot(req.student)
+    req.student.status = "transferred_out"
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+declare(ChangeType(
+    code=TRANSFER,
+    label=_l("Transfer"),
+    steps=(
+        StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),
+        StepDef("receiving_authority", _l("Receiving school's authority"), lambda r: _supervisor(r.to_school)),
+        StepDef("sending_school", _l("Sending school"), lambda r: r.from_school),
+        StepDef("sending_authority", _l("Sending school's authority"), lambda r: _supervisor(r.from_school)),
+    ),
+    effect=_transfer_approved,
+    materials=MATERIALS,
+    reasons=REASONS,
+    preconditions=(_receiving_side_opens, _pupil_in_school, _different_schools, _same_grade_possible, _health_reason_fits, _in_window),
+))
+
+declare(ChangeType(
+    code=TRANSFER_OUT_OF_PROVINCE,
+    label=_l("Transfer out of the province"),
+    steps=(
+        StepDef("sending_school", _l("Sending school"), lambda r: r.from_school),
+        StepDef("sending_authority", _l("Sending school's authority"), lambda r: _supervisor(r.from_school)),
+    ),
+    effect=_out_of_province_approved,
+    materials=(
+        Material("contact_form", _l("Transfer contact form signed by pupil and guardian")),
+        Material("receiving_proof", _l("Acceptance by the receiving school outside the province")),
+    ),
+    reasons=REASONS,
+    preconditions=(_sending_side_opens, _pupil_in_school, _in_window),
+))
+
+
+# --- starting a transfer -----------------------------------------------------------------
+
+
+def find_pupil(term: str, actor: User) -> Student | None:
+    """The one cross-scope lookup (by full 学籍号 or ID number), audited; the caller shows only
+    what identifies the pupil."""
+    key = (term or "").strip().upper()
+    if len(key) < 15:
+        return None
+    student = db.session.scalar(select(Student).where(or_(Student.xjh == key, Student.id_number == key)))
+    audit.record(actor, "student.lookup", "student", student.id if student else None, f"transfer lookup {key[:6]}…")
+    return student
+
+
+def start_transfer(student: Student, actor: User, *, reason_code: str, reason_text: str | None, hukou_changed: bool,
+                   window_override: str | None = None, to_school: OrgUnit | None = None) -> ChangeRequest:
+    from services.workflows import open_request
+
+    target = to_school or (actor.unit if actor.unit.level == SCHOOL else None)
+    if target is None or target.level != SCHOOL:
+        raise RuleViolation(str(_l("Choose the receiving school.")))
+    return open_request(
+        TRANSFER, student, actor, from_school=student.school, to_school=target, reason_code=reason_code,
+        reason_text=reason_text, payload={"hukou_changed": bool(hukou_changed)}, window_override=window_override,
+    )
+
+
+# --- after approval ---------------------------------------------------------------------
+
+
+def _move(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    req.archive_backup = snapshot(student)
+    with audit.acting(actor, reason=str(_l("Transfer")), request_id=req.id):
+        student.school = req.to_school  # type: ignore[assignment]
+        student.school_id = req.to_school.id  # type: ignore[union-attr]  # the column, so history sees it
+        student.scope_path = req.to_school.path  # type: ignore[union-attr]
+        db.session.flush()
+    req.status, req.reported_at, req.finished_at = COMPLETED, clock.now(), clock.now()
+    notify(req.from_school, req, str(_l("%(name)s reported at %(school)s (transfer #%(id)s); the record has moved.",
+                                        name=student.name, school=req.to_school.name, id=req.id)))
+
+
+def report_arrival(req: ChangeRequest, actor: User) -> None:
+    """报到: the pupil arrived; the receiving school pulls the record (第十四条)."""
+    if not scope.covers(actor, req.to_path):
+        raise NotInScope()
+    if req.type != TRANSFER or req.status != APPROVED:
+        raise RuleViolation(str(_l("Only an approved transfer can be reported.")))
+    if actor.unit_id != req.to_school_id:
+        raise RuleViolation(str(_l("The receiving school records the arrival.")))
+    _move(req, actor)
+    audit.record(actor, "transfer.report", "change_request", req.id)
+    db.session.flush()
+
+
+def fallback_opens_on(req: ChangeRequest):
+    """第十五条: the day the receiving authority may admit provisionally (20 working days after its decision)."""
+    step2 = next((s for s in req.steps if s.seq == 2), None)
+    if step2 is None or step2.decision != "approved" or step2.decided_at is None:
+        return None
+    return workdays.add_workdays(step2.decided_at.date(), FALLBACK_WORKDAYS)
+
+
+def admit_provisionally(req: ChangeRequest, actor: User) -> None:
+    """The sending side stayed silent 20 working days: the receiving authority signs the contact form."""
+    if not scope.covers(actor, req.to_path):
+        raise NotInScope()
+    if req.type != TRANSFER or req.status != PENDING or req.current_seq not in (3, 4) or req.provisional_at:
+        raise RuleViolation(str(_l("Provisional admission is only for a transfer waiting for the sending side.")))
+    authority = _supervisor(req.to_school)
+    if authority is None or actor.unit_id != authority.id or OFFICIAL_ROLE_FOR_LEVEL.get(authority.level) not in actor.role_names:
+        raise RuleViolation(str(_l("Only the receiving school's authority can admit provisionally.")))
+    opens = fallback_opens_on(req)
+    if opens is None or clock.today() < opens.due:
+        raise RuleViolation(str(_l("The sending side has 20 working days after your decision; that time is not over.")))
+    req.provisional_at, req.provisional_by_id = clock.now(), actor.id
+    notify(req.to_school, req, str(_l("Transfer #%(id)s: provisional admission signed (第十五条).", id=req.id)))
+    notify(req.from_school, req, str(_l("Transfer #%(id)s: the pupil was admitted provisionally; please decide.", id=req.id)))
+    audit.record(actor, "transfer.provisional", "change_request", req.id)
+    db.session.flush()

@@ -1,0 +1,80 @@
+"""Evidence uploads: photos or scans of originals (第十四条 "上传相关证明材料原件的电子照片").
+
+The type is decided by the content, never by the name; files over 5 MB or of any other type
+are refused before anything is stored. Stored content-addressed under UPLOAD_DIR.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import IO
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+from services.errors import RuleViolation
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type by magic number and structure, or None when it is not JPG/PNG/PDF."""
+    kind = next((ctype for magic, ctype in SIGNATURES if data.startswith(magic)), None)
+    if kind == "application/pdf":
+        return kind if b"%%EOF" in data[-2048:] else None
+    if kind:
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                img.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            return None
+    return kind
+
+
+def read_checked(stream: IO[bytes], filename: str) -> tuple[bytes, str]:
+    """Read an upload, refusing oversized or non-JPG/PNG/PDF content with a clear message."""
+    data = stream.read(MAX_UPLOAD_BYTES + 1)
+    if not data:
+        raise RuleViolation([("", str(_l("%(name)s: the file is empty.", name=filename)))])
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise RuleViolation([("", str(_l("%(name)s: a file may be at most 5 MB.", name=filename)))])
+    ctype = sniff(data)
+    if ctype is None:
+        raise RuleViolation([("", str(_l("%(name)s: only JPG, PNG or PDF files are accepted.", name=filename)))])
+    return data, ctype
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store(data: bytes) -> str:
+    """Write the bytes once (content-addressed); returns the sha256."""
+    digest = hashlib.sha256(data).hexdigest()
+    target = upload_dir() / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return digest
+
+
+def path_of(sha256: str) -> Path:
+    return upload_dir() / sha256[:2] / sha256
+
+
+def clean_filename(name: str | None) -> str:
+    """Keep the user's (possibly Chinese) file name for display, without any path."""
+    base = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1].strip() or "upload"
+    return "".join(ch for ch in base if ch.isprintable())[:200]

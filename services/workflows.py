@@ -1,0 +1,353 @@
+"""The change-request engine (学籍变动, 第三章): each change type is declared once, as data.
+
+A type names its approval steps (who decides, in how many working days), the materials it
+needs, its preconditions and the effect applied when the last step approves. Every decision
+goes through `decide`, which checks the actor itself, writes audit and history, and takes the
+step with a conditional UPDATE so two approvers at once give one decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from extensions import db
+from models.changes import (
+    APPROVED,
+    OPEN_STATUSES,
+    PENDING,
+    REJECTED,
+    WITHDRAWN,
+    ApprovalStep,
+    Attachment,
+    ChangeRequest,
+    Notification,
+)
+from models.org import SCHOOL, OrgUnit
+from models.people import OFFICIAL_ROLE_FOR_LEVEL, SCHOOL_ROLES, User
+from models.student import Student
+from services import audit, clock, scope, uploads, workdays
+from services.errors import NotInScope, RuleViolation
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import FileStorage
+
+# Statuses in which a pupil cannot start a change (第十九条 休学, 第二十条 出国出境, problem records).
+BLOCKING_STATUSES = {"suspended": _l("suspended"), "abroad": _l("abroad"), "problem": _l("a problem record")}
+
+
+@dataclass(frozen=True)
+class StepDef:
+    role: str
+    label: Any
+    unit: Callable[[ChangeRequest], OrgUnit | None]
+    workdays: int = 10
+
+    @property
+    def by_school(self) -> bool:
+        return self.role.endswith("school")
+
+
+@dataclass(frozen=True)
+class Material:
+    code: str
+    label: Any
+    required: Callable[[ChangeRequest], bool] = lambda req: True
+
+
+Check = Callable[[ChangeRequest, User], "str | None"]
+
+
+@dataclass(frozen=True)
+class ChangeType:
+    code: str
+    label: Any
+    steps: tuple[StepDef, ...]
+    effect: Callable[[ChangeRequest, User], None]
+    materials: tuple[Material, ...] = ()
+    reasons: dict[str, Any] = field(default_factory=dict)
+    preconditions: tuple[Check, ...] = ()
+    batch_approvable: bool = False
+
+
+TYPES: dict[str, ChangeType] = {}
+
+
+def declare(change_type: ChangeType) -> ChangeType:
+    TYPES[change_type.code] = change_type
+    return change_type
+
+
+def type_of(req: ChangeRequest) -> ChangeType:
+    return TYPES[req.type]
+
+
+# --- visibility -------------------------------------------------------------------
+
+
+def visible_filter(actor: User) -> ColumnElement[bool]:
+    """Either end in the actor's subtree, or the actor is the township central school of a rural end."""
+    path = actor.unit.path
+    return or_(
+        and_(ChangeRequest.from_path.is_not(None), scope.within(ChangeRequest.from_path, path)),
+        and_(ChangeRequest.to_path.is_not(None), scope.within(ChangeRequest.to_path, path)),
+        ChangeRequest.from_central_id == actor.unit_id,
+        ChangeRequest.to_central_id == actor.unit_id,
+    )
+
+
+def can_see(actor: User, req: ChangeRequest) -> bool:
+    return (
+        scope.covers(actor, req.from_path)
+        or scope.covers(actor, req.to_path)
+        or actor.unit_id in (req.from_central_id, req.to_central_id)
+    )
+
+
+def get_visible(actor: User, request_id: int) -> ChangeRequest:
+    req = db.session.get(ChangeRequest, request_id)
+    if req is None or not can_see(actor, req):
+        raise NotInScope()
+    return req
+
+
+# --- opening ------------------------------------------------------------------------
+
+
+def open_request(
+    type_code: str,
+    student: Student,
+    actor: User,
+    *,
+    from_school: OrgUnit | None = None,
+    to_school: OrgUnit | None = None,
+    external_school: str | None = None,
+    reason_code: str | None = None,
+    reason_text: str | None = None,
+    payload: dict | None = None,
+    window_override: str | None = None,
+) -> ChangeRequest:
+    ctype = TYPES[type_code]
+    req = ChangeRequest(
+        type=type_code, status=PENDING, student=student, from_school=from_school, to_school=to_school,
+        from_path=from_school.path if from_school else None, to_path=to_school.path if to_school else None,
+        from_central_id=from_school.central_school_id if from_school else None,
+        to_central_id=to_school.central_school_id if to_school else None,
+        external_school=(external_school or "").strip() or None, reason_code=reason_code,
+        reason_text=(reason_text or "").strip() or None, payload=payload or {}, grade_at_request=student.grade,
+        window_override=(window_override or "").strip() or None,
+        requested_by=actor, requested_by_id=actor.id, requester_unit_id=actor.unit_id, requester_unit=actor.unit,
+    )
+    with db.session.no_autoflush:
+        problems = _open_problems(ctype, req, actor)
+        if problems:
+            raise RuleViolation(problems)
+        for seq, sdef in enumerate(ctype.steps, start=1):
+            unit = sdef.unit(req)
+            if unit is None:
+                raise RuleViolation(str(_l("No unit can decide step %(n)d of this request.", n=seq)))
+            req.steps.append(ApprovalStep(seq=seq, role=sdef.role, unit=unit, unit_id=unit.id, workdays=sdef.workdays))
+        _start_step(req, 1)
+    db.session.add(req)
+    db.session.flush()
+    audit.record(actor, "request.open", "change_request", req.id, f"{type_code} student={student.id}")
+    return req
+
+
+def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User) -> list[tuple[str, str]]:
+    student = req.student
+    if student.status in BLOCKING_STATUSES:
+        return [("", str(_l("The pupil is %(state)s and cannot start this change.", state=BLOCKING_STATUSES[student.status])))]
+    busy = db.session.scalar(
+        select(ChangeRequest.id).where(ChangeRequest.student_id == student.id, ChangeRequest.status.in_(OPEN_STATUSES))
+    )
+    if busy is not None:
+        return [("", str(_l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy)))]
+    if ctype.reasons and req.reason_code not in ctype.reasons:
+        return [("reason_code", str(_l("Choose one of the lawful reasons.")))]
+    problems = []
+    for check in ctype.preconditions:
+        message = check(req, actor)
+        if message:
+            problems.append(("", str(message)))
+    return problems
+
+
+def _start_step(req: ChangeRequest, seq: int) -> None:
+    step = next(s for s in req.steps if s.seq == seq)
+    start = clock.today()
+    deadline = workdays.add_workdays(start, step.workdays)
+    step.started_at, step.due_date, step.due_estimated = start, deadline.due, deadline.estimated
+    req.current_seq = seq
+
+
+def missing_materials(req: ChangeRequest) -> list[Material]:
+    have = {a.material for a in req.attachments}
+    return [m for m in type_of(req).materials if m.required(req) and m.code not in have]
+
+
+def attach(req: ChangeRequest, material: str, file: FileStorage, actor: User) -> Attachment:
+    """Add one evidence file; only the requesting side, while the request is open."""
+    if not can_see(actor, req):
+        raise NotInScope()
+    if req.status not in OPEN_STATUSES or actor.unit_id != req.requester_unit_id:
+        raise RuleViolation(str(_l("Only the requesting school can add materials to an open request.")))
+    if material not in {m.code for m in type_of(req).materials}:
+        raise RuleViolation(str(_l("Unknown material.")))
+    name = uploads.clean_filename(file.filename)
+    data, ctype = uploads.read_checked(file.stream, name)
+    att = Attachment(
+        request=req, material=material, filename=name, content_type=ctype, size=len(data),
+        sha256=uploads.store(data), uploaded_by_id=actor.id,
+    )
+    db.session.add(att)
+    db.session.flush()
+    audit.record(actor, "request.attach", "change_request", req.id, f"{material} {name}")
+    return att
+
+
+# --- deciding -------------------------------------------------------------------------
+
+
+def may_decide(actor: User, step: ApprovalStep) -> bool:
+    """The step's own unit, in the right capacity: school staff for school steps, officials for authority steps."""
+    if actor.unit_id != step.unit_id:
+        return False
+    if step.role.endswith("school"):
+        return bool(actor.role_names & set(SCHOOL_ROLES))
+    return OFFICIAL_ROLE_FOR_LEVEL.get(step.unit.level) in actor.role_names
+
+
+def may_force(actor: User, step: ApprovalStep) -> bool:
+    """强制干预: an official of a unit above an overdue step's unit may decide on its behalf."""
+    return (
+        actor.is_official
+        and step.due_date is not None
+        and step.due_date < clock.today()
+        and step.unit.path != actor.unit.path
+        and step.unit.path.startswith(actor.unit.path)
+    )
+
+
+def decide(step_id: int, actor: User, approve: bool, comment: str | None = None, *, forced: bool = False) -> ApprovalStep:
+    step = db.session.get(ApprovalStep, step_id)
+    if step is None or (not can_see(actor, step.request) and not (forced and may_force(actor, step))):
+        raise NotInScope()
+    req = step.request
+    comment = (comment or "").strip() or None
+    if req.status != PENDING or step.decision is not None or req.current_seq != step.seq:
+        raise RuleViolation(str(_l("This step has already been decided.")))
+    if forced:
+        if not may_force(actor, step):
+            raise RuleViolation(str(_l("Forced intervention is only for an overdue step of a unit below yours.")))
+        if not comment:
+            raise RuleViolation([("comment", str(_l("Say why you decide on behalf of the overdue unit.")))])
+    elif not may_decide(actor, step):
+        raise RuleViolation(str(_l("This step is decided by %(unit)s.", unit=step.unit.name)))
+    if not approve and not comment:
+        raise RuleViolation([("comment", str(_l("A rejection needs a reason.")))])
+    if approve and step.seq == 1:
+        missing = missing_materials(req)
+        if missing:
+            names = "、".join(str(m.label) for m in missing)
+            raise RuleViolation(str(_l("Materials missing: %(names)s.", names=names)))
+    decided_at = clock.now()
+    # The conditional UPDATE is the lock: of two approvers at once, only one finds the step open.
+    result = db.session.execute(
+        update(ApprovalStep)
+        .where(ApprovalStep.id == step.id, ApprovalStep.decision.is_(None))
+        .values(
+            decision=APPROVED if approve else REJECTED, decided_by_id=actor.id, decided_at=decided_at, comment=comment,
+            forced_by_unit_id=actor.unit_id if forced else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise RuleViolation(str(_l("This step has already been decided.")))
+    db.session.refresh(step)
+    audit.record(actor, "request.approve" if approve else "request.reject", "change_request", req.id,
+                 f"step {step.seq}{' forced' if forced else ''}: {comment or ''}")
+    if not approve:
+        req.status, req.finished_at, req.current_seq = REJECTED, decided_at, None
+    elif step.seq < len(req.steps):
+        _start_step(req, step.seq + 1)
+    else:
+        req.current_seq = None
+        with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
+            type_of(req).effect(req, actor)
+    db.session.flush()
+    return step
+
+
+def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None:
+    """The requesting unit may withdraw until the last step has approved."""
+    if not can_see(actor, req):
+        raise NotInScope()
+    if actor.unit_id != req.requester_unit_id:
+        raise RuleViolation(str(_l("Only the requesting unit can withdraw the request.")))
+    if req.status != PENDING:
+        raise RuleViolation(str(_l("Only a request still waiting for approval can be withdrawn.")))
+    req.status, req.finished_at, req.current_seq = WITHDRAWN, clock.now(), None
+    audit.record(actor, "request.withdraw", "change_request", req.id, reason)
+    db.session.flush()
+
+
+def notify(unit: OrgUnit | None, req: ChangeRequest, message: str) -> None:
+    if unit is not None:
+        db.session.add(Notification(unit_id=unit.id, request_id=req.id, message=message))
+
+
+def snapshot(student: Student) -> dict:
+    """The record as it stood when it left a school (第十条: the sending school keeps a backup)."""
+    from services.audit import _text
+
+    data = {c.key: _text(getattr(student, c.key)) for c in Student.__mapper__.column_attrs if c.key not in ("version_id",)}
+    data["guardians"] = [
+        {k: getattr(g, k) for k in ("relation", "name", "id_type", "id_number", "phone", "workplace")} for g in student.guardians
+    ]
+    return data
+
+
+# --- queues -----------------------------------------------------------------------------
+
+QUEUES = ("waiting", "overdue", "decided", "requested", "all")
+
+
+def queue_filter(actor: User, queue: str) -> ColumnElement[bool]:
+    """Requests of one queue: 待我核办, 已超期, 我已核办, 我发起的, or all visible."""
+    open_step = and_(
+        ApprovalStep.request_id == ChangeRequest.id,
+        ApprovalStep.seq == ChangeRequest.current_seq,
+        ChangeRequest.status == PENDING,
+    )
+    if queue == "waiting":
+        return ChangeRequest.id.in_(select(ApprovalStep.request_id).where(open_step, ApprovalStep.unit_id == actor.unit_id))
+    if queue == "overdue":
+        below = scope.within(OrgUnit.path, actor.unit.path)
+        units = select(OrgUnit.id).where(below)
+        return ChangeRequest.id.in_(
+            select(ApprovalStep.request_id).where(open_step, ApprovalStep.due_date < clock.today(), ApprovalStep.unit_id.in_(units))
+        )
+    if queue == "decided":
+        return ChangeRequest.id.in_(select(ApprovalStep.request_id).where(ApprovalStep.decided_by_id == actor.id))
+    if queue == "requested":
+        return ChangeRequest.requester_unit_id == actor.unit_id
+    return visible_filter(actor)
+
+
+def days_left(step: ApprovalStep) -> tuple[int, bool] | None:
+    """Working days until the step's deadline (negative when overdue) and whether it is estimated."""
+    if step.due_date is None or step.decision is not None:
+        return None
+    n, estimated = workdays.workdays_between(clock.today(), step.due_date)
+    return n, estimated or step.due_estimated
+
+
+def is_school(unit: OrgUnit | None) -> bool:
+    return unit is not None and unit.level == SCHOOL
