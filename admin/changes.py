@@ -298,6 +298,7 @@ class ChangeRequestView(ScopedModelView):
         if lookup.term.data and lookup.validate_on_submit():
             pupil = transfer.find_pupil(lookup.term.data, actor)
             db.session.commit()
+            lookup.term.data = ""  # do not echo a full ID number back into the page
             if pupil is None:
                 flash(_("No pupil with this student number or ID number."), "error")
             else:

@@ -18,7 +18,7 @@ from services import codes, scope
 from services.org import authorities_for, save_school
 
 ORG_LABELS = {
-    "code": _l("Code"), "name": _l("Name"), "level": _l("Level"), "parent": _l("County (location)"),
+    "code": _l("Unit code"), "name": _l("Unit name"), "level": _l("Level"), "parent": _l("County (location)"),
     "school_kind": _l("Kind of school"), "supervisor": _l("Supervising authority"), "is_rural": _l("Rural"),
     "central_school": _l("Township central school"), "active": _l("Active"), "path": _l("Path"),
 }

@@ -20,7 +20,7 @@ from cli import DEMO_PASSWORD
 from config import TestConfig
 from extensions import db
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'(?:name="[\w-]*csrf_token" type="hidden" value|name="csrf-token" content)="([^"]+)"')
 
 
 @pytest.fixture(scope="session")

@@ -1,80 +1,26 @@
 """End-to-end browser tests: the real app served over HTTP, driven by headless chromium.
 
-Needs Debian's chromium at /usr/bin/chromium (Playwright's own browsers are never downloaded).
-If it is missing the tests fail, unless XUEJI_SKIP_E2E=1 is set, then they are skipped.
+The fixtures (live_server, browser, page, new_page) are in conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from cli import DEMO_PASSWORD
 from extensions import db
 from models.org import OrgUnit
 from models.student import Student
+from tests.e2e.helpers import log_in
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
-]
-TIMEOUT_MS = 8_000
 REGISTRAR = "school-heping1@xueji.demo"
 OWN_SCHOOL = "2121000001"    # 沈阳市和平区第一小学, the registrar's school
 OTHER_SCHOOL = "2121000003"  # 沈阳市沈河区第一小学, outside the registrar's scope
 SCREENSHOT = "/tmp/e2e-student-list.png"
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The test app served on 127.0.0.1 at a free port (port 0: the OS picks one)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
-        if os.environ.get("XUEJI_SKIP_E2E") == "1":
-            pytest.skip(message)
-        pytest.fail(message + ", or set XUEJI_SKIP_E2E=1 to skip the browser tests", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server: str):
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _names_of_school(app: Flask, code: str) -> set[str]:
@@ -86,14 +32,6 @@ def _names_of_school(app: Flask, code: str) -> set[str]:
     return names
 
 
-def _log_in(page, email: str, password: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.click("[type=submit]")
-
-
 def test_registrar_logs_in_and_sees_chinese_student_list(app: Flask, page) -> None:
     own = _names_of_school(app, OWN_SCHOOL)
     other = _names_of_school(app, OTHER_SCHOOL)
@@ -102,7 +40,7 @@ def test_registrar_logs_in_and_sees_chinese_student_list(app: Flask, page) -> No
     foreign = other - own
     assert foreign, f"every pupil name of school {OTHER_SCHOOL} also occurs in {OWN_SCHOOL}"
 
-    _log_in(page, REGISTRAR, DEMO_PASSWORD)
+    log_in(page, REGISTRAR, DEMO_PASSWORD)
     assert "/login" not in page.url, f"login failed, still at {page.url}"
     assert page.url.rstrip("/").endswith("/admin"), page.url
 
@@ -124,7 +62,7 @@ def test_registrar_logs_in_and_sees_chinese_student_list(app: Flask, page) -> No
 
 
 def test_login_with_wrong_password_stays_on_login(page) -> None:
-    _log_in(page, REGISTRAR, "not-the-password")
+    log_in(page, REGISTRAR, "not-the-password")
     assert "/login" in page.url, f"wrong password should not log in, but landed at {page.url}"
     assert page.locator("input[name=password]").count() == 1
     body = page.inner_text("body")
