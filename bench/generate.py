@@ -421,6 +421,23 @@ def secondary_objects(conn: psycopg.Connection) -> tuple[list[tuple[str, str]], 
     return [(r[0], r[1]) for r in cons], [(r[0], r[1]) for r in idx]
 
 
+def check_recreated(conn: psycopg.Connection, cons: list[tuple[str, str]], idx: list[tuple[str, str]]) -> None:
+    """The catalog after the load must hold exactly the objects (and DDL) it held before.
+
+    Indexes are recreated from pg_get_indexdef, so expression indexes such as
+    ix_student_city_id (substr(scope_path, 1, 9), id) come back with their expressions;
+    this checks it and names them."""
+    cons_after, idx_after = secondary_objects(conn)
+    if (cons_after, idx_after) != (cons, idx):
+        raise SystemExit(f"student indexes/constraints differ after the load:\n before {cons + idx}\n after {cons_after + idx_after}")
+    exprs = conn.execute(
+        "SELECT i.relname, pg_get_expr(x.indexprs, x.indrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = 'student'::regclass AND x.indexprs IS NOT NULL ORDER BY i.relname"
+    ).fetchall()
+    names = "; ".join(f"{name} ({expr}, ...)" for name, expr in exprs) or "none"
+    log(f"[generate]   all {len(idx)} indexes + {len(cons)} constraints back as before; expression indexes: {names}")
+
+
 def load_pupils(url: str, n: int, counties: list[County], schools: list[School], timings,
                 by_school: bool = False) -> None:
     with psycopg.connect(libpq_dsn(url)) as conn:
@@ -459,6 +476,7 @@ def load_pupils(url: str, n: int, counties: list[County], schools: list[School],
                 conn.execute(sql.SQL(ddl))
                 conn.commit()
                 log(f"[generate]   {name}: {time.perf_counter() - t0:.1f} s")
+        check_recreated(conn, cons, idx)
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         with Phase("VACUUM ANALYZE", timings):
             # VACUUM as well as ANALYZE: sets the visibility map, as autovacuum would on a live

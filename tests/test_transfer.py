@@ -48,9 +48,8 @@ def test_directly_managed_school_routes_to_the_city(ctx):
 def test_same_county_transfer_keeps_four_steps_with_the_county_deciding_twice(ctx):
     from services.org import save_school
 
-    county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "210102"))
-    second = save_school(OrgUnit(code="2121000050", name="沈阳市和平区第五小学", school_kind="primary", parent=county),
-                         user("heping"), True)
+    county, official = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "210102")), user("heping")
+    second = save_school(OrgUnit(code="2121000050", name="沈阳市和平区第五小学", school_kind="primary", parent=county), official, True)
     db.session.commit()
     # The county opens it for its new school (which has no registrar yet).
     req = transfer.start_transfer(pupil_of(HEPING1), user("heping"), reason_code="hukou_moved", reason_text=None,

@@ -64,7 +64,8 @@ def test_receiving_registrar_starts_a_transfer_through_the_form(as_user, app):
 
 
 def test_lookup_of_an_unknown_number_says_so(as_user):
-    html = as_user("school-shenhe1").post_form("/admin/requests/transfer/new", {"lookup-term": "G210102200001010000"}).get_data(as_text=True)
+    c = as_user("school-shenhe1")
+    html = c.post_form("/admin/requests/transfer/new", {"lookup-term": "G210102200001010000"}).get_data(as_text=True)
     assert 'id="pupil-found"' not in html
 
 
