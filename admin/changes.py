@@ -16,11 +16,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from admin.base import ScopedModelView, current_actor
 from extensions import db
-from forms.changes import AttachForm, ConfirmForm, DecisionForm, PupilLookupForm, ReasonForm, TransferStartForm
+from forms.changes import AttachForm, ConfirmForm, DecisionForm, OutOfProvinceForm, PupilLookupForm, ReasonForm, TransferStartForm
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL
 from models.student import Student
-from services import codes, documents, transfer, uploads, workflows
+from services import codes, documents, scope, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id
 
@@ -328,3 +328,35 @@ class ChangeRequestView(ScopedModelView):
             flash(_("Please correct the form."), "error")
         return self.render("admin/transfer_new.html", lookup=lookup, start=start, pupil=pupil, mask_id=mask_id,
                            code_label=codes.label, escape=escape)
+
+    @expose("/out-of-province/new", methods=("GET", "POST"))
+    def out_of_province_new(self) -> t.Any:
+        """转出省外: the pupil's own school records the move; the other side is outside the system."""
+        actor = current_actor()
+        student_id = request.args.get("student_id", "")
+        student = db.session.get(Student, int(student_id)) if student_id.isdigit() else None
+        if student is None or not scope.covers(actor, student.scope_path):
+            abort(404)
+        form = OutOfProvinceForm()
+        form.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
+        if form.validate_on_submit():
+            try:
+                req = workflows.open_request(
+                    transfer.TRANSFER_OUT_OF_PROVINCE, student, actor, from_school=student.school,
+                    external_school=form.external_school.data, reason_code=form.reason_code.data, reason_text=form.reason_text.data,
+                )
+                for material in ("contact_form", "receiving_proof"):
+                    file = getattr(form, material).data
+                    if file and file.filename:
+                        workflows.attach(req, material, file, actor)
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                for _f, message in exc.problems:
+                    flash(message, "error")
+            else:
+                flash(_("Request #%(id)s opened.", id=req.id), "success")
+                return redirect(url_for(".request_page", request_id=req.id))
+        elif request.method == "POST":
+            flash(_("Please correct the form."), "error")
+        return self.render("admin/out_of_province_new.html", form=form, student=student, code_label=codes.label)

@@ -7,12 +7,19 @@ record every SQL statement of one page load (SQLAlchemy `before_cursor_execute`)
 the page --runs times. The page's student queries (the id-ordered LIMIT 20 select and, for
 school/county users, the COUNT) are then replayed with psycopg directly, with the page's own
 SQL text and parameters, and EXPLAIN (ANALYZE, BUFFERS) is printed once per query.
+
+Also recorded per level: the time the page itself spent in SQL (all its statements, timed
+around the driver's execute), so that page time splits into SQL and Flask/Jinja; the access
+path of the list query against the index it is meant to use (EXPECTED_INDEX); how often
+PostgreSQL used a custom or a generic plan for the replayed statements (psycopg prepares a
+statement after 5 executions; pg_prepared_statements counts the plans); the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -32,6 +39,11 @@ LEVELS = ("school", "county", "city", "province")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ROW_RE = re.compile(r'href="/admin/student/details/\?id=\d+')
 LIST_URL = "/admin/student/"
+# The index each level's list query ("newest 20 in scope") should be answered from
+# (services/scope.py: within / listing). The school's must be an equality on scope_path.
+EXPECTED_INDEX = {
+    "school": "ix_student_scope_id", "county": "ix_student_county_id", "city": "ix_student_city_id", "province": "pk_student",
+}
 
 
 def log(msg: str = "") -> None:
@@ -87,6 +99,33 @@ def plan_summary(plan: list[str]) -> tuple[bool, list[str]]:
     return used, nodes
 
 
+def student_access(plan: list[str]) -> tuple[str | None, str]:
+    """(index name, its Index Cond or Filter) of the scan on student in an EXPLAIN output."""
+    for i, line in enumerate(plan):
+        m = re.search(r"(?:Index Only Scan|Index Scan)(?: Backward)? using (\S+) on student\b", line)
+        if m is None and re.search(r"Seq Scan on student\b", line):
+            return "Seq Scan", ""
+        if m:
+            cond = ""
+            for nxt in plan[i + 1:i + 4]:
+                c = re.search(r"(Index Cond|Filter): (.*)", nxt)
+                if c:
+                    cond = f"{c.group(1)}: {c.group(2)}"
+                    break
+            return m.group(1), cond
+    return None, ""
+
+
+def access_ok(level: str, index: str | None, cond: str) -> bool:
+    if index != EXPECTED_INDEX[level]:
+        return False
+    if level == "school":  # equality, not a range
+        return cond.startswith("Index Cond:") and ">=" not in cond and " = " in cond
+    if level in ("county", "city"):
+        return cond.startswith("Index Cond:") and "substr(" in cond
+    return True
+
+
 def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
     from app import create_app
     from extensions import db
@@ -94,6 +133,7 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
     app = create_app(bench_config(url))
     captured: list[tuple[str, object]] = []
     capturing = [False]
+    sql_time = [0.0]  # seconds spent in cursor.execute by the app, summed
 
     with app.app_context():
         engine = db.engine
@@ -102,9 +142,17 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
     def _capture(conn, cursor, statement, parameters, context, executemany):
         if capturing[0]:
             captured.append((statement, parameters))
+        context._bench_t0 = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _timed(conn, cursor, statement, parameters, context, executemany):
+        t0 = getattr(context, "_bench_t0", None)
+        if t0 is not None:
+            sql_time[0] += time.perf_counter() - t0
 
     dsn = libpq_dsn(url)
     results: dict[str, dict] = {}
+    load_start = os.getloadavg()
     with psycopg.connect(dsn, autocommit=True) as raw:
         total = raw.execute("SELECT count(*) FROM student").fetchone()[0]
         log(f"[list_pages] database {url.rsplit('/', 1)[-1]}: {total:,} pupils; {runs} runs after {warmup} warm-up loads")
@@ -132,11 +180,13 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
             list_stmts = [(s, p) for s, p in student_stmts if not is_count(s)]
             count_stmts = [(s, p) for s, p in student_stmts if is_count(s)]
 
-            page_ms = []
+            page_ms, page_sql_ms = [], []
             for _ in range(runs):
+                sql_time[0] = 0.0
                 t0 = time.perf_counter()
                 r = client.get(LIST_URL)
                 page_ms.append((time.perf_counter() - t0) * 1000)
+                page_sql_ms.append(sql_time[0] * 1000)
                 if r.status_code != 200:
                     raise SystemExit(f"{email}: HTTP {r.status_code}")
 
@@ -156,36 +206,79 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
                     t_run += dt
                 raw_ms.append(t_run)
 
+            # Custom or generic plans for the replayed statements (psycopg prepared them after
+            # 5 executions; a generic plan cannot use the substr(...) indexes with a bound length).
+            prepared = {
+                stmt: (gen, cust) for stmt, gen, cust in raw.execute(
+                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                ).fetchall()
+            }
+            raw.execute("DEALLOCATE ALL")
+            raw._prepared.clear()  # psycopg's own cache of what it prepared on this connection
+
             explains = []
             for i, (s, p) in enumerate(replay):
                 plan = [r[0] for r in raw.execute("EXPLAIN (ANALYZE, BUFFERS) " + s, p).fetchall()]
                 used, nodes = plan_summary(plan)
+                index, cond = student_access(plan)
+                gen_cust = next(((g, c) for stmt, (g, c) in prepared.items() if _same_sql(stmt, s)), (None, None))
                 explains.append({
                     "kind": "count" if is_count(s) else "list",
                     "sql": s, "params": {k: str(v) for k, v in (p or {}).items()} if isinstance(p, dict) else str(p),
                     "median_ms": statistics.median(per_stmt[i]), "index_used": used, "scan_nodes": nodes, "plan": plan,
+                    "student_index": index, "student_cond": cond,
+                    "generic_plans": gen_cust[0], "custom_plans": gen_cust[1],
                 })
             results[level] = {
                 "email": email, "scope": path, "in_scope": in_scope, "rows_shown": rows_shown,
                 "page_median_ms": statistics.median(page_ms), "page_p90_ms": pct(page_ms, 0.9),
                 "raw_median_ms": statistics.median(raw_ms), "raw_p90_ms": pct(raw_ms, 0.9),
+                "page_sql_median_ms": statistics.median(page_sql_ms),
                 "statements": [one_line(s) for s, _ in stmts], "n_statements": len(stmts),
                 "n_count": sum(1 for s, _ in stmts if is_count(s)),
                 "n_student_count": len(count_stmts), "explains": explains,
             }
+            lst = next((ex for ex in explains if ex["kind"] == "list"), None)
+            if lst is not None:
+                results[level]["list_index"] = lst["student_index"]
+                results[level]["list_cond"] = lst["student_cond"]
+                results[level]["list_access_ok"] = access_ok(level, lst["student_index"], lst["student_cond"])
 
             log(f"\n=== {level}: {email}  scope {path}  pupils in scope {in_scope:,}  rows shown {rows_shown}")
-            log(f"  page ran {len(stmts)} statements ({len(count_stmts)} COUNT on student):")
+            log(f"  page ran {len(stmts)} statements ({len(count_stmts)} COUNT on student); page median "
+                f"{results[level]['page_median_ms']:.2f} ms, of which SQL {results[level]['page_sql_median_ms']:.2f} ms")
+            if lst is not None:
+                log(f"  list query reads student via {lst['student_index']} ({lst['student_cond']}): "
+                    f"{'as expected' if results[level]['list_access_ok'] else 'EXPECTED ' + EXPECTED_INDEX[level]}")
             for j, (s, _) in enumerate(stmts, 1):
                 log(f"    {j}. {one_line(s)}")
             for ex in explains:
                 log(f"  raw {ex['kind']}: median {ex['median_ms']:.2f} ms; index used: {'yes' if ex['index_used'] else 'NO'}"
-                    f" ({'; '.join(ex['scan_nodes']) or 'no scan node'})")
+                    f" ({'; '.join(ex['scan_nodes']) or 'no scan node'}); plans after preparing: "
+                    f"{ex['custom_plans']} custom, {ex['generic_plans']} generic")
                 if show_plans:
                     for line in ex["plan"]:
                         log(f"      {line}")
         app_total = total
-    return {"url": url, "total_pupils": app_total, "runs": runs, "levels": results}
+        id_order = id_order_of(raw)
+    return {"url": url, "total_pupils": app_total, "id_order": id_order, "runs": runs, "levels": results,
+            "loadavg_start": load_start, "loadavg_end": os.getloadavg()}
+
+
+def _same_sql(a: str, b: str) -> bool:
+    """psycopg sends %(name)s placeholders as $n: compare the texts with placeholders blanked."""
+    def norm(x: str) -> str:
+        return " ".join(re.sub(r"%\(\w+\)s|\$\d+", "?", x).split())
+    return norm(a) == norm(b)
+
+
+def id_order_of(raw: psycopg.Connection) -> str:
+    """'by-school' when ids follow the schools (each school's ids contiguous), else 'interleaved'."""
+    row = raw.execute(
+        "SELECT count(*) FILTER (WHERE school_id IS DISTINCT FROM prev), count(DISTINCT school_id) FROM "
+        "(SELECT school_id, lag(school_id) OVER (ORDER BY id) AS prev FROM student WHERE id <= 200000) t"
+    ).fetchone()
+    return "by-school" if row[0] == row[1] else "interleaved"
 
 
 def table(res: dict) -> str:

@@ -43,3 +43,11 @@ class ReasonForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A POST with only the CSRF token (报到, provisional admission)."""
+
+
+class OutOfProvinceForm(FlaskForm):
+    external_school = StringField(_l("Receiving school outside the province"), validators=[DataRequired(), Length(max=100)])
+    reason_code = SelectField(_l("Reason (第十三条)"), validators=[DataRequired()])
+    reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
+    contact_form = FileField(_l("Transfer contact form signed by pupil and guardian"))
+    receiving_proof = FileField(_l("Acceptance by the receiving school outside the province"))

@@ -203,3 +203,18 @@ def test_township_central_school_sees_a_rural_transfer_read_only(as_user, app):
         rid = req.id
     page = as_user("school-kangping1").get(f"/admin/requests/{rid}/").get_data(as_text=True)
     assert 'id="change-request"' in page and 'id="decide"' not in page
+
+
+def test_own_school_opens_a_transfer_out_of_the_province(as_user, app):
+    with app.app_context():
+        sid = pupil_of(HEPING1).id
+    c = as_user("school-heping1")
+    assert "out-of-province/new" in c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
+    url = f"/admin/requests/out-of-province/new?student_id={sid}"
+    resp = c.post_form(url, {"external_school": "北京市海淀区中关村第一小学", "reason_code": "guardian_job",
+                             "contact_form": (io.BytesIO(png_bytes()), "联系表.png")}, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    with app.app_context():
+        req = db.session.scalar(select(ChangeRequest))
+        assert req.type == "transfer_out_province" and req.external_school.startswith("北京") and len(req.steps) == 2
+    assert as_user("school-shenhe1").get(url).status_code == 404
