@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, redirect, request, session, url_for
 from flask_login import user_logged_in
 from flask_security import SQLAlchemyUserDatastore, current_user
@@ -51,8 +53,10 @@ def _register_routes(app: Flask) -> None:
     def set_language(code: str):
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
-        target = request.referrer or "/"
-        return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
+        # Back to the page the user came from, but never to another site (no open redirect).
+        ref = urlsplit(request.referrer or "")
+        same_site = ref.netloc in ("", request.host) and ref.scheme in ("", "http", "https")
+        return redirect((ref.path or "/") + (f"?{ref.query}" if ref.query else "") if same_site else "/")
 
     from flask import render_template
     from flask_babel import gettext as _

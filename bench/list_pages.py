@@ -192,6 +192,7 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
 
             # The same student statements, straight through psycopg (same text, same parameters).
             replay = list_stmts + count_stmts
+            before = prepared_plans(raw)
             for _ in range(warmup):
                 for s, p in replay:
                     raw.execute(s, p).fetchall()
@@ -206,22 +207,18 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
                     t_run += dt
                 raw_ms.append(t_run)
 
-            # Custom or generic plans for the replayed statements (psycopg prepared them after
-            # 5 executions; a generic plan cannot use the substr(...) indexes with a bound length).
-            prepared = {
-                stmt: (gen, cust) for stmt, gen, cust in raw.execute(
-                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
-                ).fetchall()
-            }
-            raw.execute("DEALLOCATE ALL")
-            raw._prepared.clear()  # psycopg's own cache of what it prepared on this connection
+            # Custom or generic plans for the replayed statements during the runs above (psycopg
+            # prepares a statement after 5 executions; a generic plan cannot use the substr(...)
+            # indexes, whose length is a bound parameter). County and city share one statement text.
+            after = prepared_plans(raw)
+            prepared = {k: (g - before.get(k, (0, 0))[0], c - before.get(k, (0, 0))[1]) for k, (g, c) in after.items()}
 
             explains = []
             for i, (s, p) in enumerate(replay):
                 plan = [r[0] for r in raw.execute("EXPLAIN (ANALYZE, BUFFERS) " + s, p).fetchall()]
                 used, nodes = plan_summary(plan)
                 index, cond = student_access(plan)
-                gen_cust = next(((g, c) for stmt, (g, c) in prepared.items() if _same_sql(stmt, s)), (None, None))
+                gen_cust = prepared.get(_norm_sql(s), (None, None))
                 explains.append({
                     "kind": "count" if is_count(s) else "list",
                     "sql": s, "params": {k: str(v) for k, v in (p or {}).items()} if isinstance(p, dict) else str(p),
@@ -265,11 +262,15 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
             "loadavg_start": load_start, "loadavg_end": os.getloadavg()}
 
 
-def _same_sql(a: str, b: str) -> bool:
-    """psycopg sends %(name)s placeholders as $n: compare the texts with placeholders blanked."""
-    def norm(x: str) -> str:
-        return " ".join(re.sub(r"%\(\w+\)s|\$\d+", "?", x).split())
-    return norm(a) == norm(b)
+def _norm_sql(x: str) -> str:
+    """psycopg sends %(name)s placeholders as $n: the text with placeholders blanked."""
+    return " ".join(re.sub(r"%\(\w+\)s|\$\d+", "?", x).split())
+
+
+def prepared_plans(raw: psycopg.Connection) -> dict[str, tuple[int, int]]:
+    """{normalised statement: (generic plans, custom plans)} so far on this connection."""
+    rows = raw.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements").fetchall()
+    return {_norm_sql(stmt): (gen, cust) for stmt, gen, cust in rows}
 
 
 def id_order_of(raw: psycopg.Connection) -> str:

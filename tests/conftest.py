@@ -7,7 +7,9 @@ TEST_DATABASE_URL selects PostgreSQL; the default is a SQLite file under instanc
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -32,6 +34,12 @@ def app() -> Iterator[Flask]:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
     yield app
+    with app.app_context():
+        db.engine.dispose()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
 
 
 def _wipe() -> None:

@@ -248,3 +248,15 @@ def test_demo_pupils_are_of_the_age_of_their_grade(ctx):
     for grade, birth in db.session.execute(select(Student.grade, Student.birth_date)):
         age_on_31_august = 2026 - birth.year - ((birth.month, birth.day) > (8, 31))
         assert age_on_31_august == 5 + grade, (grade, birth)
+
+
+@pytest.mark.parametrize("referrer, target", [
+    ("http://localhost/admin/student/?page=2", "/admin/student/?page=2"),
+    ("https://evil.example/phish", "/"),
+    ("//evil.example/phish", "/"),
+    (None, "/"),
+])
+def test_language_switch_returns_only_to_this_site(app, referrer, target):
+    headers = {"Referer": referrer} if referrer else {}
+    resp = app.test_client().get("/lang/en", headers=headers)
+    assert resp.status_code == 302 and resp.headers["Location"] == target

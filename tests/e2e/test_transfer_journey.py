@@ -40,6 +40,7 @@ DECIDERS = (  # step → (account, the name shown as decider)
 WORKING_DAYS = re.compile(r"\d+\s*个工作日|working days?")
 SHOT_FORM = "/tmp/e2e-transfer-start-form.png"
 SHOT_REQUEST = "/tmp/e2e-transfer-request-after-step4.png"
+SHOT_STEP1 = "/tmp/e2e-transfer-request-step1.png"
 TERM_DAY = date(2026, 11, 10)  # a Tuesday in the autumn term, for runs outside the transfer window
 
 
@@ -86,9 +87,21 @@ def _row(page, seq: int):
     return page.locator("#steps tbody tr").nth(seq - 1)
 
 
+def _accepting_dialogs(page) -> list[str]:
+    """Accept every confirm() (Playwright dismisses them by default) and keep their messages."""
+    messages: list[str] = []
+
+    def accept(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    return messages
+
+
 def _decide_step(new_page, request_url: str, seq: int, email: str, decider: str) -> None:
     page = new_page()
-    page.on("dialog", lambda d: d.accept())  # the decision form asks confirm()
+    dialogs = _accepting_dialogs(page)  # the decision form asks confirm()
     log_in(page, email)
     assert "/login" not in page.url, f"login of {email} failed"
     resp = page.goto(request_url)
@@ -101,11 +114,14 @@ def _decide_step(new_page, request_url: str, seq: int, email: str, decider: str)
     assert re.search(r"\d{4}-\d{2}-\d{2}", due), f"step {seq} shows no due date: {due!r}"
     assert WORKING_DAYS.search(due), f"step {seq} shows no working-day countdown: {due!r}"
     assert cells.nth(5).inner_text().strip() == "", f"step {seq} already shows a decision"
+    if seq == 1:
+        page.screenshot(path=SHOT_STEP1, full_page=True)
 
     page.check("#decide input[name=decision][value=approve]")
     page.fill("#decide textarea[name=comment]", f"第{seq}步同意")
     with page.expect_navigation():
         page.click("#submit-decision")
+    assert len(dialogs) == 1 and dialogs[0].strip(), f"step {seq}: expected one confirm(), got {dialogs}"
     assert not _errors(page), f"step {seq} by {email}: {_errors(page)}"
     assert page.locator("#change-request").count() == 1, page.url
 
@@ -176,11 +192,13 @@ def test_whole_transfer_by_four_logins(app: Flask, new_page, tmp_path: Path, in_
 
     # 4. 报到 at the receiving school: the record moves.
     page = new_page()
-    page.on("dialog", lambda d: d.accept())
+    dialogs = _accepting_dialogs(page)
     log_in(page, RECEIVING_REGISTRAR)
     page.goto(request_url)
     with page.expect_navigation():
         page.click("#report-arrival")
+    assert len(dialogs) == 1 and dialogs[0].strip(), f"报到: expected one confirm(), got {dialogs}"
+    print("confirm() messages seen:", dialogs)
     assert not _errors(page), _errors(page)
     assert page.locator("#report-arrival").count() == 0
     resp = page.goto(f"/admin/student/?search={xjh}")
