@@ -151,9 +151,13 @@ class ScopedModelView(AccessMixin, ModelView):
         return groups
 
     # --- list size ------------------------------------------------------------
+    always_count: t.ClassVar[bool] = False  # small tables (schools, users, requests) always show their total
+
     @property
     def simple_list_pager(self) -> bool:  # type: ignore[override]
         """No COUNT(*) for province- and city-wide lists (millions of rows)."""
+        if self.always_count:
+            return False
         if not current_user.is_authenticated:
             return True
         return current_user.unit.level in current_app.config["UNCOUNTED_LIST_LEVELS"]

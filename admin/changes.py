@@ -74,6 +74,8 @@ def _student_link(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
 class ChangeRequestView(ScopedModelView):
     """学籍变动: the queues of every level over one list of requests."""
 
+    always_count = True
+
     can_create = False
     can_edit = False
     can_delete = False
@@ -112,13 +114,6 @@ class ChangeRequestView(ScopedModelView):
             return db.and_(base, workflows.queue_filter(actor, queue))
         return base
 
-    @property
-    def simple_list_pager(self) -> bool:  # type: ignore[override]
-        return False
-
-    @simple_list_pager.setter
-    def simple_list_pager(self, value: bool) -> None:
-        pass
 
     def render(self, template: str, **kwargs: t.Any) -> str:
         kwargs.setdefault("queue", request.args.get("queue", "all"))

@@ -40,6 +40,8 @@ def _schools() -> t.Any:
 class SchoolView(ScopedModelView):
     """学校: officials create and edit schools in their subtree; school users see their own."""
 
+    always_count = True
+
     column_list = ("code", "name", "school_kind", "parent", "supervisor", "is_rural", "central_school", "active")
     column_labels = ORG_LABELS
     column_searchable_list = ("name", "code")
@@ -68,13 +70,6 @@ class SchoolView(ScopedModelView):
     def get_count_query(self) -> t.Any:
         return super().get_count_query().filter(OrgUnit.level == SCHOOL)
 
-    @property
-    def simple_list_pager(self) -> bool:  # type: ignore[override]
-        return False  # thousands of schools at most: counting is cheap
-
-    @simple_list_pager.setter
-    def simple_list_pager(self, value: bool) -> None:
-        pass
 
     @property
     def can_create(self) -> bool:  # type: ignore[override]
@@ -104,6 +99,8 @@ class SchoolView(ScopedModelView):
 class AuthorityView(ReadOnlyScopedView):
     """教育行政部门: the authority units of the user's subtree (read-only)."""
 
+    always_count = True
+
     column_list = ("code", "name", "level", "parent")
     column_labels = ORG_LABELS
     column_searchable_list = ("name", "code")
@@ -120,10 +117,3 @@ class AuthorityView(ReadOnlyScopedView):
     def get_count_query(self) -> t.Any:
         return super().get_count_query().filter(OrgUnit.level.in_(AUTHORITY_LEVELS))
 
-    @property
-    def simple_list_pager(self) -> bool:  # type: ignore[override]
-        return False
-
-    @simple_list_pager.setter
-    def simple_list_pager(self, value: bool) -> None:
-        pass

@@ -29,6 +29,7 @@ def _grantable_roles() -> list[Role]:
 
 
 class UserView(ScopedModelView):
+    always_count = True
     allowed_roles = OFFICIALS
     column_list = ("email", "name", "unit", "roles", "active", "last_login_at")
     column_labels = {
@@ -55,13 +56,6 @@ class UserView(ScopedModelView):
             return base
         return and_(base, User.scope_path != actor.unit.path)  # not the official's own colleagues
 
-    @property
-    def simple_list_pager(self) -> bool:  # type: ignore[override]
-        return False
-
-    @simple_list_pager.setter
-    def simple_list_pager(self, value: bool) -> None:
-        pass
 
     def on_model_change(self, form: t.Any, model: User, is_created: bool) -> None:
         save_user(model, current_actor(), form.new_password.data or None, is_created)

@@ -1,6 +1,19 @@
-"""Print the list_pages tables of two runs (small and large database) and the large/small ratios.
+"""Print the list_pages tables of the small and large runs, their ratios, and the verdict.
 
     python -m bench.compare SMALL.json LARGE.json [--gen SMALL_GEN.json LARGE_GEN.json]
+        [--by-school SMALL.json LARGE.json] [--gen-by-school SMALL_GEN.json LARGE_GEN.json] [--strict]
+
+SMALL/LARGE are list_pages results with the default (interleaved) id order; --by-school gives
+the same pair for pupils numbered school by school (bench.generate --id-order by-school).
+
+Targets checked at the end:
+  1. school and county pages at the large size cost at most 1.5x what they cost at the small
+     size (page medians, same id order);
+  2. no page costs more than 3x its raw SQL (the page's student queries replayed with psycopg);
+     the page also renders Flask/Jinja (~10 ms), so the absolute figures are printed too;
+  3. the province list runs no COUNT.
+The access path of every list query (list_pages.EXPECTED_INDEX) is reported as well.
+--strict: exit 1 when a target is not met (default: exit 0, the verdict is printed).
 """
 
 from __future__ import annotations
@@ -9,11 +22,100 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.list_pages import LEVELS, table
+from bench.list_pages import EXPECTED_INDEX, LEVELS, _label, table
+
+GROWTH_LEVELS = ("school", "county")
+MAX_GROWTH = 1.5
+MAX_PAGE_OVER_RAW = 3.0
 
 
-def _label(n: int) -> str:
-    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k" if n >= 1000 else str(n)
+def _load(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def ratio_table(small: dict, large: dict) -> list[str]:
+    a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
+    head = (f"{'level':<9} | {'scope ' + a:>10} | {'scope ' + b:>10} | {'page ' + a:>9} | {'page ' + b:>9} | {'page x':>7} | "
+            f"{'raw ' + a:>9} | {'raw ' + b:>9} | {'raw x':>7}")
+    out = [f"== ratio {b}/{a} (median)", head, "-" * len(head)]
+    for level in LEVELS:
+        s, g = small["levels"][level], large["levels"][level]
+        out.append(f"{level:<9} | {s['in_scope']:>10,} | {g['in_scope']:>10,} | {s['page_median_ms']:>9.2f} | "
+                   f"{g['page_median_ms']:>9.2f} | {g['page_median_ms'] / s['page_median_ms']:>7.2f} | "
+                   f"{s['raw_median_ms']:>9.2f} | {g['raw_median_ms']:>9.2f} | {g['raw_median_ms'] / s['raw_median_ms']:>7.2f}")
+    out.append("(page/raw ms are medians; x = large/small)")
+    return out
+
+
+def verdict(pairs: list[tuple[str, dict, dict]]) -> tuple[list[str], dict[str, bool]]:
+    out = ["################ verdict"]
+    met: dict[str, bool] = {}
+
+    # 1. growth of the counted pages
+    out.append(f"1. school and county pages: large size <= {MAX_GROWTH}x small size (page median, same id order)")
+    ok1 = True
+    for order, small, large in pairs:
+        a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
+        for level in GROWTH_LEVELS:
+            s, g = small["levels"][level], large["levels"][level]
+            x = g["page_median_ms"] / s["page_median_ms"]
+            rx = g["raw_median_ms"] / s["raw_median_ms"]
+            ok = x <= MAX_GROWTH
+            ok1 &= ok
+            out.append(f"   {order:<11} {level:<7} page {a} {s['page_median_ms']:6.2f} ms -> {b} {g['page_median_ms']:6.2f} ms "
+                       f"= {x:4.2f}x  {'PASS' if ok else 'FAIL'}   (raw SQL {s['raw_median_ms']:.2f} -> {g['raw_median_ms']:.2f} ms"
+                       f" = {rx:.1f}x)")
+    met["1. school/county page growth <= 1.5x"] = ok1
+
+    # 2. page against its raw SQL
+    out.append(f"2. every page <= {MAX_PAGE_OVER_RAW:g}x its raw SQL (page median / raw SQL median); 'rest' = page - time "
+               "the page spent in SQL (Flask, Jinja, WTForms)")
+    ok2 = True
+    n_ok = n_all = 0
+    rests = []
+    for order, small, large in pairs:
+        for res in (small, large):
+            for level in LEVELS:
+                r = res["levels"][level]
+                x = r["page_median_ms"] / r["raw_median_ms"]
+                rest = r["page_median_ms"] - r.get("page_sql_median_ms", float("nan"))
+                rests.append(rest)
+                ok = x <= MAX_PAGE_OVER_RAW
+                ok2 &= ok
+                n_ok += ok
+                n_all += 1
+                out.append(f"   {order:<11} {_label(res['total_pupils']):>4} {level:<8} page {r['page_median_ms']:6.2f} ms, "
+                           f"raw SQL {r['raw_median_ms']:6.2f} ms = {x:5.1f}x  {'PASS' if ok else 'FAIL'}   "
+                           f"(page SQL {r.get('page_sql_median_ms', float('nan')):5.2f} ms, rest {rest:5.2f} ms)")
+    floor = min(rests)
+    out.append(f"   {n_ok} of {n_all} pages within {MAX_PAGE_OVER_RAW:g}x. The non-SQL part of a page is "
+               f"{floor:.1f}-{max(rests):.1f} ms at every size, so a page whose raw SQL takes less than "
+               f"{floor / (MAX_PAGE_OVER_RAW - 1):.1f} ms is above {MAX_PAGE_OVER_RAW:g}x whatever the query plan.")
+    met["2. page <= 3x raw SQL"] = ok2
+
+    # 3. no COUNT for the province
+    counts = [(order, _label(res["total_pupils"]), res["levels"]["province"]["n_count"])
+              for order, small, large in pairs for res in (small, large)]
+    ok3 = all(n == 0 for *_, n in counts)
+    out.append("3. province list runs no COUNT: " + ", ".join(f"{o} {size}: {n}" for o, size, n in counts)
+               + f"  {'PASS' if ok3 else 'FAIL'}")
+    met["3. province page runs no COUNT"] = ok3
+
+    # Access paths (not a target in itself: what targets 1-2 rest on).
+    out.append("plans: list query reads student via (expected: " + ", ".join(f"{k} {v}" for k, v in EXPECTED_INDEX.items()) + ")")
+    for order, small, large in pairs:
+        for res in (small, large):
+            cells = []
+            for level in LEVELS:
+                r = res["levels"][level]
+                ok = r.get("list_access_ok")
+                cells.append(f"{level} {r.get('list_index')}" + ("" if ok else " (not the expected index)"))
+            out.append(f"   {order:<11} {_label(res['total_pupils']):>4}: " + "; ".join(cells))
+
+    out.append("")
+    for name, ok in met.items():
+        out.append(f"VERDICT {name}: {'MET' if ok else 'NOT MET'}")
+    return out, met
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,33 +123,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("small")
     ap.add_argument("large")
     ap.add_argument("--gen", nargs=2, metavar=("SMALL_GEN", "LARGE_GEN"))
+    ap.add_argument("--by-school", nargs=2, metavar=("SMALL", "LARGE"), help="list_pages results, ids by school")
+    ap.add_argument("--gen-by-school", nargs=2, metavar=("SMALL_GEN", "LARGE_GEN"))
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = ap.parse_args(argv)
-    small, large = (json.loads(Path(p).read_text()) for p in (args.small, args.large))
-    a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
 
-    if args.gen:
+    pairs = [("interleaved", _load(args.small), _load(args.large))]
+    if args.by_school:
+        pairs.append(("by-school", _load(args.by_school[0]), _load(args.by_school[1])))
+
+    gens = [("interleaved", p) for p in args.gen or ()] + [("by-school", p) for p in args.gen_by_school or ()]
+    if gens:
         print("== generation timings (s)")
-        for path in args.gen:
-            g = json.loads(Path(path).read_text())
+        for order, path in gens:
+            g = _load(path)
             phases = ", ".join(f"{k} {v:.1f}" for k, v in g["timings_s"].items())
-            print(f"  {_label(g['pupils'])}: total {g['total_s']:.1f} — {phases}")
+            print(f"  {_label(g['pupils'])} {g.get('id_order', order)}: total {g['total_s']:.1f} — {phases}")
         print()
-    for name, res in ((a, small), (b, large)):
-        print(f"== {name}")
-        print(table(res))
+    for order, small, large in pairs:
+        print(f"################ id order: {order}")
+        for res in (small, large):
+            print(f"== {_label(res['total_pupils'])} ({order})")
+            print(table(res))
+            print()
+        print("\n".join(ratio_table(small, large)))
         print()
-    print(f"== ratio {b}/{a} (median)")
-    head = (f"{'level':<9} | {'scope ' + a:>10} | {'scope ' + b:>10} | {'page ' + a:>9} | {'page ' + b:>9} | {'page x':>7} | "
-            f"{'raw ' + a:>9} | {'raw ' + b:>9} | {'raw x':>7}")
-    print(head)
-    print("-" * len(head))
-    for level in LEVELS:
-        s, g = small["levels"][level], large["levels"][level]
-        print(f"{level:<9} | {s['in_scope']:>10,} | {g['in_scope']:>10,} | {s['page_median_ms']:>9.2f} | {g['page_median_ms']:>9.2f} | "
-              f"{g['page_median_ms'] / s['page_median_ms']:>7.2f} | {s['raw_median_ms']:>9.2f} | {g['raw_median_ms']:>9.2f} | "
-              f"{g['raw_median_ms'] / s['raw_median_ms']:>7.2f}")
-    print("(page/raw ms are medians; x = large/small)")
-    return 0
+    lines, met = verdict(pairs)
+    print("\n".join(lines))
+    return 1 if args.strict and not all(met.values()) else 0
 
 
 if __name__ == "__main__":

@@ -282,18 +282,28 @@ def id_order_of(raw: psycopg.Connection) -> str:
     return "by-school" if row[0] == row[1] else "interleaved"
 
 
+def _label(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k" if n >= 1000 else str(n)
+
+
 def table(res: dict) -> str:
-    out = [f"pupils in database: {res['total_pupils']:,}   (runs: {res['runs']})",
+    la = res.get("loadavg_start")
+    out = [f"pupils in database: {res['total_pupils']:,}   id order: {res.get('id_order', '?')}   (runs: {res['runs']}"
+           + (f"; load average {la[0]:.1f} at start, {res['loadavg_end'][0]:.1f} at end)" if la else ")"),
            f"{'level':<9} | {'pupils in scope':>15} | {'page median ms':>14} | {'page p90 ms':>11} | "
-           f"{'raw SQL median ms':>17} | {'ratio page/raw':>14}"]
+           f"{'raw SQL median ms':>17} | {'ratio page/raw':>14} | {'page SQL ms':>11} | list query reads student via"]
     out.append("-" * len(out[-1]))
     for level in LEVELS:
         r = res["levels"][level]
         ratio = r["page_median_ms"] / r["raw_median_ms"] if r["raw_median_ms"] else float("nan")
+        ok = r.get("list_access_ok")
+        access = f"{r.get('list_index')}{'' if ok else ' (EXPECTED ' + EXPECTED_INDEX[level] + ')'}" if ok is not None else "?"
         out.append(f"{level:<9} | {r['in_scope']:>15,} | {r['page_median_ms']:>14.2f} | {r['page_p90_ms']:>11.2f} | "
-                   f"{r['raw_median_ms']:>17.2f} | {ratio:>14.1f}")
+                   f"{r['raw_median_ms']:>17.2f} | {ratio:>14.1f} | {r.get('page_sql_median_ms', float('nan')):>11.2f} | {access}")
     n = res["levels"]["province"]["n_count"]
     out.append(f"COUNT queries run by the province page: {n} ({'OK' if n == 0 else 'MUST BE 0'})")
+    out.append("raw SQL = the page's student queries (list + COUNT) replayed with psycopg; page SQL = time the page "
+               "spent in all its statements; the rest of the page is Flask/Jinja")
     return "\n".join(out)
 
 

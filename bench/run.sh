@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Student-list benchmark: 30k pupils, then 3M pupils, same tree and users; prints both tables
-# and the 3M/30k ratio per level. `make bench` runs this. Needs PostgreSQL (see BENCH_URL).
+# Student-list benchmark: 30k pupils, then 3M pupils, same tree and users, first with ids
+# interleaved over the schools (as in a live system), then with ids grouped school by school
+# (a bulk import); prints the tables, the 3M/30k ratios and the verdict against the targets
+# (bench/README.md). `make bench` runs this. Needs PostgreSQL (see BENCH_URL).
 #   BENCH_URL    default postgresql+psycopg://root@127.0.0.1/xueji_bench  (dropped and recreated!)
 #   BENCH_SMALL / BENCH_LARGE   pupils (default 30000 / 3000000);  BENCH_RUNS (default 15)
+# Results (JSON and logs) go to bench/results/: *-small, *-large (interleaved), *-small-bysch,
+# *-large-bysch (by school), summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,18 +31,22 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then
   fi
 fi
 
-run_size() {  # $1 pupils, $2 label
-  echo "######## $2: generating $1 pupils"
-  "$PY" -m bench.generate --url "$URL" --pupils "$1" --reset --json "$OUT/generate-$2.json" 2>&1 \
-    | grep -v '^INFO  \[alembic' | tee "$OUT/generate-$2.log"
+run_size() {  # $1 pupils, $2 label, $3 id order
+  echo "######## $2: generating $1 pupils, id order $3"
+  "$PY" -m bench.generate --url "$URL" --pupils "$1" --reset --id-order "$3" --json "$OUT/generate-$2.json" 2>&1 \
+    | grep --line-buffered -v '^INFO  \[alembic' | tee "$OUT/generate-$2.log"
   echo "######## $2: list pages"
   "$PY" -m bench.list_pages --url "$URL" --runs "$RUNS" --json "$OUT/list-$2.json" | tee "$OUT/list-$2.log"
 }
 
-run_size "$SMALL" small
-run_size "$LARGE" large
+run_size "$SMALL" small interleaved
+run_size "$LARGE" large interleaved
+run_size "$SMALL" small-bysch by-school
+run_size "$LARGE" large-bysch by-school
 
 echo
 echo "################ summary"
 "$PY" -m bench.compare "$OUT/list-small.json" "$OUT/list-large.json" \
-  --gen "$OUT/generate-small.json" "$OUT/generate-large.json" | tee "$OUT/summary.txt"
+  --gen "$OUT/generate-small.json" "$OUT/generate-large.json" \
+  --by-school "$OUT/list-small-bysch.json" "$OUT/list-large-bysch.json" \
+  --gen-by-school "$OUT/generate-small-bysch.json" "$OUT/generate-large-bysch.json" | tee "$OUT/summary.txt"

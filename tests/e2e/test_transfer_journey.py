@@ -198,7 +198,6 @@ def test_whole_transfer_by_four_logins(app: Flask, new_page, tmp_path: Path, in_
     with page.expect_navigation():
         page.click("#report-arrival")
     assert len(dialogs) == 1 and dialogs[0].strip(), f"报到: expected one confirm(), got {dialogs}"
-    print("confirm() messages seen:", dialogs)
     assert not _errors(page), _errors(page)
     assert page.locator("#report-arrival").count() == 0
     resp = page.goto(f"/admin/student/?search={xjh}")
