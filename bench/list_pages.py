@@ -105,6 +105,13 @@ def student_access(plan: list[str]) -> tuple[str | None, str]:
         m = re.search(r"(?:Index Only Scan|Index Scan)(?: Backward)? using (\S+) on student\b", line)
         if m is None and re.search(r"Seq Scan on student\b", line):
             return "Seq Scan", ""
+        if m is None and re.search(r"Bitmap Heap Scan on student\b", line):
+            # The bitmap's index scan follows (a few rows: PostgreSQL sorts them itself).
+            m = next((b for b in (re.search(r"Bitmap Index Scan on (ix_student_\w+|pk_student)\b", x)
+                                  for x in plan[i + 1:]) if b), None)
+            if m:
+                c = next((re.search(r"Index Cond: (.*)", x) for x in plan[i + 1:] if "Index Cond:" in x), None)
+                return m.group(1), f"Index Cond: {c.group(1)} (bitmap)" if c else "(bitmap)"
         if m:
             cond = ""
             for nxt in plan[i + 1:i + 4]:
@@ -124,6 +131,17 @@ def access_ok(level: str, index: str | None, cond: str) -> bool:
     if level in ("county", "city"):
         return cond.startswith("Index Cond:") and "substr(" in cond
     return True
+
+
+def wait_for_quiet(max_wait: float) -> None:
+    """Wait (at most max_wait s) until the 1-minute load average is below half the CPUs."""
+    limit = max(1.0, (os.cpu_count() or 1) / 2)
+    t0 = time.perf_counter()
+    while os.getloadavg()[0] > limit and time.perf_counter() - t0 < max_wait:
+        time.sleep(5)
+    la = os.getloadavg()[0]
+    log(f"[list_pages] load average {la:.2f} (limit {limit:g}, waited {time.perf_counter() - t0:.0f} s"
+        f"{'' if la <= limit else '; still above: timings may be noisy'})")
 
 
 def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
@@ -180,7 +198,16 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
             list_stmts = [(s, p) for s, p in student_stmts if not is_count(s)]
             count_stmts = [(s, p) for s, p in student_stmts if is_count(s)]
 
+            # The page's student statements, straight through psycopg (same text, same parameters).
+            replay = list_stmts + count_stmts
+            before = prepared_plans(raw)
+            for _ in range(warmup):
+                for s, p in replay:
+                    raw.execute(s, p).fetchall()
+
+            # Page and raw SQL alternate run by run, so that both see the same machine load.
             page_ms, page_sql_ms = [], []
+            raw_ms, per_stmt = [], {i: [] for i in range(len(replay))}
             for _ in range(runs):
                 sql_time[0] = 0.0
                 t0 = time.perf_counter()
@@ -189,15 +216,6 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
                 page_sql_ms.append(sql_time[0] * 1000)
                 if r.status_code != 200:
                     raise SystemExit(f"{email}: HTTP {r.status_code}")
-
-            # The same student statements, straight through psycopg (same text, same parameters).
-            replay = list_stmts + count_stmts
-            before = prepared_plans(raw)
-            for _ in range(warmup):
-                for s, p in replay:
-                    raw.execute(s, p).fetchall()
-            raw_ms, per_stmt = [], {i: [] for i in range(len(replay))}
-            for _ in range(runs):
                 t_run = 0.0
                 for i, (s, p) in enumerate(replay):
                     t0 = time.perf_counter()
@@ -314,9 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--no-plans", action="store_true", help="do not print the full EXPLAIN output")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
+                    help="first wait up to S seconds for the load average to drop below half the CPUs")
     args = ap.parse_args(argv)
     if args.url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] == "test":
         raise SystemExit("refusing to use the database 'test'")
+    if args.wait_quiet:
+        wait_for_quiet(args.wait_quiet)
     res = measure(args.url, args.runs, args.warmup, not args.no_plans)
     log("\n" + table(res))
     if args.json:

@@ -5,6 +5,7 @@
 # (bench/README.md). `make bench` runs this. Needs PostgreSQL (see BENCH_URL).
 #   BENCH_URL    default postgresql+psycopg://root@127.0.0.1/xueji_bench  (dropped and recreated!)
 #   BENCH_SMALL / BENCH_LARGE   pupils (default 30000 / 3000000);  BENCH_RUNS (default 15)
+#   BENCH_WAIT_QUIET  wait up to this many s for load average < CPUs/2 before timing (default 180)
 # Results (JSON and logs) go to bench/results/: *-small, *-large (interleaved), *-small-bysch,
 # *-large-bysch (by school), summary.txt.
 set -euo pipefail
@@ -14,6 +15,7 @@ URL="${BENCH_URL:-postgresql+psycopg://root@127.0.0.1/xueji_bench}"
 SMALL="${BENCH_SMALL:-30000}"
 LARGE="${BENCH_LARGE:-3000000}"
 RUNS="${BENCH_RUNS:-15}"
+WAIT="${BENCH_WAIT_QUIET:-180}"  # s to wait for a quiet machine before each timing (0: do not wait)
 PY="${BENCH_PYTHON:-.venv/bin/python}"
 OUT=bench/results
 mkdir -p "$OUT"
@@ -36,7 +38,7 @@ run_size() {  # $1 pupils, $2 label, $3 id order
   "$PY" -m bench.generate --url "$URL" --pupils "$1" --reset --id-order "$3" --json "$OUT/generate-$2.json" 2>&1 \
     | grep --line-buffered -v '^INFO  \[alembic' | tee "$OUT/generate-$2.log"
   echo "######## $2: list pages"
-  "$PY" -m bench.list_pages --url "$URL" --runs "$RUNS" --json "$OUT/list-$2.json" | tee "$OUT/list-$2.log"
+  "$PY" -m bench.list_pages --url "$URL" --runs "$RUNS" --wait-quiet "$WAIT" --json "$OUT/list-$2.json" | tee "$OUT/list-$2.log"
 }
 
 run_size "$SMALL" small interleaved

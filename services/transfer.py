@@ -44,13 +44,14 @@ def _supervisor(school: OrgUnit | None) -> OrgUnit | None:
 
 
 def _in_window(req: ChangeRequest, actor: User) -> str | None:
+    authority = _supervisor(req.to_school or req.from_school)
+    is_authority = authority is not None and actor.unit_id == authority.id and actor.is_official
+    if req.window_override and not is_authority:
+        return _l("Only the supervising authority can override the transfer window.")
     if in_transfer_window(clock.today()):
         return None
     if not req.window_override:
         return _l("Transfers are handled in term time (第十五条); outside it the supervising authority must override, saying why.")
-    authority = _supervisor(req.to_school or req.from_school)
-    if authority is None or actor.unit_id != authority.id or not actor.is_official:
-        return _l("Only the supervising authority can override the transfer window.")
     return None
 
 

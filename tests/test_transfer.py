@@ -326,3 +326,8 @@ def test_cross_scope_lookup_finds_by_full_number_only_and_is_audited(ctx):
 
 def test_transfer_requests_are_not_batch_approvable(ctx):
     assert not workflows.TYPES[transfer.TRANSFER].batch_approvable
+
+
+def test_a_school_cannot_give_a_window_override_even_in_term(ctx):
+    with pytest.raises(RuleViolation):
+        start(window_override="学校自己填写")
