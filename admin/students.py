@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import has_request_context, request
+from flask import flash, has_request_context, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import or_, select
-from wtforms import SelectField
+from wtforms import SelectField, StringField
+from wtforms.validators import Length, Optional
 
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from extensions import db
@@ -22,6 +24,7 @@ from services import audit, codes, scope
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
 from services.students import save_student
+from services.transfer import REASONS, record_arrival_from_other_province
 
 
 def _scoped_school_options() -> list[tuple[int, str]]:
@@ -99,8 +102,17 @@ class StudentView(ScopedModelView):
         "nationality", "overseas", "birthplace", "native_place", "hukou_location", "hukou_type", "health",
         "grade", "class_name", "enroll_month", "enroll_mode", "attendance_mode", "current_address",
         "home_address", "phone", "only_child", "preschool", "left_behind", "migrant_child", "orphan",
-        "disability", "guardians",
+        "disability", "guardians", "arrival_from", "arrival_reason",
     )
+    form_extra_fields = {
+        "arrival_from": StringField(
+            _l("Arriving from a school in another province (省外转入)"),
+            validators=[Optional(), Length(max=100)],
+            description=_l("Leave empty for a pupil enrolled here. When filled, the record waits for "
+                           "the approval of your school and its authority."),
+        ),
+        "arrival_reason": SelectField(_l("Reason of the transfer (第十三条)"), choices=[], validators=[Optional()]),
+    }
     form_overrides = {"grade": SelectField}
     form_args = {
         "grade": {"choices": [(int(k), v) for k, v in codes.table("grade").items()], "coerce": int, "label": _l("Grade")},
@@ -179,12 +191,14 @@ class StudentView(ScopedModelView):
         form = super().create_form(obj)
         if self._school_user():
             del form.school
+        form.arrival_reason.choices = [("", "—")] + [(k, str(v)) for k, v in REASONS.items()]
         return form
 
     def edit_form(self, obj: t.Any = None) -> t.Any:
         form = super().edit_form(obj)
         if self._school_user():
             del form.school
+        del form.arrival_from, form.arrival_reason  # only when the record is created
         return form
 
     def on_model_change(self, form: t.Any, model: Student, is_created: bool) -> None:
@@ -196,8 +210,12 @@ class StudentView(ScopedModelView):
             school = actor.unit
         else:
             school = None
+        arrival = form._fields.get("arrival_from")
         try:
             save_student(model, actor, school)
+            if is_created and arrival is not None and (arrival.data or "").strip():
+                req = record_arrival_from_other_province(model, actor, arrival.data, form.arrival_reason.data)
+                flash(_("Transfer from another province #%(id)s opened: upload the materials and decide on its page.", id=req.id), "info")
         except RuleViolation as exc:
             for field, message in exc.problems:
                 if field and field in form:

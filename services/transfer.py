@@ -18,7 +18,7 @@ from services.students import GRADES_BY_KIND
 from services.terms import in_transfer_window
 from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
 
-TRANSFER, TRANSFER_OUT_OF_PROVINCE = "transfer", "transfer_out_province"
+TRANSFER, TRANSFER_OUT_OF_PROVINCE, TRANSFER_INTO_PROVINCE = "transfer", "transfer_out_province", "transfer_in_province"
 FALLBACK_WORKDAYS = 20  # 第十五条: 20 working days after the receiving authority decided
 
 # 第十三条: the five lawful reasons.
@@ -143,6 +143,50 @@ declare(ChangeType(
     reasons=REASONS,
     preconditions=(_sending_side_opens, _pupil_in_school, _in_window),
 ))
+
+
+def _arrival_waits(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != "pending" or req.student.school is not req.to_school:
+        return _l("A transfer from another province is recorded for a new record of the receiving school.")
+    if not req.external_school:
+        return _l("Name the school outside the province.")
+    return None
+
+
+def _arrival_approved(req: ChangeRequest, actor: User) -> None:
+    req.student.status = "enrolled"
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+def _arrival_rejected(req: ChangeRequest, actor: User) -> None:
+    req.student.status = "cancelled"  # the record ends by status, it is never deleted
+
+
+declare(ChangeType(
+    code=TRANSFER_INTO_PROVINCE,
+    label=_l("Transfer from another province"),
+    steps=(
+        StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),
+        StepDef("receiving_authority", _l("Receiving school's authority"), lambda r: _supervisor(r.to_school)),
+    ),
+    effect=_arrival_approved,
+    on_reject=_arrival_rejected,
+    materials=(
+        Material("contact_form", _l("Transfer contact form signed by pupil and guardian")),
+        Material("release_proof", _l("Release of the record by the school outside the province")),
+    ),
+    reasons=REASONS,
+    preconditions=(_arrival_waits, _same_grade_possible, _in_window),
+))
+
+
+def record_arrival_from_other_province(student: Student, actor: User, external_school: str, reason_code: str) -> ChangeRequest:
+    """A pupil arriving from another province: the new record waits (待核办) until our two steps approve."""
+    from services.workflows import open_request
+
+    student.status = "pending"
+    return open_request(TRANSFER_INTO_PROVINCE, student, actor, to_school=student.school, external_school=external_school,
+                        reason_code=reason_code)
 
 
 # --- starting a transfer -----------------------------------------------------------------

@@ -73,6 +73,7 @@ class ChangeType:
     reasons: dict[str, Any] = field(default_factory=dict)
     preconditions: tuple[Check, ...] = ()
     batch_approvable: bool = False
+    on_reject: Callable[[ChangeRequest, User], None] | None = None  # e.g. a record that was waiting for it
 
 
 TYPES: dict[str, ChangeType] = {}
@@ -275,6 +276,9 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
                  f"step {step.seq}{' forced' if forced else ''}: {comment or ''}")
     if not approve:
         req.status, req.finished_at, req.current_seq = REJECTED, decided_at, None
+        if type_of(req).on_reject is not None:
+            with audit.acting(actor, reason=comment, request_id=req.id):
+                type_of(req).on_reject(req, actor)  # type: ignore[misc]
     elif step.seq < len(req.steps):
         _start_step(req, step.seq + 1)
     else:

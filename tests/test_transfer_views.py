@@ -218,3 +218,46 @@ def test_own_school_opens_a_transfer_out_of_the_province(as_user, app):
         req = db.session.scalar(select(ChangeRequest))
         assert req.type == "transfer_out_province" and req.external_school.startswith("北京") and len(req.steps) == 2
     assert as_user("school-shenhe1").get(url).status_code == 404
+
+
+def test_pupil_from_another_province_waits_for_our_two_steps(as_user, app):
+    from tests.helpers import student_form
+
+    c = as_user("school-heping1")
+    resp = c.post_form("/admin/student/new/", student_form(arrival_from="吉林省长春市南关区第一小学", arrival_reason="hukou_moved"))
+    assert resp.status_code == 302
+    with app.app_context():
+        req = db.session.scalar(select(ChangeRequest))
+        assert req.type == "transfer_in_province" and req.student.status == "pending"
+        assert [s.unit.code for s in req.steps] == [HEPING1, "210102"]
+        rid = req.id
+    with app.test_request_context():
+        from services import workflows
+        from tests.transfer_helpers import upload, user
+
+        req = db.session.get(ChangeRequest, rid)
+        for m in ("contact_form", "release_proof"):
+            workflows.attach(req, m, upload(), user("school-heping1"))
+        approve(req, "school-heping1", "heping")
+        assert req.status == "completed" and req.student.status == "enrolled"
+
+
+def test_rejected_arrival_from_another_province_ends_the_record_by_status(app):
+    from services import workflows
+    from tests.helpers import school
+    from tests.test_students import new_student
+    from tests.transfer_helpers import upload, user
+
+    with app.test_request_context():
+        from services.students import save_student
+        from services.transfer import record_arrival_from_other_province
+
+        actor = user("school-heping1")
+        student = save_student(new_student(), actor, school(HEPING1))
+        req = record_arrival_from_other_province(student, actor, "吉林省某小学", "hukou_moved")
+        for m in ("contact_form", "release_proof"):
+            workflows.attach(req, m, upload(), actor)
+        approve(req, "school-heping1")
+        workflows.decide(req.current_step.id, user("heping"), False, "材料不实")
+        db.session.commit()
+        assert req.status == "rejected" and student.status == "cancelled"
