@@ -22,7 +22,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# No autoflush: a change is flushed when a service says so (or at commit), so history and the
+# "core data is locked" rule always see the whole change with its actor, never half of it.
+db = SQLAlchemy(model_class=Base, session_options={"autoflush": False})
 migrate = Migrate()
 babel = Babel()
 security = Security()

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, GradeRecord, HealthRecord, QualityReport
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay
 from models.changes import ApprovalStep, Attachment, ChangeRequest, Notification, PrintedDocument
@@ -9,14 +10,21 @@ from models.student import Guardian, Student
 
 __all__ = [
     "ApprovalStep",
+    "ArchiveBackup",
+    "ArchiveDocument",
     "Attachment",
     "AuditLog",
+    "Award",
     "CalendarDay",
     "ChangeRequest",
+    "FinancialAid",
+    "GradeRecord",
     "Guardian",
+    "HealthRecord",
     "Notification",
     "OrgUnit",
     "PrintedDocument",
+    "QualityReport",
     "Role",
     "Student",
     "StudentHistory",

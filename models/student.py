@@ -17,6 +17,7 @@ from models.types import ScopePath
 from services.clock import now
 
 RESIDENT_ID = "1"  # id_type code of 居民身份证
+PENDING = "pending"  # 待核办: entered by the school, waiting for the authority (第五条)
 
 # Fields a school may correct directly (第十二条); everything else in CORE_FIELDS goes
 # through a correction request once the record is approved.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models.org import SCHOOL, OrgUnit
-from models.student import RESIDENT_ID, Guardian, Student
+from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
 from services import audit, codes, scope
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
@@ -148,6 +148,25 @@ def _check_guardians(guardians: list[Guardian]) -> list[tuple[str, str]]:
     return problems
 
 
+def _locked_core_changes(student: Student) -> list[tuple[str, str]]:
+    """第十一条: once a record is approved, its core data changes only through a correction request.
+
+    Recording an ID number for a pupil who had none (the temporary J number becomes G) is not
+    a correction and stays a direct edit.
+    """
+    if scope.stored_value(student, "status") == PENDING:
+        return []
+    problems = []
+    for field in CORE_FIELDS:
+        old = scope.stored_value(student, field)
+        if old == getattr(student, field):
+            continue
+        if field in ("id_type", "id_number") and not scope.stored_value(student, "id_number"):
+            continue
+        problems.append((field, str(_l("Core data of an approved record is changed through a correction request (第十一条)."))))
+    return problems
+
+
 def assign_xjh(student: Student) -> None:
     """G + ID for resident-ID holders; otherwise a unique temporary J number (needs student.id)."""
     if student.id_type == RESIDENT_ID and student.id_number:
@@ -172,7 +191,7 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
         raise NotInScope()
     if school is not None and not scope.covers(actor, school.path):
         raise NotInScope()
-    problems = validate(student, school)
+    problems = validate(student, school) + ([] if is_new else _locked_core_changes(student))
     if problems:
         raise RuleViolation(problems)
     student.school = school  # type: ignore[assignment]
@@ -185,10 +204,12 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
         db.session.add(student)
         db.session.flush()  # the id makes the temporary 学籍号 unique
         audit.write_creation(student, actor, reason or str(_l("Record created")))
-        assign_xjh(student)
+        if student.status != PENDING:
+            assign_xjh(student)
         changed = "_created"
     else:
-        assign_xjh(student)
+        if student.status != PENDING:
+            assign_xjh(student)
         changed = ", ".join(f for f, _, _ in audit.pending_changes(student))
     db.session.flush()  # audit._history_on_flush writes the field-by-field history
     audit.record(actor, "student.create" if is_new else "student.update", "student", student.id, changed)

@@ -117,13 +117,24 @@ def test_pupil_without_mainland_id_gets_unique_temporary_number_then_g(ctx):
     b = save_student(new_student(id_type="5", id_number=None, nationality="840", overseas="5"), registrar(), school(HEPING1))
     db.session.commit()
     assert a.xjh.startswith("J21") and b.xjh.startswith("J21") and a.xjh != b.xjh
-    old, actor = a.xjh, registrar()
-    a.id_type, a.id_number = "1", make_id("210102", date(2017, 3, 15), 113)
-    save_student(a, actor, a.school)
+    old, actor, own = b.xjh, registrar(), b.school  # b had no ID number: recording one is not a correction
+    b.id_type, b.id_number = "1", make_id("210102", date(2017, 3, 15), 113)
+    save_student(b, actor, own)
     db.session.commit()
-    assert a.xjh == "G" + a.id_number
-    row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == a.id, StudentHistory.field == "xjh"))
-    assert (row.old_value, row.new_value) == (old, a.xjh)
+    assert b.xjh == "G" + b.id_number
+    row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == b.id, StudentHistory.field == "xjh"))
+    assert (row.old_value, row.new_value) == (old, b.xjh)
+
+
+def test_core_data_of_an_approved_record_needs_a_correction_request(ctx):
+    actor, s = registrar(), pupil_of(HEPING1)
+    own = s.school
+    s.name = "改个名字"
+    with pytest.raises(RuleViolation, match="第十一条"):
+        save_student(s, actor, own)
+    db.session.rollback()
+    s.phone = "13900001111"  # a volatile field (第十二条) is edited directly
+    save_student(s, actor, own)
 
 
 def test_edit_writes_old_and_new_value_with_who(ctx):
