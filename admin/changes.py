@@ -16,11 +16,21 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from admin.base import ScopedModelView, current_actor
 from extensions import db
-from forms.changes import AttachForm, ConfirmForm, DecisionForm, OutOfProvinceForm, PupilLookupForm, ReasonForm, TransferStartForm
+from forms.changes import (
+    AttachForm,
+    ConfirmForm,
+    CorrectionForm,
+    DecisionForm,
+    DelayForm,
+    OutOfProvinceForm,
+    PupilLookupForm,
+    ReasonForm,
+    TransferStartForm,
+)
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL
 from models.student import Student
-from services import codes, documents, scope, transfer, uploads, workflows
+from services import codes, documents, enrollment, scope, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id
 
@@ -355,3 +365,82 @@ class ChangeRequestView(ScopedModelView):
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
         return self.render("admin/out_of_province_new.html", form=form, student=student, code_label=codes.label)
+
+    # --- requests started from the pupil's page ------------------------------------------
+    def _own_pupil(self) -> Student:
+        """The pupil of ?student_id=, which must lie in the actor's scope (else 404)."""
+        student_id = request.args.get("student_id", "")
+        student = db.session.get(Student, int(student_id)) if student_id.isdigit() else None
+        if student is None or not scope.covers(current_actor(), student.scope_path):
+            abort(404)
+        return student
+
+    def _open_and_attach(self, opener: t.Callable[[], ChangeRequest], files: dict[str, t.Any]) -> Response | None:
+        actor = current_actor()
+        try:
+            req = opener()
+            for material, file in files.items():
+                if file and file.filename:
+                    workflows.attach(req, material, file, actor)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+            return None
+        flash(_("Request #%(id)s opened.", id=req.id), "success")
+        return redirect(url_for(".request_page", request_id=req.id))
+
+    @expose("/correction/new", methods=("GET", "POST"))
+    def correction_new(self) -> t.Any:
+        """学籍信息更正 (第十一条): school step, then authority step; approval writes old → new."""
+        student = self._own_pupil()
+        form = CorrectionForm(obj=None if request.method == "POST" else student)
+        form.gender.choices = codes.choices("gender")
+        form.id_type.choices = codes.choices("id_type")
+        form.ethnicity.choices = codes.choices("ethnicity")
+        if form.validate_on_submit():
+            values = {f: form[f].data for f in ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")}
+            done = self._open_and_attach(
+                lambda: enrollment.request_correction(student, current_actor(), values, form.reason.data),
+                {"hukou": form.evidence.data},
+            )
+            if done is not None:
+                return done
+        elif request.method == "POST":
+            flash(_("Please correct the form."), "error")
+        return self.render("admin/student_request_form.html", form=form, student=student, code_label=codes.label,
+                           title=_("Apply for a correction of basic data"))
+
+    @expose("/delay/new", methods=("GET", "POST"))
+    def delay_new(self) -> t.Any:
+        """延缓入学 (第四条): the guardian's application, consented by the school."""
+        student = self._own_pupil()
+        form = DelayForm()
+        if form.validate_on_submit():
+            done = self._open_and_attach(
+                lambda: enrollment.request_delay(student, current_actor(), form.start_date.data, form.reason.data),
+                {"application": form.application.data},
+            )
+            if done is not None:
+                return done
+        elif request.method == "POST":
+            flash(_("Please correct the form."), "error")
+        return self.render("admin/student_request_form.html", form=form, student=student, code_label=codes.label,
+                           title=_("Delayed enrollment"))
+
+    @expose("/enrollment/submit", methods=("POST",))
+    def enrollment_submit(self) -> Response:
+        student = self._own_pupil()
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        done = self._open_and_attach(lambda: enrollment.submit_enrollment(student, current_actor()), {})
+        return done or redirect(url_for("student.details_view", id=student.id))
+
+    @expose("/delay/start", methods=("POST",))
+    def delay_start(self) -> Response:
+        student = self._own_pupil()
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        done = self._open_and_attach(lambda: enrollment.start_after_delay(student, current_actor()), {})
+        return done or redirect(url_for("student.details_view", id=student.id))

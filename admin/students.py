@@ -19,8 +19,9 @@ from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from extensions import db
 from models.audit import StudentHistory
 from models.org import SCHOOL, OrgUnit
-from models.student import Guardian, Student
+from models.student import CORE_FIELDS, PENDING, Guardian, Student
 from services import audit, codes, scope
+from services.enrollment import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
 from services.students import save_student
@@ -199,6 +200,9 @@ class StudentView(ScopedModelView):
         if self._school_user():
             del form.school
         del form.arrival_from, form.arrival_reason  # only when the record is created
+        if obj is not None and obj.status != PENDING:
+            for field in CORE_FIELDS:  # 第十一条: corrected through a request, see the pupil's page
+                del form[field]
         return form
 
     def on_model_change(self, form: t.Any, model: Student, is_created: bool) -> None:
@@ -212,10 +216,16 @@ class StudentView(ScopedModelView):
             school = None
         arrival = form._fields.get("arrival_from")
         try:
-            save_student(model, actor, school)
-            if is_created and arrival is not None and (arrival.data or "").strip():
+            if not is_created:
+                save_student(model, actor, school)
+            elif arrival is not None and (arrival.data or "").strip():
+                model.status = PENDING
+                save_student(model, actor, school)
                 req = record_arrival_from_other_province(model, actor, arrival.data, form.arrival_reason.data)
                 flash(_("Transfer from another province #%(id)s opened: upload the materials and decide on its page.", id=req.id), "info")
+            else:
+                enroll(model, actor, school)
+                flash(_("The record waits for the approval of the supervising authority (待核办); the 学籍号 is issued then."), "info")
         except RuleViolation as exc:
             for field, message in exc.problems:
                 if field and field in form:

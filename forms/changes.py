@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -51,3 +51,22 @@ class OutOfProvinceForm(FlaskForm):
     reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
     contact_form = FileField(_l("Transfer contact form signed by pupil and guardian"))
     receiving_proof = FileField(_l("Acceptance by the receiving school outside the province"))
+
+
+class CorrectionForm(FlaskForm):
+    """第十一条: the guardian's application to correct core data, with 户口簿/居住证 copies."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
+    gender = SelectField(_l("Gender"))
+    birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
+    id_type = SelectField(_l("ID type"))
+    id_number = StringField(_l("ID number"), validators=[Optional(), Length(max=30)])
+    ethnicity = SelectField(_l("Ethnicity"))
+    reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=500)])
+    evidence = FileField(_l("Copy of the household register or residence permit"))
+
+
+class DelayForm(FlaskForm):
+    start_date = DateField(_l("Date the child will start school"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    application = FileField(_l("Guardian's written application"))

@@ -1,0 +1,239 @@
+"""Creating and correcting the record (第四–六条, 第十一条), as declared change types.
+
+- 建立学籍 (enrollment): the school enters a new pupil; the record waits as 待核办 until the
+  supervising authority approves, and approval issues the 学籍号.
+- 延缓入学 (delayed enrollment): the guardian's written application, consented by the school,
+  with the date the child will start.
+- 学籍信息更正 (correction of core data): the guardian applies with 户口簿/居住证 copies; the school,
+  then the authority approve; the effect writes old → new into history.
+- 学籍接续 (continuation): a junior middle school continues a primary graduate's record — the
+  same record and 学籍号, never a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+
+from extensions import db
+from models.changes import COMPLETED, ChangeRequest
+from models.org import OrgUnit
+from models.student import CORE_FIELDS, PENDING, Student
+from services import clock, scope
+from services.errors import RuleViolation
+from services.students import GRADES_BY_KIND, assign_xjh, save_student, validate
+from services.workflows import ChangeType, Material, StepDef, declare, open_request
+
+if TYPE_CHECKING:
+    from models.people import User
+
+ENROLLMENT, DELAYED, CORRECTION, CONTINUATION = "enrollment", "delayed_enrollment", "correction", "continuation"
+DELAYED_STATUS = "delayed"
+
+
+def _authority(req: ChangeRequest) -> OrgUnit | None:
+    school = req.to_school or req.from_school
+    return school.supervisor if school is not None else None
+
+
+def _own_school(req: ChangeRequest) -> OrgUnit | None:
+    return req.to_school or req.from_school
+
+
+def _done(req: ChangeRequest) -> None:
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+# --- 建立学籍 -------------------------------------------------------------------------------
+
+
+def _waits_for_enrollment(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != PENDING:
+        return _l("Only a record waiting for approval (待核办) can be submitted.")
+    return None
+
+
+def _enrollment_approved(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    student.status = "enrolled"
+    assign_xjh(student)  # 第六条: the 学籍号 is issued with the approval
+    _done(req)
+
+
+declare(ChangeType(
+    code=ENROLLMENT,
+    label=_l("Enrollment"),
+    steps=(StepDef("authority", _l("Supervising authority"), _authority),),
+    effect=_enrollment_approved,
+    preconditions=(_waits_for_enrollment,),
+    batch_approvable=True,  # an authority approves a school's new class at once
+))
+
+
+def enroll(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None) -> Student:
+    """A new record entered by a school: saved as 待核办 and submitted to the supervising authority."""
+    student.status = PENDING
+    save_student(student, actor, school, reason)
+    submit_enrollment(student, actor)
+    return student
+
+
+def submit_enrollment(student: Student, actor: User) -> ChangeRequest:
+    """(Re)submit a waiting record, e.g. after the authority sent it back for corrections."""
+    return open_request(ENROLLMENT, student, actor, to_school=student.school)
+
+
+# --- 延缓入学 -------------------------------------------------------------------------------
+
+
+def _may_delay(req: ChangeRequest, actor: User) -> str | None:
+    start = _parse_date((req.payload or {}).get("start_date"))
+    if req.student.status not in (PENDING, "enrolled") or req.student.grade != 1:
+        return _l("Delayed enrollment is for a new pupil of grade 1.")
+    if start is None or start <= clock.today():
+        return _l("Give the future date on which the child will start school.")
+    return None
+
+
+def _delay_approved(req: ChangeRequest, actor: User) -> None:
+    req.student.status = DELAYED_STATUS
+    _done(req)
+
+
+declare(ChangeType(
+    code=DELAYED,
+    label=_l("Delayed enrollment"),
+    steps=(StepDef("school", _l("School"), _own_school),),
+    effect=_delay_approved,
+    materials=(Material("application", _l("Guardian's written application")),),
+    preconditions=(_may_delay,),
+))
+
+
+def request_delay(student: Student, actor: User, start_date: date, reason: str | None) -> ChangeRequest:
+    return open_request(DELAYED, student, actor, to_school=student.school, reason_text=reason,
+                        payload={"start_date": start_date.isoformat()})
+
+
+def start_after_delay(student: Student, actor: User) -> ChangeRequest:
+    """The child starts school after the delay: the record goes to the authority like any new one."""
+    if student.status != DELAYED_STATUS:
+        raise RuleViolation(str(_l("The pupil's enrollment is not delayed.")))
+    if not scope.covers(actor, student.scope_path):
+        from services.errors import NotInScope
+
+        raise NotInScope()
+    student.status = PENDING
+    db.session.flush()
+    return submit_enrollment(student, actor)
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- 学籍信息更正 ----------------------------------------------------------------------------
+
+
+def _correction_is_valid(req: ChangeRequest, actor: User) -> str | None:
+    changes = (req.payload or {}).get("changes") or {}
+    if not changes:
+        return _l("Change at least one item.")
+    if set(changes) - set(CORE_FIELDS):
+        return _l("Only core data is corrected by request; other items are edited directly.")
+    problems = _problems_after(req.student, changes)
+    return "；".join(problems) if problems else None
+
+
+def _problems_after(student: Student, changes: dict[str, Any]) -> list[str]:
+    """Validate the record as it would be after the correction, without changing it."""
+    trial = Student(**{c.key: getattr(student, c.key) for c in Student.__mapper__.column_attrs if c.key != "id"})
+    for field, value in changes.items():
+        setattr(trial, field, _typed(field, value))
+    trial.id = student.id  # the uniqueness check excludes the record itself
+    trial.guardians = []
+    return [m for f, m in validate(trial, student.school) if f in CORE_FIELDS]  # `trial` is never added to the session
+
+
+def _typed(field: str, value: Any) -> Any:
+    return date.fromisoformat(value) if field == "birth_date" and isinstance(value, str) else value
+
+
+def _correction_approved(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    changes = (req.payload or {}).get("changes") or {}
+    problems = _problems_after(student, changes)
+    if problems:  # e.g. the ID number was taken by another record meanwhile
+        raise RuleViolation("；".join(problems))
+    for field, value in changes.items():
+        setattr(student, field, _typed(field, value))
+    assign_xjh(student)
+    db.session.flush()  # history: old → new, by the approver, with the request number
+    _done(req)
+
+
+declare(ChangeType(
+    code=CORRECTION,
+    label=_l("Correction of basic data"),
+    steps=(
+        StepDef("school", _l("School"), _own_school),
+        StepDef("authority", _l("Supervising authority"), _authority),
+    ),
+    effect=_correction_approved,
+    materials=(Material("hukou", _l("Copy of the household register or residence permit")),),
+    preconditions=(_correction_is_valid,),
+))
+
+
+def request_correction(student: Student, actor: User, new_values: dict[str, Any], reason: str | None) -> ChangeRequest:
+    changes = {}
+    for field in CORE_FIELDS:
+        if field not in new_values:
+            continue
+        new = new_values[field]
+        new = new.isoformat() if isinstance(new, date) else (new.strip() if isinstance(new, str) else new)
+        old = getattr(student, field)
+        if (old.isoformat() if isinstance(old, date) else old) != new and new not in (None, ""):
+            changes[field] = new
+    return open_request(CORRECTION, student, actor, to_school=student.school, reason_text=reason, payload={"changes": changes})
+
+
+# --- 学籍接续 -------------------------------------------------------------------------------
+
+
+def _continues_primary(req: ChangeRequest, actor: User) -> str | None:
+    student, school = req.student, req.to_school
+    if student.status != "graduated" or student.grade != 6:
+        return _l("Only a primary graduate's record is continued by a junior middle school.")
+    if school is None or 7 not in GRADES_BY_KIND.get(school.school_kind or "", ()):
+        return _l("The receiving school does not teach grade 7.")
+    if not scope.covers(actor, school.path):
+        return _l("The junior middle school continues the record itself.")
+    return None
+
+
+def _continuation_approved(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    req.archive_backup = None
+    student.school, student.school_id, student.scope_path = req.to_school, req.to_school.id, req.to_school.path
+    student.grade, student.status = 7, "enrolled"
+    db.session.flush()
+    _done(req)
+
+
+declare(ChangeType(
+    code=CONTINUATION,
+    label=_l("Continuation into junior middle school"),
+    steps=(StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),),
+    effect=_continuation_approved,
+    preconditions=(_continues_primary,),
+))
+
+
+def continue_record(student: Student, actor: User, school: OrgUnit) -> ChangeRequest:
+    return open_request(CONTINUATION, student, actor, from_school=student.school, to_school=school)
