@@ -444,3 +444,28 @@ class ChangeRequestView(ScopedModelView):
             abort(400)
         done = self._open_and_attach(lambda: enrollment.start_after_delay(student, current_actor()), {})
         return done or redirect(url_for("student.details_view", id=student.id))
+
+    @expose("/continuation/new", methods=("GET", "POST"))
+    def continuation_new(self) -> t.Any:
+        """学籍接续 (第五条): a junior middle school continues a primary graduate's record."""
+        actor = current_actor()
+        if actor.unit.level != SCHOOL:
+            abort(403)
+        lookup = PupilLookupForm(prefix="lookup")
+        confirm = ReasonForm(prefix="confirm")
+        pupil: Student | None = None
+        if lookup.term.data and lookup.validate_on_submit():
+            pupil = transfer.find_pupil(lookup.term.data, actor)
+            db.session.commit()
+            lookup.term.data = ""
+            if pupil is None:
+                flash(_("No pupil with this student number or ID number."), "error")
+        elif request.method == "POST" and request.form.get("student_id", "").isdigit() and confirm.validate_on_submit():
+            pupil = db.session.get(Student, int(request.form["student_id"]))
+            if pupil is None:
+                abort(404)
+            done = self._open_and_attach(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})
+            if done is not None:
+                return done
+        return self.render("admin/continuation_new.html", lookup=lookup, confirm=confirm, pupil=pupil, mask_id=mask_id,
+                           code_label=codes.label)

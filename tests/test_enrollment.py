@@ -182,3 +182,20 @@ def test_open_transfer_blocks_a_correction(ctx):
     req = start()
     with pytest.raises(RuleViolation, match="#"):
         enrollment.request_correction(req.student, user("school-heping1"), {"ethnicity": "03"}, "x")
+
+
+def test_continuation_page_for_the_junior_school(as_user, app):
+    with app.app_context():
+        s = pupil_of(HEPING1)
+        s.grade, s.status = 6, "graduated"
+        db.session.commit()
+        xjh, sid = s.xjh, s.id
+    c = as_user("school-heping2")
+    page = c.post_form("/admin/requests/continuation/new", {"lookup-term": xjh}).get_data(as_text=True)
+    assert 'id="pupil-found"' in page
+    resp = c.post_form("/admin/requests/continuation/new", {"student_id": str(sid)})
+    assert resp.status_code == 302
+    with app.app_context():
+        req = db.session.scalar(select(ChangeRequest))
+        assert req.type == "continuation" and req.to_school.code == HEPING2
+    assert as_user("heping").get("/admin/requests/continuation/new").status_code == 403
