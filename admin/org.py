@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import abort, flash, redirect, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import select
@@ -12,10 +15,12 @@ from wtforms import SelectField
 
 from admin.base import ReadOnlyScopedView, ScopedModelView, current_actor
 from extensions import db
+from forms.changes import HandoverForm
 from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, OrgUnit
 from models.people import ADMIN, OFFICIAL_ROLE_FOR_LEVEL
 from services import codes, scope
-from services.org import authorities_for, save_school
+from services.errors import NotInScope, RuleViolation
+from services.org import authorities_for, close_school, merge_schools, save_school
 
 ORG_LABELS = {
     "code": _l("Unit code"), "name": _l("Unit name"), "level": _l("Level"), "parent": _l("County (location)"),
@@ -52,6 +57,7 @@ class SchoolView(ScopedModelView):
         BooleanEqualFilter(OrgUnit.is_rural, _l("Rural")),
     )
     form_columns = ("code", "name", "school_kind", "parent", "supervisor", "is_rural", "central_school", "active")
+    details_template = "admin/school_details.html"
     form_overrides = {"school_kind": SelectField}
     form_args = {
         "school_kind": {"choices": codes.choices("school_kind"), "label": _l("Kind of school")},
@@ -94,6 +100,43 @@ class SchoolView(ScopedModelView):
 
     def on_model_change(self, form: t.Any, model: OrgUnit, is_created: bool) -> None:
         save_school(model, current_actor(), is_created)
+
+    # --- 第十条: merger and closure hand the archives over ---------------------------------
+    def _handover(self, school_id: int, kind: str) -> t.Any:
+        actor = current_actor()
+        school = self.get_one(school_id)  # 404 outside scope
+        if not (actor.is_official or actor.is_admin):
+            abort(403)
+        form = HandoverForm()
+        levels = (SCHOOL,) if kind == "merge" else (SCHOOL, *AUTHORITY_LEVELS)
+        units = db.session.scalars(
+            select(OrgUnit).where(OrgUnit.level.in_(levels), OrgUnit.active.is_(True), OrgUnit.id != school.id,
+                                  scope.filter_for(actor, OrgUnit.path)).order_by(OrgUnit.path).limit(2000)
+        ).all()
+        form.target.choices = [(u.id, f"{u.name}（{u.code}）") for u in units]
+        if form.validate_on_submit():
+            target = db.session.get(OrgUnit, form.target.data)
+            try:
+                moved = (merge_schools if kind == "merge" else close_school)(school, target, actor)  # type: ignore[arg-type]
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            except NotInScope:
+                db.session.rollback()
+                abort(404)
+            else:
+                flash(_("%(n)d records handed over to %(unit)s.", n=moved, unit=target.name), "success")  # type: ignore[union-attr]
+                return redirect(url_for(".index_view"))
+        return self.render("admin/school_handover.html", form=form, school=school, kind=kind)
+
+    @expose("/<int:school_id>/merge", methods=("GET", "POST"))
+    def merge_view(self, school_id: int) -> t.Any:
+        return self._handover(school_id, "merge")
+
+    @expose("/<int:school_id>/close", methods=("GET", "POST"))
+    def close_view(self, school_id: int) -> t.Any:
+        return self._handover(school_id, "close")
 
 
 class AuthorityView(ReadOnlyScopedView):

@@ -70,3 +70,9 @@ class DelayForm(FlaskForm):
     start_date = DateField(_l("Date the child will start school"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     application = FileField(_l("Guardian's written application"))
+
+
+class HandoverForm(FlaskForm):
+    """School merger or closure: where the archives go (第十条)."""
+
+    target = SelectField(_l("Receiving unit"), coerce=int, validators=[DataRequired()])

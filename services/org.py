@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from extensions import db
 from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, SCHOOL_KIND_DIGIT, SCHOOL_KINDS, OrgUnit, child_path
@@ -70,3 +70,69 @@ def authorities_for(actor: User) -> list[OrgUnit]:
     path = actor.unit.path
     rows = db.session.scalars(select(OrgUnit).where(OrgUnit.level.in_(AUTHORITY_LEVELS)).order_by(OrgUnit.path))
     return [u for u in rows if u.path.startswith(path) or path.startswith(u.path)]
+
+
+# --- 第十条: merged and closed schools hand their archives over ----------------------------------
+
+
+def _move_records(source: OrgUnit, target: OrgUnit, actor: User, reason: str, only_left: bool = False) -> int:
+    """Set-based move of a school's records (and their archives, which hang off the student) with
+    one history row per record."""
+    from sqlalchemy import insert, literal, update
+
+    from models.audit import StudentHistory
+    from models.student import Student
+    from services.clock import now
+
+    cond = [Student.school_id == source.id]
+    if only_left:
+        cond.append(Student.status != "enrolled")
+    when, label = now(), f"{source.name}（{source.code}）→ {target.name}（{target.code}）"
+    db.session.execute(insert(StudentHistory).from_select(
+        ["student_id", "field", "old_value", "new_value", "reason", "changed_by_id", "changed_at"],
+        select(Student.id, literal("school_id"), literal(f"{source.name}（{source.code}）"),
+               literal(f"{target.name}（{target.code}）"), literal(reason), literal(actor.id), literal(when)).where(*cond),
+    ))
+    moved = db.session.execute(
+        update(Student).where(*cond).values(school_id=target.id, scope_path=target.path, version_id=Student.version_id + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(actor, "school.handover", "org_unit", source.id, f"{label}: {moved}")
+    return moved
+
+
+def _check_official_over(actor: User, *units: OrgUnit) -> None:
+    if not (actor.is_official or actor.is_admin):
+        raise RuleViolation(str(_l("Only an education authority can do this.")))
+    for unit in units:
+        if not scope.covers(actor, unit.path):
+            raise NotInScope()
+
+
+def merge_schools(source: OrgUnit, target: OrgUnit, actor: User) -> int:
+    """学校合并: every record of `source` moves to `target`; `source` is closed."""
+    _check_official_over(actor, source, target)
+    if source.level != SCHOOL or target.level != SCHOOL or source.id == target.id or not target.active:
+        raise RuleViolation(str(_l("Choose another, active school to merge into.")))
+    moved = _move_records(source, target, actor, str(_l("School merger")))
+    source.active = False
+    db.session.flush()
+    return moved
+
+
+def close_school(school: OrgUnit, receiver: OrgUnit, actor: User) -> int:
+    """学校撤销: pupils in school must have transferred first; the remaining archives go to the unit
+    the authority names."""
+    from models.student import Student
+
+    _check_official_over(actor, school, receiver)
+    if school.level != SCHOOL or receiver.id == school.id or not receiver.active:
+        raise RuleViolation(str(_l("Choose the unit that will keep the archives.")))
+    in_school = db.session.scalar(select(func.count()).select_from(Student).where(
+        Student.school_id == school.id, Student.status == "enrolled"))
+    if in_school:
+        raise RuleViolation(str(_l("%(n)d pupils are still in school here; transfer them before closing the school.", n=in_school)))
+    moved = _move_records(school, receiver, actor, str(_l("School closed")), only_left=True)
+    school.active = False
+    db.session.flush()
+    return moved
