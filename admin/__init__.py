@@ -10,11 +10,14 @@ from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import func, select
 
+from admin.archive import ArchiveView
 from admin.audit import AuditView
 from admin.base import SecureIndexView, current_actor
 from admin.calendar import CalendarDayView
 from admin.changes import ChangeRequestView
 from admin.org import AuthorityView, SchoolView
+from admin.problems import MENU_NAME, ProblemRecordView
+from admin.reports import ArchiveOverdueView
 from admin.students import StudentView
 from admin.users import UserView
 from extensions import db
@@ -62,9 +65,12 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
     admin.add_view(ChangeRequestView(name=_l("Status changes"), endpoint="requests"))
+    admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
     admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
+    admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=_l("Archives")))
+    admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
     admin.add_view(CalendarDayView(name=_l("Official calendar"), endpoint="calendar", category=_l("Organisation")))
     admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))

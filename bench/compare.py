@@ -37,15 +37,22 @@ def _load(path: str) -> dict:
 def ratio_table(small: dict, large: dict) -> list[str]:
     a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
     head = (f"{'level':<9} | {'scope ' + a:>10} | {'scope ' + b:>10} | {'page ' + a:>9} | {'page ' + b:>9} | {'page x':>7} | "
-            f"{'raw ' + a:>9} | {'raw ' + b:>9} | {'raw x':>7}")
+            f"{'raw ' + a:>9} | {'raw ' + b:>9} | {'raw x':>7} | {'min page x':>10}")
     out = [f"== ratio {b}/{a} (median)", head, "-" * len(head)]
     for level in LEVELS:
         s, g = small["levels"][level], large["levels"][level]
         out.append(f"{level:<9} | {s['in_scope']:>10,} | {g['in_scope']:>10,} | {s['page_median_ms']:>9.2f} | "
                    f"{g['page_median_ms']:>9.2f} | {g['page_median_ms'] / s['page_median_ms']:>7.2f} | "
-                   f"{s['raw_median_ms']:>9.2f} | {g['raw_median_ms']:>9.2f} | {g['raw_median_ms'] / s['raw_median_ms']:>7.2f}")
-    out.append("(page/raw ms are medians; x = large/small)")
+                   f"{s['raw_median_ms']:>9.2f} | {g['raw_median_ms']:>9.2f} | {g['raw_median_ms'] / s['raw_median_ms']:>7.2f} | "
+                   f"{_min_ratio(s, g):>10.2f}")
+    out.append("(page/raw ms are medians; x = large/small; min page x = the same with the best run of each)")
     return out
+
+
+def _min_ratio(s: dict, g: dict) -> float:
+    if "page_min_ms" not in s or "page_min_ms" not in g:
+        return float("nan")
+    return g["page_min_ms"] / s["page_min_ms"]
 
 
 def verdict(pairs: list[tuple[str, dict, dict]]) -> tuple[list[str], dict[str, bool]]:
@@ -64,8 +71,8 @@ def verdict(pairs: list[tuple[str, dict, dict]]) -> tuple[list[str], dict[str, b
             ok = x <= MAX_GROWTH
             ok1 &= ok
             out.append(f"   {order:<11} {level:<7} page {a} {s['page_median_ms']:6.2f} ms -> {b} {g['page_median_ms']:6.2f} ms "
-                       f"= {x:4.2f}x  {'PASS' if ok else 'FAIL'}   (raw SQL {s['raw_median_ms']:.2f} -> {g['raw_median_ms']:.2f} ms"
-                       f" = {rx:.1f}x)")
+                       f"= {x:4.2f}x  {'PASS' if ok else 'FAIL'}   (best runs {_min_ratio(s, g):.2f}x; raw SQL "
+                       f"{s['raw_median_ms']:.2f} -> {g['raw_median_ms']:.2f} ms = {rx:.1f}x)")
     met["1. school/county page growth <= 1.5x"] = ok1
 
     # 2. page against its raw SQL

@@ -4,8 +4,10 @@ from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, 
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay
 from models.changes import ApprovalStep, Attachment, ChangeRequest, Notification, PrintedDocument
+from models.imports import ImportJob  # noqa: F401  (registers the table)
 from models.org import OrgUnit
 from models.people import Role, User
+from models.problems import ProblemRecord
 from models.student import Guardian, Student
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Notification",
     "OrgUnit",
     "PrintedDocument",
+    "ProblemRecord",
     "QualityReport",
     "Role",
     "Student",

@@ -39,23 +39,17 @@ class ArchiveEntry:
     """Columns every archive row has: the student it belongs to, who created it and when."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-
-    @declared_attr
-    def student_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("student.id"), index=True)
-
-    @declared_attr
-    def created_by_id(cls) -> Mapped[int | None]:
-        return mapped_column(ForeignKey("user.id"))
-
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
+    # Relationships on a mixin must be declared per table.
     @declared_attr
-    def student(cls) -> Mapped[Student]:
+    def student(cls) -> Mapped[Student]:  # noqa: N805
         return relationship(Student)
 
     @declared_attr
-    def created_by(cls) -> Mapped[User | None]:
+    def created_by(cls) -> Mapped[User | None]:  # noqa: N805
         return relationship(User)
 
 

@@ -187,6 +187,7 @@ declare(ChangeType(
     effect=_correction_approved,
     materials=(Material("hukou", _l("Copy of the household register or residence permit")),),
     preconditions=(_correction_is_valid,),
+    open_with_problem=True,  # a correction is one of the three ways to resolve a problem record (变更)
 ))
 
 

@@ -44,7 +44,7 @@ def parse_resident_id(raw: str | None) -> ResidentId:
         raise IdNumberError(_l("The ID number does not contain a real birth date.")) from None
     try:
         ric.get_birth_place(number)
-    except stdnum_exc.ValidationError:
+    except (stdnum_exc.ValidationError, KeyError):  # KeyError: a province- or city-only code such as 210199
         raise IdNumberError(_l("The ID number's division code is unknown.")) from None
     gender = "1" if int(number[16]) % 2 == 1 else "2"
     return ResidentId(number=number, birth_date=birth, gender=gender, division=number[:6])

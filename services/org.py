@@ -93,6 +93,11 @@ def _move_records(source: OrgUnit, target: OrgUnit, actor: User, reason: str, on
         select(Student.id, literal("school_id"), literal(f"{source.name}（{source.code}）"),
                literal(f"{target.name}（{target.code}）"), literal(reason), literal(actor.id), literal(when)).where(*cond),
     ))
+    from models.archive import ArchiveBackup
+
+    # The backups the school kept of pupils who left (第十条) go with its archives.
+    db.session.execute(update(ArchiveBackup).where(ArchiveBackup.scope_path == source.path).values(scope_path=target.path)
+                       .execution_options(synchronize_session=False))
     moved = db.session.execute(
         update(Student).where(*cond).values(school_id=target.id, scope_path=target.path, version_id=Student.version_id + 1)
         .execution_options(synchronize_session=False)

@@ -11,12 +11,11 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
-from services import audit, codes, scope
+from services import audit, codes, dedup, scope
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
 from services.ids import IdNumberError, check_against_record, division_name, parse_resident_id, temporary_xjh, xjh_from_id
@@ -63,7 +62,7 @@ def _check_name(value: str | None, field: str, problems: list[tuple[str, str]]) 
         problems.append((field, str(_l("A name may contain only Chinese characters, letters, spaces and the middle dot ·."))))
 
 
-def validate(student: Student, school: OrgUnit | None) -> list[tuple[str, str]]:
+def validate(student: Student, school: OrgUnit | None, actor: User | None = None) -> list[tuple[str, str]]:
     """Every rule on a student's basic data; an empty list means the record may be saved."""
     problems: list[tuple[str, str]] = []
     _check_name(student.name, "name", problems)
@@ -100,12 +99,12 @@ def validate(student: Student, school: OrgUnit | None) -> list[tuple[str, str]]:
     elif student.grade not in GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)):
         problems.append(("grade", str(_l("This school does not teach grade %(g)s.", g=student.grade))))
 
-    problems.extend(_check_id(student))
+    problems.extend(_check_id(student, actor))
     problems.extend(_check_guardians(student.guardians))
     return problems
 
 
-def _check_id(student: Student) -> list[tuple[str, str]]:
+def _check_id(student: Student, actor: User | None = None) -> list[tuple[str, str]]:
     number = (student.id_number or "").strip().upper() or None
     student.id_number = number
     if student.id_type == RESIDENT_ID:
@@ -121,9 +120,9 @@ def _check_id(student: Student) -> list[tuple[str, str]]:
         if number and not OTHER_ID_RE.match(number):
             problems.append(("id_number", str(_l("An ID number may contain only letters, digits, brackets and hyphens."))))
     if number and not problems:
-        holder = db.session.scalar(select(Student.id).where(Student.id_number == number, Student.id != student.id))
+        holder = dedup.hard_duplicate(number, student.id)
         if holder is not None:
-            problems.append(("id_number", str(_l("This ID number already belongs to another student record (一人一籍)."))))
+            problems.append(("id_number", dedup.duplicate_message(holder, actor)))
     return problems
 
 
@@ -191,7 +190,7 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
         raise NotInScope()
     if school is not None and not scope.covers(actor, school.path):
         raise NotInScope()
-    problems = validate(student, school) + ([] if is_new else _locked_core_changes(student))
+    problems = validate(student, school, actor) + ([] if is_new else _locked_core_changes(student))
     if problems:
         raise RuleViolation(problems)
     student.school = school  # type: ignore[assignment]
@@ -212,6 +211,7 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
             assign_xjh(student)
         changed = ", ".join(f for f, _, _ in audit.pending_changes(student))
     db.session.flush()  # audit._history_on_flush writes the field-by-field history
+    dedup.flag_problems(student, actor)  # 查重 (第七条): soft duplicates go to the 问题学籍 queue
     audit.record(actor, "student.create" if is_new else "student.update", "student", student.id, changed)
     return student
 

@@ -12,7 +12,7 @@ from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
 from models.student import Student
-from services import audit, clock, scope, workdays
+from services import archive, audit, clock, scope, workdays
 from services.errors import NotInScope, RuleViolation
 from services.students import GRADES_BY_KIND
 from services.terms import in_transfer_window
@@ -109,6 +109,7 @@ def _transfer_approved(req: ChangeRequest, actor: User) -> None:
 
 def _out_of_province_approved(req: ChangeRequest, actor: User) -> None:
     req.archive_backup = snapshot(req.student)
+    archive.backup_on_leaving(req, actor)  # 第十条: the school keeps an exported copy
     req.student.status = "transferred_out"
     req.status, req.finished_at = COMPLETED, clock.now()
 
@@ -222,6 +223,7 @@ def start_transfer(student: Student, actor: User, *, reason_code: str, reason_te
 def _move(req: ChangeRequest, actor: User) -> None:
     student = req.student
     req.archive_backup = snapshot(student)
+    archive.backup_on_leaving(req, actor)  # 第十条: the sending school keeps an exported copy
     with audit.acting(actor, reason=str(_l("Transfer")), request_id=req.id):
         student.school = req.to_school  # type: ignore[assignment]
         student.school_id = req.to_school.id  # type: ignore[union-attr]  # the column, so history sees it

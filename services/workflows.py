@@ -30,8 +30,9 @@ from models.changes import (
 )
 from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, SCHOOL_ROLES, User
+from models.student import PENDING as PENDING_RECORD
 from models.student import Student
-from services import audit, clock, scope, uploads, workdays
+from services import audit, clock, dedup, scope, uploads, workdays
 from services.errors import NotInScope, RuleViolation
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ class ChangeType:
     preconditions: tuple[Check, ...] = ()
     batch_approvable: bool = False
     on_reject: Callable[[ChangeRequest, User], None] | None = None  # e.g. a record that was waiting for it
+    # A basic-data correction (第十一条) is how a problem record (问题学籍) gets fixed, so such a
+    # type may open while one is open; status changes may not (第七条).
+    open_with_problem: bool = False
 
 
 TYPES: dict[str, ChangeType] = {}
@@ -164,6 +168,14 @@ def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User) -> list[t
     student = req.student
     if student.status in BLOCKING_STATUSES:
         return [("", str(_l("The pupil is %(state)s and cannot start this change.", state=BLOCKING_STATUSES[student.status])))]
+    # 第七条: an open 问题学籍 blocks every change until resolved. A new record still waiting for
+    # its own approval (待核办) is exempt: that request is part of creating it.
+    if not ctype.open_with_problem and student.status != PENDING_RECORD:
+        problem = dedup.open_problem(student.id)
+        if problem is not None:
+            message = _l("The pupil has an open problem record (问题学籍 #%(id)s, 第七条); resolve it before starting a change.",
+                         id=problem.id)
+            return [("", str(message))]
     busy = db.session.scalar(
         select(ChangeRequest.id).where(ChangeRequest.student_id == student.id, ChangeRequest.status.in_(OPEN_STATUSES))
     )

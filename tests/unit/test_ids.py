@@ -121,3 +121,9 @@ def test_every_generated_valid_id_round_trips(birth, seq):
         rid = parse_resident_id(number)
     assert rid.birth_date == birth
     assert rid.gender == ("1" if seq % 2 else "2")
+
+
+def test_division_code_of_a_whole_city_is_refused_not_a_crash(ctx):
+    body = "21019920170315001"
+    with pytest.raises(IdNumberError):
+        parse_resident_id(body + make_check_digit(body))

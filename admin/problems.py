@@ -1,0 +1,182 @@
+"""问题学籍 (第七条): the queue of suspected duplicates and invalid IDs, and the page that resolves one.
+
+The queue is scoped by the problem's copy of the pupil's school path. The other record of a
+pair is named only when it lies in the user's own scope; otherwise officials see its school,
+schools only that another record exists. Every handler calls services/dedup.py, which checks
+the actor itself.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Response, abort, flash, redirect, send_file, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from markupsafe import Markup
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from admin.base import ScopedModelView, current_actor
+from extensions import db
+from models.problems import ProblemRecord
+from models.student import Student
+from services import audit, codes, dedup, scope, uploads
+from services.errors import NotInScope, RuleViolation
+from services.ids import mask_id
+
+# The menu entry: admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
+MENU_NAME = _l("Problem records")
+
+
+class EvidenceForm(FlaskForm):
+    file = FileField(_l("Evidence (JPG, PNG or PDF, at most 5 MB)"))
+    note = TextAreaField(_l("Explanation"), validators=[Optional(), Length(max=500)])
+
+
+class CorrectionForm(FlaskForm):
+    note = TextAreaField(_l("What was corrected"), validators=[Optional(), Length(max=500)])
+
+
+class CancellationForm(FlaskForm):
+    note = TextAreaField(_l("Why the record is cancelled"), validators=[DataRequired(), Length(max=500)])
+
+
+def other_record_text(actor: t.Any, other: Student | None) -> Markup | str:
+    """The other record of a pair as this user may see it: by name in scope, else only its school
+    (officials) or nothing but its existence (schools)."""
+    if other is None:
+        return ""
+    if scope.covers(actor, other.scope_path):
+        return Markup('<a href="{}">{}</a>').format(url_for("student.details_view", id=other.id), other.name)
+    if actor.is_official or actor.is_admin:
+        return _("A record of %(school)s", school=other.school.name)
+    return _("Another record")
+
+
+def _student_link(v: t.Any, c: t.Any, m: ProblemRecord, n: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url_for("problems.problem_page", problem_id=m.id), m.student.name)
+
+
+class ProblemRecordView(ScopedModelView):
+    """问题学籍: the school's and its authority's queue."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = False
+    list_template = "admin/problem_list.html"
+    column_list = ("id", "kind", "student", "school", "other_student", "detail", "status", "resolution", "created_at")
+    column_labels = {
+        "id": _l("No."), "kind": _l("Problem"), "student": _l("Pupil"), "school": _l("School"),
+        "other_student": _l("Collides with"), "detail": _l("Detail"), "status": _l("Handling status"),
+        "resolution": _l("Resolution"), "created_at": _l("Found at"),
+    }
+    column_default_sort = ("id", True)
+    column_sortable_list = ("id", "created_at")
+    column_formatters = {
+        "id": lambda v, c, m, n: Markup('<a href="{}">#{}</a>').format(url_for("problems.problem_page", problem_id=m.id), m.id),
+        "kind": lambda v, c, m, n: str(dedup.KIND_LABELS.get(m.kind, m.kind)),
+        "student": _student_link,
+        "school": lambda v, c, m, n: m.student.school.name,
+        "other_student": lambda v, c, m, n: other_record_text(current_actor(), m.other_student),
+        "detail": lambda v, c, m, n: dedup.detail_text(m),
+        "status": lambda v, c, m, n: str(dedup.STATUS_LABELS.get(m.status, m.status)),
+        "resolution": lambda v, c, m, n: str(dedup.RESOLUTION_LABELS.get(m.resolution, "")) if m.resolution else "",
+    }
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any):
+        self.column_filters = (
+            FilterEqual(ProblemRecord.kind, _l("Problem"), options=lambda: [(k, str(v)) for k, v in dedup.KIND_LABELS.items()]),
+            FilterEqual(ProblemRecord.status, _l("Handling status"), options=lambda: [(k, str(v)) for k, v in dedup.STATUS_LABELS.items()]),
+        )
+        super().__init__(ProblemRecord, *args, **kwargs)
+
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        if template == self.list_template:
+            status_filter = next(i for i, f in enumerate(self._filters or ()) if f.column is ProblemRecord.status)
+            kwargs["open_url"] = self.get_url(".index_view", **{f"flt0_{status_filter}": "open"})
+        return super().render(template, **kwargs)
+
+    # --- one problem -------------------------------------------------------------------
+    def _load(self, problem_id: int) -> ProblemRecord:
+        try:
+            return dedup.get_visible(current_actor(), problem_id)
+        except NotInScope:
+            abort(404)
+
+    @expose("/<int:problem_id>/")
+    def problem_page(self, problem_id: int) -> str:
+        actor = current_actor()
+        problem = self._load(problem_id)
+        other = problem.other_student
+        return self.render(
+            "admin/problem_page.html",
+            problem=problem, student=problem.student, other=other,
+            other_in_scope=other is not None and scope.covers(actor, other.scope_path),
+            other_text=other_record_text(actor, other),
+            can_resolve=problem.status == "open" and dedup.may_resolve(actor, problem),
+            still_collides=problem.status == "open" and dedup.still_collides(problem),
+            evidence_form=EvidenceForm(), correction_form=CorrectionForm(), cancellation_form=CancellationForm(),
+            kind_labels=dedup.KIND_LABELS, status_labels=dedup.STATUS_LABELS, resolution_labels=dedup.RESOLUTION_LABELS,
+            detail=dedup.detail_text(problem), code_label=codes.label, mask_id=mask_id,
+        )
+
+    def _done(self, problem_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:
+        try:
+            fn()
+            db.session.commit()
+            flash(ok, "success")
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+        except NotInScope:
+            db.session.rollback()
+            abort(404)
+        return redirect(url_for(".problem_page", problem_id=problem_id))
+
+    @expose("/<int:problem_id>/evidence", methods=("POST",))
+    def resolve_evidence(self, problem_id: int) -> Response:
+        problem = self._load(problem_id)
+        form = EvidenceForm()
+        if not form.validate_on_submit():
+            abort(400)
+        return self._done(problem_id, lambda: dedup.resolve_with_evidence(problem, current_actor(), form.file.data, form.note.data),
+                          _("Resolved with evidence."))
+
+    @expose("/<int:problem_id>/correction", methods=("POST",))
+    def resolve_correction(self, problem_id: int) -> Response:
+        problem = self._load(problem_id)
+        form = CorrectionForm()
+        if not form.validate_on_submit():
+            abort(400)
+        return self._done(problem_id, lambda: dedup.resolve_by_correction(problem, current_actor(), form.note.data),
+                          _("Resolved: the data was corrected."))
+
+    @expose("/<int:problem_id>/cancellation", methods=("POST",))
+    def resolve_cancellation(self, problem_id: int) -> Response:
+        problem = self._load(problem_id)
+        form = CancellationForm()
+        if not form.validate_on_submit():
+            if form.csrf_token.errors:
+                abort(400)
+            flash(_("Say why the record is cancelled."), "error")
+            return redirect(url_for(".problem_page", problem_id=problem_id))
+        return self._done(problem_id, lambda: dedup.resolve_by_cancellation(problem, current_actor(), form.note.data),
+                          _("The record is cancelled (注销)."))
+
+    @expose("/<int:problem_id>/evidence-file")
+    def evidence_file(self, problem_id: int) -> Response:
+        problem = self._load(problem_id)  # 404 unless the problem is in the user's scope
+        if not problem.evidence_sha256:
+            abort(404)
+        audit.record(current_actor(), "problem.evidence.view", "problem_record", problem.id, problem.evidence_filename)
+        db.session.commit()
+        return send_file(uploads.path_of(problem.evidence_sha256), mimetype=problem.evidence_content_type,
+                         as_attachment=True, download_name=problem.evidence_filename)
+
