@@ -19,6 +19,7 @@ from wtforms.validators import Length, Optional
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from extensions import db
 from models.audit import StudentHistory
+from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
 from services import audit, codes, exports, scope
@@ -277,4 +278,10 @@ class StudentView(ScopedModelView):
             from admin.archive import details_context  # the archive tabs (学籍档案, 第八条)
 
             kwargs.update(details_context(model))
+            from services.dedup import open_problem
+
+            kwargs["open_problem"] = open_problem(model.id)
+            kwargs["open_request"] = db.session.scalar(
+                select(ChangeRequest).where(ChangeRequest.student_id == model.id, ChangeRequest.status.in_(OPEN_STATUSES))
+            )
         return super().render(template, **kwargs)

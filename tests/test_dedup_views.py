@@ -220,3 +220,21 @@ def test_problem_list_is_not_a_student_editor(as_user, heping_problem):
     for url in ("/admin/problems/new/", f"/admin/problems/edit/?id={heping_problem['problem']}",
                 f"/admin/problems/details/?id={heping_problem['problem']}"):
         assert c.get(url).status_code in (302, 403, 404), url
+
+
+def test_pupil_page_warns_of_an_open_problem_record(as_user, app):
+    from extensions import db as _db
+    from services.enrollment import enroll
+    from tests.helpers import HEPING1, make_id, pupil_of, school
+    from tests.test_students import new_student
+    from tests.transfer_helpers import user
+
+    with app.test_request_context():
+        twin = pupil_of(HEPING1)
+        s = enroll(new_student(name=twin.name, gender=twin.gender, birth_date=twin.birth_date,
+                               id_number=make_id("210102", twin.birth_date, 901 if twin.gender == "1" else 902)),
+                   user("school-heping1"), school(HEPING1))
+        _db.session.commit()
+        sid = s.id
+    html = as_user("school-heping1").get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
+    assert 'id="problem-alert"' in html and 'id="request-alert"' in html
