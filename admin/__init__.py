@@ -15,6 +15,7 @@ from admin.audit import AuditView
 from admin.base import SecureIndexView, current_actor
 from admin.calendar import CalendarDayView
 from admin.changes import ChangeRequestView
+from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
 from admin.problems import MENU_NAME, ProblemRecordView
 from admin.reports import ArchiveOverdueView
@@ -64,6 +65,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(fluid=True),
     )
     admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
+    admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports"))
     admin.add_view(ChangeRequestView(name=_l("Status changes"), endpoint="requests"))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))

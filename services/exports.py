@@ -64,11 +64,14 @@ def _cell_value(value: Any) -> Any:
 
 
 class _FileChunks:
-    """Iterates a file in chunks and deletes it when done or closed (the WSGI server calls close())."""
+    """Iterates a finished temporary file in chunks. The file's name is removed as soon as it is
+    open, so nothing is left on disk whether the download completes, is cut off, or is never read."""
 
     def __init__(self, path: str, chunk: int = CHUNK_BYTES):
-        self.path, self.chunk = path, chunk
+        self.chunk = chunk
         self._fh: IO[bytes] | None = open(path, "rb")  # noqa: SIM115  (closed in close())
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # POSIX: the open handle still reads it; the space is freed on close
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -80,12 +83,10 @@ class _FileChunks:
             raise StopIteration
         return data
 
-    def close(self) -> None:
+    def close(self) -> None:  # the WSGI server calls it when the response ends
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
 
 
 def students_xlsx_stream(query: Any, columns: Sequence[ExportColumn], sheet_title: str = "学生名单") -> Iterator[bytes]:
