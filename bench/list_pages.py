@@ -95,7 +95,8 @@ def plan_summary(plan: list[str]) -> tuple[bool, list[str]]:
                       r"(?: Backward)?)(?: using (\S+))? on (\S+)", line)
         if m:
             nodes.append(f"{m.group(1)}{' using ' + m.group(2) if m.group(2) else ''} on {m.group(3)}")
-    used = any("Index" in n and " on student" in n for n in nodes)
+    used = any(("Index" in n and " on student" in n) or re.match(r"Bitmap Index Scan on (ix_student_|pk_student)", n)
+               for n in nodes)
     return used, nodes
 
 

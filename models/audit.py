@@ -30,6 +30,7 @@ class StudentHistory(db.Model):
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
     changed_by: Mapped[User | None] = relationship()
+    student = relationship("Student")  # lets a new record's first row be written before its id exists
 
 
 class AuditLog(db.Model):

@@ -5,6 +5,7 @@ Callers pass the actor; the IP comes from the request when there is one.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -112,7 +113,7 @@ def _history_rows(session: Session) -> list[StudentHistory]:
     rows: list[StudentHistory] = []
     info = session.info
     for obj in list(session.dirty) + list(session.new):
-        if isinstance(obj, Student) and obj.id is not None and obj.id not in info.get("created_ids", ()):
+        if isinstance(obj, Student) and obj.id is not None and obj not in info.get("created", ()):
             student_id, changes = obj.id, pending_changes(obj)
         elif isinstance(obj, Guardian) and obj.student is not None and obj.student.id is not None:
             n = obj.student.guardians.index(obj) + 1 if obj in obj.student.guardians else 0
@@ -138,13 +139,13 @@ def _history_on_flush(session: Session, flush_context: Any, instances: Any) -> N
 @event.listens_for(db.session, "after_commit")
 @event.listens_for(db.session, "after_rollback")
 def _forget_created(session: Session) -> None:
-    session.info.pop("created_ids", None)
+    session.info.pop("created", None)
 
 
 def write_creation(student: Student, actor: User | None, reason: str | None) -> StudentHistory:
     """The one history row of a new record; finishing touches in the same transaction are part of it."""
-    db.session.info.setdefault("created_ids", set()).add(student.id)
-    row = StudentHistory(student_id=student.id, field="_created", new_value=student.xjh, reason=reason,
+    db.session.info.setdefault("created", weakref.WeakSet()).add(student)
+    row = StudentHistory(student=student, field="_created", new_value=student.xjh, reason=reason,
                          changed_by_id=actor.id if actor else None)
     db.session.add(row)
     return row

@@ -588,6 +588,21 @@ def _check_row(b: _Built, school: OrgUnit, actor: User, repeated_in_row: int | N
     return list(dict.fromkeys(row_errors))  # the same message twice for one cell: once
 
 
+SESSION_BATCH = 500  # rows written between two clears of the session (files under 500 rows are imported inline)
+
+
+def _lighten_session(school: OrgUnit, actor: User) -> tuple[OrgUnit, User]:
+    """Flush what is written so far and forget it, keeping the one transaction.
+
+    Each flush walks every object the session holds, so without this a 10,000-row file costs
+    O(n²); the rows stay in the open transaction and are committed (or rolled back) together.
+    """
+    db.session.flush()
+    school_id, actor_id = school.id, actor.id
+    db.session.expunge_all()
+    return db.session.get(OrgUnit, school_id), db.session.get(User, actor_id)  # type: ignore[return-value]
+
+
 def _process(built: list[_Built], school: OrgUnit, actor: User, *, write: bool, reason: str | None,
              progress: Progress | None) -> list[RowError]:
     """Check every row and, while no row has failed, enroll it (the caller commits or rolls back).
@@ -606,6 +621,8 @@ def _process(built: list[_Built], school: OrgUnit, actor: User, *, write: bool, 
         if writing:
             try:
                 enroll(b.student, actor, school, reason)
+                if (i + 1) % SESSION_BATCH == 0:
+                    school, actor = _lighten_session(school, actor)
             except RuleViolation as exc:
                 db.session.rollback()  # nothing of the file stays; the rest is only checked
                 writing = False
@@ -777,6 +794,11 @@ def _finish(job: ImportJob, status: str, processed: int, errors: list[RowError] 
     db.session.commit()
 
 
+def _job(job_id: int) -> ImportJob:
+    """The job row, loaded again: a large import clears the session (_lighten_session)."""
+    return db.session.get(ImportJob, job_id)  # type: ignore[return-value]
+
+
 def run_job(job_id: int, rows: list[RowData]) -> ImportJob:
     """Validate and write a queued job; the job ends done (all rows written) or failed (none)."""
     job = db.session.get(ImportJob, job_id)
@@ -785,21 +807,23 @@ def run_job(job_id: int, rows: list[RowData]) -> ImportJob:
     school, actor = job.school, job.user
     job.status, job.processed = VALIDATING, 0
     db.session.commit()
+    filename = job.filename
     try:
-        count = import_rows(rows, school, actor, filename=job.filename, progress=_progress_writer(job_id))
+        count = import_rows(rows, school, actor, filename=filename, progress=_progress_writer(job_id))
     except ImportRejected as exc:
-        _finish(job, FAILED, 0, exc.errors)
+        _finish(_job(job_id), FAILED, 0, exc.errors)
     except RuleViolation as exc:
-        _finish(job, FAILED, 0, [RowError(0, "", m) for _f, m in exc.problems])
+        _finish(_job(job_id), FAILED, 0, [RowError(0, "", m) for _f, m in exc.problems])
     except Exception:
         log.exception("import job %s failed", job_id)
         db.session.rollback()
-        _finish(job, FAILED, 0, [RowError(0, "", str(_l("The import stopped because of an unexpected error; nothing was written.")))])
+        message = str(_l("The import stopped because of an unexpected error; nothing was written."))
+        _finish(_job(job_id), FAILED, 0, [RowError(0, "", message)])
     else:
-        _finish(job, DONE, count)
+        _finish(_job(job_id), DONE, count)
     finally:
         _live.pop(job_id, None)
-    return job
+    return _job(job_id)
 
 
 def _run_in_thread(app: Flask, job_id: int, rows: list[RowData], locale: str) -> None:

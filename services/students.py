@@ -201,10 +201,10 @@ def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | N
     student.name = student.name.strip()
     if is_new:
         db.session.add(student)
-        db.session.flush()  # the id makes the temporary 学籍号 unique
-        audit.write_creation(student, actor, reason or str(_l("Record created")))
-        if student.status != PENDING:
+        if student.status != PENDING:  # a waiting record gets its 学籍号 on approval (services/enrollment.py)
+            db.session.flush()  # the id makes the temporary 学籍号 unique
             assign_xjh(student)
+        audit.write_creation(student, actor, reason or str(_l("Record created")))
         changed = "_created"
     else:
         if student.status != PENDING:
