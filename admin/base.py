@@ -46,6 +46,19 @@ class AccessMixin:
         abort(403)
 
 
+class ServiceErrorsMixin:
+    """Errors raised by services become what the user should see: 404 out of scope, a message otherwise."""
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, NotInScope):
+            abort(404)
+        if isinstance(exc, RuleViolation):
+            for _field, message in exc.problems:
+                flash(message, "error")
+            return True
+        return super().handle_view_exception(exc)  # type: ignore[misc]
+
+
 class SecureIndexView(AccessMixin, AdminIndexView):
     pass
 
@@ -77,7 +90,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(getattr(self.model, self.pk) == key).first()
 
 
-class ScopedModelView(AccessMixin, ModelView):
+class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     """A ModelView whose every row path honours services/scope.py."""
 
     form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
@@ -181,16 +194,6 @@ class ScopedModelView(AccessMixin, ModelView):
     @export_max_rows.setter
     def export_max_rows(self, value: int) -> None:
         pass
-
-    # --- errors from services ---------------------------------------------------
-    def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, NotInScope):
-            abort(404)
-        if isinstance(exc, RuleViolation):
-            for _field, message in exc.problems:
-                flash(message, "error")
-            return True
-        return super().handle_view_exception(exc)
 
 
 class ReadOnlyScopedView(ScopedModelView):

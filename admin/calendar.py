@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import abort, flash
 from flask_admin.contrib.sqla import ModelView
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
 
-from admin.base import AccessMixin, current_actor
+from admin.base import AccessMixin, ServiceErrorsMixin, current_actor
 from extensions import db
 from models.calendar import CalendarDay
-from services.errors import NotInScope, RuleViolation
 from services.workdays import can_edit_calendar, delete_calendar_day, save_calendar_day
 
 
-class CalendarDayView(AccessMixin, ModelView):
+class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
     form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
     column_list = ("day", "is_workday", "note")
     column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note")}
@@ -67,12 +65,3 @@ class CalendarDayView(AccessMixin, ModelView):
 
     def on_model_delete(self, model: CalendarDay) -> None:
         delete_calendar_day(model, current_actor())
-
-    def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, NotInScope):
-            abort(404)
-        if isinstance(exc, RuleViolation):
-            for _field, message in exc.problems:
-                flash(message, "error")
-            return True
-        return super().handle_view_exception(exc)

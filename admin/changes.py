@@ -312,23 +312,15 @@ class ChangeRequestView(ScopedModelView):
             pupil = db.session.get(Student, int(start.student_id.data)) if start.student_id.data.isdigit() else None
             if pupil is None:
                 abort(404)
-            try:
-                req = transfer.start_transfer(
+            done = self._open_and_attach(
+                lambda: transfer.start_transfer(
                     pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
                     hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
-                )
-                for material in ("contact_form", "student_info", "hukou", "reason_proof"):
-                    file = getattr(start, material).data
-                    if file and file.filename:
-                        workflows.attach(req, material, file, actor)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                for _f, message in exc.problems:
-                    flash(message, "error")
-            else:
-                flash(_("Transfer request #%(id)s opened; approve step 1 when the materials are complete.", id=req.id), "success")
-                return redirect(url_for(".request_page", request_id=req.id))
+                ),
+                {m: getattr(start, m).data for m in ("contact_form", "student_info", "hukou", "reason_proof")},
+            )
+            if done is not None:
+                return done
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
         return self.render("admin/transfer_new.html", lookup=lookup, start=start, pupil=pupil, mask_id=mask_id,
@@ -345,23 +337,16 @@ class ChangeRequestView(ScopedModelView):
         form = OutOfProvinceForm()
         form.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
         if form.validate_on_submit():
-            try:
-                req = workflows.open_request(
+            done = self._open_and_attach(
+                lambda: workflows.open_request(
                     transfer.TRANSFER_OUT_OF_PROVINCE, student, actor, from_school=student.school,
-                    external_school=form.external_school.data, reason_code=form.reason_code.data, reason_text=form.reason_text.data,
-                )
-                for material in ("contact_form", "receiving_proof"):
-                    file = getattr(form, material).data
-                    if file and file.filename:
-                        workflows.attach(req, material, file, actor)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                for _f, message in exc.problems:
-                    flash(message, "error")
-            else:
-                flash(_("Request #%(id)s opened.", id=req.id), "success")
-                return redirect(url_for(".request_page", request_id=req.id))
+                    external_school=form.external_school.data, reason_code=form.reason_code.data,
+                    reason_text=form.reason_text.data,
+                ),
+                {m: getattr(form, m).data for m in ("contact_form", "receiving_proof")},
+            )
+            if done is not None:
+                return done
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
         return self.render("admin/out_of_province_new.html", form=form, student=student, code_label=codes.label)
