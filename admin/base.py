@@ -182,10 +182,22 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     # --- export ---------------------------------------------------------------
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
+        refused = self.export_refused()
+        if refused is not None:
+            return refused
         audit.record(current_actor(), "export", self.model.__tablename__, None,
                      f"{export_type} {request.query_string.decode()[:400]}")
         db.session.commit()
         return super().export(export_type)
+
+    def export_refused(self) -> t.Any:
+        """None when the user may export this list; else the redirect with the reason (第二十八条)."""
+        from services import exports  # the one gate for data leaving the system
+
+        if exports.may_export(current_actor(), self.model.__tablename__):
+            return None
+        flash(_l("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
+        return redirect(self.get_url(".index_view"))
 
     @property
     def export_max_rows(self) -> int:  # type: ignore[override]

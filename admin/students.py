@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Response, flash, has_request_context, redirect, request
+from flask import Response, flash, has_request_context, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
-from flask_admin.helpers import get_redirect_target
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
@@ -166,13 +165,10 @@ class StudentView(ScopedModelView):
     # --- export: XLSX streamed, scoped, audited; every type passes exports.may_export ---------
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
-        return_url = get_redirect_target() or self.get_url(".index_view")
-        if not exports.may_export(current_actor(), "student"):
-            flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
-            return redirect(return_url)
         if export_type != "xlsx" or not self.can_export or export_type not in self.export_types:
-            return super().export(export_type)  # CSV: the base view audits and applies the scope
-        return self._export_xlsx_stream()
+            return super().export(export_type)  # CSV: the base view gates, audits and applies the scope
+        refused = self.export_refused()
+        return refused if refused is not None else self._export_xlsx_stream()
 
     def _export_xlsx_stream(self) -> Response:
         """The list as the user filtered, searched and sorted it, from the scoped query, streamed."""

@@ -82,7 +82,15 @@ def csrf_from(html: str) -> str:
 
 
 class Client(FlaskClient):
-    """A test client that can fetch a form's CSRF token before posting it."""
+    """A test client that can fetch a form's CSRF token before posting it.
+
+    Responses are buffered: a streamed export left unread would otherwise keep its database
+    connection (and, on SQLite, its lock) open into the next test.
+    """
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
 
     def csrf(self, url: str = "/login") -> str:
         return csrf_from(self.get(url).get_data(as_text=True))

@@ -413,6 +413,6 @@ def test_export_gate_refuses_in_one_place(as_user, app, monkeypatch):
     c = as_user("school-heping1")
     for kind in ("xlsx", "csv"):
         resp = c.get(f"/admin/student/export/{kind}/")
-        assert resp.status_code == 302
+        assert resp.status_code == 302, kind
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "export")) == 0
