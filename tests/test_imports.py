@@ -384,7 +384,7 @@ def test_export_xlsx_is_scoped_streamed_and_audited(as_user, app):
         one = heping[0]
     before_files = _export_files()
     c = as_user("school-heping1")
-    resp = c.get("/admin/student/export/xlsx/")
+    resp = c.get("/admin/student/export/xlsx/", buffered=False)  # read it as a stream
     assert resp.status_code == 200 and resp.is_streamed
     assert resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "attachment" in resp.headers["Content-Disposition"]
