@@ -495,16 +495,8 @@ def incomplete_archive_filter() -> ColumnElement[bool]:
 
 
 def _text(value: Any) -> str:
-    """A value as printed: dates YYYY-MM-DD, times to the minute, amounts with two decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    return str(value)
+    """A value as printed (services/pdf.printable), always as text for the XLSX cells."""
+    return str(pdf.printable(value))
 
 
 def text_of(value: Any) -> str:
@@ -729,10 +721,7 @@ def backups_filter(actor: User) -> ColumnElement[bool]:
 
 
 def load_backup(actor: User, backup_id: int) -> ArchiveBackup:
-    backup = db.session.get(ArchiveBackup, backup_id)
-    if backup is None or not scope.covers(actor, backup.scope_path):
-        raise NotInScope()
-    return backup
+    return scope.load_scoped(actor, ArchiveBackup, backup_id)
 
 
 @dataclass(frozen=True)

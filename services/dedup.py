@@ -258,10 +258,7 @@ def visible_filter(actor: User) -> Any:
 
 
 def get_visible(actor: User, problem_id: int) -> ProblemRecord:
-    problem = db.session.get(ProblemRecord, problem_id)
-    if problem is None or not scope.covers(actor, problem.scope_path):
-        raise NotInScope()
-    return problem
+    return scope.load_scoped(actor, ProblemRecord, problem_id)
 
 
 def may_resolve(actor: User, problem: ProblemRecord) -> bool:

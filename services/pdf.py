@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 from datetime import date, datetime
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -158,13 +159,17 @@ def link_callback(uri: str | Path, rel: str | None = None) -> str:
     return BLOCKED_URI
 
 
-def _finalize(value: Any) -> Any:
+def printable(value: Any) -> Any:
+    """A value as every printed document shows it: nothing for None, dates YYYY-MM-DD, times to
+    the minute, amounts with two decimals; anything else unchanged."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
     return value
 
 
@@ -178,7 +183,7 @@ _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined,
-    finalize=_finalize,
+    finalize=printable,
     trim_blocks=True,
     lstrip_blocks=True,
 )

@@ -7,7 +7,7 @@ raised to "0") so that both SQLite and PostgreSQL answer it from a plain b-tree 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func
 from sqlalchemy.sql.elements import ColumnElement
@@ -69,3 +69,15 @@ def stored_value(obj: object, attr: str) -> object:
 
     hist = inspect(obj).attrs[attr].history
     return hist.deleted[0] if hist.deleted else getattr(obj, attr)
+
+
+def load_scoped(actor: User, model: type, row_id: int) -> Any:
+    """The row of `model` (which has a scope_path) with this id, or NotInScope (→ 404) when it
+    does not exist or lies outside the actor's subtree: absent and forbidden look the same."""
+    from extensions import db
+    from services.errors import NotInScope
+
+    row = db.session.get(model, row_id)
+    if row is None or not covers(actor, row.scope_path):
+        raise NotInScope()
+    return row
