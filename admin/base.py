@@ -196,7 +196,7 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
 
         if exports.may_export(current_actor(), self.model.__tablename__):
             return None
-        flash(_l("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
+        flash(str(_l("Exporting pupils' data needs the approval of the supervising authority (第二十八条).")), "error")
         return redirect(self.get_url(".index_view"))
 
     @property
