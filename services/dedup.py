@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, and_, case, cast, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import Integer, String, and_, case, cast, exists, func, insert, literal, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from extensions import db
@@ -174,69 +175,111 @@ def _settled_or_open(status: Any, resolution: Any) -> Any:
     return or_(status == OPEN, resolution == EVIDENCE)
 
 
-def _already_known(student_id: int, kind: str, other_id: int | None) -> bool:
-    if other_id is None:
-        cond = and_(ProblemRecord.student_id == student_id, ProblemRecord.other_student_id.is_(None))
-    else:
-        cond = or_(
-            and_(ProblemRecord.student_id == student_id, ProblemRecord.other_student_id == other_id),
-            and_(ProblemRecord.student_id == other_id, ProblemRecord.other_student_id == student_id),
-        )
-    found = db.session.scalar(
-        select(ProblemRecord.id).where(
-            _settled_or_open(ProblemRecord.status, ProblemRecord.resolution), ProblemRecord.kind == kind, cond
-        ).limit(1)
-    )
-    return found is not None
+Collision = tuple[str, int | None, str | None]  # (kind, other student id, detail)
+CHUNK = 1000  # values per IN list
 
 
-def collisions(student: Student) -> list[tuple[str, int | None, str | None]]:
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for k in range(0, len(values), CHUNK):
+        yield values[k:k + CHUNK]
+
+
+def collisions(student: Student) -> list[Collision]:
     """(kind, other student id, detail) for every problem this record has now."""
-    found: list[tuple[str, int | None, str | None]] = []
-    if student.status in INACTIVE_STATUSES:
-        return found
-    others = db.session.scalars(
-        select(Student.id).where(
-            Student.name == student.name, Student.gender == student.gender, Student.birth_date == student.birth_date,
-            Student.id != student.id, active(),
-        ).order_by(Student.id)
-    )
-    found += [(SOFT_NAME_BIRTH, oid, None) for oid in others]
-    seen: set[int] = set()
-    for g in student.guardians:
-        if not g.id_number or not g.name:
-            continue
-        rows = db.session.scalars(
-            select(Guardian.student_id).join(Student, Student.id == Guardian.student_id).where(
-                Guardian.id_number == g.id_number, Guardian.name == g.name, Student.name == student.name,
-                Student.id != student.id, active(),
-            ).order_by(Guardian.student_id)
-        )
-        for oid in rows:
-            if oid not in seen:
-                seen.add(oid)
-                found.append((SOFT_GUARDIAN, oid, g.name))
-    reason = invalid_id_reason(student.id_type, student.id_number, student.birth_date, student.gender)
-    if reason:
-        found.append((INVALID_ID, None, reason))
+    return collisions_many([student])[student.id]
+
+
+def collisions_many(students: list[Student]) -> dict[int, list[Collision]]:
+    """`collisions` of many saved records with one query per kind (an import checks 500 at once).
+
+    Within the given records a pair belongs to the later one, as if they had been saved one by
+    one: the record entered second is the one that collides with the first."""
+    found: dict[int, list[Collision]] = {s.id: [] for s in students}
+    live = [s for s in students if s.status not in INACTIVE_STATUSES]
+    given = {s.id for s in live}
+
+    def counted(student: Student, other: int) -> bool:
+        return other != student.id and not (other in given and other > student.id)
+
+    same_person: dict[tuple[Any, ...], list[int]] = {}
+    person = tuple_(Student.name, Student.gender, Student.birth_date)
+    for keys in _chunks(sorted({(s.name, s.gender, s.birth_date) for s in live}, key=str)):
+        for oid, name, gender, birth in db.session.execute(
+            select(Student.id, Student.name, Student.gender, Student.birth_date)
+            .where(person.in_(keys), active()).order_by(Student.id)
+        ):
+            same_person.setdefault((name, gender, birth), []).append(oid)
+    shared: dict[tuple[Any, ...], list[int]] = {}
+    numbers = sorted({g.id_number for s in live for g in s.guardians if g.id_number and g.name})
+    for chunk in _chunks(numbers):
+        for oid, number, gname, sname in db.session.execute(
+            select(Guardian.student_id, Guardian.id_number, Guardian.name, Student.name)
+            .join(Student, Student.id == Guardian.student_id)
+            .where(Guardian.id_number.in_(chunk), active()).order_by(Guardian.student_id)
+        ):
+            shared.setdefault((number, gname, sname), []).append(oid)
+
+    for student in live:
+        out = found[student.id]
+        key = (student.name, student.gender, student.birth_date)
+        out += [(SOFT_NAME_BIRTH, oid, None) for oid in same_person.get(key, ()) if counted(student, oid)]
+        seen: set[int] = set()
+        for g in student.guardians:
+            if not g.id_number or not g.name:
+                continue
+            for oid in shared.get((g.id_number, g.name, student.name), ()):
+                if counted(student, oid) and oid not in seen:
+                    seen.add(oid)
+                    out.append((SOFT_GUARDIAN, oid, g.name))
+        reason = invalid_id_reason(student.id_type, student.id_number, student.birth_date, student.gender)
+        if reason:
+            out.append((INVALID_ID, None, reason))
     return found
+
+
+def _known(student_ids: list[int]) -> set[tuple[str, frozenset[int | None]]]:
+    """(kind, {student, other}) of every open or evidence-settled problem that involves these records."""
+    known: set[tuple[str, frozenset[int | None]]] = set()
+    for chunk in _chunks(sorted(student_ids)):
+        rows = db.session.execute(
+            select(ProblemRecord.kind, ProblemRecord.student_id, ProblemRecord.other_student_id).where(
+                _settled_or_open(ProblemRecord.status, ProblemRecord.resolution),
+                or_(ProblemRecord.student_id.in_(chunk), ProblemRecord.other_student_id.in_(chunk)),
+            )
+        )
+        known.update((kind, frozenset((sid, oid))) for kind, sid, oid in rows)
+    return known
 
 
 def flag_problems(student: Student, actor: User | None) -> list[ProblemRecord]:
     """Put this record's soft duplicates and invalid ID into the queue (not twice); after a save."""
+    return flag_problems_many([student], actor)
+
+
+def flag_problems_many(students: list[Student], actor: User | None) -> list[ProblemRecord]:
+    """`flag_problems` for many saved records: a few queries and one flush for all of them."""
+    found = collisions_many(students)
+    known = _known([s.id for s in students])
     created: list[ProblemRecord] = []
-    for kind, other_id, detail in collisions(student):
-        if _already_known(student.id, kind, other_id):
-            continue
-        problem = ProblemRecord(
-            student_id=student.id, kind=kind, other_student_id=other_id, detail=detail, status=OPEN,
-            scope_path=student.scope_path, created_at=clock.now(),
-        )
-        db.session.add(problem)
-        created.append(problem)
+    for student in students:
+        mine: list[ProblemRecord] = []
+        for kind, other_id, detail in found[student.id]:
+            key = (kind, frozenset((student.id, other_id)))
+            if key in known:
+                continue
+            known.add(key)
+            mine.append(ProblemRecord(
+                student_id=student.id, kind=kind, other_student_id=other_id, detail=detail, status=OPEN,
+                scope_path=student.scope_path, created_at=clock.now(),
+            ))
+        db.session.add_all(mine)
+        created += mine
     if created:
         db.session.flush()
-        audit.record(actor, "problem.flag", "student", student.id, ", ".join(f"#{p.id} {p.kind}" for p in created))
+        for student in students:
+            mine = [p for p in created if p.student_id == student.id]
+            if mine:
+                audit.record(actor, "problem.flag", "student", student.id, ", ".join(f"#{p.id} {p.kind}" for p in mine))
     return created
 
 

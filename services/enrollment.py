@@ -23,8 +23,8 @@ from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
 from services import clock, scope
 from services.errors import RuleViolation
-from services.students import GRADES_BY_KIND, assign_xjh, save_student, validate
-from services.workflows import ChangeType, Material, StepDef, declare, open_request
+from services.students import GRADES_BY_KIND, assign_xjh, finish_new, stage_new, validate
+from services.workflows import ChangeType, Material, StepDef, declare, open_request, open_requests
 
 if TYPE_CHECKING:
     from models.people import User
@@ -74,10 +74,24 @@ declare(ChangeType(
 
 def enroll(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None) -> Student:
     """A new record entered by a school: saved as 待核办 and submitted to the supervising authority."""
-    student.status = PENDING
-    save_student(student, actor, school, reason)
-    submit_enrollment(student, actor)
+    stage_enrollment(student, actor, school, reason)
+    finish_enrollments([student], actor, school, reason)  # type: ignore[arg-type]
     return student
+
+
+def stage_enrollment(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None,
+                     *, ids_checked: bool = False) -> Student:
+    """The checks of `enroll` for one new record, which is added to the session but not yet written;
+    an import stages a few hundred, then writes them with `finish_enrollments`."""
+    student.status = PENDING
+    return stage_new(student, actor, school, reason, ids_checked=ids_checked)
+
+
+def finish_enrollments(students: list[Student], actor: User, school: OrgUnit, reason: str | None = None) -> None:
+    """Write staged new records of one school (查重 included) and submit them all to the authority."""
+    if students:
+        finish_new(students, actor, reason)
+        open_requests(ENROLLMENT, students, actor, to_school=school)
 
 
 def submit_enrollment(student: Student, actor: User) -> ChangeRequest:

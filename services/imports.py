@@ -7,7 +7,7 @@
 - `validate_rows(...)`: every rule of services/students.validate on every row, plus duplicates
   within the file, as (row, column, message).
 - `import_rows(...)`: all-or-nothing — if any row is wrong nothing is written; otherwise every row
-  is enrolled (待核办, submitted to the authority: services/enrollment.enroll) in one transaction.
+  is enrolled (待核办, submitted to the authority: services/enrollment) in one transaction.
 - `submit_upload(...)` / `run_job(...)`: the web upload as an ImportJob; files of INLINE_ROWS rows
   or more run in a background thread whose progress the upload page polls.
 """
@@ -42,7 +42,7 @@ from models.people import OFFICIAL_ROLE_FOR_LEVEL, REGISTRAR, Role, User
 from models.student import RESIDENT_ID, Guardian, Student
 from services import audit, codes, scope, uploads
 from services.clock import now
-from services.enrollment import enroll
+from services.enrollment import finish_enrollments, stage_enrollment
 from services.errors import NotInScope, RuleViolation
 from services.students import NAME_RE, PHONE_RE, validate
 
@@ -607,26 +607,43 @@ def _process(built: list[_Built], school: OrgUnit, actor: User, *, write: bool, 
              progress: Progress | None) -> list[RowError]:
     """Check every row and, while no row has failed, enroll it (the caller commits or rolls back).
 
-    A row is written by services.enrollment.enroll, whose save_student runs the very same
-    validate(); a valid file is therefore checked once, not twice. What can be told without the
-    rules of a single record — unreadable cells, an ID number twice in the file, an ID number
-    already in the database (one IN query per 1,000) — is checked first: then nothing is written
-    at all. Once any row fails, what was flushed is rolled back and the remaining rows are only
-    checked, so the report lists every error of the file.
+    A row is staged by services.enrollment.stage_enrollment, which runs the very same validate()
+    as a single enrollment; a valid file is therefore checked once, not twice. What can be told
+    without the rules of a single record — unreadable cells, an ID number twice in the file, an
+    ID number already in the database (one IN query per 1,000) — is checked first: then nothing
+    is written at all. Every SESSION_BATCH rows the staged pupils are written together
+    (finish_enrollments: one flush, 查重 and the enrollment requests in a few queries). Once any
+    row fails, what was flushed is rolled back and the remaining rows are only checked, so the
+    report lists every error of the file.
     """
     repeated = _first_rows(built)
     writing = write and not repeated and not any(b.errors for b in built) and not _ids_in_database(built)
     errors: list[RowError] = []
+    staged: list[_Built] = []
+
+    def refused(b: _Built, exc: RuleViolation) -> None:
+        nonlocal writing
+        db.session.rollback()  # nothing of the file stays; the rest is only checked
+        writing = False
+        subject = getattr(exc, "student", None)
+        b = next((s for s in staged if s.student is subject), b)
+        errors.extend(dict.fromkeys(_row_errors(b, exc.problems) or [RowError(b.row.row, "", str(exc))]))
+
+    def write_staged() -> None:
+        nonlocal school, actor
+        finish_enrollments([s.student for s in staged], actor, school, reason)
+        staged.clear()
+        school, actor = _lighten_session(school, actor)
+
     for i, b in enumerate(built):
         if writing:
             try:
-                enroll(b.student, actor, school, reason)
-                if (i + 1) % SESSION_BATCH == 0:
-                    school, actor = _lighten_session(school, actor)
+                stage_enrollment(b.student, actor, school, reason, ids_checked=True)
+                staged.append(b)
+                if len(staged) == SESSION_BATCH or i == len(built) - 1:
+                    write_staged()
             except RuleViolation as exc:
-                db.session.rollback()  # nothing of the file stays; the rest is only checked
-                writing = False
-                errors.extend(dict.fromkeys(_row_errors(b, exc.problems) or [RowError(b.row.row, "", str(exc))]))
+                refused(b, exc)
         else:
             errors.extend(_check_row(b, school, actor, repeated.get(i)))
         if progress:
@@ -647,7 +664,7 @@ def import_rows(
     rows: list[RowData], school: OrgUnit, actor: User, *, filename: str | None = None, progress: Progress | None = None,
 ) -> int:
     """All or nothing: if any row is wrong, raise ImportRejected (every error of the file) and write
-    nothing; else every pupil is enrolled (待核办, submitted to the authority: enrollment.enroll) and
+    nothing; else every pupil is enrolled (待核办, submitted to the authority: services.enrollment) and
     the transaction is committed once. Returns the number of pupils."""
     _check_school(school, actor)
     name = uploads.clean_filename(filename) if filename else "-"

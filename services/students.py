@@ -62,8 +62,13 @@ def _check_name(value: str | None, field: str, problems: list[tuple[str, str]]) 
         problems.append((field, str(_l("A name may contain only Chinese characters, letters, spaces and the middle dot ·."))))
 
 
-def validate(student: Student, school: OrgUnit | None, actor: User | None = None) -> list[tuple[str, str]]:
-    """Every rule on a student's basic data; an empty list means the record may be saved."""
+def validate(
+    student: Student, school: OrgUnit | None, actor: User | None = None, *, ids_checked: bool = False,
+) -> list[tuple[str, str]]:
+    """Every rule on a student's basic data; an empty list means the record may be saved.
+
+    `ids_checked`: the caller has already looked up this ID number against the database in one
+    set-based query (an import), so the per-record 一人一籍 query is skipped."""
     problems: list[tuple[str, str]] = []
     _check_name(student.name, "name", problems)
     if student.former_name:
@@ -99,12 +104,12 @@ def validate(student: Student, school: OrgUnit | None, actor: User | None = None
     elif student.grade not in GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)):
         problems.append(("grade", str(_l("This school does not teach grade %(g)s.", g=student.grade))))
 
-    problems.extend(_check_id(student, actor))
+    problems.extend(_check_id(student, actor, ids_checked))
     problems.extend(_check_guardians(student.guardians))
     return problems
 
 
-def _check_id(student: Student, actor: User | None = None) -> list[tuple[str, str]]:
+def _check_id(student: Student, actor: User | None = None, ids_checked: bool = False) -> list[tuple[str, str]]:
     number = (student.id_number or "").strip().upper() or None
     student.id_number = number
     if student.id_type == RESIDENT_ID:
@@ -119,7 +124,7 @@ def _check_id(student: Student, actor: User | None = None) -> list[tuple[str, st
         problems = []
         if number and not OTHER_ID_RE.match(number):
             problems.append(("id_number", str(_l("An ID number may contain only letters, digits, brackets and hyphens."))))
-    if number and not problems:
+    if number and not problems and not ids_checked:
         holder = dedup.hard_duplicate(number, student.id)
         if holder is not None:
             problems.append(("id_number", dedup.duplicate_message(holder, actor)))
@@ -180,38 +185,67 @@ def save_student(student: Student, actor: User, school: OrgUnit | None, reason: 
     The actor's scope is checked here, not trusted from the view: the school must lie in
     the actor's subtree, and so must the record's previous school when editing.
     """
+    if student.id is None:
+        stage_new(student, actor, school, reason)
+        finish_new([student], actor, reason)
+        return student
     with db.session.no_autoflush, audit.acting(actor, reason):
-        return _save(student, actor, school, reason)
+        return _save_existing(student, actor, school)
 
 
-def _save(student: Student, actor: User, school: OrgUnit | None, reason: str | None) -> Student:
-    is_new = student.id is None
-    if not is_new and not scope.covers(actor, scope.stored_value(student, "scope_path")):  # type: ignore[arg-type]
-        raise NotInScope()
-    if school is not None and not scope.covers(actor, school.path):
-        raise NotInScope()
-    problems = validate(student, school, actor) + ([] if is_new else _locked_core_changes(student))
-    if problems:
-        raise RuleViolation(problems)
-    student.school = school  # type: ignore[assignment]
-    student.school_id = school.id  # type: ignore[union-attr]  # the column too, so history sees a move
-    student.scope_path = school.path  # type: ignore[union-attr]
-    for g in student.guardians:
-        g.name = g.name.strip()
-    student.name = student.name.strip()
-    if is_new:
+def stage_new(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None,
+              *, ids_checked: bool = False) -> Student:
+    """Check a new record and add it, with its creation history row, to the session; the caller
+    then calls `finish_new` for one or many staged records (an import stages 500 at a time)."""
+    with db.session.no_autoflush, audit.acting(actor, reason):
+        _check_scope(actor, school)
+        problems = validate(student, school, actor, ids_checked=ids_checked)
+        if problems:
+            raise RuleViolation(problems)
+        _place(student, school)  # type: ignore[arg-type]
         db.session.add(student)
         if student.status != PENDING:  # a waiting record gets its 学籍号 on approval (services/enrollment.py)
             db.session.flush()  # the id makes the temporary 学籍号 unique
             assign_xjh(student)
         audit.write_creation(student, actor, reason or str(_l("Record created")))
-        changed = "_created"
-    else:
-        if student.status != PENDING:
-            assign_xjh(student)
-        changed = ", ".join(f for f, _, _ in audit.pending_changes(student))
-    db.session.flush()  # audit._history_on_flush writes the field-by-field history
-    dedup.flag_problems(student, actor)  # 查重 (第七条): soft duplicates go to the 问题学籍 queue
-    audit.record(actor, "student.create" if is_new else "student.update", "student", student.id, changed)
     return student
 
+
+def finish_new(students: list[Student], actor: User, reason: str | None = None) -> None:
+    """Write the staged new records in one flush, then 查重 (第七条) and the audit rows."""
+    with db.session.no_autoflush, audit.acting(actor, reason):
+        db.session.flush()
+        dedup.flag_problems_many(students, actor)  # soft duplicates go to the 问题学籍 queue
+        for student in students:
+            audit.record(actor, "student.create", "student", student.id, "_created")
+
+
+def _check_scope(actor: User, school: OrgUnit | None) -> None:
+    if school is not None and not scope.covers(actor, school.path):
+        raise NotInScope()
+
+
+def _place(student: Student, school: OrgUnit) -> None:
+    student.school = school
+    student.school_id = school.id  # the column too, so history sees a move
+    student.scope_path = school.path
+    for g in student.guardians:
+        g.name = g.name.strip()
+    student.name = student.name.strip()
+
+
+def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Student:
+    if not scope.covers(actor, scope.stored_value(student, "scope_path")):  # type: ignore[arg-type]
+        raise NotInScope()
+    _check_scope(actor, school)
+    problems = validate(student, school, actor) + _locked_core_changes(student)
+    if problems:
+        raise RuleViolation(problems)
+    _place(student, school)  # type: ignore[arg-type]
+    if student.status != PENDING:
+        assign_xjh(student)
+    changed = ", ".join(f for f, _, _ in audit.pending_changes(student))
+    db.session.flush()  # audit._history_on_flush writes the field-by-field history
+    dedup.flag_problems(student, actor)  # 查重 (第七条): soft duplicates go to the 问题学籍 queue
+    audit.record(actor, "student.update", "student", student.id, changed)
+    return student

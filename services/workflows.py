@@ -137,34 +137,77 @@ def open_request(
     payload: dict | None = None,
     window_override: str | None = None,
 ) -> ChangeRequest:
+    fields = {
+        "from_school": from_school, "to_school": to_school, "external_school": external_school,
+        "reason_code": reason_code, "reason_text": reason_text, "payload": payload, "window_override": window_override,
+    }
+    return open_requests(type_code, [student], actor, **fields)[0]
+
+
+def open_requests(type_code: str, students: list[Student], actor: User, **fields: Any) -> list[ChangeRequest]:
+    """`open_request` for many pupils with the same fields (an import's new class): the same
+    checks, one query for open requests, one flush. The first refusal raises RuleViolation
+    with `.student` set to the pupil it concerns."""
     ctype = TYPES[type_code]
-    req = ChangeRequest(
+    busy = _open_request_ids([s.id for s in students])
+    deadlines: dict[int, workdays.Deadline] = {}
+    reqs = []
+    with db.session.no_autoflush:
+        for student in students:
+            req = _new_request(type_code, student, actor, **fields)
+            problems = _open_problems(ctype, req, actor, busy.get(student.id))
+            if problems:
+                raise _about(RuleViolation(problems), student)
+            for seq, sdef in enumerate(ctype.steps, start=1):
+                unit = sdef.unit(req)
+                if unit is None:
+                    raise _about(RuleViolation(str(_l("No unit can decide step %(n)d of this request.", n=seq))), student)
+                req.steps.append(ApprovalStep(seq=seq, role=sdef.role, unit=unit, unit_id=unit.id, workdays=sdef.workdays))
+            _start_step(req, 1, deadlines)
+            reqs.append(req)
+    db.session.add_all(reqs)
+    db.session.flush()
+    for req in reqs:
+        audit.record(actor, "request.open", "change_request", req.id, f"{type_code} student={req.student.id}")
+    return reqs
+
+
+def _about(exc: RuleViolation, student: Student) -> RuleViolation:
+    exc.student = student  # type: ignore[attr-defined]
+    return exc
+
+
+def _new_request(
+    type_code: str, student: Student, actor: User, *, from_school: OrgUnit | None = None, to_school: OrgUnit | None = None,
+    external_school: str | None = None, reason_code: str | None = None, reason_text: str | None = None,
+    payload: dict | None = None, window_override: str | None = None,
+) -> ChangeRequest:
+    return ChangeRequest(
         type=type_code, status=PENDING, student=student, from_school=from_school, to_school=to_school,
         from_path=from_school.path if from_school else None, to_path=to_school.path if to_school else None,
         from_central_id=from_school.central_school_id if from_school else None,
         to_central_id=to_school.central_school_id if to_school else None,
         external_school=(external_school or "").strip() or None, reason_code=reason_code,
-        reason_text=(reason_text or "").strip() or None, payload=payload or {}, grade_at_request=student.grade,
+        reason_text=(reason_text or "").strip() or None, payload=dict(payload or {}), grade_at_request=student.grade,
         window_override=(window_override or "").strip() or None,
         requested_by=actor, requested_by_id=actor.id, requester_unit_id=actor.unit_id, requester_unit=actor.unit,
     )
-    with db.session.no_autoflush:
-        problems = _open_problems(ctype, req, actor)
-        if problems:
-            raise RuleViolation(problems)
-        for seq, sdef in enumerate(ctype.steps, start=1):
-            unit = sdef.unit(req)
-            if unit is None:
-                raise RuleViolation(str(_l("No unit can decide step %(n)d of this request.", n=seq)))
-            req.steps.append(ApprovalStep(seq=seq, role=sdef.role, unit=unit, unit_id=unit.id, workdays=sdef.workdays))
-        _start_step(req, 1)
-    db.session.add(req)
-    db.session.flush()
-    audit.record(actor, "request.open", "change_request", req.id, f"{type_code} student={student.id}")
-    return req
 
 
-def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User) -> list[tuple[str, str]]:
+def _open_request_ids(student_ids: list[int]) -> dict[int, int]:
+    """Pupil id → the id of an open request of that pupil."""
+    found: dict[int, int] = {}
+    for k in range(0, len(student_ids), 1000):
+        rows = db.session.execute(
+            select(ChangeRequest.student_id, ChangeRequest.id)
+            .where(ChangeRequest.student_id.in_(student_ids[k:k + 1000]), ChangeRequest.status.in_(OPEN_STATUSES))
+        )
+        for sid, rid in rows:
+            found.setdefault(sid, rid)
+    return found
+
+
+def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int | None) -> list[tuple[str, str]]:
     student = req.student
     if student.status in BLOCKING_STATUSES:
         return [("", str(_l("The pupil is %(state)s and cannot start this change.", state=BLOCKING_STATUSES[student.status])))]
@@ -176,9 +219,6 @@ def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User) -> list[t
             message = _l("The pupil has an open problem record (问题学籍 #%(id)s, 第七条); resolve it before starting a change.",
                          id=problem.id)
             return [("", str(message))]
-    busy = db.session.scalar(
-        select(ChangeRequest.id).where(ChangeRequest.student_id == student.id, ChangeRequest.status.in_(OPEN_STATUSES))
-    )
     if busy is not None:
         return [("", str(_l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy)))]
     if ctype.reasons and req.reason_code not in ctype.reasons:
@@ -191,10 +231,14 @@ def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User) -> list[t
     return problems
 
 
-def _start_step(req: ChangeRequest, seq: int) -> None:
+def _start_step(req: ChangeRequest, seq: int, deadlines: dict[int, workdays.Deadline] | None = None) -> None:
+    """Start step `seq` today; `deadlines` shares the computed due dates among many requests."""
     step = next(s for s in req.steps if s.seq == seq)
     start = clock.today()
-    deadline = workdays.add_workdays(start, step.workdays)
+    known = deadlines if deadlines is not None else {}
+    if step.workdays not in known:
+        known[step.workdays] = workdays.add_workdays(start, step.workdays)
+    deadline = known[step.workdays]
     step.started_at, step.due_date, step.due_estimated = start, deadline.due, deadline.estimated
     req.current_seq = seq
 

@@ -148,7 +148,7 @@ def test_problem_record_blocks_every_status_change_but_not_a_waiting_record(ctx)
     flag(pupil)
     for code, ctype in workflows.TYPES.items():
         if not ctype.open_with_problem:
-            problems = workflows._open_problems(ctype, ChangeRequest(type=code, student=pupil, payload={}), user("school-heping1"))
+            problems = workflows._open_problems(ctype, ChangeRequest(type=code, student=pupil, payload={}), user("school-heping1"), None)
             assert "问题学籍" in problems[0][1], code
     db.session.rollback()
     # A new record entered as 待核办 is flagged, and still goes to its authority for approval.

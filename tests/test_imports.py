@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from extensions import db
-from models.audit import AuditLog
+from models.audit import AuditLog, StudentHistory
 from models.changes import ChangeRequest
 from models.imports import DONE, FAILED, ImportJob
 from models.people import User
@@ -271,6 +271,34 @@ def test_imported_pupils_wait_for_the_authority(ctx):
         assert reqs[0].steps[0].unit_id == school(HEPING1).supervisor_id
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "import"))
     assert audit.user_email == "school-heping1@xueji.demo" and "新生.xlsx" in audit.detail
+
+
+@pytest.mark.parametrize("batch", [500, 2])
+def test_import_flags_soft_duplicates_as_one_by_one_entry_would(ctx, monkeypatch, batch):
+    """Rows are written SESSION_BATCH at a time; 查重 still sees the database and the earlier rows,
+    and a pair inside the file belongs to its later row, whichever batch each row falls in."""
+    from models.problems import ProblemRecord
+
+    monkeypatch.setattr(imports, "SESSION_BATCH", batch)
+    existing = pupil_of(HEPING1)
+    twin = pupil(2, 姓名=existing.name, 性别=f"{existing.gender}", 出生日期=existing.birth_date.isoformat(),
+                 身份证件号=make_id(DIVISION, existing.birth_date, 1 if existing.gender == "1" else 2))
+    rows = [pupil(1, 姓名="张双"), pupil(5), twin, pupil(29, 姓名="张双")]  # rows 3 and 6 share name, gender, birth
+    parsed = imports.parse(io.BytesIO(workbook(rows)))
+    assert imports.import_rows(parsed, school(HEPING1), registrar()) == 4
+    new = {s.id_number: s for s in db.session.scalars(select(Student).where(Student.id_number.like(DIVISION + "%")))}
+    first, later = new[make_id(DIVISION, date(2017, 3, 2), 1)], new[make_id(DIVISION, date(2017, 3, 2), 29)]
+    problems = db.session.scalars(select(ProblemRecord).order_by(ProblemRecord.id)).all()
+    assert sorted((p.student_id, p.other_student_id, p.kind) for p in problems) == sorted([
+        (later.id, first.id, "soft_name_birth"),
+        (new[twin["身份证件号"]].id, existing.id, "soft_name_birth"),
+    ])
+    for s in new.values():
+        history = db.session.scalars(select(StudentHistory).where(StudentHistory.student_id == s.id)).all()
+        assert [(h.field, h.changed_by_id) for h in history] == [("_created", registrar().id)]
+    opened = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "request.open"))
+    created = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "student.create"))
+    assert opened == created == 4
 
 
 def test_cli_import_students(app, tmp_path):
