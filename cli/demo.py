@@ -50,6 +50,9 @@ SCHOOLS = [
     ("2321000005", "沈阳市实验学校（市直管）", "nine_year", "210103", "2101", False, None, 0.17),
     ("2121000006", "康平县郝官镇中心小学", "primary", "210123", "210123", True, None, 0.07),
     ("2121000007", "康平县郝官镇东升村小学", "primary", "210123", "210123", True, "2121000006", 0.03),
+    # No pupils of their own in the demo: they receive pupils through 第十七条 / 第二十二条 moves.
+    ("2421000008", "沈阳市和平区特殊教育学校", "special", "210102", "210102", False, None, 0.0),
+    ("2521000009", "沈阳市工读学校", "work_study", "210103", "2101", False, None, 0.0),
 ]
 ACCOUNTS = [
     # email, name, unit code, role
@@ -68,6 +71,8 @@ ACCOUNTS = [
     ("school-xigang1@xueji.demo", "周静（学籍管理员）", "2321000004", REGISTRAR),
     ("school-citydirect@xueji.demo", "吴芳（学籍管理员）", "2321000005", REGISTRAR),
     ("school-kangping1@xueji.demo", "郑洁（学籍管理员）", "2121000006", REGISTRAR),
+    ("school-special@xueji.demo", "陈红（学籍管理员）", "2421000008", REGISTRAR),
+    ("school-workstudy@xueji.demo", "刘强（学籍管理员）", "2521000009", REGISTRAR),
 ]
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜"

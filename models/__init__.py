@@ -8,17 +8,21 @@ from models.imports import ImportJob  # noqa: F401  (registers the table)
 from models.org import OrgUnit
 from models.people import Role, User
 from models.problems import ProblemRecord
+from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
 
 __all__ = [
+    "Absence",
     "ApprovalStep",
     "ArchiveBackup",
     "ArchiveDocument",
+    "ArchiveHandover",
     "Attachment",
     "AuditLog",
     "Award",
     "CalendarDay",
     "ChangeRequest",
+    "FamilyContact",
     "FinancialAid",
     "GradeRecord",
     "Guardian",
@@ -31,5 +35,6 @@ __all__ = [
     "Role",
     "Student",
     "StudentHistory",
+    "Suspension",
     "User",
 ]

@@ -42,6 +42,9 @@ class Student(db.Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     scope_path: Mapped[str] = mapped_column(ScopePath())
     status: Mapped[str] = mapped_column(String(20), default="enrolled", index=True)
+    # 第十七条: a pupil who moved between an ordinary and a special school, or into a work-study
+    # school, may keep the record at the old school; this names the school actually attended.
+    attending_school_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
 
     name: Mapped[str] = mapped_column(String(50))
     former_name: Mapped[str | None] = mapped_column(String(50))
@@ -77,7 +80,8 @@ class Student(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
 
-    school: Mapped[OrgUnit] = relationship()
+    school: Mapped[OrgUnit] = relationship(foreign_keys=[school_id])
+    attending_school: Mapped[OrgUnit | None] = relationship(foreign_keys=[attending_school_id])
     guardians: Mapped[list[Guardian]] = relationship(
         back_populates="student", cascade="all, delete-orphan", order_by="Guardian.id"
     )

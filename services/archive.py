@@ -691,7 +691,7 @@ def export_pdf(student: Student, actor: User) -> tuple[bytes, PrintedDocument]:
 # --- 第十条: the sending school's backup ----------------------------------------------------
 
 
-def backup_on_leaving(req: ChangeRequest, actor: User | None = None) -> ArchiveBackup:
+def backup_on_leaving(req: ChangeRequest, actor: User | None = None, reason: str | None = None) -> ArchiveBackup:
     """Export the archive (PDF + XLSX) for the school the record is leaving, and keep it in its scope.
 
     Call before the student's school changes: the backup records that school and its path.
@@ -704,8 +704,8 @@ def backup_on_leaving(req: ChangeRequest, actor: User | None = None) -> ArchiveB
     xlsx_data = archive_xlsx(student)
     backup = ArchiveBackup(
         student_id=student.id, from_school_id=school.id, request_id=req.id,
-        reason=str(_l("Transfer #%(id)s to %(school)s", id=req.id,
-                      school=req.to_school.name if req.to_school else (req.external_school or "")))[:200],
+        reason=(reason or str(_l("Transfer #%(id)s to %(school)s", id=req.id,
+                                 school=req.to_school.name if req.to_school else (req.external_school or ""))))[:200],
         pdf_sha256=uploads.store(pdf_data), xlsx_sha256=uploads.store(xlsx_data),
         created_at=clock.now(), scope_path=school.path,
     )

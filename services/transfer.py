@@ -220,15 +220,22 @@ def start_transfer(student: Student, actor: User, *, reason_code: str, reason_te
 # --- after approval ---------------------------------------------------------------------
 
 
-def _move(req: ChangeRequest, actor: User) -> None:
+def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str, backup_reason: str | None = None) -> None:
+    """The record moves to another school of the province; the school it leaves keeps an exported
+    backup (第十条) and the move is written to history with the request."""
     student = req.student
     req.archive_backup = snapshot(student)
-    archive.backup_on_leaving(req, actor)  # 第十条: the sending school keeps an exported copy
-    with audit.acting(actor, reason=str(_l("Transfer")), request_id=req.id):
-        student.school = req.to_school  # type: ignore[assignment]
-        student.school_id = req.to_school.id  # type: ignore[union-attr]  # the column, so history sees it
-        student.scope_path = req.to_school.path  # type: ignore[union-attr]
+    archive.backup_on_leaving(req, actor, backup_reason)
+    with audit.acting(actor, reason=reason, request_id=req.id):
+        student.school = to_school
+        student.school_id = to_school.id  # the column, so history sees it
+        student.scope_path = to_school.path
         db.session.flush()
+
+
+def _move(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    move_record(req, actor, req.to_school, str(_l("Transfer")))  # type: ignore[arg-type]
     req.status, req.reported_at, req.finished_at = COMPLETED, clock.now(), clock.now()
     notify(req.from_school, req, str(_l("%(name)s reported at %(school)s (transfer #%(id)s); the record has moved.",
                                         name=student.name, school=req.to_school.name, id=req.id)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -48,6 +49,9 @@ class StepDef:
     label: Any
     unit: Callable[[ChangeRequest], OrgUnit | None]
     workdays: int = 10
+    # The day the working days count from, when not the day the step starts: a death is
+    # cancelled within 10 working days of the day it was reported (第二十一条).
+    counts_from: Callable[[ChangeRequest], date] | None = None
 
     @property
     def by_school(self) -> bool:
@@ -78,6 +82,9 @@ class ChangeType:
     # A basic-data correction (第十一条) is how a problem record (问题学籍) gets fixed, so such a
     # type may open while one is open; status changes may not (第七条).
     open_with_problem: bool = False
+    # Blocking statuses (休学, 出国出境) in which this type may still be opened: the change that
+    # ends them (复学, 出国复学), or one that applies whatever the pupil's state (death).
+    while_blocked: tuple[str, ...] = ()
 
 
 TYPES: dict[str, ChangeType] = {}
@@ -150,7 +157,7 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
     with `.student` set to the pupil it concerns."""
     ctype = TYPES[type_code]
     busy = _open_request_ids([s.id for s in students])
-    deadlines: dict[int, workdays.Deadline] = {}
+    deadlines: dict[tuple[date, int], workdays.Deadline] = {}
     reqs = []
     with db.session.no_autoflush:
         for student in students:
@@ -209,7 +216,7 @@ def _open_request_ids(student_ids: list[int]) -> dict[int, int]:
 
 def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int | None) -> list[tuple[str, str]]:
     student = req.student
-    if student.status in BLOCKING_STATUSES:
+    if student.status in BLOCKING_STATUSES and student.status not in ctype.while_blocked:
         return [("", str(_l("The pupil is %(state)s and cannot start this change.", state=BLOCKING_STATUSES[student.status])))]
     # 第七条: an open 问题学籍 blocks every change until resolved. A new record still waiting for
     # its own approval (待核办) is exempt: that request is part of creating it.
@@ -231,14 +238,16 @@ def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int
     return problems
 
 
-def _start_step(req: ChangeRequest, seq: int, deadlines: dict[int, workdays.Deadline] | None = None) -> None:
+def _start_step(req: ChangeRequest, seq: int, deadlines: dict[tuple[date, int], workdays.Deadline] | None = None) -> None:
     """Start step `seq` today; `deadlines` shares the computed due dates among many requests."""
     step = next(s for s in req.steps if s.seq == seq)
     start = clock.today()
+    sdef = type_of(req).steps[seq - 1]
+    key = (sdef.counts_from(req) if sdef.counts_from else start, step.workdays)
     known = deadlines if deadlines is not None else {}
-    if step.workdays not in known:
-        known[step.workdays] = workdays.add_workdays(start, step.workdays)
-    deadline = known[step.workdays]
+    if key not in known:
+        known[key] = workdays.add_workdays(*key)
+    deadline = known[key]
     step.started_at, step.due_date, step.due_estimated = start, deadline.due, deadline.estimated
     req.current_seq = seq
 

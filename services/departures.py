@@ -1,0 +1,355 @@
+"""Leaving school other than by transfer (第二十–二十一条, 第二十三条), declared as change types.
+
+- 出国出境 (第二十条): the guardian's 出国（出境）申请表 and a passport, HK/Macao or Taiwan pass or
+  visa; the school decides in the system and the authority is told. 出国复学 on return continues
+  the same record.
+- 死亡 (第二十一条): the school reports with proof; the authority cancels the record within 10
+  working days of the day the death was reported — that is the step's due date, so an overdue
+  case shows in the authority's 已超期 queue.
+- 辍学 (第二十三条): 4 consecutive weeks of unexcused absence, recorded by the school, and several
+  recorded attempts to bring the pupil back let the school report a dropout to the authority
+  (the county bureau's list is the student list filtered by 辍学). The record is kept; 辍学返校 is
+  a change of its own. A migrant worker's child who dropped out has the archive handed to the
+  county of the hukou at the end of the term: a task in the authority's 档案移交 list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, select
+
+from extensions import db
+from models.audit import StudentHistory
+from models.changes import COMPLETED, ChangeRequest
+from models.org import COUNTY, OrgUnit
+from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact, Suspension
+from models.student import Student
+from services import archive, audit, clock, scope, workdays
+from services.errors import NotInScope, RuleViolation
+from services.ids import division_name
+from services.students import GRADES_BY_KIND
+from services.suspension import authority_of, school_of
+from services.terms import term_end
+from services.workflows import ChangeType, Material, StepDef, declare, notify, open_request
+
+if TYPE_CHECKING:
+    from models.people import User
+
+ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN = "abroad", "abroad_return", "death", "dropout", "dropout_return"
+ABROAD_STATUS, DECEASED, DROPPED_OUT = "abroad", "deceased", "dropped_out"
+TRAVEL_DOCUMENTS = {
+    "passport": _l("Passport"),
+    "hk_macao_pass": _l("Exit-entry permit for Hong Kong and Macao"),
+    "taiwan_pass": _l("Exit-entry permit for Taiwan"),
+    "visa": _l("Visa"),
+}
+DROPOUT_WEEKS = 4  # 第二十三条: 无故旷课连续达到4周
+MIN_CONTACTS = 2  # 经学校多次联系动员返校就读仍无效果
+
+
+def _done(req: ChangeRequest) -> None:
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+def _payload_date(req: ChangeRequest, key: str) -> date | None:
+    value = (req.payload or {}).get(key)
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _grade_taught(req: ChangeRequest) -> str | None:
+    grade = (req.payload or {}).get("grade")
+    if grade not in GRADES_BY_KIND.get(req.student.school.school_kind or "", range(1, 10)):
+        return _l("This school does not teach grade %(g)s.", g=grade)
+    return None
+
+
+def _end_suspension(student: Student, req: ChangeRequest) -> None:
+    episode = db.session.scalar(select(Suspension).where(Suspension.student_id == student.id, Suspension.ended_on.is_(None)))
+    if episode is not None:
+        episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
+
+
+# --- 出国出境 and 出国复学 ----------------------------------------------------------------------
+
+
+def _may_go_abroad(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != "enrolled":
+        return _l("Only a pupil in school (在籍) can leave to study abroad.")
+    payload = req.payload or {}
+    if payload.get("document") not in TRAVEL_DOCUMENTS:
+        return _l("Name the travel document (passport, HK/Macao or Taiwan pass, visa).")
+    if not (payload.get("destination") or "").strip():
+        return _l("Name the country or region where the pupil will study.")
+    if _payload_date(req, "leaves_on") is None:
+        return _l("Give the date of departure.")
+    return None
+
+
+def _went_abroad(req: ChangeRequest, actor: User) -> None:
+    req.student.status = ABROAD_STATUS
+    _done(req)
+    notify(authority_of(req), req, str(_l("%(name)s of %(school)s left to study abroad (request #%(id)s).",
+                                            name=req.student.name, school=req.student.school.name, id=req.id)))
+
+
+declare(ChangeType(
+    code=ABROAD,
+    label=_l("Study abroad"),
+    steps=(StepDef("school", _l("School"), school_of),),  # the school operates it; the authority is told (第二十条)
+    effect=_went_abroad,
+    materials=(
+        Material("application", _l("出国（出境）申请表 signed by the pupil and the guardian")),
+        Material("travel_document", _l("Passport, HK/Macao or Taiwan pass, or visa")),
+    ),
+    preconditions=(_may_go_abroad,),
+))
+
+
+def request_abroad(student: Student, actor: User, *, destination: str, document: str, leaves_on: date,
+                   reason_text: str | None) -> ChangeRequest:
+    return open_request(ABROAD, student, actor, from_school=student.school, reason_text=reason_text, payload={
+        "destination": (destination or "").strip()[:100], "document": document, "leaves_on": leaves_on.isoformat(),
+    })
+
+
+def _may_return_from_abroad(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != ABROAD_STATUS:
+        return _l("Only a pupil who is abroad can return (出国复学).")
+    return _grade_taught(req)
+
+
+def _returned_from_abroad(req: ChangeRequest, actor: User) -> None:
+    with audit.acting(actor, reason=str(_l("Return from abroad")), request_id=req.id):
+        req.student.grade = req.payload["grade"]
+        req.student.status = "enrolled"  # the same record continues (第二十条)
+    _done(req)
+
+
+declare(ChangeType(
+    code=ABROAD_RETURN,
+    label=_l("Return from abroad"),
+    steps=(StepDef("school", _l("School"), school_of),),
+    effect=_returned_from_abroad,
+    materials=(Material("application", _l("Guardian's application to resume school")),),
+    preconditions=(_may_return_from_abroad,),
+    while_blocked=(ABROAD_STATUS,),
+))
+
+
+def request_abroad_return(student: Student, actor: User, *, grade: int, reason_text: str | None) -> ChangeRequest:
+    return open_request(ABROAD_RETURN, student, actor, from_school=student.school, reason_text=reason_text,
+                        payload={"grade": grade})
+
+
+# --- 死亡 ------------------------------------------------------------------------------------
+
+LIVING = ("enrolled", "suspended", ABROAD_STATUS, DROPPED_OUT)
+
+
+def _reported_on(req: ChangeRequest) -> date:
+    return _payload_date(req, "reported_on") or clock.today()
+
+
+def _may_report_death(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status not in LIVING:
+        return _l("This record is not in school; a death is reported for a pupil whose record is kept.")
+    reported = _payload_date(req, "reported_on")
+    if reported is None or reported > clock.today():
+        return _l("Give the day the death was reported to the school (not in the future).")
+    return None
+
+
+def _died(req: ChangeRequest, actor: User) -> None:
+    _end_suspension(req.student, req)
+    req.student.status = DECEASED
+    _done(req)
+
+
+declare(ChangeType(
+    code=DEATH,
+    label=_l("Death"),
+    steps=(StepDef("authority", _l("Supervising authority"), authority_of, workdays=10, counts_from=_reported_on),),
+    effect=_died,
+    materials=(Material("proof", _l("Death certificate or other proof")),),
+    preconditions=(_may_report_death,),
+    while_blocked=("suspended", ABROAD_STATUS),
+))
+
+
+def report_death(student: Student, actor: User, *, reported_on: date, reason_text: str | None) -> ChangeRequest:
+    return open_request(DEATH, student, actor, from_school=student.school, reason_text=reason_text,
+                        payload={"reported_on": reported_on.isoformat()})
+
+
+# --- absences and 辍学 -----------------------------------------------------------------------
+
+
+def record_absence(student: Student, actor: User, *, first_day: date, last_day: date, excused: bool,
+                   note: str | None) -> Absence:
+    """The pupil's own school records a period of absence (attendance is kept per day; a period is
+    the days from first to last)."""
+    if not scope.covers(actor, student.scope_path):
+        raise NotInScope()
+    if actor.unit_id != student.school_id or not actor.is_school_user:
+        raise RuleViolation(str(_l("The pupil's own school records absences.")))
+    if last_day < first_day:
+        raise RuleViolation([("last_day", str(_l("The last day cannot be before the first day.")))])
+    if last_day > clock.today():
+        raise RuleViolation([("last_day", str(_l("Absences are recorded for days that have passed.")))])
+    absence = Absence(student_id=student.id, scope_path=student.scope_path, first_day=first_day, last_day=last_day,
+                      excused=bool(excused), note=(note or "").strip()[:200] or None, recorded_by_id=actor.id)
+    db.session.add(absence)
+    db.session.flush()
+    audit.record(actor, "student.absence", "student", student.id, f"{first_day}..{last_day} excused={bool(excused)}")
+    return absence
+
+
+def absences_of(student: Student) -> list[Absence]:
+    return list(db.session.scalars(select(Absence).where(Absence.student_id == student.id).order_by(Absence.first_day.desc())))
+
+
+def longest_unexcused_run(student: Student) -> tuple[date, date] | None:
+    """The longest stretch of unexcused absence: periods joined when only days off (weekends,
+    holidays) lie between them. None when nothing is recorded."""
+    periods = db.session.execute(
+        select(Absence.first_day, Absence.last_day).where(Absence.student_id == student.id, Absence.excused.is_(False))
+        .order_by(Absence.first_day)
+    ).all()
+    best: tuple[date, date] | None = None
+    run: list[date] | None = None
+    for first, last in periods:
+        if run is not None and (first <= run[1] + timedelta(days=1) or _only_days_off(run[1], first)):
+            run[1] = max(run[1], last)
+        else:
+            run = [first, last]
+        if best is None or (run[1] - run[0]) > (best[1] - best[0]):
+            best = (run[0], run[1])
+    return best
+
+
+def _only_days_off(after: date, before: date) -> bool:
+    day = after + timedelta(days=1)
+    while day < before:
+        if workdays.is_workday(day)[0]:
+            return False
+        day += timedelta(days=1)
+    return True
+
+
+def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:
+    student = req.student
+    if student.status != "enrolled":
+        return _l("Only a pupil in school (在籍) can be reported as a dropout.")
+    run = longest_unexcused_run(student)
+    if run is None or (run[1] - run[0]).days + 1 < DROPOUT_WEEKS * 7:
+        return _l("A dropout needs 4 consecutive weeks of unexcused absence recorded by the school (第二十三条).")
+    contacts = db.session.scalars(
+        select(FamilyContact.contacted_on).where(FamilyContact.student_id == student.id,
+                                                    FamilyContact.purpose == CONTACT_DROPOUT,
+                                                    FamilyContact.contacted_on >= run[0])
+    ).all()
+    if len(contacts) < MIN_CONTACTS:
+        return _l("Record the school's attempts to bring the pupil back (at least %(n)d contacts with the family, 第二十三条).",
+                  n=MIN_CONTACTS)
+    if student.migrant_child and _hukou_county(student) is None:
+        return _l("Record the pupil's hukou location first: a migrant child's archive goes to that county (第二十三条).")
+    return None
+
+
+def _hukou_county(student: Student) -> str | None:
+    code = student.hukou_location or ""
+    return code if len(code) == 6 and division_name(code) else None
+
+
+def _dropped_out(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    student.status = DROPPED_OUT  # the record is kept and managed for the compulsory-education years
+    _done(req)
+    notify(student.school, req, str(_l("%(name)s is recorded as a dropout (request #%(id)s); keep working with the township "
+                                        "government to bring the pupil back.", name=student.name, id=req.id)))
+    if student.migrant_child:
+        county = _hukou_county(student)
+        authority = authority_of(req)
+        receiving = db.session.scalar(select(OrgUnit).where(OrgUnit.code == county, OrgUnit.level == COUNTY))
+        db.session.add(ArchiveHandover(
+            student_id=student.id, request_id=req.id, scope_path=student.scope_path, authority_id=authority.id,  # type: ignore[union-attr]
+            hukou_division=county, receiving_unit_id=receiving.id if receiving else None, due_on=term_end(clock.today()),
+        ))
+
+
+declare(ChangeType(
+    code=DROPOUT,
+    label=_l("Dropout"),
+    steps=(StepDef("authority", _l("Supervising authority"), authority_of),),
+    effect=_dropped_out,
+    materials=(Material("absence_record", _l("Attendance record of the absence"), required=lambda req: False),),
+    preconditions=(_may_report_dropout,),
+))
+
+
+def report_dropout(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
+    run = longest_unexcused_run(student)
+    payload: dict[str, Any] = {"absent_from": run[0].isoformat(), "absent_to": run[1].isoformat()} if run else {}
+    return open_request(DROPOUT, student, actor, from_school=student.school, reason_text=reason_text, payload=payload)
+
+
+def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != DROPPED_OUT:
+        return _l("Only a pupil recorded as a dropout can return to school this way.")
+    return _grade_taught(req)
+
+
+def _returned_after_dropout(req: ChangeRequest, actor: User) -> None:
+    with audit.acting(actor, reason=str(_l("Return after dropping out")), request_id=req.id):
+        req.student.grade = req.payload["grade"]
+        req.student.status = "enrolled"
+    _done(req)
+
+
+declare(ChangeType(
+    code=DROPOUT_RETURN,
+    label=_l("Return after dropping out"),
+    steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
+    effect=_returned_after_dropout,
+    preconditions=(_may_return_after_dropout,),
+))
+
+
+def request_dropout_return(student: Student, actor: User, *, grade: int, reason_text: str | None) -> ChangeRequest:
+    return open_request(DROPOUT_RETURN, student, actor, from_school=student.school, reason_text=reason_text,
+                        payload={"grade": grade})
+
+
+# --- 档案移交 (migrant dropouts) ------------------------------------------------------------
+
+
+def handovers_query(actor: User, *, open_only: bool = True) -> Select[Any]:
+    query = select(ArchiveHandover).where(scope.filter_for(actor, ArchiveHandover.scope_path))
+    if open_only:
+        query = query.where(ArchiveHandover.done_on.is_(None))
+    return query.order_by(ArchiveHandover.due_on, ArchiveHandover.id)
+
+
+def complete_handover(task: ArchiveHandover, actor: User, note: str | None) -> ArchiveHandover:
+    """The authority hands the archive to the county of the hukou: an exported backup is kept,
+    the handover is written to the pupil's history."""
+    if not scope.covers(actor, task.scope_path):
+        raise NotInScope()
+    if actor.unit_id != task.authority_id or not actor.is_official:
+        raise RuleViolation(str(_l("The supervising authority records the handover of the archive.")))
+    if task.done_on is not None:
+        raise RuleViolation(str(_l("This archive was already handed over.")))
+    place = task.receiving_unit.name if task.receiving_unit else (division_name(task.hukou_division) or task.hukou_division)
+    archive.backup_on_leaving(task.request, actor, str(_l("Archive handed to %(place)s (第二十三条)", place=place)))
+    task.done_on, task.done_by_id, task.note = clock.today(), actor.id, (note or "").strip()[:500] or None
+    db.session.add(StudentHistory(student_id=task.student_id, field="archive_handover", new_value=place,
+                                  reason=task.note, request_id=task.request_id, changed_by_id=actor.id))
+    db.session.flush()
+    audit.record(actor, "archive.handover", "student", task.student_id, f"#{task.id} → {task.hukou_division}")
+    return task

@@ -1,0 +1,218 @@
+"""Placements outside ordinary schooling (第十七条, 第二十二条), declared as change types.
+
+- 未成年犯 / 强制性教育措施 (第二十二条): the record moves to the school of the institution
+  (original school, its authority, then the institution's school approve) and returns to the
+  original school on release (the institution's school, then the original school).
+- 特殊教育 / 工读 (第十七条): a move between an ordinary and a special-education school, or into a
+  work-study school. The record may move with the pupil (old school, then the receiving school)
+  or stay at the old school, which then records the school actually attended. For a work-study
+  school the choice is agreed between the old school and the guardians, and that agreement is
+  a required material.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from extensions import db
+from models.changes import COMPLETED, ChangeRequest
+from models.org import SCHOOL, OrgUnit
+from models.student import Student
+from services import audit, clock
+from services.students import GRADES_BY_KIND
+from services.transfer import move_record
+from services.workflows import ChangeType, Material, StepDef, declare, notify, open_request
+
+if TYPE_CHECKING:
+    from models.people import User
+
+JUVENILE_PLACEMENT, JUVENILE_RETURN = "juvenile_placement", "juvenile_return"
+SPECIAL_MOVE, SPECIAL_ATTEND = "special_move", "special_attend"
+TO_SPECIAL, TO_ORDINARY, WORK_STUDY = "to_special", "to_ordinary", "work_study"
+MOVE_KINDS = {
+    TO_SPECIAL: _l("From an ordinary school into a special-education school"),
+    TO_ORDINARY: _l("From a special-education school into an ordinary school (随班就读)"),
+    WORK_STUDY: _l("Into a work-study school"),
+}
+
+
+def _done(req: ChangeRequest) -> None:
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+def _teaches_grade(req: ChangeRequest) -> str | None:
+    school = req.to_school
+    if school is None or school.level != SCHOOL:
+        return _l("Choose the receiving school.")
+    if req.student.grade not in GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)):
+        return _l("The receiving school does not teach grade %(g)s.", g=req.student.grade)
+    return None
+
+
+def _in_school(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status not in ("enrolled", "suspended"):
+        return _l("Only a pupil whose record is kept at a school can be placed.")
+    if req.from_school is not req.student.school:
+        return _l("The placement is requested by the school that holds the record.")
+    return None
+
+
+# --- 第二十二条 ------------------------------------------------------------------------------
+
+
+def _may_place_juvenile(req: ChangeRequest, actor: User) -> str | None:
+    if req.to_school is req.from_school:
+        return _l("The pupil is already at this school.")
+    return _teaches_grade(req)
+
+
+def _placed(req: ChangeRequest, actor: User) -> None:
+    req.payload = {**(req.payload or {}), "original_school_id": req.from_school_id}
+    move_record(req, actor, req.to_school, str(_l("Placement at the school of the institution (第二十二条)")),  # type: ignore[arg-type]
+                str(_l("Record moved to %(school)s (第二十二条)", school=req.to_school.name)))  # type: ignore[union-attr]
+    _done(req)
+
+
+declare(ChangeType(
+    code=JUVENILE_PLACEMENT,
+    label=_l("Placement of a juvenile offender or a minor under compulsory education measures"),
+    steps=(
+        StepDef("sending_school", _l("Original school"), lambda r: r.from_school),
+        StepDef("sending_authority", _l("Original school's authority"), lambda r: r.from_school.supervisor if r.from_school else None),
+        StepDef("receiving_school", _l("School of the institution"), lambda r: r.to_school),
+    ),
+    effect=_placed,
+    materials=(Material("decision", _l("Judgment or decision on the compulsory education measure")),),
+    preconditions=(_in_school, _may_place_juvenile),
+))
+
+
+def request_juvenile_placement(student: Student, actor: User, institution_school: OrgUnit, reason_text: str | None) -> ChangeRequest:
+    return open_request(JUVENILE_PLACEMENT, student, actor, from_school=student.school, to_school=institution_school,
+                        reason_text=reason_text)
+
+
+def original_school(student: Student) -> OrgUnit | None:
+    """The school the record came from at the pupil's last 第二十二条 placement."""
+    req = db.session.scalar(
+        select(ChangeRequest).where(ChangeRequest.student_id == student.id, ChangeRequest.type == JUVENILE_PLACEMENT,
+                                    ChangeRequest.status == COMPLETED).order_by(ChangeRequest.id.desc())
+    )
+    if req is None:
+        return None
+    return db.session.get(OrgUnit, (req.payload or {}).get("original_school_id") or req.from_school_id)
+
+
+def _may_return_juvenile(req: ChangeRequest, actor: User) -> str | None:
+    if req.to_school is None:
+        return _l("The record was not placed at an institution's school (第二十二条).")
+    if req.to_school is req.from_school:
+        return _l("The pupil is already at this school.")
+    return _teaches_grade(req)
+
+
+def _returned(req: ChangeRequest, actor: User) -> None:
+    move_record(req, actor, req.to_school, str(_l("Return to the original school on release (第二十二条)")),  # type: ignore[arg-type]
+                str(_l("Record returned to %(school)s (第二十二条)", school=req.to_school.name)))  # type: ignore[union-attr]
+    _done(req)
+    notify(req.to_school, req, str(_l("%(name)s returns to your school (request #%(id)s).", name=req.student.name, id=req.id)))
+
+
+declare(ChangeType(
+    code=JUVENILE_RETURN,
+    label=_l("Return to the original school on release"),
+    steps=(
+        StepDef("sending_school", _l("School of the institution"), lambda r: r.from_school),
+        StepDef("receiving_school", _l("Original school"), lambda r: r.to_school),
+    ),
+    effect=_returned,
+    materials=(Material("release", _l("Certificate of release or of the end of the measure")),),
+    preconditions=(_in_school, _may_return_juvenile),
+))
+
+
+def request_juvenile_return(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
+    return open_request(JUVENILE_RETURN, student, actor, from_school=student.school, to_school=original_school(student),
+                        reason_text=reason_text)
+
+
+# --- 第十七条 --------------------------------------------------------------------------------
+
+
+def _kind_fits(req: ChangeRequest, actor: User) -> str | None:
+    kind = (req.payload or {}).get("kind")
+    target = req.to_school
+    if kind not in MOVE_KINDS:
+        return _l("Choose the kind of move.")
+    if target is None or target.level != SCHOOL:
+        return _l("Choose the receiving school.")
+    attended = req.student.attending_school or req.student.school
+    if kind == TO_SPECIAL and (target.school_kind != "special" or attended.school_kind == "special"):
+        return _l("This move goes from an ordinary school into a special-education school.")
+    if kind == TO_ORDINARY and (target.school_kind in ("special", "work_study") or attended.school_kind != "special"):
+        return _l("This move goes from a special-education school into an ordinary school.")
+    if kind == WORK_STUDY and target.school_kind != "work_study":
+        return _l("Choose a work-study school.")
+    if target is attended:
+        return _l("The pupil already attends this school.")
+    return _teaches_grade(req)
+
+
+def _agreement_needed(req: ChangeRequest) -> bool:
+    return (req.payload or {}).get("kind") == WORK_STUDY
+
+
+AGREEMENT = Material("agreement", _l("Agreement of the school and the guardians on the record (工读)"), required=_agreement_needed)
+
+
+def _moved(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    move_record(req, actor, req.to_school, str(MOVE_KINDS[req.payload["kind"]]),  # type: ignore[arg-type]
+                str(_l("Record moved to %(school)s (第十七条)", school=req.to_school.name)))  # type: ignore[union-attr]
+    with audit.acting(actor, reason=str(MOVE_KINDS[req.payload["kind"]]), request_id=req.id):
+        student.attending_school_id = None
+        db.session.flush()
+    _done(req)
+
+
+declare(ChangeType(
+    code=SPECIAL_MOVE,
+    label=_l("Special-education or work-study move (record moves)"),
+    steps=(
+        StepDef("sending_school", _l("Original school"), lambda r: r.from_school),
+        StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),
+    ),
+    effect=_moved,
+    materials=(Material("application", _l("Guardian's application")), AGREEMENT),
+    preconditions=(_in_school, _kind_fits),
+))
+
+
+def _attends(req: ChangeRequest, actor: User) -> None:
+    with audit.acting(actor, reason=str(MOVE_KINDS[req.payload["kind"]]), request_id=req.id):
+        req.student.attending_school_id = req.to_school_id  # the record stays at the old school
+        db.session.flush()
+    _done(req)
+    notify(req.to_school, req, str(_l("%(name)s attends your school; the record stays at %(school)s (第十七条).",
+                                      name=req.student.name, school=req.student.school.name)))
+
+
+declare(ChangeType(
+    code=SPECIAL_ATTEND,
+    label=_l("Special-education or work-study move (record stays)"),
+    steps=(StepDef("sending_school", _l("Original school"), lambda r: r.from_school),),
+    effect=_attends,
+    materials=(Material("application", _l("Guardian's application")), AGREEMENT),
+    preconditions=(_in_school, _kind_fits),
+))
+
+
+def request_special_move(student: Student, actor: User, *, kind: str, to_school: OrgUnit, keep_record: bool,
+                         reason_text: str | None) -> ChangeRequest:
+    """第十七条: the record moves with the pupil, or stays at the old school (a choice on the request)."""
+    return open_request(SPECIAL_ATTEND if keep_record else SPECIAL_MOVE, student, actor, from_school=student.school,
+                        to_school=to_school, reason_text=reason_text, payload={"kind": kind, "keep_record": bool(keep_record)})
+

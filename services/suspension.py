@@ -1,0 +1,275 @@
+"""休学, 延长休学 and 复学 (第十八–十九条), declared as change types, plus the 休学到期 list.
+
+- 休学: the guardian applies on the 休学复学申请表; illness needs a certificate of a county-level
+  or higher hospital, the medical records and receipts, another reason its proof. School step,
+  then authority step. Normally one school year; not in the second term of the graduating
+  grade. The record is kept (status 休学) and counts as in the record.
+- 延长休学: once, by one year, when the pupil still cannot come back; a second extension is refused.
+- 复学: school, then authority; back into the grade left, or — on the guardian's request, with a
+  reason — another grade; after an illness, a hospital's recovery certificate.
+- When a suspension has ended and nobody applied, the pupil is in the school's 休学到期 list until
+  the school has contacted the family (recorded) and the resumption is filed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, exists, select
+
+from extensions import db
+from models.changes import COMPLETED, ChangeRequest
+from models.org import OrgUnit
+from models.status import ILLNESS, OTHER, FamilyContact, Suspension
+from models.student import Student
+from services import audit, clock, scope
+from services.errors import NotInScope, RuleViolation
+from services.students import GRADES_BY_KIND
+from services.terms import in_second_term
+from services.workflows import ChangeType, Material, StepDef, declare, open_request
+
+if TYPE_CHECKING:
+    from models.people import User
+
+SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extension", "resumption"
+SUSPENDED = "suspended"
+REASON_KINDS = {ILLNESS: _l("Illness"), OTHER: _l("Another special reason")}
+MAX_EXTENSIONS = 1
+
+
+def school_of(req: ChangeRequest) -> OrgUnit | None:
+    return req.student.school
+
+
+def authority_of(req: ChangeRequest) -> OrgUnit | None:
+    return req.student.school.supervisor if req.student.school is not None else None
+
+
+def one_year_after(day: date) -> date:
+    """The last day of a school year's suspension that starts on `day` (29 Feb → 27 Feb)."""
+    try:
+        return day.replace(year=day.year + 1) - timedelta(days=1)
+    except ValueError:
+        return date(day.year + 1, 2, 28) - timedelta(days=1)
+
+
+def final_grade(student: Student) -> int:
+    """The graduating grade of the pupil's school: 6 in a primary school, 9 otherwise."""
+    return max(GRADES_BY_KIND.get(student.school.school_kind or "", range(1, 10)))
+
+
+def current(student: Student) -> Suspension | None:
+    """The pupil's suspension that has not ended."""
+    return db.session.scalar(
+        select(Suspension).where(Suspension.student_id == student.id, Suspension.ended_on.is_(None)).order_by(Suspension.id.desc())
+    )
+
+
+def _payload_date(req: ChangeRequest, key: str) -> date | None:
+    value = (req.payload or {}).get(key)
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _illness(req: ChangeRequest) -> bool:
+    return (req.payload or {}).get("reason_kind") == ILLNESS
+
+
+# --- 休学 ------------------------------------------------------------------------------------
+
+
+def _may_suspend(req: ChangeRequest, actor: User) -> str | None:
+    student = req.student
+    if student.status != "enrolled":
+        return _l("Only a pupil in school (在籍) can be suspended.")
+    if (req.payload or {}).get("reason_kind") not in REASON_KINDS:
+        return _l("Say whether the suspension is for illness or another special reason.")
+    starts, ends = _payload_date(req, "starts_on"), _payload_date(req, "ends_on")
+    if starts is None or ends is None or ends < starts:
+        return _l("Give the first and the last day of the suspension.")
+    if ends > one_year_after(starts):
+        return _l("A suspension lasts at most one school year (第十九条); apply for an extension later if needed.")
+    if student.grade == final_grade(student) and in_second_term(clock.today()):
+        return _l("No suspension in the second term of the graduating grade (第十九条).")
+    return None
+
+
+def _suspended(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    db.session.add(Suspension(
+        student=student, student_id=student.id, request_id=req.id, reason_kind=req.payload["reason_kind"],
+        grade=student.grade, starts_on=_payload_date(req, "starts_on"), ends_on=_payload_date(req, "ends_on"),
+    ))
+    student.status = SUSPENDED  # the record is kept (第十九条: 学生休学期间学校应为其保留学籍)
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+APPLICATION = Material("application", _l("休学复学申请表 signed by the pupil and the guardian"))
+
+declare(ChangeType(
+    code=SUSPENSION,
+    label=_l("Suspension"),
+    steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
+    effect=_suspended,
+    materials=(
+        APPLICATION,
+        Material("hospital_certificate", _l("Certificate of a county-level or higher hospital"), required=_illness),
+        Material("medical_records", _l("Medical records"), required=_illness),
+        Material("receipts", _l("Medical receipts"), required=_illness),
+        Material("reason_proof", _l("Proof of the special reason"), required=lambda req: not _illness(req)),
+    ),
+    preconditions=(_may_suspend,),
+))
+
+
+def request_suspension(student: Student, actor: User, *, reason_kind: str, starts_on: date, ends_on: date | None,
+                       reason_text: str | None) -> ChangeRequest:
+    """The school files the guardian's application; the end defaults to one school year."""
+    ends_on = ends_on or one_year_after(starts_on)
+    return open_request(SUSPENSION, student, actor, from_school=student.school, reason_text=reason_text, payload={
+        "reason_kind": reason_kind, "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(),
+    })
+
+
+# --- 延长休学 ----------------------------------------------------------------------------------
+
+
+def _may_extend(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status != SUSPENDED:
+        return _l("Only a suspended pupil's suspension can be extended.")
+    episode = current(req.student)
+    if episode is None:
+        return _l("The pupil has no current suspension.")
+    if episode.extensions >= MAX_EXTENSIONS:
+        return _l("A suspension is extended once, by one year; a second extension is refused (第十九条).")
+    return None
+
+
+def _extended(req: ChangeRequest, actor: User) -> None:
+    episode = current(req.student)
+    assert episode is not None  # checked when the request opened; nothing else ends a suspension
+    with audit.acting(actor, reason=str(_l("Suspension extended")), request_id=req.id):
+        episode.ends_on = one_year_after(episode.ends_on + timedelta(days=1))
+        episode.extensions += 1
+    req.payload = {**(req.payload or {}), "ends_on": episode.ends_on.isoformat()}
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+declare(ChangeType(
+    code=SUSPENSION_EXTENSION,
+    label=_l("Extension of a suspension"),
+    steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
+    effect=_extended,
+    materials=(APPLICATION, Material("reason_proof", _l("Proof that the pupil still cannot return"))),
+    preconditions=(_may_extend,),
+    while_blocked=(SUSPENDED,),
+))
+
+
+def request_extension(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
+    return open_request(SUSPENSION_EXTENSION, student, actor, from_school=student.school, reason_text=reason_text)
+
+
+# --- 复学 ------------------------------------------------------------------------------------
+
+
+def _after_illness(req: ChangeRequest) -> bool:
+    episode = current(req.student)
+    return episode is not None and episode.reason_kind == ILLNESS
+
+
+def _may_resume(req: ChangeRequest, actor: User) -> str | None:
+    student = req.student
+    episode = current(student)
+    if student.status != SUSPENDED or episode is None:
+        return _l("Only a suspended pupil can resume school.")
+    grade = (req.payload or {}).get("grade")
+    if grade not in GRADES_BY_KIND.get(student.school.school_kind or "", range(1, 10)):
+        return _l("This school does not teach grade %(g)s.", g=grade)
+    if grade != episode.grade and not (req.payload or {}).get("grade_reason"):
+        return _l("Another grade than the one left needs the guardian's request and the reason (第十九条).")
+    return None
+
+
+def _resumed(req: ChangeRequest, actor: User) -> None:
+    student = req.student
+    episode = current(student)
+    with audit.acting(actor, reason=str(_l("Resumption")), request_id=req.id):
+        student.grade = req.payload["grade"]
+        student.status = "enrolled"
+        if episode is not None:
+            episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
+    req.status, req.finished_at = COMPLETED, clock.now()
+
+
+declare(ChangeType(
+    code=RESUMPTION,
+    label=_l("Resumption"),
+    steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
+    effect=_resumed,
+    materials=(
+        APPLICATION,
+        Material("recovery_certificate", _l("Recovery certificate of a county-level or higher hospital"), required=_after_illness),
+    ),
+    preconditions=(_may_resume,),
+    while_blocked=(SUSPENDED,),
+))
+
+
+def request_resumption(student: Student, actor: User, *, grade: int | None = None, grade_reason: str | None = None,
+                       reason_text: str | None = None) -> ChangeRequest:
+    """Back into the grade left unless another grade is asked for, with its reason."""
+    episode = current(student)
+    payload: dict[str, Any] = {"grade": grade if grade is not None else (episode.grade if episode else student.grade)}
+    if (grade_reason or "").strip():
+        payload["grade_reason"] = grade_reason.strip()  # type: ignore[union-attr]
+    return open_request(RESUMPTION, student, actor, from_school=student.school, reason_text=reason_text, payload=payload)
+
+
+# --- 休学到期 ---------------------------------------------------------------------------------
+
+
+def expired_query(actor: User) -> Select[Any]:
+    """(Suspension, Student) of every suspension in the actor's scope that has ended with no
+    resumption or extension waiting: the school must contact the family (第十九条)."""
+    waiting = exists().where(
+        ChangeRequest.student_id == Student.id, ChangeRequest.type.in_((RESUMPTION, SUSPENSION_EXTENSION)),
+        ChangeRequest.status == "pending",
+    )
+    return (
+        select(Suspension, Student).join(Student, Student.id == Suspension.student_id)
+        .where(Suspension.ended_on.is_(None), Suspension.ends_on < clock.today(), Student.status == SUSPENDED,
+               scope.filter_for(actor, Student.scope_path), ~waiting)
+        .order_by(Suspension.ends_on, Suspension.id)
+    )
+
+
+def contacts_of(student: Student, purpose: str | None = None) -> list[FamilyContact]:
+    query = select(FamilyContact).where(FamilyContact.student_id == student.id)
+    if purpose:
+        query = query.where(FamilyContact.purpose == purpose)
+    return list(db.session.scalars(query.order_by(FamilyContact.contacted_on.desc(), FamilyContact.id.desc())))
+
+
+def record_contact(student: Student, actor: User, *, purpose: str, contacted_on: date, method: str, outcome: str) -> FamilyContact:
+    """A contact with the family, by the pupil's own school (休学到期 or before a dropout report)."""
+    if not scope.covers(actor, student.scope_path):
+        raise NotInScope()
+    if actor.unit_id != student.school_id or not actor.is_school_user:
+        raise RuleViolation(str(_l("The pupil's own school records contacts with the family.")))
+    if contacted_on > clock.today():
+        raise RuleViolation([("contacted_on", str(_l("The date of a contact cannot be in the future.")))])
+    method, outcome = (method or "").strip(), (outcome or "").strip()
+    if not method or not outcome:
+        raise RuleViolation(str(_l("Say how the family was contacted and what came of it.")))
+    contact = FamilyContact(student_id=student.id, scope_path=student.scope_path, purpose=purpose, contacted_on=contacted_on,
+                            method=method[:50], outcome=outcome[:500], recorded_by_id=actor.id)
+    db.session.add(contact)
+    db.session.flush()
+    audit.record(actor, "student.contact", "student", student.id, f"{purpose} {contacted_on}")
+    return contact
+
