@@ -19,6 +19,7 @@ from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
 from admin.problems import MENU_NAME, ProblemRecordView
 from admin.reports import ArchiveOverdueView
+from admin.status import StatusView
 from admin.students import StudentView
 from admin.users import UserView
 from extensions import db
@@ -66,7 +67,11 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
     admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports"))
-    admin.add_view(ChangeRequestView(name=_l("Status changes"), endpoint="requests"))
+    # 学籍变动: the requests of every kind, and the lists of 第十九条 / 第二十三条 beside them.
+    status_changes = _l("Status changes")
+    admin.add_view(ChangeRequestView(name=_l("Change requests"), endpoint="requests", category=status_changes))
+    admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=status_changes))
+    admin.add_link(MenuLink(name=_l("Archive handovers"), endpoint="status.handovers", category=status_changes))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))

@@ -192,6 +192,7 @@ class ChangeRequestView(ScopedModelView):
             role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
             reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
+            request_forms=documents.request_forms(req),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:

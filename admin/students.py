@@ -274,6 +274,9 @@ class StudentView(ScopedModelView):
             from admin.archive import details_context  # the archive tabs (学籍档案, 第八条)
 
             kwargs.update(details_context(model))
+            from admin.status import details_context as status_context  # 第十七–二十三条: actions, attendance
+
+            kwargs.update(status_context(model))
             from services.dedup import open_problem
 
             kwargs["open_problem"] = open_problem(model.id)

@@ -8,6 +8,7 @@ from models.imports import ImportJob  # noqa: F401  (registers the table)
 from models.org import OrgUnit
 from models.people import Role, User
 from models.problems import ProblemRecord
+from models.promotion import PromotionRun
 from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
 
@@ -31,6 +32,7 @@ __all__ = [
     "OrgUnit",
     "PrintedDocument",
     "ProblemRecord",
+    "PromotionRun",
     "QualityReport",
     "Role",
     "Student",

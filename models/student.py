@@ -45,6 +45,9 @@ class Student(db.Model):
     # 第十七条: a pupil who moved between an ordinary and a special school, or into a work-study
     # school, may keep the record at the old school; this names the school actually attended.
     attending_school_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # The last 正常升级 run that moved the pupil (models/promotion.py). No foreign key on purpose:
+    # one run updates millions of rows, and a per-row referential check would double its cost.
+    promotion_run_id: Mapped[int | None] = mapped_column(Integer)
 
     name: Mapped[str] = mapped_column(String(50))
     former_name: Mapped[str | None] = mapped_column(String(50))

@@ -23,7 +23,7 @@ from sqlalchemy import Select, select
 
 from extensions import db
 from models.audit import StudentHistory
-from models.changes import COMPLETED, ChangeRequest
+from models.changes import ChangeRequest
 from models.org import COUNTY, OrgUnit
 from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Student
@@ -31,9 +31,9 @@ from services import archive, audit, clock, scope, workdays
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 from services.students import GRADES_BY_KIND
-from services.suspension import authority_of, school_of
+from services.suspension import authority_of, filed_by_own_school, finish, open_change, school_of
 from services.terms import term_end
-from services.workflows import ChangeType, Material, StepDef, declare, notify, open_request
+from services.workflows import ChangeType, Material, StepDef, declare, notify
 
 if TYPE_CHECKING:
     from models.people import User
@@ -48,10 +48,6 @@ TRAVEL_DOCUMENTS = {
 }
 DROPOUT_WEEKS = 4  # 第二十三条: 无故旷课连续达到4周
 MIN_CONTACTS = 2  # 经学校多次联系动员返校就读仍无效果
-
-
-def _done(req: ChangeRequest) -> None:
-    req.status, req.finished_at = COMPLETED, clock.now()
 
 
 def _payload_date(req: ChangeRequest, key: str) -> date | None:
@@ -93,7 +89,7 @@ def _may_go_abroad(req: ChangeRequest, actor: User) -> str | None:
 
 def _went_abroad(req: ChangeRequest, actor: User) -> None:
     req.student.status = ABROAD_STATUS
-    _done(req)
+    finish(req)
     notify(authority_of(req), req, str(_l("%(name)s of %(school)s left to study abroad (request #%(id)s).",
                                             name=req.student.name, school=req.student.school.name, id=req.id)))
 
@@ -107,13 +103,13 @@ declare(ChangeType(
         Material("application", _l("出国（出境）申请表 signed by the pupil and the guardian")),
         Material("travel_document", _l("Passport, HK/Macao or Taiwan pass, or visa")),
     ),
-    preconditions=(_may_go_abroad,),
+    preconditions=(filed_by_own_school, _may_go_abroad),
 ))
 
 
 def request_abroad(student: Student, actor: User, *, destination: str, document: str, leaves_on: date,
                    reason_text: str | None) -> ChangeRequest:
-    return open_request(ABROAD, student, actor, from_school=student.school, reason_text=reason_text, payload={
+    return open_change(ABROAD, student, actor, reason_text=reason_text, payload={
         "destination": (destination or "").strip()[:100], "document": document, "leaves_on": leaves_on.isoformat(),
     })
 
@@ -128,7 +124,7 @@ def _returned_from_abroad(req: ChangeRequest, actor: User) -> None:
     with audit.acting(actor, reason=str(_l("Return from abroad")), request_id=req.id):
         req.student.grade = req.payload["grade"]
         req.student.status = "enrolled"  # the same record continues (第二十条)
-    _done(req)
+    finish(req)
 
 
 declare(ChangeType(
@@ -137,14 +133,13 @@ declare(ChangeType(
     steps=(StepDef("school", _l("School"), school_of),),
     effect=_returned_from_abroad,
     materials=(Material("application", _l("Guardian's application to resume school")),),
-    preconditions=(_may_return_from_abroad,),
+    preconditions=(filed_by_own_school, _may_return_from_abroad),
     while_blocked=(ABROAD_STATUS,),
 ))
 
 
 def request_abroad_return(student: Student, actor: User, *, grade: int, reason_text: str | None) -> ChangeRequest:
-    return open_request(ABROAD_RETURN, student, actor, from_school=student.school, reason_text=reason_text,
-                        payload={"grade": grade})
+    return open_change(ABROAD_RETURN, student, actor, reason_text=reason_text, payload={"grade": grade})
 
 
 # --- 死亡 ------------------------------------------------------------------------------------
@@ -168,7 +163,8 @@ def _may_report_death(req: ChangeRequest, actor: User) -> str | None:
 def _died(req: ChangeRequest, actor: User) -> None:
     _end_suspension(req.student, req)
     req.student.status = DECEASED
-    _done(req)
+    _cancel_open_handovers(req, actor)
+    finish(req)
 
 
 declare(ChangeType(
@@ -177,14 +173,13 @@ declare(ChangeType(
     steps=(StepDef("authority", _l("Supervising authority"), authority_of, workdays=10, counts_from=_reported_on),),
     effect=_died,
     materials=(Material("proof", _l("Death certificate or other proof")),),
-    preconditions=(_may_report_death,),
+    preconditions=(filed_by_own_school, _may_report_death),
     while_blocked=("suspended", ABROAD_STATUS),
 ))
 
 
 def report_death(student: Student, actor: User, *, reported_on: date, reason_text: str | None) -> ChangeRequest:
-    return open_request(DEATH, student, actor, from_school=student.school, reason_text=reason_text,
-                        payload={"reported_on": reported_on.isoformat()})
+    return open_change(DEATH, student, actor, reason_text=reason_text, payload={"reported_on": reported_on.isoformat()})
 
 
 # --- absences and 辍学 -----------------------------------------------------------------------
@@ -215,12 +210,16 @@ def absences_of(student: Student) -> list[Absence]:
 
 
 def longest_unexcused_run(student: Student) -> tuple[date, date] | None:
-    """The longest stretch of unexcused absence: periods joined when only days off (weekends,
+    """The longest stretch of unexcused absence: days recorded as excused are taken out (also when
+    recorded later over an unexcused period), and periods are joined when only days off (weekends,
     holidays) lie between them. None when nothing is recorded."""
-    periods = db.session.execute(
-        select(Absence.first_day, Absence.last_day).where(Absence.student_id == student.id, Absence.excused.is_(False))
-        .order_by(Absence.first_day)
+    rows = db.session.execute(
+        select(Absence.first_day, Absence.last_day, Absence.excused).where(Absence.student_id == student.id)
     ).all()
+    excused = sorted((first, last) for first, last, was_excused in rows if was_excused)
+    periods = sorted(
+        part for first, last, was_excused in rows if not was_excused for part in _outside(first, last, excused)
+    )
     best: tuple[date, date] | None = None
     run: list[date] | None = None
     for first, last in periods:
@@ -231,6 +230,23 @@ def longest_unexcused_run(student: Student) -> tuple[date, date] | None:
         if best is None or (run[1] - run[0]) > (best[1] - best[0]):
             best = (run[0], run[1])
     return best
+
+
+def _outside(first: date, last: date, cuts: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The parts of the period first..last that lie outside every period of `cuts`."""
+    parts = [(first, last)]
+    for cut_first, cut_last in cuts:
+        kept = []
+        for f, la in parts:
+            if cut_last < f or cut_first > la:
+                kept.append((f, la))
+                continue
+            if f < cut_first:
+                kept.append((f, cut_first - timedelta(days=1)))
+            if cut_last < la:
+                kept.append((cut_last + timedelta(days=1), la))
+        parts = kept
+    return parts
 
 
 def _only_days_off(after: date, before: date) -> bool:
@@ -263,14 +279,15 @@ def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:
 
 
 def _hukou_county(student: Student) -> str | None:
+    """The county (区/县) of the pupil's hukou: a known GB/T 2260 code below city level."""
     code = student.hukou_location or ""
-    return code if len(code) == 6 and division_name(code) else None
+    return code if len(code) == 6 and not code.endswith("00") and division_name(code) else None
 
 
 def _dropped_out(req: ChangeRequest, actor: User) -> None:
     student = req.student
     student.status = DROPPED_OUT  # the record is kept and managed for the compulsory-education years
-    _done(req)
+    finish(req)
     notify(student.school, req, str(_l("%(name)s is recorded as a dropout (request #%(id)s); keep working with the township "
                                         "government to bring the pupil back.", name=student.name, id=req.id)))
     if student.migrant_child:
@@ -289,14 +306,14 @@ declare(ChangeType(
     steps=(StepDef("authority", _l("Supervising authority"), authority_of),),
     effect=_dropped_out,
     materials=(Material("absence_record", _l("Attendance record of the absence"), required=lambda req: False),),
-    preconditions=(_may_report_dropout,),
+    preconditions=(filed_by_own_school, _may_report_dropout),
 ))
 
 
 def report_dropout(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
     run = longest_unexcused_run(student)
     payload: dict[str, Any] = {"absent_from": run[0].isoformat(), "absent_to": run[1].isoformat()} if run else {}
-    return open_request(DROPOUT, student, actor, from_school=student.school, reason_text=reason_text, payload=payload)
+    return open_change(DROPOUT, student, actor, reason_text=reason_text, payload=payload)
 
 
 def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:
@@ -309,7 +326,8 @@ def _returned_after_dropout(req: ChangeRequest, actor: User) -> None:
     with audit.acting(actor, reason=str(_l("Return after dropping out")), request_id=req.id):
         req.student.grade = req.payload["grade"]
         req.student.status = "enrolled"
-    _done(req)
+    _cancel_open_handovers(req, actor)
+    finish(req)
 
 
 declare(ChangeType(
@@ -317,16 +335,25 @@ declare(ChangeType(
     label=_l("Return after dropping out"),
     steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
     effect=_returned_after_dropout,
-    preconditions=(_may_return_after_dropout,),
+    preconditions=(filed_by_own_school, _may_return_after_dropout),
 ))
 
 
 def request_dropout_return(student: Student, actor: User, *, grade: int, reason_text: str | None) -> ChangeRequest:
-    return open_request(DROPOUT_RETURN, student, actor, from_school=student.school, reason_text=reason_text,
-                        payload={"grade": grade})
+    return open_change(DROPOUT_RETURN, student, actor, reason_text=reason_text, payload={"grade": grade})
 
 
 # --- 档案移交 (migrant dropouts) ------------------------------------------------------------
+
+
+def _cancel_open_handovers(req: ChangeRequest, actor: User) -> None:
+    """A pupil who is no longer a dropout (back at school, or deceased) has no archive to hand
+    over at the end of the term: the open task goes, the audit log keeps what it was."""
+    open_tasks = select(ArchiveHandover).where(ArchiveHandover.student_id == req.student_id, ArchiveHandover.done_on.is_(None))
+    for task in db.session.scalars(open_tasks).all():
+        audit.record(actor, "archive.handover_cancelled", "student", task.student_id,
+                     f"#{task.id} → {task.hukou_division}, request #{req.id}")
+        db.session.delete(task)
 
 
 def handovers_query(actor: User, *, open_only: bool = True) -> Select[Any]:
@@ -345,6 +372,8 @@ def complete_handover(task: ArchiveHandover, actor: User, note: str | None) -> A
         raise RuleViolation(str(_l("The supervising authority records the handover of the archive.")))
     if task.done_on is not None:
         raise RuleViolation(str(_l("This archive was already handed over.")))
+    if task.student.status != DROPPED_OUT:
+        raise RuleViolation(str(_l("The pupil is no longer a dropout; the archive stays (第二十三条).")))
     place = task.receiving_unit.name if task.receiving_unit else (division_name(task.hukou_division) or task.hukou_division)
     archive.backup_on_leaving(task.request, actor, str(_l("Archive handed to %(place)s (第二十三条)", place=place)))
     task.done_on, task.done_by_id, task.note = clock.today(), actor.id, (note or "").strip()[:500] or None

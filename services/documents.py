@@ -1,17 +1,24 @@
-"""Printed documents (学生基本信息表, 转学联系表, …): each numbered, with a verification code,
-and audited before it leaves the system (第二十八条)."""
+"""Printed documents (学生基本信息表, 转学联系表, 休学复学申请表, 出国（出境）申请表): each numbered,
+with a verification code, and audited before it leaves the system (第二十八条).
+
+The two application forms are printed only for requests of their own types (FORM_TYPES): any
+other combination is refused like an unknown kind, with a 404.
+"""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import date, timedelta
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from extensions import db
-from models.changes import ChangeRequest, PrintedDocument
+from models.changes import COMPLETED, ApprovalStep, ChangeRequest, PrintedDocument
+from models.status import ILLNESS, OTHER, Suspension
 from models.student import Student
 from services import audit, codes, pdf, scope
 from services.clock import now
@@ -24,6 +31,17 @@ if TYPE_CHECKING:
 KINDS = {
     "student_info": ("XX", "student_info.html", _l("Basic information sheet")),
     "transfer_contact": ("ZX", "transfer_contact.html", _l("Transfer contact form")),
+    "suspension_form": ("XF", "suspension_form.html", _l("Suspension and resumption application form")),
+    "abroad_form": ("CG", "abroad_form.html", _l("Application form for going abroad")),
+}
+#: The change types of services.suspension and services.departures (which import this module
+#: through services.archive, hence the literals; tests/test_status_pdfs.py checks them).
+SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extension", "resumption"
+ABROAD, ABROAD_RETURN = "abroad", "abroad_return"
+#: The application forms, each printed only for requests of these types.
+FORM_TYPES: dict[str, tuple[str, ...]] = {
+    "suspension_form": (SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION),
+    "abroad_form": (ABROAD, ABROAD_RETURN),
 }
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -95,8 +113,152 @@ def request_context(req: ChangeRequest) -> SimpleNamespace:
     )
 
 
+# --- 休学复学申请表 and 出国（出境）申请表 -----------------------------------------------------
+# The forms are Chinese by law: their fixed wording lives here and in the templates, not in
+# the translations.
+
+DECISIONS_CN = {"approved": "同意", "rejected": "不同意"}
+REASON_KINDS_CN = {ILLNESS: "疾病", OTHER: "其他特殊原因"}
+#: Keys as in services.departures.TRAVEL_DOCUMENTS, in the same order.
+TRAVEL_DOCUMENTS_CN = {"passport": "护照", "hk_macao_pass": "往来港澳通行证", "taiwan_pass": "往来台湾通行证", "visa": "签证"}
+#: The opinion blocks of the forms: (heading, ApprovalStep.role).
+SUSPENSION_OPINIONS = (("学校意见", "school"), ("主管教育行政部门意见", "authority"))
+ABROAD_OPINIONS = (("学校意见", "school"),)
+
+
+def request_forms(req: ChangeRequest) -> list[tuple[str, str]]:
+    """(kind, label) of the application forms printed for this request's type."""
+    return [(kind, str(KINDS[kind][2])) for kind, types in FORM_TYPES.items() if req.type in types]
+
+
+def _payload_date(payload: dict[str, Any] | None, key: str) -> date | None:
+    value = (payload or {}).get(key)
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _grade(value: Any) -> str:
+    return codes.label("grade", str(value)) if value not in (None, "") else ""
+
+
+def _year_ending(last_day: date) -> date:
+    """The first day of the school year whose last day is `last_day` (suspension.one_year_after backwards)."""
+    first = last_day + timedelta(days=1)
+    try:
+        return first.replace(year=first.year - 1)
+    except ValueError:  # 29 Feb
+        return date(first.year - 1, 3, 1)
+
+
+def _opinions(req: ChangeRequest, blocks: tuple[tuple[str, str], ...]) -> list[tuple[str, SimpleNamespace | None]]:
+    """(heading, decided step or None) per block; a resubmitted request's latest step of a role wins.
+    A step not decided yet prints as an empty block, to be filled in by hand."""
+    latest: dict[str, ApprovalStep] = {}
+    for step in req.steps:
+        latest[step.role] = step
+    out: list[tuple[str, SimpleNamespace | None]] = []
+    for heading, role in blocks:
+        step = latest.get(role)
+        if step is None or step.decision is None:
+            out.append((heading, None))
+            continue
+        out.append((heading, SimpleNamespace(
+            unit_name=step.unit.name, decision_label=DECISIONS_CN.get(step.decision, step.decision), comment=step.comment or "",
+            decided_by=step.decided_by.name if step.decided_by else "", decided_at=step.decided_at,
+            forced_by=step.forced_by_unit.name if step.forced_by_unit else "",
+        )))
+    return out
+
+
+def _application(req: ChangeRequest) -> dict[str, Any]:
+    """What both application forms print about the request itself."""
+    student = req.student
+    guardian = student.guardians[0] if student.guardians else None
+    return {
+        "kind": req.type, "created_at": req.created_at,
+        "school_name": req.from_school.name if req.from_school else student.school.name,
+        "grade_label": _grade(req.grade_at_request if req.grade_at_request is not None else student.grade),
+        "class_name": student.class_name or "",
+        "guardian_name": guardian.name if guardian else "",
+        "guardian_relation": codes.label("guardian_relation", guardian.relation) if guardian else "",
+        "guardian_phone": (guardian.phone if guardian else None) or student.phone or "",
+    }
+
+
+def _episode_before(req: ChangeRequest) -> Suspension | None:
+    """The suspension an extension or a resumption is about: the pupil's latest one opened before it."""
+    return db.session.scalar(
+        select(Suspension).where(Suspension.student_id == req.student_id, Suspension.request_id < req.id)
+        .order_by(Suspension.id.desc()).limit(1)
+    )
+
+
+def suspension_context(req: ChangeRequest) -> SimpleNamespace:
+    """The 休学复学申请表 of a suspension, an extension or a resumption.
+
+    A suspension prints its own reason and term. An extension and a resumption print the
+    suspension they are about (reason, term, the extension's year) from its Suspension row;
+    a pending extension shows the year it asks for.
+    """
+    from services.suspension import one_year_after
+
+    payload = req.payload or {}
+    episode = None if req.type == SUSPENSION else _episode_before(req)
+    ctx = SimpleNamespace(**_application(req), reason_kind=None, reason_text="", starts_on=None, ends_on=None,
+                          extension_starts_on=None, extension_ends_on=None, extension_reason="", left_grade_label="",
+                          resume_grade_label="", grade_reason="", resume_reason="", resumed_on=None,
+                          opinions=_opinions(req, SUSPENSION_OPINIONS))
+    if req.type == SUSPENSION:
+        ctx.reason_kind, ctx.reason_text = payload.get("reason_kind"), req.reason_text or ""
+        ctx.starts_on, ctx.ends_on = _payload_date(payload, "starts_on"), _payload_date(payload, "ends_on")
+    elif episode is not None:
+        ctx.reason_kind, ctx.reason_text = episode.reason_kind, episode.request.reason_text or ""
+        ctx.starts_on, ctx.ends_on = episode.starts_on, episode.ends_on
+        if episode.extensions:  # ends_on already includes the extension's year
+            ctx.extension_ends_on = episode.ends_on
+            ctx.extension_starts_on = _year_ending(episode.ends_on)
+            ctx.ends_on = ctx.extension_starts_on - timedelta(days=1)
+        elif req.type == SUSPENSION_EXTENSION:
+            ctx.extension_starts_on = episode.ends_on + timedelta(days=1)
+            ctx.extension_ends_on = one_year_after(ctx.extension_starts_on)
+    if req.type == SUSPENSION_EXTENSION:
+        ctx.extension_reason = req.reason_text or ""
+    if req.type == RESUMPTION:
+        ctx.left_grade_label = _grade(episode.grade) if episode is not None else ""
+        ctx.resume_grade_label = _grade(payload.get("grade"))
+        ctx.grade_reason, ctx.resume_reason = payload.get("grade_reason") or "", req.reason_text or ""
+        if episode is not None and episode.ended_by_request_id == req.id:
+            ctx.resumed_on = episode.ended_on
+    return ctx
+
+
+def abroad_context(req: ChangeRequest) -> SimpleNamespace:
+    """The 出国（出境）申请表 of a departure or of a return (出国复学), which prints the departure
+    it ends: the pupil's latest completed 出国 request before it."""
+    going: ChangeRequest | None = req
+    if req.type == ABROAD_RETURN:
+        going = db.session.scalar(
+            select(ChangeRequest).where(ChangeRequest.student_id == req.student_id, ChangeRequest.type == ABROAD,
+                                        ChangeRequest.status == COMPLETED, ChangeRequest.id < req.id)
+            .order_by(ChangeRequest.id.desc()).limit(1)
+        )
+    going_payload = (going.payload or {}) if going is not None else {}
+    returning = req.type == ABROAD_RETURN
+    return SimpleNamespace(
+        **_application(req), destination=going_payload.get("destination") or "", document=going_payload.get("document"),
+        documents=TRAVEL_DOCUMENTS_CN, leaves_on=_payload_date(going_payload, "leaves_on"),
+        reason_text=(going.reason_text or "") if going is not None else "",
+        return_grade_label=_grade((req.payload or {}).get("grade")) if returning else "",
+        return_reason=(req.reason_text or "") if returning else "",
+        returned_on=req.finished_at if returning and req.status == COMPLETED else None,
+        opinions=_opinions(req, ABROAD_OPINIONS),
+    )
+
+
 def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes, PrintedDocument]:
-    if kind not in KINDS:
+    if kind not in KINDS or (kind in FORM_TYPES and req.type not in FORM_TYPES[kind]):
         raise NotInScope()
     student = req.student
     if kind == "student_info" and not can_print_student(actor, student):
@@ -106,4 +268,9 @@ def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes
         number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at, printed_by=actor.name or actor.email)}
     if kind == "transfer_contact":
         context["request"] = request_context(req)
+    elif kind == "suspension_form":
+        context["form"] = suspension_context(req)
+        context["reason_kinds"] = REASON_KINDS_CN
+    elif kind == "abroad_form":
+        context["form"] = abroad_context(req)
     return pdf.render_pdf(KINDS[kind][1], **context), doc

@@ -10,8 +10,9 @@ reads to static/pdf/ and the font directory, and a link_callback that maps every
 other than the known asset prefixes to an empty `data:,` resource.
 
 Template conveniences: autoescape is always on, undefined names raise, `None` prints as
-an empty string, dates print as YYYY-MM-DD and datetimes as YYYY-MM-DD HH:MM, and the
-`yn` filter prints booleans as 是/否.
+an empty string, dates print as YYYY-MM-DD and datetimes as YYYY-MM-DD HH:MM, the `yn` filter
+prints booleans as 是/否 and the `cn_date` filter prints a date as 2026年11月2日 (a blank
+年 月 日 to fill in by hand when there is none).
 """
 
 from __future__ import annotations
@@ -179,6 +180,19 @@ def _yes_no(value: Any) -> str:
     return "是" if value else "否"
 
 
+#: What `cn_date` prints without a date: room to write one in by hand (no-break spaces:
+#: xhtml2pdf collapses any other run of white space, U+3000 included, to one space).
+BLANK_CN_DATE = "\xa0" * 10 + "年" + "\xa0" * 6 + "月" + "\xa0" * 6 + "日"
+
+
+def _cn_date(value: Any) -> str:
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        return BLANK_CN_DATE
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
@@ -188,6 +202,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters["yn"] = _yes_no
+_env.filters["cn_date"] = _cn_date
 _env.globals["CJK_FAMILY"] = CJK_FAMILY
 _env.globals["approval_blocks"] = approval_blocks
 

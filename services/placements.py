@@ -21,10 +21,11 @@ from extensions import db
 from models.changes import COMPLETED, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import audit, clock
+from services import audit
 from services.students import GRADES_BY_KIND
+from services.suspension import filed_by_own_school, finish, open_change
 from services.transfer import move_record
-from services.workflows import ChangeType, Material, StepDef, declare, notify, open_request
+from services.workflows import ChangeType, Material, StepDef, declare, notify
 
 if TYPE_CHECKING:
     from models.people import User
@@ -39,10 +40,6 @@ MOVE_KINDS = {
 }
 
 
-def _done(req: ChangeRequest) -> None:
-    req.status, req.finished_at = COMPLETED, clock.now()
-
-
 def _teaches_grade(req: ChangeRequest) -> str | None:
     school = req.to_school
     if school is None or school.level != SCHOOL:
@@ -55,9 +52,7 @@ def _teaches_grade(req: ChangeRequest) -> str | None:
 def _in_school(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status not in ("enrolled", "suspended"):
         return _l("Only a pupil whose record is kept at a school can be placed.")
-    if req.from_school is not req.student.school:
-        return _l("The placement is requested by the school that holds the record.")
-    return None
+    return filed_by_own_school(req, actor)  # the school that holds the record requests the placement
 
 
 # --- 第二十二条 ------------------------------------------------------------------------------
@@ -73,7 +68,7 @@ def _placed(req: ChangeRequest, actor: User) -> None:
     req.payload = {**(req.payload or {}), "original_school_id": req.from_school_id}
     move_record(req, actor, req.to_school, str(_l("Placement at the school of the institution (第二十二条)")),  # type: ignore[arg-type]
                 str(_l("Record moved to %(school)s (第二十二条)", school=req.to_school.name)))  # type: ignore[union-attr]
-    _done(req)
+    finish(req)
 
 
 declare(ChangeType(
@@ -91,8 +86,7 @@ declare(ChangeType(
 
 
 def request_juvenile_placement(student: Student, actor: User, institution_school: OrgUnit, reason_text: str | None) -> ChangeRequest:
-    return open_request(JUVENILE_PLACEMENT, student, actor, from_school=student.school, to_school=institution_school,
-                        reason_text=reason_text)
+    return open_change(JUVENILE_PLACEMENT, student, actor, to_school=institution_school, reason_text=reason_text)
 
 
 def original_school(student: Student) -> OrgUnit | None:
@@ -117,7 +111,7 @@ def _may_return_juvenile(req: ChangeRequest, actor: User) -> str | None:
 def _returned(req: ChangeRequest, actor: User) -> None:
     move_record(req, actor, req.to_school, str(_l("Return to the original school on release (第二十二条)")),  # type: ignore[arg-type]
                 str(_l("Record returned to %(school)s (第二十二条)", school=req.to_school.name)))  # type: ignore[union-attr]
-    _done(req)
+    finish(req)
     notify(req.to_school, req, str(_l("%(name)s returns to your school (request #%(id)s).", name=req.student.name, id=req.id)))
 
 
@@ -135,8 +129,7 @@ declare(ChangeType(
 
 
 def request_juvenile_return(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
-    return open_request(JUVENILE_RETURN, student, actor, from_school=student.school, to_school=original_school(student),
-                        reason_text=reason_text)
+    return open_change(JUVENILE_RETURN, student, actor, to_school=original_school(student), reason_text=reason_text)
 
 
 # --- 第十七条 --------------------------------------------------------------------------------
@@ -175,7 +168,7 @@ def _moved(req: ChangeRequest, actor: User) -> None:
     with audit.acting(actor, reason=str(MOVE_KINDS[req.payload["kind"]]), request_id=req.id):
         student.attending_school_id = None
         db.session.flush()
-    _done(req)
+    finish(req)
 
 
 declare(ChangeType(
@@ -193,9 +186,10 @@ declare(ChangeType(
 
 def _attends(req: ChangeRequest, actor: User) -> None:
     with audit.acting(actor, reason=str(MOVE_KINDS[req.payload["kind"]]), request_id=req.id):
-        req.student.attending_school_id = req.to_school_id  # the record stays at the old school
+        # The record stays at the old school; back at that school there is no other school attended.
+        req.student.attending_school_id = req.to_school_id if req.to_school_id != req.student.school_id else None
         db.session.flush()
-    _done(req)
+    finish(req)
     notify(req.to_school, req, str(_l("%(name)s attends your school; the record stays at %(school)s (第十七条).",
                                       name=req.student.name, school=req.student.school.name)))
 
@@ -213,6 +207,7 @@ declare(ChangeType(
 def request_special_move(student: Student, actor: User, *, kind: str, to_school: OrgUnit, keep_record: bool,
                          reason_text: str | None) -> ChangeRequest:
     """第十七条: the record moves with the pupil, or stays at the old school (a choice on the request)."""
-    return open_request(SPECIAL_ATTEND if keep_record else SPECIAL_MOVE, student, actor, from_school=student.school,
-                        to_school=to_school, reason_text=reason_text, payload={"kind": kind, "keep_record": bool(keep_record)})
+    keep_record = keep_record or to_school is student.school  # back to the school that holds the record: nothing moves
+    return open_change(SPECIAL_ATTEND if keep_record else SPECIAL_MOVE, student, actor, to_school=to_school,
+                       reason_text=reason_text, payload={"kind": kind, "keep_record": bool(keep_record)})
 

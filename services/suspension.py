@@ -27,7 +27,7 @@ from models.student import Student
 from services import audit, clock, scope
 from services.errors import NotInScope, RuleViolation
 from services.students import GRADES_BY_KIND
-from services.terms import in_second_term
+from services.terms import is_second_term, term_of
 from services.workflows import ChangeType, Material, StepDef, declare, open_request
 
 if TYPE_CHECKING:
@@ -37,6 +37,32 @@ SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extensi
 SUSPENDED = "suspended"
 REASON_KINDS = {ILLNESS: _l("Illness"), OTHER: _l("Another special reason")}
 MAX_EXTENSIONS = 1
+
+
+# --- shared by the status changes of 第十七–二十三条 (departures.py and placements.py use these) ---------
+
+
+def open_change(type_code: str, student: Student, actor: User, **fields: Any) -> ChangeRequest:
+    """Open a status change of `student` from the school that holds the record. A pupil outside
+    the actor's subtree is NotInScope (404: absent and forbidden look the same)."""
+    if not scope.covers(actor, student.scope_path):
+        raise NotInScope()
+    return open_request(type_code, student, actor, from_school=student.school, **fields)
+
+
+def filed_by_own_school(req: ChangeRequest, actor: User) -> str | None:
+    """The school that holds the record files the change (第十八、二十、二十一、二十三条: 学校…发起/报);
+    its authority decides, it does not file for it."""
+    if actor.unit_id != req.student.school_id or not actor.is_school_user:
+        return _l("The school that holds the pupil's record files this change.")
+    return None
+
+
+def finish(req: ChangeRequest) -> None:
+    """Mark the request done. Flushes, so that the pupil's changes made by the effect are written to
+    the history while `workflows.decide` still attributes them to the request and the approver."""
+    req.status, req.finished_at = COMPLETED, clock.now()
+    db.session.flush()
 
 
 def school_of(req: ChangeRequest) -> OrgUnit | None:
@@ -93,7 +119,9 @@ def _may_suspend(req: ChangeRequest, actor: User) -> str | None:
         return _l("Give the first and the last day of the suspension.")
     if ends > one_year_after(starts):
         return _l("A suspension lasts at most one school year (第十九条); apply for an extension later if needed.")
-    if student.grade == final_grade(student) and in_second_term(clock.today()):
+    # 毕业年级下学期一般不办理休学手续: neither while that term runs (nor in the vacation before it),
+    # nor for a suspension that would start in it.
+    if student.grade == final_grade(student) and any(is_second_term(term_of(day)) for day in (clock.today(), starts)):
         return _l("No suspension in the second term of the graduating grade (第十九条).")
     return None
 
@@ -105,7 +133,7 @@ def _suspended(req: ChangeRequest, actor: User) -> None:
         grade=student.grade, starts_on=_payload_date(req, "starts_on"), ends_on=_payload_date(req, "ends_on"),
     ))
     student.status = SUSPENDED  # the record is kept (第十九条: 学生休学期间学校应为其保留学籍)
-    req.status, req.finished_at = COMPLETED, clock.now()
+    finish(req)
 
 
 APPLICATION = Material("application", _l("休学复学申请表 signed by the pupil and the guardian"))
@@ -122,7 +150,7 @@ declare(ChangeType(
         Material("receipts", _l("Medical receipts"), required=_illness),
         Material("reason_proof", _l("Proof of the special reason"), required=lambda req: not _illness(req)),
     ),
-    preconditions=(_may_suspend,),
+    preconditions=(filed_by_own_school, _may_suspend),
 ))
 
 
@@ -130,7 +158,7 @@ def request_suspension(student: Student, actor: User, *, reason_kind: str, start
                        reason_text: str | None) -> ChangeRequest:
     """The school files the guardian's application; the end defaults to one school year."""
     ends_on = ends_on or one_year_after(starts_on)
-    return open_request(SUSPENSION, student, actor, from_school=student.school, reason_text=reason_text, payload={
+    return open_change(SUSPENSION, student, actor, reason_text=reason_text, payload={
         "reason_kind": reason_kind, "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(),
     })
 
@@ -156,7 +184,7 @@ def _extended(req: ChangeRequest, actor: User) -> None:
         episode.ends_on = one_year_after(episode.ends_on + timedelta(days=1))
         episode.extensions += 1
     req.payload = {**(req.payload or {}), "ends_on": episode.ends_on.isoformat()}
-    req.status, req.finished_at = COMPLETED, clock.now()
+    finish(req)
 
 
 declare(ChangeType(
@@ -165,13 +193,13 @@ declare(ChangeType(
     steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
     effect=_extended,
     materials=(APPLICATION, Material("reason_proof", _l("Proof that the pupil still cannot return"))),
-    preconditions=(_may_extend,),
+    preconditions=(filed_by_own_school, _may_extend),
     while_blocked=(SUSPENDED,),
 ))
 
 
 def request_extension(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
-    return open_request(SUSPENSION_EXTENSION, student, actor, from_school=student.school, reason_text=reason_text)
+    return open_change(SUSPENSION_EXTENSION, student, actor, reason_text=reason_text)
 
 
 # --- 复学 ------------------------------------------------------------------------------------
@@ -203,7 +231,7 @@ def _resumed(req: ChangeRequest, actor: User) -> None:
         student.status = "enrolled"
         if episode is not None:
             episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
-    req.status, req.finished_at = COMPLETED, clock.now()
+        finish(req)
 
 
 declare(ChangeType(
@@ -215,7 +243,7 @@ declare(ChangeType(
         APPLICATION,
         Material("recovery_certificate", _l("Recovery certificate of a county-level or higher hospital"), required=_after_illness),
     ),
-    preconditions=(_may_resume,),
+    preconditions=(filed_by_own_school, _may_resume),
     while_blocked=(SUSPENDED,),
 ))
 
@@ -227,7 +255,7 @@ def request_resumption(student: Student, actor: User, *, grade: int | None = Non
     payload: dict[str, Any] = {"grade": grade if grade is not None else (episode.grade if episode else student.grade)}
     if (grade_reason or "").strip():
         payload["grade_reason"] = grade_reason.strip()  # type: ignore[union-attr]
-    return open_request(RESUMPTION, student, actor, from_school=student.school, reason_text=reason_text, payload=payload)
+    return open_change(RESUMPTION, student, actor, reason_text=reason_text, payload=payload)
 
 
 # --- 休学到期 ---------------------------------------------------------------------------------

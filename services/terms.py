@@ -34,21 +34,27 @@ def in_transfer_window(day: date) -> bool:
     return current_term(day) is not None
 
 
-def in_second_term(day: date) -> bool:
-    """Whether `day` lies in the second term of a school year (下学期: the spring term, the last of TERMS)."""
+def term_of(day: date) -> tuple[date, date]:
+    """(start, end) of the term containing `day`, or of the next term in a vacation."""
     term = current_term(day)
-    if term is None:
-        return False
+    while term is None:
+        day = date.fromordinal(day.toordinal() + 1)
+        term = current_term(day)
+    return term
+
+
+def is_second_term(term: tuple[date, date]) -> bool:
+    """Whether a term (from `current_term` or `term_of`) is the second of a school year (下学期, the last of TERMS)."""
     start = current_app.config["TERMS"][-1][0]
     return (term[0].month, term[0].day) == (int(start[:2]), int(start[3:]))
 
 
+def in_second_term(day: date) -> bool:
+    """Whether `day` lies in the second term of a school year (not in the vacation before it)."""
+    term = current_term(day)
+    return term is not None and is_second_term(term)
+
+
 def term_end(day: date) -> date:
     """The last day of the term containing `day`, or of the next term in a vacation."""
-    term = current_term(day)
-    if term is not None:
-        return term[1]
-    nxt = day
-    while current_term(nxt) is None:
-        nxt = date.fromordinal(nxt.toordinal() + 1)
-    return current_term(nxt)[1]  # type: ignore[index]
+    return term_of(day)[1]

@@ -344,12 +344,14 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
         if type_of(req).on_reject is not None:
             with audit.acting(actor, reason=comment, request_id=req.id):
                 type_of(req).on_reject(req, actor)  # type: ignore[misc]
+                db.session.flush()  # inside: the history rows name the request and the approver
     elif step.seq < len(req.steps):
         _start_step(req, step.seq + 1)
     else:
         req.current_seq = None
         with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
             type_of(req).effect(req, actor)
+            db.session.flush()  # inside: the history rows name the request and the approver
     db.session.flush()
     return step
 
