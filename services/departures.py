@@ -249,6 +249,17 @@ def _outside(first: date, last: date, cuts: list[tuple[date, date]]) -> list[tup
     return parts
 
 
+def _through_days_off(last: date) -> date:
+    """The last day of absence, carried over the days off that follow it: a pupil absent Monday to
+    Friday for four weeks has missed four whole weeks, weekends included."""
+    day = last
+    for _ in range(14):  # the longest run of days off (Spring Festival, National Day) is shorter
+        if workdays.is_workday(day + timedelta(days=1))[0]:
+            break
+        day += timedelta(days=1)
+    return day
+
+
 def _only_days_off(after: date, before: date) -> bool:
     day = after + timedelta(days=1)
     while day < before:
@@ -263,7 +274,7 @@ def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:
     if student.status != "enrolled":
         return _l("Only a pupil in school (在籍) can be reported as a dropout.")
     run = longest_unexcused_run(student)
-    if run is None or (run[1] - run[0]).days + 1 < DROPOUT_WEEKS * 7:
+    if run is None or (_through_days_off(run[1]) - run[0]).days + 1 < DROPOUT_WEEKS * 7:
         return _l("A dropout needs 4 consecutive weeks of unexcused absence recorded by the school (第二十三条).")
     contacts = db.session.scalars(
         select(FamilyContact.contacted_on).where(FamilyContact.student_id == student.id,
@@ -335,6 +346,7 @@ declare(ChangeType(
     label=_l("Return after dropping out"),
     steps=(StepDef("school", _l("School"), school_of), StepDef("authority", _l("Supervising authority"), authority_of)),
     effect=_returned_after_dropout,
+    materials=(Material("application", _l("Guardian's application to resume school")),),
     preconditions=(filed_by_own_school, _may_return_after_dropout),
 ))
 

@@ -50,8 +50,8 @@ def _teaches_grade(req: ChangeRequest) -> str | None:
 
 
 def _in_school(req: ChangeRequest, actor: User) -> str | None:
-    if req.student.status not in ("enrolled", "suspended"):
-        return _l("Only a pupil whose record is kept at a school can be placed.")
+    if req.student.status != "enrolled":  # a suspended pupil resumes first (休学 blocks every change)
+        return _l("Only a pupil in school (在籍) can be placed.")
     return filed_by_own_school(req, actor)  # the school that holds the record requests the placement
 
 

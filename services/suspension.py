@@ -22,7 +22,7 @@ from sqlalchemy import Select, exists, select
 from extensions import db
 from models.changes import COMPLETED, ChangeRequest
 from models.org import OrgUnit
-from models.status import ILLNESS, OTHER, FamilyContact, Suspension
+from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER, FamilyContact, Suspension
 from models.student import Student
 from services import audit, clock, scope
 from services.errors import NotInScope, RuleViolation
@@ -289,6 +289,8 @@ def record_contact(student: Student, actor: User, *, purpose: str, contacted_on:
         raise NotInScope()
     if actor.unit_id != student.school_id or not actor.is_school_user:
         raise RuleViolation(str(_l("The pupil's own school records contacts with the family.")))
+    if purpose not in (CONTACT_DROPOUT, CONTACT_SUSPENSION):
+        raise RuleViolation([("purpose", str(_l("Choose what the contact was about.")))])
     if contacted_on > clock.today():
         raise RuleViolation([("contacted_on", str(_l("The date of a contact cannot be in the future.")))])
     method, outcome = (method or "").strip(), (outcome or "").strip()

@@ -5,7 +5,7 @@ all of them at the end."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -509,6 +509,19 @@ def test_dropout_needs_four_weeks_absence(ctx, monkeypatch):
     assert (req.payload["absent_from"], req.payload["absent_to"]) == ("2026-11-04", "2026-12-01")
 
 
+def test_four_school_weeks_monday_to_friday_are_four_weeks(ctx, monkeypatch):
+    """Absent Monday to Friday for four weeks (recorded week by week): the weekends count too."""
+    at(monkeypatch, date(2026, 12, 10))
+    pupil = pupil_of(HEPING1)
+    contact(pupil, date(2026, 11, 10))
+    contact(pupil, date(2026, 11, 20))
+    for monday in (date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)):
+        absent(pupil, monday, monday + timedelta(days=4))
+    dropout_refused(pupil)  # three weeks
+    absent(pupil, date(2026, 11, 23), date(2026, 11, 27))  # the fourth week, Monday to Friday
+    assert departures.report_dropout(pupil, user("school-heping1"), "连续旷课4周").status == "pending"
+
+
 def test_excused_absences_do_not_count_towards_a_dropout(ctx, monkeypatch):
     at(monkeypatch, date(2026, 12, 10))
     first, second = pupil_of(HEPING1), db.session.scalars(
@@ -599,6 +612,8 @@ def test_dropout_return_is_a_declared_change(ctx):
     refused(lambda: departures.request_dropout_return(pupil, user("school-heping1"), grade=8, reason_text=None))
     req = departures.request_dropout_return(pupil, user("school-heping1"), grade=3, reason_text="动员返校")
     assert [(s.role, s.unit.code) for s in req.steps] == [("school", HEPING1), ("authority", "210102")]
+    assert [m.code for m in workflows.missing_materials(req)] == ["application"]  # the guardian's application
+    give_all(req)
     approve(req, "school-heping1")
     assert pupil.status == "dropped_out"
     approve(req, "heping")
@@ -673,6 +688,7 @@ def test_migrant_who_is_no_longer_a_dropout_has_no_archive_handover(ctx, monkeyp
         approve(departures.report_dropout(pupil, user("school-heping1"), "随父母返乡"), "heping")
     assert len(db.session.scalars(departures.handovers_query(user("heping"))).all()) == 2
     req = departures.request_dropout_return(back, user("school-heping1"), grade=back.grade, reason_text="动员返校")
+    give_all(req)
     decide_all(req)
     req = departures.report_death(died, user("school-heping1"), reported_on=date(2026, 12, 9), reason_text=None)
     give_all(req)

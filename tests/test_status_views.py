@@ -104,7 +104,7 @@ CASES: dict[str, tuple] = {
     "abroad_return": (_go_abroad, ME, {}, "abroad_return", ("application",)),
     "death": (None, ME, {"reported_on": "2026-10-30", "reason_text": "交通事故"}, "death", ("proof",)),
     "dropout": (_absent_four_weeks, ME, {"reason_text": "多次联系无效"}, "dropout", ("absence_record",)),
-    "dropout_return": (_drop_out, ME, {}, "dropout_return", ()),
+    "dropout_return": (_drop_out, ME, {}, "dropout_return", ("application",)),
     "juvenile_placement": (None, ME, {"reason_text": "判决书"}, "juvenile_placement", ("decision",)),
     "juvenile_return": (_place_at_shenhe, "school-shenhe1", {"reason_text": "刑满释放"}, "juvenile_return", ("release",)),
     "special_move": (None, ME, {"kind": "to_special", "keep_record": "no"}, "special_move", ("application",)),
