@@ -4,8 +4,10 @@ from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, 
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay
 from models.changes import ApprovalStep, Attachment, ChangeRequest, Notification, PrintedDocument
+from models.graduation import Certificate, GraduationRecord
 from models.imports import ImportJob  # noqa: F401  (registers the table)
 from models.org import OrgUnit
+from models.oversight import CheckCampaign, CheckCompletion
 from models.people import Role, User
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
@@ -22,10 +24,14 @@ __all__ = [
     "AuditLog",
     "Award",
     "CalendarDay",
+    "Certificate",
     "ChangeRequest",
+    "CheckCampaign",
+    "CheckCompletion",
     "FamilyContact",
     "FinancialAid",
     "GradeRecord",
+    "GraduationRecord",
     "Guardian",
     "HealthRecord",
     "Notification",

@@ -34,7 +34,8 @@ class ChangeRequest(db.Model):
     version_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     type: Mapped[str] = mapped_column(String(30), index=True)
     status: Mapped[str] = mapped_column(String(12), default=PENDING, index=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
+    # None for a request about a school rather than one pupil (the graduation roster, 第二十四条).
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("student.id"))
     from_school_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     to_school_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     from_path: Mapped[str | None] = mapped_column(ScopePath())
@@ -57,7 +58,7 @@ class ChangeRequest(db.Model):
     reported_at: Mapped[datetime | None] = mapped_column(DateTime)  # 报到 at the receiving school
     archive_backup: Mapped[dict | None] = mapped_column(JSON)  # 第十条: the sending school's copy
 
-    student: Mapped[Student] = relationship()
+    student: Mapped[Student | None] = relationship()
     from_school: Mapped[OrgUnit | None] = relationship(foreign_keys=[from_school_id])
     to_school: Mapped[OrgUnit | None] = relationship(foreign_keys=[to_school_id])
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
