@@ -36,6 +36,9 @@ def create_app(config: object | None = None) -> Flask:
     from admin import init_admin
 
     init_admin(app)
+    from public import init_public
+
+    init_public(app)  # pages without login: /verify/<code> for certificates
     _register_routes(app)
     _register_login_audit(app)
 

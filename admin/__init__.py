@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import func, select
 
+from admin import certificates, graduation, statistics
 from admin.archive import ArchiveView
 from admin.audit import AuditView
 from admin.base import SecureIndexView, current_actor
@@ -80,6 +81,10 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
     admin.add_view(CalendarDayView(name=_l("Official calendar"), endpoint="calendar", category=_l("Organisation")))
+    # End of year (第二十四–二十五条, 第二十七条): each module adds its own views.
+    graduation.register(admin)
+    certificates.register(admin)
+    statistics.register(admin)
     admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
     admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
     admin.add_link(MenuLink(name=_l("Log out"), url="/logout"))
