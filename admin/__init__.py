@@ -19,6 +19,7 @@ from admin.changes import ChangeRequestView
 from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
 from admin.problems import MENU_NAME, ProblemRecordView
+from admin.promotion import PromotionView
 from admin.reports import ArchiveOverdueView
 from admin.status import StatusView
 from admin.students import StudentView
@@ -82,6 +83,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
     admin.add_view(CalendarDayView(name=_l("Official calendar"), endpoint="calendar", category=_l("Organisation")))
     # End of year (第二十四–二十五条, 第二十七条): each module adds its own views.
+    admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=_l("End of year")))
     graduation.register(admin)
     certificates.register(admin)
     statistics.register(admin)

@@ -309,6 +309,25 @@ class StatusView(SecureBaseView):
         return redirect(url_for(".expired"))
 
     # --- opening a request from the pupil's page ------------------------------------------
+    @expose("/start")
+    def start(self) -> str:
+        """From the change-request list: find a pupil of one's own school (学籍号, ID number or name),
+        then the changes the pupil's status allows, as on the pupil's page."""
+        actor = current_actor()
+        if actor.unit.level != SCHOOL or not actor.is_school_user:
+            abort(403)
+        term = (request.args.get("q") or "").strip()[:50]
+        found: list[Student] = []
+        if term:
+            key = term.upper()
+            found = list(db.session.scalars(
+                select(Student).where(Student.school_id == actor.unit_id,
+                                      (Student.xjh == key) | (Student.id_number == key) | (Student.name == term))
+                .order_by(Student.name, Student.id).limit(20)
+            ))
+        return self.render("admin/status_start.html", term=term, found=[(s, actions_for(s)) for s in found],
+                           code_label=codes.label)
+
     @expose("/<kind>/new", methods=("GET", "POST"))
     def new(self, kind: str) -> t.Any:
         spec = KINDS.get(kind)

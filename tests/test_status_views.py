@@ -579,3 +579,19 @@ def test_menu_has_the_status_lists(as_user):
     html = as_user(ME).get("/admin/").get_data(as_text=True)
     assert "/admin/status/expired" in html or "/admin/status/" in html
     assert "/admin/status/handovers" in html and "/admin/requests/" in html
+
+
+def test_status_change_started_from_the_request_list(as_user, app):
+    with app.test_request_context():
+        pupil = pupil_of(HEPING1)
+        sid, xjh, name = pupil.id, pupil.xjh, pupil.name
+    c = as_user("school-heping1")
+    assert 'id="start-status-change"' in c.get("/admin/requests/").get_data(as_text=True)
+    html = c.get(f"/admin/status/start?q={xjh}").get_data(as_text=True)
+    assert name in html and f"/admin/status/suspension/new?student_id={sid}" in html
+    # Another school finds nothing of 和平一小, by 学籍号 or by name; officials do not start changes here.
+    for who in ("school-shenhe1", "school-xigang1"):
+        for q in (xjh, name):
+            html = as_user(who).get(f"/admin/status/start?q={q}").get_data(as_text=True)
+            assert f"student_id={sid}" not in html and 'id="status-start-none"' in html
+    assert as_user("heping").get("/admin/status/start").status_code == 403

@@ -1,0 +1,83 @@
+"""正常升级 on screen: choose the area and the school year, see the preview, confirm, run.
+
+A school runs it for itself; an authority for its whole area or a county/school inside it. The
+service (services/promotion.py) checks the actor again and refuses a second move in one year.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, StringField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from admin.base import SecureBaseView, current_actor
+from extensions import db
+from models.org import SCHOOL, OrgUnit
+from services import codes, promotion, scope
+from services.errors import NotInScope, RuleViolation
+
+
+class PromotionForm(FlaskForm):
+    unit_code = StringField(_l("Area or school (code)"), validators=[DataRequired()])
+    school_year = IntegerField(_l("School year that begins (e.g. 2027 for 2027–28)"),
+                               validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    confirm = BooleanField(_l("I have checked the preview; move these pupils up one grade"), validators=[Optional()])
+
+
+def _unit(code: str) -> OrgUnit | None:
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == (code or "").strip()))
+    if unit is None or not scope.covers(current_actor(), unit.path):
+        return None  # absent and outside the area look the same
+    return unit
+
+
+def _areas() -> list[OrgUnit]:
+    """The actor's own unit and the authorities below it (schools are typed in by code)."""
+    actor = current_actor()
+    if actor.unit.level == SCHOOL:
+        return [actor.unit]
+    return list(db.session.scalars(
+        select(OrgUnit).where(scope.within(OrgUnit.path, actor.unit.path), OrgUnit.level != SCHOOL).order_by(OrgUnit.path)
+    ))
+
+
+class PromotionView(SecureBaseView):
+    @expose("/", methods=("GET", "POST"))
+    def index(self) -> t.Any:
+        actor = current_actor()
+        formdata = request.form if request.method == "POST" else (request.args or None)  # the preview is a GET
+        form = PromotionForm(formdata, unit_code=actor.unit.code, school_year=promotion.default_school_year())
+        preview = unit = None
+        if form.unit_code.data and form.school_year.data:
+            unit = _unit(form.unit_code.data)
+            if unit is None:
+                form.unit_code.errors = [_("No area or school with this code in your area.")]
+            else:
+                try:
+                    preview = promotion.preview(actor, unit, form.school_year.data)
+                except (RuleViolation, NotInScope) as exc:
+                    flash(str(exc) or _("Not permitted"), "error")
+        if request.method == "POST" and preview is not None and form.validate():
+            if not form.confirm.data:
+                flash(_("Tick the confirmation after checking the preview."), "error")
+            else:
+                try:
+                    run = promotion.promote(actor, unit, form.school_year.data)  # type: ignore[arg-type]
+                    db.session.commit()
+                except RuleViolation as exc:
+                    db.session.rollback()
+                    for _f, message in exc.problems:
+                        flash(message, "error")
+                else:
+                    flash(_("%(n)d pupils moved up one grade (run #%(id)d).", n=run.promoted, id=run.id), "success")
+                    return redirect(url_for(".index"))
+        db.session.commit()  # nothing written by a preview; ends the read transaction
+        return self.render("admin/promotion.html", form=form, unit=unit, preview=preview, areas=_areas(),
+                           runs=promotion.runs(actor), code_label=codes.label)
