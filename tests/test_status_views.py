@@ -595,3 +595,20 @@ def test_status_change_started_from_the_request_list(as_user, app):
             html = as_user(who).get(f"/admin/status/start?q={q}").get_data(as_text=True)
             assert f"student_id={sid}" not in html and 'id="status-start-none"' in html
     assert as_user("heping").get("/admin/status/start").status_code == 403
+
+
+def test_dropout_list_link_lists_the_dropouts_of_the_area(as_user, app):
+    import re
+
+    from admin import DROPOUT_LIST_URL
+
+    with app.test_request_context():
+        pupil = pupil_of(HEPING1)
+        pupil.status = "dropped_out"
+        db.session.commit()
+        sid = pupil.id
+    html = as_user("heping").get(DROPOUT_LIST_URL).get_data(as_text=True)
+    assert set(re.findall(r"details/\?id=(\d+)", html)) == {str(sid)}
+    assert DROPOUT_LIST_URL in as_user("heping").get("/admin/").get_data(as_text=True)
+    html = as_user("shenhe").get(DROPOUT_LIST_URL).get_data(as_text=True)
+    assert f"details/?id={sid}" not in html
