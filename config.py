@@ -45,6 +45,8 @@ class Config:
     SECURITY_REGISTERABLE = False
     SECURITY_RECOVERABLE = False
     SECURITY_CHANGEABLE = True
+    # Flask-Security's re-authentication page would take /verify, the public certificate check (public/).
+    SECURITY_VERIFY_URL = "/login/verify"
     SECURITY_SEND_REGISTER_EMAIL = False
     SECURITY_SEND_PASSWORD_CHANGE_EMAIL = False
     SECURITY_POST_LOGIN_VIEW = "/admin/"
@@ -67,6 +69,10 @@ class Config:
 
     # School terms (month-day): transfers are handled in term time (第十五条); vacations need an override.
     TERMS = (("09-01", "01-31"), ("03-01", "07-15"))
+
+    # The address printed in a certificate's QR code (https://…, no trailing slash needed); unset,
+    # the host of the request that prints it.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
 
     def __init__(self) -> None:
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")

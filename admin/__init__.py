@@ -28,25 +28,15 @@ from extensions import db
 from models.changes import ChangeRequest, Notification
 from models.org import SCHOOL, OrgUnit
 from models.people import ROLE_LABELS
-from models.student import Student
-from services import codes, scope, workflows
+from services import scope, workflows
 
 
 class HomeView(SecureIndexView):
-    """首页: who I am, and (for schools and counties) the pupils of my scope by grade."""
+    """首页: who I am, my queues and notifications, and the dashboard of my area (admin/statistics.py)."""
 
     @expose("/")
     def index(self):
         actor = current_actor()
-        by_grade: list[tuple[str, int]] = []
-        if actor.unit.level in ("school", "county"):
-            rows = db.session.execute(
-                select(Student.grade, func.count())
-                .where(scope.filter_for(actor, Student.scope_path), Student.status == "enrolled")
-                .group_by(Student.grade)
-                .order_by(Student.grade)
-            )
-            by_grade = [(codes.label("grade", str(g)), n) for g, n in rows]
         schools = db.session.scalar(
             select(func.count()).select_from(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(actor, OrgUnit.path))
         )
@@ -56,8 +46,8 @@ class HomeView(SecureIndexView):
         notes = db.session.scalars(
             select(Notification).where(Notification.unit_id == actor.unit_id).order_by(Notification.id.desc()).limit(10)
         ).all()
-        return self.render("admin/home.html", actor=actor, roles=roles, by_grade=by_grade, schools=schools,
-                           queues=queues, notes=notes)
+        return self.render("admin/home.html", actor=actor, roles=roles, schools=schools,
+                           queues=queues, notes=notes, **statistics.dashboard_context(actor))
 
 
 DROPOUT_LIST_URL = "/admin/student/?flt0_3=dropped_out"

@@ -1,9 +1,354 @@
-"""Placeholder while the end-of-year work (issue #6) is being built; replaced by its views."""
+"""Certificates on screen (第二十四–二十五条): the list, one certificate's page, issuing for one pupil
+or a whole class, printing a class as one PDF in the background, revoking, reissuing and the
+学历证明书 request.
+
+Every row is reached through the actor's scope (outside it: 404, like an unknown id): the list
+and its count, a certificate, a roster line, a pupil, a school's class page, a print job
+(only its own user's). Who may do what is checked again by services/certificates.py.
+"""
 
 from __future__ import annotations
 
-from flask_admin import Admin
+import typing as t
+
+from flask import Response, abort, flash, jsonify, redirect, request, send_file, url_for
+from flask_admin import Admin, expose
+from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import exists, select
+
+from admin.base import ReadOnlyScopedView, current_actor
+from extensions import db
+from forms.certificates import CertificateConfirmForm, RecordProofForm, ReissueForm, RevokeForm
+from models.graduation import PASSED, REVOKED, VALID, Certificate, GraduationRecord
+from models.org import SCHOOL, OrgUnit
+from models.student import Student
+from services import certificates, codes, exports, scope, workflows
+from services.errors import NotInScope, RuleViolation
+
+SCHOOL_CHOICES_LIMIT = 500
+OUTCOME_LABELS = {"graduated": _l("Graduated (毕业)"), "completed": _l("Completed (结业)")}
+ASSESSMENT_LABELS = {PASSED: _l("Passed"), "failed": _l("Failed")}
+JOB_STATUS_LABELS = {
+    certificates.JOB_QUEUED: _l("Queued"), certificates.JOB_RUNNING: _l("Printing"),
+    certificates.JOB_DONE: _l("Ready"), certificates.JOB_FAILED: _l("Failed"),
+}
+
+
+def _flash_problems(exc: RuleViolation) -> None:
+    for _field, message in exc.problems:
+        flash(message, "error")
+
+
+def _flash_form_errors(form: t.Any) -> None:
+    for name, messages in form.errors.items():
+        label = form[name].label.text if name in form else name
+        for message in messages:
+            flash(f"{label}：{message}", "error")
+
+
+def _status_cell(v: t.Any, c: t.Any, m: Certificate, n: str) -> Markup:
+    label = certificates.STATUS_LABELS.get(m.status, m.status)
+    badge = {VALID: "success", REVOKED: "secondary"}.get(m.status, "warning")
+    out = Markup('<span class="badge badge-{}">{}</span>').format(badge, label)
+    if m.status == REVOKED and m.revoked_at:
+        out += Markup(' <span class="small text-muted">{}</span>').format(m.revoked_at.strftime("%Y-%m-%d"))
+    return out
+
+
+class CertificateView(ReadOnlyScopedView):
+    """证书: every certificate of the actor's scope, and the pages that issue, print and revoke."""
+
+    can_view_details = False
+    column_list = ("number", "kind", "student", "school", "year", "status", "issued_at")
+    column_labels = {
+        "number": _l("Certificate number"), "kind": _l("Kind"), "student": _l("Pupil"), "school": _l("School"),
+        "year": _l("Year"), "status": _l("Certificate status"), "issued_at": _l("Issued at"), "student.name": _l("Pupil"),
+    }
+    column_searchable_list = ("number", "student.name")
+    column_default_sort = ("id", True)
+    column_sortable_list = ("number", "year", "issued_at")
+    column_formatters = {
+        "number": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(url_for(".certificate_page", cert_id=m.id), m.number),
+        "kind": lambda v, c, m, n: str(certificates.KIND_LABELS.get(m.kind, m.kind)),
+        "student": lambda v, c, m, n: m.student.name,
+        "school": lambda v, c, m, n: m.school.name,
+        "status": _status_cell,
+        "issued_at": lambda v, c, m, n: m.issued_at.strftime("%Y-%m-%d") if m.issued_at else "",
+    }
+    list_template = "admin/certificates_list.html"
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any):
+        self.column_filters = (
+            FilterEqual(Certificate.kind, _l("Kind"), options=lambda: [(k, str(v)) for k, v in certificates.KIND_LABELS.items()]),
+            FilterEqual(Certificate.status, _l("Certificate status"),
+                        options=lambda: [(k, str(v)) for k, v in certificates.STATUS_LABELS.items()]),
+            IntEqualFilter(Certificate.year, _l("Year")),
+        )
+        super().__init__(Certificate, *args, **kwargs)
+
+    # --- the list -------------------------------------------------------------------------
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        actor = current_actor()
+        kwargs.setdefault("own_school", actor.unit if actor.unit.level == SCHOOL else None)
+        return super().render(template, **kwargs)
+
+    # --- loading through the scope ------------------------------------------------------------
+    def _certificate(self, cert_id: int) -> Certificate:
+        try:
+            return certificates.get_certificate(current_actor(), cert_id)
+        except NotInScope:
+            abort(404)
+
+    def _school(self, school_id: t.Any) -> OrgUnit:
+        unit = db.session.get(OrgUnit, int(school_id)) if str(school_id or "").isdigit() else None
+        if unit is None or unit.level != SCHOOL or not scope.covers(current_actor(), unit.path):
+            abort(404)
+        return unit
+
+    def _year(self) -> int | None:
+        value = request.values.get("year", "")
+        return int(value) if value.isdigit() and 2000 <= int(value) <= 2200 else None
+
+    # --- one certificate --------------------------------------------------------------------
+    @expose("/<int:cert_id>/")
+    def certificate_page(self, cert_id: int) -> str:
+        actor = current_actor()
+        cert = self._certificate(cert_id)
+        may_issue = certificates.may_issue(actor, cert.school)
+        return self.render(
+            "admin/certificate.html", cert=cert, actor=actor, replaced_by=certificates.replaced_by(cert),
+            kind_labels=certificates.KIND_LABELS, status_labels=certificates.STATUS_LABELS, titles=certificates.TITLES,
+            code_words=certificates.code_words, code_label=codes.label,
+            can_revoke=cert.status == VALID and certificates.may_revoke(actor, cert),
+            can_reissue=cert.status == VALID and cert.kind in certificates.ISSUED_KINDS and may_issue,
+            can_request_proof=cert.kind == certificates.DIPLOMA and may_issue,
+            revoke_form=RevokeForm(formdata=None), reissue_form=ReissueForm(formdata=None),
+            request_type=workflows.TYPES.get(certificates.RECORD_PROOF),
+        )
+
+    @expose("/<int:cert_id>/pdf")
+    def certificate_pdf(self, cert_id: int) -> Response:
+        cert = self._certificate(cert_id)
+        try:
+            data = certificates.render_certificate(cert, current_actor(), certificates.site_url())
+        except RuleViolation as exc:
+            db.session.rollback()
+            _flash_problems(exc)
+            return redirect(url_for(".certificate_page", cert_id=cert_id))
+        db.session.commit()
+        return Response(data, mimetype="application/pdf",
+                        headers={"Content-Disposition": exports.content_disposition(certificates.download_name(cert)).replace(
+                            "attachment;", "inline;", 1), "Cache-Control": "no-store"})
+
+    @expose("/<int:cert_id>/revoke", methods=("POST",))
+    def revoke(self, cert_id: int) -> Response:
+        cert = self._certificate(cert_id)
+        form = RevokeForm()
+        if not form.validate_on_submit():
+            _flash_form_errors(form)
+            return redirect(url_for(".certificate_page", cert_id=cert_id))
+        try:
+            certificates.revoke(cert, current_actor(), form.reason.data)
+            db.session.commit()
+            flash(_("Certificate %(number)s revoked.", number=cert.number), "success")
+        except RuleViolation as exc:
+            db.session.rollback()
+            _flash_problems(exc)
+        except NotInScope:
+            db.session.rollback()
+            abort(404)
+        return redirect(url_for(".certificate_page", cert_id=cert_id))
+
+    @expose("/<int:cert_id>/reissue", methods=("POST",))
+    def reissue(self, cert_id: int) -> Response:
+        cert = self._certificate(cert_id)
+        form = ReissueForm()
+        if not form.validate_on_submit():
+            _flash_form_errors(form)
+            return redirect(url_for(".certificate_page", cert_id=cert_id))
+        try:
+            new = certificates.reissue(cert, current_actor(), form.reason.data, form.note.data)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            _flash_problems(exc)
+            return redirect(url_for(".certificate_page", cert_id=cert_id))
+        except NotInScope:
+            db.session.rollback()
+            abort(404)
+        flash(_("Certificate %(number)s issued; %(old)s is revoked.", number=new.number, old=cert.number), "success")
+        return redirect(url_for(".certificate_page", cert_id=new.id))
+
+    # --- 学历证明书 (第二十五条) ----------------------------------------------------------------
+    @expose("/record-proof/<int:student_id>", methods=("GET", "POST"))
+    def record_proof(self, student_id: int) -> t.Any:
+        actor = current_actor()
+        try:
+            student: Student = scope.load_scoped(actor, Student, student_id)
+        except NotInScope:
+            abort(404)
+        record = certificates.graduated_record(student)
+        form = RecordProofForm()
+        if form.validate_on_submit():
+            try:
+                req = certificates.request_record_proof(student, actor, form.reason_text.data)
+                file = form.loss_statement.data
+                if file and getattr(file, "filename", None):
+                    workflows.attach(req, "loss_statement", file, actor)
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                _flash_problems(exc)
+            except NotInScope:
+                db.session.rollback()
+                abort(404)
+            else:
+                flash(_("Request #%(id)s opened: the 学历证明书 is valid once the supervising authority approves it.", id=req.id),
+                      "success")
+                return redirect(url_for("requests.request_page", request_id=req.id))
+        elif request.method == "POST":
+            _flash_form_errors(form)
+        lost = certificates.active_certificate(student.id, certificates.DIPLOMA)
+        return self.render("admin/certificate_record_proof.html", form=form, student=student, record=record, lost=lost,
+                           may_request=record is not None and certificates.may_issue(actor, record.school))
+
+    # --- a class -------------------------------------------------------------------------------
+    def _schools(self) -> list[OrgUnit]:
+        """Schools of the actor's scope that have a roster (for an official's choice)."""
+        actor = current_actor()
+        with_roster = exists().where(GraduationRecord.school_id == OrgUnit.id)  # ix_graduation_record_school_year
+        return list(db.session.scalars(
+            select(OrgUnit).where(OrgUnit.level == SCHOOL, scope.within(OrgUnit.path, actor.unit.path), with_roster)
+            .order_by(OrgUnit.code).limit(SCHOOL_CHOICES_LIMIT)
+        ))
+
+    @expose("/class/")
+    def class_page(self) -> t.Any:
+        actor = current_actor()
+        school_id = request.args.get("school_id") or (actor.unit_id if actor.unit.level == SCHOOL else None)
+        if school_id is None:
+            return self.render("admin/certificate_class.html", school=None, schools=self._schools(), year=None, years=[])
+        school = self._school(school_id)
+        years = certificates.roster_years(school)
+        year = self._year() or (years[0] if years else None)
+        records = certificates.class_records(school, year) if year else []
+        held: dict[tuple[int, str], Certificate] = {}
+        if records:
+            rows = db.session.scalars(
+                select(Certificate).where(Certificate.student_id.in_([r.student_id for r in records]),
+                                          Certificate.kind.in_(certificates.ISSUED_KINDS), Certificate.status == VALID)
+            )
+            held = {(c.student_id, c.kind): c for c in rows}
+        due = [r for r in records if r.grade == certificates.FINAL_GRADE and r.outcome in certificates.KIND_FOR_OUTCOME
+               and (r.student_id, certificates.KIND_FOR_OUTCOME[r.outcome]) not in held]
+        printable = len(certificates.class_certificates(school, year)) if year else 0
+        return self.render(
+            "admin/certificate_class.html", school=school, schools=self._schools() if actor.unit.level != SCHOOL else [],
+            year=year, years=years, records=records, held=held, due=due, printable=printable,
+            may_issue=certificates.may_issue(actor, school), kind_for_outcome=certificates.KIND_FOR_OUTCOME,
+            final_grade=certificates.FINAL_GRADE, outcome_labels=OUTCOME_LABELS, assessment_labels=ASSESSMENT_LABELS,
+            kind_labels=certificates.KIND_LABELS, form=CertificateConfirmForm(formdata=None),
+            jobs=certificates.recent_jobs(actor), job_status_labels=JOB_STATUS_LABELS, inline_pages=certificates.INLINE_PAGES,
+        )
+
+    def _back_to_class(self, school: OrgUnit, year: int | None) -> Response:
+        return redirect(url_for(".class_page", school_id=school.id, year=year))
+
+    @expose("/issue/<int:record_id>", methods=("POST",))
+    def issue_one(self, record_id: int) -> Response:
+        actor = current_actor()
+        try:
+            record = certificates.get_record(actor, record_id)
+        except NotInScope:
+            abort(404)
+        if not CertificateConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            cert = certificates.issue(record, actor)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            _flash_problems(exc)
+            return self._back_to_class(record.school, record.year)
+        except NotInScope:
+            db.session.rollback()
+            abort(404)
+        flash(_("%(kind)s %(number)s issued to %(name)s.", kind=certificates.KIND_LABELS[cert.kind], number=cert.number,
+                name=record.student.name), "success")
+        return self._back_to_class(record.school, record.year)
+
+    @expose("/class/issue", methods=("POST",))
+    def issue_class(self) -> Response:
+        school = self._school(request.form.get("school_id"))
+        year = self._year()
+        if year is None or not CertificateConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            certs = certificates.issue_class(school, year, current_actor())
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            _flash_problems(exc)
+        except NotInScope:
+            db.session.rollback()
+            abort(404)
+        else:
+            if certs:
+                flash(_("%(n)d certificates issued.", n=len(certs)), "success")
+            else:
+                flash(_("No certificate was due: every line of the roster has its certificate or entitles to none."), "info")
+        return self._back_to_class(school, year)
+
+    @expose("/class/print", methods=("POST",))
+    def print_class(self) -> Response:
+        school = self._school(request.form.get("school_id"))
+        year = self._year()
+        if year is None or not CertificateConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            job = certificates.start_class_print(school, year, current_actor(), certificates.site_url())
+        except RuleViolation as exc:
+            db.session.rollback()
+            _flash_problems(exc)
+            return self._back_to_class(school, year)
+        except NotInScope:
+            abort(404)
+        return redirect(url_for(".job", job_id=job.id))
+
+    # --- print jobs ---------------------------------------------------------------------------
+    def _job(self, job_id: str) -> certificates.PrintJob:
+        try:
+            return certificates.get_job(current_actor(), job_id)
+        except NotInScope:
+            abort(404)
+
+    @expose("/job/<job_id>")
+    def job(self, job_id: str) -> str:
+        job = self._job(job_id)
+        return self.render("admin/certificate_job.html", job=job, progress=job.progress(), status_labels=JOB_STATUS_LABELS)
+
+    @expose("/job/<job_id>.json")
+    def job_json(self, job_id: str) -> Response:
+        job = self._job(job_id)
+        data: dict[str, t.Any] = job.progress()
+        data["status_label"] = str(JOB_STATUS_LABELS.get(job.status, job.status))
+        data["pdf_url"] = url_for(".job_pdf", job_id=job.id) if job.status == certificates.JOB_DONE else None
+        return jsonify(data)
+
+    @expose("/job/<job_id>.pdf")
+    def job_pdf(self, job_id: str) -> Response:
+        job = self._job(job_id)
+        try:
+            path = certificates.job_pdf(job)
+        except NotInScope:
+            abort(404)
+        return send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=f"义务教育证书-{job.school_name}-{job.year}.pdf")
 
 
 def register(admin: Admin) -> None:
     """Add this module's views to the admin."""
+    admin.add_view(CertificateView(name=_l("Certificates"), endpoint="certificates", category=_l("End of year")))

@@ -8,7 +8,7 @@ import typing as t
 from flask import Response, abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -77,8 +77,25 @@ def _current(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
     return Markup("{}：{}<br>{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step))
 
 
+# A request about a school rather than one pupil (student None, e.g. the graduation roster) links to
+# the page of what it concerns: type code → request → (link text, URL), registered by the type's screens.
+SUBJECT_PAGES: dict[str, t.Callable[[ChangeRequest], tuple[str, str]]] = {}
+
+
+def subject_page(req: ChangeRequest) -> tuple[str, str] | None:
+    page = SUBJECT_PAGES.get(req.type)
+    return page(req) if page is not None and req.student is None else None
+
+
 def _student_link(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
-    return Markup('<a href="{}">{}</a>').format(url_for("requests.request_page", request_id=m.id), m.student.name)
+    url = url_for("requests.request_page", request_id=m.id)
+    if m.student is not None:
+        return Markup('<a href="{}">{}</a>').format(url, m.student.name)
+    link = Markup('<a href="{}">{}</a>').format(url, m.from_school.name if m.from_school else f"#{m.id}")
+    page = subject_page(m)
+    if page is None:
+        return link
+    return link + Markup(' · <a class="small" href="{}">{}</a>').format(page[1], page[0])
 
 
 class ChangeRequestView(ScopedModelView):
@@ -112,6 +129,7 @@ class ChangeRequestView(ScopedModelView):
         self.column_filters = (
             FilterEqual(ChangeRequest.type, _l("Change"), options=lambda: [(k, str(v.label)) for k, v in workflows.TYPES.items()]),
             FilterEqual(ChangeRequest.status, _l("Status"), options=lambda: [(k, str(v)) for k, v in STATUS_LABELS.items()]),
+            DateTimeBetweenFilter(ChangeRequest.finished_at, _l("Finished")),  # the dashboard's months link here
         )
         super().__init__(ChangeRequest, *args, **kwargs)
 
@@ -192,7 +210,7 @@ class ChangeRequestView(ScopedModelView):
             role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
             reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
-            request_forms=documents.request_forms(req),
+            request_forms=documents.request_forms(req), subject_page=subject_page(req),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:

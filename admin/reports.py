@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 
 from admin.students import StudentView
-from models.student import Student
-from services import clock
-from services.archive import incomplete_archive_filter
-
-ARCHIVE_DEADLINE = timedelta(days=31)  # 第八条: 入学之日起1个月内建立学籍档案
+from services.oversight import archive_overdue_filter
 
 
 class ArchiveOverdueView(StudentView):
@@ -26,11 +21,7 @@ class ArchiveOverdueView(StudentView):
     column_labels = {**StudentView.column_labels, "created_at": _l("Entered on")}
 
     def _overdue(self) -> t.Any:
-        return and_(
-            Student.status.in_(("enrolled", "pending")),
-            Student.created_at < clock.now() - ARCHIVE_DEADLINE,
-            incomplete_archive_filter(),
-        )
+        return archive_overdue_filter()  # the same rule counts the 第三十条 report (services/oversight.py)
 
     def scope_filter(self) -> t.Any:
         return and_(super().scope_filter(), self._overdue())

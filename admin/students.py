@@ -6,7 +6,7 @@ import typing as t
 
 from flask import Response, flash, has_request_context, request
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterInList, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -66,6 +66,16 @@ CODED_COLUMNS = {
     "status": "student_status", "grade": "grade",
 }
 OPTIONAL_CODES = {"hukou_type", "enroll_mode", "attendance_mode"}
+
+
+class SchoolKindFilter(BaseSQLAFilter):
+    """Pupils of the schools of one kind (小学, 初中 …): the dashboard's cells link here."""
+
+    def apply(self, query: t.Any, value: t.Any, alias: t.Any = None) -> t.Any:
+        return query.filter(Student.school_id.in_(select(OrgUnit.id).where(OrgUnit.school_kind == value)))
+
+    def operation(self) -> t.Any:
+        return _l("equals")
 
 
 class StudentView(ScopedModelView):
@@ -148,6 +158,9 @@ class StudentView(ScopedModelView):
             IntEqualFilter(Student.grade, _l("Grade"), options=[(int(k), v) for k, v in codes.table("grade").items()]),
             FilterEqual(Student.class_name, _l("Class")),
             FilterEqual(Student.status, _l("Status"), options=codes.choices("student_status")),
+            # Appended (the indices above are in bookmarked URLs): 在籍 is 在籍 + 休学 (第十九条).
+            FilterInList(Student.status, _l("Status (any of)"), options=codes.choices("student_status")),
+            SchoolKindFilter(Student.school_id, _l("Kind of school"), options=codes.choices("school_kind")),
         )
         self.form_ajax_refs = {
             "school": ScopedAjaxLoader(

@@ -67,6 +67,7 @@ ACCOUNTS = [
     ("school-heping1@xueji.demo", "王丽（学籍管理员）", "2121000001", REGISTRAR),
     ("principal-heping1@xueji.demo", "李建国（校长）", "2121000001", PRINCIPAL),
     ("school-heping2@xueji.demo", "赵敏（学籍管理员）", "2221000002", REGISTRAR),
+    ("principal-heping2@xueji.demo", "张伟（校长）", "2221000002", PRINCIPAL),
     ("school-shenhe1@xueji.demo", "孙莉（学籍管理员）", "2121000003", REGISTRAR),
     ("school-xigang1@xueji.demo", "周静（学籍管理员）", "2321000004", REGISTRAR),
     ("school-citydirect@xueji.demo", "吴芳（学籍管理员）", "2321000005", REGISTRAR),

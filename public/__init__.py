@@ -1,9 +1,53 @@
-"""Pages without login. Placeholder while the certificate verification page is being built."""
+"""Pages without login: the public check of a certificate (第二十四–二十五条).
+
+`GET /verify/<code>` answers what a checker needs and nothing more — the masked name, the
+school, the year, the kind, the number and whether it is valid, revoked (since when) or still
+waiting for the authority — never the ID number, the birth date or anything else. `GET /verify`
+is a small form to type a code (a GET: no CSRF token needed). An unknown or malformed code gets
+the same "not found" page with status 404 (no hint of which codes exist), and every lookup is
+audited without a user. The pages are never cached nor indexed; a rate limiter (the reverse proxy,
+or Flask-Limiter) can be put on /verify without touching them.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+
+from services import certificates
+
+bp = Blueprint("public", __name__)
+
+
+def _page(template: str, status: int = 200, **context: object) -> Response:
+    resp = Response(render_template(template, **context), status=status, mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Robots-Tag"] = "noindex, nofollow"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the code is in the URL
+    return resp
+
+
+@bp.get("/verify")
+@bp.get("/verify/")
+def verify_form() -> Response:
+    typed = request.args.get("code", "")
+    if typed.strip():
+        code = certificates.normalize_code(typed)
+        if code is not None:
+            return redirect(url_for("public.verify", code=code))  # type: ignore[return-value]
+        certificates.lookup(typed)  # audited like any lookup; malformed looks like unknown
+        return _page("public/verify.html", 404, facts=None, searched=True, code=typed[:40])
+    return _page("public/verify.html", facts=None, searched=False, code="")
+
+
+@bp.get("/verify/<code>")
+def verify(code: str) -> Response:
+    cert = certificates.lookup(code)
+    if cert is None:
+        return _page("public/verify.html", 404, facts=None, searched=True, code=code[:40])
+    return _page("public/verify.html", facts=certificates.public_facts(cert), searched=True,
+                 code=certificates.code_words(cert.verify_code))
 
 
 def init_public(app: Flask) -> None:
     """Register the public blueprint(s)."""
+    app.register_blueprint(bp)

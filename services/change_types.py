@@ -1,6 +1,6 @@
 """Every declared change type, imported once so that workflows.TYPES is complete wherever the
 app runs (web, CLI, tests): each module declares its types when it is imported."""
 
-from services import departures, enrollment, placements, suspension, transfer
+from services import certificates, departures, enrollment, graduation, placements, suspension, transfer
 
-MODULES = (transfer, enrollment, suspension, departures, placements)
+MODULES = (transfer, enrollment, suspension, departures, placements, graduation, certificates)

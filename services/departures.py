@@ -249,6 +249,11 @@ def _outside(first: date, last: date, cuts: list[tuple[date, date]]) -> list[tup
     return parts
 
 
+def long_enough_for_dropout(run: tuple[date, date] | None) -> bool:
+    """第二十三条: the run of unexcused absence covers 4 whole weeks (days off after it included)."""
+    return run is not None and (_through_days_off(run[1]) - run[0]).days + 1 >= DROPOUT_WEEKS * 7
+
+
 def _through_days_off(last: date) -> date:
     """The last day of absence, carried over the days off that follow it: a pupil absent Monday to
     Friday for four weeks has missed four whole weeks, weekends included."""
@@ -274,7 +279,7 @@ def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:
     if student.status != "enrolled":
         return _l("Only a pupil in school (在籍) can be reported as a dropout.")
     run = longest_unexcused_run(student)
-    if run is None or (_through_days_off(run[1]) - run[0]).days + 1 < DROPOUT_WEEKS * 7:
+    if not long_enough_for_dropout(run):
         return _l("A dropout needs 4 consecutive weeks of unexcused absence recorded by the school (第二十三条).")
     contacts = db.session.scalars(
         select(FamilyContact.contacted_on).where(FamilyContact.student_id == student.id,

@@ -258,9 +258,10 @@ def abroad_context(req: ChangeRequest) -> SimpleNamespace:
 
 
 def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes, PrintedDocument]:
-    if kind not in KINDS or (kind in FORM_TYPES and req.type not in FORM_TYPES[kind]):
-        raise NotInScope()
     student = req.student
+    # Every form is about one pupil; a request about a school (the graduation roster) has none to print.
+    if kind not in KINDS or (kind in FORM_TYPES and req.type not in FORM_TYPES[kind]) or student is None:
+        raise NotInScope()
     if kind == "student_info" and not can_print_student(actor, student):
         raise RuleViolation(str(_l("The basic information sheet is printed by the school that holds the record.")))
     doc = new_document(kind, actor, actor.unit.path, student=student, request=req)

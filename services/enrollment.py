@@ -223,7 +223,9 @@ def request_correction(student: Student, actor: User, new_values: dict[str, Any]
 
 def _continues_primary(req: ChangeRequest, actor: User) -> str | None:
     student, school = req.student, req.to_school
-    if student.status != "graduated" or student.grade != 6:
+    # A primary pupil who failed the assessment (结业) is still of compulsory-school age and goes
+    # on to junior middle school like the others: both continue their record.
+    if student.status not in ("graduated", "completed") or student.grade != 6:
         return _l("Only a primary graduate's record is continued by a junior middle school.")
     if school is None or 7 not in GRADES_BY_KIND.get(school.school_kind or "", ()):
         return _l("The receiving school does not teach grade 7.")

@@ -20,6 +20,8 @@ from urllib.parse import quote
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from sqlalchemy import Select
+from sqlalchemy.orm import Query
 from werkzeug.utils import secure_filename
 
 from extensions import db
@@ -95,27 +97,38 @@ def students_xlsx_stream(query: Any, columns: Sequence[ExportColumn], sheet_titl
     The workbook is built before the first chunk is returned, so a database error still turns
     into an error page, not a truncated download.
     """
+    return workbook_stream([(sheet_title, columns, query)])
+
+
+Sheet = tuple[str, Sequence[ExportColumn], Iterable[Any]]  # (title, columns, rows: a Query/Select or any iterable)
+
+
+def workbook_stream(sheets: Sequence[Sheet]) -> Iterator[bytes]:
+    """Several sheets in one XLSX, in chunks, built like `students_xlsx_stream` (rows written as
+    they are read; a Query or Select is streamed `yield_per`)."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet_title[:31])
     bold = Font(bold=True)
-    header = []
-    for title, _get in columns:
-        cell = WriteOnlyCell(ws, value=str(title))
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    ws.freeze_panes = "A2"
-    for obj in _rows(query):
-        row = []
-        for _title, get in columns:
-            value = _cell_value(get(obj))
-            if isinstance(value, (date, datetime)):
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = "yyyy-mm-dd" if not isinstance(value, datetime) else "yyyy-mm-dd hh:mm"
-                row.append(cell)
-            else:
-                row.append(value)
-        ws.append(row)
+    for sheet_title, columns, rows in sheets:
+        ws = wb.create_sheet(sheet_title[:31])
+        header = []
+        for title, _get in columns:
+            cell = WriteOnlyCell(ws, value=str(title))
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        ws.freeze_panes = "A2"
+        source = _rows(rows) if isinstance(rows, (Query, Select)) else rows
+        for obj in source:
+            row = []
+            for _title, get in columns:
+                value = _cell_value(get(obj))
+                if isinstance(value, (date, datetime)):
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.number_format = "yyyy-mm-dd" if not isinstance(value, datetime) else "yyyy-mm-dd hh:mm"
+                    row.append(cell)
+                else:
+                    row.append(value)
+            ws.append(row)
     fd, path = tempfile.mkstemp(prefix="xueji-export-", suffix=".xlsx")
     os.close(fd)
     try:

@@ -206,7 +206,9 @@ def request_extension(student: Student, actor: User, reason_text: str | None) ->
 
 
 def _after_illness(req: ChangeRequest) -> bool:
-    episode = current(req.student)
+    """Whether the suspension this resumption ends was for illness (once completed, the one it ended)."""
+    ended = db.session.scalar(select(Suspension).where(Suspension.ended_by_request_id == req.id)) if req.id else None
+    episode = ended or current(req.student)
     return episode is not None and episode.reason_kind == ILLNESS
 
 

@@ -4,6 +4,9 @@ A type names its approval steps (who decides, in how many working days), the mat
 needs, its preconditions and the effect applied when the last step approves. Every decision
 goes through `decide`, which checks the actor itself, writes audit and history, and takes the
 step with a conditional UPDATE so two approvers at once give one decision.
+
+Most requests concern one pupil (`open_request(s)`); a few concern a school as a whole, such as
+the graduation roster (`open_school_request`: no pupil, the school as `from_school`).
 """
 
 from __future__ import annotations
@@ -79,12 +82,16 @@ class ChangeType:
     preconditions: tuple[Check, ...] = ()
     batch_approvable: bool = False
     on_reject: Callable[[ChangeRequest, User], None] | None = None  # e.g. a record that was waiting for it
+    on_withdraw: Callable[[ChangeRequest, User], None] | None = None  # e.g. a certificate that waited for it
     # A basic-data correction (第十一条) is how a problem record (问题学籍) gets fixed, so such a
     # type may open while one is open; status changes may not (第七条).
     open_with_problem: bool = False
     # Blocking statuses (休学, 出国出境) in which this type may still be opened: the change that
     # ends them (复学, 出国复学), or one that applies whatever the pupil's state (death).
     while_blocked: tuple[str, ...] = ()
+    # A request about a school (open_school_request): the payload keys that make two requests of
+    # this type the same one, e.g. the roster's year; an open one blocks the next.
+    same_when: tuple[str, ...] = ()
 
 
 TYPES: dict[str, ChangeType] = {}
@@ -165,11 +172,10 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
             problems = _open_problems(ctype, req, actor, busy.get(student.id))
             if problems:
                 raise _about(RuleViolation(problems), student)
-            for seq, sdef in enumerate(ctype.steps, start=1):
-                unit = sdef.unit(req)
-                if unit is None:
-                    raise _about(RuleViolation(str(_l("No unit can decide step %(n)d of this request.", n=seq))), student)
-                req.steps.append(ApprovalStep(seq=seq, role=sdef.role, unit=unit, unit_id=unit.id, workdays=sdef.workdays))
+            try:
+                _add_steps(ctype, req)
+            except RuleViolation as exc:
+                raise _about(exc, student) from None
             _start_step(req, 1, deadlines)
             reqs.append(req)
     db.session.add_all(reqs)
@@ -182,6 +188,67 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
 def _about(exc: RuleViolation, student: Student) -> RuleViolation:
     exc.student = student  # type: ignore[attr-defined]
     return exc
+
+
+def _add_steps(ctype: ChangeType, req: ChangeRequest) -> None:
+    for seq, sdef in enumerate(ctype.steps, start=1):
+        unit = sdef.unit(req)
+        if unit is None:
+            raise RuleViolation(str(_l("No unit can decide step %(n)d of this request.", n=seq)))
+        req.steps.append(ApprovalStep(seq=seq, role=sdef.role, unit=unit, unit_id=unit.id, workdays=sdef.workdays))
+
+
+def open_school_request(
+    type_code: str,
+    school: OrgUnit,
+    actor: User,
+    *,
+    payload: dict | None = None,
+    reason_text: str | None = None,
+    window_override: str | None = None,
+) -> ChangeRequest:
+    """A request about a school rather than one pupil (the graduation roster, 第二十四条): no
+    student, the school as `from_school`. The pupil checks (blocking status, 问题学籍) do not
+    apply; the busy check is an open request of the same type for the same school whose payload
+    agrees on the type's `same_when` keys. The preconditions, steps and decisions are as usual."""
+    if not scope.covers(actor, school.path):
+        raise NotInScope()
+    ctype = TYPES[type_code]
+    payload = dict(payload or {})
+    grade = payload.get("grade")
+    req = ChangeRequest(
+        type=type_code, status=PENDING, student=None, from_school=school, from_path=school.path,
+        reason_text=(reason_text or "").strip() or None, payload=payload,
+        grade_at_request=grade if isinstance(grade, int) else None,
+        window_override=(window_override or "").strip() or None,
+        requested_by=actor, requested_by_id=actor.id, requester_unit_id=actor.unit_id, requester_unit=actor.unit,
+    )
+    with db.session.no_autoflush:
+        problems = _open_problems(ctype, req, actor, _open_school_request_id(ctype, school, payload))
+        if problems:
+            raise RuleViolation(problems)
+        _add_steps(ctype, req)
+        _start_step(req, 1)
+    db.session.add(req)
+    db.session.flush()
+    audit.record(actor, "request.open", "change_request", req.id, f"{type_code} school={school.id} {payload}")
+    return req
+
+
+def _open_school_request_id(ctype: ChangeType, school: OrgUnit, payload: dict) -> int | None:
+    """The id of an open request of this type about this school that is the same one (`same_when`)."""
+    rows = db.session.execute(
+        select(ChangeRequest.id, ChangeRequest.payload)
+        .where(ChangeRequest.type == ctype.code, ChangeRequest.from_school_id == school.id,
+               ChangeRequest.student_id.is_(None), ChangeRequest.status.in_(OPEN_STATUSES))
+        .order_by(ChangeRequest.id)
+    )
+    # JSON is compared in Python: a school has a handful of such requests, and SQLite and
+    # PostgreSQL spell JSON access differently.
+    for rid, other in rows:
+        if all((other or {}).get(k) == payload.get(k) for k in ctype.same_when):
+            return int(rid)
+    return None
 
 
 def _new_request(
@@ -216,16 +283,19 @@ def _open_request_ids(student_ids: list[int]) -> dict[int, int]:
 
 def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int | None) -> list[tuple[str, str]]:
     student = req.student
-    if student.status in BLOCKING_STATUSES and student.status not in ctype.while_blocked:
-        return [("", str(_l("The pupil is %(state)s and cannot start this change.", state=BLOCKING_STATUSES[student.status])))]
-    # 第七条: an open 问题学籍 blocks every change until resolved. A new record still waiting for
-    # its own approval (待核办) is exempt: that request is part of creating it.
-    if not ctype.open_with_problem and student.status != PENDING_RECORD:
-        problem = dedup.open_problem(student.id)
-        if problem is not None:
-            message = _l("The pupil has an open problem record (问题学籍 #%(id)s, 第七条); resolve it before starting a change.",
-                         id=problem.id)
-            return [("", str(message))]
+    if student is not None:  # a request about a school (open_school_request) has no pupil to check
+        if student.status in BLOCKING_STATUSES and student.status not in ctype.while_blocked:
+            return [("", str(_l("The pupil is %(state)s and cannot start this change.", state=BLOCKING_STATUSES[student.status])))]
+        # 第七条: an open 问题学籍 blocks every change until resolved. A new record still waiting for
+        # its own approval (待核办) is exempt: that request is part of creating it.
+        if not ctype.open_with_problem and student.status != PENDING_RECORD:
+            problem = dedup.open_problem(student.id)
+            if problem is not None:
+                message = _l("The pupil has an open problem record (问题学籍 #%(id)s, 第七条); resolve it before starting a change.",
+                             id=problem.id)
+                return [("", str(message))]
+    if busy is not None and student is None:
+        return [("", str(_l("The school already has an open request of this kind (#%(id)s); finish or withdraw it first.", id=busy)))]
     if busy is not None:
         return [("", str(_l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy)))]
     if ctype.reasons and req.reason_code not in ctype.reasons:
@@ -365,6 +435,9 @@ def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None
     if req.status != PENDING:
         raise RuleViolation(str(_l("Only a request still waiting for approval can be withdrawn.")))
     req.status, req.finished_at, req.current_seq = WITHDRAWN, clock.now(), None
+    if type_of(req).on_withdraw is not None:
+        with audit.acting(actor, reason=reason, request_id=req.id):
+            type_of(req).on_withdraw(req, actor)  # type: ignore[misc]
     audit.record(actor, "request.withdraw", "change_request", req.id, reason)
     db.session.flush()
 

@@ -145,6 +145,16 @@ def test_junior_school_continues_a_primary_graduates_record(ctx):
     assert (s.id, s.xjh, s.grade, s.status, s.school.code) == (sid, xjh, 7, "enrolled", HEPING2)
 
 
+def test_primary_pupil_who_failed_the_assessment_is_continued_too(ctx):
+    """结业 in primary school: still of compulsory-school age, the junior school continues the record."""
+    s = pupil_of(HEPING1)
+    s.grade, s.status = 6, "completed"
+    db.session.commit()
+    req = enrollment.continue_record(s, user("school-heping2"), school(HEPING2))
+    approve(req, "school-heping2")
+    assert (s.grade, s.status, s.school.code) == (7, "enrolled", HEPING2)
+
+
 def test_a_pupil_in_school_is_not_continued(ctx):
     with pytest.raises(RuleViolation):
         enrollment.continue_record(pupil_of(HEPING1), user("school-heping2"), school(HEPING2))

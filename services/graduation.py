@@ -1,0 +1,480 @@
+"""毕业 and 结业 (第二十四条; the 30 July deadline of 第十二条): the school's 毕业生花名册 and its approval.
+
+- `compile_roster`: the school lists its pupils of the graduating grade (9; 6 in a primary school,
+  whose pupils then continue their record at a junior middle school by 接续) who are in school
+  (在籍). Set-based and idempotent: a second run adds only who is missing and drops lines of
+  pupils who left meanwhile. Suspended, abroad, dropped-out or waiting records are not listed.
+- `mark_assessment`: the school enters each pupil's result of the city/county assessment.
+- `submit_roster`: a change request of type "graduation" about the school (no pupil), decided by
+  the school's supervising authority. Every pupil must be assessed, the roster not empty, and
+  the date not after 30 July — later only the authority submits it, saying why.
+- Approval: each line's outcome is 毕业 (passed) or 结业 (failed, who later gets a 修业证明书);
+  the pupils' status follows in one UPDATE per outcome and one INSERT … SELECT of their history
+  rows. A rejection sends the roster back: it can be corrected and submitted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, case, delete, exists, func, insert, literal, or_, select, update
+
+from extensions import db
+from models.audit import StudentHistory
+from models.changes import APPROVED, PENDING, ChangeRequest
+from models.changes import COMPLETED as REQUEST_DONE
+from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
+from models.org import SCHOOL, OrgUnit
+from models.promotion import PromotionRun
+from models.student import Student
+from services import audit, clock, scope, workflows
+from services.errors import NotInScope, RuleViolation
+from services.students import GRADES_BY_KIND
+from services.workflows import ChangeType, StepDef, declare, notify
+
+if TYPE_CHECKING:
+    from models.people import User
+
+GRADUATION = "graduation"
+IN_SCHOOL = "enrolled"
+DEADLINE_MONTH, DEADLINE_DAY = 7, 30  # 第十二条: 各地各校应在7月30日前完成学生毕业(结业)操作
+LOCKING = (PENDING, APPROVED, REQUEST_DONE)  # a roster submitted or approved cannot be changed
+# Records kept at the school but not in school: never listed, shown as such beside the roster.
+NOT_LISTED = ("suspended", "abroad", "dropped_out", "pending", "delayed")
+NAMES_SHOWN = 5
+
+
+# --- the calendar of a roster ---------------------------------------------------------------
+
+
+def graduating_grade(school: OrgUnit) -> int:
+    """6 in a primary school, 9 in junior, nine-year, special and work-study schools."""
+    return max(GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)))
+
+
+def deadline(year: int) -> date:
+    return date(year, DEADLINE_MONTH, DEADLINE_DAY)
+
+
+def graduation_year(today: date | None = None) -> int:
+    """The summer whose graduates a roster lists now: until August this year's, from September the next."""
+    today = today or clock.today()
+    return today.year if today.month <= 8 else today.year + 1
+
+
+def days_to_deadline(year: int) -> int:
+    """Calendar days until 30 July (0 on the day itself, negative after it)."""
+    return (deadline(year) - clock.today()).days
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def load_school(actor: User, school_id: int) -> OrgUnit:
+    """A school in the actor's subtree, else NotInScope (404: absent and forbidden look the same)."""
+    school = db.session.get(OrgUnit, school_id)
+    if school is None or school.level != SCHOOL or not scope.covers(actor, school.path):
+        raise NotInScope()
+    return school
+
+
+def is_own_staff(actor: User, school: OrgUnit) -> bool:
+    return actor.unit_id == school.id and actor.is_school_user
+
+
+def is_supervisor(actor: User, school: OrgUnit) -> bool:
+    return actor.unit_id == school.supervisor_id and actor.is_official
+
+
+def roster_requests(school: OrgUnit, year: int) -> list[ChangeRequest]:
+    """The roster's approval requests, newest first. The year is in the JSON payload, compared in
+    Python: a school has a handful of such requests."""
+    rows = db.session.scalars(
+        select(ChangeRequest).where(ChangeRequest.type == GRADUATION, ChangeRequest.from_school_id == school.id,
+                                    ChangeRequest.student_id.is_(None)).order_by(ChangeRequest.id.desc())
+    )
+    return [r for r in rows if (r.payload or {}).get("year") == year]
+
+
+def current_request(school: OrgUnit, year: int) -> ChangeRequest | None:
+    """The request that holds the roster (waiting or approved), else the latest one (rejected, withdrawn)."""
+    found = roster_requests(school, year)
+    return next((r for r in found if r.status in LOCKING), found[0] if found else None)
+
+
+def is_locked(school: OrgUnit, year: int) -> bool:
+    req = current_request(school, year)
+    return req is not None and req.status in LOCKING
+
+
+def roster_query(school: OrgUnit, year: int, assessment: str | None = None) -> Select[Any]:
+    """The lines of a roster with their pupils, by class and name. `assessment`: PASSED, FAILED,
+    "none" (not yet marked) or None (all)."""
+    query = (select(GraduationRecord).join(Student, Student.id == GraduationRecord.student_id)
+             .where(GraduationRecord.school_id == school.id, GraduationRecord.year == year))
+    if assessment == "none":
+        query = query.where(GraduationRecord.assessment.is_(None))
+    elif assessment in (PASSED, FAILED):
+        query = query.where(GraduationRecord.assessment == assessment)
+    return query.order_by(Student.class_name, Student.name, Student.id)
+
+
+@dataclass
+class Summary:
+    school: OrgUnit
+    year: int
+    grade: int
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    not_listed: dict[str, int] = field(default_factory=dict)  # status → pupils of the grade not in school
+    request: ChangeRequest | None = None
+
+    @property
+    def unassessed(self) -> int:
+        return self.total - self.passed - self.failed
+
+    @property
+    def deadline(self) -> date:
+        return deadline(self.year)
+
+    @property
+    def days_left(self) -> int:
+        return days_to_deadline(self.year)
+
+    @property
+    def locked(self) -> bool:
+        return self.request is not None and self.request.status in LOCKING
+
+    @property
+    def approved(self) -> bool:
+        return self.request is not None and self.request.status == REQUEST_DONE
+
+
+def _counts(school_ids: Sequence[int], year: int) -> dict[int, tuple[int, int, int]]:
+    """school id → (lines, passed, failed) of its roster of `year`, in one query."""
+    if not school_ids:
+        return {}
+    rows = db.session.execute(
+        select(GraduationRecord.school_id, func.count(),
+               func.sum(case((GraduationRecord.assessment == PASSED, 1), else_=0)),
+               func.sum(case((GraduationRecord.assessment == FAILED, 1), else_=0)))
+        .where(GraduationRecord.school_id.in_(school_ids), GraduationRecord.year == year)
+        .group_by(GraduationRecord.school_id)
+    )
+    return {sid: (int(n), int(p or 0), int(f or 0)) for sid, n, p, f in rows}
+
+
+def summary(school: OrgUnit, year: int) -> Summary:
+    grade = graduating_grade(school)
+    total, passed, failed = _counts([school.id], year).get(school.id, (0, 0, 0))
+    not_listed = dict(db.session.execute(
+        select(Student.status, func.count()).where(Student.school_id == school.id, Student.grade == grade,
+                                                   Student.status.in_(NOT_LISTED))
+        .group_by(Student.status).order_by(Student.status)
+    ).all())
+    return Summary(school, year, grade, total, passed, failed, not_listed, current_request(school, year))
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    school: OrgUnit
+    total: int
+    passed: int
+    failed: int
+    request: ChangeRequest | None
+
+
+def overview(actor: User, year: int, page: int, per_page: int) -> tuple[list[SchoolRow], bool]:
+    """The schools of the actor's subtree with their roster of `year`: a page of them, and whether more follow."""
+    schools = list(db.session.scalars(
+        select(OrgUnit).where(OrgUnit.level == SCHOOL, OrgUnit.active.is_(True), scope.filter_for(actor, OrgUnit.path))
+        .order_by(OrgUnit.code).offset(page * per_page).limit(per_page + 1)
+    ))
+    has_next = len(schools) > per_page
+    schools = schools[:per_page]
+    ids = [s.id for s in schools]
+    counts = _counts(ids, year)
+    latest: dict[int, ChangeRequest] = {}
+    if ids:
+        for req in db.session.scalars(
+            select(ChangeRequest).where(ChangeRequest.type == GRADUATION, ChangeRequest.from_school_id.in_(ids),
+                                        ChangeRequest.student_id.is_(None)).order_by(ChangeRequest.id.desc())
+        ):
+            if (req.payload or {}).get("year") != year or req.from_school_id is None:
+                continue
+            held = latest.get(req.from_school_id)
+            if held is None or (held.status not in LOCKING and req.status in LOCKING):
+                latest[req.from_school_id] = req
+    rows = [SchoolRow(s, *counts.get(s.id, (0, 0, 0)), latest.get(s.id)) for s in schools]
+    return rows, has_next
+
+
+def waiting_for(actor: User, limit: int = 200) -> list[ChangeRequest]:
+    """Rosters whose approval waits for the actor's unit (待我核办)."""
+    return list(db.session.scalars(
+        select(ChangeRequest).where(ChangeRequest.type == GRADUATION, workflows.visible_filter(actor),
+                                    workflows.queue_filter(actor, "waiting"))
+        .order_by(ChangeRequest.id).limit(limit)
+    ))
+
+
+# --- the school's work ----------------------------------------------------------------------------
+
+
+def _own_school(actor: User, school: OrgUnit) -> None:
+    if not scope.covers(actor, school.path):
+        raise NotInScope()
+    if not is_own_staff(actor, school):
+        raise RuleViolation(str(_l("The school compiles and marks its own graduation roster (第二十四条).")))
+
+
+def _editable(school: OrgUnit, year: int) -> None:
+    req = current_request(school, year)
+    if req is not None and req.status in LOCKING:
+        if req.status == REQUEST_DONE:
+            raise RuleViolation(str(_l("The graduation roster %(y)d has been approved and can no longer be changed.", y=year)))
+        raise RuleViolation(str(_l("The graduation roster %(y)d has been submitted (#%(id)s); it can be changed again if it is "
+                                   "sent back or withdrawn.", y=year, id=req.id)))
+
+
+def _promoted_for_a_later_year(year: int) -> Any:
+    """A pupil moved into the graduating grade by a summer promotion preparing the school year that
+    starts in `year` (or later) graduates a year later: never on this year's roster."""
+    return select(PromotionRun.id).where(PromotionRun.school_year >= year)
+
+
+def _eligible(school: OrgUnit, year: int, grade: int) -> Any:
+    return and_(
+        Student.school_id == school.id, Student.status == IN_SCHOOL, Student.grade == grade,
+        or_(Student.promotion_run_id.is_(None), Student.promotion_run_id.not_in(_promoted_for_a_later_year(year))),
+    )
+
+
+def _still_listed() -> Any:
+    """A line whose pupil is still in school (在籍), at the line's school, in the line's grade."""
+    return exists().where(Student.id == GraduationRecord.student_id, Student.school_id == GraduationRecord.school_id,
+                          Student.status == IN_SCHOOL, Student.grade == GraduationRecord.grade)
+
+
+def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
+    """Add every eligible pupil not yet on the roster of `year` (INSERT … SELECT) and drop the
+    lines of pupils who have left meanwhile; returns how many were added. The caller commits."""
+    _own_school(actor, school)
+    if year != graduation_year():
+        raise RuleViolation(str(_l("A roster is compiled for this summer's graduates (%(y)d).", y=graduation_year())))
+    _editable(school, year)
+    grade = graduating_grade(school)
+    eligible = select(Student.id).where(_eligible(school, year, grade))
+    # A pupil who left (transfer, suspension …) is dropped here; so is a line another school kept
+    # of a pupil who is now ours, or the pupil could be on no roster at all (one line per pupil and year).
+    removed = db.session.execute(
+        delete(GraduationRecord)
+        .where(GraduationRecord.year == year, GraduationRecord.outcome.is_(None), GraduationRecord.request_id.is_(None),
+               or_(GraduationRecord.school_id == school.id, GraduationRecord.student_id.in_(eligible)), ~_still_listed())
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
+    ).rowcount
+    listed = exists().where(GraduationRecord.student_id == Student.id, GraduationRecord.year == year)
+    added = db.session.execute(
+        insert(GraduationRecord).from_select(
+            ["student_id", "school_id", "scope_path", "year", "grade"],
+            select(Student.id, literal(school.id), literal(school.path), literal(year), literal(grade))
+            .where(_eligible(school, year, grade), ~listed),
+        ).execution_options(preserve_rowcount=True)
+    ).rowcount
+    audit.record(actor, "graduation.compile", "org_unit", school.id, f"{year} grade {grade}: +{added} -{removed}")
+    db.session.flush()
+    _forget(GraduationRecord)
+    return int(added or 0)
+
+
+def mark_assessment(actor: User, records: GraduationRecord | Iterable[GraduationRecord], passed: bool) -> int:
+    """The school enters the assessment result of one or many pupils of its roster, until it is submitted."""
+    lines = [records] if isinstance(records, GraduationRecord) else list(records)
+    if not lines:
+        raise RuleViolation(str(_l("Choose at least one pupil.")))
+    if any(not scope.covers(actor, r.scope_path) for r in lines):
+        raise NotInScope()
+    for school_id, year in {(r.school_id, r.year) for r in lines}:
+        school = db.session.get(OrgUnit, school_id)
+        assert school is not None  # a foreign key
+        _own_school(actor, school)
+        _editable(school, year)
+    if any(r.outcome is not None for r in lines):
+        raise RuleViolation(str(_l("The roster has been approved and can no longer be changed.")))
+    result = PASSED if passed else FAILED
+    _set_assessment(actor, GraduationRecord.id.in_([r.id for r in lines]), result)
+    for r in lines:
+        audit.record(actor, "graduation.assess", "graduation_record", r.id, f"student={r.student_id} {result}")
+    _forget(GraduationRecord)
+    return len(lines)
+
+
+def mark_unassessed(actor: User, school: OrgUnit, year: int, passed: bool) -> int:
+    """The same result for every pupil of the roster not yet marked (most pupils pass), in one UPDATE."""
+    _own_school(actor, school)
+    _editable(school, year)
+    result = PASSED if passed else FAILED
+    n = _set_assessment(actor, and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year,
+                                    GraduationRecord.assessment.is_(None)), result)
+    audit.record(actor, "graduation.assess", "org_unit", school.id, f"{year}: {n} unassessed → {result}")
+    _forget(GraduationRecord)
+    return n
+
+
+def _set_assessment(actor: User, which: Any, result: str) -> int:
+    return int(db.session.execute(
+        update(GraduationRecord).where(which, GraduationRecord.outcome.is_(None), GraduationRecord.request_id.is_(None))
+        .values(assessment=result, assessed_by_id=actor.id, assessed_at=clock.now())
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
+    ).rowcount or 0)
+
+
+def _forget(*models: type) -> None:
+    """Loaded rows of these models are stale after a set-based statement: reload them when read."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, models):
+            db.session.expire(obj)
+
+
+def submit_roster(actor: User, school: OrgUnit, year: int, late_reason: str | None = None) -> ChangeRequest:
+    """Submit the roster to the supervising authority. After 30 July only the authority submits it,
+    with `late_reason` (kept as the request's window_override)."""
+    if school.level != SCHOOL or not scope.covers(actor, school.path):
+        raise NotInScope()
+    return workflows.open_school_request(GRADUATION, school, actor, payload={"year": year, "grade": graduating_grade(school)},
+                                         window_override=late_reason)
+
+
+# --- the change type -------------------------------------------------------------------------------
+
+
+def _year(req: ChangeRequest) -> int:
+    return int((req.payload or {})["year"])
+
+
+def _supervisor(req: ChangeRequest) -> OrgUnit | None:
+    return req.from_school.supervisor if req.from_school is not None else None
+
+
+def _who_submits(req: ChangeRequest, actor: User) -> str | None:
+    """Until 30 July the school submits its roster; after it, only the supervising authority,
+    saying why (第十二条: graduation operations end by 30 July)."""
+    school = req.from_school
+    assert school is not None
+    late = clock.today() > deadline(_year(req))
+    if is_own_staff(actor, school):
+        if req.window_override:
+            return _l("Only the supervising authority can override the 30 July deadline.")
+        if late:
+            return _l("Graduation is finished by 30 July (第十二条); after it only the supervising authority can submit the roster, "
+                      "saying why.")
+        return None
+    if is_supervisor(actor, school):
+        if not late:
+            return _l("Until 30 July the school submits its own roster.")
+        if not req.window_override:
+            return _l("Say why the roster is submitted after 30 July.")
+        return None
+    return _l("The school submits its own graduation roster (第二十四条).")
+
+
+def _not_approved_yet(req: ChangeRequest, actor: User) -> str | None:
+    assert req.from_school is not None
+    if any(r.status == REQUEST_DONE for r in roster_requests(req.from_school, _year(req))):
+        return _l("The graduation roster %(y)d has already been approved.", y=_year(req))
+    return None
+
+
+def _names(query: Select[Any]) -> str:
+    return "、".join(db.session.scalars(query.limit(NAMES_SHOWN)))
+
+
+def _roster_problems(school: OrgUnit, year: int) -> str | None:
+    """Empty, unassessed, or listing a pupil who is no longer in school here."""
+    total, passed, failed = _counts([school.id], year).get(school.id, (0, 0, 0))
+    if total == 0:
+        return str(_l("The roster is empty: compile it first."))
+    if passed + failed < total:
+        return str(_l("%(n)d pupils have no assessment result yet; mark every pupil first.", n=total - passed - failed))
+    mine = and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year)
+    left = or_(Student.school_id != GraduationRecord.school_id, Student.status != IN_SCHOOL, Student.grade != GraduationRecord.grade)
+    gone = _names(select(Student.name).join(GraduationRecord, GraduationRecord.student_id == Student.id)
+                  .where(mine, left).order_by(Student.id))
+    if gone:
+        return str(_l("Some listed pupils are no longer in school here (%(names)s); compile the roster again.", names=gone))
+    return None
+
+
+def _roster_ready(req: ChangeRequest, actor: User) -> str | None:
+    assert req.from_school is not None
+    problem = _roster_problems(req.from_school, _year(req))
+    if problem:
+        return problem
+    # A pupil in the middle of another change (a transfer …) graduates once that is settled.
+    busy = _names(select(Student.name).join(GraduationRecord, GraduationRecord.student_id == Student.id)
+                  .where(GraduationRecord.school_id == req.from_school.id, GraduationRecord.year == _year(req),
+                         exists().where(ChangeRequest.student_id == Student.id, ChangeRequest.status.in_((PENDING, APPROVED))))
+                  .order_by(Student.id))
+    if busy:
+        return _l("Some listed pupils have an open change request (%(names)s); settle it first.", names=busy)
+    return None
+
+
+def _approved(req: ChangeRequest, actor: User) -> None:
+    """毕业 for who passed, 结业 for who failed: the lines, the pupils and their history, set-based."""
+    school, year = req.from_school, _year(req)
+    assert school is not None
+    problem = _roster_problems(school, year)  # the roster as it stands now, not as it was submitted
+    if problem:
+        raise RuleViolation(problem)
+    now = clock.now()
+    req.status, req.finished_at = REQUEST_DONE, now
+    db.session.flush()  # before the set-based statements, which the session does not see
+    mine = and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year)
+    db.session.execute(
+        update(GraduationRecord).where(mine)
+        .values(outcome=case((GraduationRecord.assessment == PASSED, GRADUATED), else_=COMPLETED), request_id=req.id)
+        .execution_options(synchronize_session=False)
+    )
+    counts = {}
+    for outcome in (GRADUATED, COMPLETED):
+        ids = select(GraduationRecord.student_id).where(GraduationRecord.request_id == req.id, GraduationRecord.outcome == outcome)
+        counts[outcome] = db.session.execute(
+            update(Student).where(Student.id.in_(ids), Student.status == IN_SCHOOL)
+            .values(status=outcome, version_id=Student.version_id + 1, updated_at=now)
+            .execution_options(synchronize_session=False, preserve_rowcount=True)
+        ).rowcount
+    reason = str(_l("Graduation roster %(y)d approved (request #%(id)d)", y=year, id=req.id))[:200]
+    history = select(
+        GraduationRecord.student_id, literal("status"), literal(IN_SCHOOL), GraduationRecord.outcome, literal(reason),
+        literal(req.id), literal(actor.id), literal(now),
+    ).where(GraduationRecord.request_id == req.id)
+    db.session.execute(insert(StudentHistory).from_select(
+        ["student_id", "field", "old_value", "new_value", "reason", "request_id", "changed_by_id", "changed_at"], history))
+    _forget(Student, GraduationRecord)
+    notify(school, req, str(_l("The graduation roster %(y)d is approved: %(g)d graduated, %(c)d completed (结业).",
+                               y=year, g=counts[GRADUATED], c=counts[COMPLETED])))
+    audit.record(actor, "graduation.approve", "change_request", req.id,
+                 f"school={school.id} {year}: graduated={counts[GRADUATED]} completed={counts[COMPLETED]}")
+
+
+def _sent_back(req: ChangeRequest, actor: User) -> None:
+    """Rejected: nothing to undo (a roster is locked only while a request holds it); the school is told why."""
+    comment = next((s.comment for s in reversed(req.steps) if s.decision), None) or ""
+    notify(req.from_school, req, str(_l("The graduation roster %(y)d was sent back: %(why)s", y=_year(req), why=comment)))
+
+
+declare(ChangeType(
+    code=GRADUATION,
+    label=_l("Graduation roster"),
+    steps=(StepDef("authority", _l("Supervising authority"), _supervisor),),
+    effect=_approved,
+    on_reject=_sent_back,
+    preconditions=(_who_submits, _not_approved_yet, _roster_ready),
+    same_when=("year",),
+))

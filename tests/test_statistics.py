@@ -1,0 +1,654 @@
+"""Statistics, dashboards, rosters (第十二条), violation reports (第三十条) and the term data check
+(第二十七条): counts against direct queries, links against the lists they open, PDF and XLSX
+content, and the scope rule on every new URL."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections import Counter
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import delete, func, select, update
+
+from extensions import db
+from models.audit import AuditLog, StudentHistory
+from models.changes import Attachment, ChangeRequest, PrintedDocument
+from models.org import OrgUnit
+from models.oversight import CheckCampaign, CheckCompletion
+from models.status import ILLNESS, OTHER, ArchiveHandover
+from models.student import Student
+from services import clock, departures, exports, oversight, pdf, rosters, scope, statistics, suspension, transfer, workflows
+from services.errors import NotInScope, RuleViolation
+from services.org import merge_schools
+from services.students import save_student
+from tests.helpers import CITYDIRECT, HEPING1, HEPING2, HEPING_SPECIAL, SHENHE1, XIGANG1, school
+from tests.test_dedup import flag
+from tests.transfer_helpers import approve, at, upload, user
+
+MON = date(2026, 11, 2)  # a Monday of the first term of 2026–27
+SPRING = date(2026, 3, 10)  # a Tuesday of the second term of 2025–26: the register submitted in 2026
+OUTSIDERS = ("school-shenhe1", "shenhe", "school-xigang1")  # none of them may reach 和平一小
+
+
+@pytest.fixture(autouse=True)
+def term_time(monkeypatch):
+    at(monkeypatch, MON)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def pupils(code: str, **where: object) -> list[Student]:
+    query = select(Student).join(Student.school).where(OrgUnit.code == code).order_by(Student.id)
+    for k, v in where.items():
+        query = query.where(getattr(Student, k) == v)
+    return list(db.session.scalars(query))
+
+
+def give_all(req: ChangeRequest) -> None:
+    for m in workflows.missing_materials(req):
+        workflows.attach(req, m.code, upload(), req.requested_by)
+    db.session.commit()
+
+
+def suspend(pupil: Student, day: date, reason_kind: str = ILLNESS) -> ChangeRequest:
+    req = suspension.request_suspension(pupil, user("school-" + _school_account(pupil)), reason_kind=reason_kind, starts_on=day,
+                                        ends_on=None, reason_text="住院治疗")
+    give_all(req)
+    approve(req, "school-" + _school_account(pupil), _authority_account(pupil))
+    assert req.status == "completed" and pupil.status == "suspended"
+    return req
+
+
+def _school_account(pupil: Student) -> str:
+    return {HEPING1: "heping1", HEPING2: "heping2", SHENHE1: "shenhe1", XIGANG1: "xigang1", CITYDIRECT: "citydirect"}[pupil.school.code]
+
+
+def _authority_account(pupil: Student) -> str:
+    return {"210102": "heping", "210103": "shenhe", "210203": "xigang", "2101": "shenyang"}[pupil.school.supervisor.code]
+
+
+def transfer_completed(pupil: Student, receiver: str = "school-shenhe1") -> ChangeRequest:
+    req = transfer.start_transfer(pupil, user(receiver), reason_code="hukou_moved", reason_text="随父母迁居", hukou_changed=True)
+    give_all(req)
+    to_auth, from_auth = req.to_school.supervisor.code, req.from_school.supervisor.code
+    accounts = {"210102": "heping", "210103": "shenhe", "210203": "xigang", "2101": "shenyang"}
+    approve(req, receiver, accounts[to_auth], "school-" + _school_account(pupil), accounts[from_auth])
+    transfer.report_arrival(req, user(receiver))
+    db.session.commit()
+    assert req.status == "completed"
+    return req
+
+
+def truant(pupil: Student, last: date = date(2026, 10, 30)) -> None:
+    """Five weeks of unexcused absence (国庆 inside) and two attempts to bring the pupil back."""
+    staff = user("school-" + _school_account(pupil))
+    departures.record_absence(pupil, staff, first_day=date(2026, 9, 28), last_day=last, excused=False, note=None)
+    for day in (date(2026, 10, 12), date(2026, 10, 20)):
+        suspension.record_contact(pupil, staff, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
+    db.session.commit()
+
+
+def href(page: str, element_id: str) -> str:
+    m = re.search(r'id="' + re.escape(element_id) + r'"[^>]*href="([^"]+)"', page)
+    assert m, f"no link #{element_id}"
+    return html.unescape(m.group(1))
+
+
+def number(page: str, element_id: str) -> int:
+    m = re.search(r'id="' + re.escape(element_id) + r'"[^>]*>(\d+)<', page)
+    assert m, f"no number #{element_id}"
+    return int(m.group(1))
+
+
+def links(fragment: str) -> list[tuple[str, dict[str, str]]]:
+    """Every link of a piece of HTML with its query arguments."""
+    out = []
+    for raw in re.findall(r'href="([^"]+)"', fragment):
+        url = html.unescape(raw)
+        out.append((url, {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}))
+    return out
+
+
+def listed_students(client, url: str) -> set[int]:
+    page = client.get(url + ("&" if "?" in url else "?") + "page_size=100").get_data(as_text=True)
+    return {int(i) for i in re.findall(r"/admin/student/details/\?id=(\d+)", page)}
+
+
+def workbook(resp) -> list[list[object]]:
+    assert resp.status_code == 200 and resp.mimetype == exports.XLSX_MIMETYPE
+    wb = load_workbook(io.BytesIO(resp.data), read_only=True)
+    return [[list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets]  # type: ignore[misc]
+
+
+def in_record_direct(path: str) -> Counter[tuple[int, str]]:
+    rows = db.session.execute(
+        select(Student.grade, OrgUnit.school_kind, func.count()).join(OrgUnit, OrgUnit.id == Student.school_id)
+        .where(Student.scope_path.startswith(path), Student.status.in_(("enrolled", "suspended")))
+        .group_by(Student.grade, OrgUnit.school_kind)
+    )
+    return Counter({(g, k): n for g, k, n in rows})
+
+
+# --- pupils -------------------------------------------------------------------------------------------
+
+
+def test_pupil_counts_match_direct_queries_and_keep_suspended_pupils_in_the_record(ctx):
+    heping = user("heping")
+    a, b, c = pupils(HEPING1)[:3]
+    suspend(a, MON)
+    b.status = "dropped_out"
+    c.status = "transferred_out"
+    db.session.commit()
+    counts = statistics.pupil_counts(heping.unit.path)
+    got = Counter()
+    for row in statistics.in_record(counts):
+        got[(row.grade, row.school_kind)] += row.n
+    assert got == in_record_direct(heping.unit.path)
+    assert sum(got.values()) == db.session.scalar(
+        select(func.count()).select_from(Student).where(scope.filter_for(heping, Student.scope_path),
+                                                        Student.status.in_(("enrolled", "suspended"))))
+    by_status = Counter()
+    for row in counts:
+        by_status[row.status] += row.n
+    assert by_status["suspended"] == 1 and by_status["dropped_out"] == 1 and by_status["transferred_out"] == 1
+    # 第十九条: the suspended pupil still counts in the record of the grade left.
+    assert any(r.grade == a.grade and r.status == "suspended" for r in statistics.in_record(counts))
+
+
+def test_dashboard_numbers_link_to_lists_with_the_same_pupils(as_user, app):
+    with app.test_request_context():
+        pupil = pupils(HEPING1)[0]
+        suspend(pupil, MON)
+        grade, name = pupil.grade, pupil.name
+        expected = set(db.session.scalars(select(Student.id).join(Student.school).where(
+            OrgUnit.code == HEPING1, Student.status.in_(("enrolled", "suspended")))))
+        same_grade = set(db.session.scalars(select(Student.id).join(Student.school).where(
+            OrgUnit.code == HEPING1, Student.status.in_(("enrolled", "suspended")), Student.grade == grade)))
+    c = as_user("school-heping1")
+    page = c.get("/admin/statistics/").get_data(as_text=True)
+    assert number(page, "dash-in-record") == len(expected)
+    assert number(page, "dash-suspended") == 1
+    assert listed_students(c, href(page, "dash-in-record")) == expected
+    suspended = c.get(href(page, "dash-suspended")).get_data(as_text=True)
+    assert name in suspended
+    # The grade's total links to that grade's pupils in the record, the suspended one included.
+    table = page.split('id="dash-grade-table"')[1].split("</table>")[0]
+    grade_total = next(u for u, args in links(table) if sorted(args.values()) == sorted([str(grade), "enrolled,suspended"]))
+    assert listed_students(c, grade_total) == same_grade
+
+
+def test_school_sees_only_its_own_numbers_and_a_county_its_schools(ctx):
+    own = Counter()
+    for row in statistics.in_record(statistics.pupil_counts(user("school-shenhe1").unit.path)):
+        own[row.grade] += row.n
+    assert sum(own.values()) == len(pupils(SHENHE1))
+    county = sum(r.n for r in statistics.in_record(statistics.pupil_counts(user("shenhe").unit.path)))
+    assert county == len(pupils(SHENHE1)) + len(pupils(CITYDIRECT))  # the city-direct school stands in 沈河区
+    heping = sum(r.n for r in statistics.in_record(statistics.pupil_counts(user("heping").unit.path)))
+    assert heping == len(pupils(HEPING1)) + len(pupils(HEPING2))
+
+
+# --- changes, approvals, problems -----------------------------------------------------------------------
+
+
+def test_changes_by_type_and_month_match_completed_requests(ctx, monkeypatch):
+    at(monkeypatch, SPRING)
+    spring = suspend(pupils(HEPING1, grade=2)[0], SPRING)
+    at(monkeypatch, MON)
+    autumn = suspend(pupils(HEPING2)[0], MON)
+    counts = statistics.change_counts(user("heping"))
+    assert {(c.type, c.year, c.month): c.n for c in counts} == {("suspension", 2026, 3): 1, ("suspension", 2026, 11): 1}
+    assert statistics.change_counts(user("school-heping1"))[0].month == 3  # only its own
+    assert statistics.change_counts(user("shenhe")) == []
+    direct = db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
+        workflows.visible_filter(user("shenyang")), ChangeRequest.status == "completed"))
+    assert sum(c.n for c in statistics.change_counts(user("shenyang"))) == direct == 2
+    assert {spring.id, autumn.id} == set(db.session.scalars(select(ChangeRequest.id).where(ChangeRequest.status == "completed")))
+
+
+def test_change_month_cell_links_to_the_requests_of_that_month(as_user, app, monkeypatch):
+    with app.test_request_context():
+        at(monkeypatch, SPRING)
+        spring = suspend(pupils(HEPING1, grade=2)[0], SPRING).id
+        at(monkeypatch, MON)
+        autumn = suspend(pupils(HEPING1, grade=3)[0], MON).id
+    c = as_user("heping")
+    page = c.get("/admin/statistics/").get_data(as_text=True)
+    table = page.split('id="dash-change-table"')[1].split("</table>")[0]
+    march = next(u for u, args in links(table) if "2026-03-01 00:00:00 to 2026-03-31 23:59:59" in args.values())
+    listed = c.get(march).get_data(as_text=True)
+    assert f"#{spring}<" in listed and f"#{autumn}<" not in listed
+
+
+def test_pending_and_overdue_approvals_follow_the_queues(as_user, app, monkeypatch):
+    with app.test_request_context():
+        req = suspension.request_suspension(pupils(HEPING1)[0], user("school-heping1"), reason_kind=OTHER, starts_on=MON,
+                                            ends_on=None, reason_text="随父母外出")
+        give_all(req)
+        rid = req.id
+        assert statistics.approval_counts(user("school-heping1"))["waiting"] == {"suspension": 1}
+        assert statistics.approval_counts(user("heping"))["waiting"] == {}
+        assert statistics.approval_counts(user("heping"))["pending"] == {"suspension": 1}
+        assert statistics.approval_counts(user("shenhe"))["pending"] == {}
+    at(monkeypatch, MON + timedelta(days=30))  # past the school's 10 working days
+    with app.test_request_context():
+        for who in ("school-heping1", "heping", "shenyang", "shenhe"):
+            direct = db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
+                workflows.visible_filter(user(who)), workflows.queue_filter(user(who), "overdue")))
+            assert sum(statistics.approval_counts(user(who))["overdue"].values()) == direct
+        assert statistics.approval_counts(user("heping"))["overdue"] == {"suspension": 1}
+    c = as_user("heping")
+    page = c.get("/admin/statistics/").get_data(as_text=True)
+    assert number(page, "dash-queue-overdue") == 1
+    assert f"#{rid}<" in c.get(href(page, "dash-queue-overdue")).get_data(as_text=True)
+    assert number(as_user("shenhe").get("/admin/statistics/").get_data(as_text=True), "dash-queue-overdue") == 0
+
+
+def test_open_problem_records_are_counted_by_kind_and_linked(as_user, app):
+    with app.test_request_context():
+        flag(pupils(HEPING1)[0])
+        flag(pupils(SHENHE1)[0])
+        assert statistics.problem_counts(user("heping").unit.path) == {"invalid_id": 1}
+        assert statistics.problem_counts(user("shenyang").unit.path) == {"invalid_id": 2}
+        name = pupils(HEPING1)[0].name
+    c = as_user("school-heping1")
+    page = c.get("/admin/statistics/").get_data(as_text=True)
+    assert number(page, "dash-problems-total") == 1
+    assert name in c.get(href(page, "dash-problems-total")).get_data(as_text=True)
+
+
+def test_statistics_of_wide_units_are_cached_but_not_in_tests(app):
+    with app.test_request_context():
+        assert statistics._cache_seconds() == 0
+        app.config["STATISTICS_CACHE_SECONDS"] = 60
+        try:
+            statistics.clear_cache()
+            first = statistics.pupil_counts("/21/")
+            db.session.execute(update(Student).values(status="graduated"))
+            assert statistics.pupil_counts("/21/") == first  # the province waits a minute
+            assert all(r.status == "graduated" for r in statistics.pupil_counts("/21/2101/210102/"))  # a county does not
+        finally:
+            app.config.pop("STATISTICS_CACHE_SECONDS")
+            statistics.clear_cache()
+            db.session.rollback()
+
+
+# --- rosters (第十二条) ------------------------------------------------------------------------------------
+
+
+def test_new_pupil_roster_of_a_school_as_pdf_and_xlsx(as_user, app):
+    with app.test_request_context():
+        first_graders = pupils(HEPING1, grade=1)
+        names = {p.name for p in first_graders}
+        heping1 = school(HEPING1).id
+        assert first_graders and all(p.enroll_month == "2026-09" for p in first_graders)
+    c = as_user("school-heping1")
+    resp = c.get(f"/admin/rosters/new/{heping1}.pdf?year=2026")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = pdf.extract_text(resp.data)
+    assert "新生花名册" in text and "沈阳市和平区第一小学" in text and "2026—2027学年" in text
+    assert "2026年9月30日" in text  # due one month after the school year starts
+    assert all(n in text for n in names)
+    assert f"共 {len(names)} 人" in text
+    sheet = workbook(c.get(f"/admin/rosters/new/{heping1}.xlsx?year=2026"))[0]
+    assert sheet[0][:3] == ["序号", "姓名", "性别"]
+    assert {row[1] for row in sheet[1:]} == names
+    with app.test_request_context():
+        doc = db.session.scalar(select(PrintedDocument).where(PrintedDocument.kind == "roster_new"))
+        assert doc.number.startswith("HM") and doc.number in text.replace(" ", "")
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export", AuditLog.object_type == "roster_new"))
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "print", AuditLog.object_id == str(doc.id)))
+    # Another school year has no new pupils at this school.
+    assert "本学年无新生" in pdf.extract_text(c.get(f"/admin/rosters/new/{heping1}.pdf?year=2020").data)
+
+
+def test_register_of_additions_and_removals_of_the_past_school_year(as_user, app, monkeypatch):
+    with app.test_request_context():
+        at(monkeypatch, SPRING)
+        away, resting = pupils(HEPING1, grade=3)[:2]
+        transfer_completed(away)
+        suspend(resting, SPRING)
+        names = away.name, resting.name
+        ids = school(HEPING1).id, school(SHENHE1).id, school(HEPING1).parent_id
+        at(monkeypatch, MON)
+        counts = rosters.register_counts("/21/", 2026)
+        assert counts[ids[0]] == Counter({"transfer_out": 1, "suspension": 1})
+        assert counts[ids[1]] == Counter({"transfer_in": 1})
+        assert rosters.register_counts("/21/", 2027) == {}  # not in the school year 2026–27
+    c = as_user("school-heping1")
+    text = pdf.extract_text(c.get(f"/admin/rosters/changes/{ids[0]}.pdf?year=2026").data)
+    assert "学生增加和减少情况登记表" in text and "2025—2026学年" in text
+    assert names[0] in text and names[1] in text and "转出" in text and "休学" in text and "沈阳市沈河区第一小学" in text
+    summary, detail = workbook(c.get(f"/admin/rosters/changes/{ids[0]}.xlsx?year=2026"))
+    assert ["减少", "转出", 1] in summary and ["减少", "休学", 1] in summary and ["增加", "转入", 0] in summary
+    assert {(row[1], row[3]) for row in detail[1:]} == {("转出", names[0]), ("休学", names[1])}
+    # The county's aggregate: one line per school with the totals, and the sum.
+    text = pdf.extract_text(as_user("heping").get(f"/admin/rosters/changes/{ids[2]}.pdf?year=2026").data)
+    assert "沈阳市和平区第一小学" in text and "沈阳市和平区第二中学" in text and "合计" in text
+    sheet = workbook(as_user("heping").get(f"/admin/rosters/changes/{ids[2]}.xlsx?year=2026"))[0]
+    header, lines = sheet[0], {row[0]: row for row in sheet[1:]}
+    assert lines["沈阳市和平区第一小学"][header.index("减少·转出")] == 1
+    assert lines["和平区教育局"][header.index("减少合计")] == 2  # the total line carries the unit's name
+
+
+def test_city_direct_school_register_is_listed_for_the_county_where_it_stands(as_user, app, monkeypatch):
+    with app.test_request_context():
+        at(monkeypatch, SPRING)
+        pupil = pupils(CITYDIRECT, grade=4)[0]
+        suspend(pupil, SPRING)
+        direct, name = school(CITYDIRECT), pupil.name
+        direct_id, direct_name, shenhe_id = direct.id, direct.name, direct.parent_id
+        assert direct.supervisor.code == "2101" and direct.parent.code == "210103"
+        at(monkeypatch, MON)
+    c = as_user("shenhe")
+    page = c.get("/admin/rosters/?year=2026").get_data(as_text=True)
+    row = page.split(f'id="roster-{CITYDIRECT}"')[1].split("</tr>")[0]
+    assert direct_name in row and f"/admin/rosters/changes/{direct_id}.pdf" in row
+    text = pdf.extract_text(c.get(f"/admin/rosters/changes/{direct_id}.pdf?year=2026").data)
+    assert name in text and "抄报所在地：沈河区教育局" in text and "沈阳市教育局" in text
+    county = pdf.extract_text(c.get(f"/admin/rosters/changes/{shenhe_id}.pdf?year=2026").data)
+    assert direct_name + "（直管）" in county.replace("\n", "")
+    assert as_user("school-citydirect").get(f"/admin/rosters/changes/{direct_id}.pdf?year=2026").status_code == 200
+    assert as_user("shenyang").get(f"/admin/rosters/changes/{direct_id}.pdf?year=2026").status_code == 200
+    assert as_user("heping").get(f"/admin/rosters/changes/{direct_id}.pdf?year=2026").status_code == 404
+
+
+def test_roster_list_shows_the_due_date_and_overdue(as_user, monkeypatch):
+    page = as_user("heping").get("/admin/rosters/?year=2026").get_data(as_text=True)
+    assert "2026-09-30" in page and "badge-danger" in page.split('id="roster-due"')[1].split("</p>")[0]
+    page = as_user("heping").get("/admin/rosters/?year=2027").get_data(as_text=True)
+    assert "2027-09-30" in page and "badge-danger" not in page.split('id="roster-due"')[1].split("</p>")[0]
+    assert as_user("heping").get("/admin/rosters/?year=1900").status_code == 404
+
+
+def test_roster_export_passes_the_export_gate(as_user, app, monkeypatch):
+    with app.test_request_context():
+        heping1 = school(HEPING1).id
+    monkeypatch.setattr(exports, "may_export", lambda actor, what: False)
+    resp = as_user("school-heping1").get(f"/admin/rosters/new/{heping1}.xlsx?year=2026")
+    assert resp.status_code == 302
+    with app.test_request_context():
+        assert not db.session.scalar(select(AuditLog).where(AuditLog.action == "export", AuditLog.object_type == "roster_new"))
+
+
+def test_roster_due_date_is_one_month_after_the_school_year_starts(app):
+    with app.test_request_context():
+        assert rosters.year_start(2026) == date(2026, 9, 1) and rosters.due_on(2026) == date(2026, 9, 30)
+        assert rosters.current_year(date(2026, 8, 31)) == 2025 and rosters.current_year(date(2026, 9, 1)) == 2026
+
+
+# --- violation reports (第三十条) -----------------------------------------------------------------------------
+
+
+def test_archive_overdue_report_counts_what_its_list_shows(as_user, app):
+    with app.test_request_context():
+        late = pupils(HEPING1)[0]
+        db.session.execute(update(Student).where(Student.id == late.id).values(created_at=clock.now() - timedelta(days=40)))
+        db.session.commit()
+        assert oversight.count(user("school-heping1"), oversight.ARCHIVE) == 1
+        assert oversight.count(user("heping"), oversight.ARCHIVE) == 1
+        assert oversight.count(user("shenhe"), oversight.ARCHIVE) == 0
+        name = late.name
+    page = as_user("heping").get("/admin/oversight/").get_data(as_text=True)
+    row = page.split('id="report-archive_overdue"')[1].split("</tr>")[0]
+    assert re.search(r">1</a>", row)
+    assert name in as_user("heping").get(re.search(r'href="([^"]+)"', row).group(1)).get_data(as_text=True)
+
+
+def test_changes_not_archived_finds_a_completed_change_with_missing_evidence(as_user, app, monkeypatch):
+    with app.test_request_context():
+        kept = suspend(pupils(HEPING1)[0], MON)  # every file there
+        lost = suspend(pupils(HEPING1)[1], MON, reason_kind=OTHER)
+        db.session.execute(delete(Attachment).where(Attachment.request_id == lost.id, Attachment.material == "reason_proof"))
+        moved = transfer_completed(pupils(HEPING1)[2])  # hukou moved: no proof of reason needed
+        db.session.commit()
+        assert [m.code for m in workflows.missing_materials(lost)] == ["reason_proof"]
+        found = db.session.scalars(select(ChangeRequest.id).where(oversight.not_archived_filter("/21/"))).all()
+        assert found == [lost.id] and kept.id not in found and moved.id not in found
+        assert oversight.count(user("school-heping1"), oversight.NOT_ARCHIVED) == 1
+        assert oversight.count(user("school-shenhe1"), oversight.NOT_ARCHIVED) == 0
+        lost_id = lost.id
+    page = as_user("heping").get("/admin/oversight/changes_not_archived/").get_data(as_text=True)
+    assert f'id="row-{lost_id}"' in page and number(page, "report-total") == 1
+    for who in OUTSIDERS:
+        assert f'id="row-{lost_id}"' not in as_user(who).get("/admin/oversight/changes_not_archived/").get_data(as_text=True)
+
+
+def test_conditional_materials_have_an_sql_twin_that_agrees_with_the_workflow(ctx):
+    assert oversight.unmapped_conditionals() == []
+    illness = suspension.request_suspension(pupils(HEPING1)[0], user("school-heping1"), reason_kind=ILLNESS, starts_on=MON,
+                                            ends_on=None, reason_text="住院")
+    other = suspension.request_suspension(pupils(HEPING1)[1], user("school-heping1"), reason_kind=OTHER, starts_on=MON,
+                                          ends_on=None, reason_text="外出")
+    moved = transfer.start_transfer(pupils(HEPING1)[2], user("school-shenhe1"), reason_code="guardian_job", reason_text="工作调动",
+                                    hukou_changed=False)
+    db.session.flush()
+    for req in (illness, other, moved):
+        assert {m.code for m in oversight.missing_of(req)} == {m.code for m in workflows.missing_materials(req)}
+
+
+def test_unreported_dropouts_lists_four_weeks_of_unexcused_absence_until_reported(as_user, app):
+    with app.test_request_context():
+        truant_pupil, short = pupils(HEPING1)[:2]
+        truant(truant_pupil)
+        departures.record_absence(short, user("school-heping1"), first_day=date(2026, 10, 12), last_day=date(2026, 10, 23),
+                                  excused=False, note=None)
+        db.session.commit()
+        found = oversight.unreported_dropouts("/21/")
+        assert [t.student_id for t in found] == [truant_pupil.id]
+        assert oversight.count(user("heping"), oversight.DROPOUTS) == 1
+        assert oversight.count(user("school-shenhe1"), oversight.DROPOUTS) == 0
+        name, pid = truant_pupil.name, truant_pupil.id
+    page = as_user("school-heping1").get("/admin/oversight/unreported_dropouts/").get_data(as_text=True)
+    assert f'id="row-{pid}"' in page and name in page
+    for who in OUTSIDERS:
+        assert name not in as_user(who).get("/admin/oversight/unreported_dropouts/").get_data(as_text=True)
+    with app.test_request_context():
+        departures.report_dropout(db.session.get(Student, pid), user("school-heping1"), "连续旷课")
+        db.session.commit()
+        assert oversight.unreported_dropouts("/21/") == []  # reported: waiting for the authority
+
+
+def test_admission_without_transfer_finds_a_school_change_with_no_request(as_user, app):
+    with app.test_request_context():
+        pupil = pupils(HEPING1)[0]
+        save_student(pupil, user("heping"), school(HEPING_SPECIAL))  # an official moves the record by editing it
+        db.session.commit()
+        transfer_completed(pupils(HEPING1)[1])  # the lawful way: not listed
+        rows = db.session.execute(select(StudentHistory.id, StudentHistory.student_id)
+                                  .where(oversight.admissions_filter("/21/"))).all()
+        assert [r.student_id for r in rows] == [pupil.id]
+        assert oversight.count(user("school-special"), oversight.ADMISSIONS) == 1
+        assert oversight.count(user("school-heping1"), oversight.ADMISSIONS) == 0  # the pupil is no longer there
+        name = pupil.name
+    page = as_user("heping").get("/admin/oversight/admission_without_transfer/").get_data(as_text=True)
+    assert name in page and "沈阳市和平区第一小学（2121000001）" in page and number(page, "report-total") == 1
+    for who in OUTSIDERS:
+        assert name not in as_user(who).get("/admin/oversight/admission_without_transfer/").get_data(as_text=True)
+
+
+def test_school_merger_is_not_an_admission_without_transfer(ctx):
+    moved = merge_schools(school(HEPING2), school(HEPING1), user("heping"))
+    db.session.commit()
+    assert moved > 0
+    assert oversight.count(user("heping"), oversight.ADMISSIONS) == 0
+
+
+def test_archives_not_passed_on_lists_handovers_past_their_due_date(as_user, app, monkeypatch):
+    with app.test_request_context():
+        at(monkeypatch, date(2026, 12, 10))
+        pupil = pupils(HEPING1)[0]
+        pupil.migrant_child, pupil.hukou_location = True, "210203"
+        db.session.commit()
+        truant(pupil)
+        req = departures.report_dropout(pupil, user("school-heping1"), "随父母返乡")
+        approve(req, "heping")
+        task = db.session.scalar(select(ArchiveHandover).where(ArchiveHandover.student_id == pupil.id))
+        assert task.due_on == date(2027, 1, 31)
+        assert oversight.count(user("heping"), oversight.HANDOVERS) == 0  # not due yet
+        task_id, name = task.id, pupil.name
+    at(monkeypatch, date(2027, 2, 3))
+    with app.test_request_context():
+        assert oversight.count(user("heping"), oversight.HANDOVERS) == 1
+        assert oversight.count(user("shenhe"), oversight.HANDOVERS) == 0
+    page = as_user("heping").get("/admin/oversight/handover_overdue/").get_data(as_text=True)
+    assert f'id="row-{task_id}"' in page and name in page
+    for who in OUTSIDERS:
+        assert f'id="row-{task_id}"' not in as_user(who).get("/admin/oversight/handover_overdue/").get_data(as_text=True)
+
+
+def test_oversight_page_counts_each_report_in_scope(as_user, app):
+    with app.test_request_context():
+        flag(pupils(HEPING1)[0])
+    page = as_user("school-heping1").get("/admin/oversight/").get_data(as_text=True)
+    row = page.split('id="report-open_problems"')[1].split("</tr>")[0]
+    assert ">1</a>" in row
+    row = as_user("school-shenhe1").get("/admin/oversight/").get_data(as_text=True).split('id="report-open_problems"')[1]
+    assert ">0</a>" in row.split("</tr>")[0]
+    assert as_user("heping").get("/admin/oversight/nonsense/").status_code == 404
+
+
+# --- the term data check (第二十七条) ----------------------------------------------------------------------
+
+
+def test_authority_starts_a_check_schools_see_and_complete_it(as_user, app):
+    c = as_user("heping")
+    resp = c.post_form("/admin/campaigns/new", {"title": "2026年秋季学期学籍数据核查", "due_on": "2026-11-20"},
+                       token_from="/admin/campaigns/")
+    assert resp.status_code == 302
+    with app.test_request_context():
+        campaign = db.session.scalar(select(CheckCampaign))
+        assert (campaign.title, campaign.scope_path, campaign.due_on) == ("2026年秋季学期学籍数据核查", "/21/2101/210102/",
+                                                                          date(2026, 11, 20))
+        cid = campaign.id
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "check.start"))
+    school_c = as_user("school-heping1")
+    assert "2026年秋季学期学籍数据核查" in school_c.get("/admin/campaigns/").get_data(as_text=True)
+    page = school_c.get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
+    assert 'id="checklist"' in page and 'id="completion-form"' in page
+    resp = school_c.post_form(f"/admin/campaigns/{cid}/complete", {"note": "已核对全部学生身份信息"}, token_from=f"/admin/campaigns/{cid}/")
+    assert resp.status_code == 302
+    with app.test_request_context():
+        done = db.session.scalar(select(CheckCompletion))
+        assert (done.campaign_id, done.school.code, done.note) == (cid, HEPING1, "已核对全部学生身份信息")
+        with pytest.raises(RuleViolation):
+            oversight.complete(db.session.get(CheckCampaign, cid), user("principal-heping1"), "再次")
+        db.session.rollback()
+    # The authority sees completion school by school.
+    page = c.get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
+    row1 = page.split(f'id="school-{HEPING1}"')[1].split("</tr>")[0]
+    row2 = page.split(f'id="school-{HEPING2}"')[1].split("</tr>")[0]
+    assert "badge-success" in row1 and "已核对全部学生身份信息" in row1 and "badge-success" not in row2
+    with app.test_request_context():
+        summary = oversight.completion_summary(db.session.get(CheckCampaign, cid), user("heping"))
+        assert summary == {"schools": 3, "done": 1, "open": 2}  # 和平一小, 和平二中, 特教学校
+
+
+def test_check_overdue_and_completion_with_problems_needs_a_note(ctx, monkeypatch):
+    campaign = oversight.start_campaign(user("heping"), "期中核查", MON + timedelta(days=5))
+    db.session.commit()
+    flag(pupils(HEPING2)[0])
+    with pytest.raises(RuleViolation, match="1"):
+        oversight.complete(campaign, user("school-heping2"), "")
+    db.session.rollback()
+    at(monkeypatch, MON + timedelta(days=10))
+    assert oversight.is_overdue(campaign)
+    done = oversight.complete(campaign, user("school-heping2"), "重复记录待区教育局核实")
+    db.session.commit()
+    checks, _more = oversight.school_checks(campaign, user("heping"), 0)
+    row = next(c for c in checks if c.school.code == HEPING2)
+    assert row.completion is done and row.late and row.problems[oversight.PROBLEMS] == 1
+    oversight.close_campaign(campaign, user("heping"))
+    db.session.commit()
+    assert not oversight.is_overdue(campaign)
+    with pytest.raises(RuleViolation):
+        oversight.complete(campaign, user("school-heping1"), "关闭后")
+
+
+def test_who_may_start_and_complete_a_check(ctx):
+    with pytest.raises(RuleViolation):
+        oversight.start_campaign(user("school-heping1"), "学校不能发起", MON)
+    with pytest.raises(RuleViolation):
+        oversight.start_campaign(user("heping"), "过去的日期", MON - timedelta(days=1))
+    city = oversight.start_campaign(user("shenyang"), "全市核查", MON + timedelta(days=20))
+    db.session.commit()
+    # Schools and counties of the city see it; the county sees only its own schools.
+    assert city in oversight.campaigns(user("school-shenhe1")) and city in oversight.campaigns(user("shenhe"))
+    assert city not in oversight.campaigns(user("school-xigang1")) and city not in oversight.campaigns(user("dalian"))
+    codes = {c.school.code for c in oversight.school_checks(city, user("shenhe"), 0)[0]}
+    assert codes == {SHENHE1, CITYDIRECT, "2521000009"}
+    with pytest.raises(RuleViolation):
+        oversight.complete(city, user("shenhe"), "县局不替学校完成")
+    with pytest.raises(RuleViolation):
+        oversight.close_campaign(city, user("shenhe"))  # only the unit that started it
+    with pytest.raises(NotInScope):
+        oversight.get_campaign(user("school-xigang1"), city.id)
+
+
+def test_school_cannot_start_a_check_by_url(as_user):
+    resp = as_user("school-heping1").post_form("/admin/campaigns/new", {"title": "x", "due_on": "2026-12-01"},
+                                               token_from="/admin/campaigns/")
+    assert resp.status_code == 403
+
+
+# --- the scope matrix on every new URL ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def planted(app, monkeypatch):
+    """Cases at 和平一小 (a suspension, a problem record, a truant), a data check of 和平区, and the ids the URLs need."""
+    with app.test_request_context():
+        heping1 = school(HEPING1)
+        a, b, c = pupils(HEPING1)[:3]
+        suspend(a, MON)
+        flag(b)
+        truant(c)
+        campaign = oversight.start_campaign(user("heping"), "和平区核查", MON + timedelta(days=7))
+        db.session.commit()
+        return {"school": heping1.id, "county": heping1.parent_id, "names": [a.name, b.name, c.name],
+                "campaign": campaign.id, "school_name": heping1.name}
+
+
+@pytest.mark.parametrize("who", OUTSIDERS)
+def test_outsiders_reach_nothing_of_heping1(as_user, planted, who):
+    c = as_user(who)
+    for kind in ("new", "changes"):
+        for unit in ("school", "county"):
+            for ext in ("pdf", "xlsx"):
+                assert c.get(f"/admin/rosters/{kind}/{planted[unit]}.{ext}?year=2026").status_code == 404
+    assert c.get(f"/admin/campaigns/{planted['campaign']}/").status_code == 404
+    resp = c.post_form(f"/admin/campaigns/{planted['campaign']}/complete", {"note": "x"}, token_from="/admin/campaigns/")
+    assert resp.status_code == 404
+    resp = c.post_form(f"/admin/campaigns/{planted['campaign']}/close", {}, token_from="/admin/campaigns/")
+    assert resp.status_code == 404
+    for url in ("/admin/statistics/", "/admin/rosters/?year=2026", "/admin/oversight/", "/admin/campaigns/",
+                *(f"/admin/oversight/{code}/" for code in ("changes_not_archived", "unreported_dropouts",
+                                                           "admission_without_transfer", "handover_overdue"))):
+        page = c.get(url).get_data(as_text=True)
+        assert all(n not in page for n in planted["names"]), url
+        assert planted["school_name"] not in page and "和平区核查" not in page, url
+
+
+def test_insiders_reach_the_planted_cases(as_user, planted):
+    c = as_user("heping")
+    assert c.get(f"/admin/rosters/new/{planted['school']}.pdf?year=2026").status_code == 200
+    assert c.get(f"/admin/campaigns/{planted['campaign']}/").status_code == 200
+    page = c.get("/admin/oversight/unreported_dropouts/").get_data(as_text=True)
+    assert planted["names"][2] in page
+    s = as_user("school-heping1")
+    assert s.get(f"/admin/rosters/changes/{planted['county']}.pdf?year=2026").status_code == 404  # the county's, not a school's
+    page = s.get(f"/admin/campaigns/{planted['campaign']}/").get_data(as_text=True)
+    row = page.split('id="check-open_problems"')[1].split("</tr>")[0]
+    assert ">1</a>" in row
+
+
+def test_unknown_roster_kind_and_unit_are_404(as_user):
+    c = as_user("heping")
+    assert c.get("/admin/rosters/secret/1.pdf").status_code == 404
+    assert c.get("/admin/rosters/new/999999.pdf").status_code == 404
