@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from admin.base import SecureBaseView, current_actor
+from admin.charts import bar_chart
 from admin.students import SchoolKindFilter
 from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
@@ -246,7 +247,7 @@ def _approvals(board: Dashboard, counts: dict[str, dict[str, int]]) -> None:
 
 def dashboard_context(actor: User) -> dict[str, t.Any]:
     """What `{% include 'admin/_dashboard.html' %}` needs: pass it to render() with **."""
-    return {"dashboard": build_dashboard(actor), "queue_labels_dashboard": QUEUE_LABELS}
+    return {"dashboard": build_dashboard(actor), "queue_labels_dashboard": QUEUE_LABELS, "bar_chart": bar_chart}
 
 
 class StatisticsView(SecureBaseView):

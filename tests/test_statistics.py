@@ -652,3 +652,16 @@ def test_unknown_roster_kind_and_unit_are_404(as_user):
     c = as_user("heping")
     assert c.get("/admin/rosters/secret/1.pdf").status_code == 404
     assert c.get("/admin/rosters/new/999999.pdf").status_code == 404
+
+
+def test_dashboard_charts_are_inline_svg_linking_to_the_lists(as_user):
+    """Charts drawn on the server by a library (pygal): no script, nothing fetched, each bar a link."""
+    import re
+
+    html = as_user("heping").get("/admin/statistics/").get_data(as_text=True)
+    chart = html[html.index('id="dash-grade-chart"'):]
+    chart = chart[:chart.index("</svg>")]
+    assert "<svg" in chart and "<script" not in chart
+    links = re.findall(r'xlink:href="([^"]+)"', chart)
+    assert links and all(link.startswith("/admin/student/") for link in links)
+    assert not re.search(r'(src|href)="https?://', html)
