@@ -1,7 +1,7 @@
 """Printed documents (学生基本信息表, 转学联系表, 休学复学申请表, 出国（出境）申请表): each numbered,
 with a verification code, and audited before it leaves the system (第二十八条).
 
-The two application forms are printed only for requests of their own types (FORM_TYPES): any
+The transfer contact form and the two application forms are printed only for requests of their own types (FORM_TYPES): any
 other combination is refused like an unknown kind, with a 404.
 """
 
@@ -40,6 +40,7 @@ SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extensi
 ABROAD, ABROAD_RETURN = "abroad", "abroad_return"
 #: The application forms, each printed only for requests of these types.
 FORM_TYPES: dict[str, tuple[str, ...]] = {
+    "transfer_contact": ("transfer", "transfer_out_province", "transfer_in_province"),  # services/transfer.py
     "suspension_form": (SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION),
     "abroad_form": (ABROAD, ABROAD_RETURN),
 }

@@ -214,7 +214,8 @@ def test_a_form_for_another_type_is_not_found(as_user, app, suspension_id, abroa
         db.session.commit()
     c = as_user("heping")
     for request_id, kind in ((suspension_id, "abroad_form"), (abroad_id, "suspension_form"), (transfer_id, "suspension_form"),
-                             (transfer_id, "abroad_form"), (suspension_id, "no_such_form")):
+                             (transfer_id, "abroad_form"), (suspension_id, "transfer_contact"), (abroad_id, "transfer_contact"),
+                             (suspension_id, "no_such_form")):
         assert c.get(f"/admin/requests/{request_id}/print/{kind}").status_code == 404, (request_id, kind)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PrintedDocument)) == 0
@@ -254,6 +255,7 @@ def test_request_page_offers_the_form_of_its_type(as_user, suspension_id, abroad
 
 def test_form_types_and_labels_match_the_services():
     assert documents.FORM_TYPES == {
+        "transfer_contact": (transfer.TRANSFER, transfer.TRANSFER_OUT_OF_PROVINCE, transfer.TRANSFER_INTO_PROVINCE),
         "suspension_form": (suspension.SUSPENSION, suspension.SUSPENSION_EXTENSION, suspension.RESUMPTION),
         "abroad_form": (departures.ABROAD, departures.ABROAD_RETURN),
     }
