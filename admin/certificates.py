@@ -33,7 +33,7 @@ OUTCOME_LABELS = {"graduated": _l("Graduated (毕业)"), "completed": _l("Comple
 ASSESSMENT_LABELS = {PASSED: _l("Passed"), "failed": _l("Failed")}
 JOB_STATUS_LABELS = {
     certificates.JOB_QUEUED: _l("Queued"), certificates.JOB_RUNNING: _l("Printing"),
-    certificates.JOB_DONE: _l("Ready"), certificates.JOB_FAILED: _l("Failed"),
+    certificates.JOB_DONE: _l("Ready"), certificates.JOB_FAILED: _l("Printing failed"),
 }
 
 

@@ -237,7 +237,7 @@ class GraduationView(SecureBaseView):
             (_("ID number"), lambda r: r.student.id_number),
             (_("Class"), lambda r: r.student.class_name),
             (_("Assessment"), lambda r: str(RESULTS[r.assessment]) if r.assessment in RESULTS else ""),
-            (_("Outcome"), lambda r: str(OUTCOMES[r.outcome]) if r.outcome in OUTCOMES else ""),
+            (_("Graduation outcome"), lambda r: str(OUTCOMES[r.outcome]) if r.outcome in OUTCOMES else ""),
         ]
         query = graduation.roster_query(school, year).options(contains_eager(GraduationRecord.student))
         body = exports.students_xlsx_stream(query, columns, sheet_title=f"毕业生花名册{year}")
