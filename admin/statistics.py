@@ -4,8 +4,9 @@
   changes by type and month, pending and overdue approvals, open problem records. Every number
   links to the list it counts (Flask-Admin `flt` arguments of the student, request and problem
   lists). The home page includes the same block: `dashboard_context(actor)` + `admin/_dashboard.html`.
-- /admin/rosters/ — 新生花名册 and 学生增加/减少情况登记表 (第十二条) per school and per county,
-  city or province, as PDF (numbered) and XLSX (through services/exports.may_export, audited).
+- /admin/rosters/ — 新生花名册 and 学生增加/减少情况登记表 (第十二条), and the 毕业生花名册
+  (第二十四条), per school and per county, city or province, as PDF (numbered) and XLSX (through
+  services/exports.may_export, audited).
 - /admin/oversight/ — the violations of 第三十条, each a scoped list with its count.
 - /admin/campaigns/ — the term data check (第二十七条).
 
@@ -36,7 +37,7 @@ from models.org import SCHOOL, OrgUnit
 from models.oversight import CheckCompletion
 from models.problems import ProblemRecord
 from models.student import Student
-from services import clock, codes, dedup, exports, oversight, rosters, scope, statistics, workflows
+from services import clock, codes, dedup, exports, graduation, oversight, rosters, scope, statistics, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 
@@ -282,7 +283,7 @@ def _authority_units(actor: User) -> list[OrgUnit]:
 
 
 class RosterView(SecureBaseView):
-    """新生花名册 and 学生增加/减少情况登记表: the schools of the user's subtree, and the aggregates."""
+    """新生花名册, 学生增加/减少情况登记表 and 毕业生花名册: the schools of the user's subtree, and the aggregates."""
 
     @expose("/")
     def index(self) -> str:
@@ -298,6 +299,7 @@ class RosterView(SecureBaseView):
             page=page, has_next=len(lines) > (page + 1) * ROWS_PER_PAGE, total=len(lines),
             aggregates=_authority_units(actor), kind_label=lambda u: codes.label("school_kind", u.school_kind) if u.school_kind else "",
             new_label=rosters.year_label(year), changes_label=rosters.year_label(year - 1),
+            graduates_label=rosters.year_label(year - 1), graduates_due=graduation.deadline(year),
         )
 
     def _unit(self, kind: str, unit_id: int) -> OrgUnit:

@@ -1,11 +1,15 @@
-"""The two registers a school submits within one month after the school year starts (第十二条):
+"""The registers a school submits to its authority (第十二条), and its graduation roster:
 
 - 新生花名册: the new pupils of the school year (entered in its first month, 入学年月 in the year);
 - 学生增加和减少情况登记表: the past school year's additions and removals, from the completed
   change requests (转入/转出, 新生, 接续, 休学/复学, 出国, 死亡, 辍学 …) and the approved
-  graduation roster (毕业/结业).
+  graduation roster (毕业/结业);
+- 毕业生花名册 (第二十四条): the graduates of the summer that ends the past school year, as
+  services/graduation.py keeps them (GraduationRecord), with the assessment result and, once the
+  supervising authority has approved the roster, 毕业 or 结业.
 
-Both are due one month after the start of the school year. A school's registers go to its
+The first two are due one month after the start of the school year; the graduation roster by
+30 July (第十二条: graduation operations end by then). A school's registers go to its
 authority; a city- or province-direct school's also to the county where it stands (第十二条
 last paragraph) — the organisation tree is geographic, so that county's scope already holds the
 school and its officials find it in their list.
@@ -29,15 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from extensions import db
 from models.changes import COMPLETED, ChangeRequest, PrintedDocument
 from models.graduation import COMPLETED as GRADUATION_COMPLETED
-from models.graduation import GRADUATED, GraduationRecord
+from models.graduation import FAILED, GRADUATED, PASSED, GraduationRecord
 from models.org import COUNTY, SCHOOL, OrgUnit
 from models.student import Student
-from services import audit, clock, codes, exports, pdf, scope
+from services import audit, clock, codes, exports, graduation, pdf, scope
 from services.departures import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN
 from services.documents import VERIFY_ALPHABET
 from services.enrollment import CONTINUATION, ENROLLMENT
@@ -50,7 +54,7 @@ from services.transfer import TRANSFER, TRANSFER_INTO_PROVINCE, TRANSFER_OUT_OF_
 if TYPE_CHECKING:
     from models.people import User
 
-NEW, CHANGES = "new", "changes"
+NEW, CHANGES, GRADUATES = "new", "changes", "graduates"
 ADD, REMOVE = "add", "remove"
 TO, FROM = "to", "from"  # which end of a request is the school whose register counts it
 
@@ -66,6 +70,7 @@ class RosterKind:
 KINDS = {
     NEW: RosterKind(NEW, "HM", "roster_new.html", "新生花名册"),
     CHANGES: RosterKind(CHANGES, "ZJ", "roster_changes.html", "学生增加和减少情况登记表"),
+    GRADUATES: RosterKind(GRADUATES, "BY", "roster_graduates.html", "毕业生花名册"),
 }
 
 
@@ -303,6 +308,78 @@ def register_lines(school: OrgUnit, year: int) -> list[Line]:
     return lines
 
 
+# --- 毕业生花名册 -------------------------------------------------------------------------------------
+
+ASSESSMENT_LABELS = {PASSED: "合格", FAILED: "不合格"}
+OUTCOME_LABELS = {GRADUATED: "毕业", GRADUATION_COMPLETED: "结业"}
+
+
+def graduate_counts(path: str, year: int) -> dict[int, Counter[str]]:
+    """school id → {"total", "passed", "failed", "graduated", "completed", "schools", "approved"}
+    of the graduation rosters of `year` (the summer) in the subtree, in one GROUP BY. "schools" is 1
+    for a school with a roster, "approved" 1 once its roster is approved: summed, they count schools."""
+    rows = db.session.execute(
+        select(GraduationRecord.school_id, GraduationRecord.assessment, GraduationRecord.outcome, func.count())
+        .where(scope.within(GraduationRecord.scope_path, path), GraduationRecord.year == year)
+        .group_by(GraduationRecord.school_id, GraduationRecord.assessment, GraduationRecord.outcome)
+    )
+    out: dict[int, Counter[str]] = {}
+    for school_id, assessment, outcome, n in rows:
+        counter = out.setdefault(school_id, Counter())
+        counter["total"] += n
+        if assessment:
+            counter[assessment] += n
+        if outcome:
+            counter[outcome] += n
+    for counter in out.values():
+        counter["schools"] = 1
+        counter["approved"] = 1 if counter[GRADUATED] + counter[GRADUATION_COMPLETED] else 0
+    return out
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The supervising authority's approval of a school's roster: the request and the day."""
+
+    request_id: int
+    on: date | None
+
+
+def graduate_approvals(path: str, year: int) -> dict[int, Approval]:
+    """school id → the approval of its roster of `year`, for the approved rosters of the subtree
+    (the request that services/graduation.py wrote on every line when it approved the roster)."""
+    rows = db.session.execute(
+        select(GraduationRecord.school_id, ChangeRequest.id, ChangeRequest.finished_at)
+        .join(ChangeRequest, ChangeRequest.id == GraduationRecord.request_id)
+        .where(scope.within(GraduationRecord.scope_path, path), GraduationRecord.year == year,
+               GraduationRecord.outcome.is_not(None))
+        .group_by(GraduationRecord.school_id, ChangeRequest.id, ChangeRequest.finished_at)
+    )
+    return {school_id: Approval(request_id, finished.date() if finished else None) for school_id, request_id, finished in rows}
+
+
+def graduates_query(school: OrgUnit, year: int) -> Select[Any]:
+    """The lines of one school's roster with their pupils, in the roster's own order (by class and name)."""
+    return graduation.roster_query(school, year).options(contains_eager(GraduationRecord.student))
+
+
+def school_approval(info: graduation.Summary) -> Approval | None:
+    """The approval of one school's roster (services/graduation.summary), None while not approved."""
+    if not info.approved or info.request is None:
+        return None
+    finished = info.request.finished_at
+    return Approval(info.request.id, finished.date() if finished else None)
+
+
+def _graduate_row(index: int, record: GraduationRecord) -> SimpleNamespace:
+    s = record.student
+    return SimpleNamespace(
+        index=index, name=s.name, gender=codes.label("gender", s.gender), birth_date=s.birth_date, xjh=s.xjh or "",
+        grade=codes.label("grade", str(record.grade)), class_name=s.class_name or "",
+        assessment=ASSESSMENT_LABELS.get(record.assessment or "", ""), outcome=OUTCOME_LABELS.get(record.outcome or "", ""),
+    )
+
+
 # --- lines of the lists and aggregates ---------------------------------------------------------------
 
 
@@ -314,6 +391,8 @@ class UnitLine:
     direct: bool = False
     new: Counter[str] = field(default_factory=Counter)
     changes: Counter[str] = field(default_factory=Counter)
+    graduates: Counter[str] = field(default_factory=Counter)
+    approval: Approval | None = None  # a school's line: the approval of its graduation roster
 
     @property
     def added(self) -> int:
@@ -325,26 +404,34 @@ class UnitLine:
 
 
 def school_lines(actor: User, year: int) -> list[UnitLine]:
-    """Every school in the actor's subtree with its new pupils and its register totals (active
-    schools, and closed ones that still have something to report)."""
+    """Every school in the actor's subtree with its new pupils, its register totals and its
+    graduation roster (active schools, and closed ones that still have something to report)."""
     path = scope.user_path(actor)
-    new, changes = new_counts(path, year), register_counts(path, year)
+    new, changes, graduates = new_counts(path, year), register_counts(path, year), graduate_counts(path, year)
     schools = db.session.scalars(schools_in(path).options(selectinload(OrgUnit.supervisor))).all()
     return [
-        UnitLine(unit=s, direct=is_direct(s), new=new.get(s.id, Counter()), changes=changes.get(s.id, Counter()))
-        for s in schools if s.active or s.id in new or s.id in changes
+        UnitLine(unit=s, direct=is_direct(s), new=new.get(s.id, Counter()), changes=changes.get(s.id, Counter()),
+                 graduates=graduates.get(s.id, Counter()))
+        for s in schools if s.active or s.id in new or s.id in changes or s.id in graduates
     ]
 
 
-def aggregate(unit: OrgUnit, year: int) -> tuple[list[UnitLine], UnitLine]:
-    """The lines of a county's, city's or province's registers (one per unit below) and the total."""
-    new, changes = new_counts(unit.path, year), register_counts(unit.path, year)
+def aggregate(unit: OrgUnit, year: int, kind_code: str | None = None) -> tuple[list[UnitLine], UnitLine]:
+    """The lines of a county's, city's or province's registers (one per unit below) and the total;
+    `kind_code` counts only that register (None: all of them)."""
+    sources = {
+        "new": new_counts if kind_code in (None, NEW) else None,
+        "changes": register_counts if kind_code in (None, CHANGES) else None,
+        "graduates": graduate_counts if kind_code in (None, GRADUATES) else None,
+    }
     lines = {c.path: UnitLine(unit=c, direct=is_direct(c)) for c in children(unit)}
     paths = dict(db.session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.level == SCHOOL,
                                                                            scope.within(OrgUnit.path, unit.path))).all())
     total = UnitLine(unit=unit)
-    for source, attr in ((new, "new"), (changes, "changes")):
-        for school_id, counter in source.items():
+    for attr, counts in sources.items():
+        if counts is None:
+            continue
+        for school_id, counter in counts(unit.path, year).items():
             school_path = paths.get(school_id)
             if school_path is None:
                 continue
@@ -352,6 +439,11 @@ def aggregate(unit: OrgUnit, year: int) -> tuple[list[UnitLine], UnitLine]:
             if line is not None:
                 getattr(line, attr).update(counter)
             getattr(total, attr).update(counter)
+    if kind_code in (None, GRADUATES) and any(line.unit.level == SCHOOL for line in lines.values()):
+        approvals = graduate_approvals(unit.path, year)
+        for line in lines.values():
+            if line.unit.level == SCHOOL:
+                line.approval = approvals.get(line.unit.id)
     return list(lines.values()), total
 
 
@@ -377,10 +469,14 @@ def _header(unit: OrgUnit, year: int, kind: RosterKind) -> SimpleNamespace:
     covered = year if kind.code == NEW else year - 1
     supervisor = unit.supervisor.name if unit.level == SCHOOL and unit.supervisor else ""
     county = unit.parent.name if unit.level == SCHOOL and unit.parent else ""
+    if kind.code == GRADUATES:  # the graduates of the summer ending the school year, by 30 July
+        label, due, due_note = f"{year_label(covered)}毕业生", graduation.deadline(year), "完成毕业（结业）操作"
+    else:
+        label, due, due_note = year_label(covered), due_on(year), "开学后1个月内"
     return SimpleNamespace(
         title=kind.title, unit_name=unit.name, unit_code=unit.code, is_school=unit.level == SCHOOL,
         school_kind=codes.label("school_kind", unit.school_kind) if unit.school_kind else "",
-        year_label=year_label(covered), due_on=due_on(year), supervisor=supervisor,
+        year_label=label, due_on=due, due_note=due_note, supervisor=supervisor,
         also_to=county if unit.level == SCHOOL and is_direct(unit) else "",
     )
 
@@ -409,12 +505,19 @@ def render_pdf(kind_code: str, unit: OrgUnit, actor: User, year: int) -> tuple[b
         if kind.code == NEW:
             pupils = db.session.scalars(new_pupils_query(unit, year)).all()
             context["pupils"] = [_pupil_row(i, s) for i, s in enumerate(pupils, start=1)]
+        elif kind.code == GRADUATES:
+            info = graduation.summary(unit, year)
+            records = db.session.scalars(graduates_query(unit, year)).all()
+            context["graduates"] = [_graduate_row(i, r) for i, r in enumerate(records, start=1)]
+            context["counts"] = Counter(r.outcome for r in records if r.outcome)
+            context["info"], context["grade"] = info, codes.label("grade", str(info.grade))
+            context["approval"] = school_approval(info)
         else:
             lines = register_lines(unit, year)
             context["lines"] = lines
             context["totals"] = Counter(line.column.code for line in lines)
     else:
-        context["units"], context["total"] = aggregate(unit, year)
+        context["units"], context["total"] = aggregate(unit, year, kind.code)
         context["school_kind"] = lambda u: codes.label("school_kind", u.school_kind) if u.school_kind else ""
     return pdf.render_pdf(kind.template, **context), doc
 
@@ -429,8 +532,22 @@ def xlsx(kind_code: str, unit: OrgUnit, actor: User, year: int) -> Iterator[byte
     audit.record(actor, "export", f"roster_{kind.code}", unit.id, f"xlsx {unit.code} {year}")
     db.session.commit()
     if unit.level != SCHOOL:
-        lines, total = aggregate(unit, year)
+        lines, total = aggregate(unit, year, kind.code)
         return exports.workbook_stream([("汇总", _aggregate_columns(kind), [*lines, total])])
+    if kind.code == GRADUATES:
+        approval = school_approval(graduation.summary(unit, year))
+        graduate_columns: list[exports.ExportColumn] = [
+            ("序号", lambda r: r[0]), ("姓名", lambda r: r[1].student.name),
+            ("性别", lambda r: codes.label("gender", r[1].student.gender)), ("出生日期", lambda r: r[1].student.birth_date),
+            ("全国学籍号", lambda r: r[1].student.xjh), ("身份证件号", lambda r: r[1].student.id_number),
+            ("年级", lambda r: codes.label("grade", str(r[1].grade))), ("班级", lambda r: r[1].student.class_name),
+            ("考核结果", lambda r: ASSESSMENT_LABELS.get(r[1].assessment or "", "")),
+            ("毕（结）业", lambda r: OUTCOME_LABELS.get(r[1].outcome or "", "")),
+            ("核准日期", lambda r: approval.on if approval else None),
+            ("核准单号", lambda r: f"#{approval.request_id}" if approval else "未核准"),
+        ]
+        records = enumerate(db.session.scalars(graduates_query(unit, year).execution_options(yield_per=exports.YIELD_PER)), start=1)
+        return exports.workbook_stream([(f"{kind.title}{year}", graduate_columns, records)])
     if kind.code == NEW:
         columns: list[exports.ExportColumn] = [
             ("序号", lambda r: r[0]), ("姓名", lambda r: r[1].name), ("性别", lambda r: codes.label("gender", r[1].gender)),
@@ -464,6 +581,23 @@ def _aggregate_columns(kind: RosterKind) -> list[exports.ExportColumn]:
     ]
     if kind.code == NEW:
         return [*columns, ("男", lambda ln: ln.new["1"]), ("女", lambda ln: ln.new["2"]), ("合计", lambda ln: ln.new["total"])]
+    if kind.code == GRADUATES:
+        return [
+            *columns, ("名册人数", lambda ln: ln.graduates["total"]), ("考核合格", lambda ln: ln.graduates[PASSED]),
+            ("考核不合格", lambda ln: ln.graduates[FAILED]), ("毕业", lambda ln: ln.graduates[GRADUATED]),
+            ("结业", lambda ln: ln.graduates[GRADUATION_COMPLETED]), ("有名册学校", lambda ln: ln.graduates["schools"]),
+            ("已核准学校", lambda ln: ln.graduates["approved"]), ("核准", approval_text),
+        ]
     for c in COLUMNS:
         columns.append((f"{DIRECTION_LABELS[c.direction]}·{c.label}", lambda ln, code=c.code: ln.changes[code]))
     return [*columns, ("增加合计", lambda ln: ln.added), ("减少合计", lambda ln: ln.removed)]
+
+
+def approval_text(line: UnitLine) -> str:
+    """The approval column of an aggregate: a school's approval (date, request), else how many of
+    the unit's rosters are approved."""
+    if line.unit.level == SCHOOL:
+        if line.approval is None:
+            return "未核准" if line.graduates["total"] else "无名册"
+        return f"{line.approval.on or ''} #{line.approval.request_id}".strip()
+    return f"{line.graduates['approved']}/{line.graduates['schools']}"

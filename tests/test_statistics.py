@@ -18,11 +18,25 @@ from sqlalchemy import delete, func, select, update
 from extensions import db
 from models.audit import AuditLog, StudentHistory
 from models.changes import Attachment, ChangeRequest, PrintedDocument
+from models.graduation import GraduationRecord
 from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.status import ILLNESS, OTHER, ArchiveHandover
 from models.student import Student
-from services import clock, departures, exports, oversight, pdf, rosters, scope, statistics, suspension, transfer, workflows
+from services import (
+    clock,
+    departures,
+    exports,
+    graduation,
+    oversight,
+    pdf,
+    rosters,
+    scope,
+    statistics,
+    suspension,
+    transfer,
+    workflows,
+)
 from services.errors import NotInScope, RuleViolation
 from services.org import merge_schools
 from services.students import save_student
@@ -665,3 +679,202 @@ def test_dashboard_charts_are_inline_svg_linking_to_the_lists(as_user):
     links = re.findall(r'xlink:href="([^"]+)"', chart)
     assert links and all(link.startswith("/admin/student/") for link in links)
     assert not re.search(r'(src|href)="https?://', html)
+
+
+# --- the graduation roster (毕业生花名册, 第二十四条) on the rosters screen -------------------------------------
+
+JUNE = date(2026, 6, 15)  # the graduates of 2026 are assessed: the rosters screen of the school year 2026 prints them
+
+
+def graduates(monkeypatch, code: str, n: int = 3, failed: int = 1, approved: bool = True) -> tuple[list[Student], ChangeRequest]:
+    """n pupils of the school's graduating grade (the others one grade below) on its roster of 2026, compiled,
+    assessed (the first `failed` fail) and submitted in June through services/graduation; approved by the
+    supervising authority unless `approved` is False."""
+    at(monkeypatch, JUNE)
+    place = school(code)
+    grade = graduation.graduating_grade(place)
+    everyone = pupils(code)
+    chosen = everyone[:n]
+    for p in everyone:
+        p.grade, p.status = (grade if p in chosen else grade - 1), "enrolled"
+    db.session.commit()
+    staff = user("school-" + _school_account(chosen[0]))
+    assert graduation.compile_roster(staff, place, 2026) == n
+    db.session.commit()
+    records = {r.student_id: r for r in db.session.scalars(select(GraduationRecord).where(GraduationRecord.school_id == place.id))}
+    graduation.mark_assessment(staff, [records[p.id] for p in chosen[failed:]], True)
+    if failed:
+        graduation.mark_assessment(staff, [records[p.id] for p in chosen[:failed]], False)
+    db.session.commit()
+    req = graduation.submit_roster(staff, place, 2026)
+    db.session.commit()
+    if approved:
+        approve(req, _authority_account(chosen[0]))
+        assert req.status == "completed"
+    at(monkeypatch, MON)
+    return chosen, req
+
+
+def test_graduation_roster_of_a_school_as_pdf_and_xlsx(as_user, app, monkeypatch):
+    with app.test_request_context():
+        chosen, req = graduates(monkeypatch, HEPING2, n=3, failed=1)
+        names = [p.name for p in chosen]
+        xjh, rid, heping2 = chosen[1].xjh, req.id, school(HEPING2).id
+        assert [p.status for p in chosen] == ["completed", "graduated", "graduated"]
+    c = as_user("school-heping2")
+    resp = c.get(f"/admin/rosters/graduates/{heping2}.pdf?year=2026")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = pdf.extract_text(resp.data)
+    flat = text.replace("\n", "").replace(" ", "")
+    assert "毕业生花名册" in text and "沈阳市和平区第二中学" in text and "2025—2026学年毕业生" in flat
+    assert "2026年7月30日" in flat  # graduation operations end by 30 July (第十二条)
+    assert all(n in text for n in names) and xjh in flat  # the whole 学籍号, as the 新生花名册 prints it
+    assert "不合格" in text and "结业" in text and "毕业" in text
+    assert "共3人（毕业年级：九年级）：考核合格2人，不合格1人" in flat and "毕业2人，结业1人" in flat
+    assert "学校（盖章）" in text and "校长（签字）" in text and "主管教育行政部门核准" in text
+    assert f"核准单号：#{rid}" in flat and "核准日期：2026年6月15日" in flat and "核准单位：和平区教育局" in flat
+    assert "未核准" not in flat
+    # Each pupil's line (序号, 姓名, 性别, 出生日期, 学籍号, 班级, 考核结果, 毕（结）业): the failed one 结业.
+    cells = [cell.strip() for cell in text.splitlines()]
+    failed_row, passed_row = (cells[cells.index(n) - 1:cells.index(n) + 7] for n in names[:2])
+    assert failed_row[6:] == ["不合格", "结业"] and passed_row[6:] == ["合格", "毕业"] and passed_row[4] == xjh
+    sheet = workbook(c.get(f"/admin/rosters/graduates/{heping2}.xlsx?year=2026"))[0]
+    header, rows = sheet[0], {row[1]: row for row in sheet[1:]}
+    assert header[:5] == ["序号", "姓名", "性别", "出生日期", "全国学籍号"]
+    assert set(rows) == set(names) and sorted(row[0] for row in rows.values()) == [1, 2, 3]
+    assert rows[names[0]][header.index("考核结果")] == "不合格" and rows[names[0]][header.index("毕（结）业")] == "结业"
+    assert rows[names[1]][header.index("考核结果")] == "合格" and rows[names[1]][header.index("毕（结）业")] == "毕业"
+    assert rows[names[1]][header.index("全国学籍号")] == xjh and rows[names[1]][header.index("核准单号")] == f"#{rid}"
+    with app.test_request_context():
+        doc = db.session.scalar(select(PrintedDocument).where(PrintedDocument.kind == "roster_graduates"))
+        assert doc.number.startswith("BY") and doc.number in flat and doc.scope_path == school(HEPING2).path
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "print", AuditLog.object_id == str(doc.id)))
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export", AuditLog.object_type == "roster_graduates"))
+
+
+def test_graduation_roster_not_yet_approved_prints_no_outcome(as_user, app, monkeypatch):
+    with app.test_request_context():
+        chosen, req = graduates(monkeypatch, HEPING1, n=2, failed=0, approved=False)
+        names, heping1 = [p.name for p in chosen], school(HEPING1).id
+        assert req.status == "pending"
+    c = as_user("school-heping1")
+    flat = pdf.extract_text(c.get(f"/admin/rosters/graduates/{heping1}.pdf?year=2026").data).replace("\n", "").replace(" ", "")
+    assert all(n in flat for n in names) and "未核准" in flat and "核准单号" not in flat and "毕业0人，结业0人" in flat
+    assert "毕业年级：六年级" in flat
+    sheet = workbook(c.get(f"/admin/rosters/graduates/{heping1}.xlsx?year=2026"))[0]
+    header = sheet[0]
+    assert {row[header.index("毕（结）业")] for row in sheet[1:]} == {None} and {row[-1] for row in sheet[1:]} == {"未核准"}
+    # Another summer: no roster.
+    assert "本年度尚未编制毕业生花名册" in pdf.extract_text(c.get(f"/admin/rosters/graduates/{heping1}.pdf?year=2025").data)
+
+
+def test_graduation_roster_of_a_county_and_a_city(as_user, app, monkeypatch):
+    with app.test_request_context():
+        graduates(monkeypatch, HEPING2, n=3, failed=1)
+        _pending, _req = graduates(monkeypatch, HEPING1, n=2, failed=0, approved=False)
+        rid = db.session.scalar(select(GraduationRecord.request_id).where(GraduationRecord.school_id == school(HEPING2).id))
+        county, city = school(HEPING1).parent_id, school(HEPING1).parent.parent_id
+        direct = Counter()
+        for sid, outcome, n in db.session.execute(select(GraduationRecord.school_id, GraduationRecord.outcome, func.count())
+                                                  .group_by(GraduationRecord.school_id, GraduationRecord.outcome)):
+            direct[(sid, outcome)] = n
+        counted = rosters.graduate_counts("/21/2101/210102/", 2026)
+        assert counted[school(HEPING2).id]["graduated"] == direct[(school(HEPING2).id, "graduated")] == 2
+        assert counted[school(HEPING2).id]["completed"] == 1 and counted[school(HEPING1).id]["approved"] == 0
+        assert rosters.graduate_counts("/21/2101/210103/", 2026) == {} and rosters.graduate_counts("/21/", 2027) == {}
+    c = as_user("heping")
+    flat = pdf.extract_text(c.get(f"/admin/rosters/graduates/{county}.pdf?year=2026").data).replace("\n", "").replace(" ", "")
+    assert "毕业生花名册" in flat and "和平区教育局" in flat and "合计" in flat
+    assert "沈阳市和平区第一小学" in flat and "沈阳市和平区第二中学" in flat and "沈阳市和平区特殊教育学校" in flat
+    assert f"2026年6月15日（#{rid}）" in flat and "未核准" in flat and "无名册" in flat and "已核准1/2校" in flat
+    sheet = workbook(c.get(f"/admin/rosters/graduates/{county}.xlsx?year=2026"))[0]
+    header, lines = sheet[0], {row[0]: row for row in sheet[1:]}
+    school2, school1 = lines["沈阳市和平区第二中学"], lines["沈阳市和平区第一小学"]
+    assert [school2[header.index(h)] for h in ("名册人数", "考核合格", "考核不合格", "毕业", "结业")] == [3, 2, 1, 2, 1]
+    assert school2[header.index("核准")] == f"2026-06-15 #{rid}" and school1[header.index("核准")] == "未核准"
+    assert [school1[header.index(h)] for h in ("名册人数", "考核合格", "毕业")] == [2, 2, 0]
+    total = lines["和平区教育局"]  # the total line carries the unit's name
+    assert [total[header.index(h)] for h in ("名册人数", "毕业", "结业", "有名册学校", "已核准学校")] == [5, 2, 1, 2, 1]
+    # The city: one line per county.
+    sheet = workbook(as_user("shenyang").get(f"/admin/rosters/graduates/{city}.xlsx?year=2026"))[0]
+    header, lines = sheet[0], {row[0]: row for row in sheet[1:]}
+    assert lines["和平区教育局"][header.index("名册人数")] == 5 and lines["和平区教育局"][header.index("核准")] == "1/2"
+    assert lines["沈河区教育局"][header.index("名册人数")] == 0
+    text = pdf.extract_text(as_user("shenyang").get(f"/admin/rosters/graduates/{city}.pdf?year=2026").data)
+    assert "和平区教育局" in text and "沈河区教育局" in text
+
+
+def test_rosters_screen_and_graduation_page_link_to_the_graduation_roster(as_user, app, monkeypatch):
+    with app.test_request_context():
+        graduates(monkeypatch, HEPING2, n=3, failed=1)
+        heping2, county = school(HEPING2).id, school(HEPING2).parent_id
+    c = as_user("heping")
+    page = c.get("/admin/rosters/?year=2026").get_data(as_text=True)
+    assert "2026-07-30" in page.split('id="graduates-due"')[1].split("</span>")[0]
+    row = page.split(f'id="roster-{HEPING2}"')[1].split("</tr>")[0]
+    assert f"/admin/rosters/graduates/{heping2}.pdf?year=2026" in row and f"/admin/rosters/graduates/{heping2}.xlsx?year=2026" in row
+    assert "badge-success" in row and ">3 <" in row
+    aggregates = page.split('id="roster-aggregates"')[1].split("</table>")[0]
+    assert f"/admin/rosters/graduates/{county}.pdf?year=2026" in aggregates
+    s = as_user("school-heping2")
+    roster_page = s.get(f"/admin/graduation/{heping2}/2026/").get_data(as_text=True)
+    url = href(roster_page, "print-roster")
+    assert url == f"/admin/rosters/graduates/{heping2}.pdf?year=2026"
+    resp = s.get(url)
+    assert resp.status_code == 200 and "毕业生花名册" in pdf.extract_text(resp.data)
+    monkeypatch.setattr(exports, "may_export", lambda actor, what: False)
+    assert s.get(f"/admin/rosters/graduates/{heping2}.xlsx?year=2026").status_code == 302
+
+
+def test_city_direct_school_graduation_roster_is_visible_to_the_county_where_it_stands(as_user, app, monkeypatch):
+    with app.test_request_context():
+        chosen, req = graduates(monkeypatch, CITYDIRECT, n=2, failed=0)
+        direct = school(CITYDIRECT)
+        direct_id, direct_name, shenhe_id, names = direct.id, direct.name, direct.parent_id, [p.name for p in chosen]
+        assert [s.unit.code for s in req.steps] == ["2101"]  # approved by the city, its supervising authority
+    c = as_user("shenhe")
+    row = c.get("/admin/rosters/?year=2026").get_data(as_text=True).split(f'id="roster-{CITYDIRECT}"')[1].split("</tr>")[0]
+    assert f"/admin/rosters/graduates/{direct_id}.pdf" in row
+    flat = pdf.extract_text(c.get(f"/admin/rosters/graduates/{direct_id}.pdf?year=2026").data).replace("\n", "").replace(" ", "")
+    assert all(n in flat for n in names) and "核准单位：沈阳市教育局" in flat and "抄报所在地：沈河区教育局" in flat
+    county = pdf.extract_text(c.get(f"/admin/rosters/graduates/{shenhe_id}.pdf?year=2026").data).replace("\n", "")
+    assert direct_name + "（直管）" in county
+    for who in ("school-citydirect", "shenyang", "province"):
+        assert as_user(who).get(f"/admin/rosters/graduates/{direct_id}.pdf?year=2026").status_code == 200, who
+    assert as_user("heping").get(f"/admin/rosters/graduates/{direct_id}.pdf?year=2026").status_code == 404
+    assert as_user("heping").get(f"/admin/rosters/graduates/{direct_id}.xlsx?year=2026").status_code == 404
+
+
+@pytest.fixture
+def graduated_heping2(app, monkeypatch):
+    """和平二中's approved roster of 2026 and the ids the URLs need."""
+    with app.test_request_context():
+        chosen, _req = graduates(monkeypatch, HEPING2, n=3, failed=1)
+        return {"school": school(HEPING2).id, "county": school(HEPING2).parent_id, "names": [p.name for p in chosen]}
+
+
+@pytest.mark.parametrize("who", OUTSIDERS)
+def test_outsiders_get_404_on_the_graduation_rosters_of_heping(as_user, app, graduated_heping2, who):
+    c = as_user(who)
+    with app.test_request_context():
+        before = db.session.scalar(select(func.count()).select_from(PrintedDocument))
+    for unit in ("school", "county"):
+        for ext in ("pdf", "xlsx"):
+            resp = c.get(f"/admin/rosters/graduates/{graduated_heping2[unit]}.{ext}?year=2026")
+            assert resp.status_code == 404, (unit, ext)
+            assert not any(n in resp.get_data(as_text=True) for n in graduated_heping2["names"])
+    page = c.get("/admin/rosters/?year=2026").get_data(as_text=True)
+    assert f"/admin/rosters/graduates/{graduated_heping2['school']}." not in page and "沈阳市和平区第二中学" not in page
+    with app.test_request_context():
+        assert db.session.scalar(select(func.count()).select_from(PrintedDocument)) == before  # nothing numbered
+        assert not db.session.scalar(select(AuditLog).where(AuditLog.object_type == "roster_graduates",
+                                                            AuditLog.user_email == f"{who}@xueji.demo"))
+
+
+def test_insiders_reach_the_graduation_rosters_of_heping(as_user, graduated_heping2):
+    for who in ("school-heping2", "heping", "shenyang", "province"):
+        assert as_user(who).get(f"/admin/rosters/graduates/{graduated_heping2['school']}.pdf?year=2026").status_code == 200, who
+    assert as_user("heping").get(f"/admin/rosters/graduates/{graduated_heping2['county']}.xlsx?year=2026").status_code == 200
+    # A school reaches neither its county's aggregate nor a neighbouring school's roster.
+    assert as_user("school-heping2").get(f"/admin/rosters/graduates/{graduated_heping2['county']}.pdf?year=2026").status_code == 404
+    assert as_user("school-heping1").get(f"/admin/rosters/graduates/{graduated_heping2['school']}.pdf?year=2026").status_code == 404
