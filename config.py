@@ -73,6 +73,11 @@ class Config:
     # The address printed in a certificate's QR code (https://…, no trailing slash needed); unset,
     # the host of the request that prints it.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
+    # The public certificate check, per client address (Flask-Limiter syntax); the counters live in
+    # RATELIMIT_STORAGE_URI: one process's memory by default, e.g. redis://… for several processes.
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
 
     def __init__(self) -> None:
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
@@ -86,6 +91,7 @@ class TestConfig(Config):
     TESTING = True
     # Cheap argon2 parameters: the algorithm is the same, the suite is faster.
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512}
+    VERIFY_RATE_LIMIT = "100000 per minute"  # one app serves the whole suite; tests/test_verify_rate_limit.py lowers it
 
     def __init__(self) -> None:
         super().__init__()

@@ -5,17 +5,26 @@ school, the year, the kind, the number and whether it is valid, revoked (since w
 waiting for the authority — never the ID number, the birth date or anything else. `GET /verify`
 is a small form to type a code (a GET: no CSRF token needed). An unknown or malformed code gets
 the same "not found" page with status 404 (no hint of which codes exist), and every lookup is
-audited without a user. The pages are never cached nor indexed; a rate limiter (the reverse proxy,
-or Flask-Limiter) can be put on /verify without touching them.
+audited without a user. The pages are never cached nor indexed, and each client address may
+check VERIFY_RATE_LIMIT codes (config; Flask-Limiter, storage RATELIMIT_STORAGE_URI — memory of
+one process by default, a shared store such as redis:// when several processes serve) so that
+nobody guesses codes or fills the audit log.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from services import certificates
 
 bp = Blueprint("public", __name__)
+limiter = Limiter(get_remote_address)
+
+
+def _verify_limit() -> str:
+    return str(current_app.config["VERIFY_RATE_LIMIT"])
 
 
 def _page(template: str, status: int = 200, **context: object) -> Response:
@@ -28,6 +37,7 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
 
 @bp.get("/verify")
 @bp.get("/verify/")
+@limiter.shared_limit(_verify_limit, scope="verify")  # the form and the page share one budget
 def verify_form() -> Response:
     typed = request.args.get("code", "")
     if typed.strip():
@@ -40,6 +50,7 @@ def verify_form() -> Response:
 
 
 @bp.get("/verify/<code>")
+@limiter.shared_limit(_verify_limit, scope="verify")  # the form and the page share one budget
 def verify(code: str) -> Response:
     cert = certificates.lookup(code)
     if cert is None:
@@ -50,4 +61,5 @@ def verify(code: str) -> Response:
 
 def init_public(app: Flask) -> None:
     """Register the public blueprint(s)."""
+    limiter.init_app(app)
     app.register_blueprint(bp)
