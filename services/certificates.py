@@ -786,6 +786,7 @@ INLINE_PAGES = 20  # smaller classes are printed during the request itself
 JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED = "queued", "running", "done", "failed"
 JOB_FINISHED = (JOB_DONE, JOB_FAILED)
 STALE_AFTER = timedelta(minutes=30)
+KEEP_JOBS = timedelta(days=7)  # a class PDF is printed again from the certificates at any time
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
@@ -935,6 +936,7 @@ def start_class_print(school: OrgUnit, year: int, actor: User, site: str) -> Pri
     total = len(class_certificates(school, year))
     if not total:
         raise RuleViolation(str(_l("There is no valid certificate to print.")))
+    forget_old_jobs()
     job = PrintJob(id=secrets.token_urlsafe(24), user_id=actor.id, school_id=school.id, school_name=school.name, year=year,
                    total=total)
     _save(job)
@@ -945,6 +947,22 @@ def start_class_print(school: OrgUnit, year: int, actor: User, site: str) -> Pri
     locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
     threading.Thread(target=_run_in_thread, args=(app, job, site, locale), name=f"certificates-{job.id[:8]}", daemon=True).start()
     return job
+
+
+def forget_old_jobs(now: datetime | None = None) -> int:
+    """Delete print jobs older than KEEP_JOBS with their class PDF (each PDF carries its own numbers
+    and codes, so no other stored file shares its content). Returns how many went."""
+    cutoff = (now or clock.now()) - KEEP_JOBS
+    gone = 0
+    for path in _job_dir().glob("*.json"):
+        job = _load(path.stem)
+        if job is None or datetime.fromisoformat(job.updated_at) >= cutoff:
+            continue
+        if job.sha256 and uploads.path_of(job.sha256).exists():
+            uploads.path_of(job.sha256).unlink()
+        path.unlink(missing_ok=True)
+        gone += 1
+    return gone
 
 
 def recent_jobs(actor: User, limit: int = 5) -> list[PrintJob]:

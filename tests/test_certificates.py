@@ -722,3 +722,20 @@ def test_county_and_school_see_their_certificates(as_user, targets):
         page = as_user(who).get("/admin/certificates/").get_data(as_text=True)
         assert targets["number"] in page, who
     assert as_user("heping").get(f"/admin/certificates/{targets['cert']}/pdf").status_code == 200
+
+
+def test_print_jobs_older_than_a_week_are_forgotten_with_their_pdf(app, summer):
+    from datetime import timedelta
+
+    from services import clock, uploads
+
+    with app.test_request_context():
+        issued()
+        job = certificates.start_class_print(school(HEPING2), YEAR, user("school-heping2"), "http://localhost")
+        pdf = uploads.path_of(job.sha256)
+        assert pdf.exists()
+        assert certificates.forget_old_jobs(clock.now() + timedelta(days=6)) == 0
+        assert certificates.forget_old_jobs(clock.now() + timedelta(days=8)) >= 1
+        assert not pdf.exists()
+        with pytest.raises(NotInScope):
+            certificates.get_job(user("school-heping2"), job.id)
