@@ -33,7 +33,7 @@ from services.ids import division_name
 from services.students import GRADES_BY_KIND
 from services.suspension import authority_of, filed_by_own_school, finish, open_change, school_of
 from services.terms import term_end
-from services.workflows import ChangeType, Material, StepDef, declare, notify
+from services.workflows import ChangeType, Material, StepDef, close_others, declare, notify
 
 if TYPE_CHECKING:
     from models.people import User
@@ -164,6 +164,7 @@ def _died(req: ChangeRequest, actor: User) -> None:
     _end_suspension(req.student, req)
     req.student.status = DECEASED
     _cancel_open_handovers(req, actor)
+    close_others(req, actor, str(_l("the pupil died (request #%(id)s)", id=req.id)))
     finish(req)
 
 
@@ -175,6 +176,7 @@ declare(ChangeType(
     materials=(Material("proof", _l("Death certificate or other proof")),),
     preconditions=(filed_by_own_school, _may_report_death),
     while_blocked=("suspended", ABROAD_STATUS),
+    opens_beside_others=True,  # reported whatever else is under way; the effect ends the others
 ))
 
 

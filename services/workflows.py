@@ -83,6 +83,9 @@ class ChangeType:
     batch_approvable: bool = False
     on_reject: Callable[[ChangeRequest, User], None] | None = None  # e.g. a record that was waiting for it
     on_withdraw: Callable[[ChangeRequest, User], None] | None = None  # e.g. a certificate that waited for it
+    # May open while other requests of the pupil are open (only one of its own type at a time):
+    # a death is reported whatever else was under way; its effect ends the others.
+    opens_beside_others: bool = False
     # A basic-data correction (第十一条) is how a problem record (问题学籍) gets fixed, so such a
     # type may open while one is open; status changes may not (第七条).
     open_with_problem: bool = False
@@ -163,7 +166,7 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
     checks, one query for open requests, one flush. The first refusal raises RuleViolation
     with `.student` set to the pupil it concerns."""
     ctype = TYPES[type_code]
-    busy = _open_request_ids([s.id for s in students])
+    busy = _open_request_ids([s.id for s in students], type_code if ctype.opens_beside_others else None)
     deadlines: dict[tuple[date, int], workdays.Deadline] = {}
     reqs = []
     with db.session.no_autoflush:
@@ -268,14 +271,15 @@ def _new_request(
     )
 
 
-def _open_request_ids(student_ids: list[int]) -> dict[int, int]:
-    """Pupil id → the id of an open request of that pupil."""
+def _open_request_ids(student_ids: list[int], of_type: str | None = None) -> dict[int, int]:
+    """Pupil id → the id of an open request of that pupil (of one type, when given)."""
     found: dict[int, int] = {}
     for k in range(0, len(student_ids), 1000):
-        rows = db.session.execute(
-            select(ChangeRequest.student_id, ChangeRequest.id)
-            .where(ChangeRequest.student_id.in_(student_ids[k:k + 1000]), ChangeRequest.status.in_(OPEN_STATUSES))
-        )
+        query = select(ChangeRequest.student_id, ChangeRequest.id).where(
+            ChangeRequest.student_id.in_(student_ids[k:k + 1000]), ChangeRequest.status.in_(OPEN_STATUSES))
+        if of_type is not None:
+            query = query.where(ChangeRequest.type == of_type)
+        rows = db.session.execute(query)
         for sid, rid in rows:
             found.setdefault(sid, rid)
     return found
@@ -440,6 +444,22 @@ def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None
             type_of(req).on_withdraw(req, actor)  # type: ignore[misc]
     audit.record(actor, "request.withdraw", "change_request", req.id, reason)
     db.session.flush()
+
+
+def close_others(req: ChangeRequest, actor: User, why: str) -> list[ChangeRequest]:
+    """End the pupil's other open requests as withdrawn (e.g. the pupil died), telling the units
+    that asked for them; audited."""
+    others = list(db.session.scalars(
+        select(ChangeRequest).where(ChangeRequest.student_id == req.student_id, ChangeRequest.id != req.id,
+                                    ChangeRequest.status.in_(OPEN_STATUSES))
+    ))
+    for other in others:
+        other.status, other.finished_at, other.current_seq = WITHDRAWN, clock.now(), None
+        if type_of(other).on_withdraw is not None:
+            type_of(other).on_withdraw(other, actor)  # type: ignore[misc]
+        audit.record(actor, "request.closed", "change_request", other.id, f"by request #{req.id}: {why}")
+        notify(other.requester_unit, other, str(_l("Request #%(id)s was ended: %(why)s", id=other.id, why=why)))
+    return others
 
 
 def notify(unit: OrgUnit | None, req: ChangeRequest, message: str) -> None:

@@ -957,3 +957,23 @@ def test_filed_by_the_school_that_holds_the_record(ctx, code):
         open_as(other_school)
     db.session.rollback()
     assert open_requests(pupil) == 0
+
+
+def test_death_reported_during_a_transfer_ends_the_transfer(ctx, monkeypatch):
+    """A death is reported whatever else is under way (第二十一条: within 10 working days); its
+    approval ends the pupil's other open requests, and the unit that asked is told."""
+    from models.changes import Notification
+
+    pupil = pupil_of(HEPING1)
+    moving = transfer.start_transfer(pupil, user("school-shenhe1"), reason_code="hukou_moved", reason_text=None,
+                                     hukou_changed=True)
+    db.session.commit()
+    req = departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text="病故")
+    refused(lambda: departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text=None))  # one at a time
+    give_all(req)
+    decide_all(req)
+    assert pupil.status == "deceased" and moving.status == "withdrawn"
+    notes = db.session.scalars(select(Notification.message).where(Notification.request_id == moving.id)).all()
+    assert notes and str(req.id) in notes[-1]
+    assert db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "request.closed",
+                                                           AuditLog.object_id == str(moving.id))).startswith(f"by request #{req.id}")
