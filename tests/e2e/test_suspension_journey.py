@@ -99,7 +99,13 @@ def test_suspension_then_resumption(app: Flask, new_page, tmp_path: Path, monkey
     pupil_id, grade = _pupil(app)
 
     def suspension_form(page) -> None:
+        # Only the materials of the chosen reason are offered (illness: the hospital's papers).
+        page.select_option("select[name=reason_kind]", "other")
+        assert page.locator("input[name=file_reason_proof]").is_visible()
+        assert not page.locator("input[name=file_hospital_certificate]").is_visible()
         page.select_option("select[name=reason_kind]", "illness")
+        assert not page.locator("input[name=file_reason_proof]").is_visible()
+        assert page.locator("input[name=file_hospital_certificate]").is_visible()
         page.fill("input[name=starts_on]", "2026-11-10")
         page.fill("textarea[name=reason_text]", "肺炎住院治疗")
 
