@@ -81,6 +81,21 @@ def _register_routes(app: Flask) -> None:
     for code in errors:
         app.register_error_handler(code, lambda e, code=code: _error_page(code))
 
+    # A number in a URL or form that no integer column can hold (an id or page of 20 digits): the
+    # database refuses it (SQLite: OverflowError; PostgreSQL: DataError). Whatever view asked, the
+    # answer is "not found", never a 500; the transaction is rolled back first.
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _number_out_of_range(e):
+        from extensions import db
+
+        if isinstance(e, DataError) and getattr(e.orig, "sqlstate", None) != "22003":  # numeric_value_out_of_range
+            raise e  # any other data error is a bug to see, not a "not found"
+        db.session.rollback()
+        return _error_page(404)
+
     @app.errorhandler(CSRFError)
     def _csrf_error(e):
         return render_template(

@@ -71,12 +71,17 @@ def stored_value(obj: object, attr: str) -> object:
     return hist.deleted[0] if hist.deleted else getattr(obj, attr)
 
 
+MAX_ID = 2**31 - 1  # the largest id an integer column holds: a longer number is simply not found
+
+
 def load_scoped(actor: User, model: type, row_id: int) -> Any:
     """The row of `model` (which has a scope_path) with this id, or NotInScope (→ 404) when it
     does not exist or lies outside the actor's subtree: absent and forbidden look the same."""
     from extensions import db
     from services.errors import NotInScope
 
+    if not 0 < row_id <= MAX_ID:
+        raise NotInScope()  # a number no row can have, asked before the database overflows on it
     row = db.session.get(model, row_id)
     if row is None or not covers(actor, row.scope_path):
         raise NotInScope()
