@@ -24,8 +24,7 @@ from extensions import db
 from forms.certificates import CertificateConfirmForm, RecordProofForm, ReissueForm, RevokeForm
 from models.graduation import PASSED, REVOKED, VALID, Certificate, GraduationRecord
 from models.org import SCHOOL, OrgUnit
-from models.student import Student
-from services import certificates, codes, exports, scope, workflows
+from services import certificates, codes, exports, graduation, scope, workflows
 from services.errors import NotInScope, RuleViolation
 
 SCHOOL_CHOICES_LIMIT = 500
@@ -35,11 +34,6 @@ JOB_STATUS_LABELS = {
     certificates.JOB_QUEUED: _l("Queued"), certificates.JOB_RUNNING: _l("Printing"),
     certificates.JOB_DONE: _l("Ready"), certificates.JOB_FAILED: _l("Printing failed"),
 }
-
-
-def _flash_problems(exc: RuleViolation) -> None:
-    for _field, message in exc.problems:
-        flash(message, "error")
 
 
 def _flash_form_errors(form: t.Any) -> None:
@@ -103,10 +97,24 @@ class CertificateView(ReadOnlyScopedView):
             abort(404)
 
     def _school(self, school_id: t.Any) -> OrgUnit:
-        unit = db.session.get(OrgUnit, int(school_id)) if str(school_id or "").isdigit() else None
-        if unit is None or unit.level != SCHOOL or not scope.covers(current_actor(), unit.path):
+        if not str(school_id or "").isdigit():
             abort(404)
-        return unit
+        try:
+            return graduation.load_school(current_actor(), int(school_id))
+        except NotInScope:
+            abort(404)
+
+    def _call(self, action: t.Callable[[], t.Any]) -> tuple[bool, t.Any]:
+        """Run a service and commit: (True, its result). A refusal writes nothing and is flashed
+        (ServiceErrorsMixin): (False, None); out of scope: 404."""
+        try:
+            result = action()
+            db.session.commit()
+        except (RuleViolation, NotInScope) as exc:
+            db.session.rollback()
+            self.handle_view_exception(exc)  # NotInScope → 404, RuleViolation → flashed
+            return False, None
+        return True, result
 
     def _year(self) -> int | None:
         value = request.values.get("year", "")
@@ -122,6 +130,7 @@ class CertificateView(ReadOnlyScopedView):
             "admin/certificate.html", cert=cert, actor=actor, replaced_by=certificates.replaced_by(cert),
             kind_labels=certificates.KIND_LABELS, status_labels=certificates.STATUS_LABELS, titles=certificates.TITLES,
             code_words=certificates.code_words, code_label=codes.label,
+            revoke_reason=certificates.revoke_reason_label(cert) if cert.status == REVOKED else "",
             can_revoke=cert.status == VALID and certificates.may_revoke(actor, cert),
             can_reissue=cert.status == VALID and cert.kind in certificates.ISSUED_KINDS and may_issue,
             can_request_proof=cert.kind == certificates.DIPLOMA and may_issue,
@@ -132,13 +141,9 @@ class CertificateView(ReadOnlyScopedView):
     @expose("/<int:cert_id>/pdf")
     def certificate_pdf(self, cert_id: int) -> Response:
         cert = self._certificate(cert_id)
-        try:
-            data = certificates.render_certificate(cert, current_actor(), certificates.site_url())
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
+        ok, data = self._call(lambda: certificates.render_certificate(cert, current_actor(), certificates.site_url()))
+        if not ok:
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        db.session.commit()
         return Response(data, mimetype="application/pdf",
                         headers={"Content-Disposition": exports.content_disposition(certificates.download_name(cert)).replace(
                             "attachment;", "inline;", 1), "Cache-Control": "no-store"})
@@ -150,16 +155,9 @@ class CertificateView(ReadOnlyScopedView):
         if not form.validate_on_submit():
             _flash_form_errors(form)
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        try:
-            certificates.revoke(cert, current_actor(), form.reason.data)
-            db.session.commit()
+        ok, _none = self._call(lambda: certificates.revoke(cert, current_actor(), form.reason.data))
+        if ok:
             flash(_("Certificate %(number)s revoked.", number=cert.number), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
         return redirect(url_for(".certificate_page", cert_id=cert_id))
 
     @expose("/<int:cert_id>/reissue", methods=("POST",))
@@ -169,16 +167,9 @@ class CertificateView(ReadOnlyScopedView):
         if not form.validate_on_submit():
             _flash_form_errors(form)
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        try:
-            new = certificates.reissue(cert, current_actor(), form.reason.data, form.note.data)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
+        ok, new = self._call(lambda: certificates.reissue(cert, current_actor(), form.reason.data, form.note.data))
+        if not ok:
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
         flash(_("Certificate %(number)s issued; %(old)s is revoked.", number=new.number, old=cert.number), "success")
         return redirect(url_for(".certificate_page", cert_id=new.id))
 
@@ -187,25 +178,22 @@ class CertificateView(ReadOnlyScopedView):
     def record_proof(self, student_id: int) -> t.Any:
         actor = current_actor()
         try:
-            student: Student = scope.load_scoped(actor, Student, student_id)
+            student = certificates.get_student(actor, student_id)
         except NotInScope:
             abort(404)
         record = certificates.graduated_record(student)
         form = RecordProofForm()
         if form.validate_on_submit():
-            try:
+
+            def request_proof() -> t.Any:
                 req = certificates.request_record_proof(student, actor, form.reason_text.data)
                 file = form.loss_statement.data
                 if file and getattr(file, "filename", None):
                     workflows.attach(req, "loss_statement", file, actor)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                _flash_problems(exc)
-            except NotInScope:
-                db.session.rollback()
-                abort(404)
-            else:
+                return req
+
+            ok, req = self._call(request_proof)
+            if ok:
                 flash(_("Request #%(id)s opened: the 学历证明书 is valid once the supervising authority approves it.", id=req.id),
                       "success")
                 return redirect(url_for("requests.request_page", request_id=req.id))
@@ -235,15 +223,8 @@ class CertificateView(ReadOnlyScopedView):
         years = certificates.roster_years(school)
         year = self._year() or (years[0] if years else None)
         records = certificates.class_records(school, year) if year else []
-        held: dict[tuple[int, str], Certificate] = {}
-        if records:
-            rows = db.session.scalars(
-                select(Certificate).where(Certificate.student_id.in_([r.student_id for r in records]),
-                                          Certificate.kind.in_(certificates.ISSUED_KINDS), Certificate.status == VALID)
-            )
-            held = {(c.student_id, c.kind): c for c in rows}
-        due = [r for r in records if r.grade == certificates.FINAL_GRADE and r.outcome in certificates.KIND_FOR_OUTCOME
-               and (r.student_id, certificates.KIND_FOR_OUTCOME[r.outcome]) not in held]
+        held = certificates.held_certificates(records)
+        due = certificates.due_records(records, held)
         printable = len(certificates.class_certificates(school, year)) if year else 0
         return self.render(
             "admin/certificate_class.html", school=school, schools=self._schools() if actor.unit.level != SCHOOL else [],
@@ -266,16 +247,9 @@ class CertificateView(ReadOnlyScopedView):
             abort(404)
         if not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        try:
-            cert = certificates.issue(record, actor)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
+        ok, cert = self._call(lambda: certificates.issue(record, actor))
+        if not ok:
             return self._back_to_class(record.school, record.year)
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
         flash(_("%(kind)s %(number)s issued to %(name)s.", kind=certificates.KIND_LABELS[cert.kind], number=cert.number,
                 name=record.student.name), "success")
         return self._back_to_class(record.school, record.year)
@@ -286,16 +260,8 @@ class CertificateView(ReadOnlyScopedView):
         year = self._year()
         if year is None or not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        try:
-            certs = certificates.issue_class(school, year, current_actor())
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
-        else:
+        ok, certs = self._call(lambda: certificates.issue_class(school, year, current_actor()))
+        if ok:
             if certs:
                 flash(_("%(n)d certificates issued.", n=len(certs)), "success")
             else:
@@ -308,14 +274,9 @@ class CertificateView(ReadOnlyScopedView):
         year = self._year()
         if year is None or not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        try:
-            job = certificates.start_class_print(school, year, current_actor(), certificates.site_url())
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
+        ok, job = self._call(lambda: certificates.start_class_print(school, year, current_actor(), certificates.site_url()))
+        if not ok:
             return self._back_to_class(school, year)
-        except NotInScope:
-            abort(404)
         return redirect(url_for(".job", job_id=job.id))
 
     # --- print jobs ---------------------------------------------------------------------------

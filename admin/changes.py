@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm.exc import StaleDataError
 
 from admin.base import ScopedModelView, current_actor
+from admin.status import row_id, scoped_pupil
 from extensions import db
 from forms.changes import (
     AttachForm,
@@ -30,7 +31,7 @@ from forms.changes import (
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL
 from models.student import Student
-from services import codes, documents, enrollment, scope, transfer, uploads, workflows
+from services import codes, documents, enrollment, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id
 
@@ -179,7 +180,7 @@ class ChangeRequestView(ScopedModelView):
     # --- the request page ------------------------------------------------------------
     def _load(self, request_id: int) -> ChangeRequest:
         try:
-            return workflows.get_visible(current_actor(), request_id)
+            return workflows.get_visible(current_actor(), row_id(request_id))
         except NotInScope:
             abort(404)
 
@@ -238,7 +239,7 @@ class ChangeRequestView(ScopedModelView):
             flash(_("Choose approve or reject."), "error")
             return redirect(url_for(".request_page", request_id=request_id))
         approve = form.decision.data == "approve"
-        step = db.session.get(ApprovalStep, form.step_id.data)
+        step = db.session.get(ApprovalStep, row_id(form.step_id.data))
         if step is None or step.request_id != request_id:
             abort(404)
         return self._done(
@@ -284,7 +285,7 @@ class ChangeRequestView(ScopedModelView):
 
     @expose("/attachment/<int:attachment_id>")
     def attachment_view(self, attachment_id: int) -> Response:
-        att = db.session.get(Attachment, attachment_id)
+        att = db.session.get(Attachment, row_id(attachment_id))
         if att is None:
             abort(404)
         self._load(att.request_id)  # 404 unless the request is visible
@@ -328,7 +329,7 @@ class ChangeRequestView(ScopedModelView):
             else:
                 start.student_id.data = str(pupil.id)
         elif start.student_id.data and start.validate_on_submit():
-            pupil = db.session.get(Student, int(start.student_id.data)) if start.student_id.data.isdigit() else None
+            pupil = db.session.get(Student, row_id(start.student_id.data))
             if pupil is None:
                 abort(404)
             done = self._open_and_attach(
@@ -349,10 +350,7 @@ class ChangeRequestView(ScopedModelView):
     def out_of_province_new(self) -> t.Any:
         """转出省外: the pupil's own school records the move; the other side is outside the system."""
         actor = current_actor()
-        student_id = request.args.get("student_id", "")
-        student = db.session.get(Student, int(student_id)) if student_id.isdigit() else None
-        if student is None or not scope.covers(actor, student.scope_path):
-            abort(404)
+        student = scoped_pupil()
         form = OutOfProvinceForm()
         form.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
         if form.validate_on_submit():
@@ -373,11 +371,7 @@ class ChangeRequestView(ScopedModelView):
     # --- requests started from the pupil's page ------------------------------------------
     def _own_pupil(self) -> Student:
         """The pupil of ?student_id=, which must lie in the actor's scope (else 404)."""
-        student_id = request.args.get("student_id", "")
-        student = db.session.get(Student, int(student_id)) if student_id.isdigit() else None
-        if student is None or not scope.covers(current_actor(), student.scope_path):
-            abort(404)
-        return student
+        return scoped_pupil()
 
     def _open_and_attach(self, opener: t.Callable[[], ChangeRequest], files: dict[str, t.Any]) -> Response | None:
         actor = current_actor()
@@ -465,7 +459,7 @@ class ChangeRequestView(ScopedModelView):
             if pupil is None:
                 flash(_("No pupil with this student number or ID number."), "error")
         elif request.method == "POST" and request.form.get("student_id", "").isdigit() and confirm.validate_on_submit():
-            pupil = db.session.get(Student, int(request.form["student_id"]))
+            pupil = db.session.get(Student, row_id(request.form["student_id"]))
             if pupil is None:
                 abort(404)
             done = self._open_and_attach(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})

@@ -29,8 +29,8 @@ from extensions import db
 from forms.graduation import RESULTS, AssessForm, RosterActionForm, SubmitRosterForm
 from models.changes import ChangeRequest
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
-from models.org import OrgUnit
-from services import audit, codes, exports, graduation
+from models.org import SCHOOL, OrgUnit
+from services import audit, codes, exports, graduation, scope
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_xjh
 
@@ -86,19 +86,17 @@ def _back(school: OrgUnit, year: int) -> Response:
     return redirect(url_for(".roster", school_id=school.id, year=year, page=_page() or None, show=_show()))
 
 
-def _flash_problems(exc: RuleViolation) -> None:
-    for _field, message in exc.problems:
-        flash(message, "error")
-
-
-def _run(school: OrgUnit, year: int, action: t.Callable[[], t.Any], ok: t.Callable[[t.Any], str]) -> Response:
-    """Call a service, commit, say what happened; a refusal writes nothing and shows why."""
+def _run(school: OrgUnit, year: int, action: t.Callable[[], t.Any], ok: t.Callable[[t.Any], str],
+         then: t.Callable[[t.Any], Response] | None = None) -> Response:
+    """Call a service, commit, say what happened and go `then` (default: back to the roster); a
+    refusal writes nothing and shows why on the roster."""
     try:
         result = action()
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
-        _flash_problems(exc)
+        for _field, message in exc.problems:
+            flash(message, "error")
     except NotInScope:
         db.session.rollback()
         abort(404)
@@ -107,6 +105,8 @@ def _run(school: OrgUnit, year: int, action: t.Callable[[], t.Any], ok: t.Callab
         flash(_("Someone else changed this roster at the same moment; please look again."), "error")
     else:
         flash(ok(result), "success")
+        if then is not None:
+            return then(result)
     return _back(school, year)
 
 
@@ -119,7 +119,7 @@ class GraduationView(SecureBaseView):
     @expose("/")
     def index(self) -> t.Any:
         actor = current_actor()
-        if actor.unit.level == "school":
+        if actor.unit.level == SCHOOL:
             return redirect(url_for(".roster", school_id=actor.unit_id, year=graduation.graduation_year()))
         year = request.args.get("year", graduation.graduation_year(), type=int)
         if not FIRST_YEAR <= year <= LAST_YEAR:
@@ -174,7 +174,7 @@ class GraduationView(SecureBaseView):
             wanted = [record_id]
         else:
             wanted, result = request.form.getlist("record_id"), form.result.data
-        ids = {int(i) for i in wanted if i.isdigit()}
+        ids = {int(i) for i in wanted if i.isdigit() and 0 < int(i) <= scope.MAX_ID}
         if result not in RESULTS or not ids:
             flash(_("Choose the pupils and a result."), "error")
             return _back(school, year)
@@ -204,18 +204,9 @@ class GraduationView(SecureBaseView):
         form = SubmitRosterForm()
         if not form.validate_on_submit():
             abort(400)
-        try:
-            req = graduation.submit_roster(actor, school, year, late_reason=form.late_reason.data)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
-            return _back(school, year)
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
-        flash(_("The roster is submitted to the supervising authority (#%(id)s).", id=req.id), "success")
-        return redirect(url_for("requests.request_page", request_id=req.id))
+        return _run(school, year, lambda: graduation.submit_roster(actor, school, year, late_reason=form.late_reason.data),
+                    lambda req: _("The roster is submitted to the supervising authority (#%(id)s).", id=req.id),
+                    then=lambda req: redirect(url_for("requests.request_page", request_id=req.id)))
 
     @expose("/<int:school_id>/<int:year>/export.xlsx")
     def export(self, school_id: int, year: int) -> Response:

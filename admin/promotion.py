@@ -55,7 +55,8 @@ class PromotionView(SecureBaseView):
         formdata = request.form if request.method == "POST" else (request.args or None)  # the preview is a GET
         form = PromotionForm(formdata, unit_code=actor.unit.code, school_year=promotion.default_school_year())
         preview = unit = None
-        if form.unit_code.data and form.school_year.data:
+        # The preview is a GET: its year is checked like the form's before it reaches a query.
+        if form.unit_code.data and form.school_year.data and form.school_year.validate(form):
             unit = _unit(form.unit_code.data)
             if unit is None:
                 form.unit_code.errors = [_("No area or school with this code in your area.")]

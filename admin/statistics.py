@@ -34,7 +34,6 @@ from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
 from models.changes import ChangeRequest
 from models.org import SCHOOL, OrgUnit
-from models.oversight import CheckCompletion
 from models.problems import ProblemRecord
 from models.student import Student
 from services import clock, codes, dedup, exports, graduation, oversight, rosters, scope, statistics, workflows
@@ -167,6 +166,12 @@ def _type_label(code: str) -> str:
     return str(ctype.label) if ctype else code
 
 
+def _type_order(code: str) -> int:
+    """Change types in the order they are declared (services/workflows.py), unknown ones last."""
+    order = list(workflows.TYPES)
+    return order.index(code) if code in order else len(order)
+
+
 def build_dashboard(actor: User) -> Dashboard:
     path = scope.user_path(actor)
     board = Dashboard(unit_name=actor.unit.name)
@@ -214,7 +219,7 @@ def _changes(board: Dashboard, counts: list[statistics.ChangeCount]) -> None:
     by_type: dict[str, Counter[tuple[int, int]]] = {}
     for c in counts:
         by_type.setdefault(c.type, Counter())[(c.year, c.month)] += c.n
-    for code in sorted(by_type, key=lambda k: list(workflows.TYPES).index(k) if k in workflows.TYPES else 99):
+    for code in sorted(by_type, key=_type_order):
         per_month = by_type[code]
         board.changes.append({
             "label": _type_label(code),
@@ -238,8 +243,7 @@ def _approvals(board: Dashboard, counts: dict[str, dict[str, int]]) -> None:
         return requests_url(type_code=type_code, queue=queue)
 
     board.queues = {q: (sum(counts.get(q, {}).values()), url(q)) for q in statistics.QUEUES}
-    types = sorted({k for per in counts.values() for k in per},
-                   key=lambda k: list(workflows.TYPES).index(k) if k in workflows.TYPES else 99)
+    types = sorted({k for per in counts.values() for k in per}, key=_type_order)
     board.queue_rows = [
         {"label": _type_label(code), "cells": [(counts.get(q, {}).get(code, 0), url(q, code)) for q in statistics.QUEUES]}
         for code in types
@@ -297,7 +301,7 @@ class RosterView(SecureBaseView):
             "admin/rosters.html", year=year, years=list(range(current + 1, current - 4, -1)), due=due,
             days_left=(due - clock.today()).days, lines=lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE],
             page=page, has_next=len(lines) > (page + 1) * ROWS_PER_PAGE, total=len(lines),
-            aggregates=_authority_units(actor), kind_label=lambda u: codes.label("school_kind", u.school_kind) if u.school_kind else "",
+            aggregates=_authority_units(actor), kind_label=rosters.school_kind_label,
             new_label=rosters.year_label(year), changes_label=rosters.year_label(year - 1),
             graduates_label=rosters.year_label(year - 1), graduates_due=graduation.deadline(year),
         )
@@ -372,11 +376,7 @@ class CampaignView(SecureBaseView):
     def index(self) -> str:
         actor = current_actor()
         items = oversight.campaigns(actor)
-        done = {}
-        if actor.unit.level == SCHOOL and items:
-            done = {c.campaign_id: c for c in db.session.scalars(
-                select(CheckCompletion).where(CheckCompletion.school_id == actor.unit_id,
-                                              CheckCompletion.campaign_id.in_([i.id for i in items])))}
+        done = oversight.completions_of(actor.unit_id, items) if actor.unit.level == SCHOOL else {}
         summaries = {c.id: oversight.completion_summary(c, actor) for c in items} if actor.unit.level != SCHOOL else {}
         form = CampaignForm(formdata=None) if oversight.may_start(actor) else None
         return self.render("admin/campaigns.html", items=items, done=done, summaries=summaries, form=form,
@@ -417,7 +417,7 @@ class CampaignView(SecureBaseView):
         page = max(request.args.get("page", 0, type=int), 0)
         context: dict[str, t.Any] = {"item": item, "actor": actor, "overdue": oversight.is_overdue(item), "today": clock.today(),
                                      "reports": oversight.REPORTS, "close_form": CloseForm(formdata=None),
-                                     "may_close": actor.unit_id == item.unit_id and actor.is_official and item.closed_at is None}
+                                     "may_close": oversight.may_close(actor, item)}
         if actor.unit.level == SCHOOL:
             found = oversight.counts(actor)
             context.update(
@@ -428,7 +428,7 @@ class CampaignView(SecureBaseView):
         else:
             schools, has_next = oversight.school_checks(item, actor, page)
             context.update(schools=schools, page=page, has_next=has_next, summary=oversight.completion_summary(item, actor),
-                           kind_label=lambda u: codes.label("school_kind", u.school_kind) if u.school_kind else "")
+                           kind_label=rosters.school_kind_label)
         return self.render("admin/campaign.html", **context)
 
     @expose("/<int:campaign_id>/complete", methods=("POST",))

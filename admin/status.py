@@ -51,6 +51,7 @@ from services.ids import division_name
 from services.students import GRADES_BY_KIND
 
 ROWS_PER_PAGE = 50
+MAX_PAGE = 10**6  # beyond any list; keeps OFFSET inside the database's integers
 SCHOOL_CHOICES_LIMIT = 500  # a city has a few hundred schools at most; the select stays usable
 NON_ORDINARY = ("special", "work_study")  # 第十七条 schools, not where a 第二十二条 institution's school is listed
 
@@ -58,22 +59,28 @@ NON_ORDINARY = ("special", "work_study")  # 第十七条 schools, not where a �
 # --- who may do what ------------------------------------------------------------------
 
 
-def is_own_staff(actor: User, student: Student) -> bool:
-    """Staff of the school that holds the record: the ones who file its status changes."""
-    return actor.unit_id == student.school_id and actor.is_school_user
+is_own_staff = suspension.is_own_school  # the services' own rule, also for showing the buttons
 
 
-def _pupil() -> Student:
-    """The pupil of ?student_id=, which must lie in the actor's scope (else 404)."""
-    student_id = request.args.get("student_id", "")
-    student = db.session.get(Student, int(student_id)) if student_id.isdigit() else None
-    if student is None or not scope.covers(current_actor(), student.scope_path):
+def row_id(value: t.Any) -> int:
+    """An id from a URL, or 404 when it is not one (never the database's overflow, a 500)."""
+    text = str(value)
+    if not text.isdigit() or int(text) > scope.MAX_ID:
         abort(404)
-    return student
+    return int(text)
+
+
+def scoped_pupil() -> Student:
+    """The pupil of ?student_id=, which must lie in the actor's scope (else 404)."""
+    student_id = row_id(request.args.get("student_id", ""))
+    try:
+        return scope.load_scoped(current_actor(), Student, student_id)
+    except NotInScope:
+        abort(404)
 
 
 def _own_pupil() -> Student:
-    student = _pupil()
+    student = scoped_pupil()
     if not is_own_staff(current_actor(), student):
         abort(403)  # in scope (an official, a central school) but not the school holding the record
     return student
@@ -82,12 +89,8 @@ def _own_pupil() -> Student:
 # --- the kinds of request ---------------------------------------------------------------
 
 
-def _grades(student: Student) -> range:
-    return GRADES_BY_KIND.get(student.school.school_kind or "", range(1, 10))
-
-
 def _grade_choices(student: Student) -> list[tuple[int, str]]:
-    return [(g, codes.label("grade", str(g))) for g in _grades(student)]
+    return [(g, codes.label("grade", str(g))) for g in suspension.grades_taught(student.school)]
 
 
 def _city_path(student: Student) -> str:
@@ -429,7 +432,7 @@ class StatusView(SecureBaseView):
     @expose("/expired")
     def expired(self) -> str:
         actor = current_actor()
-        page = max(request.args.get("page", 0, type=int), 0)
+        page = min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
         rows = db.session.execute(
             suspension.expired_query(actor).offset(page * ROWS_PER_PAGE).limit(ROWS_PER_PAGE + 1)
         ).all()
@@ -452,7 +455,7 @@ class StatusView(SecureBaseView):
     def handovers(self) -> str:
         actor = current_actor()
         show_done = request.args.get("done") == "1"
-        page = max(request.args.get("page", 0, type=int), 0)
+        page = min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
         tasks = db.session.scalars(
             departures.handovers_query(actor, open_only=not show_done)
             .options(selectinload(ArchiveHandover.student).selectinload(Student.school),
@@ -462,14 +465,14 @@ class StatusView(SecureBaseView):
         return self.render(
             "admin/status_handovers.html", tasks=tasks[:ROWS_PER_PAGE], page=page, has_next=len(tasks) > ROWS_PER_PAGE,
             show_done=show_done, today=clock.today(), form=HandoverDoneForm(formdata=None), division_name=division_name,
-            may_complete=lambda task: actor.unit_id == task.authority_id and actor.is_official and task.done_on is None,
+            may_complete=lambda task: task.done_on is None and departures.may_complete_handover(actor, task),
         )
 
     @expose("/handovers/<int:task_id>/done", methods=("POST",))
     def handover_done(self, task_id: int) -> Response:
         actor = current_actor()
         try:
-            task = scope.load_scoped(actor, ArchiveHandover, task_id)
+            task = scope.load_scoped(actor, ArchiveHandover, row_id(task_id))
         except NotInScope:
             abort(404)
         form = HandoverDoneForm()

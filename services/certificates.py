@@ -78,6 +78,7 @@ from models.student import Student
 from services import audit, clock, codes, pdf, scope, uploads
 from services.documents import VERIFY_ALPHABET
 from services.errors import NotInScope, RuleViolation
+from services.graduation import is_own_staff as is_school_staff
 from services.workflows import ChangeType, Material, StepDef, declare, open_request
 
 if TYPE_CHECKING:
@@ -96,7 +97,12 @@ KIND_LABELS = {
     RECORD_PROOF: _l("Proof of education record"),
 }
 STATUS_LABELS = {VALID: _l("Valid"), PENDING_APPROVAL: _l("Waiting for the authority's approval"), REVOKED: _l("Revoked")}
+# Revocations written by the system (a person's revocation stores the reason they typed). The
+# stored text stays a code, in English; `revoke_reason_label` says it in the user's language.
 REISSUED = "reissued"
+WITHDRAWN = "request withdrawn"
+NOT_APPROVED = "not approved:"  # + the authority's comment
+LOST_REPLACED = "lost: replaced by 学历证明书"  # + the number of the 学历证明书
 REISSUE_REASONS = {"lost": _l("Lost"), "damaged": _l("Damaged")}
 CODE_LENGTH = 16
 _CODE_RE = re.compile(rf"^[{VERIFY_ALPHABET}]{{{CODE_LENGTH}}}$")
@@ -171,10 +177,6 @@ def signer_name(user: User) -> str:
     return _ROLE_NOTE.sub("", user.name or "").strip() or user.email
 
 
-def is_school_staff(actor: User, school: OrgUnit) -> bool:
-    return actor.unit_id == school.id and actor.is_school_user
-
-
 def may_issue(actor: User, school: OrgUnit) -> bool:
     """第二十四条: 由学校负责颁发 — the graduating school's own staff."""
     return is_school_staff(actor, school)
@@ -195,13 +197,20 @@ def _check_issuer(actor: User, school: OrgUnit) -> None:
 # --- loading within the actor's scope ---------------------------------------------------------
 
 
+_scoped_row = scope.load_scoped  # NotInScope (404) also for an id longer than any row's
+
+
 def get_certificate(actor: User, cert_id: int) -> Certificate:
-    cert: Certificate = scope.load_scoped(actor, Certificate, cert_id)
+    cert: Certificate = _scoped_row(actor, Certificate, cert_id)
     return cert
 
 
 def get_record(actor: User, record_id: int) -> GraduationRecord:
-    return scope.load_scoped(actor, GraduationRecord, record_id)  # type: ignore[no-any-return]
+    return _scoped_row(actor, GraduationRecord, record_id)  # type: ignore[no-any-return]
+
+
+def get_student(actor: User, student_id: int) -> Student:
+    return _scoped_row(actor, Student, student_id)  # type: ignore[no-any-return]
 
 
 def scoped(actor: User) -> ColumnElement[bool]:
@@ -363,24 +372,31 @@ def roster_years(school: OrgUnit) -> list[int]:
     ))
 
 
+def held_certificates(records: Sequence[GraduationRecord]) -> dict[tuple[int, str], Certificate]:
+    """(pupil, kind) → the valid diploma or certificate of completion of these roster lines' pupils."""
+    if not records:
+        return {}
+    rows = db.session.scalars(
+        select(Certificate).where(Certificate.student_id.in_([r.student_id for r in records]),
+                                  Certificate.kind.in_(ISSUED_KINDS), Certificate.status == VALID)
+    )
+    return {(c.student_id, c.kind): c for c in rows}
+
+
+def due_records(records: Sequence[GraduationRecord], held: dict[tuple[int, str], Certificate]) -> list[GraduationRecord]:
+    """The roster lines that entitle to a certificate their pupil does not hold yet."""
+    return [r for r in records if r.grade == FINAL_GRADE and r.outcome in KIND_FOR_OUTCOME
+            and (r.student_id, KIND_FOR_OUTCOME[r.outcome]) not in held]
+
+
 def issue_class(school: OrgUnit, year: int, actor: User) -> list[Certificate]:
     """Issue every certificate of the school's roster of `year` that is due and not issued yet."""
     _check_issuer(actor, school)
     principal = principal_of(school)
-    records = class_records(school, year)
-    locked = {r.id: r for r in _lock_records([r.id for r in records])}
-    held = set(db.session.execute(
-        select(Certificate.student_id, Certificate.kind)
-        .where(Certificate.student_id.in_([r.student_id for r in records] or [0]), Certificate.status.in_((VALID, PENDING_APPROVAL)))
-    ).all())
-    specs = []
-    for record in records:
-        record = locked[record.id]
-        if record.grade != FINAL_GRADE or record.outcome not in KIND_FOR_OUTCOME:
-            continue
-        kind = KIND_FOR_OUTCOME[record.outcome]
-        if (record.student_id, kind) not in held:
-            specs.append(_spec(record, record.student, school, kind, actor, principal))
+    records = class_records(school, year)  # in class and name order: the order of the numbers
+    _lock_records([r.id for r in records])  # refreshes the lines in place
+    specs = [_spec(r, r.student, school, KIND_FOR_OUTCOME[r.outcome], actor, principal)  # type: ignore[index]
+             for r in due_records(records, held_certificates(records))]
     certs = _allocate(specs) if specs else []
     for cert in certs:
         audit.record(actor, "certificate.issue", "certificate", cert.id, f"{cert.kind} {cert.number} student={cert.student_id}")
@@ -442,6 +458,24 @@ def reissue(cert: Certificate, actor: User, reason: str, note: str | None = None
                  f"{new.number} replaces {cert.number} ({reason}{': ' + note.strip() if note and note.strip() else ''})")
     db.session.flush()
     return new
+
+
+def revoke_reason_label(cert: Certificate) -> str:
+    """The reason of a revocation as shown: the system's own reasons in the user's language, a
+    person's reason as typed."""
+    reason = (cert.revoke_reason or "").strip()
+    if reason == REISSUED:
+        return str(_l("Reissued: replaced by a new certificate."))
+    if reason == WITHDRAWN:
+        return str(_l("The request was withdrawn."))
+    if reason.startswith(NOT_APPROVED):
+        comment = reason[len(NOT_APPROVED):].strip()
+        if comment:
+            return str(_l("Not approved by the supervising authority: %(comment)s", comment=comment))
+        return str(_l("Not approved by the supervising authority."))
+    if reason.startswith(LOST_REPLACED):
+        return str(_l("Lost: replaced by the 学历证明书 %(number)s.", number=reason[len(LOST_REPLACED):].strip()))
+    return reason
 
 
 def replaced_by(cert: Certificate) -> Certificate | None:
@@ -506,7 +540,7 @@ def _record_proof_approved(req: ChangeRequest, actor: User) -> None:
         cert.status = VALID
         lost = cert.replaces
         if lost is not None and lost.status == VALID:
-            _revoke(lost, actor, f"lost: replaced by 学历证明书 {cert.number}")
+            _revoke(lost, actor, f"{LOST_REPLACED} {cert.number}")
             audit.record(actor, "certificate.revoke", "certificate", lost.id, f"{lost.number}: lost, replaced by {cert.number}")
         audit.record(actor, "certificate.validate", "certificate", cert.id, f"{cert.number} request={req.id}")
     req.status, req.finished_at = REQUEST_COMPLETED, clock.now()
@@ -517,14 +551,14 @@ def _record_proof_rejected(req: ChangeRequest, actor: User) -> None:
     cert = certificate_of_request(req)
     if cert is not None and cert.status == PENDING_APPROVAL:
         step = req.steps[-1] if req.steps else None
-        _revoke(cert, actor, f"not approved: {(step.comment if step else '') or ''}".strip())
+        _revoke(cert, actor, f"{NOT_APPROVED} {(step.comment if step else '') or ''}".strip())
         audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}: request {req.id} rejected")
 
 
 def _record_proof_withdrawn(req: ChangeRequest, actor: User) -> None:
     cert = certificate_of_request(req)
     if cert is not None and cert.status == PENDING_APPROVAL:
-        _revoke(cert, actor, "request withdrawn")
+        _revoke(cert, actor, WITHDRAWN)
         audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}: request {req.id} withdrawn")
 
 

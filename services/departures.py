@@ -25,15 +25,23 @@ from extensions import db
 from models.audit import StudentHistory
 from models.changes import ChangeRequest
 from models.org import COUNTY, OrgUnit
-from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact, Suspension
+from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact
 from models.student import Student
 from services import archive, audit, clock, scope, workdays
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
-from services.students import GRADES_BY_KIND
-from services.suspension import authority_of, filed_by_own_school, finish, open_change, school_of
+from services.suspension import (
+    authority_of,
+    end_current,
+    filed_by_own_school,
+    finish,
+    grade_taught,
+    is_own_school,
+    open_change,
+    school_of,
+)
 from services.terms import term_end
-from services.workflows import ChangeType, Material, StepDef, close_others, declare, notify
+from services.workflows import ChangeType, Material, StepDef, close_others, declare, notify, payload_date
 
 if TYPE_CHECKING:
     from models.people import User
@@ -50,27 +58,6 @@ DROPOUT_WEEKS = 4  # 第二十三条: 无故旷课连续达到4周
 MIN_CONTACTS = 2  # 经学校多次联系动员返校就读仍无效果
 
 
-def _payload_date(req: ChangeRequest, key: str) -> date | None:
-    value = (req.payload or {}).get(key)
-    try:
-        return date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _grade_taught(req: ChangeRequest) -> str | None:
-    grade = (req.payload or {}).get("grade")
-    if grade not in GRADES_BY_KIND.get(req.student.school.school_kind or "", range(1, 10)):
-        return _l("This school does not teach grade %(g)s.", g=grade)
-    return None
-
-
-def _end_suspension(student: Student, req: ChangeRequest) -> None:
-    episode = db.session.scalar(select(Suspension).where(Suspension.student_id == student.id, Suspension.ended_on.is_(None)))
-    if episode is not None:
-        episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
-
-
 # --- 出国出境 and 出国复学 ----------------------------------------------------------------------
 
 
@@ -82,7 +69,7 @@ def _may_go_abroad(req: ChangeRequest, actor: User) -> str | None:
         return _l("Name the travel document (passport, HK/Macao or Taiwan pass, visa).")
     if not (payload.get("destination") or "").strip():
         return _l("Name the country or region where the pupil will study.")
-    if _payload_date(req, "leaves_on") is None:
+    if payload_date(req.payload, "leaves_on") is None:
         return _l("Give the date of departure.")
     return None
 
@@ -117,7 +104,7 @@ def request_abroad(student: Student, actor: User, *, destination: str, document:
 def _may_return_from_abroad(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status != ABROAD_STATUS:
         return _l("Only a pupil who is abroad can return (出国复学).")
-    return _grade_taught(req)
+    return grade_taught(req)
 
 
 def _returned_from_abroad(req: ChangeRequest, actor: User) -> None:
@@ -148,20 +135,20 @@ LIVING = ("enrolled", "suspended", ABROAD_STATUS, DROPPED_OUT)
 
 
 def _reported_on(req: ChangeRequest) -> date:
-    return _payload_date(req, "reported_on") or clock.today()
+    return payload_date(req.payload, "reported_on") or clock.today()
 
 
 def _may_report_death(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status not in LIVING:
         return _l("This record is not in school; a death is reported for a pupil whose record is kept.")
-    reported = _payload_date(req, "reported_on")
+    reported = payload_date(req.payload, "reported_on")
     if reported is None or reported > clock.today():
         return _l("Give the day the death was reported to the school (not in the future).")
     return None
 
 
 def _died(req: ChangeRequest, actor: User) -> None:
-    _end_suspension(req.student, req)
+    end_current(req.student, req)
     req.student.status = DECEASED
     _cancel_open_handovers(req, actor)
     close_others(req, actor, str(_l("the pupil died (request #%(id)s)", id=req.id)))
@@ -193,7 +180,7 @@ def record_absence(student: Student, actor: User, *, first_day: date, last_day: 
     the days from first to last)."""
     if not scope.covers(actor, student.scope_path):
         raise NotInScope()
-    if actor.unit_id != student.school_id or not actor.is_school_user:
+    if not is_own_school(actor, student):
         raise RuleViolation(str(_l("The pupil's own school records absences.")))
     if last_day < first_day:
         raise RuleViolation([("last_day", str(_l("The last day cannot be before the first day.")))])
@@ -337,7 +324,7 @@ def report_dropout(student: Student, actor: User, reason_text: str | None) -> Ch
 def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status != DROPPED_OUT:
         return _l("Only a pupil recorded as a dropout can return to school this way.")
-    return _grade_taught(req)
+    return grade_taught(req)
 
 
 def _returned_after_dropout(req: ChangeRequest, actor: User) -> None:
@@ -382,12 +369,17 @@ def handovers_query(actor: User, *, open_only: bool = True) -> Select[Any]:
     return query.order_by(ArchiveHandover.due_on, ArchiveHandover.id)
 
 
+def may_complete_handover(actor: User, task: ArchiveHandover) -> bool:
+    """An official of the authority the task is for records the handover."""
+    return actor.unit_id == task.authority_id and actor.is_official
+
+
 def complete_handover(task: ArchiveHandover, actor: User, note: str | None) -> ArchiveHandover:
     """The authority hands the archive to the county of the hukou: an exported backup is kept,
     the handover is written to the pupil's history."""
     if not scope.covers(actor, task.scope_path):
         raise NotInScope()
-    if actor.unit_id != task.authority_id or not actor.is_official:
+    if not may_complete_handover(actor, task):
         raise RuleViolation(str(_l("The supervising authority records the handover of the archive.")))
     if task.done_on is not None:
         raise RuleViolation(str(_l("This archive was already handed over.")))

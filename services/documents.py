@@ -24,6 +24,7 @@ from services import audit, codes, pdf, scope
 from services.clock import now
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
+from services.workflows import payload_date
 
 if TYPE_CHECKING:
     from models.people import User
@@ -132,14 +133,6 @@ def request_forms(req: ChangeRequest) -> list[tuple[str, str]]:
     return [(kind, str(KINDS[kind][2])) for kind, types in FORM_TYPES.items() if req.type in types]
 
 
-def _payload_date(payload: dict[str, Any] | None, key: str) -> date | None:
-    value = (payload or {}).get(key)
-    try:
-        return date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _grade(value: Any) -> str:
     return codes.label("grade", str(value)) if value not in (None, "") else ""
 
@@ -213,7 +206,7 @@ def suspension_context(req: ChangeRequest) -> SimpleNamespace:
                           opinions=_opinions(req, SUSPENSION_OPINIONS))
     if req.type == SUSPENSION:
         ctx.reason_kind, ctx.reason_text = payload.get("reason_kind"), req.reason_text or ""
-        ctx.starts_on, ctx.ends_on = _payload_date(payload, "starts_on"), _payload_date(payload, "ends_on")
+        ctx.starts_on, ctx.ends_on = payload_date(payload, "starts_on"), payload_date(payload, "ends_on")
     elif episode is not None:
         ctx.reason_kind, ctx.reason_text = episode.reason_kind, episode.request.reason_text or ""
         ctx.starts_on, ctx.ends_on = episode.starts_on, episode.ends_on
@@ -249,7 +242,7 @@ def abroad_context(req: ChangeRequest) -> SimpleNamespace:
     returning = req.type == ABROAD_RETURN
     return SimpleNamespace(
         **_application(req), destination=going_payload.get("destination") or "", document=going_payload.get("document"),
-        documents=TRAVEL_DOCUMENTS_CN, leaves_on=_payload_date(going_payload, "leaves_on"),
+        documents=TRAVEL_DOCUMENTS_CN, leaves_on=payload_date(going_payload, "leaves_on"),
         reason_text=(going.reason_text or "") if going is not None else "",
         return_grade_label=_grade((req.payload or {}).get("grade")) if returning else "",
         return_reason=(req.reason_text or "") if returning else "",

@@ -24,7 +24,16 @@ from models.student import CORE_FIELDS, PENDING, Student
 from services import clock, scope
 from services.errors import RuleViolation
 from services.students import GRADES_BY_KIND, assign_xjh, finish_new, stage_new, validate
-from services.workflows import ChangeType, Material, StepDef, declare, open_request, open_requests
+from services.workflows import (
+    ChangeType,
+    Material,
+    StepDef,
+    declare,
+    filed_by_own_school,
+    open_request,
+    open_requests,
+    payload_date,
+)
 
 if TYPE_CHECKING:
     from models.people import User
@@ -103,7 +112,7 @@ def submit_enrollment(student: Student, actor: User) -> ChangeRequest:
 
 
 def _may_delay(req: ChangeRequest, actor: User) -> str | None:
-    start = _parse_date((req.payload or {}).get("start_date"))
+    start = payload_date(req.payload, "start_date")
     if req.student.status not in (PENDING, "enrolled") or req.student.grade != 1:
         return _l("Delayed enrollment is for a new pupil of grade 1.")
     if start is None or start <= clock.today():
@@ -122,7 +131,7 @@ declare(ChangeType(
     steps=(StepDef("school", _l("School"), _own_school),),
     effect=_delay_approved,
     materials=(Material("application", _l("Guardian's written application")),),
-    preconditions=(_may_delay,),
+    preconditions=(filed_by_own_school, _may_delay),  # the school records the guardian's application
 ))
 
 
@@ -142,13 +151,6 @@ def start_after_delay(student: Student, actor: User) -> ChangeRequest:
     student.status = PENDING
     db.session.flush()
     return submit_enrollment(student, actor)
-
-
-def _parse_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 # --- 学籍信息更正 ----------------------------------------------------------------------------
@@ -200,7 +202,7 @@ declare(ChangeType(
     ),
     effect=_correction_approved,
     materials=(Material("hukou", _l("Copy of the household register or residence permit")),),
-    preconditions=(_correction_is_valid,),
+    preconditions=(filed_by_own_school, _correction_is_valid),  # 第十一条: the school files it
     open_with_problem=True,  # a correction is one of the three ways to resolve a problem record (变更)
 ))
 

@@ -31,9 +31,8 @@ from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRe
 from models.org import SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
-from services import audit, clock, scope, workflows
+from services import audit, clock, scope, students, workflows
 from services.errors import NotInScope, RuleViolation
-from services.students import GRADES_BY_KIND
 from services.workflows import ChangeType, StepDef, declare, notify
 
 if TYPE_CHECKING:
@@ -51,9 +50,7 @@ NAMES_SHOWN = 5
 # --- the calendar of a roster ---------------------------------------------------------------
 
 
-def graduating_grade(school: OrgUnit) -> int:
-    """6 in a primary school, 9 in junior, nine-year, special and work-study schools."""
-    return max(GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)))
+graduating_grade = students.graduating_grade  # 6 in a primary school, 9 elsewhere
 
 
 def deadline(year: int) -> date:
@@ -76,7 +73,7 @@ def days_to_deadline(year: int) -> int:
 
 def load_school(actor: User, school_id: int) -> OrgUnit:
     """A school in the actor's subtree, else NotInScope (404: absent and forbidden look the same)."""
-    school = db.session.get(OrgUnit, school_id)
+    school = db.session.get(OrgUnit, school_id) if 0 < school_id <= scope.MAX_ID else None
     if school is None or school.level != SCHOOL or not scope.covers(actor, school.path):
         raise NotInScope()
     return school

@@ -255,10 +255,9 @@ def _grouped(column: Any, *conditions: Any, base: Select[Any] | None = None) -> 
 
 def _checked_path(actor: User, path: str | None) -> str:
     """`path` narrows the actor's own subtree, never widens it."""
-    own = scope.user_path(actor)
     if path is None:
-        return own
-    if not path.startswith(own):
+        return scope.user_path(actor)
+    if not scope.covers(actor, path):
         raise NotInScope()
     return path
 
@@ -411,11 +410,16 @@ def start_campaign(actor: User, title: str, due_on: date) -> CheckCampaign:
     return campaign
 
 
+def may_close(actor: User, campaign: CheckCampaign) -> bool:
+    """The officials of the authority that started an open check close it."""
+    return actor.unit_id == campaign.unit_id and actor.is_official and campaign.closed_at is None
+
+
 def close_campaign(campaign: CheckCampaign, actor: User) -> None:
-    if actor.unit_id != campaign.unit_id or not actor.is_official:
-        raise RuleViolation(str(_l("The authority that started the check closes it.")))
     if campaign.closed_at is not None:
         raise RuleViolation(str(_l("This check is already closed.")))
+    if not may_close(actor, campaign):
+        raise RuleViolation(str(_l("The authority that started the check closes it.")))
     campaign.closed_at = clock.now()
     db.session.flush()
     audit.record(actor, "check.close", "check_campaign", campaign.id)
@@ -432,8 +436,16 @@ def may_complete(actor: User, campaign: CheckCampaign) -> bool:
 
 
 def completion_of(campaign: CheckCampaign, school_id: int) -> CheckCompletion | None:
-    return db.session.scalar(select(CheckCompletion).where(CheckCompletion.campaign_id == campaign.id,
-                                                           CheckCompletion.school_id == school_id))
+    return completions_of(school_id, [campaign]).get(campaign.id)
+
+
+def completions_of(school_id: int, campaigns: list[CheckCampaign]) -> dict[int, CheckCompletion]:
+    """campaign id → the school's completion, for those of `campaigns` it has recorded."""
+    if not campaigns:
+        return {}
+    return {c.campaign_id: c for c in db.session.scalars(
+        select(CheckCompletion).where(CheckCompletion.school_id == school_id,
+                                      CheckCompletion.campaign_id.in_([c.id for c in campaigns])))}
 
 
 def complete(campaign: CheckCampaign, actor: User, note: str | None) -> CheckCompletion:

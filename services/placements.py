@@ -22,8 +22,7 @@ from models.changes import COMPLETED, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import audit
-from services.students import GRADES_BY_KIND
-from services.suspension import filed_by_own_school, finish, open_change
+from services.suspension import filed_by_own_school, finish, grades_taught, open_change
 from services.transfer import move_record
 from services.workflows import ChangeType, Material, StepDef, declare, notify
 
@@ -44,7 +43,7 @@ def _teaches_grade(req: ChangeRequest) -> str | None:
     school = req.to_school
     if school is None or school.level != SCHOOL:
         return _l("Choose the receiving school.")
-    if req.student.grade not in GRADES_BY_KIND.get(school.school_kind or "", range(1, 10)):
+    if req.student.grade not in grades_taught(school):
         return _l("The receiving school does not teach grade %(g)s.", g=req.student.grade)
     return None
 

@@ -175,6 +175,11 @@ def schools_in(path: str, *, only_active: bool = False) -> Select[Any]:
     return query.order_by(OrgUnit.code)
 
 
+def school_kind_label(unit: OrgUnit) -> str:
+    """The kind of a school as printed (小学, 初中 …); empty for an authority."""
+    return codes.label("school_kind", unit.school_kind) if unit.school_kind else ""
+
+
 def is_direct(school: OrgUnit) -> bool:
     """直管学校: supervised by the city or province, registered also with the county it stands in."""
     return school.level == SCHOOL and school.supervisor is not None and school.supervisor.level != COUNTY
@@ -475,7 +480,7 @@ def _header(unit: OrgUnit, year: int, kind: RosterKind) -> SimpleNamespace:
         label, due, due_note = year_label(covered), due_on(year), "开学后1个月内"
     return SimpleNamespace(
         title=kind.title, unit_name=unit.name, unit_code=unit.code, is_school=unit.level == SCHOOL,
-        school_kind=codes.label("school_kind", unit.school_kind) if unit.school_kind else "",
+        school_kind=school_kind_label(unit),
         year_label=label, due_on=due, due_note=due_note, supervisor=supervisor,
         also_to=county if unit.level == SCHOOL and is_direct(unit) else "",
     )
@@ -518,7 +523,7 @@ def render_pdf(kind_code: str, unit: OrgUnit, actor: User, year: int) -> tuple[b
             context["totals"] = Counter(line.column.code for line in lines)
     else:
         context["units"], context["total"] = aggregate(unit, year, kind.code)
-        context["school_kind"] = lambda u: codes.label("school_kind", u.school_kind) if u.school_kind else ""
+        context["school_kind"] = school_kind_label
     return pdf.render_pdf(kind.template, **context), doc
 
 

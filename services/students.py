@@ -31,6 +31,18 @@ GRADES_BY_KIND = {
     "special": range(1, 10),
     "work_study": range(1, 10),
 }
+
+
+def grades_taught(school: OrgUnit | None) -> range:
+    """The grades of a school by its kind (GRADES_BY_KIND; an unknown kind: 1–9)."""
+    return GRADES_BY_KIND.get((school.school_kind if school else None) or "", range(1, 10))
+
+
+def graduating_grade(school: OrgUnit | None) -> int:
+    """6 in a primary school, 9 in junior, nine-year, special and work-study schools."""
+    return max(grades_taught(school))
+
+
 # Chinese names, Latin names of foreign pupils, and the middle dot of minority names.
 NAME_RE = re.compile(r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z·•． .\-]{1,50}$")
 PHONE_RE = re.compile(r"^[0-9+\- ]{5,20}$")

@@ -24,11 +24,10 @@ from models.changes import COMPLETED, ChangeRequest
 from models.org import OrgUnit
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER, FamilyContact, Suspension
 from models.student import Student
-from services import audit, clock, scope
+from services import audit, clock, scope, students
 from services.errors import NotInScope, RuleViolation
-from services.students import GRADES_BY_KIND
 from services.terms import is_second_term, term_of
-from services.workflows import ChangeType, Material, StepDef, declare, open_request
+from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, is_own_school, open_request, payload_date
 
 if TYPE_CHECKING:
     from models.people import User
@@ -50,11 +49,14 @@ def open_change(type_code: str, student: Student, actor: User, **fields: Any) ->
     return open_request(type_code, student, actor, from_school=student.school, **fields)
 
 
-def filed_by_own_school(req: ChangeRequest, actor: User) -> str | None:
-    """The school that holds the record files the change (第十八、二十、二十一、二十三条: 学校…发起/报);
-    its authority decides, it does not file for it."""
-    if actor.unit_id != req.student.school_id or not actor.is_school_user:
-        return _l("The school that holds the pupil's record files this change.")
+grades_taught = students.grades_taught
+
+
+def grade_taught(req: ChangeRequest) -> str | None:
+    """The grade asked for in the payload is one the pupil's school teaches."""
+    grade = (req.payload or {}).get("grade")
+    if grade not in grades_taught(req.student.school):
+        return _l("This school does not teach grade %(g)s.", g=grade)
     return None
 
 
@@ -83,7 +85,7 @@ def one_year_after(day: date) -> date:
 
 def final_grade(student: Student) -> int:
     """The graduating grade of the pupil's school: 6 in a primary school, 9 otherwise."""
-    return max(GRADES_BY_KIND.get(student.school.school_kind or "", range(1, 10)))
+    return students.graduating_grade(student.school)
 
 
 def current(student: Student) -> Suspension | None:
@@ -93,12 +95,11 @@ def current(student: Student) -> Suspension | None:
     )
 
 
-def _payload_date(req: ChangeRequest, key: str) -> date | None:
-    value = (req.payload or {}).get(key)
-    try:
-        return date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
+def end_current(student: Student, req: ChangeRequest) -> None:
+    """End the pupil's current suspension, if any, by this request (复学, or a death reported meanwhile)."""
+    episode = current(student)
+    if episode is not None:
+        episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
 
 
 def _illness(req: ChangeRequest) -> bool:
@@ -114,7 +115,7 @@ def _may_suspend(req: ChangeRequest, actor: User) -> str | None:
         return _l("Only a pupil in school (在籍) can be suspended.")
     if (req.payload or {}).get("reason_kind") not in REASON_KINDS:
         return _l("Say whether the suspension is for illness or another special reason.")
-    starts, ends = _payload_date(req, "starts_on"), _payload_date(req, "ends_on")
+    starts, ends = payload_date(req.payload, "starts_on"), payload_date(req.payload, "ends_on")
     if starts is None or ends is None or ends < starts:
         return _l("Give the first and the last day of the suspension.")
     if ends > one_year_after(starts):
@@ -130,7 +131,7 @@ def _suspended(req: ChangeRequest, actor: User) -> None:
     student = req.student
     db.session.add(Suspension(
         student=student, student_id=student.id, request_id=req.id, reason_kind=req.payload["reason_kind"],
-        grade=student.grade, starts_on=_payload_date(req, "starts_on"), ends_on=_payload_date(req, "ends_on"),
+        grade=student.grade, starts_on=payload_date(req.payload, "starts_on"), ends_on=payload_date(req.payload, "ends_on"),
     ))
     student.status = SUSPENDED  # the record is kept (第十九条: 学生休学期间学校应为其保留学籍)
     finish(req)
@@ -217,9 +218,10 @@ def _may_resume(req: ChangeRequest, actor: User) -> str | None:
     episode = current(student)
     if student.status != SUSPENDED or episode is None:
         return _l("Only a suspended pupil can resume school.")
+    taught = grade_taught(req)
+    if taught:
+        return taught
     grade = (req.payload or {}).get("grade")
-    if grade not in GRADES_BY_KIND.get(student.school.school_kind or "", range(1, 10)):
-        return _l("This school does not teach grade %(g)s.", g=grade)
     if grade != episode.grade and not (req.payload or {}).get("grade_reason"):
         return _l("Another grade than the one left needs the guardian's request and the reason (第十九条).")
     return None
@@ -227,12 +229,10 @@ def _may_resume(req: ChangeRequest, actor: User) -> str | None:
 
 def _resumed(req: ChangeRequest, actor: User) -> None:
     student = req.student
-    episode = current(student)
     with audit.acting(actor, reason=str(_l("Resumption")), request_id=req.id):
         student.grade = req.payload["grade"]
         student.status = "enrolled"
-        if episode is not None:
-            episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
+        end_current(student, req)
         finish(req)
 
 
@@ -289,7 +289,7 @@ def record_contact(student: Student, actor: User, *, purpose: str, contacted_on:
     """A contact with the family, by the pupil's own school (休学到期 or before a dropout report)."""
     if not scope.covers(actor, student.scope_path):
         raise NotInScope()
-    if actor.unit_id != student.school_id or not actor.is_school_user:
+    if not is_own_school(actor, student):
         raise RuleViolation(str(_l("The pupil's own school records contacts with the family.")))
     if purpose not in (CONTACT_DROPOUT, CONTACT_SUSPENSION):
         raise RuleViolation([("purpose", str(_l("Choose what the contact was about.")))])

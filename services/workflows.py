@@ -109,6 +109,15 @@ def type_of(req: ChangeRequest) -> ChangeType:
     return TYPES[req.type]
 
 
+def payload_date(payload: dict | None, key: str) -> date | None:
+    """A day kept in a request's payload (ISO text), or None when absent or not a date."""
+    value = (payload or {}).get(key)
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 # --- visibility -------------------------------------------------------------------
 
 
@@ -324,6 +333,20 @@ def _start_step(req: ChangeRequest, seq: int, deadlines: dict[tuple[date, int], 
     deadline = known[key]
     step.started_at, step.due_date, step.due_estimated = start, deadline.due, deadline.estimated
     req.current_seq = seq
+
+
+def is_own_school(actor: User, student: Student) -> bool:
+    """Staff of the school that holds the record: the ones who file its status changes and record
+    its absences and contacts with the family."""
+    return actor.unit_id == student.school_id and actor.is_school_user
+
+
+def filed_by_own_school(req: ChangeRequest, actor: User) -> str | None:
+    """The school that holds the record files the change (第十一、十八、二十、二十一、二十三条: 学校…发起/报);
+    its authority decides, it does not file for it."""
+    if not is_own_school(actor, req.student):
+        return _l("The school that holds the pupil's record files this change.")
+    return None
 
 
 def missing_materials(req: ChangeRequest) -> list[Material]:

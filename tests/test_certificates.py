@@ -362,6 +362,53 @@ def test_record_proof_rejected_or_withdrawn_is_never_valid(ctx):
     assert certificates.lookup(second.verify_code).status == REVOKED
 
 
+def test_system_revocation_reasons_are_shown_in_words(app, summer, as_user):
+    """The reasons the system writes (reissued, not approved, withdrawn, lost) are codes: the page
+    says them in the user's language, never the stored English."""
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        req, proof = _proof()
+        workflows.decide(req.current_step.id, user("heping"), False, "材料不全")
+        again = certificates.request_record_proof(proof.student, user("school-heping2"), "再次申请")
+        db.session.commit()
+        second = certificates.certificate_of_request(again)
+        workflows.withdraw(again, user("school-heping2"))
+        third_req = certificates.request_record_proof(proof.student, user("school-heping2"), "第三次")
+        db.session.commit()
+        workflows.decide(third_req.current_step.id, user("heping"), True, "已验印")
+        db.session.commit()
+        third, diploma = certificates.certificate_of_request(third_req), proof.replaces
+        assert diploma.status == REVOKED and second.status == REVOKED
+        old = certificates.reissue(issued(skip=1)[0], user("school-heping2"), "lost").replaces
+        db.session.commit()
+        with force_locale("en"):
+            assert certificates.revoke_reason_label(proof) == "Not approved by the supervising authority: 材料不全"
+            assert certificates.revoke_reason_label(second) == "The request was withdrawn."
+            assert certificates.revoke_reason_label(diploma) == f"Lost: replaced by the 学历证明书 {third.number}."
+            assert certificates.revoke_reason_label(old) == "Reissued: replaced by a new certificate."
+        certificates.revoke(third, user("heping"), "考核成绩登记错误")
+        db.session.commit()
+        assert certificates.revoke_reason_label(third) == "考核成绩登记错误"  # a person's reason as typed
+        old_id, second_id = old.id, second.id
+    a = as_user("heping")
+    page = a.get(f"/admin/certificates/{old_id}/").get_data(as_text=True)
+    shown = re.search(r'id="revoke-reason">([^<]*)<', page).group(1)  # type: ignore[union-attr]
+    assert shown and shown != certificates.REISSUED
+    assert "request withdrawn" not in a.get(f"/admin/certificates/{second_id}/").get_data(as_text=True)
+
+
+def test_overlong_ids_are_404_not_a_database_error(as_user, targets):
+    big = "9" * 25
+    c = as_user("school-heping2")
+    for url in (f"/admin/certificates/{big}/", f"/admin/certificates/record-proof/{big}",
+                f"/admin/certificates/class/?school_id={big}&year={YEAR}"):
+        assert c.get(url).status_code == 404, url
+    token = c.csrf("/admin/certificates/class/")
+    assert c.post(f"/admin/certificates/issue/{big}", data={"csrf_token": token}).status_code == 404
+    assert c.post("/admin/certificates/class/issue", data={"school_id": big, "year": YEAR, "csrf_token": token}).status_code == 404
+
+
 def test_record_proof_only_for_graduates_and_from_the_graduating_school(ctx):
     (xiuye,) = issued(outcome=COMPLETED)
     with pytest.raises(RuleViolation, match=r"毕业|graduated"):

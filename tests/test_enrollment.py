@@ -209,3 +209,17 @@ def test_continuation_page_for_the_junior_school(as_user, app):
         req = db.session.scalar(select(ChangeRequest))
         assert req.type == "continuation" and req.to_school.code == HEPING2
     assert as_user("heping").get("/admin/requests/continuation/new").status_code == 403
+
+
+def test_correction_and_delay_are_filed_by_the_pupils_school(ctx):
+    """第十一条 / 第四条: the school records the guardian's application; its authority decides, it
+    does not file for it (and another school cannot)."""
+    s = pupil_of(HEPING1)
+    for who in ("heping", "school-heping2"):
+        with pytest.raises(RuleViolation, match=r"学籍所在学校|holds the pupil's record"):
+            enrollment.request_correction(s, user(who), {"name": "更正后姓名"}, "户口簿姓名为准")
+        db.session.rollback()
+    s.grade = 1
+    db.session.commit()
+    with pytest.raises(RuleViolation, match=r"学籍所在学校|holds the pupil's record"):
+        enrollment.request_delay(s, user("heping"), date(2027, 9, 1), "身体原因")

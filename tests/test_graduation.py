@@ -517,6 +517,16 @@ def test_unknown_school_or_year_is_404(as_user, app):
         assert c.get(url).status_code == 404, url
 
 
+def test_overlong_ids_are_404_not_a_database_error(as_user, app):
+    """An id longer than any row's (SQLite: OverflowError, PostgreSQL: out of range) is simply not found."""
+    sid, _ids, _names = _setup(app)
+    big = "9" * 25
+    assert as_user("province").get(f"/admin/graduation/{big}/2027/").status_code == 404
+    c = as_user(ME)
+    resp = c.post_form(_url(sid, "assess"), {"result": "passed", "record_id": big}, token_from=_url(sid), follow_redirects=True)
+    assert resp.status_code == 200  # "choose the pupils": nothing was posted that could be a line
+
+
 def school_id_of(app, code: str) -> int:
     with app.app_context():
         return school(code).id

@@ -605,6 +605,44 @@ def test_who_may_start_and_complete_a_check(ctx):
         oversight.get_campaign(user("school-xigang1"), city.id)
 
 
+def test_only_the_starting_authority_may_close_an_open_check_and_the_page_agrees(as_user, app):
+    with app.test_request_context():
+        campaign = oversight.start_campaign(user("heping"), "期末核查", MON + timedelta(days=5))
+        db.session.commit()
+        cid = campaign.id
+        assert oversight.may_close(user("heping"), campaign)
+        assert not oversight.may_close(user("shenyang"), campaign)  # above it: sees it, does not close it
+        assert not oversight.may_close(user("school-heping1"), campaign)
+    close_url = f"/admin/campaigns/{cid}/close"
+    assert close_url in as_user("heping").get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
+    assert close_url not in as_user("shenyang").get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
+    with app.test_request_context():
+        campaign = db.session.get(CheckCampaign, cid)
+        oversight.close_campaign(campaign, user("heping"))
+        db.session.commit()
+        assert not oversight.may_close(user("heping"), campaign)
+        with pytest.raises(RuleViolation, match=r"已|already"):
+            oversight.close_campaign(campaign, user("heping"))
+    assert close_url not in as_user("heping").get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
+
+
+def test_a_school_sees_which_checks_it_has_recorded(as_user, app):
+    with app.test_request_context():
+        first = oversight.start_campaign(user("heping"), "第一次核查", MON + timedelta(days=5))
+        second = oversight.start_campaign(user("heping"), "第二次核查", MON + timedelta(days=5))
+        db.session.commit()
+        oversight.complete(first, user("school-heping2"), "已核对")
+        db.session.commit()
+        done = oversight.completions_of(school(HEPING2).id, [first, second])
+        assert set(done) == {first.id} and oversight.completion_of(second, school(HEPING2).id) is None
+        assert oversight.completions_of(school(HEPING2).id, []) == {}
+        first_id, second_id = first.id, second.id
+    page = as_user("school-heping2").get("/admin/campaigns/").get_data(as_text=True)
+    first_row = page.split(f'id="campaign-{first_id}"')[1].split("</tr>")[0]
+    second_row = page.split(f'id="campaign-{second_id}"')[1].split("</tr>")[0]
+    assert "badge-success" in first_row and "badge-success" not in second_row
+
+
 def test_school_cannot_start_a_check_by_url(as_user):
     resp = as_user("school-heping1").post_form("/admin/campaigns/new", {"title": "x", "due_on": "2026-12-01"},
                                                token_from="/admin/campaigns/")
