@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import io
 import re
-import secrets
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -62,7 +60,7 @@ from models.changes import PrintedDocument
 from models.people import User
 from models.student import Guardian, Student
 from services import audit, clock, codes, pdf, scope, uploads
-from services.documents import student_context
+from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
 
 if TYPE_CHECKING:
@@ -653,16 +651,7 @@ def archive_pdf(student: Student, doc: Any = None) -> bytes:
 
 def _numbered(student: Student, actor: User | None, scope_path: str, printed_by_id: int) -> PrintedDocument:
     """A PrintedDocument for an archive PDF: numbered DA<year><id>, with a verification code."""
-    doc = PrintedDocument(
-        kind="archive", number=f"TMP-{uuid.uuid4().hex}",
-        verify_code="".join(secrets.choice(VERIFY_ALPHABET) for _ in range(10)),
-        student_id=student.id, scope_path=scope_path, printed_by_id=printed_by_id, printed_at=clock.now(),
-    )
-    db.session.add(doc)
-    db.session.flush()
-    doc.number = f"{PDF_PREFIX}{doc.printed_at:%Y}{doc.id:07d}"
-    db.session.flush()
-    return doc
+    return numbered_document("archive", PDF_PREFIX, scope_path, printed_by_id, student=student)
 
 
 def _footer(doc: PrintedDocument, printed_by: str) -> SimpleNamespace:

@@ -20,8 +20,7 @@ from extensions import db
 from models.changes import COMPLETED, ApprovalStep, ChangeRequest, PrintedDocument
 from models.status import ILLNESS, OTHER, Suspension
 from models.student import Student
-from services import audit, codes, pdf, scope
-from services.clock import now
+from services import audit, clock, codes, pdf, scope
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 from services.workflows import payload_date
@@ -53,18 +52,25 @@ def can_print_student(actor: User, student: Student) -> bool:
     return scope.covers(actor, student.scope_path)
 
 
-def new_document(kind: str, actor: User, scope_path: str, student: Student | None = None,
-                 request: ChangeRequest | None = None) -> PrintedDocument:
-    prefix = KINDS[kind][0]
+def numbered_document(kind: str, prefix: str, scope_path: str, printed_by_id: int, *, student: Student | None = None,
+                      request: ChangeRequest | None = None) -> PrintedDocument:
+    """The record of one printed PDF (forms, archive exports, rosters): number <prefix><year><id>
+    and a random verification code, printed on the page. The caller audits the print."""
     doc = PrintedDocument(
         kind=kind, number=f"TMP-{uuid.uuid4().hex}", verify_code="".join(secrets.choice(VERIFY_ALPHABET) for _ in range(10)),
         student_id=student.id if student else None, request_id=request.id if request else None,
-        scope_path=scope_path, printed_by_id=actor.id, printed_at=now(),
+        scope_path=scope_path, printed_by_id=printed_by_id, printed_at=clock.now(),
     )
     db.session.add(doc)
     db.session.flush()
     doc.number = f"{prefix}{doc.printed_at:%Y}{doc.id:07d}"
     db.session.flush()
+    return doc
+
+
+def new_document(kind: str, actor: User, scope_path: str, student: Student | None = None,
+                 request: ChangeRequest | None = None) -> PrintedDocument:
+    doc = numbered_document(kind, KINDS[kind][0], scope_path, actor.id, student=student, request=request)
     audit.record(actor, "print", "printed_document", doc.id, f"{kind} {doc.number}")
     return doc
 

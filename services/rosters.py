@@ -22,8 +22,6 @@ pupil lines of one school are bounded by that school's year.
 from __future__ import annotations
 
 import calendar
-import secrets
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,7 +41,7 @@ from models.org import COUNTY, SCHOOL, OrgUnit
 from models.student import Student
 from services import audit, clock, codes, exports, graduation, pdf, scope
 from services.departures import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN
-from services.documents import VERIFY_ALPHABET
+from services.documents import numbered_document
 from services.enrollment import CONTINUATION, ENROLLMENT
 from services.errors import NotInScope
 from services.ids import division_name
@@ -457,15 +455,7 @@ def aggregate(unit: OrgUnit, year: int, kind_code: str | None = None) -> tuple[l
 
 def _numbered(kind: RosterKind, actor: User, unit: OrgUnit, year: int) -> PrintedDocument:
     """Numbered with a verification code and audited, like every printed document (第二十八条)."""
-    doc = PrintedDocument(
-        kind=f"roster_{kind.code}", number=f"TMP-{uuid.uuid4().hex}",
-        verify_code="".join(secrets.choice(VERIFY_ALPHABET) for _ in range(10)),
-        scope_path=unit.path, printed_by_id=actor.id, printed_at=clock.now(),
-    )
-    db.session.add(doc)
-    db.session.flush()
-    doc.number = f"{kind.prefix}{doc.printed_at:%Y}{doc.id:07d}"
-    db.session.flush()
+    doc = numbered_document(f"roster_{kind.code}", kind.prefix, unit.path, actor.id)
     audit.record(actor, "print", "printed_document", doc.id, f"roster_{kind.code} {doc.number} {unit.code} {year}")
     return doc
 
