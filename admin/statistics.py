@@ -32,11 +32,12 @@ from admin.charts import bar_chart
 from admin.students import SchoolKindFilter
 from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
+from forms.rosters import SubmitRosterForm
 from models.changes import ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.problems import ProblemRecord
 from models.student import Student
-from services import clock, codes, dedup, exports, graduation, oversight, rosters, scope, statistics, workflows
+from services import audit, clock, codes, dedup, exports, graduation, oversight, rosters, scope, statistics, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 
@@ -297,14 +298,74 @@ class RosterView(SecureBaseView):
         lines = rosters.school_lines(actor, year)
         due = rosters.due_on(year)
         current = rosters.current_year()
+        shown = lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]
+        # Late or missing is a school's state, from its submissions — never the calendar alone.
+        found = rosters.submission_states(scope.user_path(actor), year)
+        states = {(line.unit.id, k): rosters.state_of(found.get((line.unit.id, k)), year)
+                  for line in shown for k in rosters.SUBMITTED_KINDS}
+        tally = Counter(rosters.state_of(found.get((line.unit.id, k)), year).state
+                        for line in lines if line.unit.active for k in rosters.SUBMITTED_KINDS)
+        own = actor.unit if rosters.may_submit(actor, actor.unit) else None
         return self.render(
             "admin/rosters.html", year=year, years=list(range(current + 1, current - 4, -1)), due=due,
-            days_left=(due - clock.today()).days, lines=lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE],
+            days_left=(due - clock.today()).days, lines=shown, states=states, tally=tally, state_labels=rosters.STATE_LABELS,
             page=page, has_next=len(lines) > (page + 1) * ROWS_PER_PAGE, total=len(lines),
             aggregates=_authority_units(actor), kind_label=rosters.school_kind_label,
             new_label=rosters.year_label(year), changes_label=rosters.year_label(year - 1),
             graduates_label=rosters.year_label(year - 1), graduates_due=graduation.deadline(year),
+            own=own, submit_form=SubmitRosterForm(formdata=None) if own else None,
+            may_submit_year=rosters.year_start(year) <= clock.today(), year_start=rosters.year_start(year),
+            history=rosters.history(actor, own, year) if own else [], kinds=rosters.KINDS,
         )
+
+    @expose("/submit/<kind>", methods=("POST",))
+    def submit(self, kind: str) -> Response:
+        """第十二条: the school submits the register as it is now; the files are kept as submitted."""
+        if kind not in rosters.SUBMITTED_KINDS:
+            abort(404)
+        year = _year_arg()
+        form = SubmitRosterForm()
+        if not form.validate_on_submit():
+            for messages in form.errors.values():
+                for message in messages:
+                    flash(message, "error")
+            return redirect(url_for(".index", year=year))
+        try:
+            row, _pdf, _xlsx = rosters.submit(current_actor(), kind, year)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+            return redirect(url_for(".index", year=year))
+        flash(_("The register is submitted (%(state)s).", state=rosters.STATE_LABELS[rosters.ON_TIME if row.on_time else rosters.LATE]),
+              "success")
+        return redirect(url_for(".index", year=year))
+
+    @expose("/submission/<int:submission_id>.<ext>")
+    def submission_file(self, submission_id: int, ext: str) -> Response:
+        """A submitted file, exactly as submitted: through the scope rule and the export gate (第二十八条)."""
+        if ext not in ("pdf", "xlsx"):
+            abort(404)
+        actor = current_actor()
+        try:
+            row = rosters.load_submission(actor, submission_id)
+        except NotInScope:
+            abort(404)
+        if not exports.may_export(actor, f"roster_{row.kind}"):
+            flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
+            return redirect(url_for(".index", year=row.year))
+        try:
+            body = rosters.stored_file(row, ext)
+        except RuleViolation as exc:
+            for _f, message in exc.problems:
+                flash(message, "error")
+            return redirect(url_for(".index", year=row.year))
+        audit.record(actor, "export", "roster_submission", row.id, f"{ext} {row.kind} {row.school.code} {row.year}")
+        db.session.commit()
+        mimetype = "application/pdf" if ext == "pdf" else exports.XLSX_MIMETYPE
+        return Response(body, mimetype=mimetype,
+                        headers={"Content-Disposition": exports.content_disposition(rosters.submission_filename(row, ext))})
 
     def _unit(self, kind: str, unit_id: int) -> OrgUnit:
         if kind not in rosters.KINDS:

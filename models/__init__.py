@@ -11,6 +11,7 @@ from models.oversight import CheckCampaign, CheckCompletion
 from models.people import Role, User
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
+from models.rosters import RosterSubmission, SchoolRegistrar
 from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
 
@@ -41,6 +42,8 @@ __all__ = [
     "PromotionRun",
     "QualityReport",
     "Role",
+    "RosterSubmission",
+    "SchoolRegistrar",
     "Student",
     "StudentHistory",
     "Suspension",

@@ -374,8 +374,11 @@ def test_city_direct_school_register_is_listed_for_the_county_where_it_stands(as
 
 
 def test_roster_list_shows_the_due_date_and_overdue(as_user, monkeypatch):
+    """Past the due date, a school that has not submitted is overdue on its own line (the date alone
+    no longer marks the whole page overdue: tests/test_roster_submissions.py)."""
     page = as_user("heping").get("/admin/rosters/?year=2026").get_data(as_text=True)
-    assert "2026-09-30" in page and "badge-danger" in page.split('id="roster-due"')[1].split("</p>")[0]
+    assert "2026-09-30" in page and "badge-danger" not in page.split('id="roster-due"')[1].split("</p>")[0]
+    assert "roster-state-missing" in page.split(f'id="roster-{HEPING1}"')[1].split("</tr>")[0]
     page = as_user("heping").get("/admin/rosters/?year=2027").get_data(as_text=True)
     assert "2027-09-30" in page and "badge-danger" not in page.split('id="roster-due"')[1].split("</p>")[0]
     assert as_user("heping").get("/admin/rosters/?year=1900").status_code == 404
