@@ -20,6 +20,7 @@ from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
 from admin.problems import MENU_NAME, ProblemRecordView
 from admin.promotion import PromotionView
+from admin.registrars import RegistrarView
 from admin.reports import ArchiveOverdueView
 from admin.status import StatusView
 from admin.students import StudentView
@@ -78,6 +79,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
     admin.add_view(CalendarDayView(name=_l("Official calendar"), endpoint="calendar", category=_l("Organisation")))
+    # 学籍管理员 (第二十六条): each school's registrars; the authorities' list of their area.
+    admin.add_view(RegistrarView(name=_l("Registrars (第二十六条)"), endpoint="registrars", category=_l("Organisation")))
     # End of year (第二十四–二十五条, 第二十七条): each module adds its own views.
     admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=_l("End of year")))
     graduation.register(admin)

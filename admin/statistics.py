@@ -37,7 +37,20 @@ from models.changes import ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.problems import ProblemRecord
 from models.student import Student
-from services import audit, clock, codes, dedup, exports, graduation, oversight, rosters, scope, statistics, workflows
+from services import (
+    audit,
+    clock,
+    codes,
+    dedup,
+    exports,
+    graduation,
+    oversight,
+    registrars,
+    rosters,
+    scope,
+    statistics,
+    workflows,
+)
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 
@@ -160,6 +173,7 @@ class Dashboard:
     queue_rows: list[dict[str, t.Any]] = field(default_factory=list)
     problems: list[tuple[str, int, str]] = field(default_factory=list)
     problems_total: tuple[int, str] = (0, "")
+    no_registrar: tuple[int, str] | None = None  # an authority's schools without a registrar (第二十六条), and their list
 
 
 def _type_label(code: str) -> str:
@@ -182,6 +196,8 @@ def build_dashboard(actor: User) -> Dashboard:
     problems = statistics.problem_counts(path)
     board.problems = [(str(dedup.KIND_LABELS.get(k, k)), n, problems_url(k)) for k, n in sorted(problems.items())]
     board.problems_total = (sum(problems.values()), problems_url())
+    if actor.unit.level != SCHOOL:
+        board.no_registrar = (registrars.count_without(path), url_for("registrars.index", missing=1))
     return board
 
 
