@@ -314,17 +314,25 @@ class RosterView(SecureBaseView):
         lines = rosters.school_lines(actor, year)
         due = rosters.due_on(year)
         current = rosters.current_year()
-        shown = lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]
         # Late or missing is a school's state, from its submissions — never the calendar alone.
         found = rosters.submission_states(scope.user_path(actor), year)
-        states = {(line.unit.id, k): rosters.state_of(found.get((line.unit.id, k)), year)
-                  for line in shown for k in rosters.SUBMITTED_KINDS}
-        tally = Counter(rosters.state_of(found.get((line.unit.id, k)), year).state
-                        for line in lines if line.unit.active for k in rosters.SUBMITTED_KINDS)
+
+        def state(line: rosters.UnitLine, kind: str) -> rosters.SubmissionState:
+            return rosters.state_of(found.get((line.unit.id, kind)), year)
+
+        tally = Counter(state(line, k).state for line in lines if line.unit.active for k in rosters.SUBMITTED_KINDS)
+        wanted = request.args.get("state")
+        if wanted in rosters.STATE_LABELS:  # which are in, late, missing: the schools with a register in that state
+            lines = [line for line in lines if any(state(line, k).state == wanted for k in rosters.SUBMITTED_KINDS)]
+        else:
+            wanted = None
+        shown = lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]
+        states = {(line.unit.id, k): state(line, k) for line in shown for k in rosters.SUBMITTED_KINDS}
         own = actor.unit if rosters.may_submit(actor, actor.unit) else None
         return self.render(
             "admin/rosters.html", year=year, years=list(range(current + 1, current - 4, -1)), due=due,
             days_left=(due - clock.today()).days, lines=shown, states=states, tally=tally, state_labels=rosters.STATE_LABELS,
+            wanted=wanted,
             page=page, has_next=len(lines) > (page + 1) * ROWS_PER_PAGE, total=len(lines),
             aggregates=_authority_units(actor), kind_label=rosters.school_kind_label,
             new_label=rosters.year_label(year), changes_label=rosters.year_label(year - 1),

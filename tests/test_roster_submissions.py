@@ -184,3 +184,20 @@ def test_a_school_year_not_yet_started_cannot_be_submitted(ctx, monkeypatch):
 def test_graduation_roster_is_not_submitted_here(as_user, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
     assert submit_page(as_user("school-heping1"), "graduates").status_code == 404
+
+
+def test_authority_lists_which_registers_are_in_late_or_missing(as_user, monkeypatch):
+    set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
+    submit_page(as_user("school-heping1"), "new")
+    submit_page(as_user("school-heping1"), "changes")
+    set_now(monkeypatch, datetime(2026, 10, 9, 9, 0))
+    submit_page(as_user("school-heping2"), "new")
+    c = as_user("heping")
+    page = c.get("/admin/rosters/?year=2026").get_data(as_text=True)
+    assert page.split('id="tally-on_time"')[1].split("</a>")[0].endswith(">2") and page.split('id="tally-late"')[1].split("</a>")[0].endswith(">1")
+    on_time = c.get("/admin/rosters/?year=2026&state=on_time").get_data(as_text=True)
+    assert f'id="roster-{HEPING1}"' in on_time and 'id="roster-2221000002"' not in on_time
+    late = c.get("/admin/rosters/?year=2026&state=late").get_data(as_text=True)
+    assert 'id="roster-2221000002"' in late and f'id="roster-{HEPING1}"' not in late
+    missing = c.get("/admin/rosters/?year=2026&state=missing").get_data(as_text=True)
+    assert 'id="roster-2221000002"' in missing and f'id="roster-{HEPING1}"' not in missing  # its 增减登记表
