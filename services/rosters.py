@@ -622,7 +622,7 @@ def approval_text(line: UnitLine) -> str:
 SUBMITTED_KINDS = (NEW, CHANGES)
 ON_TIME, LATE, MISSING, OPEN = "on_time", "late", "missing", "open"
 STATE_LABELS = {ON_TIME: _l("Submitted on time"), LATE: _l("Submitted late"), MISSING: _l("Not submitted, overdue"),
-                OPEN: _l("Not submitted yet")}
+                OPEN: _l("Not submitted, not yet due")}
 
 
 def is_on_time(submitted_at: datetime, year: int) -> bool:
