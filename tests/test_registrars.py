@@ -174,3 +174,11 @@ def test_school_dashboard_has_no_registrar_flag(as_user):
 def test_another_county_does_not_list_heping_schools_as_missing(as_user):
     listing = as_user("shenhe").get("/admin/registrars/?missing=1").get_data(as_text=True)
     assert f'id="missing-{HEPING1}"' not in listing
+
+
+def test_unreadable_appointment_date_is_refused_in_chinese(as_user, app):
+    page = record(as_user("principal-heping1"), appointed_on="2026-13-45").get_data(as_text=True)
+    form_part = page.split('id="registrar-form"')[1]
+    assert "invalid-feedback" in form_part and "Not a valid" not in form_part and 'value="13912345678"' in form_part
+    with app.app_context():
+        assert registrar_rows() == []
