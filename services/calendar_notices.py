@@ -138,12 +138,12 @@ def save_notice(
     The caller commits.
     """
     workdays.require_editor(actor)
-    off, work, problems = validate_notice(form)
     year = form.year
+    if record is not None and record.year != year:  # the days would be checked against the wrong year
+        raise RuleViolation([("year", str(_l("The year of an entered notice cannot change; enter the other year as a new notice.")))])
+    off, work, problems = validate_notice(form)
     if not problems and record is None and notice_for(year) is not None:  # type: ignore[arg-type]
         problems.append(("year", str(_l("The notice of %(year)s is already entered; change that record instead.", year=year))))
-    if not problems and record is not None and record.year != year:
-        problems.append(("year", str(_l("The year of an entered notice cannot change; enter the other year as a new notice."))))
     if problems:
         raise RuleViolation(problems)
     assert year is not None

@@ -497,6 +497,13 @@ def notify(unit: OrgUnit | None, req: ChangeRequest, message: str) -> None:
         db.session.add(Notification(unit_id=unit.id, request_id=req.id, message=message))
 
 
+def notes_for(req: ChangeRequest, unit_id: int | None) -> list[Notification]:
+    """What this request told one unit (e.g. a due date computed again after a calendar change)."""
+    return list(db.session.scalars(
+        select(Notification).where(Notification.request_id == req.id, Notification.unit_id == unit_id).order_by(Notification.id)
+    ))
+
+
 def snapshot(student: Student) -> dict:
     """The record as it stood when it left a school (第十条: the sending school keeps a backup)."""
     from services.audit import _text

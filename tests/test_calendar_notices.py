@@ -230,3 +230,41 @@ def test_a_school_reads_the_notices_but_cannot_enter_one(as_user):
 
 def resp_ok(page: str) -> bool:
     return "calendar-notices" in page
+
+
+def test_the_request_page_shows_the_recomputed_due_date(ctx, on_18_december_2026, as_user):
+    req = start()
+    school = as_user("school-shenhe1")
+    assert "2027-01-04*" in school.get(f"/admin/requests/{req.id}/").get_data(as_text=True)  # estimated
+    save_notice(NOTICE_2027, user("province"))
+    db.session.commit()
+    page = school.get(f"/admin/requests/{req.id}/").get_data(as_text=True)
+    assert "本申请的通知" in page and "2027-01-04（估算） → 2027-01-04" in page
+    assert "2027-01-04*" not in page  # the * mark is gone from the step's due date
+
+
+def test_province_changes_an_entered_notice_on_its_own_page(as_user, app):
+    with app.app_context():
+        save_notice(NOTICE_2027, user("province"))
+        db.session.commit()
+    province = as_user("province")
+    form = province.get("/admin/calendar_notices/edit/2027/").get_data(as_text=True)
+    assert "2027-02-13" in form and "国办发明电〔2026〕N号（示例）" in form  # the record, prefilled
+    data = {"year": "2027", "notice_number": "国办发明电〔2026〕N号（更正）", "days_off": NOTICE_2027.days_off,
+            "make_up_days": "2027-02-13", "notice_text": ""}
+    assert province.post_form("/admin/calendar_notices/edit/2027/", data).status_code == 302
+    moved = province.post_form("/admin/calendar_notices/edit/2027/", {**data, "year": "2028"})
+    assert "已录入通知的年度不能更改" in moved.get_data(as_text=True)
+    assert province.get("/admin/calendar_notices/edit/2031/").status_code == 404
+    with app.app_context():
+        record = calendar_notices.notice_for(2027)
+        assert record.notice_number.endswith("（更正）") and record.make_up_days == ["2027-02-13"]
+        assert calendar_notices.notice_for(2028) is None
+
+
+def test_a_county_cannot_post_a_notice(as_user, app):
+    county = as_user("heping")
+    token = county.csrf("/admin/school/new/")
+    county.post("/admin/calendar_notices/new/", data={"csrf_token": token, **{k: v for k, v in NOTICE_2027.__dict__.items()}})
+    with app.app_context():
+        assert calendar_notices.notice_for(2027) is None
