@@ -95,7 +95,7 @@ class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
         db.session.commit()
 
 
-class NoticeForm(FlaskForm):
+class NoticeEntryForm(FlaskForm):
     # The year is text: the service gives the one Chinese message for anything not a year.
     year = StringField(_l("Year"))
     notice_number = StringField(_l("Notice number or title"), description=_l("e.g. 国办发明电〔2026〕7号"))
@@ -138,7 +138,7 @@ class OfficialNoticeView(SecureBaseView):
         if not can_edit_calendar(actor):
             flash(_("Only the provincial education department or an administrator may edit the working-day calendar."), "error")
             return redirect(url_for(".index"))
-        form = NoticeForm(request.form if request.method == "POST" else None)
+        form = NoticeEntryForm(request.form if request.method == "POST" else None)
         if request.method == "GET":
             if record is not None:
                 form.year.data, form.notice_number.data = str(record.year), record.notice_number

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models.calendar import OfficialCalendarYear
@@ -170,6 +171,7 @@ def _open_steps_from(first_day: date) -> list[ApprovalStep]:
     """The steps waiting for a decision whose due date is on or after `first_day`."""
     return list(db.session.scalars(
         select(ApprovalStep).join(ChangeRequest, ApprovalStep.request_id == ChangeRequest.id)
+        .options(selectinload(ApprovalStep.request).selectinload(ChangeRequest.requester_unit), selectinload(ApprovalStep.unit))
         .where(ChangeRequest.status == PENDING, ApprovalStep.seq == ChangeRequest.current_seq,
                ApprovalStep.decision.is_(None), ApprovalStep.due_date >= first_day, ApprovalStep.started_at.is_not(None))
         .order_by(ApprovalStep.id)
