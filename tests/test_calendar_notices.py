@@ -268,3 +268,12 @@ def test_a_county_cannot_post_a_notice(as_user, app):
     county.post("/admin/calendar_notices/new/", data={"csrf_token": token, **{k: v for k, v in NOTICE_2027.__dict__.items()}})
     with app.app_context():
         assert calendar_notices.notice_for(2027) is None
+
+
+def test_the_provisional_admission_day_in_an_estimated_year_is_marked(ctx, on_18_december_2026, as_user):
+    from tests.transfer_helpers import approve
+
+    req = start()
+    approve(req, "school-shenhe1", "shenhe")  # step 2 decided on 2026-12-18: 20 working days run into 2027
+    page = as_user("school-heping1").get(f"/admin/requests/{req.id}/").get_data(as_text=True)
+    assert "2027-01-18*" in page  # 第十五条's day, estimated (元旦 2027-01-01 not counted)
