@@ -127,6 +127,8 @@ def validate_notice(form: NoticeForm) -> tuple[set[date], set[date], list[tuple[
 
 
 def notice_for(year: int) -> OfficialCalendarYear | None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:  # no notice, and no number a column cannot hold reaches the query
+        return None
     return db.session.scalar(select(OfficialCalendarYear).where(OfficialCalendarYear.year == year))
 
 

@@ -277,3 +277,8 @@ def test_the_provisional_admission_day_in_an_estimated_year_is_marked(ctx, on_18
     approve(req, "school-shenhe1", "shenhe")  # step 2 decided on 2026-12-18: 20 working days run into 2027
     page = as_user("school-heping1").get(f"/admin/requests/{req.id}/").get_data(as_text=True)
     assert "2027-01-18*" in page  # 第十五条's day, estimated (元旦 2027-01-01 not counted)
+
+
+@pytest.mark.parametrize("year", ["1999", "99999999999999999999"])
+def test_a_notice_year_no_record_can_have_is_not_found(as_user, year):
+    assert as_user("province").get(f"/admin/calendar_notices/edit/{year}/").status_code == 404
