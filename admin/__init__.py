@@ -14,7 +14,7 @@ from admin import certificates, graduation, statistics
 from admin.archive import ArchiveView
 from admin.audit import AuditView
 from admin.base import SecureIndexView, current_actor
-from admin.calendar import CalendarDayView
+from admin.calendar import CalendarDayView, OfficialNoticeView
 from admin.changes import ChangeRequestView
 from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
@@ -78,7 +78,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=_l("Archives")))
     admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
-    admin.add_view(CalendarDayView(name=_l("Official calendar"), endpoint="calendar", category=_l("Organisation")))
+    admin.add_view(OfficialNoticeView(name=_l("Holiday notices"), endpoint="calendar_notices", category=_l("Organisation")))
+    admin.add_view(CalendarDayView(name=_l("Calendar adjustments"), endpoint="calendar", category=_l("Organisation")))
     # 学籍管理员 (第二十六条): each school's registrars; the authorities' list of their area.
     admin.add_view(RegistrarView(name=_l("Registrars (第二十六条)"), endpoint="registrars", category=_l("Organisation")))
     # End of year (第二十四–二十五条, 第二十七条): each module adds its own views.

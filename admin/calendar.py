@@ -1,23 +1,46 @@
-"""工作日历: the official holidays and 调休 days that override chinese-calendar.
+"""工作日历: the State Council notice of each year (one record per year) and single-day adjustments.
 
-Calendar days belong to no org unit, so there is no row scope: every logged-in user reads
-the calendar (a school must see why its deadline falls where it does); only the province and
-administrators change it (services/workdays.py decides, this view only hides the buttons).
+Calendar data belongs to no org unit, so there is no row scope: every logged-in user reads it
+(a school must see why its deadline falls where it does); only the province and administrators
+change it (services/workdays.py and services/calendar_notices.py decide, these views only hide
+the buttons).
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField, TextAreaField
 
-from admin.base import AccessMixin, ServiceErrorsMixin, current_actor
+from admin.base import AccessMixin, SecureBaseView, ServiceErrorsMixin, current_actor
 from extensions import db
-from models.calendar import CalendarDay
-from services.workdays import can_edit_calendar, delete_calendar_day, save_calendar_day
+from models.calendar import CalendarDay, OfficialCalendarYear
+from services import calendar_notices, clock
+from services.errors import RuleViolation
+from services.workdays import (
+    SOURCE_ESTIMATE,
+    SOURCE_LIBRARY,
+    SOURCE_NOTICE,
+    calendar_day_deleted,
+    can_edit_calendar,
+    delete_calendar_day,
+    save_calendar_day,
+    year_source,
+)
+
+SOURCE_LABELS = {
+    SOURCE_NOTICE: _l("State Council notice, entered"),
+    SOURCE_LIBRARY: _l("State Council notice, built in"),
+    SOURCE_ESTIMATE: _l("Estimated from the statutory holidays (deadlines marked *)"),
+}
 
 
 class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
@@ -25,8 +48,9 @@ class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
     column_list = ("day", "is_workday", "note")
     column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note")}
     column_descriptions = {
-        "is_workday": _l("Ticked: a working day (e.g. a 调休 Saturday). Unticked: a holiday."),
-        "note": _l("Enter the whole State Council holiday notice of a year at once: any entry makes the year count as known."),
+        "is_workday": _l("Ticked: a working day. Unticked: a day off."),
+        "note": _l("A single-day adjustment (e.g. a closure for a flood). It never makes a year official: "
+                   "enter a year's State Council notice under Holiday notices."),
     }
     column_default_sort = ("day", True)
     column_searchable_list = ("note",)
@@ -65,3 +89,82 @@ class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
 
     def on_model_delete(self, model: CalendarDay) -> None:
         delete_calendar_day(model, current_actor())
+
+    def after_model_delete(self, model: CalendarDay) -> None:
+        calendar_day_deleted(model.day, current_actor())  # the open steps of that year, computed again
+        db.session.commit()
+
+
+class NoticeEntryForm(FlaskForm):
+    # The year is text: the service gives the one Chinese message for anything not a year.
+    year = StringField(_l("Year"))
+    notice_number = StringField(_l("Notice number or title"), description=_l("e.g. 国办发明电〔2026〕7号"))
+    days_off = TextAreaField(_l("Days off"), description=_l(
+        "Every day off of the notice, weekends inside a holiday included: one date or range per line, "
+        "e.g. 2027-01-01 or 2027-02-05~2027-02-12."))
+    make_up_days = TextAreaField(_l("Make-up working days (调休上班)"), description=_l(
+        "The Saturdays and Sundays worked, one per line; leave empty when there are none."))
+    notice_text = TextAreaField(_l("Text of the notice (optional)"))
+
+
+def _days_text(days: list[str]) -> str:
+    return "\n".join(days)
+
+
+class OfficialNoticeView(SecureBaseView):
+    """节假日通知: a year is official only once its whole notice is entered here."""
+
+    @expose("/")
+    def index(self) -> t.Any:
+        records = db.session.scalars(select(OfficialCalendarYear).order_by(OfficialCalendarYear.year.desc())).all()
+        this_year = clock.today().year
+        years = [(y, SOURCE_LABELS[year_source(y)]) for y in range(this_year - 1, this_year + 3)]
+        return self.render("admin/calendar_notices.html", records=records, years=years,
+                           can_edit=can_edit_calendar(current_actor()))
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self) -> t.Any:
+        return self._form(None)
+
+    @expose("/edit/<int:year>/", methods=("GET", "POST"))
+    def edit_view(self, year: int) -> t.Any:
+        record = calendar_notices.notice_for(year)
+        if record is None:
+            abort(404)
+        return self._form(record)
+
+    def _form(self, record: OfficialCalendarYear | None) -> t.Any:
+        actor = current_actor()
+        if not can_edit_calendar(actor):
+            flash(_("Only the provincial education department or an administrator may edit the working-day calendar."), "error")
+            return redirect(url_for(".index"))
+        form = NoticeEntryForm(request.form if request.method == "POST" else None)
+        if request.method == "GET":
+            if record is not None:
+                form.year.data, form.notice_number.data = str(record.year), record.notice_number
+                form.days_off.data, form.make_up_days.data = _days_text(record.days_off), _days_text(record.make_up_days)
+                form.notice_text.data = record.notice_text or ""
+            else:
+                form.year.data = str(clock.today().year + 1)
+        elif form.validate():  # the CSRF token; the rules are the service's
+            typed = (form.year.data or "").strip()
+            notice = calendar_notices.NoticeForm(
+                year=int(typed) if typed.isdigit() else None, notice_number=form.notice_number.data or "",
+                notice_text=form.notice_text.data or "", days_off=form.days_off.data or "",
+                make_up_days=form.make_up_days.data or "")
+            try:
+                saved, changed = calendar_notices.save_notice(notice, actor, record)
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                for field, message in exc.problems:
+                    target = getattr(form, field, None)
+                    if target is not None:
+                        target.errors = [*target.errors, message]
+                    else:
+                        flash(message, "error")
+            else:
+                flash(_("The notice of %(year)s is saved; %(n)s open deadlines were computed again.",
+                        year=saved.year, n=len(changed)), "success")
+                return redirect(url_for(".index"))
+        return self.render("admin/calendar_notice_form.html", form=form, record=record)

@@ -212,6 +212,7 @@ class ChangeRequestView(ScopedModelView):
             reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
+            notes=workflows.notes_for(req, actor.unit_id),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:

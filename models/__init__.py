@@ -2,7 +2,7 @@
 
 from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, GradeRecord, HealthRecord, QualityReport
 from models.audit import AuditLog, StudentHistory
-from models.calendar import CalendarDay
+from models.calendar import CalendarDay, OfficialCalendarYear
 from models.changes import ApprovalStep, Attachment, ChangeRequest, Notification, PrintedDocument
 from models.graduation import Certificate, GraduationRecord
 from models.imports import ImportJob  # noqa: F401  (registers the table)
@@ -36,6 +36,7 @@ __all__ = [
     "Guardian",
     "HealthRecord",
     "Notification",
+    "OfficialCalendarYear",
     "OrgUnit",
     "PrintedDocument",
     "ProblemRecord",

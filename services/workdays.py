@@ -1,35 +1,42 @@
-"""Working days (工作日) for the deadlines of 第十五条 ("10个工作日") and its 20-day fallback.
+"""Working days (工作日) for the deadlines of 第十三–十六条 ("10个工作日") and the 20-day fallback.
 
 Where a day's answer comes from, first match wins:
 
-1. a CalendarDay row for that day (officials enter each year's State Council notice);
-2. chinese-calendar, for the years its data covers (it raises NotImplementedError otherwise);
-3. Monday–Friday. Only this fallback is an estimate, and only for a year with no CalendarDay
-   row at all: a year with any row counts as entered by the officials, so they must enter the
-   whole notice of a year (every holiday and every 调休 working weekend day) at once.
+1. a CalendarDay row for that day: a single-day adjustment by the province (an extra closure);
+2. the year's OfficialCalendarYear: the State Council notice the province entered as one record
+   (its days off, its make-up working days; every other day Monday–Friday);
+3. chinese-calendar, for the years its data covers (it raises NotImplementedError otherwise);
+4. an estimate from the statutory holidays, lunar dates computed (services/holiday_estimate.py).
 
-Every call loads the rows of the years it touches once (one query per year, never one per
-day) and keeps nothing between calls, so an official's edit counts from the next deadline on.
-Pass `overrides` (a mapping day → is_workday) to use it instead of the table: pure tests and
-what-if computations need no database.
+A year is official under 2 or 3 and estimated otherwise: every day of an estimated year is
+marked estimated, adjustments included (one entered day is not a notice), so every deadline that
+counts a day of such a year carries the * mark.
+
+Every call loads the rows of the years it touches once (one query per table for the range, never
+one per day) and keeps nothing between calls, so an official's edit counts from the next deadline
+on. Pass `overrides` (a mapping day → is_workday, standing for the CalendarDay table) and
+`notices` (year → YearNotice, standing for the notices) to use them instead of the database:
+pure tests and what-if computations need no database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import chinese_calendar
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from extensions import db
-from models.calendar import CalendarDay
+from models.calendar import CalendarDay, OfficialCalendarYear
 from models.people import ADMIN, PROVINCE_OFFICIAL
 from services import audit
 from services.errors import RuleViolation
+from services.holiday_estimate import is_estimated_workday
 
 if TYPE_CHECKING:
     from models.people import User
@@ -41,47 +48,101 @@ CALENDAR_EDITORS = frozenset({ADMIN, PROVINCE_OFFICIAL})
 @dataclass(frozen=True)
 class Deadline:
     due: date
-    # True when a day counted lies in a year known neither to chinese-calendar nor to the table:
-    # that year was counted Monday–Friday, so the real date may be later (or earlier).
+    # True when a day counted lies in a year known neither from an entered State Council notice
+    # nor from chinese-calendar: that year was estimated, so the real date may differ.
     estimated: bool
 
 
-class _Calendar:
-    """The working-day answers of one computation; CalendarDay rows are loaded per year, once."""
+@dataclass(frozen=True)
+class YearNotice:
+    """The days of one year's State Council notice; every other day counts Monday–Friday."""
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+    days_off: frozenset[date] = field(default_factory=frozenset)
+    make_up_days: frozenset[date] = field(default_factory=frozenset)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.days_off:
+            return False
+        return day in self.make_up_days or day.weekday() < 5
+
+
+@lru_cache(maxsize=256)
+def library_knows(year: int) -> bool:
+    """Whether chinese-calendar carries the State Council notice of `year`."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+SOURCE_NOTICE, SOURCE_LIBRARY, SOURCE_ESTIMATE = "notice", "library", "estimate"
+
+
+@dataclass
+class _Year:
+    adjustments: dict[date, bool]
+    notice: YearNotice | None
+
+    def source(self, year: int) -> str:
+        if self.notice is not None:
+            return SOURCE_NOTICE
+        return SOURCE_LIBRARY if library_knows(year) else SOURCE_ESTIMATE
+
+
+class _Calendar:
+    """The working-day answers of one computation; each year's rows are loaded once."""
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None, notices: Mapping[int, YearNotice] | None = None) -> None:
         self._overrides = overrides
-        self._years: dict[int, dict[date, bool]] = {}
+        self._notices = notices
+        self._years: dict[int, _Year] = {}
 
     def load(self, first_year: int, last_year: int) -> None:
-        """Load every not yet loaded year of the range (one query for the whole range)."""
+        """Load every not yet loaded year of the range (one query per table for the whole range)."""
         missing = [y for y in range(first_year, last_year + 1) if y not in self._years]
         if not missing:
             return
         lo, hi = min(missing), max(missing)
-        rows: dict[int, dict[date, bool]] = {y: {} for y in missing}
-        if self._overrides is not None:
-            found = ((d, w) for d, w in self._overrides.items() if lo <= d.year <= hi)
+        years = {y: _Year({}, None) for y in missing}
+        if self._overrides is not None or self._notices is not None:
+            found = [(d, w) for d, w in (self._overrides or {}).items() if lo <= d.year <= hi]
+            notices = [(y, n) for y, n in (self._notices or {}).items() if lo <= y <= hi]
         else:
             found = db.session.execute(
                 select(CalendarDay.day, CalendarDay.is_workday).where(CalendarDay.day.between(date(lo, 1, 1), date(hi, 12, 31)))
-            )
+            ).all()
+            rows = db.session.scalars(select(OfficialCalendarYear).where(OfficialCalendarYear.year.between(lo, hi)))
+            notices = [(r.year, YearNotice(r.off_dates, r.make_up_dates)) for r in rows]
         for day, workday in found:
-            if day.year in rows:
-                rows[day.year][day] = bool(workday)
-        self._years.update(rows)
+            if day.year in years:
+                years[day.year].adjustments[day] = bool(workday)
+        for year, notice in notices:
+            if year in years:
+                years[year].notice = notice
+        self._years.update(years)
+
+    def year(self, year: int) -> _Year:
+        self.load(year, year)
+        return self._years[year]
 
     def check(self, day: date) -> tuple[bool, bool]:
         """(is_workday, estimated) of one day."""
-        self.load(day.year, day.year)
-        entered = self._years[day.year]
-        if day in entered:
-            return entered[day], False
-        try:
+        known = self.year(day.year)
+        source = known.source(day.year)
+        estimated = source == SOURCE_ESTIMATE
+        if day in known.adjustments:
+            return known.adjustments[day], estimated
+        if known.notice is not None:
+            return known.notice.is_workday(day), False
+        if source == SOURCE_LIBRARY:
             return chinese_calendar.is_workday(day), False
-        except NotImplementedError:  # a year outside the library's data
-            pass
-        return day.weekday() < 5, not entered
+        return is_estimated_workday(day), True
+
+
+def year_source(year: int, *, notices: Mapping[int, YearNotice] | None = None) -> str:
+    """Where the working days of `year` come from: SOURCE_NOTICE, SOURCE_LIBRARY or SOURCE_ESTIMATE."""
+    return _Calendar({} if notices is not None else None, notices).year(year).source(year)
 
 
 def _as_date(day: date) -> date:
@@ -89,18 +150,22 @@ def _as_date(day: date) -> date:
     return day.date() if isinstance(day, datetime) else day
 
 
-def is_workday(day: date, *, overrides: Mapping[date, bool] | None = None) -> tuple[bool, bool]:
+def is_workday(
+    day: date, *, overrides: Mapping[date, bool] | None = None, notices: Mapping[int, YearNotice] | None = None
+) -> tuple[bool, bool]:
     """(is_workday, estimated) for any date; never raises for a year the library lacks."""
-    return _Calendar(overrides).check(_as_date(day))
+    return _Calendar(overrides, notices).check(_as_date(day))
 
 
-def add_workdays(start: date, n: int, *, overrides: Mapping[date, bool] | None = None) -> Deadline:
+def add_workdays(
+    start: date, n: int, *, overrides: Mapping[date, bool] | None = None, notices: Mapping[int, YearNotice] | None = None
+) -> Deadline:
     """The n-th working day after `start` (start itself not counted; n=0 → start, n<0 → before).
 
     10 working days from a Monday without holidays is the Monday two weeks later.
     """
     start = _as_date(start)
-    cal = _Calendar(overrides)
+    cal = _Calendar(overrides, notices)
     step = timedelta(days=1 if n >= 0 else -1)
     day, left, estimated = start, abs(n), False
     while left:
@@ -112,7 +177,9 @@ def add_workdays(start: date, n: int, *, overrides: Mapping[date, bool] | None =
     return Deadline(day, estimated)
 
 
-def workdays_between(start: date, end: date, *, overrides: Mapping[date, bool] | None = None) -> tuple[int, bool]:
+def workdays_between(
+    start: date, end: date, *, overrides: Mapping[date, bool] | None = None, notices: Mapping[int, YearNotice] | None = None
+) -> tuple[int, bool]:
     """(count, estimated): working days d with start < d <= end; negative when end < start.
 
     With start=today and end=the due date it is the "days left" (0 on the due date itself,
@@ -120,7 +187,7 @@ def workdays_between(start: date, end: date, *, overrides: Mapping[date, bool] |
     """
     start, end = _as_date(start), _as_date(end)
     lo, hi, sign = (start, end, 1) if start <= end else (end, start, -1)
-    cal = _Calendar(overrides)
+    cal = _Calendar(overrides, notices)
     cal.load(lo.year, hi.year)
     count, estimated = 0, False
     for offset in range(1, (hi - lo).days + 1):
@@ -137,16 +204,19 @@ def can_edit_calendar(actor: User | None) -> bool:
     return actor is not None and bool(actor.role_names & CALENDAR_EDITORS)
 
 
-def _require_editor(actor: User | None) -> None:
+def require_editor(actor: User | None) -> None:
     if not can_edit_calendar(actor):
         raise RuleViolation(str(_l("Only the provincial education department or an administrator may edit the working-day calendar.")))
 
 
 def save_calendar_day(day_row: CalendarDay, actor: User) -> CalendarDay:
-    """Validate and stage a new or edited calendar day; one row per day."""
+    """Validate and stage a new or edited single-day adjustment (one row per day); then the open
+    steps whose span touches its year (both years, when an edit moves it) are computed again.
+    An adjustment never makes its year official: only a whole notice does (services/calendar_notices.py)."""
     with db.session.no_autoflush:  # the row being checked must not be flushed (unique day) before the check
-        _require_editor(actor)
+        require_editor(actor)
         is_new = day_row.id is None
+        before = inspect(day_row).attrs.day.history.deleted
         problems: list[tuple[str, str]] = []
         if day_row.day is None:
             problems.append(("day", str(_l("This field is required."))))
@@ -169,10 +239,23 @@ def save_calendar_day(day_row: CalendarDay, actor: User) -> CalendarDay:
     db.session.flush()
     audit.record(actor, "calendar.create" if is_new else "calendar.update", "calendar_day", day_row.id,
                  f"{day_row.day.isoformat()} {'workday' if day_row.is_workday else 'holiday'} {day_row.note or ''}".strip())
+    _calendar_changed({day_row.day.year, *(_as_date(d).year for d in before if d is not None)}, actor)
     return day_row
 
 
 def delete_calendar_day(day_row: CalendarDay, actor: User) -> None:
-    """Check and record a deletion; the caller (Flask-Admin) deletes the row and commits."""
-    _require_editor(actor)
+    """Check and record a deletion; the caller (Flask-Admin) deletes the row and commits, then
+    calls `calendar_day_deleted`."""
+    require_editor(actor)
     audit.record(actor, "calendar.delete", "calendar_day", day_row.id, f"{day_row.day.isoformat()} {day_row.note or ''}".strip())
+
+
+def calendar_day_deleted(day: date, actor: User) -> None:
+    """After a deletion: the open steps whose span touches that year are computed again."""
+    _calendar_changed({_as_date(day).year}, actor)
+
+
+def _calendar_changed(years: set[int], actor: User) -> None:
+    from services.calendar_notices import recompute_open_steps  # it imports workflows, which imports this module
+
+    recompute_open_steps(years, actor)

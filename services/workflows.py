@@ -324,15 +324,22 @@ def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int
 def _start_step(req: ChangeRequest, seq: int, deadlines: dict[tuple[date, int], workdays.Deadline] | None = None) -> None:
     """Start step `seq` today; `deadlines` shares the computed due dates among many requests."""
     step = next(s for s in req.steps if s.seq == seq)
-    start = clock.today()
-    sdef = type_of(req).steps[seq - 1]
-    key = (sdef.counts_from(req) if sdef.counts_from else start, step.workdays)
+    step.started_at = clock.today()
+    key = (step_counts_from(req, step), step.workdays)
     known = deadlines if deadlines is not None else {}
     if key not in known:
         known[key] = workdays.add_workdays(*key)
     deadline = known[key]
-    step.started_at, step.due_date, step.due_estimated = start, deadline.due, deadline.estimated
+    step.due_date, step.due_estimated = deadline.due, deadline.estimated
     req.current_seq = seq
+
+
+def step_counts_from(req: ChangeRequest, step: ApprovalStep) -> date:
+    """The day a step's working days count from: the day it started, or its type's own day
+    (第二十一条: a death counts from the day it was reported). Also used when a year's calendar
+    changes and due dates are recomputed (services/calendar_notices.py)."""
+    sdef = type_of(req).steps[step.seq - 1]
+    return sdef.counts_from(req) if sdef.counts_from else step.started_at  # type: ignore[return-value]
 
 
 def is_own_school(actor: User, student: Student) -> bool:
@@ -488,6 +495,13 @@ def close_others(req: ChangeRequest, actor: User, why: str) -> list[ChangeReques
 def notify(unit: OrgUnit | None, req: ChangeRequest, message: str) -> None:
     if unit is not None:
         db.session.add(Notification(unit_id=unit.id, request_id=req.id, message=message))
+
+
+def notes_for(req: ChangeRequest, unit_id: int | None) -> list[Notification]:
+    """What this request told one unit (e.g. a due date computed again after a calendar change)."""
+    return list(db.session.scalars(
+        select(Notification).where(Notification.request_id == req.id, Notification.unit_id == unit_id).order_by(Notification.id)
+    ))
 
 
 def snapshot(student: Student) -> dict:

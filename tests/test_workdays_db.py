@@ -32,22 +32,23 @@ def enter(day: date, workday: bool, note: str, who: str = "province") -> Calenda
     return row
 
 
-def test_official_calendar_entry_for_2027_overrides_the_fallback(ctx):
+def test_single_day_entries_for_2027_do_not_make_the_year_official(ctx):
+    # Before: any row in 2027 made all of 2027 count as entered (no * mark). A single day is an
+    # adjustment now; only the whole State Council notice makes a year official
+    # (tests/test_calendar_notices.py).
     start = date(2026, 12, 24)
-    assert add_workdays(start, 10) == Deadline(date(2027, 1, 7), True)  # weekdays only: Fri Jan 1 counted
+    assert add_workdays(start, 10) == Deadline(date(2027, 1, 8), True)  # estimated: Fri Jan 1 is 元旦
 
-    # An illustrative 2027 notice (not the real one): New Year's Day off, Sat Jan 9 worked.
     enter(date(2027, 1, 1), False, "2027年元旦")
     enter(date(2027, 1, 9), True, "调休上班")
 
-    assert is_workday(date(2027, 1, 1)) == (False, False)
-    assert is_workday(date(2027, 1, 9)) == (True, False)
-    assert is_workday(date(2027, 1, 4)) == (True, False)  # a year with entries is no longer a guess
-    assert add_workdays(start, 10) == Deadline(date(2027, 1, 8), False)
-    assert add_workdays(start, 15) == Deadline(date(2027, 1, 14), False)  # the 调休 Saturday counts
-    assert workdays_between(start, date(2027, 1, 8)) == (10, False)
-    assert add_workdays(date(2027, 12, 10), 10) == Deadline(date(2027, 12, 24), False)  # all of 2027 counts as entered
-    assert add_workdays(date(2027, 12, 24), 10).estimated is True  # … but 2028 does not
+    assert is_workday(date(2027, 1, 1)) == (False, True)
+    assert is_workday(date(2027, 1, 9)) == (True, True)  # the adjustment counts, the year is still a guess
+    assert is_workday(date(2027, 1, 4)) == (True, True)
+    assert add_workdays(start, 10) == Deadline(date(2027, 1, 8), True)
+    assert add_workdays(start, 11) == Deadline(date(2027, 1, 9), True)  # the 调休 Saturday counts
+    assert workdays_between(start, date(2027, 1, 8)) == (10, True)
+    assert add_workdays(date(2027, 12, 10), 10).estimated is True
 
 
 def test_entry_overrides_the_library_and_edits_count_at_once(ctx):
