@@ -319,6 +319,8 @@ class ChangeRequestView(ScopedModelView):
         lookup = PupilLookupForm(prefix="lookup")
         start = TransferStartForm(prefix="start")
         start.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
+        receiving = transfer.receiving_schools_for(actor)
+        start.to_school.choices = [(0, _("Choose the receiving school"))] + [(s.id, s.name) for s in receiving]
         pupil: Student | None = None
         if lookup.term.data and lookup.validate_on_submit():
             pupil = transfer.find_pupil(lookup.term.data, actor)
@@ -332,10 +334,15 @@ class ChangeRequestView(ScopedModelView):
             pupil = db.session.get(Student, row_id(start.student_id.data))
             if pupil is None:
                 abort(404)
+            try:
+                to_school = transfer.receiving_school_for(actor, start.to_school.data) if receiving else None
+            except NotInScope:
+                abort(404)
             done = self._open_and_attach(
                 lambda: transfer.start_transfer(
                     pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
                     hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
+                    to_school=to_school,
                 ),
                 {m: getattr(start, m).data for m in ("contact_form", "student_info", "hukou", "reason_proof")},
             )
@@ -344,6 +351,7 @@ class ChangeRequestView(ScopedModelView):
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
         return self.render("admin/transfer_new.html", lookup=lookup, start=start, pupil=pupil, mask_id=mask_id,
+                           choose_school=bool(receiving),
                            code_label=codes.label, escape=escape)
 
     @expose("/out-of-province/new", methods=("GET", "POST"))
