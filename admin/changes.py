@@ -31,7 +31,7 @@ from forms.changes import (
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL
 from models.student import Student
-from services import codes, documents, enrollment, transfer, uploads, workflows
+from services import codes, departures, documents, enrollment, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id
 
@@ -71,11 +71,21 @@ def _days_left_markup(step: ApprovalStep | None) -> Markup:
     )
 
 
+def _late_markup(req: ChangeRequest) -> Markup:
+    """The filing school's own lateness (a death reported after 第二十一条's 10 working days)."""
+    late = departures.filed_late(req)
+    if not late:
+        return Markup("")
+    return Markup('<span class="badge badge-danger school-late">{}</span>').format(
+        _("School reported %(n)d working days late", n=late))
+
+
 def _current(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
     step = m.current_step
     if step is None:
-        return Markup("")
-    return Markup("{}：{}<br>{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step))
+        return _late_markup(m)
+    return Markup("{}：{}<br>{}{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step),
+                                          _late_markup(m))
 
 
 # A request about a school rather than one pupil (student None, e.g. the graduation roster) links to
@@ -212,6 +222,7 @@ class ChangeRequestView(ScopedModelView):
             reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
+            facts=departures.request_facts(req),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:

@@ -36,7 +36,7 @@ from models.changes import ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.problems import ProblemRecord
 from models.student import Student
-from services import clock, codes, dedup, exports, graduation, oversight, rosters, scope, statistics, workflows
+from services import clock, codes, dedup, departures, exports, graduation, oversight, rosters, scope, statistics, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 
@@ -359,11 +359,13 @@ class OversightView(SecureBaseView):
         loaders: dict[str, t.Callable[[User, int], tuple[list[t.Any], bool]]] = {
             oversight.NOT_ARCHIVED: oversight.not_archived_page, oversight.DROPOUTS: oversight.dropouts_page,
             oversight.ADMISSIONS: oversight.admissions_page, oversight.HANDOVERS: oversight.handovers_page,
+            oversight.LATE_DEATHS: oversight.late_deaths_page,
         }
         rows, has_next = loaders[code](actor, page)
         return self.render("admin/oversight_report.html", report=oversight.REPORT[code], total=oversight.count(actor, code),
                            rows=rows, page=page, has_next=has_next, today=clock.today(), code_label=codes.label,
-                           type_label=_type_label, division_name=division_name)
+                           type_label=_type_label, division_name=division_name, died_on=departures.died_on,
+                           filed_late=departures.filed_late)
 
 
 # --- the term data check (第二十七条) ------------------------------------------------------------------

@@ -211,8 +211,7 @@ KINDS: dict[str, Kind] = {
     ),
     "death": Kind(
         _label(departures.DEATH), DeathForm, (departures.DEATH,),
-        lambda s, a, f: departures.report_death(s, a, reported_on=f.reported_on.data, reason_text=f.reason_text.data),
-        defaults=lambda s: {"reported_on": clock.today()},
+        lambda s, a, f: departures.report_death(s, a, died_on=f.died_on.data, reason_text=f.reason_text.data),
     ),
     "dropout": Kind(
         _label(departures.DROPOUT), DropoutForm, (departures.DROPOUT,),

@@ -81,7 +81,9 @@ class AbroadForm(FlaskForm):
 
 
 class DeathForm(FlaskForm):
-    reported_on = DateField(_l("Day the death was reported to the school"), validators=[DataRequired()])
+    # 第二十一条: the 10 working days run from this date; services/departures.py checks it
+    # (not in the future, not before birth).
+    died_on = DateField(_l("Date of death"), validators=[DataRequired(message=_l("Give the date of death."))])
     reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])
 
 

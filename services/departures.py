@@ -3,9 +3,10 @@
 - 出国出境 (第二十条): the guardian's 出国（出境）申请表 and a passport, HK/Macao or Taiwan pass or
   visa; the school decides in the system and the authority is told. 出国复学 on return continues
   the same record.
-- 死亡 (第二十一条): the school reports with proof; the authority cancels the record within 10
-  working days of the day the death was reported — that is the step's due date, so an overdue
-  case shows in the authority's 已超期 queue.
+- 死亡 (第二十一条): the school reports with proof within 10 working days of the date of death; a
+  later report is kept as the school's late report (shown on the request, in the lists and in
+  the oversight report). The authority's step has its own 10 working days from the report, so
+  an overdue case of its own shows in its 已超期 queue, but never for the school's delay.
 - 辍学 (第二十三条): 4 consecutive weeks of unexcused absence, recorded by the school, and several
   recorded attempts to bring the pupil back let the school report a dropout to the authority
   (the county bureau's list is the student list filtered by 辍学). The record is kept; 辍学返校 is
@@ -132,19 +133,40 @@ def request_abroad_return(student: Student, actor: User, *, grade: int, reason_t
 # --- 死亡 ------------------------------------------------------------------------------------
 
 LIVING = ("enrolled", "suspended", ABROAD_STATUS, DROPPED_OUT)
+DEATH_REPORT_WORKDAYS = 10  # 第二十一条: 学校应当凭相关证明，在10个工作日内…报学籍主管部门注销
+LATE_KEY = "late_workdays"  # payload: working days the school filed after its deadline (0: on time)
 
 
-def _reported_on(req: ChangeRequest) -> date:
-    return payload_date(req.payload, "reported_on") or clock.today()
+def died_on(req: ChangeRequest) -> date | None:
+    """The date of death of a death report (older reports kept only the day it was reported)."""
+    return payload_date(req.payload, "died_on") or payload_date(req.payload, "reported_on")
+
+
+def death_report_due(died: date) -> workdays.Deadline:
+    """第二十一条: the school reports within 10 working days of the death."""
+    return workdays.add_workdays(died, DEATH_REPORT_WORKDAYS)
+
+
+def filed_late(req: ChangeRequest) -> int:
+    """Working days the filing unit reported after its deadline (0 when on time or not a late filing)."""
+    value = (req.payload or {}).get(LATE_KEY)
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _death_date_problem(student: Student, died: date | None) -> str | None:
+    if died is None:
+        return _l("Give the date of death.")
+    if died > clock.today():
+        return _l("The date of death cannot be in the future.")
+    if student.birth_date is not None and died < student.birth_date:
+        return _l("The date of death cannot be before the pupil's birth date.")
+    return None
 
 
 def _may_report_death(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status not in LIVING:
         return _l("This record is not in school; a death is reported for a pupil whose record is kept.")
-    reported = payload_date(req.payload, "reported_on")
-    if reported is None or reported > clock.today():
-        return _l("Give the day the death was reported to the school (not in the future).")
-    return None
+    return _death_date_problem(req.student, payload_date(req.payload, "died_on"))
 
 
 def _died(req: ChangeRequest, actor: User) -> None:
@@ -158,7 +180,9 @@ def _died(req: ChangeRequest, actor: User) -> None:
 declare(ChangeType(
     code=DEATH,
     label=_l("Death"),
-    steps=(StepDef("authority", _l("Supervising authority"), authority_of, workdays=10, counts_from=_reported_on),),
+    # The authority's own 10 working days run from the report: a school that reported late does
+    # not make the authority overdue (the school's lateness is kept on the request, LATE_KEY).
+    steps=(StepDef("authority", _l("Supervising authority"), authority_of, workdays=10),),
     effect=_died,
     materials=(Material("proof", _l("Death certificate or other proof")),),
     preconditions=(filed_by_own_school, _may_report_death),
@@ -167,8 +191,37 @@ declare(ChangeType(
 ))
 
 
-def report_death(student: Student, actor: User, *, reported_on: date, reason_text: str | None) -> ChangeRequest:
-    return open_change(DEATH, student, actor, reason_text=reason_text, payload={"reported_on": reported_on.isoformat()})
+def report_death(student: Student, actor: User, *, died_on: date | None, reason_text: str | None) -> ChangeRequest:
+    """第二十一条: the school reports the death with proof; the 10 working days run from the date of
+    death. A report filed after them is kept as the school's late report (working days late)."""
+    problem = _death_date_problem(student, died_on)
+    if problem or died_on is None:
+        raise RuleViolation([("died_on", str(problem))])
+    due, today = death_report_due(died_on), clock.today()
+    # Filed on a day off after the deadline is still late: at least one working day.
+    late = max(workdays.workdays_between(due.due, today)[0], 1) if today > due.due else 0
+    return open_change(DEATH, student, actor, reason_text=reason_text, payload={
+        "died_on": died_on.isoformat(), "report_due_on": due.due.isoformat(), LATE_KEY: late,
+    })
+
+
+def request_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    """(label, text, is_warning) rows the request page shows for a departure (date of death, the
+    school's late report)."""
+    if req.type != DEATH:
+        return []
+    facts: list[tuple[str, str, bool]] = []
+    died = died_on(req)
+    if died is not None:
+        facts.append((str(_l("Date of death")), died.isoformat(), False))
+    due = payload_date(req.payload, "report_due_on")
+    late = filed_late(req)
+    if due is not None:
+        text = (str(_l("Reported late by the school: %(n)d working days after the deadline %(day)s (第二十一条)",
+                       n=late, day=due.isoformat())) if late
+                else str(_l("On time (deadline %(day)s)", day=due.isoformat())))
+        facts.append((str(_l("School's report (10 working days)")), text, bool(late)))
+    return facts
 
 
 # --- absences and 辍学 -----------------------------------------------------------------------
