@@ -215,7 +215,8 @@ KINDS: dict[str, Kind] = {
     ),
     "dropout": Kind(
         _label(departures.DROPOUT), DropoutForm, (departures.DROPOUT,),
-        lambda s, a, f: departures.report_dropout(s, a, f.reason_text.data),
+        lambda s, a, f: departures.report_dropout(s, a, f.reason_text.data, township=f.township.data),
+        defaults=lambda s: {"township": departures.last_township(s.school)},
     ),
     "dropout_return": Kind(
         _label(departures.DROPOUT_RETURN), GradeForm, (departures.DROPOUT_RETURN,),

@@ -90,6 +90,9 @@ class DeathForm(FlaskForm):
 class DropoutForm(FlaskForm):
     reason_text = TextAreaField(_l("What the school did and why the pupil does not come back"),
                                 validators=[DataRequired(), Length(max=500)])
+    # 第二十三条: the printed report goes to this township government (no account here).
+    township = StringField(_l("Township government (乡镇人民政府/街道办事处) the report goes to"),
+                           validators=[Optional(), Length(max=50)])
 
 
 class JuvenilePlacementForm(FlaskForm):

@@ -8,8 +8,12 @@
   the oversight report). The authority's step has its own 10 working days from the report, so
   an overdue case of its own shows in its 已超期 queue, but never for the school's delay.
 - 辍学 (第二十三条): 4 consecutive weeks of unexcused absence, recorded by the school, and several
-  recorded attempts to bring the pupil back let the school report a dropout to the authority
-  (the county bureau's list is the student list filtered by 辍学). The record is kept; 辍学返校 is
+  recorded attempts to bring the pupil back let the school report a dropout to the authority.
+  On approval the county bureau where the school stands and the supervising authority (when
+  another) are notified, and see the pupil in their 辍学 list (the student list filtered by 辍学);
+  a county of the province holding the pupil's hukou is notified too. The report to the
+  township government (乡镇人民政府, no account here) is printed from the request
+  (services/documents.py, 辍学报告): the absences and every recorded contact with the family. The record is kept; 辍学返校 is
   a change of its own. A migrant worker's child who dropped out has the archive handed to the
   county of the hukou at the end of the term: a task in the authority's 档案移交 list.
 """
@@ -208,6 +212,8 @@ def report_death(student: Student, actor: User, *, died_on: date | None, reason_
 def request_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
     """(label, text, is_warning) rows the request page shows for a departure (date of death, the
     school's late report)."""
+    if req.type == DROPOUT:
+        return _dropout_facts(req)
     if req.type != DEATH:
         return []
     facts: list[tuple[str, str, bool]] = []
@@ -221,6 +227,18 @@ def request_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
                        n=late, day=due.isoformat())) if late
                 else str(_l("On time (deadline %(day)s)", day=due.isoformat())))
         facts.append((str(_l("School's report (10 working days)")), text, bool(late)))
+    return facts
+
+
+def _dropout_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    payload = req.payload or {}
+    township = payload.get("township") or str(_l("Not given: fill it in on the printed report"))
+    facts = [(str(_l("Township government")), township, False)]
+    if payload.get("hukou_where") == HUKOU_OTHER_PROVINCE:
+        facts.append((str(_l("Hukou")), str(_l("Outside the province: the printed report says so")), False))
+    elif payload.get("hukou_notified"):
+        facts.append((str(_l("Hukou")), str(_l("Another county of the province: %(unit)s was notified",
+                                                unit=payload["hukou_notified"])), False))
     return facts
 
 
@@ -342,16 +360,71 @@ def _hukou_county(student: Student) -> str | None:
     return code if len(code) == 6 and not code.endswith("00") and division_name(code) else None
 
 
+# Where the pupil's hukou lies, seen from the school (第二十三条: the county of the hukou is told).
+HUKOU_SAME_COUNTY, HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, HUKOU_UNKNOWN = "same_county", "other_county", "other_province", "unknown"
+
+
+def _province_code(school: OrgUnit) -> str:
+    return school.path.strip("/").split("/")[0]
+
+
+def hukou_place(student: Student) -> tuple[str, str | None, str]:
+    """(where, code, name) of the pupil's hukou: in the school's county, in another county of the
+    province, outside the province, or unknown (no code, or not precise enough to name a county)."""
+    code = student.hukou_location or ""
+    name = division_name(code) or code
+    if len(code) != 6 or not code.isdigit():
+        return HUKOU_UNKNOWN, None, ""
+    if not code.startswith(_province_code(student.school)):
+        return HUKOU_OTHER_PROVINCE, code, name
+    county = _hukou_county(student)
+    if county is None:
+        return HUKOU_UNKNOWN, code, name
+    school_county = student.school.county
+    if school_county is not None and school_county.code == county:
+        return HUKOU_SAME_COUNTY, county, name
+    return HUKOU_OTHER_COUNTY, county, name
+
+
+def county_authority(code: str | None) -> OrgUnit | None:
+    """The county education bureau of a GB/T 2260 county code, when it has an account here."""
+    if not code:
+        return None
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code, OrgUnit.level == COUNTY))
+
+
+def dropout_authorities(req: ChangeRequest) -> list[OrgUnit]:
+    """第二十三条: the county bureau where the school stands (县级教育行政部门) and the supervising
+    authority (学籍主管部门) when it is another (a school managed directly by the city)."""
+    school = req.student.school
+    units = [u for u in (school.county, school.supervisor) if u is not None]
+    return list(dict.fromkeys(units))
+
+
 def _dropped_out(req: ChangeRequest, actor: User) -> None:
     student = req.student
     student.status = DROPPED_OUT  # the record is kept and managed for the compulsory-education years
     finish(req)
     notify(student.school, req, str(_l("%(name)s is recorded as a dropout (request #%(id)s); keep working with the township "
                                         "government to bring the pupil back.", name=student.name, id=req.id)))
+    for unit in dropout_authorities(req):
+        notify(unit, req, str(_l("Dropout of %(name)s of %(school)s (request #%(id)s, 第二十三条): the pupil's record is kept; "
+                                 "the report to the township government is printed from the request.",
+                                 name=student.name, school=student.school.name, id=req.id)))
+    where, code, place = hukou_place(student)
+    payload = dict(req.payload or {})
+    payload.update({"hukou_where": where, "hukou_division": code})
+    if where == HUKOU_OTHER_COUNTY:
+        hukou_unit = county_authority(code)
+        if hukou_unit is not None:
+            notify(hukou_unit, req, str(_l("%(name)s, whose hukou is in your county (%(place)s), dropped out of %(school)s "
+                                           "(第二十三条).", name=student.name, place=place, school=student.school.name)))
+            payload["hukou_notified"] = hukou_unit.name
+    req.payload = payload  # a new dict: the JSON column sees the change
     if student.migrant_child:
         county = _hukou_county(student)
         authority = authority_of(req)
-        receiving = db.session.scalar(select(OrgUnit).where(OrgUnit.code == county, OrgUnit.level == COUNTY))
+        receiving = county_authority(county)
         db.session.add(ArchiveHandover(
             student_id=student.id, request_id=req.id, scope_path=student.scope_path, authority_id=authority.id,  # type: ignore[union-attr]
             hukou_division=county, receiving_unit_id=receiving.id if receiving else None, due_on=term_end(clock.today()),
@@ -368,10 +441,22 @@ declare(ChangeType(
 ))
 
 
-def report_dropout(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
+def report_dropout(student: Student, actor: User, reason_text: str | None, township: str | None = None) -> ChangeRequest:
+    """第二十三条: the school reports the dropout. `township` names the 乡镇人民政府（街道办事处） the
+    printed report goes to (it has no account here); empty, the report leaves a line to fill in."""
     run = longest_unexcused_run(student)
     payload: dict[str, Any] = {"absent_from": run[0].isoformat(), "absent_to": run[1].isoformat()} if run else {}
+    payload["township"] = (township or "").strip()[:50]
     return open_change(DROPOUT, student, actor, reason_text=reason_text, payload=payload)
+
+
+def last_township(school: OrgUnit) -> str:
+    """The township government named in the school's latest dropout report: the same one, as a rule."""
+    rows = db.session.scalars(
+        select(ChangeRequest.payload).where(ChangeRequest.type == DROPOUT, ChangeRequest.from_school_id == school.id)
+        .order_by(ChangeRequest.id.desc()).limit(5)
+    )
+    return next(((p or {}).get("township") for p in rows if (p or {}).get("township")), "")
 
 
 def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:

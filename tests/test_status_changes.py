@@ -600,7 +600,8 @@ def test_dropout_keeps_the_record(ctx):
                                                          Student.status == "dropped_out")).all()
     assert listed == [pupil.id]  # the county bureau's list of dropouts
     told = db.session.scalars(select(Notification.unit_id).where(Notification.request_id == req.id)).all()
-    assert told == [pupil.school_id]  # keep working to bring the pupil back
+    # The school keeps working to bring the pupil back; the county bureau is told (第二十三条).
+    assert sorted(told) == sorted([pupil.school_id, pupil.school.supervisor_id])
     assert not db.session.scalars(select(ArchiveHandover)).all()  # not a migrant child
 
 
