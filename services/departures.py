@@ -239,6 +239,9 @@ def _dropout_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
     elif payload.get("hukou_notified"):
         facts.append((str(_l("Hukou")), str(_l("Another county of the province: %(unit)s was notified",
                                                 unit=payload["hukou_notified"])), False))
+    elif payload.get("hukou_where") == HUKOU_OTHER_COUNTY:  # that county has no account here
+        facts.append((str(_l("Hukou")), str(_l("Another county of the province, without an account here: "
+                                                "send it the printed report")), True))
     return facts
 
 

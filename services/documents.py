@@ -279,9 +279,12 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
                                     FamilyContact.contacted_on <= until)
         .order_by(FamilyContact.contacted_on, FamilyContact.id)
     ).all()
-    where, _code, place = departures.hukou_place(student)
+    where, code, place = departures.hukou_place(student)
     if payload.get("hukou_where"):
         where = payload["hukou_where"]
+    # Before approval the county of the hukou is yet to be told (on approval, when it has an account).
+    waiting = req.status == "pending" and where == departures.HUKOU_OTHER_COUNTY
+    to_tell = departures.county_authority(code) if waiting else None
     authorities = departures.dropout_authorities(req)
     return SimpleNamespace(
         **_application(req), township=payload.get("township") or "", reason_text=req.reason_text or "",
@@ -291,6 +294,7 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
         contacts=[SimpleNamespace(contacted_on=c.contacted_on, method=c.method, outcome=c.outcome) for c in contacts],
         hukou_where=where, hukou_place=place or _place(student.hukou_location),
         hukou_authority=payload.get("hukou_notified") or "",  # told on approval (services/departures.py)
+        hukou_to_tell=to_tell.name if to_tell else "",
         copies="、".join(u.name for u in authorities),
         school_county=student.school.county.name if student.school.county else "",
         opinions=_opinions(req, DROPOUT_OPINIONS),

@@ -182,3 +182,22 @@ def test_dropout_form_records_the_township_and_offers_the_last_one(as_user, app)
     with app.app_context():
         req = db.session.scalar(select(ChangeRequest).where(ChangeRequest.student_id == sid))
         assert req.payload["township"] == "和平区北市场街道办事处"
+
+
+def test_pending_report_says_the_hukou_county_is_told_on_approval(as_user, app):
+    with app.test_request_context():
+        rid = _report(set_state(pupil_of(HEPING1), hukou_location="210203")).id
+    assert "户籍在本省其他县区，核准后通知西岗区教育局" in _text(_print(as_user("school-heping1"), rid))
+
+
+def test_hukou_county_without_an_account_is_sent_the_printed_report(as_user, app):
+    with app.test_request_context():
+        pupil = set_state(pupil_of(HEPING1), hukou_location="210104")  # 沈阳市大东区: no account in the demo
+        req = _report(pupil)
+        _approve(req)
+        rid = req.id
+        assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == departures.HUKOU_OTHER_COUNTY
+        assert "hukou_notified" not in req.payload
+    assert "请将本报告抄送其户籍所在地县（区）教育行政部门" in _text(_print(as_user("school-heping1"), rid))
+    page = as_user("heping").get(f"/admin/requests/{rid}/").get_data(as_text=True)
+    assert "该县区在本系统中没有账号" in page
