@@ -106,6 +106,8 @@ def test_death_form_refuses_a_future_date_in_chinese_and_writes_nothing(as_user,
     assert "死亡日期不能晚于今天" in page
     page = _post(as_user(ME), sid, {"died_on": ""}).get_data(as_text=True)
     assert "请填写死亡日期" in page
+    page = _post(as_user(ME), sid, {"died_on": "2000-01-01"}).get_data(as_text=True)
+    assert "死亡日期不能早于学生的出生日期" in page
     with app.app_context():
         assert _count() == 0
 

@@ -201,3 +201,16 @@ def test_hukou_county_without_an_account_is_sent_the_printed_report(as_user, app
     assert "请将本报告抄送其户籍所在地县（区）教育行政部门" in _text(_print(as_user("school-heping1"), rid))
     page = as_user("heping").get(f"/admin/requests/{rid}/").get_data(as_text=True)
     assert "该县区在本系统中没有账号" in page
+
+
+def test_a_township_name_too_long_is_refused_and_nothing_is_written(as_user, app):
+    with app.test_request_context():
+        pupil = set_state(pupil_of(HEPING1), hukou_location="210102")
+        truant(pupil)
+        sid = pupil.id
+    resp = as_user("school-heping1").post_form(f"/admin/status/dropout/new?student_id={sid}",
+                                               {"reason_text": "多次联系无效", "township": "街" * 51},
+                                               content_type="multipart/form-data")
+    assert resp.status_code == 200 and 'class="text-danger small"' in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(ChangeRequest.id)) is None

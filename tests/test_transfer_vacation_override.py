@@ -90,3 +90,9 @@ def test_an_out_of_scope_receiving_school_is_not_found_and_nothing_is_written(as
     assert resp.status_code == 404 and _count(app) == 0
     assert _start(as_user("shenhe"), ids["pupil"], to_school=2**40, window_override="家长调动").status_code == 404
     assert _count(app) == 0
+
+
+def test_a_receiving_school_that_is_not_a_number_is_refused_and_nothing_is_written(as_user, app):
+    ids = _ids(app)
+    resp = _start(as_user("shenhe"), ids["pupil"], to_school="abc", window_override="家长调动")
+    assert resp.status_code == 200 and "请更正" in resp.get_data(as_text=True) and _count(app) == 0
