@@ -296,7 +296,6 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
         hukou_authority=payload.get("hukou_notified") or "",  # told on approval (services/departures.py)
         hukou_to_tell=to_tell.name if to_tell else "",
         copies="、".join(u.name for u in authorities),
-        school_county=student.school.county.name if student.school.county else "",
         opinions=_opinions(req, DROPOUT_OPINIONS),
     )
 
