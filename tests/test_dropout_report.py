@@ -72,6 +72,8 @@ def test_dropout_of_a_city_managed_school_reaches_its_county_and_the_city(as_use
         name = pupil.name
     assert name in as_user("shenhe").get(DROPOUTS_URL).get_data(as_text=True)
     assert name in as_user("shenyang").get(DROPOUTS_URL).get_data(as_text=True)
+    home = as_user("shenhe").get("/admin/").get_data(as_text=True)  # the county's notifications
+    assert f"学生{name}辍学" in home and "第二十三条" in home
 
 
 def test_hukou_in_another_county_of_the_province_notifies_that_county(ctx):
