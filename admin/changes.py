@@ -31,7 +31,7 @@ from forms.changes import (
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL
 from models.student import Student
-from services import codes, documents, enrollment, transfer, uploads, workflows
+from services import codes, departures, documents, enrollment, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id
 
@@ -71,11 +71,21 @@ def _days_left_markup(step: ApprovalStep | None) -> Markup:
     )
 
 
+def _late_markup(req: ChangeRequest) -> Markup:
+    """The filing school's own lateness (a death reported after 第二十一条's 10 working days)."""
+    late = departures.filed_late(req)
+    if not late:
+        return Markup("")
+    return Markup('<span class="badge badge-danger school-late">{}</span>').format(
+        _("School reported %(n)d working days late", n=late))
+
+
 def _current(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
     step = m.current_step
     if step is None:
-        return Markup("")
-    return Markup("{}：{}<br>{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step))
+        return _late_markup(m)
+    return Markup("{}：{}<br>{}{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step),
+                                          _late_markup(m))
 
 
 # A request about a school rather than one pupil (student None, e.g. the graduation roster) links to
@@ -213,6 +223,7 @@ class ChangeRequestView(ScopedModelView):
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
             notes=workflows.notes_for(req, actor.unit_id),
+            facts=departures.request_facts(req),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:
@@ -320,6 +331,8 @@ class ChangeRequestView(ScopedModelView):
         lookup = PupilLookupForm(prefix="lookup")
         start = TransferStartForm(prefix="start")
         start.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
+        receiving = transfer.receiving_schools_for(actor)
+        start.to_school.choices = [(0, _("Choose the receiving school"))] + [(s.id, s.name) for s in receiving]
         pupil: Student | None = None
         if lookup.term.data and lookup.validate_on_submit():
             pupil = transfer.find_pupil(lookup.term.data, actor)
@@ -333,10 +346,15 @@ class ChangeRequestView(ScopedModelView):
             pupil = db.session.get(Student, row_id(start.student_id.data))
             if pupil is None:
                 abort(404)
+            try:
+                to_school = transfer.receiving_school_for(actor, start.to_school.data) if receiving else None
+            except NotInScope:
+                abort(404)
             done = self._open_and_attach(
                 lambda: transfer.start_transfer(
                     pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
                     hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
+                    to_school=to_school,
                 ),
                 {m: getattr(start, m).data for m in ("contact_form", "student_info", "hukou", "reason_proof")},
             )
@@ -345,6 +363,7 @@ class ChangeRequestView(ScopedModelView):
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
         return self.render("admin/transfer_new.html", lookup=lookup, start=start, pupil=pupil, mask_id=mask_id,
+                           choose_school=bool(receiving),
                            code_label=codes.label, escape=escape)
 
     @expose("/out-of-province/new", methods=("GET", "POST"))

@@ -42,6 +42,7 @@ from services import (
     clock,
     codes,
     dedup,
+    departures,
     exports,
     graduation,
     oversight,
@@ -444,11 +445,13 @@ class OversightView(SecureBaseView):
         loaders: dict[str, t.Callable[[User, int], tuple[list[t.Any], bool]]] = {
             oversight.NOT_ARCHIVED: oversight.not_archived_page, oversight.DROPOUTS: oversight.dropouts_page,
             oversight.ADMISSIONS: oversight.admissions_page, oversight.HANDOVERS: oversight.handovers_page,
+            oversight.LATE_DEATHS: oversight.late_deaths_page,
         }
         rows, has_next = loaders[code](actor, page)
         return self.render("admin/oversight_report.html", report=oversight.REPORT[code], total=oversight.count(actor, code),
                            rows=rows, page=page, has_next=has_next, today=clock.today(), code_label=codes.label,
-                           type_label=_type_label, division_name=division_name)
+                           type_label=_type_label, division_name=division_name, died_on=departures.died_on,
+                           filed_late=departures.filed_late)
 
 
 # --- the term data check (第二十七条) ------------------------------------------------------------------

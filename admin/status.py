@@ -211,12 +211,12 @@ KINDS: dict[str, Kind] = {
     ),
     "death": Kind(
         _label(departures.DEATH), DeathForm, (departures.DEATH,),
-        lambda s, a, f: departures.report_death(s, a, reported_on=f.reported_on.data, reason_text=f.reason_text.data),
-        defaults=lambda s: {"reported_on": clock.today()},
+        lambda s, a, f: departures.report_death(s, a, died_on=f.died_on.data, reason_text=f.reason_text.data),
     ),
     "dropout": Kind(
         _label(departures.DROPOUT), DropoutForm, (departures.DROPOUT,),
-        lambda s, a, f: departures.report_dropout(s, a, f.reason_text.data),
+        lambda s, a, f: departures.report_dropout(s, a, f.reason_text.data, township=f.township.data),
+        defaults=lambda s: {"township": departures.last_township(s.school)},
     ),
     "dropout_return": Kind(
         _label(departures.DROPOUT_RETURN), GradeForm, (departures.DROPOUT_RETURN,),

@@ -19,6 +19,9 @@ class TransferStartForm(FlaskForm):
     reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
     hukou_changed = BooleanField(_l("The pupil's hukou moved too"))
     window_override = StringField(_l("Why outside term time (authority only)"), validators=[Optional(), Length(max=200)])
+    # An authority has no school of its own: it names the receiving school among those it
+    # supervises. Not checked against the choices here: the service refuses an outside id (404).
+    to_school = SelectField(_l("Receiving school"), coerce=int, choices=[], validate_choice=False, validators=[Optional()])
     contact_form = FileField(_l("Transfer contact form signed by pupil and guardian"))
     student_info = FileField(_l("Basic information sheet, printed and sealed by the sending school"))
     hukou = FileField(_l("Household register and proof of actual residence"))

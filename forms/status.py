@@ -81,13 +81,18 @@ class AbroadForm(FlaskForm):
 
 
 class DeathForm(FlaskForm):
-    reported_on = DateField(_l("Day the death was reported to the school"), validators=[DataRequired()])
+    # 第二十一条: the 10 working days run from this date; services/departures.py checks it
+    # (not in the future, not before birth).
+    died_on = DateField(_l("Date of death"), validators=[DataRequired(message=_l("Give the date of death."))])
     reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])
 
 
 class DropoutForm(FlaskForm):
     reason_text = TextAreaField(_l("What the school did and why the pupil does not come back"),
                                 validators=[DataRequired(), Length(max=500)])
+    # 第二十三条: the printed report goes to this township government (no account here).
+    township = StringField(_l("Township government (乡镇人民政府/街道办事处) the report goes to"),
+                           validators=[Optional(), Length(max=50)])
 
 
 class JuvenilePlacementForm(FlaskForm):

@@ -3,12 +3,17 @@
 - 出国出境 (第二十条): the guardian's 出国（出境）申请表 and a passport, HK/Macao or Taiwan pass or
   visa; the school decides in the system and the authority is told. 出国复学 on return continues
   the same record.
-- 死亡 (第二十一条): the school reports with proof; the authority cancels the record within 10
-  working days of the day the death was reported — that is the step's due date, so an overdue
-  case shows in the authority's 已超期 queue.
+- 死亡 (第二十一条): the school reports with proof within 10 working days of the date of death; a
+  later report is kept as the school's late report (shown on the request, in the lists and in
+  the oversight report). The authority's step has its own 10 working days from the report, so
+  an overdue case of its own shows in its 已超期 queue, but never for the school's delay.
 - 辍学 (第二十三条): 4 consecutive weeks of unexcused absence, recorded by the school, and several
-  recorded attempts to bring the pupil back let the school report a dropout to the authority
-  (the county bureau's list is the student list filtered by 辍学). The record is kept; 辍学返校 is
+  recorded attempts to bring the pupil back let the school report a dropout to the authority.
+  On approval the county bureau where the school stands and the supervising authority (when
+  another) are notified, and see the pupil in their 辍学 list (the student list filtered by 辍学);
+  a county of the province holding the pupil's hukou is notified too. The report to the
+  township government (乡镇人民政府, no account here) is printed from the request
+  (services/documents.py, 辍学报告): the absences and every recorded contact with the family. The record is kept; 辍学返校 is
   a change of its own. A migrant worker's child who dropped out has the archive handed to the
   county of the hukou at the end of the term: a task in the authority's 档案移交 list.
 """
@@ -132,19 +137,40 @@ def request_abroad_return(student: Student, actor: User, *, grade: int, reason_t
 # --- 死亡 ------------------------------------------------------------------------------------
 
 LIVING = ("enrolled", "suspended", ABROAD_STATUS, DROPPED_OUT)
+DEATH_REPORT_WORKDAYS = 10  # 第二十一条: 学校应当凭相关证明，在10个工作日内…报学籍主管部门注销
+LATE_KEY = "late_workdays"  # payload: working days the school filed after its deadline (0: on time)
 
 
-def _reported_on(req: ChangeRequest) -> date:
-    return payload_date(req.payload, "reported_on") or clock.today()
+def died_on(req: ChangeRequest) -> date | None:
+    """The date of death of a death report (older reports kept only the day it was reported)."""
+    return payload_date(req.payload, "died_on") or payload_date(req.payload, "reported_on")
+
+
+def death_report_due(died: date) -> workdays.Deadline:
+    """第二十一条: the school reports within 10 working days of the death."""
+    return workdays.add_workdays(died, DEATH_REPORT_WORKDAYS)
+
+
+def filed_late(req: ChangeRequest) -> int:
+    """Working days the filing unit reported after its deadline (0 when on time or not a late filing)."""
+    value = (req.payload or {}).get(LATE_KEY)
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _death_date_problem(student: Student, died: date | None) -> str | None:
+    if died is None:
+        return _l("Give the date of death.")
+    if died > clock.today():
+        return _l("The date of death cannot be in the future.")
+    if student.birth_date is not None and died < student.birth_date:
+        return _l("The date of death cannot be before the pupil's birth date.")
+    return None
 
 
 def _may_report_death(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status not in LIVING:
         return _l("This record is not in school; a death is reported for a pupil whose record is kept.")
-    reported = payload_date(req.payload, "reported_on")
-    if reported is None or reported > clock.today():
-        return _l("Give the day the death was reported to the school (not in the future).")
-    return None
+    return _death_date_problem(req.student, payload_date(req.payload, "died_on"))
 
 
 def _died(req: ChangeRequest, actor: User) -> None:
@@ -158,7 +184,9 @@ def _died(req: ChangeRequest, actor: User) -> None:
 declare(ChangeType(
     code=DEATH,
     label=_l("Death"),
-    steps=(StepDef("authority", _l("Supervising authority"), authority_of, workdays=10, counts_from=_reported_on),),
+    # The authority's own 10 working days run from the report: a school that reported late does
+    # not make the authority overdue (the school's lateness is kept on the request, LATE_KEY).
+    steps=(StepDef("authority", _l("Supervising authority"), authority_of, workdays=10),),
     effect=_died,
     materials=(Material("proof", _l("Death certificate or other proof")),),
     preconditions=(filed_by_own_school, _may_report_death),
@@ -167,8 +195,54 @@ declare(ChangeType(
 ))
 
 
-def report_death(student: Student, actor: User, *, reported_on: date, reason_text: str | None) -> ChangeRequest:
-    return open_change(DEATH, student, actor, reason_text=reason_text, payload={"reported_on": reported_on.isoformat()})
+def report_death(student: Student, actor: User, *, died_on: date | None, reason_text: str | None) -> ChangeRequest:
+    """第二十一条: the school reports the death with proof; the 10 working days run from the date of
+    death. A report filed after them is kept as the school's late report (working days late)."""
+    problem = _death_date_problem(student, died_on)
+    if problem or died_on is None:
+        raise RuleViolation([("died_on", str(problem))])
+    due, today = death_report_due(died_on), clock.today()
+    # Filed on a day off after the deadline is still late: at least one working day.
+    late = max(workdays.workdays_between(due.due, today)[0], 1) if today > due.due else 0
+    return open_change(DEATH, student, actor, reason_text=reason_text, payload={
+        "died_on": died_on.isoformat(), "report_due_on": due.due.isoformat(), LATE_KEY: late,
+    })
+
+
+def request_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    """(label, text, is_warning) rows the request page shows for a departure (date of death, the
+    school's late report)."""
+    if req.type == DROPOUT:
+        return _dropout_facts(req)
+    if req.type != DEATH:
+        return []
+    facts: list[tuple[str, str, bool]] = []
+    died = died_on(req)
+    if died is not None:
+        facts.append((str(_l("Date of death")), died.isoformat(), False))
+    due = payload_date(req.payload, "report_due_on")
+    late = filed_late(req)
+    if due is not None:
+        text = (str(_l("Reported late by the school: %(n)d working days after the deadline %(day)s (第二十一条)",
+                       n=late, day=due.isoformat())) if late
+                else str(_l("On time (deadline %(day)s)", day=due.isoformat())))
+        facts.append((str(_l("School's report (10 working days)")), text, bool(late)))
+    return facts
+
+
+def _dropout_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    payload = req.payload or {}
+    township = payload.get("township") or str(_l("Not given: fill it in on the printed report"))
+    facts = [(str(_l("Township government")), township, False)]
+    if payload.get("hukou_where") == HUKOU_OTHER_PROVINCE:
+        facts.append((str(_l("Hukou")), str(_l("Outside the province: the printed report says so")), False))
+    elif payload.get("hukou_notified"):
+        facts.append((str(_l("Hukou")), str(_l("Another county of the province: %(unit)s was notified",
+                                                unit=payload["hukou_notified"])), False))
+    elif payload.get("hukou_where") == HUKOU_OTHER_COUNTY:  # that county has no account here
+        facts.append((str(_l("Hukou")), str(_l("Another county of the province, without an account here: "
+                                                "send it the printed report")), True))
+    return facts
 
 
 # --- absences and 辍学 -----------------------------------------------------------------------
@@ -289,16 +363,71 @@ def _hukou_county(student: Student) -> str | None:
     return code if len(code) == 6 and not code.endswith("00") and division_name(code) else None
 
 
+# Where the pupil's hukou lies, seen from the school (第二十三条: the county of the hukou is told).
+HUKOU_SAME_COUNTY, HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, HUKOU_UNKNOWN = "same_county", "other_county", "other_province", "unknown"
+
+
+def _province_code(school: OrgUnit) -> str:
+    return school.path.strip("/").split("/")[0]
+
+
+def hukou_place(student: Student) -> tuple[str, str | None, str]:
+    """(where, code, name) of the pupil's hukou: in the school's county, in another county of the
+    province, outside the province, or unknown (no code, or not precise enough to name a county)."""
+    code = student.hukou_location or ""
+    name = division_name(code) or code
+    if len(code) != 6 or not code.isdigit():
+        return HUKOU_UNKNOWN, None, ""
+    if not code.startswith(_province_code(student.school)):
+        return HUKOU_OTHER_PROVINCE, code, name
+    county = _hukou_county(student)
+    if county is None:
+        return HUKOU_UNKNOWN, code, name
+    school_county = student.school.county
+    if school_county is not None and school_county.code == county:
+        return HUKOU_SAME_COUNTY, county, name
+    return HUKOU_OTHER_COUNTY, county, name
+
+
+def county_authority(code: str | None) -> OrgUnit | None:
+    """The county education bureau of a GB/T 2260 county code, when it has an account here."""
+    if not code:
+        return None
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code, OrgUnit.level == COUNTY))
+
+
+def dropout_authorities(req: ChangeRequest) -> list[OrgUnit]:
+    """第二十三条: the county bureau where the school stands (县级教育行政部门) and the supervising
+    authority (学籍主管部门) when it is another (a school managed directly by the city)."""
+    school = req.student.school
+    units = [u for u in (school.county, school.supervisor) if u is not None]
+    return list(dict.fromkeys(units))
+
+
 def _dropped_out(req: ChangeRequest, actor: User) -> None:
     student = req.student
     student.status = DROPPED_OUT  # the record is kept and managed for the compulsory-education years
     finish(req)
     notify(student.school, req, str(_l("%(name)s is recorded as a dropout (request #%(id)s); keep working with the township "
                                         "government to bring the pupil back.", name=student.name, id=req.id)))
+    for unit in dropout_authorities(req):
+        notify(unit, req, str(_l("Dropout of %(name)s of %(school)s (request #%(id)s, 第二十三条): the pupil's record is kept; "
+                                 "the report to the township government is printed from the request.",
+                                 name=student.name, school=student.school.name, id=req.id)))
+    where, code, place = hukou_place(student)
+    payload = dict(req.payload or {})
+    payload.update({"hukou_where": where, "hukou_division": code})
+    if where == HUKOU_OTHER_COUNTY:
+        hukou_unit = county_authority(code)
+        if hukou_unit is not None:
+            notify(hukou_unit, req, str(_l("%(name)s, whose hukou is in your county (%(place)s), dropped out of %(school)s "
+                                           "(第二十三条).", name=student.name, place=place, school=student.school.name)))
+            payload["hukou_notified"] = hukou_unit.name
+    req.payload = payload  # a new dict: the JSON column sees the change
     if student.migrant_child:
         county = _hukou_county(student)
         authority = authority_of(req)
-        receiving = db.session.scalar(select(OrgUnit).where(OrgUnit.code == county, OrgUnit.level == COUNTY))
+        receiving = county_authority(county)
         db.session.add(ArchiveHandover(
             student_id=student.id, request_id=req.id, scope_path=student.scope_path, authority_id=authority.id,  # type: ignore[union-attr]
             hukou_division=county, receiving_unit_id=receiving.id if receiving else None, due_on=term_end(clock.today()),
@@ -315,10 +444,22 @@ declare(ChangeType(
 ))
 
 
-def report_dropout(student: Student, actor: User, reason_text: str | None) -> ChangeRequest:
+def report_dropout(student: Student, actor: User, reason_text: str | None, township: str | None = None) -> ChangeRequest:
+    """第二十三条: the school reports the dropout. `township` names the 乡镇人民政府（街道办事处） the
+    printed report goes to (it has no account here); empty, the report leaves a line to fill in."""
     run = longest_unexcused_run(student)
     payload: dict[str, Any] = {"absent_from": run[0].isoformat(), "absent_to": run[1].isoformat()} if run else {}
+    payload["township"] = (township or "").strip()[:50]
     return open_change(DROPOUT, student, actor, reason_text=reason_text, payload=payload)
+
+
+def last_township(school: OrgUnit) -> str:
+    """The township government named in the school's latest dropout report: the same one, as a rule."""
+    rows = db.session.scalars(
+        select(ChangeRequest.payload).where(ChangeRequest.type == DROPOUT, ChangeRequest.from_school_id == school.id)
+        .order_by(ChangeRequest.id.desc()).limit(5)
+    )
+    return next(((p or {}).get("township") for p in rows if (p or {}).get("township")), "")
 
 
 def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:

@@ -1,4 +1,4 @@
-"""Printed documents (学生基本信息表, 转学联系表, 休学复学申请表, 出国（出境）申请表): each numbered,
+"""Printed documents (学生基本信息表, 转学联系表, 休学复学申请表, 出国（出境）申请表, 辍学情况报告): each numbered,
 with a verification code, and audited before it leaves the system (第二十八条).
 
 The transfer contact form and the two application forms are printed only for requests of their own types (FORM_TYPES): any
@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models.changes import COMPLETED, ApprovalStep, ChangeRequest, PrintedDocument
-from models.status import ILLNESS, OTHER, Suspension
+from models.status import CONTACT_DROPOUT, ILLNESS, OTHER, Absence, FamilyContact, Suspension
 from models.student import Student
 from services import audit, clock, codes, pdf, scope
 from services.errors import NotInScope, RuleViolation
@@ -33,16 +33,19 @@ KINDS = {
     "transfer_contact": ("ZX", "transfer_contact.html", _l("Transfer contact form")),
     "suspension_form": ("XF", "suspension_form.html", _l("Suspension and resumption application form")),
     "abroad_form": ("CG", "abroad_form.html", _l("Application form for going abroad")),
+    "dropout_report": ("CX", "dropout_report.html", _l("Dropout report to the township government")),
 }
 #: The change types of services.suspension and services.departures (which import this module
 #: through services.archive, hence the literals; tests/test_status_pdfs.py checks them).
 SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extension", "resumption"
 ABROAD, ABROAD_RETURN = "abroad", "abroad_return"
+DROPOUT = "dropout"
 #: The application forms, each printed only for requests of these types.
 FORM_TYPES: dict[str, tuple[str, ...]] = {
     "transfer_contact": ("transfer", "transfer_out_province", "transfer_in_province"),  # services/transfer.py
     "suspension_form": (SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION),
     "abroad_form": (ABROAD, ABROAD_RETURN),
+    "dropout_report": (DROPOUT,),  # 第二十三条: to the township government, which has no account here
 }
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -257,6 +260,46 @@ def abroad_context(req: ChangeRequest) -> SimpleNamespace:
     )
 
 
+DROPOUT_OPINIONS = (("学籍主管部门意见", "authority"),)
+
+
+def dropout_context(req: ChangeRequest) -> SimpleNamespace:
+    """The 辍学情况报告 (第二十三条) to the township government of the school: the absence, every
+    absence recorded and every contact with the family to bring the pupil back, where the hukou
+    lies (another county is notified; outside the province the report says so)."""
+    from services import departures  # imports this module through services.archive
+
+    student, payload = req.student, req.payload or {}
+    until = req.finished_at.date() if req.finished_at else clock.today()
+    absences = db.session.scalars(
+        select(Absence).where(Absence.student_id == student.id, Absence.first_day <= until).order_by(Absence.first_day, Absence.id)
+    ).all()
+    contacts = db.session.scalars(
+        select(FamilyContact).where(FamilyContact.student_id == student.id, FamilyContact.purpose == CONTACT_DROPOUT,
+                                    FamilyContact.contacted_on <= until)
+        .order_by(FamilyContact.contacted_on, FamilyContact.id)
+    ).all()
+    where, code, place = departures.hukou_place(student)
+    if payload.get("hukou_where"):
+        where = payload["hukou_where"]
+    # Before approval the county of the hukou is yet to be told (on approval, when it has an account).
+    waiting = req.status == "pending" and where == departures.HUKOU_OTHER_COUNTY
+    to_tell = departures.county_authority(code) if waiting else None
+    authorities = departures.dropout_authorities(req)
+    return SimpleNamespace(
+        **_application(req), township=payload.get("township") or "", reason_text=req.reason_text or "",
+        absent_from=payload_date(payload, "absent_from"), absent_to=payload_date(payload, "absent_to"),
+        absences=[SimpleNamespace(first_day=a.first_day, last_day=a.last_day, days=(a.last_day - a.first_day).days + 1,
+                                  excused="是" if a.excused else "否", note=a.note or "") for a in absences],
+        contacts=[SimpleNamespace(contacted_on=c.contacted_on, method=c.method, outcome=c.outcome) for c in contacts],
+        hukou_where=where, hukou_place=place or _place(student.hukou_location),
+        hukou_authority=payload.get("hukou_notified") or "",  # told on approval (services/departures.py)
+        hukou_to_tell=to_tell.name if to_tell else "",
+        copies="、".join(u.name for u in authorities),
+        opinions=_opinions(req, DROPOUT_OPINIONS),
+    )
+
+
 def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes, PrintedDocument]:
     student = req.student
     # Every form is about one pupil; a request about a school (the graduation roster) has none to print.
@@ -274,4 +317,6 @@ def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes
         context["reason_kinds"] = REASON_KINDS_CN
     elif kind == "abroad_form":
         context["form"] = abroad_context(req)
+    elif kind == "dropout_report":
+        context["form"] = dropout_context(req)
     return pdf.render_pdf(KINDS[kind][1], **context), doc

@@ -11,6 +11,8 @@ the data check. The rows a user sees are always those under their own unit's pat
 - 接收学生不办理转学手续 (5): a pupil's school changed with no change request behind it.
 - 不按规定转接学籍档案 (6): a migrant dropout's archive not handed over by the end of the term (第二十三条).
 - 休学到期 (第十九条) is listed in the data check too: the school must contact the family.
+- 死亡逾期上报 (第二十一条): deaths the school reported after 10 working days from the date of death
+  (the school's lateness, kept on the request by services/departures.py); on the data check list.
 
 The term data check: an authority starts a CheckCampaign for its area with a title and a due
 date; each school of the area sees its own listed problems and records that it has finished
@@ -31,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models.audit import StudentHistory
-from models.changes import COMPLETED, OPEN_STATUSES, Attachment, ChangeRequest
+from models.changes import COMPLETED, OPEN_STATUSES, REJECTED, WITHDRAWN, Attachment, ChangeRequest
 from models.graduation import RECORD_PROOF
 from models.org import AUTHORITY_LEVELS, SCHOOL, OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
@@ -203,12 +205,24 @@ def handover_overdue_filter(path: str) -> ColumnElement[bool]:
                 ArchiveHandover.due_on < clock.today())
 
 
+# --- deaths reported late (第二十一条) ------------------------------------------------------------------
+
+
+def late_deaths_filter(path: str) -> ColumnElement[bool]:
+    """Death reports of schools in the subtree filed after the 10 working days (withdrawn or
+    rejected ones aside: they were not the report that counted)."""
+    return and_(ChangeRequest.type == departures.DEATH, ChangeRequest.status.not_in((WITHDRAWN, REJECTED)),
+                ChangeRequest.from_path.is_not(None), scope.within(ChangeRequest.from_path, path),
+                ChangeRequest.payload[departures.LATE_KEY].as_integer() > 0)
+
+
 # --- the reports, counted and grouped by school -------------------------------------------------------
 
 ARCHIVE, PROBLEMS, NOT_ARCHIVED, DROPOUTS, ADMISSIONS, HANDOVERS, EXPIRED = (
     "archive_overdue", "open_problems", "changes_not_archived", "unreported_dropouts", "admission_without_transfer",
     "handover_overdue", "expired_suspensions",
 )
+LATE_DEATHS = "late_death_reports"
 
 
 @dataclass(frozen=True)
@@ -235,6 +249,8 @@ REPORTS = (
            _l("Archives of migrant dropouts not handed to the hukou county by the end of the term.")),
     Report(EXPIRED, _l("Suspensions expired"), "第十九条",
            _l("Suspensions that have ended with no resumption or extension filed."), violation=False),
+    Report(LATE_DEATHS, _l("Deaths reported late"), "第二十一条",
+           _l("Deaths the school reported more than 10 working days after the date of death."), violation=False),
 )
 REPORT = {r.code: r for r in REPORTS}
 
@@ -279,6 +295,8 @@ def count(actor: User, code: str, path: str | None = None) -> int:
         return _count(select(ArchiveHandover.id).where(handover_overdue_filter(p)))
     if code == EXPIRED:
         return _count(_expired(actor, p).with_only_columns(Suspension.id))
+    if code == LATE_DEATHS:
+        return _count(select(ChangeRequest.id).where(late_deaths_filter(p)))
     raise KeyError(code)
 
 
@@ -305,6 +323,7 @@ def by_school(actor: User, path: str | None = None) -> dict[str, Counter[str]]:
     put(ADMISSIONS, _grouped(Student.scope_path, admissions_filter(p)))
     put(HANDOVERS, _grouped(ArchiveHandover.scope_path, handover_overdue_filter(p)))
     put(EXPIRED, _grouped(Student.scope_path, base=_expired(actor, p)))
+    put(LATE_DEATHS, _grouped(ChangeRequest.from_path, late_deaths_filter(p)))
     return out
 
 
@@ -356,6 +375,14 @@ def handovers_page(actor: User, page: int) -> tuple[list[ArchiveHandover], bool]
     rows = db.session.scalars(
         select(ArchiveHandover).where(handover_overdue_filter(scope.user_path(actor)))
         .order_by(ArchiveHandover.due_on, ArchiveHandover.id).offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
+
+
+def late_deaths_page(actor: User, page: int) -> tuple[list[ChangeRequest], bool]:
+    rows = db.session.scalars(
+        select(ChangeRequest).where(late_deaths_filter(scope.user_path(actor)))
+        .order_by(ChangeRequest.id.desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)
     ).all()
     return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 

@@ -204,6 +204,30 @@ def find_pupil(term: str, actor: User) -> Student | None:
     return student
 
 
+def receiving_schools_for(actor: User) -> list[OrgUnit]:
+    """The schools an authority official may open a transfer for (第十五条: outside term time
+    only the supervising authority opens one, for a school it supervises). An authority has no
+    school of its own, so it chooses one of these; a school user gets none (it receives itself)."""
+    if actor.unit.level == SCHOOL or not actor.is_official:
+        return []
+    return list(db.session.scalars(
+        select(OrgUnit).where(OrgUnit.level == SCHOOL, OrgUnit.active.is_(True), OrgUnit.supervisor_id == actor.unit_id,
+                              scope.within(OrgUnit.path, actor.unit.path))
+        .order_by(OrgUnit.code)
+    ))
+
+
+def receiving_school_for(actor: User, school_id: int | None) -> OrgUnit | None:
+    """The receiving school an authority chose: one it supervises, else NotInScope (404): an id
+    posted from outside the choices is treated like a school that does not exist."""
+    if not school_id:
+        return None
+    school = db.session.get(OrgUnit, school_id) if 0 < school_id <= scope.MAX_ID else None
+    if school is None or school not in receiving_schools_for(actor):
+        raise NotInScope()
+    return school
+
+
 def start_transfer(student: Student, actor: User, *, reason_code: str, reason_text: str | None, hukou_changed: bool,
                    window_override: str | None = None, to_school: OrgUnit | None = None) -> ChangeRequest:
     from services.workflows import open_request

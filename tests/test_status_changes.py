@@ -435,32 +435,33 @@ def test_abroad_return_only_for_a_pupil_abroad(ctx):
 # --- 死亡 (第二十一条) ----------------------------------------------------------------------------
 
 
-def test_death_deadline_is_10_workdays_from_report(ctx, monkeypatch):
-    # Reported on Monday 28 September 2026; 1–7 October is 国庆, Saturday 10 October a working day.
-    at(monkeypatch, date(2026, 10, 9))  # filed some days later: the deadline still counts from the report
+def test_death_authority_step_has_its_own_10_workdays_from_the_report(ctx, monkeypatch):
+    # Died on Monday 28 September 2026; 1–7 October is 国庆, Saturday 10 October a working day.
+    at(monkeypatch, date(2026, 10, 9))  # filed within the school's 10 working days (due 16 October)
     pupil = pupil_of(HEPING1)
-    req = departures.report_death(pupil, user("school-heping1"), reported_on=date(2026, 9, 28), reason_text="车祸")
+    req = departures.report_death(pupil, user("school-heping1"), died_on=date(2026, 9, 28), reason_text="车祸")
     assert [(s.role, s.unit.code) for s in req.steps] == [("authority", "210102")]
     assert req.steps[0].started_at == date(2026, 10, 9)
-    assert (req.steps[0].due_date, req.steps[0].due_estimated) == (date(2026, 10, 16), False)
+    assert (req.steps[0].due_date, req.steps[0].due_estimated) == (date(2026, 10, 22), False)
+    assert req.payload["report_due_on"] == "2026-10-16" and departures.filed_late(req) == 0
 
 
 def test_death_report_cannot_be_dated_in_the_future(ctx):
-    refused(lambda: departures.report_death(pupil_of(HEPING1), user("school-heping1"), reported_on=date(2026, 11, 3),
+    refused(lambda: departures.report_death(pupil_of(HEPING1), user("school-heping1"), died_on=date(2026, 11, 3),
                                             reason_text=None))
 
 
 def test_overdue_death_report_in_authority_overdue_queue(ctx, monkeypatch):
     at(monkeypatch, date(2026, 10, 9))
-    req = departures.report_death(pupil_of(HEPING1), user("school-heping1"), reported_on=date(2026, 9, 28), reason_text=None)
+    req = departures.report_death(pupil_of(HEPING1), user("school-heping1"), died_on=date(2026, 9, 28), reason_text=None)
     db.session.commit()
 
     def overdue(who: str) -> bool:
         return req.id in db.session.scalars(select(ChangeRequest.id).where(workflows.queue_filter(user(who), "overdue"))).all()
 
-    at(monkeypatch, date(2026, 10, 16))
+    at(monkeypatch, date(2026, 10, 22))
     assert not overdue("heping")  # the due day itself
-    at(monkeypatch, date(2026, 10, 19))
+    at(monkeypatch, date(2026, 10, 23))
     assert overdue("heping") and overdue("shenyang") and overdue("province")
     assert not overdue("shenhe") and not overdue("school-heping1")
     give_all(req)
@@ -470,19 +471,19 @@ def test_overdue_death_report_in_authority_overdue_queue(ctx, monkeypatch):
 
 def test_death_needs_proof(ctx):
     pupil = pupil_of(HEPING1)
-    req = departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text=None)
+    req = departures.report_death(pupil, user("school-heping1"), died_on=MON, reason_text=None)
     assert {m.code for m in workflows.missing_materials(req)} == {"proof"}
     refused(lambda: approve(req, "heping"))
     give(req, "proof")
     approve(req, "heping")
     assert pupil.status == "deceased"
-    refused(lambda: departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text=None))
+    refused(lambda: departures.report_death(pupil, user("school-heping1"), died_on=MON, reason_text=None))
 
 
 def test_death_of_a_suspended_pupil_ends_the_suspension(ctx):
     pupil = pupil_of(HEPING1)
     suspend(pupil)
-    req = departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text=None)
+    req = departures.report_death(pupil, user("school-heping1"), died_on=MON, reason_text=None)
     give_all(req)
     approve(req, "heping")
     assert pupil.status == "deceased" and suspension.current(pupil) is None
@@ -599,7 +600,8 @@ def test_dropout_keeps_the_record(ctx):
                                                          Student.status == "dropped_out")).all()
     assert listed == [pupil.id]  # the county bureau's list of dropouts
     told = db.session.scalars(select(Notification.unit_id).where(Notification.request_id == req.id)).all()
-    assert told == [pupil.school_id]  # keep working to bring the pupil back
+    # The school keeps working to bring the pupil back; the county bureau is told (第二十三条).
+    assert sorted(told) == sorted([pupil.school_id, pupil.school.supervisor_id])
     assert not db.session.scalars(select(ArchiveHandover)).all()  # not a migrant child
 
 
@@ -690,7 +692,7 @@ def test_migrant_who_is_no_longer_a_dropout_has_no_archive_handover(ctx, monkeyp
     req = departures.request_dropout_return(back, user("school-heping1"), grade=back.grade, reason_text="动员返校")
     give_all(req)
     decide_all(req)
-    req = departures.report_death(died, user("school-heping1"), reported_on=date(2026, 12, 9), reason_text=None)
+    req = departures.report_death(died, user("school-heping1"), died_on=date(2026, 12, 9), reason_text=None)
     give_all(req)
     decide_all(req)
     assert db.session.scalars(departures.handovers_query(user("heping"), open_only=False)).all() == []
@@ -828,7 +830,7 @@ OPENERS: dict[str, Callable[[Student, User], ChangeRequest]] = {
     departures.ABROAD: lambda p, a: departures.request_abroad(p, a, destination="加拿大", document="visa",
                                                               leaves_on=date(2026, 12, 1), reason_text=None),
     departures.ABROAD_RETURN: lambda p, a: departures.request_abroad_return(p, a, grade=p.grade, reason_text=None),
-    departures.DEATH: lambda p, a: departures.report_death(p, a, reported_on=MON, reason_text=None),
+    departures.DEATH: lambda p, a: departures.report_death(p, a, died_on=MON, reason_text=None),
     departures.DROPOUT: lambda p, a: departures.report_dropout(p, a, "连续旷课"),
     departures.DROPOUT_RETURN: lambda p, a: departures.request_dropout_return(p, a, grade=p.grade, reason_text=None),
     placements.JUVENILE_PLACEMENT: lambda p, a: placements.request_juvenile_placement(p, a, school(WORK_STUDY_SCHOOL), "判决"),
@@ -968,8 +970,8 @@ def test_death_reported_during_a_transfer_ends_the_transfer(ctx, monkeypatch):
     moving = transfer.start_transfer(pupil, user("school-shenhe1"), reason_code="hukou_moved", reason_text=None,
                                      hukou_changed=True)
     db.session.commit()
-    req = departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text="病故")
-    refused(lambda: departures.report_death(pupil, user("school-heping1"), reported_on=MON, reason_text=None))  # one at a time
+    req = departures.report_death(pupil, user("school-heping1"), died_on=MON, reason_text="病故")
+    refused(lambda: departures.report_death(pupil, user("school-heping1"), died_on=MON, reason_text=None))  # one at a time
     give_all(req)
     decide_all(req)
     assert pupil.status == "deceased" and moving.status == "withdrawn"

@@ -258,6 +258,7 @@ def test_form_types_and_labels_match_the_services():
         "transfer_contact": (transfer.TRANSFER, transfer.TRANSFER_OUT_OF_PROVINCE, transfer.TRANSFER_INTO_PROVINCE),
         "suspension_form": (suspension.SUSPENSION, suspension.SUSPENSION_EXTENSION, suspension.RESUMPTION),
         "abroad_form": (departures.ABROAD, departures.ABROAD_RETURN),
+        "dropout_report": (departures.DROPOUT,),
     }
     assert all(t in workflows.TYPES for types in documents.FORM_TYPES.values() for t in types)
     assert list(documents.TRAVEL_DOCUMENTS_CN) == list(departures.TRAVEL_DOCUMENTS)

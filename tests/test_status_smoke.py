@@ -43,8 +43,9 @@ def test_abroad_death_dropout_and_placements_open(ctx, monkeypatch):
     attach(req, "application")
     approve(req, "school-heping1")
     assert pupil.status == "enrolled"
-    req = departures.report_death(pupil, user("school-heping1"), reported_on=date(2026, 10, 30), reason_text=None)
-    assert req.steps[0].due_date == date(2026, 11, 13)
+    req = departures.report_death(pupil, user("school-heping1"), died_on=date(2026, 10, 30), reason_text=None)
+    assert req.payload["report_due_on"] == "2026-11-13"  # the school's 10 working days from the death
+    assert req.steps[0].due_date == date(2026, 11, 16)  # the authority's own, from the report
     attach(req, "proof")
     approve(req, "heping")
     assert pupil.status == "deceased"

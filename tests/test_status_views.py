@@ -102,7 +102,7 @@ CASES: dict[str, tuple] = {
     "abroad": (None, ME, {"destination": "日本东京都", "document": "passport", "leaves_on": "2026-12-01"}, "abroad",
                ("application", "travel_document")),
     "abroad_return": (_go_abroad, ME, {}, "abroad_return", ("application",)),
-    "death": (None, ME, {"reported_on": "2026-10-30", "reason_text": "交通事故"}, "death", ("proof",)),
+    "death": (None, ME, {"died_on": "2026-10-30", "reason_text": "交通事故"}, "death", ("proof",)),
     "dropout": (_absent_four_weeks, ME, {"reason_text": "多次联系无效"}, "dropout", ("absence_record",)),
     "dropout_return": (_drop_out, ME, {}, "dropout_return", ("application",)),
     "juvenile_placement": (None, ME, {"reason_text": "判决书"}, "juvenile_placement", ("decision",)),
@@ -250,7 +250,7 @@ def test_a_wrong_file_type_rolls_the_request_back(as_user, app, monkeypatch):
     at(monkeypatch, AUTUMN)
     with app.app_context():
         sid = pupil_of(HEPING1).id
-    data = {"reported_on": "2026-10-30", "file_proof": (io.BytesIO(b"#!/bin/sh\necho hi\n"), "证明.png")}
+    data = {"died_on": "2026-10-30", "file_proof": (io.BytesIO(b"#!/bin/sh\necho hi\n"), "证明.png")}
     resp = _post(as_user(ME), _url("death", sid), data)
     assert resp.status_code == 200 and "alert-danger" in resp.get_data(as_text=True)
     with app.app_context():
@@ -568,7 +568,7 @@ def test_another_school_of_the_same_county_cannot_act_for_the_pupil(as_user, app
     with app.app_context():
         sid = pupil_of(HEPING1).id
     for who in ("school-heping2", "school-special"):
-        resp = _post(as_user(who), _url("death", sid), {"reported_on": "2026-10-30", **_files("proof")},
+        resp = _post(as_user(who), _url("death", sid), {"died_on": "2026-10-30", **_files("proof")},
                      token_from="/admin/status/expired")
         assert resp.status_code == 404
     with app.app_context():
