@@ -11,6 +11,7 @@ from flask_admin.contrib.sqla.validators import Unique
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
+from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
@@ -25,7 +26,7 @@ from services import audit, codes, exports, scope
 from services.enrollment import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
-from services.students import save_student
+from services.students import guardian_id_warning, save_student
 from services.transfer import REASONS, record_arrival_from_other_province
 
 
@@ -76,6 +77,18 @@ class SchoolKindFilter(BaseSQLAFilter):
 
     def operation(self) -> t.Any:
         return _l("equals")
+
+
+def _warn_stored_guardian_ids(form: t.Any) -> None:
+    """A stored guardian ID that fails the rule gets a warning beside it; it does not block saving."""
+    field = form._fields.get("guardians")
+    for entry in field.entries if field is not None else ():
+        guardian = entry.object_data
+        problem = guardian_id_warning(guardian) if isinstance(guardian, Guardian) else None
+        if problem and "id_number" in entry.form:
+            entry.form.id_number.description = Markup('<span class="text-warning guardian-id-warning">{}</span>').format(
+                _("The recorded ID number fails the check: %(why)s Correct it when you can; other changes can be saved.", why=problem)
+            )
 
 
 class StudentView(ScopedModelView):
@@ -240,6 +253,7 @@ class StudentView(ScopedModelView):
         if obj is not None and obj.status != PENDING:
             for field in CORE_FIELDS:  # 第十一条: corrected through a request, see the pupil's page
                 del form[field]
+        _warn_stored_guardian_ids(form)
         return form
 
     def on_model_change(self, form: t.Any, model: Student, is_created: bool) -> None:
@@ -284,6 +298,7 @@ class StudentView(ScopedModelView):
             ).all()
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
+            kwargs["guardian_warning"] = guardian_id_warning
             from admin.archive import details_context  # the archive tabs (学籍档案, 第八条)
 
             kwargs.update(details_context(model))

@@ -18,7 +18,15 @@ from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
 from services import audit, codes, dedup, scope
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
-from services.ids import IdNumberError, check_against_record, division_name, parse_resident_id, temporary_xjh, xjh_from_id
+from services.ids import (
+    IdNumberError,
+    check_against_record,
+    check_guardian_id,
+    division_name,
+    parse_resident_id,
+    temporary_xjh,
+    xjh_from_id,
+)
 
 if TYPE_CHECKING:
     from models.people import User
@@ -157,11 +165,35 @@ def _check_guardians(guardians: list[Guardian]) -> list[tuple[str, str]]:
             problems.append(("guardians", str(_l("At most %(n)d characters.", n=100))))
         if g.id_number and g.id_type == RESIDENT_ID:
             g.id_number = g.id_number.strip().upper()
+            if _kept_as_stored(g):
+                continue  # a stored number that fails the rule is shown with a warning, never blocks a save
             try:
-                parse_resident_id(g.id_number)
+                check_guardian_id(g.id_number)
             except IdNumberError as exc:
                 problems.append(("guardians", f"{g.name}: {exc}"))
     return problems
+
+
+def _kept_as_stored(guardian: Guardian) -> bool:
+    """The guardian's ID type and number are the ones already saved (not newly typed)."""
+    if guardian.id is None:
+        return False
+    stored_number = scope.stored_value(guardian, "id_number")
+    return (
+        scope.stored_value(guardian, "id_type") == guardian.id_type
+        and (str(stored_number or "")).strip().upper() == guardian.id_number
+    )
+
+
+def guardian_id_warning(guardian: Guardian) -> str | None:
+    """Why a guardian's recorded resident ID number fails the rule, for a warning beside it; None when fine."""
+    if not guardian.id_number or guardian.id_type != RESIDENT_ID:
+        return None
+    try:
+        check_guardian_id(guardian.id_number)
+    except IdNumberError as exc:
+        return str(exc)
+    return None
 
 
 def _locked_core_changes(student: Student) -> list[tuple[str, str]]:
