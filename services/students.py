@@ -16,6 +16,7 @@ from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
 from services import audit, codes, dedup, scope
+from services.classes import class_name_problem
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
 from services.ids import (
@@ -70,7 +71,7 @@ CODED_FIELDS = {
     "disability": "disability",
 }
 MAX_LENGTHS = {
-    "name": 50, "former_name": 50, "native_place": 50, "class_name": 20,
+    "name": 50, "former_name": 50, "native_place": 50,
     "current_address": 200, "home_address": 200, "phone": 20,
 }
 
@@ -107,6 +108,8 @@ def validate(
         value = getattr(student, field)
         if value and division_name(value) is None:
             problems.append((field, str(_l("Unknown administrative division code %(code)s.", code=value))))
+    if (class_problem := class_name_problem(student.class_name)) is not None:
+        problems.append(("class_name", class_problem))
     if student.phone and not PHONE_RE.match(student.phone):
         problems.append(("phone", str(_l("A phone number has 5–20 digits."))))
     if student.enroll_month and not ENROLL_MONTH_RE.match(student.enroll_month):
@@ -215,6 +218,20 @@ def _locked_core_changes(student: Student) -> list[tuple[str, str]]:
     return problems
 
 
+def _locked_placement_changes(student: Student) -> list[tuple[str, str]]:
+    """The grade and class of a record, once approved, are not edited as data: the grade changes
+    only through promotion, retention or an approved change (第十八条 keeps the last term before
+    a suspension), the class through 调班 (services/classes.py), each leaving its own trace."""
+    if scope.stored_value(student, "status") == PENDING:
+        return []  # still being created: the school corrects what the authority sent back
+    problems = []
+    if scope.stored_value(student, "grade") != student.grade:
+        problems.append(("grade", str(_l("The grade changes only through promotion, retention or an approved change."))))
+    if (scope.stored_value(student, "class_name") or None) != (student.class_name or None):
+        problems.append(("class_name", str(_l("The class is changed with 调班 on the pupil's page."))))
+    return problems
+
+
 def assign_xjh(student: Student) -> None:
     """G + ID for resident-ID holders; otherwise a unique temporary J number (needs student.id)."""
     if student.id_type == RESIDENT_ID and student.id_number:
@@ -282,7 +299,7 @@ def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Stu
     if not scope.covers(actor, scope.stored_value(student, "scope_path")):  # type: ignore[arg-type]
         raise NotInScope()
     _check_scope(actor, school)
-    problems = validate(student, school, actor) + _locked_core_changes(student)
+    problems = validate(student, school, actor) + _locked_core_changes(student) + _locked_placement_changes(student)
     if problems:
         raise RuleViolation(problems)
     _place(student, school)  # type: ignore[arg-type]
