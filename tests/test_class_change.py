@@ -208,3 +208,17 @@ def test_transferred_pupil_arrives_with_no_class(ctx):
     assert req.archive_backup["class_name"] == old_class  # the sending school's backup keeps it
     classes.change_class(student, user("school-shenhe1"), "2班", "转入分班")
     assert student.class_name == "2班"
+
+
+def test_waiting_record_grade_and_class_can_still_be_corrected(ctx):
+    """A record still waiting for the authority (待核办) is being created: the school fixes what was sent back."""
+    from services import enrollment
+    from tests.test_students import new_student
+
+    s = enrollment.enroll(new_student(class_name="1班"), user("school-heping1"), pupil_of(HEPING1).school)
+    db.session.commit()
+    own = s.school
+    s.grade, s.class_name = 2, "2班"
+    save_student(s, user("school-heping1"), own)
+    db.session.commit()
+    assert (s.grade, s.class_name) == (2, "2班")
