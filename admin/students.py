@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Response, flash, has_request_context, request
+from flask import Response, abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterInList, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
+from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from extensions import db
+from forms.classes import ClassChangeForm
 from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import audit, codes, exports, scope
+from services import audit, classes, codes, exports, scope, workflows
 from services.enrollment import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
-from services.students import save_student
+from services.students import guardian_id_warning, save_student
 from services.transfer import REASONS, record_arrival_from_other_province
 
 
@@ -78,6 +80,18 @@ class SchoolKindFilter(BaseSQLAFilter):
         return _l("equals")
 
 
+def _warn_stored_guardian_ids(form: t.Any) -> None:
+    """A stored guardian ID that fails the rule gets a warning beside it; it does not block saving."""
+    field = form._fields.get("guardians")
+    for entry in field.entries if field is not None else ():
+        guardian = entry.object_data
+        problem = guardian_id_warning(guardian) if isinstance(guardian, Guardian) else None
+        if problem and "id_number" in entry.form:
+            entry.form.id_number.description = Markup('<span class="text-warning guardian-id-warning">{}</span>').format(
+                _("The recorded ID number fails the check: %(why)s Correct it when you can; other changes can be saved.", why=problem)
+            )
+
+
 class StudentView(ScopedModelView):
     column_list = ("xjh", "name", "gender", "birth_date", "id_number", "school", "grade", "class_name", "status")
     column_labels = FIELD_LABELS
@@ -86,10 +100,12 @@ class StudentView(ScopedModelView):
     column_searchable_list = ("name", "xjh", "id_number")
     column_formatters = {
         "id_number": lambda v, c, m, n: mask_id(m.id_number),
+        "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         "xjh": lambda v, c, m, n: mask_xjh(m.xjh),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
     column_formatters_detail = {  # the details page shows the full numbers (and is audited)
+        "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
     column_formatters_export = {
@@ -240,6 +256,9 @@ class StudentView(ScopedModelView):
         if obj is not None and obj.status != PENDING:
             for field in CORE_FIELDS:  # 第十一条: corrected through a request, see the pupil's page
                 del form[field]
+            # The grade moves by promotion, retention or an approved change; the class by 调班.
+            del form.grade, form.class_name
+        _warn_stored_guardian_ids(form)
         return form
 
     def on_model_change(self, form: t.Any, model: Student, is_created: bool) -> None:
@@ -269,6 +288,34 @@ class StudentView(ScopedModelView):
                     form[field].errors = [*form[field].errors, message]
             raise
 
+    @expose("/class/", methods=("GET", "POST"))
+    def class_change(self) -> t.Any:
+        """调班, or a first class for a pupil who has none (services/classes.py)."""
+        student = self.get_one(request.args.get("id"))
+        actor = current_actor()
+        if not workflows.is_own_school(actor, student):
+            abort(403)  # in scope (an official) but not the school holding the record
+        form = ClassChangeForm()
+        if form.validate_on_submit():
+            try:
+                classes.change_class(student, actor, form.class_name.data, form.reason.data)
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                for field, message in exc.problems:
+                    target = form._fields.get(field)
+                    if target is not None:
+                        target.errors = [*target.errors, message]
+                    else:
+                        flash(message, "error")
+            else:
+                flash(_("The class is now %(name)s.", name=student.class_name), "success")
+                return redirect(url_for(".details_view", id=student.id))
+        elif request.method == "POST":
+            flash(_("Please correct the form."), "error")
+        title = _("Class change") if student.class_name else _("Assign a class")
+        return self.render("admin/class_change.html", form=form, student=student, title=title, code_label=codes.label)
+
     @expose("/details/")
     def details_view(self):
         student = self.get_one(request.args.get("id"))
@@ -284,6 +331,10 @@ class StudentView(ScopedModelView):
             ).all()
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
+            kwargs["guardian_warning"] = guardian_id_warning
+            kwargs["may_change_class"] = (
+                workflows.is_own_school(current_actor(), model) and model.status in classes.IN_CLASS_STATUSES
+            )
             from admin.archive import details_context  # the archive tabs (学籍档案, 第八条)
 
             kwargs.update(details_context(model))

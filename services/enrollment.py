@@ -16,9 +16,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from extensions import db
-from models.changes import COMPLETED, ChangeRequest
+from models.changes import COMPLETED, OPEN_STATUSES, ChangeRequest
 from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
 from services import clock, scope
@@ -28,6 +29,7 @@ from services.workflows import (
     ChangeType,
     Material,
     StepDef,
+    close_others,
     declare,
     filed_by_own_school,
     open_request,
@@ -120,8 +122,22 @@ def _may_delay(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
+def _nothing_else_open(req: ChangeRequest, actor: User) -> str | None:
+    """A new pupil's own enrollment request (待核办) may be open beside the delay; nothing else may."""
+    other = db.session.scalar(
+        select(ChangeRequest.id).where(ChangeRequest.student_id == req.student.id, ChangeRequest.type != ENROLLMENT,
+                                       ChangeRequest.status.in_(OPEN_STATUSES)).limit(1)
+    )
+    if other is not None:
+        return _l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=other)
+    return None
+
+
 def _delay_approved(req: ChangeRequest, actor: User) -> None:
     req.student.status = DELAYED_STATUS
+    # The child does not start now: the enrollment request waiting at the authority ends; it is
+    # filed again when the child starts school (start_after_delay).
+    close_others(req, actor, str(_l("Delayed enrollment")))
     _done(req)
 
 
@@ -131,7 +147,10 @@ declare(ChangeType(
     steps=(StepDef("school", _l("School"), _own_school),),
     effect=_delay_approved,
     materials=(Material("application", _l("Guardian's written application")),),
-    preconditions=(filed_by_own_school, _may_delay),  # the school records the guardian's application
+    preconditions=(filed_by_own_school, _may_delay, _nothing_else_open),  # the school records the guardian's application
+    # 第四条: the usual case is a new pupil without a 学籍号 whose enrollment request still waits
+    # at the authority; that request must not block the delay (_nothing_else_open allows only it).
+    opens_beside_others=True,
 ))
 
 

@@ -14,6 +14,8 @@ from flask_babel import lazy_gettext as _l
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric
 
+from services import clock
+
 PROVINCE_CODE = "21"  # 辽宁
 
 
@@ -29,8 +31,8 @@ class ResidentId:
     division: str
 
 
-def parse_resident_id(raw: str | None) -> ResidentId:
-    """Validate an 18-digit 居民身份证号 and return what it encodes; IdNumberError says why not."""
+def _well_formed(raw: str | None) -> str:
+    """The GB 11643 form: 18 characters, 17 digits and a digit or X, the right check digit."""
     number = (raw or "").strip().upper()
     if len(number) != 18:
         raise IdNumberError(_l("The ID number must have 18 characters."))
@@ -38,16 +40,58 @@ def parse_resident_id(raw: str | None) -> ResidentId:
         raise IdNumberError(_l("The ID number may contain only digits and a final X."))
     if ric.calc_check_digit(number) != number[17]:
         raise IdNumberError(_l("The ID number's check digit is wrong."))
+    return number
+
+
+def _birth_date(number: str) -> date:
     try:
-        birth = ric.get_birth_date(number)
+        return ric.get_birth_date(number)
     except stdnum_exc.ValidationError:
         raise IdNumberError(_l("The ID number does not contain a real birth date.")) from None
+
+
+def parse_resident_id(raw: str | None) -> ResidentId:
+    """Validate a pupil's 18-digit 居民身份证号 and return what it encodes; IdNumberError says why not.
+
+    The pupil's own number is checked strictly: its division code must be one stdnum knows for
+    the birth year (a child is registered soon after birth). A guardian's is not: see
+    `check_guardian_id`.
+    """
+    number = _well_formed(raw)
+    birth = _birth_date(number)
     try:
         ric.get_birth_place(number)
     except (stdnum_exc.ValidationError, KeyError):  # KeyError: a province- or city-only code such as 210199
         raise IdNumberError(_l("The ID number's division code is unknown.")) from None
     gender = "1" if int(number[16]) % 2 == 1 else "2"
     return ResidentId(number=number, birth_date=birth, gender=gender, division=number[:6])
+
+
+GUARDIAN_BORN_FROM = date(1930, 1, 1)
+ADULT_AGE = 18
+
+
+def age_on(birth: date, day: date) -> int:
+    """Full years of age on `day` (a 29 February birthday counts from 1 March in other years)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def check_guardian_id(raw: str | None, today: date | None = None) -> str:
+    """The one rule for a guardian's 居民身份证号; returns the number, IdNumberError says why not.
+
+    Valid is a well-formed GB 11643 number with the right check digit and a real birth date of
+    an adult (18 or older today) born 1930 or later — and nothing else. In particular no
+    division-code check: an adult's number keeps the code of where it was first issued, often
+    a division abolished since (e.g. 210120 沈阳市市区 until 1983), or one that stdnum dates
+    after the holder's birth year (210102 和平区 "[1983-]" refuses everyone born before 1983).
+    """
+    number = _well_formed(raw)
+    birth = _birth_date(number)
+    if birth < GUARDIAN_BORN_FROM:
+        raise IdNumberError(_l("A guardian's ID number must show a birth date in 1930 or later."))
+    if age_on(birth, today or clock.today()) < ADULT_AGE:
+        raise IdNumberError(_l("A guardian's ID number must show an adult (18 or older)."))
+    return number
 
 
 def check_against_record(rid: ResidentId, birth_date: date | None, gender: str | None) -> list[tuple[str, str]]:

@@ -16,9 +16,18 @@ from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
 from services import audit, codes, dedup, scope
+from services.classes import class_name_problem
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
-from services.ids import IdNumberError, check_against_record, division_name, parse_resident_id, temporary_xjh, xjh_from_id
+from services.ids import (
+    IdNumberError,
+    check_against_record,
+    check_guardian_id,
+    division_name,
+    parse_resident_id,
+    temporary_xjh,
+    xjh_from_id,
+)
 
 if TYPE_CHECKING:
     from models.people import User
@@ -62,7 +71,7 @@ CODED_FIELDS = {
     "disability": "disability",
 }
 MAX_LENGTHS = {
-    "name": 50, "former_name": 50, "native_place": 50, "class_name": 20,
+    "name": 50, "former_name": 50, "native_place": 50,
     "current_address": 200, "home_address": 200, "phone": 20,
 }
 
@@ -99,6 +108,8 @@ def validate(
         value = getattr(student, field)
         if value and division_name(value) is None:
             problems.append((field, str(_l("Unknown administrative division code %(code)s.", code=value))))
+    if (class_problem := class_name_problem(student.class_name)) is not None:
+        problems.append(("class_name", class_problem))
     if student.phone and not PHONE_RE.match(student.phone):
         problems.append(("phone", str(_l("A phone number has 5–20 digits."))))
     if student.enroll_month and not ENROLL_MONTH_RE.match(student.enroll_month):
@@ -157,11 +168,35 @@ def _check_guardians(guardians: list[Guardian]) -> list[tuple[str, str]]:
             problems.append(("guardians", str(_l("At most %(n)d characters.", n=100))))
         if g.id_number and g.id_type == RESIDENT_ID:
             g.id_number = g.id_number.strip().upper()
+            if _kept_as_stored(g):
+                continue  # a stored number that fails the rule is shown with a warning, never blocks a save
             try:
-                parse_resident_id(g.id_number)
+                check_guardian_id(g.id_number)
             except IdNumberError as exc:
                 problems.append(("guardians", f"{g.name}: {exc}"))
     return problems
+
+
+def _kept_as_stored(guardian: Guardian) -> bool:
+    """The guardian's ID type and number are the ones already saved (not newly typed)."""
+    if guardian.id is None:
+        return False
+    stored_number = scope.stored_value(guardian, "id_number")
+    return (
+        scope.stored_value(guardian, "id_type") == guardian.id_type
+        and (str(stored_number or "")).strip().upper() == guardian.id_number
+    )
+
+
+def guardian_id_warning(guardian: Guardian) -> str | None:
+    """Why a guardian's recorded resident ID number fails the rule, for a warning beside it; None when fine."""
+    if not guardian.id_number or guardian.id_type != RESIDENT_ID:
+        return None
+    try:
+        check_guardian_id(guardian.id_number)
+    except IdNumberError as exc:
+        return str(exc)
+    return None
 
 
 def _locked_core_changes(student: Student) -> list[tuple[str, str]]:
@@ -180,6 +215,20 @@ def _locked_core_changes(student: Student) -> list[tuple[str, str]]:
         if field in ("id_type", "id_number") and not scope.stored_value(student, "id_number"):
             continue
         problems.append((field, str(_l("Core data of an approved record is changed through a correction request (第十一条)."))))
+    return problems
+
+
+def _locked_placement_changes(student: Student) -> list[tuple[str, str]]:
+    """The grade and class of a record, once approved, are not edited as data: the grade changes
+    only through promotion, retention or an approved change (第十八条 keeps the last term before
+    a suspension), the class through 调班 (services/classes.py), each leaving its own trace."""
+    if scope.stored_value(student, "status") == PENDING:
+        return []  # still being created: the school corrects what the authority sent back
+    problems = []
+    if scope.stored_value(student, "grade") != student.grade:
+        problems.append(("grade", str(_l("The grade changes only through promotion, retention or an approved change."))))
+    if (scope.stored_value(student, "class_name") or None) != (student.class_name or None):
+        problems.append(("class_name", str(_l("The class is changed with 调班 on the pupil's page."))))
     return problems
 
 
@@ -250,7 +299,7 @@ def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Stu
     if not scope.covers(actor, scope.stored_value(student, "scope_path")):  # type: ignore[arg-type]
         raise NotInScope()
     _check_scope(actor, school)
-    problems = validate(student, school, actor) + _locked_core_changes(student)
+    problems = validate(student, school, actor) + _locked_core_changes(student) + _locked_placement_changes(student)
     if problems:
         raise RuleViolation(problems)
     _place(student, school)  # type: ignore[arg-type]

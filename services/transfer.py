@@ -244,9 +244,11 @@ def start_transfer(student: Student, actor: User, *, reason_code: str, reason_te
 # --- after approval ---------------------------------------------------------------------
 
 
-def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str, backup_reason: str | None = None) -> None:
+def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str, backup_reason: str | None = None,
+                *, clear_class: bool = False) -> None:
     """The record moves to another school of the province; the school it leaves keeps an exported
-    backup (第十条) and the move is written to history with the request."""
+    backup (第十条) and the move is written to history with the request. `clear_class`: the pupil
+    arrives with no class until the new school assigns one (调班, services/classes.py)."""
     student = req.student
     req.archive_backup = snapshot(student)
     archive.backup_on_leaving(req, actor, backup_reason)
@@ -254,12 +256,14 @@ def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str
         student.school = to_school
         student.school_id = to_school.id  # the column, so history sees it
         student.scope_path = to_school.path
+        if clear_class:
+            student.class_name = None
         db.session.flush()
 
 
 def _move(req: ChangeRequest, actor: User) -> None:
     student = req.student
-    move_record(req, actor, req.to_school, str(_l("Transfer")))  # type: ignore[arg-type]
+    move_record(req, actor, req.to_school, str(_l("Transfer")), clear_class=True)  # type: ignore[arg-type]
     req.status, req.reported_at, req.finished_at = COMPLETED, clock.now(), clock.now()
     notify(req.from_school, req, str(_l("%(name)s reported at %(school)s (transfer #%(id)s); the record has moved.",
                                         name=student.name, school=req.to_school.name, id=req.id)))

@@ -1,0 +1,224 @@
+"""Grade and class are not typed in the edit form of an approved record: the grade moves by
+promotion, retention or an approved change (第十八条), the class by 调班 — its own recorded action.
+A transferred pupil arrives with no class (未分班) until the new school assigns one."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models.audit import AuditLog, StudentHistory
+from models.student import Student
+from services import classes, transfer
+from services.errors import NotInScope, RuleViolation
+from services.students import save_student
+from tests.form_values import form_values
+from tests.helpers import HEPING1, SHENHE1, pupil_of, student_form
+from tests.transfer_helpers import approve, start, user
+
+FOUR = ("school-shenhe1", "shenhe", "school-heping1", "heping")
+
+
+def _pupil_id(app, code: str = HEPING1) -> int:
+    with app.app_context():
+        return pupil_of(code).id
+
+
+# --- the edit form -------------------------------------------------------------------------
+
+
+def test_edit_form_of_an_approved_record_has_no_grade_or_class(as_user, app):
+    sid = _pupil_id(app)
+    c = as_user("school-heping1")
+    html = c.get(f"/admin/student/edit/?id={sid}").get_data(as_text=True)
+    data = form_values(html)
+    assert "grade" not in data and "class_name" not in data and "phone" in data
+
+
+def test_grade_and_class_posted_to_the_edit_form_change_nothing(as_user, app):
+    with app.app_context():
+        s = pupil_of(HEPING1)
+        sid, grade, klass = s.id, s.grade, s.class_name
+    c = as_user("school-heping1")
+    url = f"/admin/student/edit/?id={sid}"
+    data = form_values(c.get(url).get_data(as_text=True))
+    data.update(grade=str(grade % 6 + 1), class_name="9班", phone="13911112222")
+    assert c.post(url, data=data).status_code == 302
+    with app.app_context():
+        s = db.session.get(Student, sid)
+        assert (s.grade, s.class_name, s.phone) == (grade, klass, "13911112222")
+
+
+def test_grade_change_of_an_approved_record_is_refused_by_the_service(ctx):
+    s = pupil_of(HEPING1)
+    own = s.school
+    s.grade = s.grade % 6 + 1
+    with pytest.raises(RuleViolation, match="升级、留级") as exc:
+        save_student(s, user("school-heping1"), own)
+    assert [f for f, _m in exc.value.problems] == ["grade"]
+
+
+def test_class_typed_into_an_approved_record_is_refused_by_the_service(ctx):
+    s = pupil_of(HEPING1)
+    own = s.school
+    s.class_name = "9班"
+    with pytest.raises(RuleViolation, match="调班") as exc:
+        save_student(s, user("school-heping1"), own)
+    assert [f for f, _m in exc.value.problems] == ["class_name"]
+
+
+def test_new_pupil_form_still_sets_grade_and_class(as_user, app):
+    assert as_user("school-heping1").post_form("/admin/student/new/", student_form(grade="4", class_name="3班")).status_code == 302
+    with app.app_context():
+        s = db.session.scalar(select(Student).where(Student.name == "测试学生"))
+        assert (s.grade, s.class_name) == (4, "3班")
+
+
+def test_new_pupil_with_markup_in_the_class_is_refused(as_user, app):
+    resp = as_user("school-heping1").post_form("/admin/student/new/", student_form(class_name="<b>1</b>"))
+    assert resp.status_code == 200 and "班级名称只能包含" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Student).where(Student.name == "测试学生")) is None
+
+
+# --- 调班: the service -------------------------------------------------------------------------
+
+
+def test_class_change_writes_history_with_the_reason_and_the_actor(ctx):
+    s = pupil_of(HEPING1)
+    old = s.class_name
+    classes.change_class(s, user("school-heping1"), "4班", "家长申请，与双胞胎同班")
+    db.session.commit()
+    row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == s.id, StudentHistory.field == "class_name"))
+    assert (row.old_value, row.new_value) == (old, "4班")
+    assert "家长申请" in row.reason and row.changed_by.email == "school-heping1@xueji.demo"
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "student.class_change", AuditLog.object_id == str(s.id)))
+
+
+def test_class_change_needs_a_reason_and_a_valid_class_name(ctx):
+    s = pupil_of(HEPING1)
+    with pytest.raises(RuleViolation) as exc:
+        classes.change_class(s, user("school-heping1"), "<script>x</script>", "")
+    assert {f for f, _m in exc.value.problems} == {"class_name", "reason"}
+    with pytest.raises(RuleViolation, match="20"):
+        classes.change_class(s, user("school-heping1"), "班" * 21, "理由")
+    with pytest.raises(RuleViolation, match="已在此班级"):
+        classes.change_class(s, user("school-heping1"), s.class_name, "理由")
+
+
+def test_class_change_is_for_the_pupils_own_school_only(ctx):
+    s = pupil_of(HEPING1)
+    with pytest.raises(NotInScope):
+        classes.change_class(s, user("school-shenhe1"), "4班", "理由")
+    with pytest.raises(RuleViolation, match="所在学校"):
+        classes.change_class(s, user("heping"), "4班", "理由")  # the authority sees the pupil but does not place it
+
+
+def test_graduated_pupil_is_not_placed_in_a_class(ctx):
+    s = pupil_of(HEPING1)
+    s.status = "graduated"
+    db.session.commit()
+    with pytest.raises(RuleViolation, match="在籍或休学"):
+        classes.change_class(s, user("school-heping1"), "4班", "理由")
+
+
+# --- 调班: the screens -------------------------------------------------------------------------
+
+
+def test_class_change_through_the_pupils_page(as_user, app):
+    sid = _pupil_id(app)
+    c = as_user("school-heping1")
+    page = c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
+    assert f"/admin/student/class/?id={sid}" in page and "调班" in page
+    resp = c.post_form(f"/admin/student/class/?id={sid}", {"class_name": "4班", "reason": "家长申请"})
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.get(Student, sid).class_name == "4班"
+    details = c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
+    assert "4班" in details and "家长申请" in details
+
+
+def test_class_change_without_csrf_token_is_refused(as_user, app):
+    sid = _pupil_id(app)
+    with app.app_context():
+        before = db.session.get(Student, sid).class_name
+    resp = as_user("school-heping1").post(f"/admin/student/class/?id={sid}", data={"class_name": "4班", "reason": "x"})
+    assert resp.status_code == 400
+    with app.app_context():
+        assert db.session.get(Student, sid).class_name == before
+
+
+def test_bad_class_name_gives_a_message_and_keeps_what_was_typed(as_user, app):
+    sid = _pupil_id(app)
+    with app.app_context():
+        before = db.session.get(Student, sid).class_name
+    resp = as_user("school-heping1").post_form(f"/admin/student/class/?id={sid}", {"class_name": "<b>4</b>", "reason": "家长申请"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "班级名称只能包含" in html
+    assert "&lt;b&gt;4&lt;/b&gt;" in html and "<b>4</b>" not in html and "家长申请" in html
+    with app.app_context():
+        assert db.session.get(Student, sid).class_name == before
+
+
+def test_class_change_page_of_another_schools_pupil_is_not_found(as_user, app):
+    sid = _pupil_id(app, SHENHE1)
+    c = as_user("school-heping1")
+    assert c.get(f"/admin/student/class/?id={sid}").status_code == 404
+    assert c.post_form(f"/admin/student/class/?id={sid}", {"class_name": "4班", "reason": "x"},
+                       token_from="/admin/student/").status_code == 404
+
+
+def test_authority_sees_no_class_change_and_may_not_use_it(as_user, app):
+    sid = _pupil_id(app)
+    c = as_user("heping")
+    assert "/admin/student/class/" not in c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
+    assert c.get(f"/admin/student/class/?id={sid}").status_code == 403
+
+
+def test_pupil_without_a_class_shows_no_class_yet_and_can_be_assigned_one(as_user, app):
+    with app.app_context():
+        s = pupil_of(HEPING1)
+        s.class_name = None
+        db.session.commit()
+        sid = s.id
+    c = as_user("school-heping1")
+    page = c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
+    assert "未分班" in page and "分班" in page
+    assert c.post_form(f"/admin/student/class/?id={sid}", {"class_name": "1班", "reason": "转入后分班"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Student, sid).class_name == "1班"
+
+
+# --- 报到: no class at the new school -------------------------------------------------------
+
+
+def test_transferred_pupil_arrives_with_no_class(ctx):
+    req = start()
+    student = req.student
+    old_class = student.class_name
+    assert old_class
+    approve(req, *FOUR)
+    transfer.report_arrival(req, user("school-shenhe1"))
+    db.session.commit()
+    assert student.class_name is None and student.school.code == SHENHE1
+    row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == student.id,
+                                                         StudentHistory.field == "class_name", StudentHistory.request_id == req.id))
+    assert (row.old_value, row.new_value) == (old_class, None)
+    assert req.archive_backup["class_name"] == old_class  # the sending school's backup keeps it
+    classes.change_class(student, user("school-shenhe1"), "2班", "转入分班")
+    assert student.class_name == "2班"
+
+
+def test_waiting_record_grade_and_class_can_still_be_corrected(ctx):
+    """A record still waiting for the authority (待核办) is being created: the school fixes what was sent back."""
+    from services import enrollment
+    from tests.test_students import new_student
+
+    s = enrollment.enroll(new_student(class_name="1班"), user("school-heping1"), pupil_of(HEPING1).school)
+    db.session.commit()
+    own = s.school
+    s.grade, s.class_name = 2, "2班"
+    save_student(s, user("school-heping1"), own)
+    db.session.commit()
+    assert (s.grade, s.class_name) == (2, "2班")
