@@ -68,19 +68,15 @@ def parse_resident_id(raw: str | None) -> ResidentId:
 
 
 GUARDIAN_BORN_FROM = date(1930, 1, 1)
-ADULT_AGE = 18
 
-
-def age_on(birth: date, day: date) -> int:
-    """Full years of age on `day` (a 29 February birthday counts from 1 March in other years)."""
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def check_guardian_id(raw: str | None, today: date | None = None) -> str:
     """The one rule for a guardian's 居民身份证号; returns the number, IdNumberError says why not.
 
     Valid is a well-formed GB 11643 number with the right check digit and a real birth date of
-    an adult (18 or older today) born 1930 or later — and nothing else. In particular no
+    someone born 1930 or later and not after today — and nothing else (no age rule: a guardian
+    born late in 2008 holds a valid number months before turning 18). In particular no
     division-code check: an adult's number keeps the code of where it was first issued, often
     a division abolished since (e.g. 210120 沈阳市市区 until 1983), or one that stdnum dates
     after the holder's birth year (210102 和平区 "[1983-]" refuses everyone born before 1983).
@@ -89,8 +85,8 @@ def check_guardian_id(raw: str | None, today: date | None = None) -> str:
     birth = _birth_date(number)
     if birth < GUARDIAN_BORN_FROM:
         raise IdNumberError(_l("A guardian's ID number must show a birth date in 1930 or later."))
-    if age_on(birth, today or clock.today()) < ADULT_AGE:
-        raise IdNumberError(_l("A guardian's ID number must show an adult (18 or older)."))
+    if birth > (today or clock.today()):
+        raise IdNumberError(_l("The ID number's birth date is in the future."))
     return number
 
 

@@ -64,11 +64,11 @@ def test_guardian_born_before_1930_is_refused(ctx):
         check_guardian_id(make_id("210102", date(1929, 12, 31), 11), today=TODAY)
 
 
-def test_guardian_under_18_is_refused(ctx):
-    eighteen = date(2009, 1, 1)  # 18 on TODAY exactly
-    assert check_guardian_id(make_id("210102", eighteen, 11), today=TODAY)
-    with pytest.raises(IdNumberError, match="成年"):
-        check_guardian_id(make_id("210102", eighteen + timedelta(days=1), 11), today=TODAY)
+def test_guardian_rule_has_no_age_limit_but_refuses_a_future_birth_date(ctx):
+    # "born 1930 or later, and no other rule": a guardian born in December 2008 is accepted.
+    assert check_guardian_id(make_id("210102", date(2008, 12, 31), 11), today=TODAY)
+    with pytest.raises(IdNumberError, match="晚于今天"):
+        check_guardian_id(make_id("210102", TODAY + timedelta(days=1), 11), today=TODAY)
 
 
 def test_guardian_with_a_wrong_check_digit_is_refused(ctx):
