@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -23,7 +23,13 @@ class RosterSubmission(db.Model):
     stays, so the history of what was sent, and when, is never lost."""
 
     __tablename__ = "roster_submission"
-    __table_args__ = (Index("ix_roster_submission_school_kind_year", "school_id", "kind", "year"),)
+    __table_args__ = (
+        Index("ix_roster_submission_school_kind_year", "school_id", "kind", "year"),
+        # One current submission per register: of two submissions at the same moment, the second
+        # insert fails instead of leaving two "current" rows (services/rosters.submit).
+        Index("ux_roster_submission_current", "school_id", "kind", "year", unique=True,
+              sqlite_where=text("replaced_at IS NULL"), postgresql_where=text("replaced_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))

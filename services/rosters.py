@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from extensions import db
@@ -666,7 +667,12 @@ def submit(actor: User, kind_code: str, year: int) -> tuple[RosterSubmission, by
         xlsx_sha256=uploads.store(xlsx_bytes), xlsx_size=len(xlsx_bytes),
     )
     db.session.add(row)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # ux_roster_submission_current: another submission of it just went in
+        db.session.rollback()
+        raise RuleViolation(str(_l("This register was submitted at the same moment by someone else. "
+                                   "Reload the page to see it."))) from None
     audit.record(actor, "submit", "roster_submission", row.id,
                  f"{kind_code} {school.code} {year} {'on time' if row.on_time else 'late'}")
     return row, pdf_bytes, xlsx_bytes

@@ -204,3 +204,17 @@ def test_authority_lists_which_registers_are_in_late_or_missing(as_user, monkeyp
     assert 'id="roster-2221000002"' in late and f'id="roster-{HEPING1}"' not in late
     missing = c.get("/admin/rosters/?year=2026&state=missing").get_data(as_text=True)
     assert 'id="roster-2221000002"' in missing and f'id="roster-{HEPING1}"' not in missing  # its 增减登记表
+
+
+def test_two_submissions_at_the_same_moment_leave_one_current(ctx, monkeypatch):
+    """The second of two simultaneous submissions does not see the first (it is not committed when
+    it looks): the partial unique index refuses it with a clear message instead of two current rows."""
+    set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
+    first, _p, _x = rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+    db.session.commit()
+    unseen = select(RosterSubmission).where(RosterSubmission.id == -1)
+    monkeypatch.setattr(rosters, "_current", lambda *a: unseen)
+    with pytest.raises(RuleViolation, match="同时"):
+        rosters.submit(user("principal-heping1"), rosters.NEW, 2026)
+    current = db.session.scalars(select(RosterSubmission).where(RosterSubmission.replaced_at.is_(None))).all()
+    assert [r.id for r in current] == [first.id]

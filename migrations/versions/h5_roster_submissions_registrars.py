@@ -49,6 +49,8 @@ def upgrade():
     with op.batch_alter_table('roster_submission', schema=None) as batch_op:
         batch_op.create_index('ix_roster_submission_school_kind_year', ['school_id', 'kind', 'year'], unique=False)
         batch_op.create_index(batch_op.f('ix_roster_submission_scope_path'), ['scope_path'], unique=False)
+        batch_op.create_index('ux_roster_submission_current', ['school_id', 'kind', 'year'], unique=True,
+                              sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
 
     op.create_table('school_registrar',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -79,6 +81,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_school_registrar_school_id'))
     op.drop_table('school_registrar')
     with op.batch_alter_table('roster_submission', schema=None) as batch_op:
+        batch_op.drop_index('ux_roster_submission_current')
         batch_op.drop_index(batch_op.f('ix_roster_submission_scope_path'))
         batch_op.drop_index('ix_roster_submission_school_kind_year')
     op.drop_table('roster_submission')
