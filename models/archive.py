@@ -64,6 +64,9 @@ class ArchiveDocument(ArchiveEntry, db.Model):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(200))
+    # Filed from an approved request (第十二条): its number, and the upload it came from (once each).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("change_request.id"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"), unique=True)
 
     # The names used for uploads elsewhere (Attachment): same columns.
     uploaded_by_id = synonym("created_by_id")
