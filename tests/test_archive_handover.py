@@ -120,6 +120,50 @@ def test_transfer_out_of_the_province_files_its_evidence(ctx):
     _assert_filed_once(req)
 
 
+def test_approved_delayed_enrollment_files_the_guardians_application(ctx):
+    from tests.helpers import make_id
+    from tests.test_enrollment import _new_pupil
+
+    s = _new_pupil(grade=1, birth_date=date(2020, 5, 1), id_number=make_id("210102", date(2020, 5, 1), 11))
+    db.session.commit()
+    workflows.withdraw(db.session.scalar(select(ChangeRequest).where(ChangeRequest.student_id == s.id)), user("school-heping1"))
+    req = enrollment.request_delay(s, user("school-heping1"), date(2027, 9, 1), "身体原因")
+    _give_every_material(req)
+    decide_all(req)
+    _assert_filed_once(req)
+
+
+def test_approved_arrival_from_another_province_files_its_evidence(ctx):
+    from services.students import save_student
+    from tests.test_students import new_student
+
+    actor = user("school-heping1")
+    student = save_student(new_student(), actor, school(HEPING1))
+    req = transfer.record_arrival_from_other_province(student, actor, "吉林省某小学", "hukou_moved")
+    _give_every_material(req)
+    decide_all(req)
+    assert student.status == "enrolled"
+    _assert_filed_once(req)
+
+
+def test_approved_record_proof_files_the_loss_statement(ctx, monkeypatch):
+    from services import certificates
+    from tests.test_certificates import YEAR, issued
+
+    at(monkeypatch, date(YEAR, 7, 1))
+    (diploma,) = issued()
+    req = certificates.request_record_proof(diploma.student, user("school-heping2"), "搬家时遗失")
+    _give_every_material(req)
+    decide_all(req)
+    _assert_filed_once(req)
+
+
+def test_every_change_type_with_materials_is_covered_here():
+    covered = {*NEW_TYPES, "correction", "delayed_enrollment", transfer.TRANSFER, transfer.TRANSFER_OUT_OF_PROVINCE,
+               transfer.TRANSFER_INTO_PROVINCE, "record_proof"}
+    assert {code for code, t in workflows.TYPES.items() if t.materials} == covered
+
+
 def test_rejected_request_files_nothing(ctx):
     pupil, open_as = ready(NEW_TYPES[0])
     req = open_as(staff(pupil.school_id))
