@@ -69,7 +69,7 @@ def upgrade():
     with op.batch_alter_table('archive_document', schema=None) as batch_op:
         batch_op.add_column(sa.Column('request_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('attachment_id', sa.Integer(), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_archive_document_attachment_id'), ['attachment_id'])
+        batch_op.create_unique_constraint(batch_op.f('uq_archive_document_request_id'), ['request_id', 'attachment_id'])
         batch_op.create_foreign_key(batch_op.f('fk_archive_document_request_id_change_request'), 'change_request', ['request_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_archive_document_attachment_id_attachment'), 'attachment', ['attachment_id'], ['id'])
 
@@ -81,7 +81,7 @@ def downgrade():
     with op.batch_alter_table('archive_document', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_archive_document_attachment_id_attachment'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_archive_document_request_id_change_request'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('uq_archive_document_attachment_id'), type_='unique')
+        batch_op.drop_constraint(batch_op.f('uq_archive_document_request_id'), type_='unique')
         batch_op.drop_column('attachment_id')
         batch_op.drop_column('request_id')
 
