@@ -41,7 +41,10 @@ def _flash_form(form: t.Any) -> None:
 
 def _handover_view(handover: PaperHandover, back: str) -> SimpleNamespace:
     actor = current_actor()
-    dispatch = PaperDispatchForm(formdata=None, back=back) if paper.may_dispatch(actor, handover) else None
+    dispatch = None
+    if paper.may_dispatch(actor, handover):
+        guardians = handover.student.guardians  # 第十六条: a guardian carries it; offer the first one's name
+        dispatch = PaperDispatchForm(formdata=None, back=back, carried_by=handover.carried_by or (guardians[0].name if guardians else None))
     receipt = PaperReceiptForm(formdata=None, back=back) if paper.may_receive(actor, handover) else None
     return SimpleNamespace(h=handover, dispatch_form=dispatch, receipt_form=receipt)
 
