@@ -18,6 +18,7 @@ from admin.calendar import CalendarDayView, OfficialNoticeView
 from admin.changes import ChangeRequestView
 from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
+from admin.paper import PaperView, register_globals
 from admin.problems import MENU_NAME, ProblemRecordView
 from admin.promotion import PromotionView
 from admin.registrars import RegistrarView
@@ -76,6 +77,9 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
     admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
     admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=_l("Archives")))
+    admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=_l("Archives")))
+    admin.add_link(MenuLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=_l("Archives")))
+    register_globals(app)
     admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
     admin.add_view(OfficialNoticeView(name=_l("Holiday notices"), endpoint="calendar_notices", category=_l("Organisation")))

@@ -446,6 +446,7 @@ class OversightView(SecureBaseView):
             oversight.NOT_ARCHIVED: oversight.not_archived_page, oversight.DROPOUTS: oversight.dropouts_page,
             oversight.ADMISSIONS: oversight.admissions_page, oversight.HANDOVERS: oversight.handovers_page,
             oversight.LATE_DEATHS: oversight.late_deaths_page,
+            oversight.PAPER: oversight.paper_page,
         }
         rows, has_next = loaders[code](actor, page)
         return self.render("admin/oversight_report.html", report=oversight.REPORT[code], total=oversight.count(actor, code),

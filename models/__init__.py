@@ -8,6 +8,7 @@ from models.graduation import Certificate, GraduationRecord
 from models.imports import ImportJob  # noqa: F401  (registers the table)
 from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
+from models.paper import PaperFileLocation, PaperHandover
 from models.people import Role, User
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
@@ -38,6 +39,8 @@ __all__ = [
     "Notification",
     "OfficialCalendarYear",
     "OrgUnit",
+    "PaperFileLocation",
+    "PaperHandover",
     "PrintedDocument",
     "ProblemRecord",
     "PromotionRun",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, synonym
 
 from extensions import db
@@ -57,6 +57,8 @@ class ArchiveDocument(ArchiveEntry, db.Model):
     """学籍信息证明材料 (第八条 (2)): an uploaded photo or scan (JPG/PNG/PDF, checked by content)."""
 
     __tablename__ = "archive_document"
+    # One document per upload of a request, however often the filing runs.
+    __table_args__ = (UniqueConstraint("request_id", "attachment_id"),)
 
     kind: Mapped[str] = mapped_column(String(20))
     filename: Mapped[str] = mapped_column(String(200))
@@ -64,6 +66,9 @@ class ArchiveDocument(ArchiveEntry, db.Model):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(200))
+    # Filed from an approved request (第十二条): its number, and the upload it came from (once each).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("change_request.id"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
 
     # The names used for uploads elsewhere (Attachment): same columns.
     uploaded_by_id = synonym("created_by_id")

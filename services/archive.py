@@ -56,12 +56,13 @@ from models.archive import (
     QualityReport,
 )
 from models.audit import AuditLog, StudentHistory
-from models.changes import PrintedDocument
+from models.changes import COMPLETED, PrintedDocument
 from models.people import User
 from models.student import Guardian, Student
 from services import audit, clock, codes, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
+from services.workflows import type_of
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
@@ -398,6 +399,53 @@ def add_document(student: Student, actor: User, kind: str, file: FileStorage, no
     db.session.flush()
     audit.record(actor, ADD, "student", student.id, _summary(SECTIONS["documents"], doc))
     return doc
+
+
+# --- 第十二条: a change's evidence goes into the archive ------------------------------------
+
+# The kind of archive document a request's upload becomes: a 户籍 copy is 户籍证明 whatever the
+# change; otherwise the change type says it (the type codes of services/transfer.py and
+# services/suspension.py, which build on this module and so cannot be imported here).
+_KIND_OF_TYPE = {
+    "transfer": DOC_TRANSFER, "transfer_out_province": DOC_TRANSFER, "transfer_in_province": DOC_TRANSFER,
+    "suspension": DOC_SUSPENSION, "suspension_extension": DOC_SUSPENSION, "resumption": DOC_SUSPENSION,
+}
+
+
+def _filed_kind(req: ChangeRequest, material: str) -> str:
+    return DOC_HUKOU if material == "hukou" else _KIND_OF_TYPE.get(req.type, DOC_OTHER)
+
+
+def file_request_materials(req: ChangeRequest, actor: User | None) -> list[ArchiveDocument]:
+    """File every upload of a change that has taken effect into the pupil's 证明材料 (第十二条).
+
+    Only a completed change files (a rejected or withdrawn one never does; an approved transfer
+    files at 报到, when the record is at the receiving school). Each upload becomes one document
+    with the request number and the material's name, pointing at the stored file (same sha256,
+    no copy). Calling it again files nothing twice (one document per attachment).
+    """
+    student = req.student
+    if student is None or req.status != COMPLETED or not req.attachments:
+        return []
+    done = set(db.session.scalars(select(ArchiveDocument.attachment_id).where(ArchiveDocument.request_id == req.id)))
+    labels = {m.code: m.label for m in type_of(req).materials}
+    filed = []
+    with force_locale(EXPORT_LOCALE):  # the note is read in the Chinese archive and its exports
+        type_label = str(type_of(req).label)
+        for att in req.attachments:
+            if att.id in done:
+                continue
+            note = f"{type_label} #{req.id}：{labels.get(att.material, att.material)}"
+            filed.append(ArchiveDocument(
+                student_id=student.id, kind=_filed_kind(req, att.material), filename=att.filename,
+                content_type=att.content_type, size=att.size, sha256=att.sha256, note=note[:200],
+                request_id=req.id, attachment_id=att.id, created_by_id=actor.id if actor else None, created_at=clock.now(),
+            ))
+    db.session.add_all(filed)
+    db.session.flush()
+    for doc in filed:
+        audit.record(actor, ADD, "student", student.id, _summary(SECTIONS["documents"], doc))
+    return filed
 
 
 def edit_entry(row: Any, actor: User, data: dict[str, Any]) -> Any:

@@ -25,6 +25,7 @@ from models.student import CORE_FIELDS, PENDING, Student
 from services import clock, scope
 from services.errors import RuleViolation
 from services.students import GRADES_BY_KIND, assign_xjh, finish_new, stage_new, validate
+from services.transfer import move_record
 from services.workflows import (
     ChangeType,
     Material,
@@ -256,9 +257,13 @@ def _continues_primary(req: ChangeRequest, actor: User) -> str | None:
 
 
 def _continuation_approved(req: ChangeRequest, actor: User) -> None:
+    """The record leaves the primary school as a transfer's does: through `move_record`, so the
+    primary school keeps its exported backup (第十条) and the paper file's hand-over starts (第十六条)."""
     student = req.student
-    req.archive_backup = None
-    student.school, student.school_id, student.scope_path = req.to_school, req.to_school.id, req.to_school.path
+    school: OrgUnit = req.to_school  # type: ignore[assignment]
+    move_record(req, actor, school, str(_l("Continuation into junior middle school")),
+                str(_l("Continuation #%(id)s to %(school)s", id=req.id, school=school.name)),
+                clear_class=True)  # the primary school's class means nothing at the junior school
     student.grade, student.status = 7, "enrolled"
     db.session.flush()
     _done(req)

@@ -10,6 +10,8 @@ the data check. The rows a user sees are always those under their own unit's pat
 - 不及时报告辍学 (4): 4 consecutive weeks of unexcused absence, no dropout reported (第二十三条).
 - 接收学生不办理转学手续 (5): a pupil's school changed with no change request behind it.
 - 不按规定转接学籍档案 (6): a migrant dropout's archive not handed over by the end of the term (第二十三条).
+- 纸质档案未转交 (6, 第十条/第十六条): paper files of pupils who moved school (转学, 升学) whose
+  receipt the receiving school has not yet confirmed (services/paper.py keeps the hand-over).
 - 休学到期 (第十九条) is listed in the data check too: the school must contact the family.
 - 死亡逾期上报 (第二十一条): deaths the school reported after 10 working days from the date of death
   (the school's lateness, kept on the request by services/departures.py); on the data check list.
@@ -37,10 +39,11 @@ from models.changes import COMPLETED, OPEN_STATUSES, REJECTED, WITHDRAWN, Attach
 from models.graduation import RECORD_PROOF
 from models.org import AUTHORITY_LEVELS, SCHOOL, OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
+from models.paper import PaperHandover
 from models.problems import OPEN, ProblemRecord
 from models.status import ILLNESS, Absence, ArchiveHandover, Suspension
 from models.student import Student
-from services import audit, clock, departures, scope, suspension, workflows
+from services import audit, clock, departures, paper, scope, suspension, workflows
 from services.archive import incomplete_archive_filter
 from services.errors import NotInScope, RuleViolation
 from services.placements import SPECIAL_ATTEND, SPECIAL_MOVE, WORK_STUDY
@@ -218,9 +221,9 @@ def late_deaths_filter(path: str) -> ColumnElement[bool]:
 
 # --- the reports, counted and grouped by school -------------------------------------------------------
 
-ARCHIVE, PROBLEMS, NOT_ARCHIVED, DROPOUTS, ADMISSIONS, HANDOVERS, EXPIRED = (
+ARCHIVE, PROBLEMS, NOT_ARCHIVED, DROPOUTS, ADMISSIONS, HANDOVERS, PAPER, EXPIRED = (
     "archive_overdue", "open_problems", "changes_not_archived", "unreported_dropouts", "admission_without_transfer",
-    "handover_overdue", "expired_suspensions",
+    "handover_overdue", "paper_not_received", "expired_suspensions",
 )
 LATE_DEATHS = "late_death_reports"
 
@@ -247,6 +250,10 @@ REPORTS = (
            _l("Pupils whose school changed without a completed transfer or placement.")),
     Report(HANDOVERS, _l("Archives not passed on"), "第三十条第六项 · 第二十三条",
            _l("Archives of migrant dropouts not handed to the hukou county by the end of the term.")),
+    # Followed until received; not counted as a violation, since no deadline is set for it.
+    Report(PAPER, _l("Paper files not yet received"), "第三十条第六项 · 第十条 · 第十六条",
+           _l("Paper files of pupils who moved to another school (transfer, junior middle school) whose receipt "
+              "the receiving school has not confirmed."), violation=False),
     Report(EXPIRED, _l("Suspensions expired"), "第十九条",
            _l("Suspensions that have ended with no resumption or extension filed."), violation=False),
     Report(LATE_DEATHS, _l("Deaths reported late"), "第二十一条",
@@ -293,6 +300,8 @@ def count(actor: User, code: str, path: str | None = None) -> int:
         return _count(select(StudentHistory.id).where(admissions_filter(p)))
     if code == HANDOVERS:
         return _count(select(ArchiveHandover.id).where(handover_overdue_filter(p)))
+    if code == PAPER:
+        return _count(select(PaperHandover.id).where(paper.not_received_filter(p)))
     if code == EXPIRED:
         return _count(_expired(actor, p).with_only_columns(Suspension.id))
     if code == LATE_DEATHS:
@@ -322,6 +331,11 @@ def by_school(actor: User, path: str | None = None) -> dict[str, Counter[str]]:
     put(DROPOUTS, Counter(t.scope_path for t in unreported_dropouts(p)))
     put(ADMISSIONS, _grouped(Student.scope_path, admissions_filter(p)))
     put(HANDOVERS, _grouped(ArchiveHandover.scope_path, handover_overdue_filter(p)))
+    # A paper file waits for the sending school until sent, then for the receiving school.
+    put(PAPER, _grouped(PaperHandover.from_path, paper.not_received_filter(p), PaperHandover.sent_on.is_(None),
+                        scope.within(PaperHandover.from_path, p)))
+    put(PAPER, _grouped(PaperHandover.to_path, paper.not_received_filter(p), PaperHandover.sent_on.is_not(None),
+                        scope.within(PaperHandover.to_path, p)))
     put(EXPIRED, _grouped(Student.scope_path, base=_expired(actor, p)))
     put(LATE_DEATHS, _grouped(ChangeRequest.from_path, late_deaths_filter(p)))
     return out
@@ -383,6 +397,13 @@ def late_deaths_page(actor: User, page: int) -> tuple[list[ChangeRequest], bool]
     rows = db.session.scalars(
         select(ChangeRequest).where(late_deaths_filter(scope.user_path(actor)))
         .order_by(ChangeRequest.id.desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
+
+
+def paper_page(actor: User, page: int) -> tuple[list[PaperHandover], bool]:
+    rows = db.session.scalars(
+        paper.not_received_query(scope.user_path(actor)).offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)
     ).all()
     return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 

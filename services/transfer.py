@@ -12,7 +12,7 @@ from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
 from models.student import Student
-from services import archive, audit, clock, scope, workdays
+from services import archive, audit, clock, paper, scope, workdays
 from services.errors import NotInScope, RuleViolation
 from services.students import GRADES_BY_KIND
 from services.terms import in_transfer_window
@@ -247,11 +247,13 @@ def start_transfer(student: Student, actor: User, *, reason_code: str, reason_te
 def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str, backup_reason: str | None = None,
                 *, clear_class: bool = False) -> None:
     """The record moves to another school of the province; the school it leaves keeps an exported
-    backup (第十条) and the move is written to history with the request. `clear_class`: the pupil
-    arrives with no class until the new school assigns one (调班, services/classes.py)."""
+    backup (第十条), the paper file's hand-over starts (第十六条), and the move is written to history
+    with the request. `clear_class`: the pupil arrives with no class until the new school assigns one
+    (调班, services/classes.py)."""
     student = req.student
     req.archive_backup = snapshot(student)
     archive.backup_on_leaving(req, actor, backup_reason)
+    paper.open_handover(req, student.school, to_school)  # 第十六条: the paper file follows, sealed, by the guardian
     with audit.acting(actor, reason=reason, request_id=req.id):
         student.school = to_school
         student.school_id = to_school.id  # the column, so history sees it
@@ -265,6 +267,7 @@ def _move(req: ChangeRequest, actor: User) -> None:
     student = req.student
     move_record(req, actor, req.to_school, str(_l("Transfer")), clear_class=True)  # type: ignore[arg-type]
     req.status, req.reported_at, req.finished_at = COMPLETED, clock.now(), clock.now()
+    archive.file_request_materials(req, actor)  # 第十二条: into the archive the receiving school now holds
     notify(req.from_school, req, str(_l("%(name)s reported at %(school)s (transfer #%(id)s); the record has moved.",
                                         name=student.name, school=req.to_school.name, id=req.id)))
 

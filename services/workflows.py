@@ -456,6 +456,9 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
         with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
             type_of(req).effect(req, actor)
             db.session.flush()  # inside: the history rows name the request and the approver
+        from services.archive import file_request_materials  # archive builds on this module
+
+        file_request_materials(req, actor)  # 第十二条: the evidence goes into the pupil's archive
     db.session.flush()
     return step
 
