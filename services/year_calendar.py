@@ -1,0 +1,49 @@
+"""The end-of-year calendar of the province: the configured month-days (config.py) as dates.
+
+SCHOOL_YEAR_END, PROMOTION_WINDOW, GRADUATION_OPENS, GRADUATION_DEADLINE and GRADUATION_LATE_UNTIL
+are "MM-DD" strings, one set per deployment (one province). A value that is no calendar day stops
+the operation with a message naming the setting, not with a 500 deep inside a query.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from flask_babel import format_date
+
+from services import clock
+
+
+class BadCalendarSetting(ValueError):
+    """A configured month-day that is not one (e.g. "7-30", "02-30")."""
+
+
+def _parse(key: str, value: str, year: int) -> date:
+    try:
+        month, day = value.strip().split("-")
+        if len(month) != 2 or len(day) != 2:
+            raise ValueError(value)
+        return date(year, int(month), int(day))
+    except (ValueError, AttributeError) as exc:
+        raise BadCalendarSetting(f"{key}={value!r} is not a month-day MM-DD") from exc
+
+
+def day(key: str, year: int) -> date:
+    """The configured month-day `key` in the calendar year `year`."""
+    return _parse(key, current_app.config[key], year)
+
+
+def promotion_window(year: int) -> tuple[date, date]:
+    """First and last day on which the summer promotion preparing the school year `year`–`year + 1` runs."""
+    start, end = current_app.config["PROMOTION_WINDOW"]
+    return _parse("PROMOTION_WINDOW", start, year), _parse("PROMOTION_WINDOW", end, year)
+
+
+def words(d: date) -> str:
+    """A day as the user reads it: 2027年7月30日 in Chinese."""
+    return format_date(d, format="long")
+
+
+def today() -> date:
+    return clock.today()
