@@ -140,6 +140,7 @@ class GraduationView(SecureBaseView):
             "admin/graduation_index.html", rows=rows, page=page, has_next=has_next, year=year,
             waiting=graduation.waiting_for(actor), deadline=graduation.deadline(year), days_left=graduation.days_to_deadline(year),
             status_labels=changes.STATUS_LABELS, actor=actor, grade_of=graduation.graduating_grade, code_label=codes.label,
+            blocked=graduation.why_not_now(year, authority=True),
         )
 
     @expose("/<int:school_id>/<int:year>/")
