@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models.audit import StudentHistory
@@ -94,6 +95,8 @@ def why_not_now(year: int, *, authority: bool = False, today: date | None = None
     worked on in December 2026."""
     today = today or clock.today()
     start, due, last = opens(year), deadline(year), late_until(year)
+    if not start <= due <= last:
+        raise year_calendar.BadCalendarSetting("GRADUATION_OPENS <= GRADUATION_DEADLINE <= GRADUATION_LATE_UNTIL does not hold")
     words = {"y": year, "start": year_calendar.words(start), "due": year_calendar.words(due),
              "last": year_calendar.words(last), "today": year_calendar.words(today)}
     if today < start:
@@ -171,7 +174,9 @@ def roster_query(school: OrgUnit, year: int, assessment: str | None = None) -> S
         query = query.where(GraduationRecord.assessment.is_(None))
     elif assessment in (PASSED, FAILED):
         query = query.where(GraduationRecord.assessment == assessment)
-    return query.order_by(Student.class_name, Student.name, Student.id)
+    # Who confirmed each result is shown on every line (page, XLSX, PDF): loaded with the lines.
+    return query.options(joinedload(GraduationRecord.confirmed_by), joinedload(GraduationRecord.confirmed_unit)) \
+        .order_by(Student.class_name, Student.name, Student.id)
 
 
 @dataclass

@@ -36,8 +36,13 @@ def day(key: str, year: int) -> date:
 
 def promotion_window(year: int) -> tuple[date, date]:
     """First and last day on which the summer promotion preparing the school year `year`–`year + 1` runs."""
-    start, end = current_app.config["PROMOTION_WINDOW"]
-    return _parse("PROMOTION_WINDOW", start, year), _parse("PROMOTION_WINDOW", end, year)
+    window = current_app.config["PROMOTION_WINDOW"]
+    if len(window) != 2:
+        raise BadCalendarSetting(f"PROMOTION_WINDOW={window!r} is not two month-days MM-DD/MM-DD")
+    start, end = (_parse("PROMOTION_WINDOW", value, year) for value in window)
+    if end < start:
+        raise BadCalendarSetting(f"PROMOTION_WINDOW={window!r} ends before it starts")
+    return start, end
 
 
 def words(d: date) -> str:

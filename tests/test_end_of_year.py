@@ -102,9 +102,10 @@ def test_promotion_window_is_the_province_setting(app, ctx, monkeypatch):
     assert "2027年8月1日" in promotion.why_not_now(2027)
     at(monkeypatch, date(2027, 8, 5))
     assert promotion.why_not_now(2027) is None
-    monkeypatch.setitem(app.config, "PROMOTION_WINDOW", ("8-1", "08-20"))
-    with pytest.raises(year_calendar.BadCalendarSetting, match="PROMOTION_WINDOW"):
-        promotion.why_not_now(2027)
+    for bad in (("8-1", "08-20"), ("08-01",), ("08-20", "08-01"), ("02-30", "08-01")):
+        monkeypatch.setitem(app.config, "PROMOTION_WINDOW", bad)
+        with pytest.raises(year_calendar.BadCalendarSetting, match="PROMOTION_WINDOW"):
+            promotion.why_not_now(2027)
 
 
 def test_promotion_preview_says_per_grade_who_moves_and_why_others_are_held_back(ctx, monkeypatch):
@@ -188,6 +189,15 @@ def test_graduation_window_june_to_30_july_for_the_school_then_the_authority(ctx
     db.session.rollback()
     at(monkeypatch, date(2027, 9, 1))  # the late days are over too
     assert "2027年8月31日" in graduation.why_not_now(2027, authority=True)
+
+
+def test_graduation_dates_are_the_province_setting(app, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "GRADUATION_DEADLINE", "07-20")
+    at(monkeypatch, date(2027, 7, 25))
+    assert "2027年7月20日" in graduation.why_not_now(2027) and graduation.deadline(2027) == date(2027, 7, 20)
+    monkeypatch.setitem(app.config, "GRADUATION_OPENS", "08-01")  # opens after its deadline
+    with pytest.raises(year_calendar.BadCalendarSetting, match="GRADUATION_OPENS"):
+        graduation.why_not_now(2027)
 
 
 def test_roster_screen_in_december_hides_the_work_and_says_why(as_user, app, monkeypatch):

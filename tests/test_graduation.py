@@ -580,7 +580,7 @@ def test_outsiders_get_404_on_every_graduation_url(as_user, app, heping_roster, 
             f"/admin/requests/{rid}/print/student_info"]
     posts = {
         _url(sid, "compile"): {}, _url(sid, "assess"): {"one": f"{t['lines'][0]}:failed"},
-        _url(sid, "assess-rest"): {"result": "failed"}, _url(sid, "submit"): {"late_reason": "x"},
+        _url(sid, "assess-rest"): {"result": "failed"}, _url(sid, "submit"): {"late_reason": "x"}, _url(sid, "confirm"): {},
         f"/admin/requests/{rid}/decide": {"step_id": t["step"], "decision": "reject", "comment": "x"},
         f"/admin/requests/{rid}/withdraw": {"reason": "x"},
     }
