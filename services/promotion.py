@@ -157,8 +157,7 @@ def _check(actor: User, unit: OrgUnit) -> None:
 
 
 def _word(value: str) -> Any:
-    """A constant of the reason CASE as SQL text: the same expression in SELECT and GROUP BY (a
-    bound parameter would make PostgreSQL see two different expressions)."""
+    """A constant of the reason CASE (one of ours, never user input) as SQL text."""
     return literal_column(f"'{value}'")
 
 
@@ -172,10 +171,12 @@ def preview(actor: User, unit: OrgUnit, school_year: int) -> Preview:
         (_open_problem(), _word(PROBLEM)),
         else_=_word(MOVES),
     )
+    # Grouped outside a subquery: the CASE holds bound parameters, which PostgreSQL would not
+    # recognise as the same expression in SELECT and GROUP BY.
+    pupils = select(Student.grade.label("grade"), reason.label("reason")).where(
+        scope.within(Student.scope_path, unit.path), Student.status.in_((IN_SCHOOL, *HELD_STATUSES))).subquery()
     rows = db.session.execute(
-        select(Student.grade, reason, func.count())
-        .where(scope.within(Student.scope_path, unit.path), Student.status.in_((IN_SCHOOL, *HELD_STATUSES)))
-        .group_by(Student.grade, reason).order_by(Student.grade)
+        select(pupils.c.grade, pupils.c.reason, func.count()).group_by(pupils.c.grade, pupils.c.reason).order_by(pupils.c.grade)
     ).all()
     lines: dict[int, GradeLine] = {}
     for grade, why, n in rows:
