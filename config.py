@@ -74,13 +74,14 @@ class Config:
     # reads them; services/promotion.py and services/graduation.py say why an operation cannot run now.
     # - SCHOOL_YEAR_END: the last day of the school year (the end of the second term);
     # - PROMOTION_WINDOW: 正常升级 runs after the school year has ended and before the next one starts
-    #   ("07-16/08-31" in the environment);
+    #   ("07-16/08-31" in the environment; it may not start before SCHOOL_YEAR_END has passed);
     # - GRADUATION_OPENS … GRADUATION_DEADLINE: the graduates' roster is compiled, assessed and submitted
     #   (第二十四条); graduation is done by 30 July (第十二条: 各地各校应在7月30日前完成学生毕业（结业）操作);
     # - GRADUATION_LATE_UNTIL: after the deadline only the supervising authority submits, saying why,
     #   and decides a roster, until this day; then the next school year's roster begins.
     SCHOOL_YEAR_END = os.environ.get("SCHOOL_YEAR_END") or "07-15"
-    PROMOTION_WINDOW = tuple((os.environ.get("PROMOTION_WINDOW") or "07-16/08-31").split("/", 1))
+    # Unset: from the day after SCHOOL_YEAR_END to 31 August.
+    PROMOTION_WINDOW = tuple(os.environ["PROMOTION_WINDOW"].split("/", 1)) if os.environ.get("PROMOTION_WINDOW") else None
     GRADUATION_OPENS = os.environ.get("GRADUATION_OPENS") or "06-01"
     GRADUATION_DEADLINE = os.environ.get("GRADUATION_DEADLINE") or "07-30"
     GRADUATION_LATE_UNTIL = os.environ.get("GRADUATION_LATE_UNTIL") or "08-31"

@@ -85,7 +85,8 @@ class PromotionView(SecureBaseView):
                     return redirect(url_for(".index"))
         db.session.commit()  # nothing written by a preview; ends the read transaction
         school_year = form.school_year.data if form.school_year.data and not form.school_year.errors else None
-        blocked = promotion.why_not_now(school_year or promotion.default_school_year())
+        school_year = school_year or promotion.default_school_year()
+        blocked = promotion.why_not_now(school_year)
         return self.render("admin/promotion.html", form=form, unit=unit, preview=preview, areas=_areas(),
                            runs=promotion.runs(actor), code_label=codes.label, blocked=blocked,
-                           reason_label=promotion.reason_label)
+                           reason_label=promotion.reason_label, window_words=promotion.window_words(school_year))

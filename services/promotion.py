@@ -48,6 +48,12 @@ def default_school_year(today: date | None = None) -> int:
     return today.year if today <= year_calendar.promotion_window(today.year)[1] else today.year + 1
 
 
+def window_words(year: int) -> tuple[str, str]:
+    """The first and last day of the promotion window of `year`, as the user reads them."""
+    start, end = year_calendar.promotion_window(year)
+    return year_calendar.words(start), year_calendar.words(end)
+
+
 def why_not_now(year: int, today: date | None = None) -> str | None:
     """Why the promotion preparing the school year `year`–`year + 1` cannot run today, or None.
     第十二条: 正常升级 follows the end of the school year; the window is the province's (config.py)."""

@@ -7,12 +7,10 @@ the operation with a message naming the setting, not with a 500 deep inside a qu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import format_date
-
-from services import clock
 
 
 class BadCalendarSetting(ValueError):
@@ -35,20 +33,23 @@ def day(key: str, year: int) -> date:
 
 
 def promotion_window(year: int) -> tuple[date, date]:
-    """First and last day on which the summer promotion preparing the school year `year`–`year + 1` runs."""
-    window = current_app.config["PROMOTION_WINDOW"]
+    """First and last day on which the summer promotion preparing the school year `year`–`year + 1`
+    runs: PROMOTION_WINDOW, by default from the day after SCHOOL_YEAR_END to 31 August. It never
+    starts before the school year has ended (第十二条: 正常升级 follows the end of the school year)."""
+    ended = day("SCHOOL_YEAR_END", year)
+    window = current_app.config.get("PROMOTION_WINDOW")
+    if window is None:
+        return ended + timedelta(days=1), date(year, 8, 31)
     if len(window) != 2:
         raise BadCalendarSetting(f"PROMOTION_WINDOW={window!r} is not two month-days MM-DD/MM-DD")
     start, end = (_parse("PROMOTION_WINDOW", value, year) for value in window)
     if end < start:
         raise BadCalendarSetting(f"PROMOTION_WINDOW={window!r} ends before it starts")
+    if start <= ended:
+        raise BadCalendarSetting(f"PROMOTION_WINDOW={window!r} starts before SCHOOL_YEAR_END has passed")
     return start, end
 
 
 def words(d: date) -> str:
     """A day as the user reads it: 2027年7月30日 in Chinese."""
     return format_date(d, format="long")
-
-
-def today() -> date:
-    return clock.today()

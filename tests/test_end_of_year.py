@@ -102,7 +102,10 @@ def test_promotion_window_is_the_province_setting(app, ctx, monkeypatch):
     assert "2027年8月1日" in promotion.why_not_now(2027)
     at(monkeypatch, date(2027, 8, 5))
     assert promotion.why_not_now(2027) is None
-    for bad in (("8-1", "08-20"), ("08-01",), ("08-20", "08-01"), ("02-30", "08-01")):
+    monkeypatch.setitem(app.config, "PROMOTION_WINDOW", None)  # unset: the day after SCHOOL_YEAR_END to 31 August
+    monkeypatch.setitem(app.config, "SCHOOL_YEAR_END", "07-10")
+    assert year_calendar.promotion_window(2027) == (date(2027, 7, 11), date(2027, 8, 31))
+    for bad in (("8-1", "08-20"), ("08-01",), ("08-20", "08-01"), ("02-30", "08-01"), ("07-01", "08-01")):
         monkeypatch.setitem(app.config, "PROMOTION_WINDOW", bad)
         with pytest.raises(year_calendar.BadCalendarSetting, match="PROMOTION_WINDOW"):
             promotion.why_not_now(2027)
