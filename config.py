@@ -69,6 +69,22 @@ class Config:
 
     # School terms (month-day): transfers are handled in term time (第十五条); vacations need an override.
     TERMS = (("09-01", "01-31"), ("03-01", "07-15"))
+    # The end-of-year calendar (month-day, "MM-DD"; one deployment serves one province, so these are the
+    # province's dates). Each can be set from the environment of the same name. services/year_calendar.py
+    # reads them; services/promotion.py and services/graduation.py say why an operation cannot run now.
+    # - SCHOOL_YEAR_END: the last day of the school year (the end of the second term);
+    # - PROMOTION_WINDOW: 正常升级 runs after the school year has ended and before the next one starts
+    #   ("07-16/08-31" in the environment; it may not start before SCHOOL_YEAR_END has passed);
+    # - GRADUATION_OPENS … GRADUATION_DEADLINE: the graduates' roster is compiled, assessed and submitted
+    #   (第二十四条); graduation is done by 30 July (第十二条: 各地各校应在7月30日前完成学生毕业（结业）操作);
+    # - GRADUATION_LATE_UNTIL: after the deadline only the supervising authority submits, saying why,
+    #   and decides a roster, until this day; then the next school year's roster begins.
+    SCHOOL_YEAR_END = os.environ.get("SCHOOL_YEAR_END") or "07-15"
+    # Unset: from the day after SCHOOL_YEAR_END to 31 August.
+    PROMOTION_WINDOW = tuple(os.environ["PROMOTION_WINDOW"].split("/", 1)) if os.environ.get("PROMOTION_WINDOW") else None
+    GRADUATION_OPENS = os.environ.get("GRADUATION_OPENS") or "06-01"
+    GRADUATION_DEADLINE = os.environ.get("GRADUATION_DEADLINE") or "07-30"
+    GRADUATION_LATE_UNTIL = os.environ.get("GRADUATION_LATE_UNTIL") or "08-31"
 
     # The address printed in a certificate's QR code (https://…, no trailing slash needed); unset,
     # the host of the request that prints it.

@@ -72,6 +72,16 @@ def _own_school(school_id: int, year: int) -> OrgUnit:
     return school
 
 
+def _marking_school(school_id: int, year: int) -> OrgUnit:
+    """The school whose results the actor may enter: its own staff, or the authority that
+    organises the assessment (第二十四条); another in-scope authority gets 403."""
+    school = _school(school_id, year)
+    actor = current_actor()
+    if not (graduation.is_own_staff(actor, school) or graduation.is_assessment_authority(actor, school)):
+        abort(403)
+    return school
+
+
 def _show() -> str | None:
     value = request.values.get("show")
     return value if value in SHOW else None
@@ -130,6 +140,7 @@ class GraduationView(SecureBaseView):
             "admin/graduation_index.html", rows=rows, page=page, has_next=has_next, year=year,
             waiting=graduation.waiting_for(actor), deadline=graduation.deadline(year), days_left=graduation.days_to_deadline(year),
             status_labels=changes.STATUS_LABELS, actor=actor, grade_of=graduation.graduating_grade, code_label=codes.label,
+            blocked=graduation.why_not_now(year, authority=True),
         )
 
     @expose("/<int:school_id>/<int:year>/")
@@ -143,14 +154,24 @@ class GraduationView(SecureBaseView):
         ).all()
         info = graduation.summary(school, year)
         own = graduation.is_own_staff(actor, school)
+        authority = graduation.is_assessment_authority(actor, school)
         open_roster = not info.locked
+        # One rule for the calendar (services/graduation.why_not_now): the buttons it stops are
+        # disabled and the reason is shown; the services refuse with the same words.
+        school_blocked = graduation.why_not_now(year)
+        authority_blocked = graduation.why_not_now(year, authority=True)
+        may_record = authority and not info.approved and not authority_blocked
         return self.render(
             "admin/graduation_roster.html", school=school, year=year, info=info, lines=lines[:ROWS_PER_PAGE],
             has_next=len(lines) > ROWS_PER_PAGE, page=page, show=show, show_labels=SHOW, results=RESULTS, outcomes=OUTCOMES,
             first=page * ROWS_PER_PAGE, code_label=codes.label, mask_xjh=mask_xjh, status_labels=changes.STATUS_LABELS,
-            can_compile=own and open_roster and year == graduation.graduation_year(),
-            can_assess=own and open_roster, can_submit=own and open_roster and info.days_left >= 0,
-            can_submit_late=graduation.is_supervisor(actor, school) and open_roster and info.days_left < 0,
+            can_compile=own and open_roster and year == graduation.graduation_year() and not school_blocked,
+            can_assess=(own and open_roster and not school_blocked) or may_record,
+            can_confirm=may_record and info.unconfirmed > 0, is_authority=authority,
+            can_submit=own and open_roster and not school_blocked,
+            can_submit_late=graduation.is_supervisor(actor, school) and open_roster and info.days_left < 0 and not authority_blocked,
+            blocked=authority_blocked if (authority or not own) else school_blocked,
+            preview=graduation.approval_preview(school, year), confirmed_by=graduation.confirmation_text,
             action_form=RosterActionForm(formdata=None), assess_form=AssessForm(formdata=None),
             submit_form=SubmitRosterForm(formdata=None),
         )
@@ -163,9 +184,18 @@ class GraduationView(SecureBaseView):
         return _run(school, year, lambda: graduation.compile_roster(current_actor(), school, year),
                     lambda added: _("Roster compiled: %(n)d pupils added.", n=added))
 
+    @expose("/<int:school_id>/<int:year>/confirm", methods=("POST",))
+    def confirm_results(self, school_id: int, year: int) -> Response:
+        """The assessment authority confirms every result the school has entered (第二十四条)."""
+        school = _marking_school(school_id, year)
+        if not RosterActionForm().validate_on_submit():
+            abort(400)
+        return _run(school, year, lambda: graduation.confirm_assessment(current_actor(), school, year),
+                    lambda n: _("%(n)d results confirmed.", n=n))
+
     @expose("/<int:school_id>/<int:year>/assess", methods=("POST",))
     def assess(self, school_id: int, year: int) -> Response:
-        school = _own_school(school_id, year)
+        school = _marking_school(school_id, year)
         form = AssessForm()
         if not form.validate_on_submit():
             abort(400)
@@ -188,7 +218,7 @@ class GraduationView(SecureBaseView):
     @expose("/<int:school_id>/<int:year>/assess-rest", methods=("POST",))
     def assess_rest(self, school_id: int, year: int) -> Response:
         """Every pupil not yet marked gets the same result (most pass; the few who fail are marked first)."""
-        school = _own_school(school_id, year)
+        school = _marking_school(school_id, year)
         form = AssessForm()
         if not form.validate_on_submit() or form.result.data not in RESULTS:
             abort(400)
@@ -228,6 +258,7 @@ class GraduationView(SecureBaseView):
             (_("ID number"), lambda r: r.student.id_number),
             (_("Class"), lambda r: r.student.class_name),
             (_("Assessment"), lambda r: str(RESULTS[r.assessment]) if r.assessment in RESULTS else ""),
+            (_("Assessment confirmed by"), graduation.confirmation_text),
             (_("Graduation outcome"), lambda r: str(OUTCOMES[r.outcome]) if r.outcome in OUTCOMES else ""),
         ]
         query = graduation.roster_query(school, year).options(contains_eager(GraduationRecord.student))

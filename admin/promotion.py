@@ -28,7 +28,9 @@ class PromotionForm(FlaskForm):
     unit_code = StringField(_l("Area or school (code)"), validators=[DataRequired()])
     school_year = IntegerField(_l("School year that begins (e.g. 2027 for 2027–28)"),
                                validators=[DataRequired(), NumberRange(min=2000, max=2100)])
-    confirm = BooleanField(_l("I have checked the preview; move these pupils up one grade"), validators=[Optional()])
+    # Not named `confirm`: a form's fields are properties of the form element and would hide
+    # window.confirm from an inline handler (tests/test_confirm_dialogs.py).
+    checked = BooleanField(_l("I have checked the preview; move these pupils up one grade"), validators=[Optional()])
 
 
 def _unit(code: str) -> OrgUnit | None:
@@ -66,7 +68,9 @@ class PromotionView(SecureBaseView):
                 except (RuleViolation, NotInScope) as exc:
                     flash(str(exc) or _("Not permitted"), "error")
         if request.method == "POST" and preview is not None and form.validate():
-            if not form.confirm.data:
+            if preview.blocked:
+                flash(preview.blocked, "error")  # the service refuses too; said here without a try
+            elif not form.checked.data:
                 flash(_("Tick the confirmation after checking the preview."), "error")
             else:
                 try:
@@ -80,5 +84,9 @@ class PromotionView(SecureBaseView):
                     flash(_("%(n)d pupils moved up one grade (run #%(id)d).", n=run.promoted, id=run.id), "success")
                     return redirect(url_for(".index"))
         db.session.commit()  # nothing written by a preview; ends the read transaction
+        school_year = form.school_year.data if form.school_year.data and not form.school_year.errors else None
+        school_year = school_year or promotion.default_school_year()
+        blocked = promotion.why_not_now(school_year)
         return self.render("admin/promotion.html", form=form, unit=unit, preview=preview, areas=_areas(),
-                           runs=promotion.runs(actor), code_label=codes.label)
+                           runs=promotion.runs(actor), code_label=codes.label, blocked=blocked,
+                           reason_label=promotion.reason_label, window_words=promotion.window_words(school_year))

@@ -17,13 +17,13 @@ class CertificateConfirmForm(FlaskForm):
 
 class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason for the revocation"), validators=[DataRequired(), Length(max=500)])
-    confirm = BooleanField(_l("I confirm that this certificate is no longer valid."), validators=[DataRequired()])
+    checked = BooleanField(_l("I confirm that this certificate is no longer valid."), validators=[DataRequired()])
 
 
 class ReissueForm(FlaskForm):
     reason = RadioField(_l("The certificate was"), choices=list(REISSUE_REASONS.items()), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
-    confirm = BooleanField(_l("I confirm: the old certificate is revoked and a new one with a new number is issued."),
+    checked = BooleanField(_l("I confirm: the old certificate is revoked and a new one with a new number is issued."),
                            validators=[DataRequired()])
 
 

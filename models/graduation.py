@@ -47,12 +47,21 @@ class GraduationRecord(db.Model):
     assessment: Mapped[str | None] = mapped_column(String(10))  # PASSED / FAILED, None until marked
     assessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     assessed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 第二十四条: the assessment is organised by the city or county authority, which records or
+    # confirms each result (services/graduation.py: assessment_authority). Per pupil: results are
+    # confirmed in batches as they come, a recompiled roster adds lines that need their own
+    # confirmation, and the authority may record one pupil's result itself.
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("change_request.id"))  # the roster's approval
     outcome: Mapped[str | None] = mapped_column(String(10))  # GRADUATED / COMPLETED once approved
 
     student: Mapped[Student] = relationship()
-    school: Mapped[OrgUnit] = relationship()
-    assessed_by: Mapped[User | None] = relationship()
+    school: Mapped[OrgUnit] = relationship(foreign_keys=[school_id])
+    assessed_by: Mapped[User | None] = relationship(foreign_keys=[assessed_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    confirmed_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[confirmed_unit_id])
     request: Mapped[ChangeRequest | None] = relationship()
 
 

@@ -7,7 +7,8 @@
   school, and only when the school has a principal account, whose name is printed as the signer.
 - One certificate per pupil and kind that is valid (or, for a 学历证明书, waiting for the
   authority); a second issue is refused, a reissue is explicit.
-- Numbers run per issuing unit, year of issue and kind: 和平义毕字〔2027〕第000123号. The issuing
+- Numbers run per issuing unit, graduating year and kind: 和平义毕字〔2027〕第000123号 (the year of
+  the roster, not of the day it is printed; `numbering_year`). The issuing
   unit is the school's county, or the supervisor of a city- or province-direct school (which
   prints the forms, 第二十四条). The serial is max+1, taken in a savepoint; the unique
   constraint uq_certificate_serial settles a race, and the loser takes the next number.
@@ -313,12 +314,19 @@ def _allocate(specs: Sequence[dict[str, Any]]) -> list[Certificate]:
     raise RuleViolation(str(_l("Certificate numbers are being allocated by another issuer right now; please try again.")))
 
 
+def numbering_year(record: GraduationRecord | None) -> int:
+    """The year in 〔〕: the graduating year of the pupil's roster (the summer that ends the school
+    year), whenever the certificate is printed — a class graduating in 2027 is 〔2027〕 even when
+    issued in December 2026 or in 2028. The issue date is printed separately (issued_at)."""
+    return record.year if record is not None else clock.today().year
+
+
 def _spec(record: GraduationRecord | None, student: Student, school: OrgUnit, kind: str, actor: User, principal: User,
           **extra: Any) -> dict[str, Any]:
     unit = issuing_unit(school)
     return {
         "kind": kind, "student_id": student.id, "school_id": school.id, "scope_path": school.path, "county_id": unit.id,
-        "year": clock.today().year, "graduation_record_id": record.id if record else None,
+        "year": numbering_year(record), "graduation_record_id": record.id if record else None,
         "principal_name": signer_name(principal), "issued_at": clock.now(), "issued_by_id": actor.id,
         "status": VALID, **extra,
     }

@@ -56,9 +56,10 @@ def can_print_student(actor: User, student: Student) -> bool:
 
 
 def numbered_document(kind: str, prefix: str, scope_path: str, printed_by_id: int, *, student: Student | None = None,
-                      request: ChangeRequest | None = None) -> PrintedDocument:
+                      request: ChangeRequest | None = None, year: int | None = None) -> PrintedDocument:
     """The record of one printed PDF (forms, archive exports, rosters): number <prefix><year><id>
-    and a random verification code, printed on the page. The caller audits the print."""
+    and a random verification code, printed on the page. The caller audits the print. `year`: the
+    year the document is about (a graduation roster: the graduating year), else the year printed."""
     doc = PrintedDocument(
         kind=kind, number=f"TMP-{uuid.uuid4().hex}", verify_code="".join(secrets.choice(VERIFY_ALPHABET) for _ in range(10)),
         student_id=student.id if student else None, request_id=request.id if request else None,
@@ -66,7 +67,7 @@ def numbered_document(kind: str, prefix: str, scope_path: str, printed_by_id: in
     )
     db.session.add(doc)
     db.session.flush()
-    doc.number = f"{prefix}{doc.printed_at:%Y}{doc.id:07d}"
+    doc.number = f"{prefix}{year or doc.printed_at.year:04d}{doc.id:07d}"  # unique by the id whatever the year
     db.session.flush()
     return doc
 

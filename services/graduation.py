@@ -4,7 +4,14 @@
   whose pupils then continue their record at a junior middle school by 接续) who are in school
   (在籍). Set-based and idempotent: a second run adds only who is missing and drops lines of
   pupils who left meanwhile. Suspended, abroad, dropped-out or waiting records are not listed.
-- `mark_assessment`: the school enters each pupil's result of the city/county assessment.
+- `mark_assessment`: the school proposes each pupil's result of the assessment; the city or county
+  authority that organises it (第二十四条, `assessment_authority`) records or confirms every result
+  (`confirm_assessment`), and who confirmed it, when, is kept per pupil and shown on the roster.
+  The approval is refused while a result is unconfirmed.
+- The calendar (第十二条, the province's dates in config.py): `why_not_now` is the one rule saying
+  when the school's work (compile, mark, submit) and the authority's (confirm, submit late,
+  approve) cannot be done; the screens show it and the services refuse with it. `approval_preview`
+  is the dry run of an approval: who graduates (毕业), who completes (结业), who is not listed and why.
 - `submit_roster`: a change request of type "graduation" about the school (no pupil), decided by
   the school's supervising authority. Every pupil must be assessed, the roster not empty, and
   the date not after 30 July — later only the authority submits it, saying why.
@@ -22,16 +29,17 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import APPROVED, PENDING, ChangeRequest
 from models.changes import COMPLETED as REQUEST_DONE
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
-from models.org import SCHOOL, OrgUnit
+from models.org import CITY, COUNTY, SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
-from services import audit, clock, scope, students, workflows
+from services import audit, clock, scope, students, workflows, year_calendar
 from services.errors import NotInScope, RuleViolation
 from services.workflows import ChangeType, StepDef, declare, notify
 
@@ -40,7 +48,6 @@ if TYPE_CHECKING:
 
 GRADUATION = "graduation"
 IN_SCHOOL = "enrolled"
-DEADLINE_MONTH, DEADLINE_DAY = 7, 30  # 第十二条: 各地各校应在7月30日前完成学生毕业(结业)操作
 LOCKING = (PENDING, APPROVED, REQUEST_DONE)  # a roster submitted or approved cannot be changed
 # Records kept at the school but not in school: never listed, shown as such beside the roster.
 NOT_LISTED = ("suspended", "abroad", "dropped_out", "pending", "delayed")
@@ -54,18 +61,68 @@ graduating_grade = students.graduating_grade  # 6 in a primary school, 9 elsewhe
 
 
 def deadline(year: int) -> date:
-    return date(year, DEADLINE_MONTH, DEADLINE_DAY)
+    """第十二条: 各地各校应在7月30日前完成学生毕业(结业)操作 (GRADUATION_DEADLINE, config.py)."""
+    return year_calendar.day("GRADUATION_DEADLINE", year)
+
+
+def opens(year: int) -> date:
+    """The first day of the graduation work of the summer `year` (GRADUATION_OPENS)."""
+    return year_calendar.day("GRADUATION_OPENS", year)
+
+
+def late_until(year: int) -> date:
+    """The last day the supervising authority may still submit (late, saying why) or decide a roster."""
+    return year_calendar.day("GRADUATION_LATE_UNTIL", year)
 
 
 def graduation_year(today: date | None = None) -> int:
-    """The summer whose graduates a roster lists now: until August this year's, from September the next."""
+    """The summer whose graduates a roster lists now: this year's until its late days have passed, then the next."""
     today = today or clock.today()
-    return today.year if today.month <= 8 else today.year + 1
+    return today.year if today <= late_until(today.year) else today.year + 1
 
 
 def days_to_deadline(year: int) -> int:
     """Calendar days until 30 July (0 on the day itself, negative after it)."""
     return (deadline(year) - clock.today()).days
+
+
+def why_not_now(year: int, *, authority: bool = False, today: date | None = None) -> str | None:
+    """Why graduation work on the roster of `year` cannot be done today; None when it can.
+
+    第十二条: graduation is done by 30 July. The school compiles, marks and submits from
+    GRADUATION_OPENS to the deadline; the authority (`authority=True`: confirming results,
+    submitting late, approving) until GRADUATION_LATE_UNTIL. A roster of the summer 2027 is not
+    worked on in December 2026."""
+    today = today or clock.today()
+    start, due, last = opens(year), deadline(year), late_until(year)
+    if not start <= due <= last:
+        raise year_calendar.BadCalendarSetting("GRADUATION_OPENS <= GRADUATION_DEADLINE <= GRADUATION_LATE_UNTIL does not hold")
+    words = {"y": year, "start": year_calendar.words(start), "due": year_calendar.words(due),
+             "last": year_calendar.words(last), "today": year_calendar.words(today)}
+    if today < start:
+        return str(_l("Graduation of %(y)d (毕业/结业) is done from %(start)s to %(due)s (第十二条); it cannot be done yet "
+                      "today (%(today)s).", **words))
+    if today > last:
+        return str(_l("Graduation of %(y)d ended on %(last)s (第十二条); it can no longer be done.", **words))
+    if today > due and not authority:
+        return str(_l("Graduation is finished by %(due)s (第十二条); after it only the supervising authority can submit the "
+                      "roster, saying why, until %(last)s.", **words))
+    return None
+
+
+def assessment_authority(school: OrgUnit) -> OrgUnit | None:
+    """第二十四条: the assessment is organised by the city or county (市、县级) education authority:
+    the school's supervising authority when it is a city or a county (a city-direct school: the
+    city), else — a province-direct school — the county it stands in."""
+    supervisor = school.supervisor
+    if supervisor is not None and supervisor.level in (CITY, COUNTY):
+        return supervisor
+    return school.parent if school.parent is not None and school.parent.level == COUNTY else supervisor
+
+
+def is_assessment_authority(actor: User, school: OrgUnit) -> bool:
+    unit = assessment_authority(school)
+    return unit is not None and actor.is_official and actor.unit_id == unit.id
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -117,7 +174,9 @@ def roster_query(school: OrgUnit, year: int, assessment: str | None = None) -> S
         query = query.where(GraduationRecord.assessment.is_(None))
     elif assessment in (PASSED, FAILED):
         query = query.where(GraduationRecord.assessment == assessment)
-    return query.order_by(Student.class_name, Student.name, Student.id)
+    # Who confirmed each result is shown on every line (page, XLSX, PDF): loaded with the lines.
+    return query.options(joinedload(GraduationRecord.confirmed_by), joinedload(GraduationRecord.confirmed_unit)) \
+        .order_by(Student.class_name, Student.name, Student.id)
 
 
 @dataclass
@@ -130,6 +189,8 @@ class Summary:
     failed: int = 0
     not_listed: dict[str, int] = field(default_factory=dict)  # status → pupils of the grade not in school
     request: ChangeRequest | None = None
+    unconfirmed: int = 0  # lines with a result the assessment authority has not confirmed yet
+    authority: OrgUnit | None = None  # who organises the assessment and confirms the results
 
     @property
     def unassessed(self) -> int:
@@ -174,7 +235,11 @@ def summary(school: OrgUnit, year: int) -> Summary:
                                                    Student.status.in_(NOT_LISTED))
         .group_by(Student.status).order_by(Student.status)
     ).all())
-    return Summary(school, year, grade, total, passed, failed, not_listed, current_request(school, year))
+    unconfirmed = db.session.scalar(select(func.count()).select_from(GraduationRecord).where(
+        GraduationRecord.school_id == school.id, GraduationRecord.year == year, GraduationRecord.assessment.is_not(None),
+        GraduationRecord.confirmed_at.is_(None)))
+    return Summary(school, year, grade, total, passed, failed, not_listed, current_request(school, year), int(unconfirmed or 0),
+                   assessment_authority(school))
 
 
 @dataclass(frozen=True)
@@ -230,6 +295,12 @@ def _own_school(actor: User, school: OrgUnit) -> None:
         raise RuleViolation(str(_l("The school compiles and marks its own graduation roster (第二十四条).")))
 
 
+def _in_time(year: int, *, authority: bool = False) -> None:
+    blocked = why_not_now(year, authority=authority)
+    if blocked:
+        raise RuleViolation(blocked)
+
+
 def _editable(school: OrgUnit, year: int) -> None:
     req = current_request(school, year)
     if req is not None and req.status in LOCKING:
@@ -264,6 +335,7 @@ def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
     _own_school(actor, school)
     if year != graduation_year():
         raise RuleViolation(str(_l("A roster is compiled for this summer's graduates (%(y)d).", y=graduation_year())))
+    _in_time(year)
     _editable(school, year)
     grade = graduating_grade(school)
     eligible = select(Student.id).where(_eligible(school, year, grade))
@@ -289,44 +361,103 @@ def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
     return int(added or 0)
 
 
+def _marker(actor: User, school: OrgUnit, year: int) -> bool:
+    """Check who may enter results on the roster now; True for the assessment authority, whose
+    entries are confirmed at once (第二十四条), False for the school, whose entries are proposals."""
+    if not scope.covers(actor, school.path):
+        raise NotInScope()
+    if is_assessment_authority(actor, school):
+        _in_time(year, authority=True)
+        if any(r.status == REQUEST_DONE for r in roster_requests(school, year)):
+            raise RuleViolation(str(_l("The graduation roster %(y)d has been approved and can no longer be changed.", y=year)))
+        return True
+    _own_school(actor, school)
+    _in_time(year)
+    _editable(school, year)
+    return False
+
+
+def _confirmed_names(which: Any) -> str:
+    return _names(select(Student.name).join(GraduationRecord, GraduationRecord.student_id == Student.id)
+                  .where(which, GraduationRecord.confirmed_at.is_not(None)).order_by(Student.id))
+
+
 def mark_assessment(actor: User, records: GraduationRecord | Iterable[GraduationRecord], passed: bool) -> int:
-    """The school enters the assessment result of one or many pupils of its roster, until it is submitted."""
+    """A result for one or many pupils of a roster: the school proposes it until the roster is
+    submitted; the assessment authority records it (confirmed at once) until the approval."""
     lines = [records] if isinstance(records, GraduationRecord) else list(records)
     if not lines:
         raise RuleViolation(str(_l("Choose at least one pupil.")))
     if any(not scope.covers(actor, r.scope_path) for r in lines):
         raise NotInScope()
+    authority = False
     for school_id, year in {(r.school_id, r.year) for r in lines}:
         school = db.session.get(OrgUnit, school_id)
         assert school is not None  # a foreign key
-        _own_school(actor, school)
-        _editable(school, year)
+        authority = _marker(actor, school, year)
     if any(r.outcome is not None for r in lines):
         raise RuleViolation(str(_l("The roster has been approved and can no longer be changed.")))
+    chosen = GraduationRecord.id.in_([r.id for r in lines])
+    if not authority:
+        confirmed = _confirmed_names(chosen)
+        if confirmed:
+            raise RuleViolation(str(_l("The assessment authority has confirmed the result of %(names)s; only it can change "
+                                       "the result (第二十四条).", names=confirmed)))
     result = PASSED if passed else FAILED
-    _set_assessment(actor, GraduationRecord.id.in_([r.id for r in lines]), result)
+    _set_assessment(actor, chosen, result, confirm=authority)
     for r in lines:
-        audit.record(actor, "graduation.assess", "graduation_record", r.id, f"student={r.student_id} {result}")
+        audit.record(actor, "graduation.assess", "graduation_record", r.id,
+                     f"student={r.student_id} {result}{' confirmed' if authority else ''}")
     _forget(GraduationRecord)
     return len(lines)
 
 
 def mark_unassessed(actor: User, school: OrgUnit, year: int, passed: bool) -> int:
     """The same result for every pupil of the roster not yet marked (most pupils pass), in one UPDATE."""
-    _own_school(actor, school)
-    _editable(school, year)
+    authority = _marker(actor, school, year)
     result = PASSED if passed else FAILED
     n = _set_assessment(actor, and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year,
-                                    GraduationRecord.assessment.is_(None)), result)
+                                    GraduationRecord.assessment.is_(None)), result, confirm=authority)
     audit.record(actor, "graduation.assess", "org_unit", school.id, f"{year}: {n} unassessed → {result}")
     _forget(GraduationRecord)
     return n
 
 
-def _set_assessment(actor: User, which: Any, result: str) -> int:
+def confirm_assessment(actor: User, school: OrgUnit, year: int, record_ids: Iterable[int] | None = None) -> int:
+    """The assessment authority confirms the results the school entered (all, or the lines
+    `record_ids`), in one UPDATE; who and when is kept on each line. Returns how many."""
+    if not scope.covers(actor, school.path):
+        raise NotInScope()
+    if not is_assessment_authority(actor, school):
+        unit = assessment_authority(school)
+        raise RuleViolation(str(_l("The results are confirmed by the authority that organises the assessment, %(unit)s "
+                                   "(第二十四条).", unit=unit.name if unit else "")))
+    _marker(actor, school, year)
+    which = and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year,
+                 GraduationRecord.assessment.is_not(None), GraduationRecord.confirmed_at.is_(None),
+                 GraduationRecord.outcome.is_(None))
+    if record_ids is not None:
+        which = and_(which, GraduationRecord.id.in_(list(record_ids)))
+    n = int(db.session.execute(
+        update(GraduationRecord).where(which)
+        .values(confirmed_by_id=actor.id, confirmed_unit_id=actor.unit_id, confirmed_at=clock.now())
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
+    ).rowcount or 0)
+    if n == 0:
+        raise RuleViolation(str(_l("No result waits for confirmation: the school marks the pupils first, or record the "
+                                   "results yourself.")))
+    audit.record(actor, "graduation.confirm", "org_unit", school.id, f"{year}: {n} results confirmed")
+    _forget(GraduationRecord)
+    return n
+
+
+def _set_assessment(actor: User, which: Any, result: str, *, confirm: bool = False) -> int:
+    now = clock.now()
+    confirmation = ({"confirmed_by_id": actor.id, "confirmed_unit_id": actor.unit_id, "confirmed_at": now} if confirm
+                    else {"confirmed_by_id": None, "confirmed_unit_id": None, "confirmed_at": None})
     return int(db.session.execute(
         update(GraduationRecord).where(which, GraduationRecord.outcome.is_(None), GraduationRecord.request_id.is_(None))
-        .values(assessment=result, assessed_by_id=actor.id, assessed_at=clock.now())
+        .values(assessment=result, assessed_by_id=actor.id, assessed_at=now, **confirmation)
         .execution_options(synchronize_session=False, preserve_rowcount=True)
     ).rowcount or 0)
 
@@ -360,18 +491,19 @@ def _supervisor(req: ChangeRequest) -> OrgUnit | None:
 
 def _who_submits(req: ChangeRequest, actor: User) -> str | None:
     """Until 30 July the school submits its roster; after it, only the supervising authority,
-    saying why (第十二条: graduation operations end by 30 July)."""
+    saying why (第十二条: graduation operations end by 30 July); never outside the year's window."""
     school = req.from_school
     assert school is not None
-    late = clock.today() > deadline(_year(req))
+    year = _year(req)
+    late = clock.today() > deadline(year)
     if is_own_staff(actor, school):
         if req.window_override:
             return _l("Only the supervising authority can override the 30 July deadline.")
-        if late:
-            return _l("Graduation is finished by 30 July (第十二条); after it only the supervising authority can submit the roster, "
-                      "saying why.")
-        return None
+        return why_not_now(year)
     if is_supervisor(actor, school):
+        blocked = why_not_now(year, authority=True)
+        if blocked:
+            return blocked
         if not late:
             return _l("Until 30 July the school submits its own roster.")
         if not req.window_override:
@@ -407,6 +539,61 @@ def _roster_problems(school: OrgUnit, year: int) -> str | None:
     return None
 
 
+def confirmation_text(record: GraduationRecord) -> str:
+    """Who confirmed a result, as printed and shown: 和平区教育局 张三 2027-06-20; "" while unconfirmed."""
+    if record.confirmed_at is None:
+        return ""
+    unit = record.confirmed_unit.name if record.confirmed_unit else ""
+    person = (record.confirmed_by.name or record.confirmed_by.email) if record.confirmed_by else ""
+    return " ".join(part for part in (unit, person, record.confirmed_at.date().isoformat()) if part)
+
+
+def _unconfirmed_problem(school: OrgUnit, year: int) -> str | None:
+    """第二十四条: only results the city or county authority recorded or confirmed decide 毕业 or 结业."""
+    n = db.session.scalar(select(func.count()).select_from(GraduationRecord).where(
+        GraduationRecord.school_id == school.id, GraduationRecord.year == year, GraduationRecord.confirmed_at.is_(None)))
+    if not n:
+        return None
+    unit = assessment_authority(school)
+    return str(_l("%(n)d results are not yet confirmed by %(unit)s, which organises the assessment (第二十四条); confirm "
+                  "them on the roster first.", n=n, unit=unit.name if unit else ""))
+
+
+@dataclass(frozen=True)
+class ApprovalPreview:
+    """The dry run of approving a roster now: who graduates (毕业), who completes (结业), who is not
+    on the roster and why, and what stops the approval today."""
+
+    grade: int
+    graduates: int
+    completes: int
+    unassessed: int
+    unconfirmed: int
+    not_listed: dict[str, int]  # status → pupils of the grade kept at the school but not in school
+    next_year: int  # moved into the graduating grade by this summer's promotion: they graduate next year
+    blocked: list[str]
+
+    @property
+    def listed(self) -> int:
+        return self.graduates + self.completes + self.unassessed
+
+
+def approval_preview(school: OrgUnit, year: int) -> ApprovalPreview:
+    info = summary(school, year)
+    confirmed = dict(db.session.execute(
+        select(GraduationRecord.assessment, func.count()).where(
+            GraduationRecord.school_id == school.id, GraduationRecord.year == year, GraduationRecord.assessment.is_not(None))
+        .group_by(GraduationRecord.assessment)
+    ).all())
+    next_year = db.session.scalar(select(func.count()).select_from(Student).where(
+        Student.school_id == school.id, Student.status == IN_SCHOOL, Student.grade == info.grade,
+        Student.promotion_run_id.in_(_promoted_for_a_later_year(year))))
+    blocked = [m for m in (why_not_now(year, authority=True), _roster_problems(school, year),
+                           _unconfirmed_problem(school, year)) if m]
+    return ApprovalPreview(info.grade, int(confirmed.get(PASSED, 0)), int(confirmed.get(FAILED, 0)), info.unassessed,
+                           info.unconfirmed, info.not_listed, int(next_year or 0), blocked)
+
+
 def _roster_ready(req: ChangeRequest, actor: User) -> str | None:
     assert req.from_school is not None
     problem = _roster_problems(req.from_school, _year(req))
@@ -426,8 +613,8 @@ def _approved(req: ChangeRequest, actor: User) -> None:
     """毕业 for who passed, 结业 for who failed: the lines, the pupils and their history, set-based."""
     school, year = req.from_school, _year(req)
     assert school is not None
-    problem = _roster_problems(school, year)  # the roster as it stands now, not as it was submitted
-    if problem:
+    problem = why_not_now(year, authority=True) or _roster_problems(school, year) or _unconfirmed_problem(school, year)
+    if problem:  # the roster as it stands now, not as it was submitted
         raise RuleViolation(problem)
     now = clock.now()
     req.status, req.finished_at = REQUEST_DONE, now

@@ -384,6 +384,7 @@ def _graduate_row(index: int, record: GraduationRecord) -> SimpleNamespace:
         index=index, name=s.name, gender=codes.label("gender", s.gender), birth_date=s.birth_date, xjh=s.xjh or "",
         grade=codes.label("grade", str(record.grade)), class_name=s.class_name or "",
         assessment=ASSESSMENT_LABELS.get(record.assessment or "", ""), outcome=OUTCOME_LABELS.get(record.outcome or "", ""),
+        confirmed=graduation.confirmation_text(record),  # 第二十四条: who confirmed the result
     )
 
 
@@ -459,7 +460,8 @@ def aggregate(unit: OrgUnit, year: int, kind_code: str | None = None) -> tuple[l
 
 def _numbered(kind: RosterKind, actor: User, unit: OrgUnit, year: int) -> PrintedDocument:
     """Numbered with a verification code and audited, like every printed document (第二十八条)."""
-    doc = numbered_document(f"roster_{kind.code}", kind.prefix, unit.path, actor.id)
+    # A graduation roster carries its graduating year, not the year it happens to be printed in.
+    doc = numbered_document(f"roster_{kind.code}", kind.prefix, unit.path, actor.id, year=year if kind.code == GRADUATES else None)
     audit.record(actor, "print", "printed_document", doc.id, f"roster_{kind.code} {doc.number} {unit.code} {year}")
     return doc
 
@@ -546,6 +548,7 @@ def _workbook(kind: RosterKind, unit: OrgUnit, year: int) -> Iterator[bytes]:
             ("全国学籍号", lambda r: r[1].student.xjh), ("身份证件号", lambda r: r[1].student.id_number),
             ("年级", lambda r: codes.label("grade", str(r[1].grade))), ("班级", lambda r: r[1].student.class_name),
             ("考核结果", lambda r: ASSESSMENT_LABELS.get(r[1].assessment or "", "")),
+            ("考核确认", lambda r: graduation.confirmation_text(r[1])),
             ("毕（结）业", lambda r: OUTCOME_LABELS.get(r[1].outcome or "", "")),
             ("核准日期", lambda r: approval.on if approval else None),
             ("核准单号", lambda r: f"#{approval.request_id}" if approval else "未核准"),

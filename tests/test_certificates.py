@@ -697,7 +697,7 @@ def test_screens_issue_revoke_reissue_and_request(app, as_user, summer):
         .status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
-    resp = c.post_form(f"/admin/certificates/{cert_id}/reissue", {"reason": "lost", "confirm": "y"},
+    resp = c.post_form(f"/admin/certificates/{cert_id}/reissue", {"reason": "lost", "checked": "y"},
                        token_from=f"/admin/certificates/{cert_id}/")
     with app.app_context():
         new = db.session.scalar(select(Certificate).where(Certificate.replaces_id == cert_id))
@@ -707,7 +707,7 @@ def test_screens_issue_revoke_reissue_and_request(app, as_user, summer):
     a = as_user("heping")
     page = a.get(f"/admin/certificates/{new_id}/").get_data(as_text=True)
     assert 'id="revoke-form"' in page and 'id="reissue-form"' not in page
-    a.post_form(f"/admin/certificates/{new_id}/revoke", {"reason": "撤销测试", "confirm": "y"}, token_from=f"/admin/certificates/{new_id}/")
+    a.post_form(f"/admin/certificates/{new_id}/revoke", {"reason": "撤销测试", "checked": "y"}, token_from=f"/admin/certificates/{new_id}/")
     with app.app_context():
         assert db.session.get(Certificate, new_id).status == REVOKED
     assert new_number in a.get("/admin/certificates/", query_string={"flt0_1": "revoked"}).get_data(as_text=True)
@@ -747,8 +747,8 @@ def test_outsiders_get_404_on_every_certificate_url(as_user, targets, who):
     for url in gets:
         assert c.get(url).status_code == 404, url
     posts = [
-        (f"/admin/certificates/{t['cert']}/revoke", {"reason": "x", "confirm": "y"}),
-        (f"/admin/certificates/{t['cert']}/reissue", {"reason": "lost", "confirm": "y"}),
+        (f"/admin/certificates/{t['cert']}/revoke", {"reason": "x", "checked": "y"}),
+        (f"/admin/certificates/{t['cert']}/reissue", {"reason": "lost", "checked": "y"}),
         (f"/admin/certificates/record-proof/{t['student']}", {"reason_text": "x"}),
         (f"/admin/certificates/issue/{t['record']}", {}),
         ("/admin/certificates/class/issue", {"school_id": t["school"], "year": YEAR}),

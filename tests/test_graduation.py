@@ -19,7 +19,8 @@ from models.student import Student
 from services import departures, enrollment, graduation, promotion, workflows
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import HEPING1, HEPING2, XIGANG1, school
-from tests.transfer_helpers import approve, at, user
+from tests.transfer_helpers import approve as decide
+from tests.transfer_helpers import at, user
 
 JUNE = date(2027, 6, 15)  # second term of 2026–27: the graduates of 2027 are assessed
 YEAR = 2027
@@ -85,6 +86,16 @@ def ready(code: str = HEPING1, n: int = 3, *, failed: int = 0) -> list[Student]:
     return pupils
 
 
+def approve(req: ChangeRequest, who: str) -> None:
+    """The roster's decision; when `who` organises the assessment, it first confirms the results
+    the school entered (第二十四条: approval is refused while a result is unconfirmed)."""
+    place = req.from_school
+    if place is not None and graduation.is_assessment_authority(user(who), place) and graduation.summary(place, YEAR).unconfirmed:
+        graduation.confirm_assessment(user(who), place, YEAR)
+        db.session.commit()
+    decide(req, who)
+
+
 def refused(call, match: str | None = None) -> RuleViolation:
     with pytest.raises(RuleViolation, match=match) as exc:
         call()
@@ -133,7 +144,7 @@ def test_roster_compile_twice_adds_nobody_twice(ctx):
 
 
 def test_pupil_promoted_into_grade_9_this_summer_graduates_next_year(ctx, monkeypatch):
-    at(monkeypatch, date(2027, 7, 10))
+    at(monkeypatch, date(2027, 7, 20))  # the school year has ended (promotion) and the roster is due by 30 July
     ninth = set_class(HEPING2, 9, 2)
     eighth = [p for p in pupils_of(HEPING2) if p.grade == 8]
     promotion.promote(user("heping"), school(HEPING2), 2027)  # summer 2027: 8 → 9 for 2027–28
@@ -162,7 +173,7 @@ def test_only_own_school_compiles_and_marks(ctx):
     db.session.rollback()
     assert compile_(who="principal-heping1") == 2
     roster = lines(HEPING1)
-    refused(lambda: graduation.mark_assessment(user("heping"), roster, True))
+    refused(lambda: graduation.mark_assessment(user("shenyang"), roster, True))  # not the assessment authority
     with pytest.raises(NotInScope):
         graduation.mark_assessment(user("school-xigang1"), roster, True)
     db.session.rollback()
@@ -336,7 +347,7 @@ def test_primary_graduate_continues_record_at_junior_school(ctx):
     pupil = pupils[0]
     sid, xjh, rows = pupil.id, pupil.xjh, count(Student)
     req = enrollment.continue_record(pupil, user("school-heping2"), school(HEPING2))
-    approve(req, "school-heping2")
+    decide(req, "school-heping2")
     db.session.expire_all()
     pupil = db.session.get(Student, sid)
     assert (pupil.id, pupil.xjh, pupil.school.code, pupil.grade, pupil.status) == (sid, xjh, HEPING2, 7, "enrolled")
@@ -406,6 +417,8 @@ def test_school_compiles_marks_and_submits_through_the_screens(as_user, app):
     assert f'id="waiting-{rid}"' in heping.get("/admin/graduation/").get_data(as_text=True)
     with app.app_context():
         step_id = db.session.scalar(select(ApprovalStep.id).where(ApprovalStep.request_id == rid))
+    # 第二十四条: the county confirms the results on the roster before it approves.
+    assert heping.post_form(_url(sid, "confirm"), {}, token_from=_url(sid)).status_code == 302
     resp = heping.post_form(f"/admin/requests/{rid}/decide", {"step_id": step_id, "decision": "approve", "comment": "同意"},
                             token_from=f"/admin/requests/{rid}/")
     assert resp.status_code == 302
@@ -459,7 +472,11 @@ def test_authority_looks_but_does_not_compile_or_mark(as_user, app):
     with app.test_request_context():
         compile_()
     line_ids = _line_ids(app, sid)
-    for who in ("heping", "shenyang", "province"):
+    # The county organises the assessment (第二十四条): it may record results, never compile.
+    heping = as_user("heping")
+    assert 'id="compile-roster"' not in heping.get(_url(sid)).get_data(as_text=True)
+    assert heping.post_form(_url(sid, "compile"), {}, token_from=_url(sid)).status_code == 403
+    for who in ("shenyang", "province"):
         c = as_user(who)
         page = c.get(_url(sid)).get_data(as_text=True)
         assert names[0] in page and 'id="compile-roster"' not in page and 'name="record_id"' not in page, who
@@ -563,7 +580,7 @@ def test_outsiders_get_404_on_every_graduation_url(as_user, app, heping_roster, 
             f"/admin/requests/{rid}/print/student_info"]
     posts = {
         _url(sid, "compile"): {}, _url(sid, "assess"): {"one": f"{t['lines'][0]}:failed"},
-        _url(sid, "assess-rest"): {"result": "failed"}, _url(sid, "submit"): {"late_reason": "x"},
+        _url(sid, "assess-rest"): {"result": "failed"}, _url(sid, "submit"): {"late_reason": "x"}, _url(sid, "confirm"): {},
         f"/admin/requests/{rid}/decide": {"step_id": t["step"], "decision": "reject", "comment": "x"},
         f"/admin/requests/{rid}/withdraw": {"reason": "x"},
     }

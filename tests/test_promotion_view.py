@@ -40,11 +40,11 @@ def test_preview_then_confirmed_run_then_nothing_left(as_user, app, monkeypatch)
     # Without the confirmation nothing moves.
     resp = c.post_form(URL, {"unit_code": "210102", "school_year": "2027"}, token_from=URL)
     assert resp.status_code == 200 and _grade(app, sid) == 2
-    resp = c.post_form(URL, {"unit_code": "210102", "school_year": "2027", "confirm": "y"}, token_from=URL)
+    resp = c.post_form(URL, {"unit_code": "210102", "school_year": "2027", "checked": "y"}, token_from=URL)
     assert resp.status_code == 302 and _grade(app, sid) == 3
     page = c.get(f"{URL}?unit_code=210102&school_year=2027").get_data(as_text=True)
     assert 'id="nothing-to-move"' in page and 'id="run-promotion"' not in page
-    resp = c.post_form(URL, {"unit_code": "210102", "school_year": "2027", "confirm": "y"}, token_from=URL)
+    resp = c.post_form(URL, {"unit_code": "210102", "school_year": "2027", "checked": "y"}, token_from=URL)
     assert _grade(app, sid) == 3  # twice → once
 
 
@@ -54,9 +54,9 @@ def test_school_runs_it_for_itself_only(as_user, app, monkeypatch):
     c = as_user("school-heping1")
     page = c.get(URL).get_data(as_text=True)
     assert HEPING1 in page  # its own code is the default
-    c.post_form(URL, {"unit_code": "210102", "school_year": "2027", "confirm": "y"}, token_from=URL)
+    c.post_form(URL, {"unit_code": "210102", "school_year": "2027", "checked": "y"}, token_from=URL)
     assert _grade(app, sid) == 2
-    c.post_form(URL, {"unit_code": HEPING1, "school_year": "2027", "confirm": "y"}, token_from=URL)
+    c.post_form(URL, {"unit_code": HEPING1, "school_year": "2027", "checked": "y"}, token_from=URL)
     assert _grade(app, sid) == 3
 
 
@@ -67,7 +67,7 @@ def test_outside_scope_sees_and_moves_nothing(as_user, app, monkeypatch):
         c = as_user(who)
         page = c.get(f"{URL}?unit_code={HEPING1}&school_year=2027").get_data(as_text=True)
         assert 'id="promotion-preview"' not in page
-        resp = c.post_form(URL, {"unit_code": HEPING1, "school_year": "2027", "confirm": "y"}, token_from=URL)
+        resp = c.post_form(URL, {"unit_code": HEPING1, "school_year": "2027", "checked": "y"}, token_from=URL)
         assert resp.status_code == 200
     assert _grade(app, sid) == 2
     with app.app_context():

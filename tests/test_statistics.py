@@ -750,6 +750,8 @@ def graduates(monkeypatch, code: str, n: int = 3, failed: int = 1, approved: boo
     req = graduation.submit_roster(staff, place, 2026)
     db.session.commit()
     if approved:
+        graduation.confirm_assessment(user(_authority_account(chosen[0])), place, 2026)  # 第二十四条: the county confirms
+        db.session.commit()
         approve(req, _authority_account(chosen[0]))
         assert req.status == "completed"
     at(monkeypatch, MON)

@@ -99,7 +99,8 @@ def test_graduate_a_class_and_verify_a_diploma(app: Flask, new_page, monkeypatch
     from tests.transfer_helpers import at
 
     at(monkeypatch, DAY)
-    assert graduation.graduation_year() == YEAR and graduation.days_to_deadline(YEAR) > 0
+    with app.app_context():  # the calendar is the province's configuration
+        assert graduation.graduation_year() == YEAR and graduation.days_to_deadline(YEAR) > 0
     school_id, pupil_ids = _graduating_class(app)
     roster_url = f"/admin/graduation/{school_id}/{YEAR}/"
 
@@ -160,11 +161,19 @@ def test_graduate_a_class_and_verify_a_diploma(app: Flask, new_page, monkeypatch
         waiting.locator(f"a[href$='/requests/{request_id}/']").click()
     page.locator("#change-request").wait_for()
     assert page.locator("#request-subject").get_attribute("href").rstrip("/").endswith(roster_url.rstrip("/"))
+    # 第二十四条: the county organises the assessment; it confirms the results on the roster, then decides.
+    page.goto(roster_url)
+    with page.expect_navigation():
+        page.click("#confirm-results")  # confirm()
+    assert not _errors(page), _errors(page)
+    assert page.locator("#confirm-results").count() == 0 and "和平区教育局" in page.locator("#roster-lines").inner_text()
+    page.goto(f"/admin/requests/{request_id}/")
+    page.locator("#change-request").wait_for()
     page.check("#decide input[name=decision][value=approve]")
     page.fill("#decide textarea[name=comment]", "同意")
     with page.expect_navigation():
         page.click("#submit-decision")
-    assert len(dialogs) == 1 and dialogs[0].strip(), dialogs
+    assert len(dialogs) == 2 and all(d.strip() for d in dialogs), dialogs
     assert not _errors(page), _errors(page)
     assert page.locator("#decide").count() == 0, "a decision form is still offered after the approval"
     page.screenshot(path=SHOT_REQUEST, full_page=True)
