@@ -1,7 +1,7 @@
 """The city or county authority confirms each graduation assessment result (第二十四条).
 
 Revision ID: h4_assessment_confirmation
-Revises: 7ad1b96f49de
+Revises: h6_paper_file_and_filed_evidence
 """
 
 import sqlalchemy as sa
