@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "h4_assessment_confirmation"
-down_revision = "7ad1b96f49de"
+down_revision = "h6_paper_file_and_filed_evidence"
 branch_labels = None
 depends_on = None
 
