@@ -13,7 +13,7 @@ YES_NO = [("1", _l("Yes")), ("0", _l("No"))]
 
 
 class SubmitRosterForm(FlaskForm):
-    confirm = BooleanField(_l("I have checked this register; submit it to the authority as it is now."),
+    checked = BooleanField(_l("I have checked this register; submit it to the authority as it is now."),
                            validators=[DataRequired(_l("Tick the confirmation before submitting."))])
 
 

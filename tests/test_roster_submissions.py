@@ -25,7 +25,7 @@ def set_now(monkeypatch, when: datetime) -> None:
 
 
 def submit_page(client, kind: str, year: int = 2026, confirm: bool = True):
-    data = {"confirm": "y"} if confirm else {}
+    data = {"checked": "y"} if confirm else {}
     return client.post_form(f"/admin/rosters/submit/{kind}?year={year}", data, token_from=f"/admin/rosters/?year={year}")
 
 
@@ -164,7 +164,7 @@ def test_submitting_is_a_post_with_csrf(as_user, app, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
     c = as_user("school-heping1")
     assert c.get("/admin/rosters/submit/new?year=2026").status_code == 405
-    assert c.post("/admin/rosters/submit/new?year=2026", data={"confirm": "y"}).status_code in (302, 400)
+    assert c.post("/admin/rosters/submit/new?year=2026", data={"checked": "y"}).status_code in (302, 400)
     with app.app_context():
         assert db.session.scalar(select(RosterSubmission.id)) is None
 
