@@ -4,6 +4,7 @@ evidence files and printed forms. Every handler calls a service; the services ch
 from __future__ import annotations
 
 import typing as t
+from datetime import date, datetime
 
 from flask import Response, abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -29,11 +30,11 @@ from forms.changes import (
     TransferStartForm,
 )
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
-from models.org import SCHOOL
+from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import codes, documents, enrollment, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
-from services.ids import mask_id
+from services.ids import mask_id, mask_xjh
 
 STATUS_LABELS = {
     "pending": _l("Waiting for approval"), "approved": _l("Approved, waiting to report"), "rejected": _l("Rejected"),
@@ -49,6 +50,39 @@ ROLE_LABELS = {
     "school": _l("School"), "authority": _l("Supervising authority"),
 }
 DECISION_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected")}
+YES_NO_FIELDS = ("only_child", "preschool", "migrant_child", "orphan")
+
+
+def _when(moment: datetime | date | None) -> str:
+    """A moment as people read it (no seconds, no microseconds); empty when there is none."""
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M") if isinstance(moment, datetime) else moment.isoformat()
+
+
+def backup_rows(backup: dict | None) -> list[tuple[str, str]]:
+    """The archive backup kept for the sending school (第十条), as (label, value) in words: the
+    items of the record by their names, codes by their labels, yes/no as 是/否, the school by name.
+    Internal columns (row ids, scope paths, timestamps) are left out."""
+    from admin.students import CODED_COLUMNS, FIELD_LABELS
+
+    rows = []
+    for key, value in (backup or {}).items():
+        if key not in FIELD_LABELS or key in ("guardians", "school"):
+            continue
+        if value in (None, ""):
+            shown = ""
+        elif key == "school_id":
+            unit = db.session.get(OrgUnit, int(value)) if str(value).isdigit() else None
+            shown = unit.name if unit is not None else ""
+        elif key in YES_NO_FIELDS:
+            shown = _("Yes") if str(value) in ("1", "True", "true") else _("No")
+        elif key in CODED_COLUMNS:
+            shown = codes.label(CODED_COLUMNS[key], str(value))
+        else:
+            shown = str(value)
+        rows.append((str(FIELD_LABELS[key]), shown))
+    return rows
 
 
 def _type_label(code: str) -> str:
@@ -209,9 +243,10 @@ class ChangeRequestView(ScopedModelView):
             fallback=fallback, missing=workflows.missing_materials(req),
             decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
             role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
-            reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
+            days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
+            when=_when, backup_rows=backup_rows(req.archive_backup),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:
