@@ -20,6 +20,7 @@ type's own `effect` where the pupil's situation allows it.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 
 from extensions import db
+from models.audit import StudentHistory
 from models.changes import APPROVED, COMPLETED, PENDING, REJECTED, WITHDRAWN, ApprovalStep, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.people import SCHOOL_ROLES, User
@@ -162,6 +164,7 @@ def make_pupil(school_code: str | OrgUnit = HEPING1, *, name: str = "测试学�
     student.guardians = list(guardians)
     db.session.add(student)
     db.session.flush()
+    db.session.add(StudentHistory(student_id=student.id, field="_created", new_value=student.xjh, reason="演示数据"))
     return student
 
 
@@ -196,7 +199,7 @@ def _ends(code: str) -> Ends:
         "enrollment": Ends(pupil_status="pending", grade=1, from_school=None, to_school="pupil"),
         "delayed_enrollment": Ends(pupil_status="pending", grade=1, from_school=None, to_school="pupil",
                                    payload={"start_date": date(today.year + 1, 9, 1).isoformat()}),
-        "correction": Ends(from_school=None, to_school="pupil", payload={"changes": {"name": "张𠮷"}}),
+        "correction": Ends(from_school=None, to_school="pupil", payload={"changes": {"name": "张䶮"}}),
         "continuation": Ends(pupil_status="graduated", grade=6, to_school=HEPING2, requester="to"),
         "suspension": Ends(payload={"reason_kind": "illness", "starts_on": today.isoformat(),
                                     "ends_on": (today + timedelta(days=300)).isoformat()}),
@@ -254,12 +257,22 @@ def official_above(unit: OrgUnit) -> User | None:
     return None
 
 
+# A pupil suspended, abroad or dropped out got there by a finished request of its own, whose
+# effect left what the later request needs (the suspension episode, the status and its history).
+GOT_THERE_BY = {"suspended": "suspension", "abroad": "abroad", "dropped_out": "dropout"}
+
+
 def _pupil_for(ends: Ends, type_code: str, name: str | None, pupil_kw: dict[str, Any]) -> Student | None:
     if ends.pupil_school is None:
         return None
-    kw: dict[str, Any] = {"grade": ends.grade, "status": ends.pupil_status, "name": name or "测试学生"}
+    earlier = GOT_THERE_BY.get(ends.pupil_status)
+    kw: dict[str, Any] = {"grade": ends.grade, "status": "enrolled" if earlier else ends.pupil_status, "name": name or "测试学生"}
     kw.update(pupil_kw)
-    return make_pupil(ends.pupil_school, **kw)
+    pupil = make_pupil(ends.pupil_school, **kw)
+    if earlier and earlier != type_code:
+        make_request(earlier, "done", pupil=pupil, filed_on=clock.today() - timedelta(days=60))
+        pupil.status = ends.pupil_status  # where the earlier effect could not apply, the status still fits
+    return pupil
 
 
 def _unit(which: str | None, pupil: Student | None) -> OrgUnit | None:
@@ -391,7 +404,8 @@ def _finish(req: ChangeRequest, report: bool = False) -> None:
 
             transfer.report_arrival(req, user_of(req.to_school) or actor)  # type: ignore[arg-type]
         savepoint.commit()
-    except Exception:  # any refusal by the effect (missing roster lines, no suspension …): completed without it
+    except Exception as exc:  # any refusal by the effect (e.g. a roster without lines): completed without it
+        logging.getLogger(__name__).info("request %s (%s) completed without its effect: %r", req.id, req.type, exc)
         savepoint.rollback()
         req.status, req.current_seq = COMPLETED, None
     if req.status == PENDING:
