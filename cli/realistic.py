@@ -446,6 +446,7 @@ def people(n: int, seed: int = 7) -> list[Student]:
     rng = random.Random(seed)
     schools = [school(c) for c in (HEPING1, HEPING2, SHENHE1, XIGANG1, CITYDIRECT)]
     made = []
+    guardians_made = 0
     for i in range(n):
         unit = schools[i % len(schools)]
         grades = range(7, 10) if unit.school_kind == "junior" else range(1, 7) if unit.school_kind == "primary" else range(1, 10)
@@ -456,14 +457,17 @@ def people(n: int, seed: int = 7) -> list[Student]:
         if i % 13 == 0:  # New Year's Eve and New Year's Day
             birth = date(birth.year, 12, 31) if i % 2 else date(birth.year, 1, 1)
         male = rng.random() < 0.52
-        name = _name(i, rng)
-        kind = i % 6
-        guardians = [] if kind == 1 else [
-            make_guardian("1" if male else "2", name=_name(i + 1, rng), born=_guardian_birth(i, rng)),
-            make_guardian("9" if i % 4 == 0 else "2", name=_name(i + 2, rng), born=_guardian_birth(i + 40, rng), male=False),
-        ][: 1 if kind == 2 else 2]
+        kind = i % 6  # 1: no guardians, 2: one guardian, 3: waiting (no 学籍号), 4: no class, 5: nothing optional
+        guardians = []
+        for relation in ([] if kind in (1, 5) else ["1", "2"][: 1 if kind == 2 else 2]):
+            # Every birth year 1930 … 2008 in turn: grandparents as guardians, and parents of 18.
+            born = _guardian_birth(guardians_made, rng)
+            relation = "3" if born.year < 1960 else relation
+            guardians.append(make_guardian(relation, name=_name(i + len(guardians) + 1, rng), born=born,
+                                           male=relation == "1" or (relation == "3" and rng.random() < 0.5)))
+            guardians_made += 1
         made.append(make_pupil(
-            unit, name=name, birth_date=birth, male=male, grade=grade_for_birth(birth),
+            unit, name=_name(i, rng), birth_date=birth, male=male, grade=grade_for_birth(birth),
             status="pending" if kind == 3 else "enrolled", class_name=None if kind == 4 else f"{i % 5 + 1}班",
             guardians=guardians, bare=kind == 5,
         ))
