@@ -142,3 +142,27 @@ def test_archive_backup_shows_items_in_words(app: Flask, as_user) -> None:
     backup = backup[backup.index(">") + 1: backup.index("</table>")]
     assert "姓名" in backup and "school_id" not in backup and "only_child" not in backup
     assert not raw_words(visible_text(backup))
+
+
+def _page_of(app: Flask, as_user, type_code: str, who: str, **kw) -> str:
+    with app.test_request_context():
+        req = make_request(type_code, "pending:1", **kw)
+        request_id = req.id
+        db.session.commit()
+    resp = as_user(who).get(f"/admin/requests/{request_id}/")
+    assert resp.status_code == 200
+    return visible_text(resp.get_data(as_text=True))
+
+
+def test_request_page_shows_what_is_asked_in_words(app: Flask, as_user) -> None:
+    """Who decides sees what they decide: the suspension's days, the destination abroad, the items a
+    correction changes (old → new), the kind of a 第十七条 move — in words, never as payload keys."""
+    text = _page_of(app, as_user, "suspension", "school-heping1")
+    assert "休学起始日期" in text and "休学截止日期" in text and "starts_on" not in text
+    text = _page_of(app, as_user, "abroad", "school-heping1")
+    assert "加拿大" in text and "护照" in text
+    text = _page_of(app, as_user, "correction", "school-heping1", name="张三")
+    assert "张三 → 张䶮" in text
+    text = _page_of(app, as_user, "special_attend", "school-heping1")
+    assert "学籍去向" in text
+    assert not raw_words(text)
