@@ -16,6 +16,7 @@ from html import unescape
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 import services.change_types  # noqa: F401 - declares every type
 from extensions import db
@@ -166,3 +167,41 @@ def test_request_page_shows_what_is_asked_in_words(app: Flask, as_user) -> None:
     text = _page_of(app, as_user, "special_attend", "school-heping1")
     assert "学籍去向" in text
     assert not raw_words(text)
+
+
+def test_arrival_from_another_province_is_taken_in_through_its_page(app: Flask, as_user) -> None:
+    """省外转入 end to end on the screens: the new record (no 学籍号 yet) is entered, its request page
+    opens (it answered 500), the materials are uploaded there, our school and our authority approve,
+    and the pupil is in school with a 学籍号."""
+    import io
+
+    from models.student import Student
+    from tests.helpers import student_form
+    from tests.transfer_helpers import png_bytes
+
+    school_client = as_user("school-heping1")
+    form = student_form(name="阿卜杜热合曼·买买提艾力", arrival_from="吉林省长春市南关区第一小学", arrival_reason="hukou_moved")
+    resp = school_client.post_form("/admin/student/new/", form)
+    assert resp.status_code == 302
+    with app.app_context():
+        req = db.session.scalar(select(ChangeRequest).where(ChangeRequest.type == "transfer_in_province"))
+        request_id, student_id = req.id, req.student_id
+        assert req.student.xjh is None
+    page = f"/admin/requests/{request_id}/"
+    text = visible_text(school_client.get(page).get_data(as_text=True))
+    assert "未分配学籍号" in text and "吉林省长春市南关区第一小学" in text
+    for material in ("contact_form", "release_proof"):
+        resp = school_client.post_form(f"{page}attach", {"material": material, "file": (io.BytesIO(png_bytes()), "材料.png")},
+                                       token_from=page, content_type="multipart/form-data")
+        assert resp.status_code == 302
+    for who in ("school-heping1", "heping"):
+        client = as_user(who)
+        with app.app_context():
+            step_id = db.session.get(ChangeRequest, request_id).current_step.id
+        resp = client.post_form(f"{page}decide", {"step_id": step_id, "decision": "approve", "comment": ""}, token_from=page)
+        assert resp.status_code == 302
+        assert client.get(page).status_code == 200
+    with app.app_context():
+        student = db.session.get(Student, student_id)
+        assert student.status == "enrolled"
+        assert student.xjh == "G" + student.id_number, "a pupil taken in gets the 学籍号 (第六条)"
