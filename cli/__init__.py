@@ -22,7 +22,7 @@ def register_commands(app: Flask) -> None:
         from cli.demo import load_demo, print_logins
 
         if realistic < 0:
-            raise click.BadParameter("N ≥ 0", param_hint="--realistic")
+            raise click.ClickException("--realistic 后应为不小于 0 的人数。")
         # The requests' effects write history and notices in words (lazy_gettext, audit), as in a request.
         with app.test_request_context():
             created = load_demo(pupils=pupils, only_if_empty=if_empty, requests=not no_requests, realistic=realistic)

@@ -114,3 +114,10 @@ def test_builders_make_a_request_in_each_state(ctx) -> None:
             assert req.status == "approved"  # all four agreed; waiting for 报到
         if state == "reported":
             assert req.status == "completed" and req.student.school == req.to_school
+
+
+def test_a_negative_number_of_realistic_pupils_is_refused_in_chinese(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["demo-data", "--realistic", "-3"])
+    assert result.exit_code != 0 and "不小于 0" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ChangeRequest.id))) == 0  # nothing was loaded
