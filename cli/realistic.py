@@ -291,6 +291,8 @@ def make_request(type_code: str, state: str = "pending:1", *, pupil: Student | N
     applies the type's effect where the pupil's situation allows it (else the request is simply
     completed). A pupil is made for it unless given (`pupil_kw` go to `make_pupil`)."""
     ctype = workflows.TYPES[type_code]
+    if state not in states_of(type_code):
+        raise ValueError(f"{type_code} has no state {state!r}; its states: {', '.join(states_of(type_code))}")
     ends = _ends(type_code)
     if pupil is None:
         pupil = _pupil_for(ends, type_code, name, pupil_kw)

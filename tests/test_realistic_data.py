@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -121,3 +122,8 @@ def test_a_negative_number_of_realistic_pupils_is_refused_in_chinese(app: Flask)
     assert result.exit_code != 0 and "不小于 0" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(ChangeRequest.id))) == 0  # nothing was loaded
+
+
+def test_builder_refuses_a_state_the_type_does_not_have(ctx) -> None:
+    with pytest.raises(ValueError, match="pending:3"):
+        make_request("enrollment", "pending:3")  # one step only
