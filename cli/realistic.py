@@ -199,7 +199,7 @@ def _ends(code: str) -> Ends:
         "enrollment": Ends(pupil_status="pending", grade=1, from_school=None, to_school="pupil"),
         "delayed_enrollment": Ends(pupil_status="pending", grade=1, from_school=None, to_school="pupil",
                                    payload={"start_date": date(today.year + 1, 9, 1).isoformat()}),
-        "correction": Ends(from_school=None, to_school="pupil", payload={"changes": {"name": "张䶮"}}),
+        "correction": Ends(from_school=None, to_school="pupil", payload={"changes": {"name": "张𠮷"}}),
         "continuation": Ends(pupil_status="graduated", grade=6, to_school=HEPING2, requester="to"),
         "suspension": Ends(payload={"reason_kind": "illness", "starts_on": today.isoformat(),
                                     "ends_on": (today + timedelta(days=300)).isoformat()}),

@@ -127,3 +127,19 @@ def test_a_negative_number_of_realistic_pupils_is_refused_in_chinese(app: Flask)
 def test_builder_refuses_a_state_the_type_does_not_have(ctx) -> None:
     with pytest.raises(ValueError, match="pending:3"):
         make_request("enrollment", "pending:3")  # one step only
+
+
+@pytest.mark.parametrize("name", ["王𠮷", "𠮷田雅", "刘䶮", "阿卜杜热合曼·买买提艾力", "巴特尔·额尔德尼其其格"])
+def test_pupil_named_with_rare_characters_or_the_middle_dot_is_accepted(ctx, name: str) -> None:
+    """𠮷 (CJK Extension B, beyond U+FFFF) was refused: a pupil so named could not even be edited."""
+    from services.students import validate
+
+    pupil = make_pupil(name=name)
+    assert [m for f, m in validate(pupil, pupil.school) if f == "name"] == []
+
+
+def test_name_with_a_digit_is_still_refused(ctx) -> None:
+    from services.students import validate
+
+    pupil = make_pupil(name="王小明2")
+    assert [f for f, _m in validate(pupil, pupil.school) if f == "name"] == ["name"]
