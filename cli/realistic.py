@@ -302,7 +302,9 @@ def make_request(type_code: str, state: str = "pending:1", *, pupil: Student | N
     requester = user_of(requester_unit)
     assert requester is not None, f"no user at {requester_unit.name}"
     today = clock.today()
-    filed = filed_on or (today - timedelta(days=45) if state == "overdue" else today - timedelta(days=1))
+    filed = filed_on or today - timedelta(days=1)
+    if state == "overdue":  # started long enough ago that its working days have passed
+        filed = min(filed, today - timedelta(days=45))
     req = ChangeRequest(
         type=type_code, status=PENDING, student=pupil, from_school=from_school, to_school=to_school,
         from_path=from_school.path if from_school else None, to_path=to_school.path if to_school else None,

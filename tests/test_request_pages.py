@@ -12,6 +12,7 @@ code and no English word.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
@@ -205,3 +206,30 @@ def test_arrival_from_another_province_is_taken_in_through_its_page(app: Flask, 
         student = db.session.get(Student, student_id)
         assert student.status == "enrolled"
         assert student.xjh == "G" + student.id_number, "a pupil taken in gets the 学籍号 (第六条)"
+
+
+TURNING_DAYS = [date(2025, 12, 31), date(2026, 1, 2), date(2026, 2, 13), date(2026, 2, 18), date(2026, 2, 25),
+                date(2026, 12, 31), date(2027, 1, 4), date(2027, 2, 5), date(2027, 2, 10)]
+
+
+@pytest.mark.parametrize("today", TURNING_DAYS, ids=str)
+def test_request_pages_and_queues_on_both_sides_of_new_year_and_spring_festival(app: Flask, monkeypatch, today: date) -> None:
+    """Working days are counted across New Year and the Spring Festival (a year whose calendar is
+    not entered yet is estimated): the request pages and the 待我核办/已超期 queues still answer, with
+    the days left in words."""
+    from tests.transfer_helpers import at
+
+    at(monkeypatch, today)
+    with app.test_request_context():
+        ids = [make_request(code, state, filed_on=today - timedelta(days=back)).id
+               for code in ("transfer", "suspension", "death") for state in ("pending:1", "overdue") for back in (1, 12)]
+        db.session.commit()
+    for who in ("school-heping1", "heping", "shenyang"):
+        client = login(app, f"{who}@xueji.demo")
+        for queue in ("waiting", "overdue", "all"):
+            assert client.get(f"/admin/requests/?queue={queue}").status_code == 200
+        for request_id in ids:
+            resp = client.get(f"/admin/requests/{request_id}/")
+            assert resp.status_code in (200, 404), (who, request_id)
+            if resp.status_code == 200:
+                assert not raw_words(visible_text(resp.get_data(as_text=True))), (who, request_id)
