@@ -4,6 +4,7 @@ evidence files and printed forms. Every handler calls a service; the services ch
 from __future__ import annotations
 
 import typing as t
+from datetime import date, datetime
 
 from flask import Response, abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -29,11 +30,11 @@ from forms.changes import (
     TransferStartForm,
 )
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
-from models.org import SCHOOL
+from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import codes, departures, documents, enrollment, transfer, uploads, workflows
+from services import codes, departures, documents, enrollment, placements, suspension, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
-from services.ids import mask_id
+from services.ids import mask_id, mask_xjh
 
 STATUS_LABELS = {
     "pending": _l("Waiting for approval"), "approved": _l("Approved, waiting to report"), "rejected": _l("Rejected"),
@@ -49,6 +50,106 @@ ROLE_LABELS = {
     "school": _l("School"), "authority": _l("Supervising authority"),
 }
 DECISION_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected")}
+YES_NO_FIELDS = ("only_child", "preschool", "migrant_child", "orphan")
+
+
+def _when(moment: datetime | date | None) -> str:
+    """A moment as people read it (no seconds, no microseconds); empty when there is none."""
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M") if isinstance(moment, datetime) else moment.isoformat()
+
+
+def _day(value: t.Any) -> str:
+    day = workflows.payload_date({"d": value}, "d")
+    return day.isoformat() if day else ""
+
+
+def _coded_value(field: str, value: t.Any) -> str:
+    from admin.students import CODED_COLUMNS
+
+    if value in (None, ""):
+        return ""
+    if field in CODED_COLUMNS:
+        return codes.label(CODED_COLUMNS[field], str(value))
+    return str(value)
+
+
+def _yes_no(value: t.Any) -> str:
+    return _("Yes") if value else _("No")
+
+
+# What a request asks for, kept in its payload: key → (label, value in words). Keys not listed
+# (row ids such as certificate_id, original_school_id) are internal and not shown.
+PAYLOAD_ROWS: dict[str, tuple[t.Any, t.Callable[[t.Any], str]]] = {
+    "start_date": (_l("Date the child will start school"), _day),
+    "reason_kind": (_l("Reason of the suspension"), lambda v: str(suspension.REASON_KINDS.get(v, ""))),
+    "starts_on": (_l("First day of the suspension"), _day),
+    "ends_on": (_l("Last day of the suspension"), _day),
+    "destination": (_l("Country or region of study"), lambda v: str(v or "")),
+    "document": (_l("Travel document"), lambda v: str(departures.TRAVEL_DOCUMENTS.get(v, ""))),
+    "leaves_on": (_l("Date of departure"), _day),
+    "reported_on": (_l("Day the death was reported to the school"), _day),
+    "absent_from": (_l("First day absent"), _day),
+    "absent_to": (_l("Last day absent"), _day),
+    "grade": (_l("Grade after the change"), lambda v: codes.label("grade", str(v)) if v not in (None, "") else ""),
+    "grade_reason": (_l("Why another grade (the guardian's request)"), lambda v: str(v or "")),
+    "kind": (_l("Kind of move (第十七条)"), lambda v: str(placements.MOVE_KINDS.get(v, ""))),
+    "keep_record": (_l("Record"), lambda v: str(_l("The record stays at this school") if v
+                                                else _l("The record moves to the receiving school"))),
+    "hukou_changed": (_l("The pupil's hukou moved too"), _yes_no),
+    "year": (_l("Year"), lambda v: str(v or "")),
+}
+
+
+def payload_rows(req: ChangeRequest) -> list[tuple[str, str]]:
+    """What the request asks for, as (label, value) in words: the dates of a suspension, the
+    destination abroad, the grade to resume in, the items a correction changes (old → new while
+    it waits) … so that who decides sees what they decide."""
+    from admin.students import FIELD_LABELS
+
+    rows = []
+    payload = req.payload or {}
+    for key, value in payload.items():
+        if key == "changes" and isinstance(value, dict):
+            for field, new in value.items():
+                shown = _coded_value(field, new)
+                if req.status == PENDING and req.student is not None:
+                    old = getattr(req.student, field, None)
+                    old = old.isoformat() if isinstance(old, date) else old
+                    shown = f"{_coded_value(field, old)} → {shown}"
+                rows.append((str(FIELD_LABELS.get(field, field)), shown))
+        elif key in PAYLOAD_ROWS and not (key == "grade" and req.student is None):  # a roster's grade is shown above
+            label, show = PAYLOAD_ROWS[key]
+            shown = show(value)
+            if shown:
+                rows.append((str(label), shown))
+    return rows
+
+
+def backup_rows(backup: dict | None) -> list[tuple[str, str]]:
+    """The archive backup kept for the sending school (第十条), as (label, value) in words: the
+    items of the record by their names, codes by their labels, yes/no as 是/否, the school by name.
+    Internal columns (row ids, scope paths, timestamps) are left out."""
+    from admin.students import CODED_COLUMNS, FIELD_LABELS
+
+    rows = []
+    for key, value in (backup or {}).items():
+        if key not in FIELD_LABELS or key in ("guardians", "school"):
+            continue
+        if value in (None, ""):
+            shown = ""
+        elif key == "school_id":
+            unit = db.session.get(OrgUnit, int(value)) if str(value).isdigit() else None
+            shown = unit.name if unit is not None else ""
+        elif key in YES_NO_FIELDS:
+            shown = _("Yes") if str(value) in ("1", "True", "true") else _("No")
+        elif key in CODED_COLUMNS:
+            shown = codes.label(CODED_COLUMNS[key], str(value))
+        else:
+            shown = str(value)
+        rows.append((str(FIELD_LABELS[key]), shown))
+    return rows
 
 
 def _type_label(code: str) -> str:
@@ -219,11 +320,12 @@ class ChangeRequestView(ScopedModelView):
             fallback=fallback, missing=workflows.missing_materials(req),
             decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
             role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
-            reasons=transfer.REASONS, days_left=_days_left_markup, mask_id=mask_id, code_label=codes.label,
+            days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
             notes=workflows.notes_for(req, actor.unit_id),
             facts=departures.request_facts(req),
+            when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=payload_rows(req),
         )
 
     def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:

@@ -12,11 +12,20 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no organisation yet.")
     @click.option("--pupils", default=2000, show_default=True, help="How many demo pupils.")
-    def demo_data(if_empty: bool, pupils: int) -> None:
-        """Load the demo province (idempotent) and print the demo logins."""
+    @click.option("--realistic", default=0, show_default=True, metavar="N",
+                  help="Also N pupils with real-life variety: rare characters, long minority names, leap-day birthdays, "
+                       "no 学籍号, no class, guardians born 1930–2008.")
+    @click.option("--no-requests", is_flag=True, help="Leave out the change requests of every type in every state.")
+    def demo_data(if_empty: bool, pupils: int, realistic: int, no_requests: bool) -> None:
+        """Load the demo province (idempotent) with change requests of every type in every state,
+        and print the demo logins."""
         from cli.demo import load_demo, print_logins
 
-        created = load_demo(pupils=pupils, only_if_empty=if_empty)
+        if realistic < 0:
+            raise click.ClickException("--realistic 后应为不小于 0 的人数。")
+        # The requests' effects write history and notices in words (lazy_gettext, audit), as in a request.
+        with app.test_request_context():
+            created = load_demo(pupils=pupils, only_if_empty=if_empty, requests=not no_requests, realistic=realistic)
         click.echo("已载入演示数据。" if created else "演示数据已存在，未重复载入。")
         print_logins(click.echo)
 

@@ -118,8 +118,13 @@ def ensure_roles() -> dict[str, Role]:
     return roles
 
 
-def load_demo(pupils: int = 2000, only_if_empty: bool = False) -> bool:
-    """Create the demo province; False when it is already there."""
+def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool = False, realistic: int = 0) -> bool:
+    """Create the demo province; False when it is already there.
+
+    `requests`: also one change request of every declared type in every state (each step
+    pending, refused, withdrawn, overdue, 强制干预, finished), so that whoever tries the demo
+    meets them; `realistic`: that many more pupils with real-life variety (cli/realistic.py).
+    The tests load the plain province (fast) and build what they need with tests/builders.py."""
     roles = ensure_roles()
     if db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "21")) is not None:
         db.session.commit()
@@ -147,6 +152,12 @@ def load_demo(pupils: int = 2000, only_if_empty: bool = False) -> bool:
         ))
     db.session.flush()
     add_pupils(units, pupils)
+    if realistic or requests:
+        from cli import realistic as real
+
+        real.people(realistic)
+        if requests:
+            real.requests_in_every_state()
     db.session.commit()
     return True
 

@@ -52,8 +52,9 @@ def graduating_grade(school: OrgUnit | None) -> int:
     return max(grades_taught(school))
 
 
-# Chinese names, Latin names of foreign pupils, and the middle dot of minority names.
-NAME_RE = re.compile(r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z·•． .\-]{1,50}$")
+# Chinese names (rare characters too: 𠮷 lies in CJK Extension B, beyond U+FFFF), Latin names of
+# foreign pupils, and the middle dot of minority names.
+NAME_RE = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134fA-Za-z·•． .\-]{1,50}$")
 PHONE_RE = re.compile(r"^[0-9+\- ]{5,20}$")
 OTHER_ID_RE = re.compile(r"^[A-Za-z0-9()\-]{4,30}$")
 ENROLL_MONTH_RE = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])$")

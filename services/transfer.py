@@ -14,7 +14,7 @@ from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
 from models.student import Student
 from services import archive, audit, clock, paper, scope, workdays
 from services.errors import NotInScope, RuleViolation
-from services.students import GRADES_BY_KIND
+from services.students import GRADES_BY_KIND, assign_xjh
 from services.terms import in_transfer_window
 from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
 
@@ -156,6 +156,9 @@ def _arrival_waits(req: ChangeRequest, actor: User) -> str | None:
 
 def _arrival_approved(req: ChangeRequest, actor: User) -> None:
     req.student.status = "enrolled"
+    # The record is new in this province and waited without a number (待核办); like any approved
+    # new record it gets its 学籍号 now (第六条: G + the ID number is the pupil's national number).
+    assign_xjh(req.student)
     req.status, req.finished_at = COMPLETED, clock.now()
 
 

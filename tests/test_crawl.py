@@ -1,0 +1,127 @@
+"""Every page reachable from every demo login answers without a server error, on realistic data.
+
+For each demo account (cli/demo.py ACCOUNTS) the test logs in and follows, breadth first, every
+same-site GET link (href) found in the pages, starting at /admin/. Links that change state or only
+deliver files are skipped (log out, language, exports, printed PDFs, attachments). To stay bounded,
+URLs that differ only in their numbers or query values count as one kind, of which a few are
+visited. The data are the demo province plus cli/realistic.py: pupils without a 学籍号, class or
+guardians, rare characters and long minority names, leap-day birthdays, guardians born 1930–2008,
+and a request of every type in every state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator
+from html import unescape
+from urllib.parse import parse_qsl, urldefrag, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+
+from cli.demo import ACCOUNTS
+from cli.realistic import people, requests_in_every_state
+from extensions import db
+from tests.conftest import login
+
+HREF_RE = re.compile(r'href="([^"]+)"')
+SKIP_RE = re.compile(
+    r"logout|/lang|language|export|download|/print|print/|\.pdf|\.xlsx|\.csv|attachment|/static/|/pdf|/file|"
+    r"backup/\d+/download|/verify",
+    re.I,
+)
+# Searches a reader types: rare characters, the middle dot, a 学籍号 prefix, an ID number's start.
+SEARCHES = ("/admin/student/?search=%F0%A0%AE%B7", "/admin/student/?search=%C2%B7", "/admin/student/?search=G2101",
+            "/admin/requests/?search=%E4%B6%AE")
+PER_KIND = 3  # URLs of one kind visited per account
+PER_RECORD_KIND = 25  # … of a kind that shows one record (a pupil, a request): the realistic ones among them
+MAX_PAGES = 300  # per account
+# Query keys that select what a page shows; sorting, paging and filters of a list make no new kind.
+MEANINGFUL_KEYS = {"id", "queue", "student_id", "year", "show", "done"}
+
+
+def kind_of(url: str) -> str:
+    """/admin/student/details/?id=17&url=… → /admin/student/details/?id: numbers, query values and a
+    list's sorting, paging and filters do not count."""
+    parts = urlsplit(url)
+    keys = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} & MEANINGFUL_KEYS)
+    return re.sub(r"\d+", "N", parts.path) + "?" + "&".join(keys)
+
+
+def limit_of(kind: str) -> int:
+    return PER_RECORD_KIND if ("details/?id" in kind or "/N/?" in kind or "student_id" in kind) else PER_KIND
+
+
+def same_site_links(html: str, base: str) -> Iterator[str]:
+    for raw in HREF_RE.findall(html):
+        href = urldefrag(unescape(raw))[0]
+        if not href or href.startswith(("http:", "https:", "//", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        if not href.startswith("/"):
+            if href.startswith("?"):
+                href = urlsplit(base).path + href
+            else:
+                continue  # relative paths are not used by the app's templates
+        parts = urlsplit(href)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "url"]  # Flask-Admin's return URL
+        yield parts.path + ("?" + urlencode(query) if query else "")
+
+
+def crawl(app: Flask, email: str, seeds: tuple[str, ...] = ()) -> tuple[list[str], int]:
+    """(every 'URL → status (from referrer)' that answered 5xx, pages visited). `seeds` are visited
+    besides /admin/ (e.g. the realistic pupils' pages; outside the account's scope they answer 404)."""
+    client = login(app, email)
+    start = ("/admin/", *SEARCHES, *seeds)
+    queue: deque[tuple[str, str]] = deque((url, "start") for url in start)
+    seen: set[str] = set(start)
+    per_kind: dict[str, int] = {}
+    failures: list[str] = []
+    visited = 0
+    while queue and visited < MAX_PAGES:
+        url, referrer = queue.popleft()
+        visited += 1
+        try:
+            resp = client.get(url)
+        except Exception as exc:  # under TESTING an error propagates instead of answering 500
+            failures.append(f"{url} → 500 {type(exc).__name__}: {str(exc)[:200]} (linked from {referrer})")
+            continue
+        if resp.status_code >= 500:
+            failures.append(f"{url} → {resp.status_code} (linked from {referrer})")
+            continue
+        if resp.status_code != 200 or "text/html" not in (resp.content_type or ""):
+            continue
+        for link in same_site_links(resp.get_data(as_text=True), url):
+            if link in seen or SKIP_RE.search(link):
+                continue
+            seen.add(link)
+            kind = kind_of(link)
+            if per_kind.get(kind, 0) >= limit_of(kind):
+                continue
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+            queue.append((link, url))
+    return failures, visited
+
+
+@pytest.fixture
+def realistic(app: Flask) -> tuple[str, ...]:
+    """The realistic data; returns the pages of its pupils (rare characters, no 学籍号, no class …)."""
+    with app.test_request_context():
+        pupils = people(30)
+        requests_in_every_state()
+        db.session.commit()
+        return tuple(f"/admin/student/details/?id={p.id}" for p in pupils)
+
+
+@pytest.mark.parametrize("email", [a[0] for a in ACCOUNTS])
+def test_no_page_reachable_from_a_demo_login_answers_5xx(app: Flask, realistic: tuple[str, ...], email: str) -> None:
+    failures, visited = crawl(app, email, realistic)
+    assert visited > 5, f"{email}: the crawl found almost nothing ({visited} pages)"
+    assert not failures, f"{email}: {len(failures)} pages answered 5xx:\n" + "\n".join(failures)
+
+
+def test_kind_of_ignores_numbers_and_values() -> None:
+    assert kind_of("/admin/requests/17/") == kind_of("/admin/requests/4/")
+    assert kind_of("/admin/student/?page=2&sort=1") == kind_of("/admin/student/?sort=0&page=9")
+    assert kind_of("/admin/student/?page=2") == kind_of("/admin/student/?flt0_1=3")
+    assert kind_of("/admin/student/details/?id=3") != kind_of("/admin/student/edit/?id=3")
