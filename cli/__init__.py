@@ -25,7 +25,8 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException("--realistic 后应为不小于 0 的人数。")
         # The requests' effects write history and notices in words (lazy_gettext, audit), as in a request.
         with app.test_request_context():
-            created = load_demo(pupils=pupils, only_if_empty=if_empty, requests=not no_requests, realistic=realistic)
+            created = load_demo(pupils=pupils, only_if_empty=if_empty, requests=not no_requests, realistic=realistic,
+                                registrars=True)
         click.echo("已载入演示数据。" if created else "演示数据已存在，未重复载入。")
         print_logins(click.echo)
 

@@ -28,6 +28,7 @@ from models.people import (
     Role,
     User,
 )
+from models.rosters import SchoolRegistrar
 from models.student import Guardian, Student
 from services.ids import make_check_digit, xjh_from_id
 
@@ -118,12 +119,15 @@ def ensure_roles() -> dict[str, Role]:
     return roles
 
 
-def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool = False, realistic: int = 0) -> bool:
+def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool = False, realistic: int = 0,
+              registrars: bool = False) -> bool:
     """Create the demo province; False when it is already there.
 
     `requests`: also one change request of every declared type in every state (each step
     pending, refused, withdrawn, overdue, 强制干预, finished), so that whoever tries the demo
-    meets them; `realistic`: that many more pupils with real-life variety (cli/realistic.py).
+    meets them; `realistic`: that many more pupils with real-life variety (cli/realistic.py);
+    `registrars`: each school with a registrar account records that person as its 学籍管理员
+    (第二十六条), so that only the village school shows on 康平县's dashboard as having none.
     The tests load the plain province (fast) and build what they need with tests/builders.py."""
     roles = ensure_roles()
     if db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "21")) is not None:
@@ -152,6 +156,8 @@ def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool
         ))
     db.session.flush()
     add_pupils(units, pupils)
+    if registrars:
+        add_registrars(units)
     if realistic or requests:
         from cli import realistic as real
 
@@ -160,6 +166,22 @@ def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool
             real.requests_in_every_state()
     db.session.commit()
     return True
+
+
+def add_registrars(units: dict[str, OrgUnit]) -> None:
+    """The registrar accounts' holders as their schools' 学籍管理员, recorded by the school's
+    principal where it has one (the principal is responsible, 第二十六条)."""
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    for n, (email, name, unit_code, role) in enumerate(ACCOUNTS):
+        if role != REGISTRAR:
+            continue
+        principal = next((users[e] for e, _n, c, r in ACCOUNTS if c == unit_code and r == PRINCIPAL), users[email])
+        school = units[unit_code]
+        db.session.add(SchoolRegistrar(
+            school_id=school.id, scope_path=school.path, name=name.split("（")[0], phone=f"1390000{n:04d}",
+            appointed_on=date(2024, 9, 1), full_time=n % 3 != 0, formal_staff=True, recorded_by_id=principal.id,
+        ))
+    db.session.flush()
 
 
 def add_pupils(units: dict[str, OrgUnit], total: int, seed: int = 2026) -> None:

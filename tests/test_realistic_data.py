@@ -16,7 +16,7 @@ from models.student import Guardian, Student
 from services import clock, workflows
 from services.ids import division_name, make_check_digit
 from tests.builders import DOT_NAMES, RARE_NAMES, TURN_OF_YEAR, make_pupil, make_request, states_of
-from tests.conftest import _wipe
+from tests.conftest import _wipe, login
 
 
 def id_birth(number: str) -> date:
@@ -143,3 +143,18 @@ def test_name_with_a_digit_is_still_refused(ctx) -> None:
 
     pupil = make_pupil(name="王小明2")
     assert [f for f, _m in validate(pupil, pupil.school) if f == "name"] == ["name"]
+
+
+def test_cli_demo_records_each_schools_registrar_and_leaves_the_village_school_flagged(app: Flask) -> None:
+    """第二十六条: the demo's schools have their 学籍管理员 on record, so the dashboards flag only the
+    school that has none (the village school, which has no registrar account)."""
+    from models.rosters import SchoolRegistrar
+
+    _load_cli_demo(app, "--no-requests")
+    with app.app_context():
+        rows = db.session.scalars(select(SchoolRegistrar)).all()
+        assert {r.name for r in rows} >= {"王丽", "赵敏", "孙莉"} and all(r.formal_staff for r in rows)
+        held = {r.school.code for r in rows}
+        assert "2121000007" not in held and "2121000001" in held
+    kangping = login(app, "kangping@xueji.demo").get("/admin/registrars/?missing=1").get_data(as_text=True)
+    assert 'id="missing-2121000007"' in kangping and 'id="missing-2121000006"' not in kangping
