@@ -35,7 +35,7 @@ from models.changes import APPROVED, COMPLETED, PENDING, REJECTED, WITHDRAWN, Ap
 from models.org import SCHOOL, OrgUnit
 from models.people import SCHOOL_ROLES, User
 from models.student import Guardian, Student
-from services import audit, clock, workdays, workflows
+from services import audit, clock, departures, workdays, workflows
 from services.ids import make_check_digit, xjh_from_id
 
 # Schools of the demo province (cli/demo.py SCHOOLS) used as the ends of requests.
@@ -171,6 +171,15 @@ def make_pupil(school_code: str | OrgUnit = HEPING1, *, name: str = "测试学�
 # --- requests ---------------------------------------------------------------------------------
 
 
+# What a school writes as the reason, per type (the generic text where a type has none here).
+REASON_TEXTS = {
+    "death": "家长来校告知，持医院出具的死亡证明。",
+    "dropout": "连续四周无故未到校，多次家访劝返无果。",
+    "suspension": "因病住院治疗，家长申请休学。",
+    "transfer": "随父母户籍迁入本区。",
+}
+
+
 @dataclass
 class Ends:
     """Who a request of one type is about and between whom (the demo schools by code)."""
@@ -208,7 +217,7 @@ def _ends(code: str) -> Ends:
         "abroad": Ends(payload={"destination": "加拿大", "document": "passport",
                                 "leaves_on": (today + timedelta(days=20)).isoformat()}),
         "abroad_return": Ends(pupil_status="abroad", payload={"grade": 3}),
-        "death": Ends(payload={"reported_on": today.isoformat()}),
+        "death": Ends(),  # its payload depends on the day it was filed (make_request)
         "dropout": Ends(grade=8, pupil_school=HEPING2, payload={"absent_from": (today - timedelta(days=40)).isoformat(),
                                                                 "absent_to": (today - timedelta(days=5)).isoformat()}),
         "dropout_return": Ends(grade=8, pupil_school=HEPING2, pupil_status="dropped_out", payload={"grade": 8}),
@@ -305,13 +314,16 @@ def make_request(type_code: str, state: str = "pending:1", *, pupil: Student | N
     filed = filed_on or today - timedelta(days=1)
     if state == "overdue":  # started long enough ago that its working days have passed
         filed = min(filed, today - timedelta(days=45))
+    payload = dict(ends.payload)
+    if type_code == "death":  # died a few days before the report; the overdue one was also reported late
+        payload.update(departures.death_payload(filed - timedelta(days=30 if state == "overdue" else 3), filed))
     req = ChangeRequest(
         type=type_code, status=PENDING, student=pupil, from_school=from_school, to_school=to_school,
         from_path=from_school.path if from_school else None, to_path=to_school.path if to_school else None,
         from_central_id=from_school.central_school_id if from_school else None,
         to_central_id=to_school.central_school_id if to_school else None,
         external_school=ends.external_school, reason_code=ends.reason_code or _first_reason(ctype),
-        reason_text="家长申请，已核实。", payload=dict(ends.payload),
+        reason_text=REASON_TEXTS.get(type_code, "家长申请，已核实。"), payload=payload,
         grade_at_request=pupil.grade if pupil else ends.payload.get("grade"),
         requested_by=requester, requested_by_id=requester.id, requester_unit=requester_unit,
         requester_unit_id=requester_unit.id, created_at=datetime.combine(filed, datetime.min.time()).replace(hour=9),

@@ -201,12 +201,16 @@ def report_death(student: Student, actor: User, *, died_on: date | None, reason_
     problem = _death_date_problem(student, died_on)
     if problem or died_on is None:
         raise RuleViolation([("died_on", str(problem))])
-    due, today = death_report_due(died_on), clock.today()
+    return open_change(DEATH, student, actor, reason_text=reason_text, payload=death_payload(died_on, clock.today()))
+
+
+def death_payload(died_on: date, filed_on: date) -> dict:
+    """What a death report keeps: the date of death, the school's deadline (10 working days from
+    it) and how many working days late it was filed (0: on time)."""
+    due = death_report_due(died_on)
     # Filed on a day off after the deadline is still late: at least one working day.
-    late = max(workdays.workdays_between(due.due, today)[0], 1) if today > due.due else 0
-    return open_change(DEATH, student, actor, reason_text=reason_text, payload={
-        "died_on": died_on.isoformat(), "report_due_on": due.due.isoformat(), LATE_KEY: late,
-    })
+    late = max(workdays.workdays_between(due.due, filed_on)[0], 1) if filed_on > due.due else 0
+    return {"died_on": died_on.isoformat(), "report_due_on": due.due.isoformat(), LATE_KEY: late}
 
 
 def request_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
