@@ -312,7 +312,7 @@ def make_request(type_code: str, state: str = "pending:1", *, pupil: Student | N
     assert requester is not None, f"no user at {requester_unit.name}"
     today = clock.today()
     filed = filed_on or today - timedelta(days=1)
-    if state == "overdue":  # started long enough ago that its working days have passed
+    if state in ("overdue", "forced"):  # started long enough ago that its working days have passed
         filed = min(filed, today - timedelta(days=45))
     payload = dict(ends.payload)
     if type_code == "death":  # died a few days before the report; the overdue one was also reported late
@@ -343,6 +343,7 @@ def _first_reason(ctype: workflows.ChangeType) -> str | None:
 
 
 def _start(step: ApprovalStep, day: date) -> None:
+    day = min(day, clock.today())  # a chain of steps filed yesterday does not start in the future
     deadline = workdays.add_workdays(day, step.workdays)
     step.started_at, step.due_date, step.due_estimated = day, deadline.due, deadline.estimated
 
@@ -352,7 +353,7 @@ def _decide(step: ApprovalStep, day: date, approve: bool, comment: str, by: User
     decider = by or user_of(step.unit)
     step.decision = APPROVED if approve else REJECTED
     step.decided_by, step.decided_by_id = decider, decider.id if decider else None
-    step.decided_at = datetime.combine(day, datetime.min.time()).replace(hour=15, minute=30)
+    step.decided_at = min(datetime.combine(day, datetime.min.time()).replace(hour=15, minute=30), clock.now())
     step.comment = comment if approve else "材料不全，请补充后重新申请。"
     if forced and decider is not None:
         step.forced_by_unit_id = decider.unit_id
@@ -381,7 +382,7 @@ def _put_in_state(req: ChangeRequest, state: str, filed: date, comment: str) -> 
     _start(first, day)
     if kind == "withdrawn":
         req.status, req.current_seq = WITHDRAWN, None
-        req.finished_at = datetime.combine(day + timedelta(days=2), datetime.min.time()).replace(hour=10)
+        req.finished_at = min(datetime.combine(day + timedelta(days=2), datetime.min.time()).replace(hour=10), clock.now())
         return
     if kind == "overdue":
         req.current_seq = first.seq  # started 45 days ago: its 10 working days have passed
