@@ -85,9 +85,13 @@ def test_every_request_page_renders_for_every_party(app: Flask, type_code: str) 
             if resp.status_code != 200:
                 failures.append(f"{where}: {resp.status_code}")
                 continue
-            shown = raw_words(visible_text(resp.get_data(as_text=True)))
+            html = resp.get_data(as_text=True)
+            shown = raw_words(visible_text(html))
             if shown:
                 failures.append(f"{where}: shows {sorted(set(shown))}")
+            prints = re.findall(rf'href="(/admin/requests/{request_id}/print/[^"]+)"', html)
+            if len(prints) != len(set(prints)):  # the transfer contact form was offered twice
+                failures.append(f"{where}: a printable form is offered twice: {sorted(prints)}")
     assert not failures, "\n".join(failures)
 
 
