@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, make_url, text
@@ -93,3 +95,53 @@ def test_migrations_run_up_down_and_up_again_and_match_the_models(migration_app:
         upgrade(directory=MIGRATIONS)
         assert _schema_diff() == [], "after upgrade → downgrade → upgrade the schema differs from the models"
         assert _tables_left() == {t.name for t in db.metadata.sorted_tables}
+
+
+def _revisions() -> list[str]:
+    """Every revision id, oldest first (the history is one straight line)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    return [r.revision for r in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]
+
+
+def _index_names(conn) -> set[tuple[str, str]]:
+    """(table, index) from the catalogue itself: the inspector skips expression indexes on SQLite."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'"
+    else:
+        sql = "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    return {tuple(row) for row in conn.execute(text(sql)) if row[0] != "alembic_version"}
+
+
+def _snapshot() -> dict:
+    """What a revision's schema is made of: tables, columns, keys, unique constraints, indexes."""
+    with db.engine.connect() as conn:
+        insp = inspect(conn)
+        tables = {}
+        for name in sorted(set(insp.get_table_names()) - {"alembic_version"}):
+            tables[name] = {
+                "columns": sorted((c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(name)),
+                "pk": sorted(insp.get_pk_constraint(name)["constrained_columns"]),
+                # By columns and target, not name: SQLite does not report a column-level key's name.
+                "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                              for f in insp.get_foreign_keys(name)),
+                "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(name)),
+            }
+        return {"tables": tables, "indexes": sorted(_index_names(conn))}
+
+
+def test_each_downgrade_restores_the_schema_of_the_revision_before(migration_app: Flask):
+    """Step by step: upgrade one revision, down one, up again — the schema before and after agree,
+    so a database stopped at any revision (not only base) is what that revision built."""
+    with migration_app.app_context():
+        before = _snapshot()
+        for revision in _revisions():
+            previous = before
+            upgrade(directory=MIGRATIONS, revision=revision)
+            after = _snapshot()
+            downgrade(directory=MIGRATIONS, revision="-1")
+            assert _snapshot() == previous, f"downgrade of {revision} does not restore the schema before it"
+            upgrade(directory=MIGRATIONS, revision=revision)
+            assert _snapshot() == after, f"upgrade of {revision} after its downgrade builds another schema"
+            before = after
+        assert _schema_diff() == []
