@@ -8,6 +8,7 @@ SQLite: a temporary file. PostgreSQL (TEST_DATABASE_URL set): a separate databas
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def migration_app(tmp_path: Path) -> Iterator[Flask]:
     own = None
     if suite_url.startswith("postgresql"):
         url = make_url(suite_url)
-        own = f"{url.database}_migrations"
+        own = f"{url.database}_migrations{os.environ.get('PYTEST_XDIST_WORKER', '')}"  # one per xdist worker
         _postgres(suite_url, f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)', f'CREATE DATABASE "{own}"')
         cfg.SQLALCHEMY_DATABASE_URI = url.set(database=own).render_as_string(hide_password=False)
     else:
