@@ -9,12 +9,26 @@ FLASK  := $(BIN)/flask --app app
 
 install: $(STAMP) translations
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Installs exactly requirements.lock: every package pinned, every file checked against its sha256.
+$(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	@touch $(STAMP)
+
+# requirements.txt (runtime) and requirements-dev.txt (tests, lint) are the lists people edit;
+# `make lock` resolves them into requirements.lock with hashes. --universal: one lock for every
+# Python >= 3.11 and every platform (markers pick the right lines), not only the Python running it.
+# LOCK_FLAGS=--upgrade also moves the unpinned indirect dependencies to their newest releases.
+UV_VERSION := 0.13.8
+LOCK_FLAGS ?=
+.PHONY: lock
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	  --custom-compile-command 'make lock' $(LOCK_FLAGS) requirements-dev.txt -o requirements.lock
 
 translations: $(STAMP)
 	@$(BIN)/pybabel compile --statistics -d translations 2>&1 | tail -1
