@@ -23,6 +23,7 @@ from models.student import Student
 from services import audit, clock, codes, pdf, scope
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
+from services.labels import DECISION_LABELS, STEP_ROLE_LABELS
 from services.workflows import payload_date
 
 if TYPE_CHECKING:
@@ -109,7 +110,6 @@ def student_context(student: Student) -> SimpleNamespace:
 
 
 def request_context(req: ChangeRequest) -> SimpleNamespace:
-    from admin.changes import DECISION_LABELS, ROLE_LABELS  # labels live with the screens
     from services.transfer import REASONS
 
     return SimpleNamespace(
@@ -117,7 +117,7 @@ def request_context(req: ChangeRequest) -> SimpleNamespace:
         to_school_name=req.to_school.name if req.to_school else (req.external_school or ""),
         reason_label=str(REASONS.get(req.reason_code or "", "")), reason_text=req.reason_text or "", created_at=req.created_at,
         steps=[
-            SimpleNamespace(role=s.role, role_label=str(ROLE_LABELS.get(s.role, s.role)), unit_name=s.unit.name,
+            SimpleNamespace(role=s.role, role_label=str(STEP_ROLE_LABELS.get(s.role, s.role)), unit_name=s.unit.name,
                             decision_label=str(DECISION_LABELS.get(s.decision or "", "")),
                             decided_by=s.decided_by.name if s.decided_by else "", decided_at=s.decided_at, comment=s.comment or "")
             for s in req.steps
