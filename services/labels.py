@@ -31,3 +31,12 @@ STEP_ROLE_LABELS = {
     "school": _l("School"), "authority": _l("Supervising authority"),
 }
 DECISION_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected")}
+
+# 第十三条: the five lawful reasons of a transfer (services/transfer.py; the printed contact form).
+TRANSFER_REASONS = {
+    "hukou_moved": _l("Hukou and home moved across province, city or county"),
+    "guardian_job": _l("Parents' or guardians' work moved across province or city"),
+    "migrant_moved": _l("Migrant family's residence moved across province, city or county"),
+    "special": _l("Guardians abroad, in border support or military transfer, or another special reason: child lives with relatives"),
+    "health": _l("Change of health: between an ordinary and a special-education school"),
+}

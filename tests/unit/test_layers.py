@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,28 @@ def test_only_the_entry_points_import_the_app():
     importers = [hit for package in ("admin", "cli", "forms", "models", "public", "services")
                  for hit in offending(package, {"app"})]
     assert importers == []
+
+
+def contracts() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+
+
+def test_every_package_has_its_layer():
+    """A package outside the layers could sit in a cycle with them: every package of the repository
+    (tests aside) is a root package of import-linter and stands in one layer."""
+    on_disk = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    config = contracts()
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    in_layers = {name.strip() for layer in layers for name in layer.split("|")}
+    assert set(config["root_packages"]) == on_disk == in_layers == set(PACKAGES)
+
+
+def test_change_types_are_the_declared_ones():
+    """The independence contract names exactly the modules that declare change types."""
+    from services import change_types
+
+    independent = next(c for c in contracts()["contracts"] if c["type"] == "independence")["modules"]
+    assert set(independent) == {m.__name__ for m in change_types.MODULES}
 
 
 def test_import_contracts_hold():
