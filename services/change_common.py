@@ -92,4 +92,5 @@ def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str
 
 
 def is_own_staff(actor: User, school: OrgUnit) -> bool:
+    """Staff of this school: the ones who compile its graduation roster and apply for its certificates."""
     return actor.unit_id == school.id and actor.is_school_user
