@@ -56,8 +56,10 @@ browser:
 test: install browser
 	@if [ -x /usr/bin/chromium ]; then $(BIN)/pytest; else XUEJI_SKIP_E2E=1 $(BIN)/pytest; fi
 
+# ruff, then the import contracts of pyproject.toml (layers; change types independent).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install
 	bash bench/run.sh

@@ -35,6 +35,7 @@ from models.student import Student
 from services import codes, departures, documents, enrollment, placements, suspension, transfer, uploads, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id, mask_xjh
+from services.labels import DECISION_LABELS, STEP_ROLE_LABELS
 
 STATUS_LABELS = {
     "pending": _l("Waiting for approval"), "approved": _l("Approved, waiting to report"), "rejected": _l("Rejected"),
@@ -44,12 +45,6 @@ QUEUE_LABELS = {
     "waiting": _l("Waiting for me"), "overdue": _l("Overdue"), "decided": _l("Decided by me"),
     "requested": _l("Requested by my unit"), "all": _l("All in my scope"),
 }
-ROLE_LABELS = {
-    "receiving_school": _l("Receiving school"), "receiving_authority": _l("Receiving school's authority"),
-    "sending_school": _l("Sending school"), "sending_authority": _l("Sending school's authority"),
-    "school": _l("School"), "authority": _l("Supervising authority"),
-}
-DECISION_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected")}
 YES_NO_FIELDS = ("only_child", "preschool", "migrant_child", "orphan")
 
 
@@ -185,7 +180,7 @@ def _current(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
     step = m.current_step
     if step is None:
         return _late_markup(m)
-    return Markup("{}：{}<br>{}{}").format(ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step),
+    return Markup("{}：{}<br>{}{}").format(STEP_ROLE_LABELS.get(step.role, step.role), step.unit.name, _days_left_markup(step),
                                           _late_markup(m))
 
 
@@ -319,7 +314,7 @@ class ChangeRequestView(ScopedModelView):
             ),
             fallback=fallback, missing=workflows.missing_materials(req),
             decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
-            role_labels=ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
+            role_labels=STEP_ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
             days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label,
             can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),

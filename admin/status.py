@@ -48,7 +48,7 @@ from models.student import Student
 from services import clock, codes, departures, placements, scope, suspension, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
-from services.students import GRADES_BY_KIND
+from services.students import GRADES_BY_KIND, grades_taught
 
 ROWS_PER_PAGE = 50
 MAX_PAGE = 10**6  # beyond any list; keeps OFFSET inside the database's integers
@@ -90,7 +90,7 @@ def _own_pupil() -> Student:
 
 
 def _grade_choices(student: Student) -> list[tuple[int, str]]:
-    return [(g, codes.label("grade", str(g))) for g in suspension.grades_taught(student.school)]
+    return [(g, codes.label("grade", str(g))) for g in grades_taught(student.school)]
 
 
 def _city_path(student: Student) -> str:

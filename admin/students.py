@@ -27,6 +27,7 @@ from services import audit, classes, codes, exports, scope, workflows
 from services.enrollment import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
+from services.labels import FIELD_LABELS
 from services.students import guardian_id_warning, save_student
 from services.transfer import REASONS, record_arrival_from_other_province
 
@@ -47,20 +48,6 @@ def _coded(table: str) -> t.Callable[..., str]:
     return lambda v, c, m, n: codes.label(table, getattr(m, n))
 
 
-FIELD_LABELS = {
-    "xjh": _l("Student number"), "name": _l("Name"), "former_name": _l("Former name"), "gender": _l("Gender"),
-    "birth_date": _l("Birth date"), "birthplace": _l("Birthplace code"), "native_place": _l("Native place"),
-    "ethnicity": _l("Ethnicity"), "nationality": _l("Nationality"), "id_type": _l("ID type"),
-    "id_number": _l("ID number"), "overseas": _l("HK/Macao/Taiwan/overseas"), "health": _l("Health"),
-    "hukou_location": _l("Hukou location code"), "hukou_type": _l("Hukou type"), "grade": _l("Grade"),
-    "class_name": _l("Class"), "enroll_month": _l("Enrollment month"), "enroll_mode": _l("Enrollment mode"),
-    "attendance_mode": _l("Attendance mode"), "current_address": _l("Current address"),
-    "home_address": _l("Home address"), "phone": _l("Phone"), "only_child": _l("Only child"),
-    "preschool": _l("Attended preschool"), "left_behind": _l("Left-behind child"),
-    "migrant_child": _l("Migrant worker's child"), "orphan": _l("Orphan"), "disability": _l("Disability type"),
-    "school": _l("School"), "school_id": _l("School"), "status": _l("Status"), "guardians": _l("Guardians"),
-    "relation": _l("Relation"), "workplace": _l("Workplace"),
-}
 CODED_COLUMNS = {
     "gender": "gender", "ethnicity": "ethnicity", "nationality": "nationality", "id_type": "id_type",
     "overseas": "overseas", "health": "health", "hukou_type": "hukou_type", "enroll_mode": "enroll_mode",

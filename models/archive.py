@@ -18,11 +18,11 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, synonym
 
 from extensions import db
+from models.clock import now
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
 from models.types import ScopePath
-from services.clock import now
 
 # ArchiveDocument.kind: the evidence named by 第八条 (2), plus anything else.
 DOC_HUKOU, DOC_TRANSFER, DOC_SUSPENSION, DOC_OTHER = "hukou", "transfer", "suspension", "other"

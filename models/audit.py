@@ -8,9 +8,9 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.clock import now
 from models.people import User
 from models.types import ScopePath
-from services.clock import now
 
 
 class StudentHistory(db.Model):

@@ -25,8 +25,8 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Strin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.clock import now
 from models.people import User
-from services.clock import now
 
 
 class OfficialCalendarYear(db.Model):

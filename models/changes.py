@@ -12,11 +12,11 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.clock import now
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
 from models.types import ScopePath
-from services.clock import now
 
 PENDING, APPROVED, REJECTED, WITHDRAWN, COMPLETED = "pending", "approved", "rejected", "withdrawn", "completed"
 OPEN_STATUSES = (PENDING, APPROVED)  # approved transfers still wait for 报到

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.changes import ChangeRequest
+from models.clock import now
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
 from models.types import ScopePath
-from services.clock import now
 
 PASSED, FAILED = "passed", "failed"
 GRADUATED, COMPLETED = "graduated", "completed"  # the Student.status values the approval sets

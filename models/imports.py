@@ -13,9 +13,9 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.clock import now
 from models.org import OrgUnit
 from models.people import User
-from services.clock import now
 
 QUEUED, VALIDATING, WRITING, DONE, FAILED = "queued", "validating", "writing", "done", "failed"
 JOB_STATUSES = (QUEUED, VALIDATING, WRITING, DONE, FAILED)

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.changes import ChangeRequest
+from models.clock import now
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
 from models.types import ScopePath
-from services.clock import now
 
 PLACE_MAX, NAME_MAX = 200, 50
 

@@ -15,10 +15,10 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.clock import now
 from models.people import User
 from models.student import Student
 from models.types import ScopePath
-from services.clock import now
 
 SOFT_NAME_BIRTH, SOFT_GUARDIAN, INVALID_ID = "soft_name_birth", "soft_guardian", "invalid_id"
 KINDS = (SOFT_NAME_BIRTH, SOFT_GUARDIAN, INVALID_ID)

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.changes import PrintedDocument
+from models.clock import now
 from models.org import OrgUnit
 from models.people import User
 from models.types import ScopePath
-from services.clock import now
 
 
 class RosterSubmission(db.Model):

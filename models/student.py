@@ -12,9 +12,9 @@ from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models.clock import now
 from models.org import OrgUnit
 from models.types import ScopePath
-from services.clock import now
 
 RESIDENT_ID = "1"  # id_type code of 居民身份证
 PENDING = "pending"  # 待核办: entered by the school, waiting for the authority (第五条)

@@ -62,6 +62,7 @@ from models.student import Guardian, Student
 from services import audit, clock, codes, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
+from services.labels import FIELD_LABELS
 from services.workflows import type_of
 
 if TYPE_CHECKING:
@@ -572,8 +573,6 @@ def _yn(value: Any) -> str:
 
 
 def _history_label(name: str) -> str:
-    from admin.students import FIELD_LABELS  # the labels live with the screens (as in services/documents.py)
-
     if name == "_created":
         return str(_l("Record created"))
     if name.startswith("guardian") and "." in name:

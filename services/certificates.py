@@ -77,9 +77,9 @@ from models.org import COUNTY, OrgUnit
 from models.people import PRINCIPAL, Role, User
 from models.student import Student
 from services import audit, clock, codes, pdf, scope, uploads
+from services.change_common import is_own_staff as is_school_staff
 from services.documents import VERIFY_ALPHABET
 from services.errors import NotInScope, RuleViolation
-from services.graduation import is_own_staff as is_school_staff
 from services.workflows import ChangeType, Material, StepDef, declare, open_request
 
 if TYPE_CHECKING:

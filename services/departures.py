@@ -29,24 +29,26 @@ from sqlalchemy import Select, select
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import ChangeRequest
-from models.org import COUNTY, OrgUnit
+from models.org import OrgUnit
 from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact
 from models.student import Student
 from services import archive, audit, clock, scope, workdays
+from services.change_common import authority_of, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
+from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_authority, dropout_authorities, hukou_county, hukou_place
 from services.ids import division_name
-from services.suspension import (
-    authority_of,
-    end_current,
-    filed_by_own_school,
-    finish,
-    grade_taught,
-    is_own_school,
-    open_change,
-    school_of,
-)
 from services.terms import term_end
-from services.workflows import ChangeType, Material, StepDef, close_others, declare, notify, payload_date
+from services.workflows import (
+    ChangeType,
+    Material,
+    StepDef,
+    close_others,
+    declare,
+    filed_by_own_school,
+    is_own_school,
+    notify,
+    payload_date,
+)
 
 if TYPE_CHECKING:
     from models.people import User
@@ -356,56 +358,9 @@ def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:
     if len(contacts) < MIN_CONTACTS:
         return _l("Record the school's attempts to bring the pupil back (at least %(n)d contacts with the family, 第二十三条).",
                   n=MIN_CONTACTS)
-    if student.migrant_child and _hukou_county(student) is None:
+    if student.migrant_child and hukou_county(student) is None:
         return _l("Record the pupil's hukou location first: a migrant child's archive goes to that county (第二十三条).")
     return None
-
-
-def _hukou_county(student: Student) -> str | None:
-    """The county (区/县) of the pupil's hukou: a known GB/T 2260 code below city level."""
-    code = student.hukou_location or ""
-    return code if len(code) == 6 and not code.endswith("00") and division_name(code) else None
-
-
-# Where the pupil's hukou lies, seen from the school (第二十三条: the county of the hukou is told).
-HUKOU_SAME_COUNTY, HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, HUKOU_UNKNOWN = "same_county", "other_county", "other_province", "unknown"
-
-
-def _province_code(school: OrgUnit) -> str:
-    return school.path.strip("/").split("/")[0]
-
-
-def hukou_place(student: Student) -> tuple[str, str | None, str]:
-    """(where, code, name) of the pupil's hukou: in the school's county, in another county of the
-    province, outside the province, or unknown (no code, or not precise enough to name a county)."""
-    code = student.hukou_location or ""
-    name = division_name(code) or code
-    if len(code) != 6 or not code.isdigit():
-        return HUKOU_UNKNOWN, None, ""
-    if not code.startswith(_province_code(student.school)):
-        return HUKOU_OTHER_PROVINCE, code, name
-    county = _hukou_county(student)
-    if county is None:
-        return HUKOU_UNKNOWN, code, name
-    school_county = student.school.county
-    if school_county is not None and school_county.code == county:
-        return HUKOU_SAME_COUNTY, county, name
-    return HUKOU_OTHER_COUNTY, county, name
-
-
-def county_authority(code: str | None) -> OrgUnit | None:
-    """The county education bureau of a GB/T 2260 county code, when it has an account here."""
-    if not code:
-        return None
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code, OrgUnit.level == COUNTY))
-
-
-def dropout_authorities(req: ChangeRequest) -> list[OrgUnit]:
-    """第二十三条: the county bureau where the school stands (县级教育行政部门) and the supervising
-    authority (学籍主管部门) when it is another (a school managed directly by the city)."""
-    school = req.student.school
-    units = [u for u in (school.county, school.supervisor) if u is not None]
-    return list(dict.fromkeys(units))
 
 
 def _dropped_out(req: ChangeRequest, actor: User) -> None:
@@ -429,7 +384,7 @@ def _dropped_out(req: ChangeRequest, actor: User) -> None:
             payload["hukou_notified"] = hukou_unit.name
     req.payload = payload  # a new dict: the JSON column sees the change
     if student.migrant_child:
-        county = _hukou_county(student)
+        county = hukou_county(student)
         authority = authority_of(req)
         receiving = county_authority(county)
         db.session.add(ArchiveHandover(

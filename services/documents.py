@@ -22,7 +22,10 @@ from models.status import CONTACT_DROPOUT, ILLNESS, OTHER, Absence, FamilyContac
 from models.student import Student
 from services import audit, clock, codes, pdf, scope
 from services.errors import NotInScope, RuleViolation
+from services.hukou import HUKOU_OTHER_COUNTY, county_authority, dropout_authorities, hukou_place
 from services.ids import division_name
+from services.labels import DECISION_LABELS, STEP_ROLE_LABELS, TRANSFER_REASONS
+from services.terms import one_year_after
 from services.workflows import payload_date
 
 if TYPE_CHECKING:
@@ -109,15 +112,12 @@ def student_context(student: Student) -> SimpleNamespace:
 
 
 def request_context(req: ChangeRequest) -> SimpleNamespace:
-    from admin.changes import DECISION_LABELS, ROLE_LABELS  # labels live with the screens
-    from services.transfer import REASONS
-
     return SimpleNamespace(
         from_school_name=req.from_school.name if req.from_school else (req.external_school or ""),
         to_school_name=req.to_school.name if req.to_school else (req.external_school or ""),
-        reason_label=str(REASONS.get(req.reason_code or "", "")), reason_text=req.reason_text or "", created_at=req.created_at,
+        reason_label=str(TRANSFER_REASONS.get(req.reason_code or "", "")), reason_text=req.reason_text or "", created_at=req.created_at,
         steps=[
-            SimpleNamespace(role=s.role, role_label=str(ROLE_LABELS.get(s.role, s.role)), unit_name=s.unit.name,
+            SimpleNamespace(role=s.role, role_label=str(STEP_ROLE_LABELS.get(s.role, s.role)), unit_name=s.unit.name,
                             decision_label=str(DECISION_LABELS.get(s.decision or "", "")),
                             decided_by=s.decided_by.name if s.decided_by else "", decided_at=s.decided_at, comment=s.comment or "")
             for s in req.steps
@@ -148,7 +148,7 @@ def _grade(value: Any) -> str:
 
 
 def _year_ending(last_day: date) -> date:
-    """The first day of the school year whose last day is `last_day` (suspension.one_year_after backwards)."""
+    """The first day of the school year whose last day is `last_day` (terms.one_year_after backwards)."""
     first = last_day + timedelta(days=1)
     try:
         return first.replace(year=first.year - 1)
@@ -206,8 +206,6 @@ def suspension_context(req: ChangeRequest) -> SimpleNamespace:
     suspension they are about (reason, term, the extension's year) from its Suspension row;
     a pending extension shows the year it asks for.
     """
-    from services.suspension import one_year_after
-
     payload = req.payload or {}
     episode = None if req.type == SUSPENSION else _episode_before(req)
     ctx = SimpleNamespace(**_application(req), reason_kind=None, reason_text="", starts_on=None, ends_on=None,
@@ -268,8 +266,6 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
     """The 辍学情况报告 (第二十三条) to the township government of the school: the absence, every
     absence recorded and every contact with the family to bring the pupil back, where the hukou
     lies (another county is notified; outside the province the report says so)."""
-    from services import departures  # imports this module through services.archive
-
     student, payload = req.student, req.payload or {}
     until = req.finished_at.date() if req.finished_at else clock.today()
     absences = db.session.scalars(
@@ -280,13 +276,13 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
                                     FamilyContact.contacted_on <= until)
         .order_by(FamilyContact.contacted_on, FamilyContact.id)
     ).all()
-    where, code, place = departures.hukou_place(student)
+    where, code, place = hukou_place(student)
     if payload.get("hukou_where"):
         where = payload["hukou_where"]
     # Before approval the county of the hukou is yet to be told (on approval, when it has an account).
-    waiting = req.status == "pending" and where == departures.HUKOU_OTHER_COUNTY
-    to_tell = departures.county_authority(code) if waiting else None
-    authorities = departures.dropout_authorities(req)
+    waiting = req.status == "pending" and where == HUKOU_OTHER_COUNTY
+    to_tell = county_authority(code) if waiting else None
+    authorities = dropout_authorities(req)
     return SimpleNamespace(
         **_application(req), township=payload.get("township") or "", reason_text=req.reason_text or "",
         absent_from=payload_date(payload, "absent_from"), absent_to=payload_date(payload, "absent_to"),

@@ -23,9 +23,9 @@ from models.changes import COMPLETED, OPEN_STATUSES, ChangeRequest
 from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
 from services import clock, scope
+from services.change_common import move_record
 from services.errors import RuleViolation
 from services.students import GRADES_BY_KIND, assign_xjh, finish_new, stage_new, validate
-from services.transfer import move_record
 from services.workflows import (
     ChangeType,
     Material,

@@ -40,6 +40,7 @@ from models.org import CITY, COUNTY, SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
 from services import audit, clock, scope, students, workflows, year_calendar
+from services.change_common import is_own_staff
 from services.errors import NotInScope, RuleViolation
 from services.workflows import ChangeType, StepDef, declare, notify
 
@@ -134,10 +135,6 @@ def load_school(actor: User, school_id: int) -> OrgUnit:
     if school is None or school.level != SCHOOL or not scope.covers(actor, school.path):
         raise NotInScope()
     return school
-
-
-def is_own_staff(actor: User, school: OrgUnit) -> bool:
-    return actor.unit_id == school.id and actor.is_school_user
 
 
 def is_supervisor(actor: User, school: OrgUnit) -> bool:

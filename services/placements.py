@@ -22,9 +22,8 @@ from models.changes import COMPLETED, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import audit
-from services.suspension import filed_by_own_school, finish, grades_taught, open_change
-from services.transfer import move_record
-from services.workflows import ChangeType, Material, StepDef, declare, notify
+from services.change_common import finish, grades_taught, move_record, open_change
+from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, notify
 
 if TYPE_CHECKING:
     from models.people import User

@@ -20,14 +20,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, select
 
 from extensions import db
-from models.changes import COMPLETED, ChangeRequest
-from models.org import OrgUnit
+from models.changes import ChangeRequest
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER, FamilyContact, Suspension
 from models.student import Student
 from services import audit, clock, scope, students
+from services.change_common import authority_of, current, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
-from services.terms import is_second_term, term_of
-from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, is_own_school, open_request, payload_date
+from services.terms import is_second_term, one_year_after, term_of
+from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, is_own_school, payload_date
 
 if TYPE_CHECKING:
     from models.people import User
@@ -38,68 +38,9 @@ REASON_KINDS = {ILLNESS: _l("Illness"), OTHER: _l("Another special reason")}
 MAX_EXTENSIONS = 1
 
 
-# --- shared by the status changes of 第十七–二十三条 (departures.py and placements.py use these) ---------
-
-
-def open_change(type_code: str, student: Student, actor: User, **fields: Any) -> ChangeRequest:
-    """Open a status change of `student` from the school that holds the record. A pupil outside
-    the actor's subtree is NotInScope (404: absent and forbidden look the same)."""
-    if not scope.covers(actor, student.scope_path):
-        raise NotInScope()
-    return open_request(type_code, student, actor, from_school=student.school, **fields)
-
-
-grades_taught = students.grades_taught
-
-
-def grade_taught(req: ChangeRequest) -> str | None:
-    """The grade asked for in the payload is one the pupil's school teaches."""
-    grade = (req.payload or {}).get("grade")
-    if grade not in grades_taught(req.student.school):
-        return _l("This school does not teach grade %(g)s.", g=grade)
-    return None
-
-
-def finish(req: ChangeRequest) -> None:
-    """Mark the request done. Flushes, so that the pupil's changes made by the effect are written to
-    the history while `workflows.decide` still attributes them to the request and the approver."""
-    req.status, req.finished_at = COMPLETED, clock.now()
-    db.session.flush()
-
-
-def school_of(req: ChangeRequest) -> OrgUnit | None:
-    return req.student.school
-
-
-def authority_of(req: ChangeRequest) -> OrgUnit | None:
-    return req.student.school.supervisor if req.student.school is not None else None
-
-
-def one_year_after(day: date) -> date:
-    """The last day of a school year's suspension that starts on `day` (29 Feb → 27 Feb)."""
-    try:
-        return day.replace(year=day.year + 1) - timedelta(days=1)
-    except ValueError:
-        return date(day.year + 1, 2, 28) - timedelta(days=1)
-
-
 def final_grade(student: Student) -> int:
     """The graduating grade of the pupil's school: 6 in a primary school, 9 otherwise."""
     return students.graduating_grade(student.school)
-
-
-def current(student: Student) -> Suspension | None:
-    """The pupil's suspension that has not ended."""
-    return db.session.scalar(
-        select(Suspension).where(Suspension.student_id == student.id, Suspension.ended_on.is_(None)).order_by(Suspension.id.desc())
-    )
-
-
-def end_current(student: Student, req: ChangeRequest) -> None:
-    """End the pupil's current suspension, if any, by this request (复学, or a death reported meanwhile)."""
-    episode = current(student)
-    if episode is not None:
-        episode.ended_on, episode.ended_by_request_id = clock.today(), req.id
 
 
 def _illness(req: ChangeRequest) -> bool:

@@ -7,7 +7,7 @@ term's start the window is closed, and only the supervising authority may overri
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 
@@ -58,3 +58,11 @@ def in_second_term(day: date) -> bool:
 def term_end(day: date) -> date:
     """The last day of the term containing `day`, or of the next term in a vacation."""
     return term_of(day)[1]
+
+
+def one_year_after(day: date) -> date:
+    """The last day of a school year's suspension that starts on `day` (29 Feb → 27 Feb)."""
+    try:
+        return day.replace(year=day.year + 1) - timedelta(days=1)
+    except ValueError:
+        return date(day.year + 1, 2, 28) - timedelta(days=1)

@@ -12,23 +12,17 @@ from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
 from models.student import Student
-from services import archive, audit, clock, paper, scope, workdays
+from services import archive, audit, clock, scope, workdays
+from services.change_common import move_record
 from services.errors import NotInScope, RuleViolation
+from services.labels import TRANSFER_REASONS
 from services.students import GRADES_BY_KIND, assign_xjh
 from services.terms import in_transfer_window
 from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
 
 TRANSFER, TRANSFER_OUT_OF_PROVINCE, TRANSFER_INTO_PROVINCE = "transfer", "transfer_out_province", "transfer_in_province"
 FALLBACK_WORKDAYS = 20  # 第十五条: 20 working days after the receiving authority decided
-
-# 第十三条: the five lawful reasons.
-REASONS = {
-    "hukou_moved": _l("Hukou and home moved across province, city or county"),
-    "guardian_job": _l("Parents' or guardians' work moved across province or city"),
-    "migrant_moved": _l("Migrant family's residence moved across province, city or county"),
-    "special": _l("Guardians abroad, in border support or military transfer, or another special reason: child lives with relatives"),
-    "health": _l("Change of health: between an ordinary and a special-education school"),
-}
+REASONS = TRANSFER_REASONS  # 第十三条 (services/labels.py: the printed contact form shows them too)
 
 MATERIALS = (
     Material("contact_form", _l("Transfer contact form signed by pupil and guardian")),
@@ -245,25 +239,6 @@ def start_transfer(student: Student, actor: User, *, reason_code: str, reason_te
 
 
 # --- after approval ---------------------------------------------------------------------
-
-
-def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str, backup_reason: str | None = None,
-                *, clear_class: bool = False) -> None:
-    """The record moves to another school of the province; the school it leaves keeps an exported
-    backup (第十条), the paper file's hand-over starts (第十六条), and the move is written to history
-    with the request. `clear_class`: the pupil arrives with no class until the new school assigns one
-    (调班, services/classes.py)."""
-    student = req.student
-    req.archive_backup = snapshot(student)
-    archive.backup_on_leaving(req, actor, backup_reason)
-    paper.open_handover(req, student.school, to_school)  # 第十六条: the paper file follows, sealed, by the guardian
-    with audit.acting(actor, reason=reason, request_id=req.id):
-        student.school = to_school
-        student.school_id = to_school.id  # the column, so history sees it
-        student.scope_path = to_school.path
-        if clear_class:
-            student.class_name = None
-        db.session.flush()
 
 
 def _move(req: ChangeRequest, actor: User) -> None:

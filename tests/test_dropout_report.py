@@ -15,7 +15,7 @@ from models.audit import AuditLog
 from models.changes import ChangeRequest, Notification, PrintedDocument
 from models.org import OrgUnit
 from models.student import Student
-from services import departures, pdf, workflows
+from services import departures, hukou, pdf, workflows
 from tests.helpers import CITYDIRECT, HEPING1, pupil_of
 from tests.test_status_changes import MON, set_state, staff, truant
 from tests.transfer_helpers import at, upload, user
@@ -84,14 +84,14 @@ def test_hukou_in_another_county_of_the_province_notifies_that_county(ctx):
     note = db.session.scalar(select(Notification).where(Notification.request_id == req.id,
                                                         Notification.unit_id == _unit("210203").id))
     assert pupil.name in note.message
-    assert req.payload["hukou_where"] == departures.HUKOU_OTHER_COUNTY and req.payload["hukou_notified"] == "西岗区教育局"
+    assert req.payload["hukou_where"] == hukou.HUKOU_OTHER_COUNTY and req.payload["hukou_notified"] == "西岗区教育局"
 
 
 def test_hukou_in_the_schools_own_county_notifies_no_other_county(ctx):
     pupil = set_state(pupil_of(HEPING1), hukou_location="210102")
     req = _report(pupil)
     _approve(req)
-    assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == departures.HUKOU_SAME_COUNTY
+    assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == hukou.HUKOU_SAME_COUNTY
 
 
 def _print(client, request_id: int) -> bytes:
@@ -138,7 +138,7 @@ def test_dropout_report_of_a_pupil_with_hukou_outside_the_province_says_so(as_us
         req = _report(pupil)
         _approve(req)
         rid = req.id
-        assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == departures.HUKOU_OTHER_PROVINCE
+        assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == hukou.HUKOU_OTHER_PROVINCE
     text = _text(_print(as_user("school-heping1"), rid))
     assert "北京市朝阳区" in text and "户籍在省外" in text
 
@@ -198,7 +198,7 @@ def test_hukou_county_without_an_account_is_sent_the_printed_report(as_user, app
         req = _report(pupil)
         _approve(req)
         rid = req.id
-        assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == departures.HUKOU_OTHER_COUNTY
+        assert _notified(req) == {HEPING1, "210102"} and req.payload["hukou_where"] == hukou.HUKOU_OTHER_COUNTY
         assert "hukou_notified" not in req.payload
     assert "请将本报告抄送其户籍所在地县（区）教育行政部门" in _text(_print(as_user("school-heping1"), rid))
     page = as_user("heping").get(f"/admin/requests/{rid}/").get_data(as_text=True)
