@@ -97,7 +97,7 @@ CONDITIONAL_MATERIALS: dict[tuple[str, str], Callable[[], ColumnElement[bool]]] 
     (TRANSFER, "reason_proof"): lambda: not_(func.coalesce(ChangeRequest.payload["hukou_changed"].as_boolean(), false())),
     (SPECIAL_MOVE, "agreement"): lambda: _payload_text("kind") == WORK_STUDY,
     (SPECIAL_ATTEND, "agreement"): lambda: _payload_text("kind") == WORK_STUDY,
-    (RECORD_PROOF, "loss_statement"): lambda: false(),  # services/certificates.py: never required
+    (RECORD_PROOF, "loss_statement"): lambda: false(),  # services/certificates/record_proof.py: never required
 }
 
 

@@ -147,12 +147,12 @@ def test_approved_arrival_from_another_province_files_its_evidence(ctx):
 
 
 def test_approved_record_proof_files_the_loss_statement(ctx, monkeypatch):
-    from services import certificates
+    from services.certificates import record_proof
     from tests.test_certificates import YEAR, issued
 
     at(monkeypatch, date(YEAR, 7, 1))
     (diploma,) = issued()
-    req = certificates.request_record_proof(diploma.student, user("school-heping2"), "搬家时遗失")
+    req = record_proof.request_record_proof(diploma.student, user("school-heping2"), "搬家时遗失")
     _give_every_material(req)
     decide_all(req)
     _assert_filed_once(req)
