@@ -1,0 +1,113 @@
+"""/admin/campaigns/ — the term data check (学籍数据核查, 第二十七条): authorities start a check of
+their area; schools record theirs."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+
+from admin.base import SecureBaseView, current_actor
+from admin.statistics.links import report_url
+from extensions import db
+from forms.oversight import CampaignForm, CloseForm, CompletionForm
+from models.org import SCHOOL
+from services import clock, oversight, rosters
+from services.errors import NotInScope, RuleViolation
+
+
+class CampaignView(SecureBaseView):
+    """学籍数据核查: authorities start a check of their area; schools record theirs."""
+
+    @expose("/")
+    def index(self) -> str:
+        actor = current_actor()
+        items = oversight.campaigns(actor)
+        done = oversight.completions_of(actor.unit_id, items) if actor.unit.level == SCHOOL else {}
+        summaries = {c.id: oversight.completion_summary(c, actor) for c in items} if actor.unit.level != SCHOOL else {}
+        form = CampaignForm(formdata=None) if oversight.may_start(actor) else None
+        return self.render("admin/campaigns.html", items=items, done=done, summaries=summaries, form=form,
+                           is_overdue=oversight.is_overdue, today=clock.today(), actor=actor)
+
+    @expose("/new", methods=("POST",))
+    def new(self) -> Response:
+        actor = current_actor()
+        if not oversight.may_start(actor):
+            abort(403)
+        form = CampaignForm()
+        if not form.validate_on_submit():
+            for name, messages in form.errors.items():
+                for message in messages:
+                    flash(f"{form[name].label.text}：{message}" if name in form else message, "error")
+            return redirect(url_for(".index"))
+        try:
+            campaign = oversight.start_campaign(actor, form.title.data, form.due_on.data)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+            return redirect(url_for(".index"))
+        flash(_("The data check is started; the schools of your area see it now."), "success")
+        return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+    def _load(self, campaign_id: int) -> t.Any:
+        try:
+            return oversight.get_campaign(current_actor(), campaign_id)
+        except NotInScope:
+            abort(404)
+
+    @expose("/<int:campaign_id>/")
+    def campaign(self, campaign_id: int) -> str:
+        actor = current_actor()
+        item = self._load(campaign_id)
+        page = max(request.args.get("page", 0, type=int), 0)
+        context: dict[str, t.Any] = {"item": item, "actor": actor, "overdue": oversight.is_overdue(item), "today": clock.today(),
+                                     "reports": oversight.REPORTS, "close_form": CloseForm(formdata=None),
+                                     "may_close": oversight.may_close(actor, item)}
+        if actor.unit.level == SCHOOL:
+            found = oversight.counts(actor)
+            context.update(
+                own=oversight.completion_of(item, actor.unit_id), may_complete=oversight.may_complete(actor, item),
+                checklist=[(r, found[r.code], report_url(r.code)) for r in oversight.REPORTS], left=sum(found.values()),
+                form=CompletionForm(formdata=None),
+            )
+        else:
+            schools, has_next = oversight.school_checks(item, actor, page)
+            context.update(schools=schools, page=page, has_next=has_next, summary=oversight.completion_summary(item, actor),
+                           kind_label=rosters.school_kind_label)
+        return self.render("admin/campaign.html", **context)
+
+    @expose("/<int:campaign_id>/complete", methods=("POST",))
+    def complete(self, campaign_id: int) -> Response:
+        item = self._load(campaign_id)
+        form = CompletionForm()
+        if not form.validate_on_submit():
+            flash(_("Please correct the form."), "error")
+            return redirect(url_for(".campaign", campaign_id=item.id))
+        try:
+            oversight.complete(item, current_actor(), form.note.data)
+            db.session.commit()
+            flash(_("Your school's check is recorded."), "success")
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+        return redirect(url_for(".campaign", campaign_id=item.id))
+
+    @expose("/<int:campaign_id>/close", methods=("POST",))
+    def close(self, campaign_id: int) -> Response:
+        item = self._load(campaign_id)
+        if not CloseForm().validate_on_submit():
+            abort(400)
+        try:
+            oversight.close_campaign(item, current_actor())
+            db.session.commit()
+            flash(_("The data check is closed."), "success")
+        except RuleViolation as exc:
+            db.session.rollback()
+            for _f, message in exc.problems:
+                flash(message, "error")
+        return redirect(url_for(".campaign", campaign_id=item.id))
