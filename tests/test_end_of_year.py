@@ -17,9 +17,10 @@ from models.changes import ChangeRequest
 from models.graduation import GRADUATED, PASSED, GraduationRecord
 from models.org import OrgUnit
 from models.student import Student
-from services import graduation, pdf, promotion, rosters, year_calendar
+from services import graduation, pdf, promotion, year_calendar
 from services.certificates import issuing, revocation
 from services.errors import RuleViolation
+from services.rosters import output, registers
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, school
 from tests.test_dedup import flag
 from tests.transfer_helpers import approve, at, user
@@ -273,7 +274,7 @@ def test_graduation_roster_printed_in_december_carries_the_graduating_year(ctx, 
     at(monkeypatch, JUNE)
     ready_roster()
     at(monkeypatch, DECEMBER)
-    _data, doc = rosters.render_pdf(rosters.GRADUATES, school(HEPING1), user(ME), 2027)
+    _data, doc = output.render_pdf(registers.GRADUATES, school(HEPING1), user(ME), 2027)
     assert doc.number.startswith("BY2027") and doc.printed_at.date() == DECEMBER
 
 

@@ -24,22 +24,11 @@ from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.status import ILLNESS, OTHER, ArchiveHandover
 from models.student import Student
-from services import (
-    clock,
-    departures,
-    exports,
-    graduation,
-    oversight,
-    pdf,
-    rosters,
-    scope,
-    statistics,
-    suspension,
-    transfer,
-    workflows,
-)
+from services import clock, departures, exports, graduation, oversight, pdf, scope, statistics, suspension, transfer, workflows
 from services.errors import NotInScope, RuleViolation
 from services.org import merge_schools
+from services.rosters import counts as roster_counts
+from services.rosters import registers
 from services.students import save_student
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, HEPING_SPECIAL, SHENHE1, XIGANG1, school
 from tests.test_dedup import flag
@@ -332,10 +321,10 @@ def test_register_of_additions_and_removals_of_the_past_school_year(as_user, app
         names = away.name, resting.name
         ids = school(HEPING1).id, school(SHENHE1).id, school(HEPING1).parent_id
         at(monkeypatch, MON)
-        counts = rosters.register_counts("/21/", 2026)
+        counts = roster_counts.register_counts("/21/", 2026)
         assert counts[ids[0]] == Counter({"transfer_out": 1, "suspension": 1})
         assert counts[ids[1]] == Counter({"transfer_in": 1})
-        assert rosters.register_counts("/21/", 2027) == {}  # not in the school year 2026–27
+        assert roster_counts.register_counts("/21/", 2027) == {}  # not in the school year 2026–27
     c = as_user("school-heping1")
     text = pdf.extract_text(c.get(f"/admin/rosters/changes/{ids[0]}.pdf?year=2026").data)
     assert "学生增加和减少情况登记表" in text and "2025—2026学年" in text
@@ -397,8 +386,8 @@ def test_roster_export_passes_the_export_gate(as_user, app, monkeypatch):
 
 def test_roster_due_date_is_one_month_after_the_school_year_starts(app):
     with app.test_request_context():
-        assert rosters.year_start(2026) == date(2026, 9, 1) and rosters.due_on(2026) == date(2026, 9, 30)
-        assert rosters.current_year(date(2026, 8, 31)) == 2025 and rosters.current_year(date(2026, 9, 1)) == 2026
+        assert registers.year_start(2026) == date(2026, 9, 1) and registers.due_on(2026) == date(2026, 9, 30)
+        assert registers.current_year(date(2026, 8, 31)) == 2025 and registers.current_year(date(2026, 9, 1)) == 2026
 
 
 # --- violation reports (第三十条) -----------------------------------------------------------------------------
@@ -825,10 +814,10 @@ def test_graduation_roster_of_a_county_and_a_city(as_user, app, monkeypatch):
         for sid, outcome, n in db.session.execute(select(GraduationRecord.school_id, GraduationRecord.outcome, func.count())
                                                   .group_by(GraduationRecord.school_id, GraduationRecord.outcome)):
             direct[(sid, outcome)] = n
-        counted = rosters.graduate_counts("/21/2101/210102/", 2026)
+        counted = roster_counts.graduate_counts("/21/2101/210102/", 2026)
         assert counted[school(HEPING2).id]["graduated"] == direct[(school(HEPING2).id, "graduated")] == 2
         assert counted[school(HEPING2).id]["completed"] == 1 and counted[school(HEPING1).id]["approved"] == 0
-        assert rosters.graduate_counts("/21/2101/210103/", 2026) == {} and rosters.graduate_counts("/21/", 2027) == {}
+        assert roster_counts.graduate_counts("/21/2101/210103/", 2026) == {} and roster_counts.graduate_counts("/21/", 2027) == {}
     c = as_user("heping")
     flat = pdf.extract_text(c.get(f"/admin/rosters/graduates/{county}.pdf?year=2026").data).replace("\n", "").replace(" ", "")
     assert "毕业生花名册" in flat and "和平区教育局" in flat and "合计" in flat

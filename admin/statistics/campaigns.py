@@ -14,8 +14,9 @@ from admin.statistics.links import report_url
 from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
 from models.org import SCHOOL
-from services import clock, oversight, rosters
+from services import clock, oversight
 from services.errors import NotInScope, RuleViolation
+from services.rosters import registers
 
 
 class CampaignView(SecureBaseView):
@@ -77,7 +78,7 @@ class CampaignView(SecureBaseView):
         else:
             schools, has_next = oversight.school_checks(item, actor, page)
             context.update(schools=schools, page=page, has_next=has_next, summary=oversight.completion_summary(item, actor),
-                           kind_label=rosters.school_kind_label)
+                           kind_label=registers.school_kind_label)
         return self.render("admin/campaign.html", **context)
 
     @expose("/<int:campaign_id>/complete", methods=("POST",))

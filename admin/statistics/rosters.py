@@ -16,8 +16,9 @@ from admin.base import SecureBaseView, current_actor
 from extensions import db
 from forms.rosters import SubmitRosterForm
 from models.org import SCHOOL, OrgUnit
-from services import audit, clock, exports, graduation, rosters, scope
+from services import audit, clock, exports, graduation, scope
 from services.errors import NotInScope, RuleViolation
+from services.rosters import counts, output, registers, submissions
 
 if t.TYPE_CHECKING:
     from models.people import User
@@ -29,7 +30,7 @@ ROWS_PER_PAGE = 50
 
 def _year_arg() -> int:
     year = request.args.get("year", type=int)
-    current = rosters.current_year()
+    current = registers.current_year()
     if year is None:
         return current
     if not current - 20 <= year <= current + 1:
@@ -55,41 +56,41 @@ class RosterView(SecureBaseView):
         actor = current_actor()
         year = _year_arg()
         page = max(request.args.get("page", 0, type=int), 0)
-        lines = rosters.school_lines(actor, year)
-        due = rosters.due_on(year)
-        current = rosters.current_year()
+        lines = counts.school_lines(actor, year)
+        due = registers.due_on(year)
+        current = registers.current_year()
         # Late or missing is a school's state, from its submissions — never the calendar alone.
-        found = rosters.submission_states(scope.user_path(actor), year)
+        found = submissions.submission_states(scope.user_path(actor), year)
 
-        def state(line: rosters.UnitLine, kind: str) -> rosters.SubmissionState:
-            return rosters.state_of(found.get((line.unit.id, kind)), year)
+        def state(line: counts.UnitLine, kind: str) -> submissions.SubmissionState:
+            return submissions.state_of(found.get((line.unit.id, kind)), year)
 
-        tally = Counter(state(line, k).state for line in lines if line.unit.active for k in rosters.SUBMITTED_KINDS)
+        tally = Counter(state(line, k).state for line in lines if line.unit.active for k in submissions.SUBMITTED_KINDS)
         wanted = request.args.get("state")
-        if wanted in rosters.STATE_LABELS:  # which are in, late, missing: the schools with a register in that state
-            lines = [line for line in lines if any(state(line, k).state == wanted for k in rosters.SUBMITTED_KINDS)]
+        if wanted in submissions.STATE_LABELS:  # which are in, late, missing: the schools with a register in that state
+            lines = [line for line in lines if any(state(line, k).state == wanted for k in submissions.SUBMITTED_KINDS)]
         else:
             wanted = None
         shown = lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]
-        states = {(line.unit.id, k): state(line, k) for line in shown for k in rosters.SUBMITTED_KINDS}
-        own = actor.unit if rosters.may_submit(actor, actor.unit) else None
+        states = {(line.unit.id, k): state(line, k) for line in shown for k in submissions.SUBMITTED_KINDS}
+        own = actor.unit if submissions.may_submit(actor, actor.unit) else None
         return self.render(
             "admin/rosters.html", year=year, years=list(range(current + 1, current - 4, -1)), due=due,
-            days_left=(due - clock.today()).days, lines=shown, states=states, tally=tally, state_labels=rosters.STATE_LABELS,
+            days_left=(due - clock.today()).days, lines=shown, states=states, tally=tally, state_labels=submissions.STATE_LABELS,
             wanted=wanted,
             page=page, has_next=len(lines) > (page + 1) * ROWS_PER_PAGE, total=len(lines),
-            aggregates=_authority_units(actor), kind_label=rosters.school_kind_label,
-            new_label=rosters.year_label(year), changes_label=rosters.year_label(year - 1),
-            graduates_label=rosters.year_label(year - 1), graduates_due=graduation.deadline(year),
+            aggregates=_authority_units(actor), kind_label=registers.school_kind_label,
+            new_label=registers.year_label(year), changes_label=registers.year_label(year - 1),
+            graduates_label=registers.year_label(year - 1), graduates_due=graduation.deadline(year),
             own=own, submit_form=SubmitRosterForm(formdata=None) if own else None,
-            may_submit_year=rosters.year_start(year) <= clock.today(), year_start=rosters.year_start(year),
-            history=rosters.history(actor, own, year) if own else [], kinds=rosters.KINDS,
+            may_submit_year=registers.year_start(year) <= clock.today(), year_start=registers.year_start(year),
+            history=submissions.history(actor, own, year) if own else [], kinds=registers.KINDS,
         )
 
     @expose("/submit/<kind>", methods=("POST",))
     def submit(self, kind: str) -> Response:
         """第十二条: the school submits the register as it is now; the files are kept as submitted."""
-        if kind not in rosters.SUBMITTED_KINDS:
+        if kind not in submissions.SUBMITTED_KINDS:
             abort(404)
         year = _year_arg()
         form = SubmitRosterForm()
@@ -99,15 +100,15 @@ class RosterView(SecureBaseView):
                     flash(message, "error")
             return redirect(url_for(".index", year=year))
         try:
-            row, _pdf, _xlsx = rosters.submit(current_actor(), kind, year)
+            row, _pdf, _xlsx = submissions.submit(current_actor(), kind, year)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
             for _f, message in exc.problems:
                 flash(message, "error")
             return redirect(url_for(".index", year=year))
-        flash(_("The register is submitted (%(state)s).", state=rosters.STATE_LABELS[rosters.ON_TIME if row.on_time else rosters.LATE]),
-              "success")
+        state = submissions.ON_TIME if row.on_time else submissions.LATE
+        flash(_("The register is submitted (%(state)s).", state=submissions.STATE_LABELS[state]), "success")
         return redirect(url_for(".index", year=year))
 
     @expose("/submission/<int:submission_id>.<ext>")
@@ -117,14 +118,14 @@ class RosterView(SecureBaseView):
             abort(404)
         actor = current_actor()
         try:
-            row = rosters.load_submission(actor, submission_id)
+            row = submissions.load_submission(actor, submission_id)
         except NotInScope:
             abort(404)
         if not exports.may_export(actor, f"roster_{row.kind}"):
             flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
             return redirect(url_for(".index", year=row.year))
         try:
-            body = rosters.stored_file(row, ext)
+            body = submissions.stored_file(row, ext)
         except RuleViolation as exc:
             for _f, message in exc.problems:
                 flash(message, "error")
@@ -133,13 +134,13 @@ class RosterView(SecureBaseView):
         db.session.commit()
         mimetype = "application/pdf" if ext == "pdf" else exports.XLSX_MIMETYPE
         return Response(body, mimetype=mimetype,
-                        headers={"Content-Disposition": exports.content_disposition(rosters.submission_filename(row, ext))})
+                        headers={"Content-Disposition": exports.content_disposition(submissions.submission_filename(row, ext))})
 
     def _unit(self, kind: str, unit_id: int) -> OrgUnit:
-        if kind not in rosters.KINDS:
+        if kind not in registers.KINDS:
             abort(404)
         try:
-            return rosters.load_unit(current_actor(), unit_id)
+            return registers.load_unit(current_actor(), unit_id)
         except NotInScope:
             abort(404)
 
@@ -147,7 +148,7 @@ class RosterView(SecureBaseView):
     def pdf(self, kind: str, unit_id: int) -> Response:
         unit = self._unit(kind, unit_id)
         year = _year_arg()
-        body, doc = rosters.render_pdf(kind, unit, current_actor(), year)
+        body, doc = output.render_pdf(kind, unit, current_actor(), year)
         db.session.commit()
         return Response(body, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})
 
@@ -159,6 +160,6 @@ class RosterView(SecureBaseView):
         if not exports.may_export(actor, f"roster_{kind}"):
             flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
             return redirect(url_for(".index", year=year))
-        body = rosters.xlsx(kind, unit, actor, year)
+        body = output.xlsx(kind, unit, actor, year)
         return Response(body, mimetype=exports.XLSX_MIMETYPE,
-                        headers={"Content-Disposition": exports.content_disposition(rosters.filename(kind, unit, year, "xlsx"))})
+                        headers={"Content-Disposition": exports.content_disposition(output.filename(kind, unit, year, "xlsx"))})
