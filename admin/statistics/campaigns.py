@@ -14,8 +14,9 @@ from admin.statistics.links import report_url
 from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
 from models.org import SCHOOL
-from services import clock, oversight
+from services import clock
 from services.errors import NotInScope, RuleViolation
+from services.oversight import campaigns, reports
 from services.rosters import registers
 
 
@@ -25,17 +26,17 @@ class CampaignView(SecureBaseView):
     @expose("/")
     def index(self) -> str:
         actor = current_actor()
-        items = oversight.campaigns(actor)
-        done = oversight.completions_of(actor.unit_id, items) if actor.unit.level == SCHOOL else {}
-        summaries = {c.id: oversight.completion_summary(c, actor) for c in items} if actor.unit.level != SCHOOL else {}
-        form = CampaignForm(formdata=None) if oversight.may_start(actor) else None
+        items = campaigns.campaigns(actor)
+        done = campaigns.completions_of(actor.unit_id, items) if actor.unit.level == SCHOOL else {}
+        summaries = {c.id: campaigns.completion_summary(c, actor) for c in items} if actor.unit.level != SCHOOL else {}
+        form = CampaignForm(formdata=None) if campaigns.may_start(actor) else None
         return self.render("admin/campaigns.html", items=items, done=done, summaries=summaries, form=form,
-                           is_overdue=oversight.is_overdue, today=clock.today(), actor=actor)
+                           is_overdue=campaigns.is_overdue, today=clock.today(), actor=actor)
 
     @expose("/new", methods=("POST",))
     def new(self) -> Response:
         actor = current_actor()
-        if not oversight.may_start(actor):
+        if not campaigns.may_start(actor):
             abort(403)
         form = CampaignForm()
         if not form.validate_on_submit():
@@ -44,7 +45,7 @@ class CampaignView(SecureBaseView):
                     flash(f"{form[name].label.text}：{message}" if name in form else message, "error")
             return redirect(url_for(".index"))
         try:
-            campaign = oversight.start_campaign(actor, form.title.data, form.due_on.data)
+            campaign = campaigns.start_campaign(actor, form.title.data, form.due_on.data)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -56,7 +57,7 @@ class CampaignView(SecureBaseView):
 
     def _load(self, campaign_id: int) -> t.Any:
         try:
-            return oversight.get_campaign(current_actor(), campaign_id)
+            return campaigns.get_campaign(current_actor(), campaign_id)
         except NotInScope:
             abort(404)
 
@@ -65,19 +66,19 @@ class CampaignView(SecureBaseView):
         actor = current_actor()
         item = self._load(campaign_id)
         page = max(request.args.get("page", 0, type=int), 0)
-        context: dict[str, t.Any] = {"item": item, "actor": actor, "overdue": oversight.is_overdue(item), "today": clock.today(),
-                                     "reports": oversight.REPORTS, "close_form": CloseForm(formdata=None),
-                                     "may_close": oversight.may_close(actor, item)}
+        context: dict[str, t.Any] = {"item": item, "actor": actor, "overdue": campaigns.is_overdue(item), "today": clock.today(),
+                                     "reports": reports.REPORTS, "close_form": CloseForm(formdata=None),
+                                     "may_close": campaigns.may_close(actor, item)}
         if actor.unit.level == SCHOOL:
-            found = oversight.counts(actor)
+            found = reports.counts(actor)
             context.update(
-                own=oversight.completion_of(item, actor.unit_id), may_complete=oversight.may_complete(actor, item),
-                checklist=[(r, found[r.code], report_url(r.code)) for r in oversight.REPORTS], left=sum(found.values()),
+                own=campaigns.completion_of(item, actor.unit_id), may_complete=campaigns.may_complete(actor, item),
+                checklist=[(r, found[r.code], report_url(r.code)) for r in reports.REPORTS], left=sum(found.values()),
                 form=CompletionForm(formdata=None),
             )
         else:
-            schools, has_next = oversight.school_checks(item, actor, page)
-            context.update(schools=schools, page=page, has_next=has_next, summary=oversight.completion_summary(item, actor),
+            schools, has_next = campaigns.school_checks(item, actor, page)
+            context.update(schools=schools, page=page, has_next=has_next, summary=campaigns.completion_summary(item, actor),
                            kind_label=registers.school_kind_label)
         return self.render("admin/campaign.html", **context)
 
@@ -89,7 +90,7 @@ class CampaignView(SecureBaseView):
             flash(_("Please correct the form."), "error")
             return redirect(url_for(".campaign", campaign_id=item.id))
         try:
-            oversight.complete(item, current_actor(), form.note.data)
+            campaigns.complete(item, current_actor(), form.note.data)
             db.session.commit()
             flash(_("Your school's check is recorded."), "success")
         except RuleViolation as exc:
@@ -104,7 +105,7 @@ class CampaignView(SecureBaseView):
         if not CloseForm().validate_on_submit():
             abort(400)
         try:
-            oversight.close_campaign(item, current_actor())
+            campaigns.close_campaign(item, current_actor())
             db.session.commit()
             flash(_("The data check is closed."), "success")
         except RuleViolation as exc:

@@ -13,7 +13,8 @@ from admin.students import SchoolKindFilter
 from models.changes import ChangeRequest
 from models.problems import ProblemRecord
 from models.student import Student
-from services import dedup, oversight, statistics, workflows
+from services import dedup, statistics, workflows
+from services.oversight import reports
 
 
 def _view(endpoint: str) -> t.Any:
@@ -82,11 +83,11 @@ def problems_url(kind: str | None = None) -> str:
 
 def report_url(code: str) -> str:
     """The list behind one oversight report: the existing lists where there is one."""
-    if code == oversight.ARCHIVE:
+    if code == reports.ARCHIVE:
         return url_for("archive_overdue.index_view")
-    if code == oversight.PROBLEMS:
+    if code == reports.PROBLEMS:
         return problems_url()
-    if code == oversight.EXPIRED:
+    if code == reports.EXPIRED:
         return url_for("status.expired")
     return url_for("oversight.report", code=code)
 

@@ -9,8 +9,9 @@ from flask_admin import expose
 
 from admin.base import SecureBaseView, current_actor
 from admin.statistics.links import report_url, type_label
-from services import clock, codes, departures, oversight
+from services import clock, codes, departures
 from services.ids import division_name
+from services.oversight import reports
 
 if t.TYPE_CHECKING:
     from models.people import User
@@ -23,26 +24,26 @@ class OversightView(SecureBaseView):
     @expose("/")
     def index(self) -> str:
         actor = current_actor()
-        found = oversight.counts(actor)
-        reports = [(r, found[r.code], report_url(r.code)) for r in oversight.REPORTS]
-        return self.render("admin/oversight.html", reports=reports)
+        found = reports.counts(actor)
+        shown = [(r, found[r.code], report_url(r.code)) for r in reports.REPORTS]
+        return self.render("admin/oversight.html", reports=shown)
 
     @expose("/<code>/")
     def report(self, code: str) -> t.Any:
-        if code not in oversight.REPORT:
+        if code not in reports.REPORT:
             abort(404)
-        if code in (oversight.ARCHIVE, oversight.PROBLEMS, oversight.EXPIRED):
+        if code in (reports.ARCHIVE, reports.PROBLEMS, reports.EXPIRED):
             return redirect(report_url(code))  # these have their lists already
         actor = current_actor()
         page = max(request.args.get("page", 0, type=int), 0)
         loaders: dict[str, t.Callable[[User, int], tuple[list[t.Any], bool]]] = {
-            oversight.NOT_ARCHIVED: oversight.not_archived_page, oversight.DROPOUTS: oversight.dropouts_page,
-            oversight.ADMISSIONS: oversight.admissions_page, oversight.HANDOVERS: oversight.handovers_page,
-            oversight.LATE_DEATHS: oversight.late_deaths_page,
-            oversight.PAPER: oversight.paper_page,
+            reports.NOT_ARCHIVED: reports.not_archived_page, reports.DROPOUTS: reports.dropouts_page,
+            reports.ADMISSIONS: reports.admissions_page, reports.HANDOVERS: reports.handovers_page,
+            reports.LATE_DEATHS: reports.late_deaths_page,
+            reports.PAPER: reports.paper_page,
         }
         rows, has_next = loaders[code](actor, page)
-        return self.render("admin/oversight_report.html", report=oversight.REPORT[code], total=oversight.count(actor, code),
+        return self.render("admin/oversight_report.html", report=reports.REPORT[code], total=reports.count(actor, code),
                            rows=rows, page=page, has_next=has_next, today=clock.today(), code_label=codes.label,
                            type_label=type_label, division_name=division_name, died_on=departures.died_on,
                            filed_late=departures.filed_late)
