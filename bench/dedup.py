@@ -132,7 +132,7 @@ def inject(url: str, timings: dict[str, float]) -> dict[str, int]:
 
 def scan(app, label: str, timings: dict[str, float]) -> dict[str, object]:
     from extensions import db
-    from services.dedup import scan_province
+    from services.dedup_scan import scan_province
 
     phases: dict[str, float] = {}
     with app.app_context():

@@ -88,7 +88,7 @@ def register_commands(app: Flask) -> None:
         import time
 
         from extensions import db
-        from services.dedup import scan_province
+        from services.dedup_scan import scan_province
 
         names = {"soft_name_birth": "姓名+性别+出生日期相同", "soft_guardian": "监护人及学生姓名相同", "invalid_id": "身份证号无效"}
         started = time.perf_counter()
