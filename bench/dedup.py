@@ -1,4 +1,4 @@
-"""查重 benchmark: `flask --app app check-duplicates` (services.dedup.scan_province) on N pupils.
+"""查重 benchmark: `flask --app app check-duplicates` (services.dedup_scan.scan_province) on N pupils.
 
     python -m bench.dedup --pupils 3000000
     python -m bench.dedup --pupils 30000 --keep --json /tmp/dedup.json
