@@ -23,6 +23,7 @@ from admin.problems import MENU_NAME, ProblemRecordView
 from admin.promotion import PromotionView
 from admin.registrars import RegistrarView
 from admin.reports import ArchiveOverdueView
+from admin.statistics.dashboard import dashboard_context
 from admin.status import StatusView
 from admin.students import StudentView
 from admin.users import UserView
@@ -34,7 +35,7 @@ from services import scope, workflows
 
 
 class HomeView(SecureIndexView):
-    """首页: who I am, my queues and notifications, and the dashboard of my area (admin/statistics.py)."""
+    """首页: who I am, my queues and notifications, and the dashboard of my area (admin/statistics/dashboard.py)."""
 
     @expose("/")
     def index(self):
@@ -49,7 +50,7 @@ class HomeView(SecureIndexView):
             select(Notification).where(Notification.unit_id == actor.unit_id).order_by(Notification.id.desc()).limit(10)
         ).all()
         return self.render("admin/home.html", actor=actor, roles=roles, schools=schools,
-                           queues=queues, notes=notes, **statistics.dashboard_context(actor))
+                           queues=queues, notes=notes, **dashboard_context(actor))
 
 
 DROPOUT_LIST_URL = "/admin/student/?flt0_3=dropped_out"

@@ -4,7 +4,7 @@ or a whole class, printing a class as one PDF in the background, revoking, reiss
 
 Every row is reached through the actor's scope (outside it: 404, like an unknown id): the list
 and its count, a certificate, a roster line, a pupil, a school's class page, a print job
-(only its own user's). Who may do what is checked again by services/certificates.py.
+(only its own user's). Who may do what is checked again by services/certificates/.
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ from sqlalchemy import exists, select
 from admin.base import ReadOnlyScopedView, current_actor
 from extensions import db
 from forms.certificates import CertificateConfirmForm, RecordProofForm, ReissueForm, RevokeForm
-from models.graduation import PASSED, REVOKED, VALID, Certificate, GraduationRecord
+from models.graduation import DIPLOMA, PASSED, RECORD_PROOF, REVOKED, VALID, Certificate, GraduationRecord
 from models.org import SCHOOL, OrgUnit
-from services import certificates, codes, exports, graduation, scope, workflows
+from services import codes, exports, graduation, scope, workflows
+from services.certificates import batch, issuing, kinds, record_proof, rendering, revocation, verification
 from services.errors import NotInScope, RuleViolation
 
 SCHOOL_CHOICES_LIMIT = 500
 OUTCOME_LABELS = {"graduated": _l("Graduated (毕业)"), "completed": _l("Completed (结业)")}
 ASSESSMENT_LABELS = {PASSED: _l("Passed"), "failed": _l("Failed")}
 JOB_STATUS_LABELS = {
-    certificates.JOB_QUEUED: _l("Queued"), certificates.JOB_RUNNING: _l("Printing"),
-    certificates.JOB_DONE: _l("Ready"), certificates.JOB_FAILED: _l("Printing failed"),
+    batch.JOB_QUEUED: _l("Queued"), batch.JOB_RUNNING: _l("Printing"),
+    batch.JOB_DONE: _l("Ready"), batch.JOB_FAILED: _l("Printing failed"),
 }
 
 
@@ -44,7 +45,7 @@ def _flash_form_errors(form: t.Any) -> None:
 
 
 def _status_cell(v: t.Any, c: t.Any, m: Certificate, n: str) -> Markup:
-    label = certificates.STATUS_LABELS.get(m.status, m.status)
+    label = kinds.STATUS_LABELS.get(m.status, m.status)
     badge = {VALID: "success", REVOKED: "secondary"}.get(m.status, "warning")
     out = Markup('<span class="badge badge-{}">{}</span>').format(badge, label)
     if m.status == REVOKED and m.revoked_at:
@@ -66,7 +67,7 @@ class CertificateView(ReadOnlyScopedView):
     column_sortable_list = ("number", "year", "issued_at")
     column_formatters = {
         "number": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(url_for(".certificate_page", cert_id=m.id), m.number),
-        "kind": lambda v, c, m, n: str(certificates.KIND_LABELS.get(m.kind, m.kind)),
+        "kind": lambda v, c, m, n: str(kinds.KIND_LABELS.get(m.kind, m.kind)),
         "student": lambda v, c, m, n: m.student.name,
         "school": lambda v, c, m, n: m.school.name,
         "status": _status_cell,
@@ -76,9 +77,9 @@ class CertificateView(ReadOnlyScopedView):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any):
         self.column_filters = (
-            FilterEqual(Certificate.kind, _l("Kind"), options=lambda: [(k, str(v)) for k, v in certificates.KIND_LABELS.items()]),
+            FilterEqual(Certificate.kind, _l("Kind"), options=lambda: [(k, str(v)) for k, v in kinds.KIND_LABELS.items()]),
             FilterEqual(Certificate.status, _l("Certificate status"),
-                        options=lambda: [(k, str(v)) for k, v in certificates.STATUS_LABELS.items()]),
+                        options=lambda: [(k, str(v)) for k, v in kinds.STATUS_LABELS.items()]),
             IntEqualFilter(Certificate.year, _l("Year")),
         )
         super().__init__(Certificate, *args, **kwargs)
@@ -92,7 +93,7 @@ class CertificateView(ReadOnlyScopedView):
     # --- loading through the scope ------------------------------------------------------------
     def _certificate(self, cert_id: int) -> Certificate:
         try:
-            return certificates.get_certificate(current_actor(), cert_id)
+            return issuing.get_certificate(current_actor(), cert_id)
         except NotInScope:
             abort(404)
 
@@ -125,27 +126,27 @@ class CertificateView(ReadOnlyScopedView):
     def certificate_page(self, cert_id: int) -> str:
         actor = current_actor()
         cert = self._certificate(cert_id)
-        may_issue = certificates.may_issue(actor, cert.school)
+        may_issue = issuing.may_issue(actor, cert.school)
         return self.render(
-            "admin/certificate.html", cert=cert, actor=actor, replaced_by=certificates.replaced_by(cert),
-            kind_labels=certificates.KIND_LABELS, status_labels=certificates.STATUS_LABELS, titles=certificates.TITLES,
-            code_words=certificates.code_words, code_label=codes.label,
-            revoke_reason=certificates.revoke_reason_label(cert) if cert.status == REVOKED else "",
-            can_revoke=cert.status == VALID and certificates.may_revoke(actor, cert),
-            can_reissue=cert.status == VALID and cert.kind in certificates.ISSUED_KINDS and may_issue,
-            can_request_proof=cert.kind == certificates.DIPLOMA and may_issue,
+            "admin/certificate.html", cert=cert, actor=actor, replaced_by=revocation.replaced_by(cert),
+            kind_labels=kinds.KIND_LABELS, status_labels=kinds.STATUS_LABELS, titles=kinds.TITLES,
+            code_words=verification.code_words, code_label=codes.label,
+            revoke_reason=revocation.revoke_reason_label(cert) if cert.status == REVOKED else "",
+            can_revoke=cert.status == VALID and issuing.may_revoke(actor, cert),
+            can_reissue=cert.status == VALID and cert.kind in kinds.ISSUED_KINDS and may_issue,
+            can_request_proof=cert.kind == DIPLOMA and may_issue,
             revoke_form=RevokeForm(formdata=None), reissue_form=ReissueForm(formdata=None),
-            request_type=workflows.TYPES.get(certificates.RECORD_PROOF),
+            request_type=workflows.TYPES.get(RECORD_PROOF),
         )
 
     @expose("/<int:cert_id>/pdf")
     def certificate_pdf(self, cert_id: int) -> Response:
         cert = self._certificate(cert_id)
-        ok, data = self._call(lambda: certificates.render_certificate(cert, current_actor(), certificates.site_url()))
+        ok, data = self._call(lambda: rendering.render_certificate(cert, current_actor(), verification.site_url()))
         if not ok:
             return redirect(url_for(".certificate_page", cert_id=cert_id))
         return Response(data, mimetype="application/pdf",
-                        headers={"Content-Disposition": exports.content_disposition(certificates.download_name(cert)).replace(
+                        headers={"Content-Disposition": exports.content_disposition(rendering.download_name(cert)).replace(
                             "attachment;", "inline;", 1), "Cache-Control": "no-store"})
 
     @expose("/<int:cert_id>/revoke", methods=("POST",))
@@ -155,7 +156,7 @@ class CertificateView(ReadOnlyScopedView):
         if not form.validate_on_submit():
             _flash_form_errors(form)
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        ok, _none = self._call(lambda: certificates.revoke(cert, current_actor(), form.reason.data))
+        ok, _none = self._call(lambda: revocation.revoke(cert, current_actor(), form.reason.data))
         if ok:
             flash(_("Certificate %(number)s revoked.", number=cert.number), "success")
         return redirect(url_for(".certificate_page", cert_id=cert_id))
@@ -167,7 +168,7 @@ class CertificateView(ReadOnlyScopedView):
         if not form.validate_on_submit():
             _flash_form_errors(form)
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        ok, new = self._call(lambda: certificates.reissue(cert, current_actor(), form.reason.data, form.note.data))
+        ok, new = self._call(lambda: revocation.reissue(cert, current_actor(), form.reason.data, form.note.data))
         if not ok:
             return redirect(url_for(".certificate_page", cert_id=cert_id))
         flash(_("Certificate %(number)s issued; %(old)s is revoked.", number=new.number, old=cert.number), "success")
@@ -178,15 +179,15 @@ class CertificateView(ReadOnlyScopedView):
     def record_proof(self, student_id: int) -> t.Any:
         actor = current_actor()
         try:
-            student = certificates.get_student(actor, student_id)
+            student = issuing.get_student(actor, student_id)
         except NotInScope:
             abort(404)
-        record = certificates.graduated_record(student)
+        record = issuing.graduated_record(student)
         form = RecordProofForm()
         if form.validate_on_submit():
 
             def request_proof() -> t.Any:
-                req = certificates.request_record_proof(student, actor, form.reason_text.data)
+                req = record_proof.request_record_proof(student, actor, form.reason_text.data)
                 file = form.loss_statement.data
                 if file and getattr(file, "filename", None):
                     workflows.attach(req, "loss_statement", file, actor)
@@ -199,9 +200,9 @@ class CertificateView(ReadOnlyScopedView):
                 return redirect(url_for("requests.request_page", request_id=req.id))
         elif request.method == "POST":
             _flash_form_errors(form)
-        lost = certificates.active_certificate(student.id, certificates.DIPLOMA)
+        lost = issuing.active_certificate(student.id, DIPLOMA)
         return self.render("admin/certificate_record_proof.html", form=form, student=student, record=record, lost=lost,
-                           may_request=record is not None and certificates.may_issue(actor, record.school))
+                           may_request=record is not None and issuing.may_issue(actor, record.school))
 
     # --- a class -------------------------------------------------------------------------------
     def _schools(self) -> list[OrgUnit]:
@@ -220,19 +221,19 @@ class CertificateView(ReadOnlyScopedView):
         if school_id is None:
             return self.render("admin/certificate_class.html", school=None, schools=self._schools(), year=None, years=[])
         school = self._school(school_id)
-        years = certificates.roster_years(school)
+        years = batch.roster_years(school)
         year = self._year() or (years[0] if years else None)
-        records = certificates.class_records(school, year) if year else []
-        held = certificates.held_certificates(records)
-        due = certificates.due_records(records, held)
-        printable = len(certificates.class_certificates(school, year)) if year else 0
+        records = batch.class_records(school, year) if year else []
+        held = batch.held_certificates(records)
+        due = batch.due_records(records, held)
+        printable = len(batch.class_certificates(school, year)) if year else 0
         return self.render(
             "admin/certificate_class.html", school=school, schools=self._schools() if actor.unit.level != SCHOOL else [],
             year=year, years=years, records=records, held=held, due=due, printable=printable,
-            may_issue=certificates.may_issue(actor, school), kind_for_outcome=certificates.KIND_FOR_OUTCOME,
-            final_grade=certificates.FINAL_GRADE, outcome_labels=OUTCOME_LABELS, assessment_labels=ASSESSMENT_LABELS,
-            kind_labels=certificates.KIND_LABELS, form=CertificateConfirmForm(formdata=None),
-            jobs=certificates.recent_jobs(actor), job_status_labels=JOB_STATUS_LABELS, inline_pages=certificates.INLINE_PAGES,
+            may_issue=issuing.may_issue(actor, school), kind_for_outcome=kinds.KIND_FOR_OUTCOME,
+            final_grade=kinds.FINAL_GRADE, outcome_labels=OUTCOME_LABELS, assessment_labels=ASSESSMENT_LABELS,
+            kind_labels=kinds.KIND_LABELS, form=CertificateConfirmForm(formdata=None),
+            jobs=batch.recent_jobs(actor), job_status_labels=JOB_STATUS_LABELS, inline_pages=batch.INLINE_PAGES,
         )
 
     def _back_to_class(self, school: OrgUnit, year: int | None) -> Response:
@@ -242,15 +243,15 @@ class CertificateView(ReadOnlyScopedView):
     def issue_one(self, record_id: int) -> Response:
         actor = current_actor()
         try:
-            record = certificates.get_record(actor, record_id)
+            record = issuing.get_record(actor, record_id)
         except NotInScope:
             abort(404)
         if not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        ok, cert = self._call(lambda: certificates.issue(record, actor))
+        ok, cert = self._call(lambda: issuing.issue(record, actor))
         if not ok:
             return self._back_to_class(record.school, record.year)
-        flash(_("%(kind)s %(number)s issued to %(name)s.", kind=certificates.KIND_LABELS[cert.kind], number=cert.number,
+        flash(_("%(kind)s %(number)s issued to %(name)s.", kind=kinds.KIND_LABELS[cert.kind], number=cert.number,
                 name=record.student.name), "success")
         return self._back_to_class(record.school, record.year)
 
@@ -260,7 +261,7 @@ class CertificateView(ReadOnlyScopedView):
         year = self._year()
         if year is None or not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        ok, certs = self._call(lambda: certificates.issue_class(school, year, current_actor()))
+        ok, certs = self._call(lambda: batch.issue_class(school, year, current_actor()))
         if ok:
             if certs:
                 flash(_("%(n)d certificates issued.", n=len(certs)), "success")
@@ -274,15 +275,15 @@ class CertificateView(ReadOnlyScopedView):
         year = self._year()
         if year is None or not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        ok, job = self._call(lambda: certificates.start_class_print(school, year, current_actor(), certificates.site_url()))
+        ok, job = self._call(lambda: batch.start_class_print(school, year, current_actor(), verification.site_url()))
         if not ok:
             return self._back_to_class(school, year)
         return redirect(url_for(".job", job_id=job.id))
 
     # --- print jobs ---------------------------------------------------------------------------
-    def _job(self, job_id: str) -> certificates.PrintJob:
+    def _job(self, job_id: str) -> batch.PrintJob:
         try:
-            return certificates.get_job(current_actor(), job_id)
+            return batch.get_job(current_actor(), job_id)
         except NotInScope:
             abort(404)
 
@@ -296,14 +297,14 @@ class CertificateView(ReadOnlyScopedView):
         job = self._job(job_id)
         data: dict[str, t.Any] = job.progress()
         data["status_label"] = str(JOB_STATUS_LABELS.get(job.status, job.status))
-        data["pdf_url"] = url_for(".job_pdf", job_id=job.id) if job.status == certificates.JOB_DONE else None
+        data["pdf_url"] = url_for(".job_pdf", job_id=job.id) if job.status == batch.JOB_DONE else None
         return jsonify(data)
 
     @expose("/job/<job_id>.pdf")
     def job_pdf(self, job_id: str) -> Response:
         job = self._job(job_id)
         try:
-            path = certificates.job_pdf(job)
+            path = batch.job_pdf(job)
         except NotInScope:
             abort(404)
         return send_file(path, mimetype="application/pdf", as_attachment=True,

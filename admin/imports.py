@@ -1,7 +1,7 @@
 """Excel import of new pupils: template download, upload, progress and error report.
 
 School users import into their own school; officials choose a school of their scope. A school
-outside the scope, or a job of someone else, answers 404. The work is done by services/imports.py.
+outside the scope, or a job of someone else, answers 404. The work is done by services/imports/.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from admin.base import SecureBaseView, current_actor
 from extensions import db
 from models.imports import DONE, FAILED, QUEUED, VALIDATING, WRITING, ImportJob
 from models.org import OrgUnit
-from services import exports, imports, uploads
+from services import exports, uploads
 from services.errors import NotInScope, RuleViolation
+from services.imports import columns, jobs, report, template
 
 STATUS_LABELS = {
     QUEUED: _l("Queued"), VALIDATING: _l("Checking the rows"), WRITING: _l("Writing the records"),
@@ -42,25 +43,25 @@ class ImportView(SecureBaseView):
 
     def _school(self, code: str | None) -> OrgUnit | None:
         try:
-            return imports.school_for(current_actor(), code)
+            return jobs.school_for(current_actor(), code)
         except NotInScope:
             abort(404)
 
     def _job(self, job_id: int) -> ImportJob:
         try:
-            return imports.get_job(current_actor(), job_id)
+            return jobs.get_job(current_actor(), job_id)
         except NotInScope:
             abort(404)
 
     def _page(self, form: ImportForm, school: OrgUnit | None, status: int = 200) -> tuple[str, int]:
         actor = current_actor()
-        schools = [] if actor.unit.level == "school" else imports.schools_in_scope(actor)
+        schools = [] if actor.unit.level == "school" else jobs.schools_in_scope(actor)
         recent = db.session.scalars(
             select(ImportJob).where(ImportJob.user_id == actor.id).order_by(ImportJob.id.desc()).limit(10)
         ).all()
         return self.render(
             "admin/import.html", form=form, school=school, schools=schools, recent=recent,
-            status_labels=STATUS_LABELS, max_rows=imports.MAX_ROWS, inline_rows=imports.INLINE_ROWS,
+            status_labels=STATUS_LABELS, max_rows=columns.MAX_ROWS, inline_rows=jobs.INLINE_ROWS,
         ), status
 
     @expose("/")
@@ -70,7 +71,7 @@ class ImportView(SecureBaseView):
 
     @expose("/template.xlsx")
     def template(self) -> Response:
-        return Response(imports.template_xlsx(), mimetype=exports.XLSX_MIMETYPE,
+        return Response(template.template_xlsx(), mimetype=exports.XLSX_MIMETYPE,
                         headers={"Content-Disposition": exports.content_disposition(TEMPLATE_NAME)})
 
     @expose("/upload", methods=("POST",))
@@ -87,7 +88,7 @@ class ImportView(SecureBaseView):
             return self._page(form, school, 400)
         upload = form.file.data
         try:
-            job = imports.submit_upload(current_actor(), school, upload.filename, upload.stream)
+            job = jobs.submit_upload(current_actor(), school, upload.filename, upload.stream)
         except NotInScope:
             abort(404)
         except RuleViolation as exc:
@@ -100,14 +101,14 @@ class ImportView(SecureBaseView):
     @expose("/job/<int:job_id>")
     def job(self, job_id: int):
         job = self._job(job_id)
-        errors = imports.read_error_report(job.errors_sha256) if job.errors_sha256 else []
-        return self.render("admin/import_job.html", job=job, progress=imports.progress_of(job), errors=errors,
+        errors = report.read_error_report(job.errors_sha256) if job.errors_sha256 else []
+        return self.render("admin/import_job.html", job=job, progress=jobs.progress_of(job), errors=errors,
                            status_labels=STATUS_LABELS)
 
     @expose("/job/<int:job_id>.json")
     def job_json(self, job_id: int) -> Response:
         job = self._job(job_id)
-        data: dict[str, t.Any] = imports.progress_of(job)
+        data: dict[str, t.Any] = jobs.progress_of(job)
         data["status_label"] = str(STATUS_LABELS.get(data["status"], data["status"]))
         data["errors_url"] = url_for(".job_errors", job_id=job.id) if job.errors_sha256 else None
         return jsonify(data)

@@ -25,7 +25,7 @@ from admin.base import ScopedModelView, current_actor
 from extensions import db
 from models.problems import ProblemRecord
 from models.student import Student
-from services import audit, codes, dedup, scope, uploads
+from services import audit, codes, dedup, problems, scope, uploads
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id
 
@@ -105,7 +105,7 @@ class ProblemRecordView(ScopedModelView):
     # --- one problem -------------------------------------------------------------------
     def _load(self, problem_id: int) -> ProblemRecord:
         try:
-            return dedup.get_visible(current_actor(), problem_id)
+            return problems.get_visible(current_actor(), problem_id)
         except NotInScope:
             abort(404)
 
@@ -119,8 +119,8 @@ class ProblemRecordView(ScopedModelView):
             problem=problem, student=problem.student, other=other,
             other_in_scope=other is not None and scope.covers(actor, other.scope_path),
             other_text=other_record_text(actor, other),
-            can_resolve=problem.status == "open" and dedup.may_resolve(actor, problem),
-            still_collides=problem.status == "open" and dedup.still_collides(problem),
+            can_resolve=problem.status == "open" and problems.may_resolve(actor, problem),
+            still_collides=problem.status == "open" and problems.still_collides(problem),
             evidence_form=EvidenceForm(), correction_form=CorrectionForm(), cancellation_form=CancellationForm(),
             kind_labels=dedup.KIND_LABELS, status_labels=dedup.STATUS_LABELS, resolution_labels=dedup.RESOLUTION_LABELS,
             detail=dedup.detail_text(problem), code_label=codes.label, mask_id=mask_id,
@@ -146,7 +146,7 @@ class ProblemRecordView(ScopedModelView):
         form = EvidenceForm()
         if not form.validate_on_submit():
             abort(400)
-        return self._done(problem_id, lambda: dedup.resolve_with_evidence(problem, current_actor(), form.file.data, form.note.data),
+        return self._done(problem_id, lambda: problems.resolve_with_evidence(problem, current_actor(), form.file.data, form.note.data),
                           _("Resolved with evidence."))
 
     @expose("/<int:problem_id>/correction", methods=("POST",))
@@ -155,7 +155,7 @@ class ProblemRecordView(ScopedModelView):
         form = CorrectionForm()
         if not form.validate_on_submit():
             abort(400)
-        return self._done(problem_id, lambda: dedup.resolve_by_correction(problem, current_actor(), form.note.data),
+        return self._done(problem_id, lambda: problems.resolve_by_correction(problem, current_actor(), form.note.data),
                           _("Resolved: the data was corrected."))
 
     @expose("/<int:problem_id>/cancellation", methods=("POST",))
@@ -167,7 +167,7 @@ class ProblemRecordView(ScopedModelView):
                 abort(400)
             flash(_("Say why the record is cancelled."), "error")
             return redirect(url_for(".problem_page", problem_id=problem_id))
-        return self._done(problem_id, lambda: dedup.resolve_by_cancellation(problem, current_actor(), form.note.data),
+        return self._done(problem_id, lambda: problems.resolve_by_cancellation(problem, current_actor(), form.note.data),
                           _("The record is cancelled (注销)."))
 
     @expose("/<int:problem_id>/evidence-file")

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 
 from admin.students import StudentView
-from services.oversight import archive_overdue_filter
+from services.oversight.violations import archive_overdue_filter
 
 
 class ArchiveOverdueView(StudentView):
@@ -21,7 +21,7 @@ class ArchiveOverdueView(StudentView):
     column_labels = {**StudentView.column_labels, "created_at": _l("Entered on")}
 
     def _overdue(self) -> t.Any:
-        return archive_overdue_filter()  # the same rule counts the 第三十条 report (services/oversight.py)
+        return archive_overdue_filter()  # the same rule counts the 第三十条 report (services/oversight/violations.py)
 
     def scope_filter(self) -> t.Any:
         return and_(super().scope_filter(), self._overdue())

@@ -5,7 +5,7 @@
 
 A fresh SQLite database (test-like: the real migrations, the demo province) gets N grade-9 pupils
 in 沈阳市和平区第二中学 with an approved roster line each (95 % 毕业, 5 % 结业). Timed:
-`certificates.issue_class` with its COMMIT (numbering, codes), then `certificates.render_class`,
+`batch.issue_class` with its COMMIT (numbering, codes), then `batch.render_class`,
 the background job's work (N A4 pages with the embedded CJK face and a QR code each, rendered
 CHUNK_PAGES at a time and merged), in a process where no PDF was rendered before (the font is
 loaded inside the timing). Target: the PDF of 500 certificates in under 60 s.
@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     from models.org import OrgUnit
     from models.people import User
     from models.student import Student
-    from services import certificates, clock
+    from services import clock
+    from services.certificates import batch
     from services.ids import xjh_from_id
 
     clock.today = lambda: date(YEAR, 7, 1)  # type: ignore[assignment]  # issued on the first of July
@@ -89,16 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[certificates-bench] {args.pupils} pupils on the roster of {school.name} {YEAR} (SQLite, {workdir})", flush=True)
 
         t0 = time.perf_counter()
-        issued = certificates.issue_class(school, YEAR, registrar)
+        issued = batch.issue_class(school, YEAR, registrar)
         db.session.commit()
         t_issue = time.perf_counter() - t0
         print(f"[certificates-bench] issued {len(issued)} certificates in {t_issue:.2f} s "
               f"({issued[0].number} … {issued[-1].number})", flush=True)
 
-        certs = certificates.class_certificates(school, YEAR)
+        certs = batch.class_certificates(school, YEAR)
         marks: list[tuple[int, float]] = []
         t0 = time.perf_counter()
-        data = certificates.render_class(certs, "https://xueji.example.cn",
+        data = batch.render_class(certs, "https://xueji.example.cn",
                                          progress=lambda n: marks.append((n, time.perf_counter() - t0)))
         t_pdf = time.perf_counter() - t0
         pages = len(PdfReader(io.BytesIO(data)).pages)

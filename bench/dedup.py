@@ -1,4 +1,4 @@
-"""查重 benchmark: `flask --app app check-duplicates` (services.dedup.scan_province) on N pupils.
+"""查重 benchmark: `flask --app app check-duplicates` (services.dedup_scan.scan_province) on N pupils.
 
     python -m bench.dedup --pupils 3000000
     python -m bench.dedup --pupils 30000 --keep --json /tmp/dedup.json
@@ -132,7 +132,7 @@ def inject(url: str, timings: dict[str, float]) -> dict[str, int]:
 
 def scan(app, label: str, timings: dict[str, float]) -> dict[str, object]:
     from extensions import db
-    from services.dedup import scan_province
+    from services.dedup_scan import scan_province
 
     phases: dict[str, float] = {}
     with app.app_context():

@@ -6,7 +6,7 @@
 Each run uses a fresh database with the demo province (cli/demo.py, 2,000 pupils): a SQLite
 file in a temporary directory, then the PostgreSQL database xueji_bench_import (created and
 dropped here; the name must contain "bench_import"). The rows go to 沈阳市和平区第一小学 as its
-registrar, exactly as an upload does (services/imports.py: parse → import_rows, which checks each
+registrar, exactly as an upload does (services/imports: parse → apply.import_rows, which checks each
 row as it enrolls it; validate_rows, the dry run, is timed on its own). Target: under 60 s for
 10,000 rows (parse + import).
 """
@@ -38,7 +38,7 @@ TARGET_S = 60.0
 def synthetic_rows(n: int, seed: int = 7) -> list[list[object]]:
     """n valid rows in template column order, with unique, valid ID numbers (GB 11643)."""
     from services.ids import make_check_digit
-    from services.imports import COLUMNS
+    from services.imports.columns import COLUMNS
 
     rng = random.Random(seed)
     headers = [c.header for c in COLUMNS]
@@ -81,7 +81,7 @@ def workbook_bytes(rows: list[list[object]]) -> bytes:
     """The template's header and note row, then the rows (write-only, like a large real file)."""
     from openpyxl import Workbook
 
-    from services.imports import COLUMNS, DATA_SHEET, NOTE_PREFIX
+    from services.imports.columns import COLUMNS, DATA_SHEET, NOTE_PREFIX
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(DATA_SHEET)
@@ -105,7 +105,9 @@ def run_once(url: str, label: str, data: bytes, n: int, upload_dir: str) -> dict
     from models.org import OrgUnit
     from models.people import User
     from models.student import PENDING, Student
-    from services.imports import import_rows, parse, validate_rows
+    from services.imports.apply import import_rows
+    from services.imports.parse import parse
+    from services.imports.validate import validate_rows
 
     config = bench_config(url)
     config.UPLOAD_DIR = upload_dir  # type: ignore[attr-defined]

@@ -43,8 +43,8 @@ def register_commands(app: Flask) -> None:
         from extensions import db
         from models.org import SCHOOL, OrgUnit
         from models.people import User
-        from services import imports
         from services.errors import NotInScope, RuleViolation
+        from services.imports import apply, columns, jobs, parse
 
         with force_locale(app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
             school = db.session.scalar(select(OrgUnit).where(OrgUnit.code == school_code, OrgUnit.level == SCHOOL))
@@ -55,7 +55,7 @@ def register_commands(app: Flask) -> None:
                 if actor is None:
                     raise click.ClickException(str(_l("No user has the e-mail address %(email)s.", email=as_email)))
             else:
-                actor = imports.default_actor(school)
+                actor = jobs.default_actor(school)
                 if actor is None:
                     raise click.ClickException(str(_l("The school has no registrar; name the acting user with --as.")))
             def progress(phase: str, n: int) -> None:
@@ -64,13 +64,13 @@ def register_commands(app: Flask) -> None:
 
             try:
                 with open(file, "rb") as fh:
-                    rows = imports.parse(fh)
+                    rows = parse.parse(fh)
                 click.echo(str(_l("%(n)d rows read; checking and writing …", n=len(rows))), err=True)
-                count = imports.import_rows(rows, school, actor, filename=file, progress=progress)
+                count = apply.import_rows(rows, school, actor, filename=file, progress=progress)
             except NotInScope:
                 message = _l("%(user)s may not import into %(school)s.", user=actor.email, school=school.name)
                 raise click.ClickException(str(message)) from None
-            except imports.ImportRejected as exc:
+            except columns.ImportRejected as exc:
                 for e in exc.errors:
                     click.echo("\t".join((str(e.row or ""), e.column, e.message)))
                 click.echo(str(_l("Nothing was imported: the file has %(n)d errors.", n=len(exc.errors))), err=True)
@@ -88,7 +88,7 @@ def register_commands(app: Flask) -> None:
         import time
 
         from extensions import db
-        from services.dedup import scan_province
+        from services.dedup_scan import scan_province
 
         names = {"soft_name_birth": "姓名+性别+出生日期相同", "soft_guardian": "监护人及学生姓名相同", "invalid_id": "身份证号无效"}
         started = time.perf_counter()

@@ -8,7 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from services.certificates import REISSUE_REASONS
+from services.certificates.revocation import REISSUE_REASONS
 
 
 class CertificateConfirmForm(FlaskForm):

@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from services import certificates
+from services.certificates import verification
 
 bp = Blueprint("public", __name__)
 limiter = Limiter(get_remote_address)
@@ -41,10 +41,10 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
 def verify_form() -> Response:
     typed = request.args.get("code", "")
     if typed.strip():
-        code = certificates.normalize_code(typed)
+        code = verification.normalize_code(typed)
         if code is not None:
             return redirect(url_for("public.verify", code=code))  # type: ignore[return-value]
-        certificates.lookup(typed)  # audited like any lookup; malformed looks like unknown
+        verification.lookup(typed)  # audited like any lookup; malformed looks like unknown
         return _page("public/verify.html", 404, facts=None, searched=True, code=typed[:40])
     return _page("public/verify.html", facts=None, searched=False, code="")
 
@@ -52,11 +52,11 @@ def verify_form() -> Response:
 @bp.get("/verify/<code>")
 @limiter.shared_limit(_verify_limit, scope="verify")  # the form and the page share one budget
 def verify(code: str) -> Response:
-    cert = certificates.lookup(code)
+    cert = verification.lookup(code)
     if cert is None:
         return _page("public/verify.html", 404, facts=None, searched=True, code=code[:40])
-    return _page("public/verify.html", facts=certificates.public_facts(cert), searched=True,
-                 code=certificates.code_words(cert.verify_code))
+    return _page("public/verify.html", facts=verification.public_facts(cert), searched=True,
+                 code=verification.code_words(cert.verify_code))
 
 
 def init_public(app: Flask) -> None:

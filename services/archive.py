@@ -1,6 +1,10 @@
 """The student archive (学籍档案, 第八条–第十条): its sections, who may add to it, completeness,
 exports, and the sending school's backup.
 
+Kept whole: the sections, who may add, completeness, export and the backup all read the one
+section table (SECTIONS) and the same scope checks; its seams are the `# ---` parts below, and
+it is not split while its imports are being reworked in a parallel change.
+
 Rules:
 
 - 第八条: the archive holds (1) basic data and its change history (Student, Guardian,

@@ -1,5 +1,8 @@
 """Leaving school other than by transfer (第二十–二十一条, 第二十三条), declared as change types.
 
+Kept whole until the change-type modules: it declares five change types (出国出境, 出国复学,
+死亡, 辍学, 辍学返校) with their shared dates and checks; a later session gives each type a module.
+
 - 出国出境 (第二十条): the guardian's 出国（出境）申请表 and a passport, HK/Macao or Taiwan pass or
   visa; the school decides in the system and the authority is told. 出国复学 on return continues
   the same record.

@@ -1,5 +1,9 @@
 """毕业 and 结业 (第二十四条; the 30 July deadline of 第十二条): the school's 毕业生花名册 and its approval.
 
+Kept whole until the change-type modules: the roster (compile, assess, confirm, submit) and the
+"graduation" change type that approves it are one workflow on one table; a later session moves
+the change type into a module of its own, and the roster with it.
+
 - `compile_roster`: the school lists its pupils of the graduating grade (9; 6 in a primary school,
   whose pupils then continue their record at a junior middle school by 接续) who are in school
   (在籍). Set-based and idempotent: a second run adds only who is missing and drops lines of

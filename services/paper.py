@@ -14,7 +14,7 @@ Rules:
 
 A hand-over is visible to both schools (and the units above either); outside, it does not exist
 (NotInScope → 404). The hand-overs not yet received in an area are a 第三十条 (6) report
-(services/oversight.py counts them with `not_received_filter`).
+(services/oversight/reports.py counts them with `not_received_filter`).
 """
 
 from __future__ import annotations

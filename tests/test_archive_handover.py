@@ -12,8 +12,9 @@ from extensions import db
 from models.archive import DOC_HUKOU, DOC_TRANSFER, ArchiveBackup, ArchiveDocument
 from models.changes import ChangeRequest
 from models.paper import PaperHandover
-from services import enrollment, oversight, paper, transfer, workflows
+from services import enrollment, paper, transfer, workflows
 from services.errors import NotInScope, RuleViolation
+from services.oversight import reports
 from tests.helpers import HEPING1, HEPING2, SHENHE1, pupil_of, school
 from tests.test_status_changes import NEW_TYPES, decide_all, ready, staff, term_time  # noqa: F401  (term_time: autouse)
 from tests.transfer_helpers import approve, at, start, upload, user
@@ -147,12 +148,12 @@ def test_approved_arrival_from_another_province_files_its_evidence(ctx):
 
 
 def test_approved_record_proof_files_the_loss_statement(ctx, monkeypatch):
-    from services import certificates
+    from services.certificates import record_proof
     from tests.test_certificates import YEAR, issued
 
     at(monkeypatch, date(YEAR, 7, 1))
     (diploma,) = issued()
-    req = certificates.request_record_proof(diploma.student, user("school-heping2"), "搬家时遗失")
+    req = record_proof.request_record_proof(diploma.student, user("school-heping2"), "搬家时遗失")
     _give_every_material(req)
     decide_all(req)
     _assert_filed_once(req)
@@ -305,14 +306,14 @@ def test_paper_files_not_received_are_listed_for_the_area(ctx):
     db.session.commit()
     for who, sees in (("heping", True), ("shenhe", True), ("school-heping1", True), ("school-shenhe1", True),
                       ("school-xigang1", False), ("school-heping2", False)):
-        assert oversight.count(user(who), oversight.PAPER) == (1 if sees else 0), who
-    assert oversight.by_school(user("heping"))[school(HEPING1).path][oversight.PAPER] == 1  # waiting for the sender
+        assert reports.count(user(who), reports.PAPER) == (1 if sees else 0), who
+    assert reports.by_school(user("heping"))[school(HEPING1).path][reports.PAPER] == 1  # waiting for the sender
     _dispatch(h)
     db.session.commit()
-    assert oversight.by_school(user("shenhe"))[school(SHENHE1).path][oversight.PAPER] == 1  # now for the receiver
+    assert reports.by_school(user("shenhe"))[school(SHENHE1).path][reports.PAPER] == 1  # now for the receiver
     paper.confirm_receipt(h, user("school-shenhe1"), received_on=MON_13, received_by="刘老师")
     db.session.commit()
-    assert oversight.count(user("heping"), oversight.PAPER) == 0
+    assert reports.count(user("heping"), reports.PAPER) == 0
 
 
 def test_paper_handover_through_the_pages_with_scope(as_user, app):

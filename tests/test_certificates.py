@@ -46,7 +46,9 @@ from models.graduation import (
 from models.org import OrgUnit
 from models.people import PRINCIPAL, Role, User
 from models.student import Student
-from services import certificates, pdf, workflows
+from services import pdf, workflows
+from services.certificates import batch as class_batch
+from services.certificates import issuing, numbering, record_proof, rendering, revocation, verification
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, XIGANG1, school
 from tests.transfer_helpers import at, png_bytes, user
@@ -96,7 +98,7 @@ def roster(code: str = HEPING2, outcome: str | None = GRADUATED, *, n: int = 1, 
 
 
 def issued(code: str = HEPING2, outcome: str = GRADUATED, *, n: int = 1, skip: int = 0) -> list[Certificate]:
-    certs = [certificates.issue(r, user("school-heping2" if code == HEPING2 else "school-xigang1"))
+    certs = [issuing.issue(r, user("school-heping2" if code == HEPING2 else "school-xigang1"))
              for r in roster(code, outcome, n=n, skip=skip)]
     db.session.commit()
     return certs
@@ -120,76 +122,76 @@ def compact(text: str) -> str:
 
 def test_passed_pupil_gets_diploma(ctx):
     (record,) = roster(HEPING2, GRADUATED)
-    cert = certificates.issue(record, user("school-heping2"))
+    cert = issuing.issue(record, user("school-heping2"))
     db.session.commit()
     assert cert.kind == DIPLOMA and cert.status == VALID and cert.student_id == record.student_id
     assert cert.graduation_record_id == record.id and cert.school_id == record.school_id and cert.scope_path == record.scope_path
     assert NUMBER_RE.match(cert.number) and cert.serial == 1 and cert.year == YEAR
     assert cert.county_id == school(HEPING2).parent_id  # 和平区 numbers it
-    assert re.fullmatch(f"[{certificates.VERIFY_ALPHABET}]{{16}}", cert.verify_code)
+    assert re.fullmatch(f"[{verification.VERIFY_ALPHABET}]{{16}}", cert.verify_code)
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "certificate.issue", AuditLog.object_id == str(cert.id)))
 
 
 def test_failed_assessment_gets_xiuye_certificate(ctx):
     (record,) = roster(HEPING2, COMPLETED)
-    cert = certificates.issue(record, user("school-heping2"))
+    cert = issuing.issue(record, user("school-heping2"))
     assert cert.kind == COMPLETION and cert.number == "和平义修字〔2027〕第000001号"
     # Its own series: the next diploma of the county is still 第000001号.
     (other,) = roster(HEPING2, GRADUATED, skip=1)
-    assert certificates.issue(other, user("school-heping2")).number == "和平义毕字〔2027〕第000001号"
+    assert issuing.issue(other, user("school-heping2")).number == "和平义毕字〔2027〕第000001号"
 
 
 def test_primary_leaver_gets_no_certificate(ctx):
     (record,) = roster(HEPING1, GRADUATED, grade=6)  # 和平区第一小学 has a principal: 李建国
     with pytest.raises(RuleViolation, match=r"小学毕业生|primary school leaver"):
-        certificates.issue(record, user("school-heping1"))
-    assert certificates.issue_class(school(HEPING1), YEAR, user("school-heping1")) == []
+        issuing.issue(record, user("school-heping1"))
+    assert class_batch.issue_class(school(HEPING1), YEAR, user("school-heping1")) == []
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
 
 
 def test_roster_not_approved_yet_gets_nothing(ctx):
     (record,) = roster(HEPING2, None)
     with pytest.raises(RuleViolation, match=r"尚未核准|not been approved"):
-        certificates.issue(record, user("school-heping2"))
+        issuing.issue(record, user("school-heping2"))
 
 
 def test_a_second_issue_is_refused(ctx):
     (record,) = roster(HEPING2, GRADUATED)
-    first = certificates.issue(record, user("school-heping2"))
+    first = issuing.issue(record, user("school-heping2"))
     db.session.commit()
     with pytest.raises(RuleViolation, match=r"已持有|already holds"):
-        certificates.issue(record, user("school-heping2"))
+        issuing.issue(record, user("school-heping2"))
     db.session.rollback()
-    assert certificates.issue_class(school(HEPING2), YEAR, user("school-heping2")) == []  # nothing due
+    assert class_batch.issue_class(school(HEPING2), YEAR, user("school-heping2")) == []  # nothing due
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1 and first.status == VALID
 
 
 def test_only_the_graduating_school_issues(ctx):
     (record,) = roster(HEPING2, GRADUATED)
     with pytest.raises(RuleViolation, match=r"毕业学校|graduating school"):
-        certificates.issue(record, user("heping"))  # the authority approves the roster; the school issues
+        issuing.issue(record, user("heping"))  # the authority approves the roster; the school issues
     with pytest.raises(NotInScope):
-        certificates.issue(record, user("school-heping1"))
+        issuing.issue(record, user("school-heping1"))
     with pytest.raises(NotInScope):
-        certificates.issue_class(school(HEPING2), YEAR, user("shenhe"))
+        class_batch.issue_class(school(HEPING2), YEAR, user("shenhe"))
 
 
 def test_principal_name_from_principal_account(ctx):
     (record,) = roster(HEPING2, GRADUATED)
-    cert = certificates.issue(record, user("principal-heping2"))  # the principal may issue too
+    cert = issuing.issue(record, user("principal-heping2"))  # the principal may issue too
     assert cert.principal_name == "张伟"  # the account 张伟（校长）, without the note
     db.session.commit()
     principal = user("principal-heping2")
     principal.name = "王校长"
     db.session.commit()
-    assert certificates.issue(roster(HEPING2, GRADUATED, skip=1)[0], user("school-heping2")).principal_name == "王校长"
+    assert issuing.issue(roster(HEPING2, GRADUATED, skip=1)[0], user("school-heping2")).principal_name == "王校长"
     principal.active = False
     db.session.commit()
     with pytest.raises(RuleViolation, match=r"校长账号|no principal account"):
-        certificates.issue(roster(HEPING2, GRADUATED, skip=2)[0], user("school-heping2"))
+        issuing.issue(roster(HEPING2, GRADUATED, skip=2)[0], user("school-heping2"))
     db.session.rollback()
     with pytest.raises(RuleViolation, match=r"校长账号|no principal account"):
-        certificates.issue_class(school(HEPING2), YEAR, user("school-heping2"))
+        class_batch.issue_class(school(HEPING2), YEAR, user("school-heping2"))
 
 
 # --- numbering ------------------------------------------------------------------------------------
@@ -206,12 +208,12 @@ def test_serial_numbers_per_county_and_year_never_repeat(ctx, monkeypatch):
     # A city-direct school numbers with its supervisor, the city.
     add_principal(CITYDIRECT, "principal-citydirect@xueji.demo", "吴校长")
     (direct,) = roster(CITYDIRECT, GRADUATED)
-    city = certificates.issue(direct, user("school-citydirect"))
+    city = issuing.issue(direct, user("school-citydirect"))
     assert city.number == "沈阳义毕字〔2027〕第000001号" and city.county.code == "2101"
     # A new year starts again at 1; the class issued at once takes consecutive serials.
     at(monkeypatch, date(YEAR + 1, 7, 1))
     later = roster(HEPING2, GRADUATED, n=2, skip=3, year=YEAR + 1)
-    batch = certificates.issue_class(school(HEPING2), YEAR + 1, user("school-heping2"))
+    batch = class_batch.issue_class(school(HEPING2), YEAR + 1, user("school-heping2"))
     db.session.commit()
     assert sorted(c.number for c in batch) == ["和平义毕字〔2028〕第000001号", "和平义毕字〔2028〕第000002号"]
     assert {c.graduation_record_id for c in batch} == {r.id for r in later}
@@ -223,16 +225,16 @@ def test_serial_numbers_per_county_and_year_never_repeat(ctx, monkeypatch):
 def test_numbering_takes_the_next_serial_after_a_clash(ctx, monkeypatch):
     """A concurrent issuer took the serial read: the savepoint is rolled back and the next one is taken."""
     (first,) = issued(HEPING2)
-    real = certificates._next_serial
+    real = numbering._next_serial
     calls: list[int] = []
 
     def stale(*key):
         calls.append(1)
         return 1 if len(calls) == 1 else real(*key)  # the first read misses the certificate above
 
-    monkeypatch.setattr(certificates, "_next_serial", stale)
+    monkeypatch.setattr(numbering, "_next_serial", stale)
     (record,) = roster(HEPING2, GRADUATED, skip=1)
-    cert = certificates.issue(record, user("school-heping2"))
+    cert = issuing.issue(record, user("school-heping2"))
     db.session.commit()
     assert len(calls) == 2 and cert.serial == 2 and first.serial == 1
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 2
@@ -246,7 +248,7 @@ def test_concurrent_issuers_never_share_a_serial(app, summer, monkeypatch):
         ids = [r.id for r in roster(HEPING2, GRADUATED, n=2)]
     barrier = threading.Barrier(2, timeout=10)
     seen = threading.local()
-    real = certificates._next_serial
+    real = numbering._next_serial
 
     reads: list[int] = []
 
@@ -258,14 +260,14 @@ def test_concurrent_issuers_never_share_a_serial(app, summer, monkeypatch):
             barrier.wait()  # both have read the same serial before either inserts
         return value
 
-    monkeypatch.setattr(certificates, "_next_serial", in_step)
+    monkeypatch.setattr(numbering, "_next_serial", in_step)
     results: dict[int, str] = {}
     errors: list[BaseException] = []
 
     def issue(record_id: int) -> None:
         with app.test_request_context():
             try:
-                cert = certificates.issue(db.session.get(GraduationRecord, record_id), user("school-heping2"))
+                cert = issuing.issue(db.session.get(GraduationRecord, record_id), user("school-heping2"))
                 db.session.commit()
                 results[record_id] = cert.number
             except BaseException as exc:  # reported below
@@ -289,32 +291,32 @@ def test_concurrent_issuers_never_share_a_serial(app, summer, monkeypatch):
 def test_revoke_needs_the_authority_and_a_reason(ctx):
     (cert,) = issued()
     with pytest.raises(RuleViolation, match=r"主管部门|authority"):
-        certificates.revoke(cert, user("school-heping2"), "弄错了")
+        revocation.revoke(cert, user("school-heping2"), "弄错了")
     with pytest.raises(NotInScope):
-        certificates.revoke(cert, user("shenhe"), "弄错了")
+        revocation.revoke(cert, user("shenhe"), "弄错了")
     with pytest.raises(RuleViolation):
-        certificates.revoke(cert, user("heping"), "  ")
-    certificates.revoke(cert, user("heping"), "考核成绩登记错误")
+        revocation.revoke(cert, user("heping"), "  ")
+    revocation.revoke(cert, user("heping"), "考核成绩登记错误")
     db.session.commit()
     assert cert.status == REVOKED and cert.revoke_reason == "考核成绩登记错误" and cert.revoked_by.email == "heping@xueji.demo"
     assert db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "certificate.revoke")).endswith("考核成绩登记错误")
     with pytest.raises(RuleViolation, match=r"已作废|already revoked"):
-        certificates.revoke(cert, user("heping"), "again")
+        revocation.revoke(cert, user("heping"), "again")
 
 
 def test_reissue_links_to_original(ctx):
     (old,) = issued()
     with pytest.raises(RuleViolation, match=r"毕业学校|graduating school"):
-        certificates.reissue(old, user("heping"), "lost")
-    new = certificates.reissue(old, user("school-heping2"), "damaged", "水浸")
+        revocation.reissue(old, user("heping"), "lost")
+    new = revocation.reissue(old, user("school-heping2"), "damaged", "水浸")
     db.session.commit()
-    assert new.replaces_id == old.id and new.replaces is old and certificates.replaced_by(old) is new
-    assert old.status == REVOKED and old.revoke_reason == certificates.REISSUED and new.status == VALID
+    assert new.replaces_id == old.id and new.replaces is old and revocation.replaced_by(old) is new
+    assert old.status == REVOKED and old.revoke_reason == revocation.REISSUED and new.status == VALID
     assert new.kind == old.kind and new.student_id == old.student_id and new.graduation_record_id == old.graduation_record_id
     assert new.number != old.number and new.serial == old.serial + 1 and new.verify_code != old.verify_code
     assert "damaged: 水浸" in db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "certificate.reissue"))
     with pytest.raises(RuleViolation, match=r"有效|valid"):
-        certificates.reissue(old, user("school-heping2"), "lost")
+        revocation.reissue(old, user("school-heping2"), "lost")
 
 
 # --- 学历证明书 (第二十五条) ------------------------------------------------------------------------
@@ -322,9 +324,9 @@ def test_reissue_links_to_original(ctx):
 
 def _proof(reason: str = "搬家时遗失", skip: int = 0) -> tuple[ChangeRequest, Certificate]:
     (diploma,) = issued(skip=skip)
-    req = certificates.request_record_proof(diploma.student, user("school-heping2"), reason)
+    req = record_proof.request_record_proof(diploma.student, user("school-heping2"), reason)
     db.session.commit()
-    return req, certificates.certificate_of_request(req)  # type: ignore[return-value]
+    return req, record_proof.certificate_of_request(req)  # type: ignore[return-value]
 
 
 def test_record_proof_valid_only_after_authority_approval(ctx, client):
@@ -336,7 +338,7 @@ def test_record_proof_valid_only_after_authority_approval(ctx, client):
     page = client.get(f"/verify/{proof.verify_code}").get_data(as_text=True)
     assert 'data-status="pending"' in page
     with pytest.raises(RuleViolation, match=r"有效|valid"):
-        certificates.render_certificate(proof, user("school-heping2"), "http://localhost")
+        rendering.render_certificate(proof, user("school-heping2"), "http://localhost")
     with pytest.raises(RuleViolation):
         workflows.decide(req.current_step.id, user("school-heping2"), True)  # the authority stamps, not the school
     db.session.rollback()
@@ -354,12 +356,12 @@ def test_record_proof_rejected_or_withdrawn_is_never_valid(ctx):
     db.session.commit()
     assert proof.status == REVOKED and "材料不全" in proof.revoke_reason and proof.replaces.status == VALID
     # A second request, withdrawn by the school: its certificate is revoked when next looked at.
-    again = certificates.request_record_proof(proof.student, user("school-heping2"), "再次申请")
+    again = record_proof.request_record_proof(proof.student, user("school-heping2"), "再次申请")
     db.session.commit()
-    second = certificates.certificate_of_request(again)
+    second = record_proof.certificate_of_request(again)
     workflows.withdraw(again, user("school-heping2"))
     db.session.commit()
-    assert certificates.lookup(second.verify_code).status == REVOKED
+    assert verification.lookup(second.verify_code).status == REVOKED
 
 
 def test_system_revocation_reasons_are_shown_in_words(app, summer, as_user):
@@ -370,31 +372,31 @@ def test_system_revocation_reasons_are_shown_in_words(app, summer, as_user):
     with app.test_request_context():
         req, proof = _proof()
         workflows.decide(req.current_step.id, user("heping"), False, "材料不全")
-        again = certificates.request_record_proof(proof.student, user("school-heping2"), "再次申请")
+        again = record_proof.request_record_proof(proof.student, user("school-heping2"), "再次申请")
         db.session.commit()
-        second = certificates.certificate_of_request(again)
+        second = record_proof.certificate_of_request(again)
         workflows.withdraw(again, user("school-heping2"))
-        third_req = certificates.request_record_proof(proof.student, user("school-heping2"), "第三次")
+        third_req = record_proof.request_record_proof(proof.student, user("school-heping2"), "第三次")
         db.session.commit()
         workflows.decide(third_req.current_step.id, user("heping"), True, "已验印")
         db.session.commit()
-        third, diploma = certificates.certificate_of_request(third_req), proof.replaces
+        third, diploma = record_proof.certificate_of_request(third_req), proof.replaces
         assert diploma.status == REVOKED and second.status == REVOKED
-        old = certificates.reissue(issued(skip=1)[0], user("school-heping2"), "lost").replaces
+        old = revocation.reissue(issued(skip=1)[0], user("school-heping2"), "lost").replaces
         db.session.commit()
         with force_locale("en"):
-            assert certificates.revoke_reason_label(proof) == "Not approved by the supervising authority: 材料不全"
-            assert certificates.revoke_reason_label(second) == "The request was withdrawn."
-            assert certificates.revoke_reason_label(diploma) == f"Lost: replaced by the 学历证明书 {third.number}."
-            assert certificates.revoke_reason_label(old) == "Reissued: replaced by a new certificate."
-        certificates.revoke(third, user("heping"), "考核成绩登记错误")
+            assert revocation.revoke_reason_label(proof) == "Not approved by the supervising authority: 材料不全"
+            assert revocation.revoke_reason_label(second) == "The request was withdrawn."
+            assert revocation.revoke_reason_label(diploma) == f"Lost: replaced by the 学历证明书 {third.number}."
+            assert revocation.revoke_reason_label(old) == "Reissued: replaced by a new certificate."
+        revocation.revoke(third, user("heping"), "考核成绩登记错误")
         db.session.commit()
-        assert certificates.revoke_reason_label(third) == "考核成绩登记错误"  # a person's reason as typed
+        assert revocation.revoke_reason_label(third) == "考核成绩登记错误"  # a person's reason as typed
         old_id, second_id = old.id, second.id
     a = as_user("heping")
     page = a.get(f"/admin/certificates/{old_id}/").get_data(as_text=True)
     shown = re.search(r'id="revoke-reason">([^<]*)<', page).group(1)  # type: ignore[union-attr]
-    assert shown and shown != certificates.REISSUED
+    assert shown and shown != revocation.REISSUED
     assert "request withdrawn" not in a.get(f"/admin/certificates/{second_id}/").get_data(as_text=True)
 
 
@@ -412,27 +414,27 @@ def test_overlong_ids_are_404_not_a_database_error(as_user, targets):
 def test_record_proof_only_for_graduates_and_from_the_graduating_school(ctx):
     (xiuye,) = issued(outcome=COMPLETED)
     with pytest.raises(RuleViolation, match=r"毕业|graduated"):
-        certificates.request_record_proof(xiuye.student, user("school-heping2"))
+        record_proof.request_record_proof(xiuye.student, user("school-heping2"))
     (diploma,) = issued(skip=1)
     with pytest.raises(RuleViolation, match=r"毕业学校|graduating school"):
-        certificates.request_record_proof(diploma.student, user("heping"))
+        record_proof.request_record_proof(diploma.student, user("heping"))
     with pytest.raises(NotInScope):
-        certificates.request_record_proof(diploma.student, user("school-shenhe1"))
+        record_proof.request_record_proof(diploma.student, user("school-shenhe1"))
     db.session.rollback()
-    certificates.request_record_proof(diploma.student, user("school-heping2"))
+    record_proof.request_record_proof(diploma.student, user("school-heping2"))
     db.session.commit()
     with pytest.raises(RuleViolation):
-        certificates.request_record_proof(diploma.student, user("school-heping2"))  # one at a time
+        record_proof.request_record_proof(diploma.student, user("school-heping2"))  # one at a time
 
 
 # --- the public check ------------------------------------------------------------------------------
 
 
 def test_mask_name():
-    assert certificates.mask_name("张三明") == "张*明"
-    assert certificates.mask_name("张三") == "张*"
-    assert certificates.mask_name("欧阳娜娜") == "欧**娜"
-    assert certificates.mask_name("王") == "*"
+    assert verification.mask_name("张三明") == "张*明"
+    assert verification.mask_name("张三") == "张*"
+    assert verification.mask_name("欧阳娜娜") == "欧**娜"
+    assert verification.mask_name("王") == "*"
 
 
 def test_verify_page_shows_valid(app, client, summer):
@@ -443,7 +445,7 @@ def test_verify_page_shows_valid(app, client, summer):
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'data-status="valid"' in page
     assert number in page and "沈阳市和平区第二中学" in page and "2027" in page and "义务教育毕业证书" in page
-    assert certificates.mask_name(name) in page
+    assert verification.mask_name(name) in page
     assert resp.headers["Cache-Control"] == "no-store" and "noindex" in resp.headers["X-Robots-Tag"]
     with app.app_context():
         row = db.session.scalar(select(AuditLog).where(AuditLog.action == "certificate.verify"))
@@ -458,7 +460,7 @@ def test_verify_page_shows_valid(app, client, summer):
 def test_verify_page_shows_revoked(app, client, summer):
     with app.test_request_context():
         (cert,) = issued()
-        certificates.revoke(cert, user("heping"), "信息有误")
+        revocation.revoke(cert, user("heping"), "信息有误")
         db.session.commit()
         code = cert.verify_code
     page = client.get(f"/verify/{code}").get_data(as_text=True)
@@ -542,20 +544,20 @@ def test_certificate_pdf_text_font_page_and_qr(app, as_user, summer, tmp_path):
 def test_qr_address_from_config_or_request(app, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://xueji.example.cn/")
     with app.test_request_context(base_url="http://evil.example/"):
-        assert certificates.site_url() == "https://xueji.example.cn"
+        assert verification.site_url() == "https://xueji.example.cn"
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
     with app.test_request_context(base_url="http://xj.local:8000/"):
-        assert certificates.verify_url("ABCD", certificates.site_url()) == "http://xj.local:8000/verify/ABCD"
+        assert verification.verify_url("ABCD", verification.site_url()) == "http://xj.local:8000/verify/ABCD"
 
 
 def test_completion_and_record_proof_pages(ctx):
     (xiuye,) = issued(outcome=COMPLETED)
-    text = compact(pdf.extract_text(certificates.render_certificate(xiuye, user("school-heping2"), "https://xj.example.cn")))
+    text = compact(pdf.extract_text(rendering.render_certificate(xiuye, user("school-heping2"), "https://xj.example.cn")))
     assert "义务教育修业证明书" in text and "修业期满" in text and "特发此证明。" in text and "https://xj.example.cn/verify/" in text
     req, proof = _proof(skip=1)
     workflows.decide(req.current_step.id, user("heping"), True, "已验印")
     db.session.commit()
-    data = certificates.render_certificate(proof, user("heping"), "https://xj.example.cn")
+    data = rendering.render_certificate(proof, user("heping"), "https://xj.example.cn")
     text = compact(pdf.extract_text(data))
     assert len(PdfReader(io.BytesIO(data)).pages) == 1
     assert "学历证明书" in text and "其毕业证书已遗失，特此证明。" in text and proof.replaces.number in text
@@ -564,8 +566,8 @@ def test_completion_and_record_proof_pages(ctx):
 
 def test_reissued_certificate_says_so(ctx):
     (old,) = issued()
-    new = certificates.reissue(old, user("school-heping2"), "lost")
-    text = compact(pdf.extract_text(certificates.render_certificate(new, user("school-heping2"), "http://localhost")))
+    new = revocation.reissue(old, user("school-heping2"), "lost")
+    text = compact(pdf.extract_text(rendering.render_certificate(new, user("school-heping2"), "http://localhost")))
     assert "（补发）" in text and new.number in text and old.number not in text
 
 
@@ -573,7 +575,7 @@ def test_a_long_name_keeps_to_one_page(ctx):
     (cert,) = issued()
     cert.student.name = "阿卜杜热合曼·买买提艾力" * 4  # 48 characters: the paragraph prints smaller
     db.session.commit()
-    data = certificates.render_certificate(cert, user("school-heping2"), "http://localhost")
+    data = rendering.render_certificate(cert, user("school-heping2"), "http://localhost")
     assert len(PdfReader(io.BytesIO(data)).pages) == 1 and cert.number in compact(pdf.extract_text(data))
 
 
@@ -581,7 +583,7 @@ def test_html_in_names_prints_as_text(ctx):
     (cert,) = issued()
     cert.student.name = "<b>李</b>四&amp;"
     db.session.commit()
-    text = compact(pdf.extract_text(certificates.render_certificate(cert, user("school-heping2"), "http://localhost")))
+    text = compact(pdf.extract_text(rendering.render_certificate(cert, user("school-heping2"), "http://localhost")))
     assert "<b>李</b>四&amp;" in text
 
 
@@ -589,7 +591,7 @@ def test_lines_break_between_characters_but_never_inside_a_number():
     text = ("学生&#160;<span class=\"fill\">&#160;司马相如相如&#160;</span>，性别&#160;<span class=\"fill\">&#160;男&#160;</span>，"
             "2012年3月15日生，于2018年9月至2027年7月在本校完成九年义务教育，经考核合格，准予毕业。")
     for width in (120, 200, 300, 400, 480):
-        lines = certificates.wrap_lines(text, width=width)
+        lines = rendering.wrap_lines(text, width=width)
         plain = ["".join(re.sub(r"<[^>]+>", "", str(line)).replace("&#160;", "\xa0")) for line in lines]
         joined = "".join(plain)
         assert joined.replace("\xa0", "") == re.sub(r"<[^>]+>|&#160;", "", text)
@@ -600,7 +602,7 @@ def test_lines_break_between_characters_but_never_inside_a_number():
         assert all('<span class="fill">' in str(line) for line in lines if "司" in str(line))
     number = "和平义毕字〔2027〕第000001号"
     for width in (250, 300, 350, 400):  # a certificate number is never broken
-        lines = certificates.wrap_lines(f'原证书编号为<span class="keep">{number}</span>。其毕业证书已遗失。', width=width)
+        lines = rendering.wrap_lines(f'原证书编号为<span class="keep">{number}</span>。其毕业证书已遗失。', width=width)
         assert any(number in str(line) for line in lines) and all("keep" not in str(line) for line in lines)
 
 
@@ -642,11 +644,11 @@ def test_class_is_issued_and_printed_as_one_pdf(app, as_user, summer):
 
 
 def test_large_class_prints_in_the_background_with_progress(app, as_user, summer, monkeypatch):
-    monkeypatch.setattr(certificates, "INLINE_PAGES", 0)
-    monkeypatch.setattr(certificates, "CHUNK_PAGES", 2)
+    monkeypatch.setattr(class_batch, "INLINE_PAGES", 0)
+    monkeypatch.setattr(class_batch, "CHUNK_PAGES", 2)
     with app.test_request_context():
         school_id, n = _class(5)
-        certificates.issue_class(school(HEPING2), YEAR, user("school-heping2"))
+        class_batch.issue_class(school(HEPING2), YEAR, user("school-heping2"))
         db.session.commit()
     c = as_user("school-heping2")
     resp = c.post_form("/admin/certificates/class/print", {"school_id": school_id, "year": YEAR},
@@ -731,7 +733,7 @@ def targets(app, summer) -> dict:
     with app.test_request_context():
         (cert,) = issued()
         (record,) = roster(HEPING2, GRADUATED, skip=1)
-        job = certificates.start_class_print(school(HEPING2), YEAR, user("school-heping2"), "http://localhost")
+        job = class_batch.start_class_print(school(HEPING2), YEAR, user("school-heping2"), "http://localhost")
         return {"cert": cert.id, "record": record.id, "student": cert.student_id, "school": cert.school_id, "job": job.id,
                 "name": cert.student.name, "number": cert.number}
 
@@ -778,11 +780,11 @@ def test_print_jobs_older_than_a_week_are_forgotten_with_their_pdf(app, summer):
 
     with app.test_request_context():
         issued()
-        job = certificates.start_class_print(school(HEPING2), YEAR, user("school-heping2"), "http://localhost")
+        job = class_batch.start_class_print(school(HEPING2), YEAR, user("school-heping2"), "http://localhost")
         pdf = uploads.path_of(job.sha256)
         assert pdf.exists()
-        assert certificates.forget_old_jobs(clock.now() + timedelta(days=6)) == 0
-        assert certificates.forget_old_jobs(clock.now() + timedelta(days=8)) >= 1
+        assert class_batch.forget_old_jobs(clock.now() + timedelta(days=6)) == 0
+        assert class_batch.forget_old_jobs(clock.now() + timedelta(days=8)) >= 1
         assert not pdf.exists()
         with pytest.raises(NotInScope):
-            certificates.get_job(user("school-heping2"), job.id)
+            class_batch.get_job(user("school-heping2"), job.id)

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models.changes import ChangeRequest
-from services import departures, oversight, workflows
+from services import departures, workflows
 from services.errors import RuleViolation
+from services.oversight import reports
 from tests.helpers import HEPING1, pupil_of
 from tests.transfer_helpers import approve, at, png_bytes, upload, user
 
@@ -56,7 +57,7 @@ def test_death_reported_within_10_workdays_is_on_time(ctx, monkeypatch):
     req = _report(date(2026, 10, 9))
     assert req.payload["died_on"] == "2026-10-09" and req.payload["report_due_on"] == "2026-10-22"
     assert departures.filed_late(req) == 0
-    assert oversight.count(user("heping"), oversight.LATE_DEATHS) == 0
+    assert reports.count(user("heping"), reports.LATE_DEATHS) == 0
 
 
 def test_death_reported_after_10_workdays_is_late_against_the_school_not_the_authority(ctx, monkeypatch):
@@ -68,13 +69,13 @@ def test_death_reported_after_10_workdays_is_late_against_the_school_not_the_aut
     assert workflows.days_left(step) == (10, False)
     assert not _overdue_for("heping", req) and not _overdue_for("province", req)
     # The lateness is the school's: counted in the oversight report of its area, by school.
-    assert oversight.count(user("heping"), oversight.LATE_DEATHS) == 1
-    assert oversight.count(user("xigang"), oversight.LATE_DEATHS) == 0
-    assert oversight.by_school(user("heping"))[pupil_of(HEPING1).school.path][oversight.LATE_DEATHS] == 1
+    assert reports.count(user("heping"), reports.LATE_DEATHS) == 1
+    assert reports.count(user("xigang"), reports.LATE_DEATHS) == 0
+    assert reports.by_school(user("heping"))[pupil_of(HEPING1).school.path][reports.LATE_DEATHS] == 1
     # Still counted once the authority has cancelled the record.
     workflows.attach(req, "proof", upload(), user(ME))
     approve(req, "heping")
-    assert req.status == "completed" and oversight.count(user("province"), oversight.LATE_DEATHS) == 1
+    assert req.status == "completed" and reports.count(user("province"), reports.LATE_DEATHS) == 1
 
 
 def test_death_deadline_runs_across_new_year(ctx, monkeypatch):
@@ -125,5 +126,5 @@ def test_late_death_report_is_shown_on_the_request_the_list_and_the_oversight_re
     assert "2026-10-09" in page and "学校逾期上报" in page and "7" in page
     listing = official.get("/admin/requests/?queue=waiting").get_data(as_text=True)
     assert "school-late" in listing and "逾期" in listing
-    report = official.get(f"/admin/oversight/{oversight.LATE_DEATHS}/").get_data(as_text=True)
+    report = official.get(f"/admin/oversight/{reports.LATE_DEATHS}/").get_data(as_text=True)
     assert f'id="row-{rid}"' in report

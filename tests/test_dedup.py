@@ -12,7 +12,7 @@ from extensions import db
 from models.audit import AuditLog, StudentHistory
 from models.problems import ProblemRecord
 from models.student import Guardian, Student
-from services import dedup, workflows
+from services import dedup, dedup_scan, problems, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import make_check_digit
 from services.students import save_student
@@ -135,7 +135,7 @@ def test_problem_record_blocks_transfer(ctx):
     with pytest.raises(RuleViolation, match="问题学籍"):
         start()
     db.session.rollback()
-    dedup.resolve_with_evidence(problem, user("school-heping1"), upload(), "户口簿已核对")
+    problems.resolve_with_evidence(problem, user("school-heping1"), upload(), "户口簿已核对")
     db.session.commit()
     assert start().status == "pending"
 
@@ -166,20 +166,20 @@ def test_resolution_by_evidence(ctx):
     db.session.commit()
     [problem] = problems_of(new)
     with pytest.raises(RuleViolation):  # not a JPG, PNG or PDF: refused before it is stored
-        dedup.resolve_with_evidence(problem, user("school-heping1"), upload(b"MZ\x90\x00 not an image", "x.png"), None)
+        problems.resolve_with_evidence(problem, user("school-heping1"), upload(b"MZ\x90\x00 not an image", "x.png"), None)
     db.session.rollback()
     with pytest.raises(RuleViolation):  # no file at all
-        dedup.resolve_with_evidence(problem, user("school-heping1"), None, "同名同生日，非同一人")
+        problems.resolve_with_evidence(problem, user("school-heping1"), None, "同名同生日，非同一人")
     db.session.rollback()
     assert problem.status == "open"
-    dedup.resolve_with_evidence(problem, user("school-heping1"), upload(name="出生证明.png"), "同名同生日，非同一人")
+    problems.resolve_with_evidence(problem, user("school-heping1"), upload(name="出生证明.png"), "同名同生日，非同一人")
     db.session.commit()
     assert (problem.status, problem.resolution, problem.evidence_filename) == ("resolved", "evidence", "出生证明.png")
     assert problem.evidence_content_type == "image/png" and len(problem.evidence_sha256) == 64
     assert problem.resolved_by.email == "school-heping1@xueji.demo" and problem.resolved_at is not None
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "problem.resolve.evidence", AuditLog.object_id == str(problem.id)))
     with pytest.raises(RuleViolation):  # once only
-        dedup.resolve_with_evidence(problem, user("heping"), upload(), None)
+        problems.resolve_with_evidence(problem, user("heping"), upload(), None)
 
 
 def test_resolution_by_correction_is_refused_while_the_collision_still_holds(ctx):
@@ -192,14 +192,14 @@ def test_resolution_by_correction_is_refused_while_the_collision_still_holds(ctx
     db.session.commit()
     [problem] = problems_of(new)
     with pytest.raises(RuleViolation, match="变更"):
-        dedup.resolve_by_correction(problem, user("school-heping1"), None)
+        problems.resolve_by_correction(problem, user("school-heping1"), None)
     db.session.rollback()
     assert problem.status == "open"
     # The guardian's ID number had been typed from the wrong family: the school corrects it.
     new.guardians[0].id_number = make_id("210102", date(1985, 5, 5), 13)
     save_student(new, user("school-heping1"), school(HEPING1))
     db.session.commit()
-    dedup.resolve_by_correction(problem, user("school-heping1"), "监护人身份证号录入错误，已更正")
+    problems.resolve_by_correction(problem, user("school-heping1"), "监护人身份证号录入错误，已更正")
     db.session.commit()
     assert (problem.status, problem.resolution) == ("resolved", "corrected")
 
@@ -222,7 +222,7 @@ def test_resolution_by_correction_after_a_correction_request(ctx, monkeypatch):
         workflows.decide(req.current_step.id, user(who), True, "同意")
         db.session.commit()
     assert new.name == "测试改名"
-    dedup.resolve_by_correction(problem, user("school-heping1"), "姓名已更正")
+    problems.resolve_by_correction(problem, user("school-heping1"), "姓名已更正")
     db.session.commit()
     assert problem.resolution == "corrected"
 
@@ -234,9 +234,9 @@ def test_resolution_by_cancellation_sets_cancelled_status_and_writes_history(ctx
     [problem] = problems_of(new)
     second = flag(new)  # another open problem of the same record ends with it
     with pytest.raises(RuleViolation):  # a reason is required
-        dedup.resolve_by_cancellation(problem, user("school-heping1"), " ")
+        problems.resolve_by_cancellation(problem, user("school-heping1"), " ")
     db.session.rollback()
-    dedup.resolve_by_cancellation(problem, user("school-heping1"), "重复建籍，系同一学生")
+    problems.resolve_by_cancellation(problem, user("school-heping1"), "重复建籍，系同一学生")
     db.session.commit()
     db.session.refresh(second)
     assert db.session.get(Student, new.id).status == "cancelled"  # a status: the row stays
@@ -253,7 +253,7 @@ def test_cancellation_waits_for_an_open_request(ctx):
     req = start()
     problem = flag(req.student)
     with pytest.raises(RuleViolation, match=f"#{req.id}"):
-        dedup.resolve_by_cancellation(problem, user("school-heping1"), "重复")
+        problems.resolve_by_cancellation(problem, user("school-heping1"), "重复")
     db.session.rollback()
     assert req.student.status == "enrolled"
 
@@ -262,12 +262,12 @@ def test_only_the_school_or_an_authority_above_it_resolves(ctx):
     problem = flag(pupil_of(HEPING1))
     for outsider in ("school-shenhe1", "shenhe", "dalian"):
         with pytest.raises(NotInScope):
-            dedup.resolve_with_evidence(problem, user(outsider), upload(), None)
+            problems.resolve_with_evidence(problem, user(outsider), upload(), None)
         db.session.rollback()
     for insider in ("heping", "shenyang", "province"):
-        assert dedup.may_resolve(user(insider), problem)
-    assert dedup.may_resolve(user("school-heping1"), problem) and dedup.may_resolve(user("principal-heping1"), problem)
-    assert not dedup.may_resolve(user("school-heping2"), problem)
+        assert problems.may_resolve(user(insider), problem)
+    assert problems.may_resolve(user("school-heping1"), problem) and problems.may_resolve(user("principal-heping1"), problem)
+    assert not problems.may_resolve(user("school-heping2"), problem)
 
 
 # --- the province-wide scan ----------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def test_scan_flags_each_pair_once_and_is_idempotent(ctx):
                                                                            gender=p[6].gender, birth_date=p[6].birth_date))
     db.session.commit()
     db.session.expire_all()
-    counts = dedup.scan_province()
+    counts = dedup_scan.scan_province()
     db.session.commit()
     assert counts == {"soft_name_birth": 1, "soft_guardian": 1, "invalid_id": 1, "rescoped": 0}
     rows = {(r.kind, r.student_id, r.other_student_id, r.detail) for r in db.session.scalars(select(ProblemRecord))}
@@ -303,7 +303,7 @@ def test_scan_flags_each_pair_once_and_is_idempotent(ctx):
         ("invalid_id", p[4].id, None, "check_digit"),
     }
     assert all(r.scope_path == db.session.get(Student, r.student_id).scope_path for r in db.session.scalars(select(ProblemRecord)))
-    assert dedup.scan_province() == {"soft_name_birth": 0, "soft_guardian": 0, "invalid_id": 0, "rescoped": 0}
+    assert dedup_scan.scan_province() == {"soft_name_birth": 0, "soft_guardian": 0, "invalid_id": 0, "rescoped": 0}
     db.session.commit()
     assert open_count() == 3
 
@@ -315,7 +315,7 @@ def test_scan_does_not_repeat_a_pair_flagged_on_entry_either_way_round(ctx):
     # Flagged the other way round (as when the older record was the one edited): still the same pair.
     db.session.execute(update(ProblemRecord).values(student_id=existing.id, other_student_id=new.id, scope_path=existing.scope_path))
     db.session.commit()
-    assert dedup.scan_province()["soft_name_birth"] == 0
+    assert dedup_scan.scan_province()["soft_name_birth"] == 0
     db.session.commit()
     assert open_count() == 1
 
@@ -324,9 +324,9 @@ def test_a_pair_settled_by_evidence_is_not_flagged_again(ctx):
     new = save_student(twin_of(pupil_of(SHENHE1)), user("school-heping1"), school(HEPING1))
     db.session.commit()
     [problem] = problems_of(new)
-    dedup.resolve_with_evidence(problem, user("school-heping1"), upload(), "双胞胎")
+    problems.resolve_with_evidence(problem, user("school-heping1"), upload(), "双胞胎")
     db.session.commit()
-    assert dedup.scan_province()["soft_name_birth"] == 0  # twins stay twins at the next term's check
+    assert dedup_scan.scan_province()["soft_name_birth"] == 0  # twins stay twins at the next term's check
     new.phone = "13912345678"
     save_student(new, user("school-heping1"), school(HEPING1))
     db.session.commit()
@@ -357,7 +357,7 @@ def test_scan_judges_id_numbers_like_the_entry_check(ctx):
     db.session.execute(update(Student).where(Student.id == p[9].id).values(id_type="5", id_number="E12345678"))
     db.session.commit()
     db.session.expire_all()
-    dedup.scan_province()
+    dedup_scan.scan_province()
     db.session.commit()
     found = {r.student_id: r.detail for r in db.session.scalars(select(ProblemRecord).where(ProblemRecord.kind == "invalid_id"))}
     expected = {}
@@ -376,7 +376,7 @@ def test_scan_moves_an_open_problem_with_its_pupil(ctx):
     db.session.execute(update(Student).where(Student.id == pupil.id).values(school_id=school(SHENHE1).id,
                                                                             scope_path=school(SHENHE1).path))
     db.session.commit()
-    assert dedup.scan_province()["rescoped"] == 1
+    assert dedup_scan.scan_province()["rescoped"] == 1
     db.session.commit()
     db.session.refresh(problem)
     assert problem.scope_path == school(SHENHE1).path

@@ -17,8 +17,10 @@ from models.changes import ChangeRequest
 from models.graduation import GRADUATED, PASSED, GraduationRecord
 from models.org import OrgUnit
 from models.student import Student
-from services import certificates, graduation, pdf, promotion, rosters, year_calendar
+from services import graduation, pdf, promotion, year_calendar
+from services.certificates import issuing, revocation
 from services.errors import RuleViolation
+from services.rosters import output, registers
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, school
 from tests.test_dedup import flag
 from tests.transfer_helpers import approve, at, user
@@ -258,12 +260,12 @@ def test_certificate_of_a_class_graduating_2027_issued_in_december_2026_is_numbe
                               assessment=PASSED, outcome=GRADUATED)
     db.session.add(record)
     db.session.commit()
-    cert = certificates.issue(record, user("school-heping2"))
+    cert = issuing.issue(record, user("school-heping2"))
     db.session.commit()
     assert cert.number == "和平义毕字〔2027〕第000001号" and cert.year == 2027
     assert cert.issued_at.date() == DECEMBER  # the real issue date
     at(monkeypatch, date(2028, 3, 1))  # a reissue a year later keeps the graduating year
-    again = certificates.reissue(cert, user("school-heping2"), "lost")
+    again = revocation.reissue(cert, user("school-heping2"), "lost")
     db.session.commit()
     assert again.number == "和平义毕字〔2027〕第000002号" and again.issued_at.date() == date(2028, 3, 1)
 
@@ -272,7 +274,7 @@ def test_graduation_roster_printed_in_december_carries_the_graduating_year(ctx, 
     at(monkeypatch, JUNE)
     ready_roster()
     at(monkeypatch, DECEMBER)
-    _data, doc = rosters.render_pdf(rosters.GRADUATES, school(HEPING1), user(ME), 2027)
+    _data, doc = output.render_pdf(registers.GRADUATES, school(HEPING1), user(ME), 2027)
     assert doc.number.startswith("BY2027") and doc.printed_at.date() == DECEMBER
 
 

@@ -22,9 +22,9 @@ from models.changes import ChangeRequest
 from models.imports import DONE, FAILED, ImportJob
 from models.people import User
 from models.student import PENDING, Student
-from services import imports
 from services.errors import RuleViolation
-from services.imports import CODE_SHEET, DATA_SHEET, FIRST_DATA_ROW, HEADERS, NOTE_PREFIX, ImportRejected, RowError
+from services.imports import apply, jobs, parse, template, validate
+from services.imports.columns import CODE_SHEET, DATA_SHEET, FIRST_DATA_ROW, HEADERS, NOTE_PREFIX, ImportRejected, RowError
 from tests.conftest import Client, login
 from tests.helpers import HEPING1, SHENHE1, make_id, pupil_of, school
 
@@ -52,7 +52,7 @@ def pupil(seq: int = 1, **overrides: object) -> dict[str, object]:
 
 def workbook(rows: list[dict[str, object]]) -> bytes:
     """The downloaded template with the rows filled in from the third row on."""
-    wb = load_workbook(io.BytesIO(imports.template_xlsx()))
+    wb = load_workbook(io.BytesIO(template.template_xlsx()))
     ws = wb[DATA_SHEET]
     for r, values in enumerate(rows, start=FIRST_DATA_ROW):
         for c, header in enumerate(HEADERS, start=1):
@@ -145,7 +145,7 @@ def test_template_has_the_national_columns_and_dropdowns(web):
     # the template itself parses: header found, the note row skipped, no pupils yet
     with pytest.raises(RuleViolation):
         with web.test_request_context():
-            imports.parse(io.BytesIO(resp.data))
+            parse.parse(io.BytesIO(resp.data))
 
 
 # --- all or nothing ---------------------------------------------------------------------
@@ -177,10 +177,10 @@ def test_import_with_one_bad_row_writes_nothing(web, app):
 
 
 def test_import_rows_service_refuses_the_whole_file(ctx):
-    rows = imports.parse(io.BytesIO(workbook([pupil(1), pupil(3, 性别="2 女")])))
+    rows = parse.parse(io.BytesIO(workbook([pupil(1), pupil(3, 性别="2 女")])))
     before = count_students()
     with pytest.raises(ImportRejected) as exc:
-        imports.import_rows(rows, school(HEPING1), registrar())
+        apply.import_rows(rows, school(HEPING1), registrar())
     assert exc.value.errors == [RowError(4, "性别", str(_l("The gender does not match the ID number.")))]
     db.session.rollback()
     assert count_students() == before
@@ -188,28 +188,28 @@ def test_import_rows_service_refuses_the_whole_file(ctx):
 
 def test_duplicate_id_within_the_file_is_reported(ctx):
     first, second = pupil(1), pupil(1, 姓名="另一个学生")
-    rows = imports.parse(io.BytesIO(workbook([pupil(3), first, second])))
-    errors = imports.validate_rows(rows, school(HEPING1), registrar())
+    rows = parse.parse(io.BytesIO(workbook([pupil(3), first, second])))
+    errors = validate.validate_rows(rows, school(HEPING1), registrar())
     assert errors == [RowError(5, "身份证件号", str(_l("The same ID number is already in row %(row)d of this file.", row=4)))]
 
 
 def test_duplicate_id_against_the_database_is_reported(ctx):
     other = pupil_of(SHENHE1)  # a pupil of another county: 一人一籍 holds province-wide
     row = pupil(1, 身份证件号=other.id_number, 出生日期=other.birth_date.isoformat(), 性别=other.gender, 年级=str(other.grade))
-    rows = imports.parse(io.BytesIO(workbook([row])))
-    errors = imports.validate_rows(rows, school(HEPING1), registrar())
+    rows = parse.parse(io.BytesIO(workbook([row])))
+    errors = validate.validate_rows(rows, school(HEPING1), registrar())
     assert [(e.row, e.column) for e in errors] == [(3, "身份证件号")]
     assert "一人一籍" in errors[0].message
     assert other.school.name not in errors[0].message  # a school user does not learn where the pupil is
 
 
 def test_codes_accept_the_dropdown_text_the_bare_code_and_the_label(ctx):
-    rows = imports.parse(io.BytesIO(workbook([
+    rows = parse.parse(io.BytesIO(workbook([
         pupil(1, 民族="01 汉族", 年级="3 三年级"), pupil(3, 民族="01", 年级=3), pupil(5, 民族="汉族", 年级="三年级"),
         pupil(7, 民族=1, 出生日期=date(2017, 3, 8), 入学年月="2024/9", 是否独生子女="是"),
     ])))
-    assert imports.validate_rows(rows, school(HEPING1), registrar()) == []
-    assert imports.import_rows(rows, school(HEPING1), registrar(), filename="codes.xlsx") == 4
+    assert validate.validate_rows(rows, school(HEPING1), registrar()) == []
+    assert apply.import_rows(rows, school(HEPING1), registrar(), filename="codes.xlsx") == 4
     pupils = db.session.scalars(select(Student).where(Student.id_number.like(DIVISION + "%")).order_by(Student.id)).all()
     assert {s.ethnicity for s in pupils} == {"01"} and {s.grade for s in pupils} == {3}
     assert pupils[3].enroll_month == "2024-09" and pupils[3].only_child is True
@@ -221,7 +221,7 @@ def test_codes_accept_the_dropdown_text_the_bare_code_and_the_label(ctx):
 
 def _refusal(data: bytes) -> str:
     with pytest.raises(RuleViolation) as exc:
-        imports.parse(io.BytesIO(data))
+        parse.parse(io.BytesIO(data))
     assert len(exc.value.problems) == 1
     return exc.value.problems[0][1]
 
@@ -233,14 +233,14 @@ def test_non_xlsx_upload_is_refused_clearly(ctx, web, app):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("readme.txt", "not a workbook")
     assert _refusal(archive.getvalue()) == str(_l("The file is a ZIP archive but not an Excel workbook (.xlsx)."))
-    ole = imports.OLE_MAGIC + b"\0" * 512 + "EncryptedPackage".encode("utf-16-le") + b"\0" * 512
+    ole = parse.OLE_MAGIC + b"\0" * 512 + "EncryptedPackage".encode("utf-16-le") + b"\0" * 512
     assert "password" in _refusal(ole) or "密码" in _refusal(ole)
-    assert _refusal(imports.OLE_MAGIC + b"\0" * 1024) == str(
+    assert _refusal(parse.OLE_MAGIC + b"\0" * 1024) == str(
         _l("This is an old Excel 97–2003 (.xls) file. Save it as “Excel Workbook (*.xlsx)” and upload it again."))
     damaged = workbook([pupil(1)])[:3000]
     assert _refusal(damaged) == str(
         _l("The file is damaged and cannot be opened. Save it again in Excel as .xlsx and upload it again."))
-    assert "10 MB" in _refusal(b"PK\x03\x04" + b"\0" * imports.MAX_FILE_BYTES)
+    assert "10 MB" in _refusal(b"PK\x03\x04" + b"\0" * parse.MAX_FILE_BYTES)
     wb = Workbook()
     wb.active.append(["学生姓名", "性别"])
     wrong = io.BytesIO()
@@ -260,8 +260,8 @@ def test_non_xlsx_upload_is_refused_clearly(ctx, web, app):
 
 
 def test_imported_pupils_wait_for_the_authority(ctx):
-    rows = imports.parse(io.BytesIO(workbook([pupil(1), pupil(2, 姓名="李小红")])))
-    assert imports.import_rows(rows, school(HEPING1), registrar(), filename="新生.xlsx") == 2
+    rows = parse.parse(io.BytesIO(workbook([pupil(1), pupil(2, 姓名="李小红")])))
+    assert apply.import_rows(rows, school(HEPING1), registrar(), filename="新生.xlsx") == 2
     pupils = db.session.scalars(select(Student).where(Student.id_number.like(DIVISION + "%"))).all()
     assert len(pupils) == 2
     for s in pupils:
@@ -279,13 +279,13 @@ def test_import_flags_soft_duplicates_as_one_by_one_entry_would(ctx, monkeypatch
     and a pair inside the file belongs to its later row, whichever batch each row falls in."""
     from models.problems import ProblemRecord
 
-    monkeypatch.setattr(imports, "SESSION_BATCH", batch)
+    monkeypatch.setattr(apply, "SESSION_BATCH", batch)
     existing = pupil_of(HEPING1)
     twin = pupil(2, 姓名=existing.name, 性别=f"{existing.gender}", 出生日期=existing.birth_date.isoformat(),
                  身份证件号=make_id(DIVISION, existing.birth_date, 1 if existing.gender == "1" else 2))
     rows = [pupil(1, 姓名="张双"), pupil(5), twin, pupil(29, 姓名="张双")]  # rows 3 and 6 share name, gender, birth
-    parsed = imports.parse(io.BytesIO(workbook(rows)))
-    assert imports.import_rows(parsed, school(HEPING1), registrar()) == 4
+    parsed = parse.parse(io.BytesIO(workbook(rows)))
+    assert apply.import_rows(parsed, school(HEPING1), registrar()) == 4
     new = {s.id_number: s for s in db.session.scalars(select(Student).where(Student.id_number.like(DIVISION + "%")))}
     first, later = new[make_id(DIVISION, date(2017, 3, 2), 1)], new[make_id(DIVISION, date(2017, 3, 2), 29)]
     problems = db.session.scalars(select(ProblemRecord).order_by(ProblemRecord.id)).all()
@@ -369,7 +369,7 @@ def test_job_status_of_another_user_is_404(web):
 
 
 def test_large_file_is_imported_in_the_background_with_progress(web, app):
-    n = imports.INLINE_ROWS + 20
+    n = jobs.INLINE_ROWS + 20
     rows = []
     for i in range(n):
         birth = date(2017, 1, 1) + timedelta(days=i % 300)

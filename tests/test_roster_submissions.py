@@ -13,8 +13,9 @@ from sqlalchemy import select
 from extensions import db
 from models.audit import AuditLog
 from models.rosters import RosterSubmission
-from services import clock, rosters, uploads
+from services import clock, uploads
 from services.errors import RuleViolation
+from services.rosters import registers, submissions
 from tests.helpers import CITYDIRECT, HEPING1, school
 from tests.transfer_helpers import user
 
@@ -49,28 +50,28 @@ def test_roster_list_no_longer_shows_every_school_overdue(as_user, monkeypatch):
 
 def test_submitted_on_the_last_day_of_the_month_is_on_time(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 30, 23, 59))
-    row, _pdf, _xlsx = rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+    row, _pdf, _xlsx = submissions.submit(user("school-heping1"), registers.NEW, 2026)
     assert row.on_time and row.due_on == date(2026, 9, 30)
 
 
 def test_submitted_one_month_after_the_term_start_is_late(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 10, 1, 0, 0))
-    row, _pdf, _xlsx = rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+    row, _pdf, _xlsx = submissions.submit(user("school-heping1"), registers.NEW, 2026)
     assert not row.on_time
-    assert rosters.submission_states(school(HEPING1).path, 2026)[(row.school_id, rosters.NEW)].state == rosters.LATE
+    assert submissions.submission_states(school(HEPING1).path, 2026)[(row.school_id, registers.NEW)].state == submissions.LATE
 
 
 def test_the_month_is_counted_from_the_configured_term_start(app, ctx, monkeypatch):
     monkeypatch.setitem(app.config, "TERMS", (("08-25", "01-20"), ("02-26", "07-10")))
-    assert rosters.due_on(2026) == date(2026, 9, 24)
+    assert registers.due_on(2026) == date(2026, 9, 24)
     set_now(monkeypatch, datetime(2026, 9, 25, 9, 0))
-    row, _pdf, _xlsx = rosters.submit(user("school-heping1"), rosters.CHANGES, 2026)
+    row, _pdf, _xlsx = submissions.submit(user("school-heping1"), registers.CHANGES, 2026)
     assert not row.on_time
 
 
 def test_submission_keeps_who_when_and_the_files_exactly_as_produced(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 10, 11, 30))
-    row, pdf_bytes, xlsx_bytes = rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+    row, pdf_bytes, xlsx_bytes = submissions.submit(user("school-heping1"), registers.NEW, 2026)
     db.session.commit()
     assert row.submitted_by.email == "school-heping1@xueji.demo" and row.submitted_at == datetime(2026, 9, 10, 11, 30)
     assert pdf_bytes.startswith(b"%PDF-") and xlsx_bytes.startswith(b"PK")
@@ -133,20 +134,20 @@ def test_directly_managed_school_sends_its_register_to_its_county_and_both_see_i
 
 def test_directly_managed_school_new_roster_goes_to_its_supervisor_only(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
-    row, _pdf, _xlsx = rosters.submit(user("school-citydirect"), rosters.NEW, 2026)
+    row, _pdf, _xlsx = submissions.submit(user("school-citydirect"), registers.NEW, 2026)
     assert row.sent_to.code == "2101" and row.also_to is None
 
 
 def test_second_submission_replaces_the_first_which_stays_as_history(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
-    first, _p, _x = rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+    first, _p, _x = submissions.submit(user("school-heping1"), registers.NEW, 2026)
     set_now(monkeypatch, datetime(2026, 10, 8, 9, 0))
-    second, _p, _x = rosters.submit(user("principal-heping1"), rosters.NEW, 2026)
+    second, _p, _x = submissions.submit(user("principal-heping1"), registers.NEW, 2026)
     db.session.commit()
     assert first.replaced_at == datetime(2026, 10, 8, 9, 0) and second.replaced_at is None and not second.on_time
-    state = rosters.submission_states(school(HEPING1).path, 2026)[(school(HEPING1).id, rosters.NEW)]
-    assert state.state == rosters.ON_TIME and state.current.id == second.id and state.count == 2
-    assert [r.id for r in rosters.history(user("heping"), school(HEPING1), 2026)] == [second.id, first.id]
+    state = submissions.submission_states(school(HEPING1).path, 2026)[(school(HEPING1).id, registers.NEW)]
+    assert state.state == submissions.ON_TIME and state.current.id == second.id and state.count == 2
+    assert [r.id for r in submissions.history(user("heping"), school(HEPING1), 2026)] == [second.id, first.id]
 
 
 def test_submitting_needs_the_confirmation(as_user, app, monkeypatch):
@@ -172,13 +173,13 @@ def test_submitting_is_a_post_with_csrf(as_user, app, monkeypatch):
 def test_an_authority_cannot_submit_for_a_school(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
     with pytest.raises(RuleViolation):
-        rosters.submit(user("heping"), rosters.NEW, 2026)
+        submissions.submit(user("heping"), registers.NEW, 2026)
 
 
 def test_a_school_year_not_yet_started_cannot_be_submitted(ctx, monkeypatch):
     set_now(monkeypatch, datetime(2026, 8, 20, 9, 0))
     with pytest.raises(RuleViolation, match="2026-09-01"):
-        rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+        submissions.submit(user("school-heping1"), registers.NEW, 2026)
 
 
 def test_graduation_roster_is_not_submitted_here(as_user, monkeypatch):
@@ -210,11 +211,11 @@ def test_two_submissions_at_the_same_moment_leave_one_current(ctx, monkeypatch):
     """The second of two simultaneous submissions does not see the first (it is not committed when
     it looks): the partial unique index refuses it with a clear message instead of two current rows."""
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
-    first, _p, _x = rosters.submit(user("school-heping1"), rosters.NEW, 2026)
+    first, _p, _x = submissions.submit(user("school-heping1"), registers.NEW, 2026)
     db.session.commit()
     unseen = select(RosterSubmission).where(RosterSubmission.id == -1)
-    monkeypatch.setattr(rosters, "_current", lambda *a: unseen)
+    monkeypatch.setattr(submissions, "_current", lambda *a: unseen)
     with pytest.raises(RuleViolation, match="同时"):
-        rosters.submit(user("principal-heping1"), rosters.NEW, 2026)
+        submissions.submit(user("principal-heping1"), registers.NEW, 2026)
     current = db.session.scalars(select(RosterSubmission).where(RosterSubmission.replaced_at.is_(None))).all()
     assert [r.id for r in current] == [first.id]

@@ -24,22 +24,12 @@ from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.status import ILLNESS, OTHER, ArchiveHandover
 from models.student import Student
-from services import (
-    clock,
-    departures,
-    exports,
-    graduation,
-    oversight,
-    pdf,
-    rosters,
-    scope,
-    statistics,
-    suspension,
-    transfer,
-    workflows,
-)
+from services import clock, departures, exports, graduation, pdf, scope, statistics, suspension, transfer, workflows
 from services.errors import NotInScope, RuleViolation
 from services.org import merge_schools
+from services.oversight import campaigns, reports, violations
+from services.rosters import counts as roster_counts
+from services.rosters import registers
 from services.students import save_student
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, HEPING_SPECIAL, SHENHE1, XIGANG1, school
 from tests.test_dedup import flag
@@ -332,10 +322,10 @@ def test_register_of_additions_and_removals_of_the_past_school_year(as_user, app
         names = away.name, resting.name
         ids = school(HEPING1).id, school(SHENHE1).id, school(HEPING1).parent_id
         at(monkeypatch, MON)
-        counts = rosters.register_counts("/21/", 2026)
+        counts = roster_counts.register_counts("/21/", 2026)
         assert counts[ids[0]] == Counter({"transfer_out": 1, "suspension": 1})
         assert counts[ids[1]] == Counter({"transfer_in": 1})
-        assert rosters.register_counts("/21/", 2027) == {}  # not in the school year 2026–27
+        assert roster_counts.register_counts("/21/", 2027) == {}  # not in the school year 2026–27
     c = as_user("school-heping1")
     text = pdf.extract_text(c.get(f"/admin/rosters/changes/{ids[0]}.pdf?year=2026").data)
     assert "学生增加和减少情况登记表" in text and "2025—2026学年" in text
@@ -397,8 +387,8 @@ def test_roster_export_passes_the_export_gate(as_user, app, monkeypatch):
 
 def test_roster_due_date_is_one_month_after_the_school_year_starts(app):
     with app.test_request_context():
-        assert rosters.year_start(2026) == date(2026, 9, 1) and rosters.due_on(2026) == date(2026, 9, 30)
-        assert rosters.current_year(date(2026, 8, 31)) == 2025 and rosters.current_year(date(2026, 9, 1)) == 2026
+        assert registers.year_start(2026) == date(2026, 9, 1) and registers.due_on(2026) == date(2026, 9, 30)
+        assert registers.current_year(date(2026, 8, 31)) == 2025 and registers.current_year(date(2026, 9, 1)) == 2026
 
 
 # --- violation reports (第三十条) -----------------------------------------------------------------------------
@@ -409,9 +399,9 @@ def test_archive_overdue_report_counts_what_its_list_shows(as_user, app):
         late = pupils(HEPING1)[0]
         db.session.execute(update(Student).where(Student.id == late.id).values(created_at=clock.now() - timedelta(days=40)))
         db.session.commit()
-        assert oversight.count(user("school-heping1"), oversight.ARCHIVE) == 1
-        assert oversight.count(user("heping"), oversight.ARCHIVE) == 1
-        assert oversight.count(user("shenhe"), oversight.ARCHIVE) == 0
+        assert reports.count(user("school-heping1"), reports.ARCHIVE) == 1
+        assert reports.count(user("heping"), reports.ARCHIVE) == 1
+        assert reports.count(user("shenhe"), reports.ARCHIVE) == 0
         name = late.name
     page = as_user("heping").get("/admin/oversight/").get_data(as_text=True)
     row = page.split('id="report-archive_overdue"')[1].split("</tr>")[0]
@@ -430,10 +420,10 @@ def test_changes_not_archived_finds_a_completed_change_with_missing_evidence(as_
         moved = transfer_completed(pupils(HEPING1)[2])  # hukou moved: no proof of reason needed
         db.session.commit()
         assert [m.code for m in workflows.missing_materials(lost)] == ["reason_proof"]
-        found = db.session.scalars(select(ChangeRequest.id).where(oversight.not_archived_filter("/21/"))).all()
+        found = db.session.scalars(select(ChangeRequest.id).where(violations.not_archived_filter("/21/"))).all()
         assert found == [lost.id] and kept.id not in found and moved.id not in found
-        assert oversight.count(user("school-heping1"), oversight.NOT_ARCHIVED) == 1
-        assert oversight.count(user("school-shenhe1"), oversight.NOT_ARCHIVED) == 0
+        assert reports.count(user("school-heping1"), reports.NOT_ARCHIVED) == 1
+        assert reports.count(user("school-shenhe1"), reports.NOT_ARCHIVED) == 0
         lost_id = lost.id
     page = as_user("heping").get("/admin/oversight/changes_not_archived/").get_data(as_text=True)
     assert f'id="row-{lost_id}"' in page and number(page, "report-total") == 1
@@ -442,7 +432,7 @@ def test_changes_not_archived_finds_a_completed_change_with_missing_evidence(as_
 
 
 def test_conditional_materials_have_an_sql_twin_that_agrees_with_the_workflow(ctx):
-    assert oversight.unmapped_conditionals() == []
+    assert violations.unmapped_conditionals() == []
     illness = suspension.request_suspension(pupils(HEPING1)[0], user("school-heping1"), reason_kind=ILLNESS, starts_on=MON,
                                             ends_on=None, reason_text="住院")
     other = suspension.request_suspension(pupils(HEPING1)[1], user("school-heping1"), reason_kind=OTHER, starts_on=MON,
@@ -451,7 +441,7 @@ def test_conditional_materials_have_an_sql_twin_that_agrees_with_the_workflow(ct
                                     hukou_changed=False)
     db.session.flush()
     for req in (illness, other, moved):
-        assert {m.code for m in oversight.missing_of(req)} == {m.code for m in workflows.missing_materials(req)}
+        assert {m.code for m in reports.missing_of(req)} == {m.code for m in workflows.missing_materials(req)}
 
 
 def test_unreported_dropouts_lists_four_weeks_of_unexcused_absence_until_reported(as_user, app):
@@ -461,10 +451,10 @@ def test_unreported_dropouts_lists_four_weeks_of_unexcused_absence_until_reporte
         departures.record_absence(short, user("school-heping1"), first_day=date(2026, 10, 12), last_day=date(2026, 10, 23),
                                   excused=False, note=None)
         db.session.commit()
-        found = oversight.unreported_dropouts("/21/")
+        found = violations.unreported_dropouts("/21/")
         assert [t.student_id for t in found] == [truant_pupil.id]
-        assert oversight.count(user("heping"), oversight.DROPOUTS) == 1
-        assert oversight.count(user("school-shenhe1"), oversight.DROPOUTS) == 0
+        assert reports.count(user("heping"), reports.DROPOUTS) == 1
+        assert reports.count(user("school-shenhe1"), reports.DROPOUTS) == 0
         name, pid = truant_pupil.name, truant_pupil.id
     page = as_user("school-heping1").get("/admin/oversight/unreported_dropouts/").get_data(as_text=True)
     assert f'id="row-{pid}"' in page and name in page
@@ -473,7 +463,7 @@ def test_unreported_dropouts_lists_four_weeks_of_unexcused_absence_until_reporte
     with app.test_request_context():
         departures.report_dropout(db.session.get(Student, pid), user("school-heping1"), "连续旷课")
         db.session.commit()
-        assert oversight.unreported_dropouts("/21/") == []  # reported: waiting for the authority
+        assert violations.unreported_dropouts("/21/") == []  # reported: waiting for the authority
 
 
 def test_admission_without_transfer_finds_a_school_change_with_no_request(as_user, app):
@@ -483,10 +473,10 @@ def test_admission_without_transfer_finds_a_school_change_with_no_request(as_use
         db.session.commit()
         transfer_completed(pupils(HEPING1)[1])  # the lawful way: not listed
         rows = db.session.execute(select(StudentHistory.id, StudentHistory.student_id)
-                                  .where(oversight.admissions_filter("/21/"))).all()
+                                  .where(violations.admissions_filter("/21/"))).all()
         assert [r.student_id for r in rows] == [pupil.id]
-        assert oversight.count(user("school-special"), oversight.ADMISSIONS) == 1
-        assert oversight.count(user("school-heping1"), oversight.ADMISSIONS) == 0  # the pupil is no longer there
+        assert reports.count(user("school-special"), reports.ADMISSIONS) == 1
+        assert reports.count(user("school-heping1"), reports.ADMISSIONS) == 0  # the pupil is no longer there
         name = pupil.name
     page = as_user("heping").get("/admin/oversight/admission_without_transfer/").get_data(as_text=True)
     assert name in page and "沈阳市和平区第一小学（2121000001）" in page and number(page, "report-total") == 1
@@ -498,7 +488,7 @@ def test_school_merger_is_not_an_admission_without_transfer(ctx):
     moved = merge_schools(school(HEPING2), school(HEPING1), user("heping"))
     db.session.commit()
     assert moved > 0
-    assert oversight.count(user("heping"), oversight.ADMISSIONS) == 0
+    assert reports.count(user("heping"), reports.ADMISSIONS) == 0
 
 
 def test_archives_not_passed_on_lists_handovers_past_their_due_date(as_user, app, monkeypatch):
@@ -512,12 +502,12 @@ def test_archives_not_passed_on_lists_handovers_past_their_due_date(as_user, app
         approve(req, "heping")
         task = db.session.scalar(select(ArchiveHandover).where(ArchiveHandover.student_id == pupil.id))
         assert task.due_on == date(2027, 1, 31)
-        assert oversight.count(user("heping"), oversight.HANDOVERS) == 0  # not due yet
+        assert reports.count(user("heping"), reports.HANDOVERS) == 0  # not due yet
         task_id, name = task.id, pupil.name
     at(monkeypatch, date(2027, 2, 3))
     with app.test_request_context():
-        assert oversight.count(user("heping"), oversight.HANDOVERS) == 1
-        assert oversight.count(user("shenhe"), oversight.HANDOVERS) == 0
+        assert reports.count(user("heping"), reports.HANDOVERS) == 1
+        assert reports.count(user("shenhe"), reports.HANDOVERS) == 0
     page = as_user("heping").get("/admin/oversight/handover_overdue/").get_data(as_text=True)
     assert f'id="row-{task_id}"' in page and name in page
     for who in OUTSIDERS:
@@ -559,7 +549,7 @@ def test_authority_starts_a_check_schools_see_and_complete_it(as_user, app):
         done = db.session.scalar(select(CheckCompletion))
         assert (done.campaign_id, done.school.code, done.note) == (cid, HEPING1, "已核对全部学生身份信息")
         with pytest.raises(RuleViolation):
-            oversight.complete(db.session.get(CheckCampaign, cid), user("principal-heping1"), "再次")
+            campaigns.complete(db.session.get(CheckCampaign, cid), user("principal-heping1"), "再次")
         db.session.rollback()
     # The authority sees completion school by school.
     page = c.get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
@@ -567,82 +557,82 @@ def test_authority_starts_a_check_schools_see_and_complete_it(as_user, app):
     row2 = page.split(f'id="school-{HEPING2}"')[1].split("</tr>")[0]
     assert "badge-success" in row1 and "已核对全部学生身份信息" in row1 and "badge-success" not in row2
     with app.test_request_context():
-        summary = oversight.completion_summary(db.session.get(CheckCampaign, cid), user("heping"))
+        summary = campaigns.completion_summary(db.session.get(CheckCampaign, cid), user("heping"))
         assert summary == {"schools": 3, "done": 1, "open": 2}  # 和平一小, 和平二中, 特教学校
 
 
 def test_check_overdue_and_completion_with_problems_needs_a_note(ctx, monkeypatch):
-    campaign = oversight.start_campaign(user("heping"), "期中核查", MON + timedelta(days=5))
+    campaign = campaigns.start_campaign(user("heping"), "期中核查", MON + timedelta(days=5))
     db.session.commit()
     flag(pupils(HEPING2)[0])
     with pytest.raises(RuleViolation, match="1"):
-        oversight.complete(campaign, user("school-heping2"), "")
+        campaigns.complete(campaign, user("school-heping2"), "")
     db.session.rollback()
     at(monkeypatch, MON + timedelta(days=10))
-    assert oversight.is_overdue(campaign)
-    done = oversight.complete(campaign, user("school-heping2"), "重复记录待区教育局核实")
+    assert campaigns.is_overdue(campaign)
+    done = campaigns.complete(campaign, user("school-heping2"), "重复记录待区教育局核实")
     db.session.commit()
-    checks, _more = oversight.school_checks(campaign, user("heping"), 0)
+    checks, _more = campaigns.school_checks(campaign, user("heping"), 0)
     row = next(c for c in checks if c.school.code == HEPING2)
-    assert row.completion is done and row.late and row.problems[oversight.PROBLEMS] == 1
-    oversight.close_campaign(campaign, user("heping"))
+    assert row.completion is done and row.late and row.problems[reports.PROBLEMS] == 1
+    campaigns.close_campaign(campaign, user("heping"))
     db.session.commit()
-    assert not oversight.is_overdue(campaign)
+    assert not campaigns.is_overdue(campaign)
     with pytest.raises(RuleViolation):
-        oversight.complete(campaign, user("school-heping1"), "关闭后")
+        campaigns.complete(campaign, user("school-heping1"), "关闭后")
 
 
 def test_who_may_start_and_complete_a_check(ctx):
     with pytest.raises(RuleViolation):
-        oversight.start_campaign(user("school-heping1"), "学校不能发起", MON)
+        campaigns.start_campaign(user("school-heping1"), "学校不能发起", MON)
     with pytest.raises(RuleViolation):
-        oversight.start_campaign(user("heping"), "过去的日期", MON - timedelta(days=1))
-    city = oversight.start_campaign(user("shenyang"), "全市核查", MON + timedelta(days=20))
+        campaigns.start_campaign(user("heping"), "过去的日期", MON - timedelta(days=1))
+    city = campaigns.start_campaign(user("shenyang"), "全市核查", MON + timedelta(days=20))
     db.session.commit()
     # Schools and counties of the city see it; the county sees only its own schools.
-    assert city in oversight.campaigns(user("school-shenhe1")) and city in oversight.campaigns(user("shenhe"))
-    assert city not in oversight.campaigns(user("school-xigang1")) and city not in oversight.campaigns(user("dalian"))
-    codes = {c.school.code for c in oversight.school_checks(city, user("shenhe"), 0)[0]}
+    assert city in campaigns.campaigns(user("school-shenhe1")) and city in campaigns.campaigns(user("shenhe"))
+    assert city not in campaigns.campaigns(user("school-xigang1")) and city not in campaigns.campaigns(user("dalian"))
+    codes = {c.school.code for c in campaigns.school_checks(city, user("shenhe"), 0)[0]}
     assert codes == {SHENHE1, CITYDIRECT, "2521000009"}
     with pytest.raises(RuleViolation):
-        oversight.complete(city, user("shenhe"), "县局不替学校完成")
+        campaigns.complete(city, user("shenhe"), "县局不替学校完成")
     with pytest.raises(RuleViolation):
-        oversight.close_campaign(city, user("shenhe"))  # only the unit that started it
+        campaigns.close_campaign(city, user("shenhe"))  # only the unit that started it
     with pytest.raises(NotInScope):
-        oversight.get_campaign(user("school-xigang1"), city.id)
+        campaigns.get_campaign(user("school-xigang1"), city.id)
 
 
 def test_only_the_starting_authority_may_close_an_open_check_and_the_page_agrees(as_user, app):
     with app.test_request_context():
-        campaign = oversight.start_campaign(user("heping"), "期末核查", MON + timedelta(days=5))
+        campaign = campaigns.start_campaign(user("heping"), "期末核查", MON + timedelta(days=5))
         db.session.commit()
         cid = campaign.id
-        assert oversight.may_close(user("heping"), campaign)
-        assert not oversight.may_close(user("shenyang"), campaign)  # above it: sees it, does not close it
-        assert not oversight.may_close(user("school-heping1"), campaign)
+        assert campaigns.may_close(user("heping"), campaign)
+        assert not campaigns.may_close(user("shenyang"), campaign)  # above it: sees it, does not close it
+        assert not campaigns.may_close(user("school-heping1"), campaign)
     close_url = f"/admin/campaigns/{cid}/close"
     assert close_url in as_user("heping").get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
     assert close_url not in as_user("shenyang").get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
     with app.test_request_context():
         campaign = db.session.get(CheckCampaign, cid)
-        oversight.close_campaign(campaign, user("heping"))
+        campaigns.close_campaign(campaign, user("heping"))
         db.session.commit()
-        assert not oversight.may_close(user("heping"), campaign)
+        assert not campaigns.may_close(user("heping"), campaign)
         with pytest.raises(RuleViolation, match=r"已|already"):
-            oversight.close_campaign(campaign, user("heping"))
+            campaigns.close_campaign(campaign, user("heping"))
     assert close_url not in as_user("heping").get(f"/admin/campaigns/{cid}/").get_data(as_text=True)
 
 
 def test_a_school_sees_which_checks_it_has_recorded(as_user, app):
     with app.test_request_context():
-        first = oversight.start_campaign(user("heping"), "第一次核查", MON + timedelta(days=5))
-        second = oversight.start_campaign(user("heping"), "第二次核查", MON + timedelta(days=5))
+        first = campaigns.start_campaign(user("heping"), "第一次核查", MON + timedelta(days=5))
+        second = campaigns.start_campaign(user("heping"), "第二次核查", MON + timedelta(days=5))
         db.session.commit()
-        oversight.complete(first, user("school-heping2"), "已核对")
+        campaigns.complete(first, user("school-heping2"), "已核对")
         db.session.commit()
-        done = oversight.completions_of(school(HEPING2).id, [first, second])
-        assert set(done) == {first.id} and oversight.completion_of(second, school(HEPING2).id) is None
-        assert oversight.completions_of(school(HEPING2).id, []) == {}
+        done = campaigns.completions_of(school(HEPING2).id, [first, second])
+        assert set(done) == {first.id} and campaigns.completion_of(second, school(HEPING2).id) is None
+        assert campaigns.completions_of(school(HEPING2).id, []) == {}
         first_id, second_id = first.id, second.id
     page = as_user("school-heping2").get("/admin/campaigns/").get_data(as_text=True)
     first_row = page.split(f'id="campaign-{first_id}"')[1].split("</tr>")[0]
@@ -668,7 +658,7 @@ def planted(app, monkeypatch):
         suspend(a, MON)
         flag(b)
         truant(c)
-        campaign = oversight.start_campaign(user("heping"), "和平区核查", MON + timedelta(days=7))
+        campaign = campaigns.start_campaign(user("heping"), "和平区核查", MON + timedelta(days=7))
         db.session.commit()
         return {"school": heping1.id, "county": heping1.parent_id, "names": [a.name, b.name, c.name],
                 "campaign": campaign.id, "school_name": heping1.name}
@@ -825,10 +815,10 @@ def test_graduation_roster_of_a_county_and_a_city(as_user, app, monkeypatch):
         for sid, outcome, n in db.session.execute(select(GraduationRecord.school_id, GraduationRecord.outcome, func.count())
                                                   .group_by(GraduationRecord.school_id, GraduationRecord.outcome)):
             direct[(sid, outcome)] = n
-        counted = rosters.graduate_counts("/21/2101/210102/", 2026)
+        counted = roster_counts.graduate_counts("/21/2101/210102/", 2026)
         assert counted[school(HEPING2).id]["graduated"] == direct[(school(HEPING2).id, "graduated")] == 2
         assert counted[school(HEPING2).id]["completed"] == 1 and counted[school(HEPING1).id]["approved"] == 0
-        assert rosters.graduate_counts("/21/2101/210103/", 2026) == {} and rosters.graduate_counts("/21/", 2027) == {}
+        assert roster_counts.graduate_counts("/21/2101/210103/", 2026) == {} and roster_counts.graduate_counts("/21/", 2027) == {}
     c = as_user("heping")
     flat = pdf.extract_text(c.get(f"/admin/rosters/graduates/{county}.pdf?year=2026").data).replace("\n", "").replace(" ", "")
     assert "毕业生花名册" in flat and "和平区教育局" in flat and "合计" in flat

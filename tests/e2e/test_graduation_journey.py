@@ -24,7 +24,8 @@ from models.changes import ChangeRequest
 from models.graduation import COMPLETED, COMPLETION, DIPLOMA, FAILED, GRADUATED, PASSED, Certificate, GraduationRecord
 from models.org import OrgUnit
 from models.student import Student
-from services import certificates, graduation
+from services import graduation
+from services.certificates import verification
 from tests.e2e.helpers import log_in
 
 pytestmark = pytest.mark.e2e
@@ -244,19 +245,19 @@ def test_graduate_a_class_and_verify_a_diploma(app: Flask, new_page, monkeypatch
     resp = page.goto("/verify")
     assert resp is not None and resp.status == 200
     assert page.locator("#verify-result").count() == 0
-    page.fill("#verify-form input[name=code]", certificates.code_words(code).lower())  # as read out from the paper
+    page.fill("#verify-form input[name=code]", verification.code_words(code).lower())  # as read out from the paper
     with page.expect_navigation():
         page.click("#verify-form button")
     assert page.url.endswith(f"/verify/{code}"), page.url
     assert page.locator("#verify-result").get_attribute("data-status") == "valid"
     assert "alert-success" in (page.locator("#verify-result").get_attribute("class") or "")
     facts = page.locator("#verify-facts").inner_text()
-    assert certificates.mask_name(holder) in facts and numbers[diploma_id] in facts and "沈阳市和平区第二中学" in facts
+    assert verification.mask_name(holder) in facts and numbers[diploma_id] in facts and "沈阳市和平区第二中学" in facts
     assert holder not in page.content(), "the public page shows the full name"
     assert "/login" not in page.url and page.locator("a[href*='logout']").count() == 0
     page.screenshot(path=SHOT_VERIFY, full_page=True)
 
-    unknown = next(c for c in iter(certificates.new_code, None) if c != code)
+    unknown = next(c for c in iter(verification.new_code, None) if c != code)
     resp = page.goto(f"/verify/{unknown}")
     assert resp is not None and resp.status == 404
     assert page.locator("#verify-result").get_attribute("data-status") == "not-found"

@@ -1,0 +1,300 @@
+"""A class at once: issuing the certificates of a school's roster, and printing them as one PDF.
+
+The class prints one A4 page per certificate, in a background job whose state is a small JSON
+file under UPLOAD_DIR (any process of the site can show its progress) and whose result is
+stored like an upload.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+from models.graduation import VALID, Certificate, GraduationRecord
+from models.org import OrgUnit
+from models.people import User
+from models.student import Student
+from services import audit, clock, scope, uploads
+from services.certificates.issuing import certificate_spec, check_issuer, lock_records, principal_of
+from services.certificates.kinds import FINAL_GRADE, ISSUED_KINDS, KIND_FOR_OUTCOME
+from services.certificates.numbering import allocate
+from services.certificates.rendering import arrival_months, pdf_context, render_pages
+from services.errors import NotInScope, RuleViolation
+
+log = logging.getLogger(__name__)
+
+
+def class_records(school: OrgUnit, year: int) -> list[GraduationRecord]:
+    """The school's roster of `year`, in class and name order."""
+    return list(db.session.scalars(
+        select(GraduationRecord).join(GraduationRecord.student)
+        .where(GraduationRecord.school_id == school.id, GraduationRecord.year == year)
+        .options(selectinload(GraduationRecord.student))
+        .order_by(Student.class_name, Student.name, GraduationRecord.id)
+    ))
+
+
+def roster_years(school: OrgUnit) -> list[int]:
+    return list(db.session.scalars(
+        select(GraduationRecord.year).where(GraduationRecord.school_id == school.id).distinct().order_by(GraduationRecord.year.desc())
+    ))
+
+
+def held_certificates(records: Sequence[GraduationRecord]) -> dict[tuple[int, str], Certificate]:
+    """(pupil, kind) → the valid diploma or certificate of completion of these roster lines' pupils."""
+    if not records:
+        return {}
+    rows = db.session.scalars(
+        select(Certificate).where(Certificate.student_id.in_([r.student_id for r in records]),
+                                  Certificate.kind.in_(ISSUED_KINDS), Certificate.status == VALID)
+    )
+    return {(c.student_id, c.kind): c for c in rows}
+
+
+def due_records(records: Sequence[GraduationRecord], held: dict[tuple[int, str], Certificate]) -> list[GraduationRecord]:
+    """The roster lines that entitle to a certificate their pupil does not hold yet."""
+    return [r for r in records if r.grade == FINAL_GRADE and r.outcome in KIND_FOR_OUTCOME
+            and (r.student_id, KIND_FOR_OUTCOME[r.outcome]) not in held]
+
+
+def issue_class(school: OrgUnit, year: int, actor: User) -> list[Certificate]:
+    """Issue every certificate of the school's roster of `year` that is due and not issued yet."""
+    check_issuer(actor, school)
+    principal = principal_of(school)
+    records = class_records(school, year)  # in class and name order: the order of the numbers
+    lock_records([r.id for r in records])  # refreshes the lines in place
+    specs = [certificate_spec(r, r.student, school, KIND_FOR_OUTCOME[r.outcome], actor, principal)  # type: ignore[index]
+             for r in due_records(records, held_certificates(records))]
+    certs = allocate(specs) if specs else []
+    for cert in certs:
+        audit.record(actor, "certificate.issue", "certificate", cert.id, f"{cert.kind} {cert.number} student={cert.student_id}")
+    if certs:
+        audit.record(actor, "certificate.issue_class", "org_unit", school.id, f"{year}: {len(certs)} certificates")
+    return certs
+
+
+def class_certificates(school: OrgUnit, year: int) -> list[Certificate]:
+    """The valid diplomas and certificates of completion of the school's roster of `year`."""
+    return list(db.session.scalars(
+        select(Certificate).join(Certificate.graduation_record).join(Certificate.student)
+        .where(Certificate.school_id == school.id, GraduationRecord.year == year, Certificate.kind.in_(ISSUED_KINDS),
+               Certificate.status == VALID)
+        .options(selectinload(Certificate.student), selectinload(Certificate.graduation_record), selectinload(Certificate.replaces))
+        .order_by(Student.class_name, Student.name, Certificate.id)
+    ))
+
+
+CHUNK_PAGES = 50  # pages per xhtml2pdf run: the progress steps, and a bound on the renderer's memory
+INLINE_PAGES = 20  # smaller classes are printed during the request itself
+JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED = "queued", "running", "done", "failed"
+JOB_FINISHED = (JOB_DONE, JOB_FAILED)
+STALE_AFTER = timedelta(minutes=30)
+KEEP_JOBS = timedelta(days=7)  # a class PDF is printed again from the certificates at any time
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+@dataclass
+class PrintJob:
+    """A batch print: who asked, which class, how far, and the stored PDF when done."""
+
+    id: str
+    user_id: int
+    school_id: int
+    school_name: str
+    year: int
+    total: int
+    status: str = JOB_QUEUED
+    processed: int = 0
+    sha256: str | None = None
+    error: str | None = None
+    seconds: float | None = None
+    created_at: str = field(default_factory=lambda: clock.now().isoformat())
+    updated_at: str = field(default_factory=lambda: clock.now().isoformat())
+
+    @property
+    def finished(self) -> bool:
+        return self.status in JOB_FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.status == JOB_DONE:
+            return 100
+        return round(100 * self.processed / self.total) if self.total else 0
+
+    def progress(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "total": self.total, "processed": self.processed,
+                "percent": self.percent, "finished": self.finished, "error": self.error}
+
+
+def _job_dir() -> Path:
+    path = uploads.upload_dir() / "certificate-jobs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _save(job: PrintJob) -> None:
+    job.updated_at = clock.now().isoformat()
+    target = _job_dir() / f"{job.id}.json"
+    tmp = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")
+    tmp.write_text(json.dumps(asdict(job)))
+    tmp.replace(target)
+
+
+def _load(job_id: str) -> PrintJob | None:
+    if not _JOB_ID.match(job_id or ""):
+        return None
+    path = _job_dir() / f"{job_id}.json"
+    try:
+        return PrintJob(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def get_job(actor: User, job_id: str) -> PrintJob:
+    """A print job of this user (anybody else's, or none: NotInScope → 404)."""
+    job = _load(job_id)
+    if job is None or job.user_id != actor.id:
+        raise NotInScope()
+    if not job.finished and datetime.fromisoformat(job.updated_at) < clock.now() - STALE_AFTER:
+        job.status, job.error = JOB_FAILED, str(_l("The printing was interrupted. Start it again."))
+        _save(job)
+    return job
+
+
+def job_pdf(job: PrintJob) -> Path:
+    if job.status != JOB_DONE or not job.sha256 or not uploads.path_of(job.sha256).exists():
+        raise NotInScope()
+    return uploads.path_of(job.sha256)
+
+
+Progress = Callable[[int], None]
+
+
+def render_class(certs: list[Certificate], site: str, progress: Progress | None = None, chunk: int | None = None) -> bytes:
+    """All the certificates as one PDF, one page each, rendered `chunk` (CHUNK_PAGES) pages at a time."""
+    chunk = chunk or CHUNK_PAGES
+    if not certs:
+        raise RuleViolation(str(_l("There is no valid certificate to print.")))
+    by_school: dict[int, list[int]] = {}
+    for cert in certs:
+        by_school.setdefault(cert.school_id, []).append(cert.student_id)
+    arrived: dict[int, date] = {}
+    for school_id, ids in by_school.items():
+        arrived.update(arrival_months(db.session.get(OrgUnit, school_id), ids))  # type: ignore[arg-type]
+    writer = PdfWriter()
+    for start in range(0, len(certs), chunk):
+        part = certs[start:start + chunk]
+        data = render_pages([pdf_context(c, site, arrived.get(c.student_id)) for c in part])
+        writer.append(PdfReader(io.BytesIO(data)))
+        if progress is not None:
+            progress(start + len(part))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _run(job: PrintJob, site: str) -> PrintJob:
+    started = time.monotonic()
+    try:
+        school = db.session.get(OrgUnit, job.school_id)
+        actor = db.session.get(User, job.user_id)
+        certs = class_certificates(school, job.year)  # type: ignore[arg-type]
+        job.status, job.total, job.processed = JOB_RUNNING, len(certs), 0
+        _save(job)
+
+        def progress(n: int) -> None:
+            job.processed = n
+            _save(job)
+
+        data = render_class(certs, site, progress)
+        job.sha256 = uploads.store(data)
+        audit.record(actor, "print", "certificate_batch", job.school_id,
+                     f"{job.school_name} {job.year}: {len(certs)} certificates " + ",".join(c.number for c in certs)[:400])
+        db.session.commit()
+        job.status, job.seconds = JOB_DONE, round(time.monotonic() - started, 2)
+    except RuleViolation as exc:
+        db.session.rollback()
+        job.status, job.error = JOB_FAILED, str(exc)
+    except Exception:
+        log.exception("certificate print job %s failed", job.id)
+        db.session.rollback()
+        job.status, job.error = JOB_FAILED, str(_l("The printing stopped because of an unexpected error."))
+    _save(job)
+    return job
+
+
+def _run_in_thread(app: Flask, job: PrintJob, site: str, locale: str) -> None:
+    with app.app_context(), force_locale(locale):
+        try:
+            _run(job, site)
+        finally:
+            db.session.remove()
+
+
+def start_class_print(school: OrgUnit, year: int, actor: User, site: str) -> PrintJob:
+    """Print the class's certificates as one PDF: inline when small, else in a background thread
+    with its own app context. The caller shows the job's page, which polls its progress."""
+    if not scope.covers(actor, school.path):
+        raise NotInScope()
+    total = len(class_certificates(school, year))
+    if not total:
+        raise RuleViolation(str(_l("There is no valid certificate to print.")))
+    forget_old_jobs()
+    job = PrintJob(id=secrets.token_urlsafe(24), user_id=actor.id, school_id=school.id, school_name=school.name, year=year,
+                   total=total)
+    _save(job)
+    db.session.commit()  # the thread's session must not wait for this one (SQLite allows one writer)
+    if total < INLINE_PAGES:
+        return _run(job, site)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
+    threading.Thread(target=_run_in_thread, args=(app, job, site, locale), name=f"certificates-{job.id[:8]}", daemon=True).start()
+    return job
+
+
+def forget_old_jobs(now: datetime | None = None) -> int:
+    """Delete print jobs older than KEEP_JOBS with their class PDF (each PDF carries its own numbers
+    and codes, so no other stored file shares its content). Returns how many went."""
+    cutoff = (now or clock.now()) - KEEP_JOBS
+    gone = 0
+    for path in _job_dir().glob("*.json"):
+        job = _load(path.stem)
+        if job is None or datetime.fromisoformat(job.updated_at) >= cutoff:
+            continue
+        if job.sha256 and uploads.path_of(job.sha256).exists():
+            uploads.path_of(job.sha256).unlink()
+        path.unlink(missing_ok=True)
+        gone += 1
+    return gone
+
+
+def recent_jobs(actor: User, limit: int = 5) -> list[PrintJob]:
+    """This user's latest print jobs (their files, newest first)."""
+    files = sorted(_job_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    jobs: list[PrintJob] = []
+    for path in files[:200]:
+        job = _load(path.stem)
+        if job is not None and job.user_id == actor.id:
+            jobs.append(job)
+            if len(jobs) >= limit:
+                break
+    return jobs
