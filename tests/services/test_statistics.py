@@ -42,7 +42,7 @@ from services.errors import NotInScope, RuleViolation
 from services.org import merge_schools
 from services.students import save_student
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, HEPING_SPECIAL, SHENHE1, XIGANG1, school
-from tests.test_dedup import flag
+from tests.services.test_dedup import flag
 from tests.transfer_helpers import approve, at, upload, user
 
 MON = date(2026, 11, 2)  # a Monday of the first term of 2026–27
