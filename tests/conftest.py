@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import typing as t
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from cli import DEMO_PASSWORD
 from config import TestConfig
 from extensions import db
 
+T = t.TypeVar("T")
 CSRF_RE = re.compile(r'(?:name="[\w-]*csrf_token" type="hidden" value|name="csrf-token" content)="([^"]+)"')
 NO_DATABASE_DIRS = ("/unit/",)  # tests of pure functions: no demo, no transaction
 COMMITTING_DIRS = ("/e2e/",)  # a live server answers on its own threads and connections
@@ -119,6 +121,23 @@ def _reload_demo() -> None:
     _wipe()
     load_demo(pupils=70)
     db.session.remove()
+
+
+def extend_demo(app: Flask, build: t.Callable[[], T]) -> T:
+    """For a module-scoped fixture: the demo province plus what `build` makes, committed once, so
+    that the module's tests (each still rolled back) need not build it each time. The next test of
+    another module gets a freshly reloaded demo (call end_extended_demo() at the fixture's end)."""
+    with app.test_request_context():
+        _reload_demo()
+        value = build()
+        db.session.commit()
+        _demo["counts"] = _row_counts()
+        _demo["pristine"] = True
+    return value
+
+
+def end_extended_demo() -> None:
+    _demo["pristine"] = False
 
 
 def _is_committing(request: pytest.FixtureRequest) -> bool:
