@@ -107,7 +107,7 @@ class TestConfig(Config):
     TESTING = True
     # Cheap argon2 parameters: the algorithm is the same, the suite is faster.
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512}
-    VERIFY_RATE_LIMIT = "100000 per minute"  # one app serves the whole suite; tests/test_verify_rate_limit.py lowers it
+    VERIFY_RATE_LIMIT = "100000 per minute"  # one app serves the whole suite; tests/admin/test_verify_rate_limit.py lowers it
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,13 +1,27 @@
-"""Test fixtures: one app per session, schema built by the real migrations, a fresh demo
-province for every test (small: 70 pupils), and logged-in clients per demo account.
+"""Test fixtures: one app per session (per xdist worker), schema built by the real migrations, the
+small demo province (70 pupils) loaded once and committed, and logged-in clients per demo account.
 
-TEST_DATABASE_URL selects PostgreSQL; the default is a SQLite file under instance/.
+Isolation: each test runs inside one outer transaction on one connection that is rolled back
+afterwards. The Flask-SQLAlchemy sessions (the test's and every request's) join it with
+join_transaction_mode="create_savepoint", so the app's own commit() only releases a SAVEPOINT
+(SQLAlchemy 2, "Joining a Session into an External Transaction").
+
+Tests that cannot run inside one transaction are marked `committing` (pytest.ini; the e2e browser
+tests are committing by directory): work on other threads or connections (background import and
+certificate jobs, a live server, two sessions racing). They get the old isolation: every table
+wiped and the demo reloaded before the test; the next rolled-back test reloads it again.
+
+TEST_DATABASE_URL selects PostgreSQL; the default is a SQLite file under instance/ (one per
+process, so one per xdist worker). Under xdist each worker uses its own PostgreSQL database,
+named after TEST_DATABASE_URL's plus the worker id (test → test_gw0, test_gw1), created if missing.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import typing as t
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,19 +29,57 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import inspect, text
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import Connection, make_url
 
 from app import create_app
 from cli import DEMO_PASSWORD
 from config import TestConfig
 from extensions import db
 
+T = t.TypeVar("T")
 CSRF_RE = re.compile(r'(?:name="[\w-]*csrf_token" type="hidden" value|name="csrf-token" content)="([^"]+)"')
+NO_DATABASE_DIRS = ("/unit/",)  # tests of pure functions: no demo, no transaction
+COMMITTING_DIRS = ("/e2e/",)  # a live server answers on its own threads and connections
+
+
+def _bound_connection(self, mapper=None, clause=None, bind=None, **kwargs):
+    """Flask-SQLAlchemy's get_bind always picks the app's engine; a session made with
+    bind=<Connection> (the rolled-back test transaction) must use that connection instead."""
+    if bind is None and isinstance(self.bind, Connection):
+        return self.bind
+    return _flask_sqlalchemy_get_bind(self, mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+_flask_sqlalchemy_get_bind = FlaskSQLAlchemySession.get_bind
+FlaskSQLAlchemySession.get_bind = _bound_connection  # type: ignore[method-assign]
+
+
+def _worker_database(url: str) -> str:
+    """PostgreSQL under xdist: the worker's own database (created if missing); SQLite files are
+    already one per process (config.TestConfig)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    parsed = make_url(url)
+    if not worker or not parsed.drivername.startswith("postgresql"):
+        return url
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
-    app = create_app(TestConfig())
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = _worker_database(config.SQLALCHEMY_DATABASE_URI)
+    app = create_app(config)
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as conn:
@@ -43,29 +95,103 @@ def app() -> Iterator[Flask]:
 
 
 def _wipe() -> None:
-    with db.engine.begin() as conn:
-        existing = set(inspect(conn).get_table_names())  # a model without its migration is caught by test_migrations_match_the_models
-        for table in reversed(db.metadata.sorted_tables):
-            if table.name in existing:
-                conn.execute(table.delete())
+    """Every table emptied, through the session: inside a rolled-back test this is rolled back too."""
+    conn = db.session.connection()
+    existing = set(inspect(conn).get_table_names())  # a model without its migration is caught by test_migrations_match_the_models
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name in existing:
+            conn.execute(table.delete())
+    db.session.commit()
+
+
+def _row_counts() -> dict[str, int]:
+    """The number of rows of every table: a rolled-back test must leave them as they were."""
+    with db.engine.connect() as conn:
+        existing = set(inspect(conn).get_table_names())
+        return {t.name: conn.scalar(select(func.count()).select_from(t)) or 0
+                for t in db.metadata.sorted_tables if t.name in existing}
+
+
+_demo: dict = {"pristine": False, "counts": {}}  # is the committed database exactly the demo province?
+
+
+def _reload_demo() -> None:
+    from cli.demo import load_demo
+
+    _wipe()
+    load_demo(pupils=70)
+    db.session.remove()
+
+
+def extend_demo(app: Flask, build: t.Callable[[], T]) -> T:
+    """For a module-scoped fixture: the demo province plus what `build` makes, committed once, so
+    that the module's tests (each still rolled back) need not build it each time. The next test of
+    another module gets a freshly reloaded demo (call end_extended_demo() at the fixture's end)."""
+    with app.test_request_context():
+        _reload_demo()
+        value = build()
+        db.session.commit()
+        _demo["counts"] = _row_counts()
+        _demo["pristine"] = True
+    return value
+
+
+def end_extended_demo() -> None:
+    _demo["pristine"] = False
+
+
+def _is_committing(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("committing") is not None or any(
+        d in str(request.node.path) for d in COMMITTING_DIRS)
 
 
 @pytest.fixture(autouse=True)
 def demo(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A fresh demo province for every test outside tests/unit (which need no database)."""
-    if "/unit/" in str(request.node.path):
+    """The demo province for every test outside tests/unit: rolled back after the test, or, for a
+    `committing` test, wiped and reloaded before it."""
+    if any(d in str(request.node.path) for d in NO_DATABASE_DIRS):
         yield
         return
-    from cli.demo import load_demo
-
-    app = request.getfixturevalue("app")
+    app: Flask = request.getfixturevalue("app")
+    if _is_committing(request):
+        with app.app_context():
+            _reload_demo()
+            _demo["pristine"] = False
+        yield
+        with app.app_context():
+            db.session.remove()
+        return
     with app.app_context():
-        _wipe()
-        load_demo(pupils=70)
-        db.session.remove()
-    yield
-    with app.app_context():
-        db.session.remove()
+        if not _demo["pristine"]:
+            _reload_demo()
+            _demo["pristine"] = True
+            _demo["counts"] = _row_counts()
+        connection = db.engine.connect()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:  # pysqlite's own transaction handling breaks SAVEPOINT: SQLAlchemy's documented workaround
+        connection.connection.dbapi_connection.isolation_level = None  # type: ignore[union-attr]
+    outer = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("BEGIN")
+    factory_kw = dict(db.session.session_factory.kw)
+    db.session.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session.session_factory.kw.clear()
+        db.session.session_factory.kw.update(factory_kw)
+        outer.rollback()
+        if sqlite:
+            connection.connection.dbapi_connection.isolation_level = ""  # type: ignore[union-attr]
+        connection.close()
+        with app.app_context():
+            leaked = _demo["counts"] != _row_counts()
+        if leaked:  # something committed outside the test's transaction: the next test gets a fresh demo
+            _demo["pristine"] = False
+            pytest.fail(f"{request.node.nodeid} committed outside its transaction: mark it @pytest.mark.committing",
+                        pytrace=False)
 
 
 @pytest.fixture

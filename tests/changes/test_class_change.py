@@ -213,7 +213,7 @@ def test_transferred_pupil_arrives_with_no_class(ctx):
 def test_waiting_record_grade_and_class_can_still_be_corrected(ctx):
     """A record still waiting for the authority (待核办) is being created: the school fixes what was sent back."""
     from services import enrollment
-    from tests.test_students import new_student
+    from tests.services.test_students import new_student
 
     s = enrollment.enroll(new_student(class_name="1班"), user("school-heping1"), pupil_of(HEPING1).school)
     db.session.commit()

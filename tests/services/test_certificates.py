@@ -240,6 +240,7 @@ def test_numbering_takes_the_next_serial_after_a_clash(ctx, monkeypatch):
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 2
 
 
+@pytest.mark.committing
 def test_concurrent_issuers_never_share_a_serial(app, summer, monkeypatch):
     """Two issuers of the same county at once, both reading the same highest serial (PostgreSQL)."""
     with app.app_context():
@@ -643,6 +644,7 @@ def test_class_is_issued_and_printed_as_one_pdf(app, as_user, summer):
     assert as_user("school-heping1").get(job_url).status_code == 404  # a job is its user's
 
 
+@pytest.mark.committing
 def test_large_class_prints_in_the_background_with_progress(app, as_user, summer, monkeypatch):
     monkeypatch.setattr(class_batch, "INLINE_PAGES", 0)
     monkeypatch.setattr(class_batch, "CHUNK_PAGES", 2)

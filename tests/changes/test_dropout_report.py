@@ -16,8 +16,8 @@ from models.changes import ChangeRequest, Notification, PrintedDocument
 from models.org import OrgUnit
 from models.student import Student
 from services import departures, hukou, pdf, workflows
+from tests.changes.helpers import MON, set_state, staff, truant
 from tests.helpers import CITYDIRECT, HEPING1, pupil_of
-from tests.test_status_changes import MON, set_state, staff, truant
 from tests.transfer_helpers import at, upload, user
 
 DROPOUTS_URL = "/admin/student/?flt0_3=dropped_out"

@@ -245,7 +245,7 @@ def test_pupil_from_another_province_waits_for_our_two_steps(as_user, app):
 def test_rejected_arrival_from_another_province_ends_the_record_by_status(app):
     from services import workflows
     from tests.helpers import school
-    from tests.test_students import new_student
+    from tests.services.test_students import new_student
     from tests.transfer_helpers import upload, user
 
     with app.test_request_context():

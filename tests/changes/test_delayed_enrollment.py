@@ -109,6 +109,6 @@ def test_delay_with_a_past_start_date_is_refused_in_the_form_and_writes_nothing(
 
 
 def _grade1() -> Student:
-    from tests.test_students import new_student
+    from tests.services.test_students import new_student
 
     return new_student(grade=1, birth_date=BIRTH, id_number=make_id("210102", BIRTH, 13))

@@ -15,8 +15,8 @@ from models.paper import PaperHandover
 from services import enrollment, paper, transfer, workflows
 from services.errors import NotInScope, RuleViolation
 from services.oversight import reports
+from tests.changes.helpers import NEW_TYPES, decide_all, ready, staff, term_time  # noqa: F401  (term_time: autouse)
 from tests.helpers import HEPING1, HEPING2, SHENHE1, pupil_of, school
-from tests.test_status_changes import NEW_TYPES, decide_all, ready, staff, term_time  # noqa: F401  (term_time: autouse)
 from tests.transfer_helpers import approve, at, start, upload, user
 
 FOUR = ("school-shenhe1", "shenhe", "school-heping1", "heping")
@@ -122,8 +122,8 @@ def test_transfer_out_of_the_province_files_its_evidence(ctx):
 
 
 def test_approved_delayed_enrollment_files_the_guardians_application(ctx):
+    from tests.changes.test_enrollment import _new_pupil
     from tests.helpers import make_id
-    from tests.test_enrollment import _new_pupil
 
     s = _new_pupil(grade=1, birth_date=date(2020, 5, 1), id_number=make_id("210102", date(2020, 5, 1), 11))
     db.session.commit()
@@ -136,7 +136,7 @@ def test_approved_delayed_enrollment_files_the_guardians_application(ctx):
 
 def test_approved_arrival_from_another_province_files_its_evidence(ctx):
     from services.students import save_student
-    from tests.test_students import new_student
+    from tests.services.test_students import new_student
 
     actor = user("school-heping1")
     student = save_student(new_student(), actor, school(HEPING1))
@@ -149,7 +149,7 @@ def test_approved_arrival_from_another_province_files_its_evidence(ctx):
 
 def test_approved_record_proof_files_the_loss_statement(ctx, monkeypatch):
     from services.certificates import record_proof
-    from tests.test_certificates import YEAR, issued
+    from tests.services.test_certificates import YEAR, issued
 
     at(monkeypatch, date(YEAR, 7, 1))
     (diploma,) = issued()
@@ -201,7 +201,7 @@ def test_filed_evidence_is_shown_and_served_on_the_archive_page_only_in_scope(as
 
 # --- 13. the paper file: where it is, and its hand-over (第九、十、十六条) ------------------------------
 
-MON_13 = date(2026, 11, 2)  # the autouse term_time day (tests/test_status_changes.py)
+MON_13 = date(2026, 11, 2)  # the autouse term_time day (tests/changes/helpers.py)
 
 
 def _arrived() -> ChangeRequest:

@@ -141,6 +141,7 @@ def test_principal_of_the_school_may_decide_the_school_step(ctx):
     assert req.current_seq == 2
 
 
+@pytest.mark.committing
 def test_two_approvers_at_once_give_one_decision(app, ctx):
     """Both load the open step; the first decision wins, the second gets "already decided"."""
     from sqlalchemy.orm import Session

@@ -13,7 +13,7 @@ from models.changes import ChangeRequest
 from services import enrollment, workflows
 from services.errors import RuleViolation
 from tests.helpers import HEPING1, HEPING2, make_id, pupil_of, school, student_form
-from tests.test_students import new_student
+from tests.services.test_students import new_student
 from tests.transfer_helpers import approve, start, upload, user
 
 

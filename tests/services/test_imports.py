@@ -151,6 +151,7 @@ def test_template_has_the_national_columns_and_dropdowns(web):
 # --- all or nothing ---------------------------------------------------------------------
 
 
+@pytest.mark.committing
 def test_import_with_one_bad_row_writes_nothing(web, app):
     bad = pupil(3)
     bad["身份证件号"] = str(bad["身份证件号"])[:17] + ("0" if str(bad["身份证件号"])[17] != "0" else "1")
@@ -368,6 +369,7 @@ def test_job_status_of_another_user_is_404(web):
 # --- progress for large files -----------------------------------------------------------
 
 
+@pytest.mark.committing
 def test_large_file_is_imported_in_the_background_with_progress(web, app):
     n = jobs.INLINE_ROWS + 20
     rows = []

@@ -226,7 +226,7 @@ def test_pupil_page_warns_of_an_open_problem_record(as_user, app):
     from extensions import db as _db
     from services.enrollment import enroll
     from tests.helpers import HEPING1, make_id, pupil_of, school
-    from tests.test_students import new_student
+    from tests.services.test_students import new_student
     from tests.transfer_helpers import user
 
     with app.test_request_context():

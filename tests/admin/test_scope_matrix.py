@@ -250,7 +250,7 @@ def client_anon(app):
 def test_service_refuses_a_school_outside_scope_even_if_the_view_let_it_through(app, ctx):
     from services.errors import NotInScope
     from services.students import save_student
-    from tests.test_students import new_student
+    from tests.services.test_students import new_student
 
     actor = db.session.scalar(select(User).where(User.email == "heping@xueji.demo"))
     with pytest.raises(NotInScope):

@@ -32,7 +32,7 @@ from services.rosters import counts as roster_counts
 from services.rosters import registers
 from services.students import save_student
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, HEPING_SPECIAL, SHENHE1, XIGANG1, school
-from tests.test_dedup import flag
+from tests.services.test_dedup import flag
 from tests.transfer_helpers import approve, at, upload, user
 
 MON = date(2026, 11, 2)  # a Monday of the first term of 2026–27

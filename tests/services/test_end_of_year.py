@@ -22,13 +22,13 @@ from services.certificates import issuing, revocation
 from services.errors import RuleViolation
 from services.rosters import output, registers
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, school
-from tests.test_dedup import flag
+from tests.services.test_dedup import flag
 from tests.transfer_helpers import approve, at, user
 
 DECEMBER = date(2026, 12, 4)  # the first term of 2026–27: no promotion, no graduation
 JUNE = date(2027, 6, 15)
 ME = "school-heping1"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def county(code: str) -> OrgUnit:

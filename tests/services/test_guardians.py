@@ -14,7 +14,7 @@ from services.errors import RuleViolation
 from services.students import save_student
 from tests.form_values import form_values
 from tests.helpers import HEPING1, make_id, pupil_of, school, student_form
-from tests.test_students import new_student, registrar
+from tests.services.test_students import new_student, registrar
 
 BAD_CHECK_DIGIT = "210102197001010010"  # the right check digit is 8
 

@@ -23,7 +23,7 @@ from flask import Flask
 from cli.demo import ACCOUNTS
 from cli.realistic import people, requests_in_every_state
 from extensions import db
-from tests.conftest import login
+from tests.conftest import end_extended_demo, extend_demo, login
 
 HREF_RE = re.compile(r'href="([^"]+)"')
 SKIP_RE = re.compile(
@@ -103,14 +103,18 @@ def crawl(app: Flask, email: str, seeds: tuple[str, ...] = ()) -> tuple[list[str
     return failures, visited
 
 
-@pytest.fixture
-def realistic(app: Flask) -> tuple[str, ...]:
-    """The realistic data; returns the pages of its pupils (rare characters, no 学籍号, no class …)."""
-    with app.test_request_context():
+@pytest.fixture(scope="module")
+def realistic(app: Flask) -> Iterator[tuple[str, ...]]:
+    """The realistic data, committed once for the module's crawls (each crawl is still rolled back);
+    returns the pages of its pupils (rare characters, no 学籍号, no class …)."""
+    def build() -> tuple[str, ...]:
         pupils = people(30)
         requests_in_every_state()
-        db.session.commit()
+        db.session.flush()
         return tuple(f"/admin/student/details/?id={p.id}" for p in pupils)
+
+    yield extend_demo(app, build)
+    end_extended_demo()
 
 
 @pytest.mark.parametrize("email", [a[0] for a in ACCOUNTS])
