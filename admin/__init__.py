@@ -71,7 +71,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=status_changes))
     admin.add_link(MenuLink(name=_l("Archive handovers"), endpoint="status.handovers", category=status_changes))
     # 第二十三条: the dropouts of one's area, for the county bureau and the township (the student
-    # list filtered by status; flt0_3 is StudentView's status filter, tests/test_status_views.py).
+    # list filtered by status; flt0_3 is StudentView's status filter, tests/admin/test_status_views.py).
     admin.add_link(MenuLink(name=_l("Dropouts"), url=DROPOUT_LIST_URL, category=status_changes))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))

@@ -29,7 +29,7 @@ class PromotionForm(FlaskForm):
     school_year = IntegerField(_l("School year that begins (e.g. 2027 for 2027–28)"),
                                validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     # Not named `confirm`: a form's fields are properties of the form element and would hide
-    # window.confirm from an inline handler (tests/test_confirm_dialogs.py).
+    # window.confirm from an inline handler (tests/services/test_end_of_year.py).
     checked = BooleanField(_l("I have checked the preview; move these pupils up one grade"), validators=[Optional()])
 
 

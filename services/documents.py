@@ -39,7 +39,7 @@ KINDS = {
     "dropout_report": ("CX", "dropout_report.html", _l("Dropout report to the township government")),
 }
 #: The change types of services.suspension and services.departures (which import this module
-#: through services.archive, hence the literals; tests/test_status_pdfs.py checks them).
+#: through services.archive, hence the literals; tests/admin/test_status_pdfs.py checks them).
 SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extension", "resumption"
 ABROAD, ABROAD_RETURN = "abroad", "abroad_return"
 DROPOUT = "dropout"

@@ -67,7 +67,7 @@ def _illness() -> ColumnElement[bool]:
 
 
 #: The SQL twin of every material that is required only sometimes (Material.required in Python).
-#: tests/test_statistics.py fails when a declared type has a conditional material missing here.
+#: tests/services/test_statistics.py fails when a declared type has a conditional material missing here.
 CONDITIONAL_MATERIALS: dict[tuple[str, str], Callable[[], ColumnElement[bool]]] = {
     (suspension.SUSPENSION, "hospital_certificate"): _illness,
     (suspension.SUSPENSION, "medical_records"): _illness,
