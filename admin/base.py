@@ -59,6 +59,26 @@ class ServiceErrorsMixin:
         return super().handle_view_exception(exc)  # type: ignore[misc]
 
 
+def commit_or_flash(action: t.Callable[[], t.Any], success: str | None = None) -> bool:
+    """Run a service call, commit and flash `success`; a RuleViolation rolls back and flashes each
+    problem instead. Out of scope (NotInScope) rolls back and answers 404. The one place for the
+    try/commit/flash block of the screens' POST handlers; True when it was committed."""
+    try:
+        action()
+        db.session.commit()
+    except RuleViolation as exc:
+        db.session.rollback()
+        for _field, message in exc.problems:
+            flash(message, "error")
+        return False
+    except NotInScope:
+        db.session.rollback()
+        abort(404)
+    if success:
+        flash(success, "success")
+    return True
+
+
 class SecureIndexView(AccessMixin, AdminIndexView):
     pass
 

@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, commit_or_flash, current_actor
 from extensions import db
 from forms.rosters import EndRegistrarForm, RegistrarForm
 from models.org import SCHOOL
@@ -83,14 +83,8 @@ class RegistrarView(SecureBaseView):
         if not form.validate_on_submit():
             flash(_("Enter a valid end date."), "error")
             return redirect(url_for(".index"))
-        try:
-            registrars.end(actor, row, form.ended_on.data)
-            db.session.commit()
-            flash(_("The appointment is ended; it stays in the list as history."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
+        commit_or_flash(lambda: registrars.end(actor, row, form.ended_on.data),
+                        _("The appointment is ended; it stays in the list as history."))
         return redirect(url_for(".index"))
 
     @expose("/export.xlsx")

@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, commit_or_flash, current_actor
 from extensions import db
 from forms.status import (
     CONTACT_PURPOSES,
@@ -479,14 +479,6 @@ class StatusView(SecureBaseView):
         if not form.validate_on_submit():
             _flash_form_errors(form)
             return redirect(url_for(".handovers"))
-        try:
-            departures.complete_handover(task, actor, form.note.data)
-            db.session.commit()
-            flash(_("The handover of the archive is recorded."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc)
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
+        commit_or_flash(lambda: departures.complete_handover(task, actor, form.note.data),
+                        _("The handover of the archive is recorded."))
         return redirect(url_for(".handovers"))

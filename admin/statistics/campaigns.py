@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, commit_or_flash, current_actor
 from admin.statistics.links import report_url
 from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
@@ -89,14 +89,7 @@ class CampaignView(SecureBaseView):
         if not form.validate_on_submit():
             flash(_("Please correct the form."), "error")
             return redirect(url_for(".campaign", campaign_id=item.id))
-        try:
-            campaigns.complete(item, current_actor(), form.note.data)
-            db.session.commit()
-            flash(_("Your school's check is recorded."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
+        commit_or_flash(lambda: campaigns.complete(item, current_actor(), form.note.data), _("Your school's check is recorded."))
         return redirect(url_for(".campaign", campaign_id=item.id))
 
     @expose("/<int:campaign_id>/close", methods=("POST",))
@@ -104,12 +97,5 @@ class CampaignView(SecureBaseView):
         item = self._load(campaign_id)
         if not CloseForm().validate_on_submit():
             abort(400)
-        try:
-            campaigns.close_campaign(item, current_actor())
-            db.session.commit()
-            flash(_("The data check is closed."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
+        commit_or_flash(lambda: campaigns.close_campaign(item, current_actor()), _("The data check is closed."))
         return redirect(url_for(".campaign", campaign_id=item.id))
