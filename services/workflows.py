@@ -456,15 +456,21 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
     elif step.seq < len(req.steps):
         _start_step(req, step.seq + 1)
     else:
-        req.current_seq = None
-        with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
-            type_of(req).effect(req, actor)
-            db.session.flush()  # inside: the history rows name the request and the approver
-        from services.archive import file_request_materials  # archive builds on this module
-
-        file_request_materials(req, actor)  # 第十二条: the evidence goes into the pupil's archive
+        apply_effect(req, actor)
     db.session.flush()
     return step
+
+
+def apply_effect(req: ChangeRequest, actor: User) -> None:
+    """The last step approved (or a type without steps was opened): apply the type's effect,
+    attributed to the request and the actor, and file its evidence into the archive."""
+    req.current_seq = None
+    with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
+        type_of(req).effect(req, actor)
+        db.session.flush()  # inside: the history rows name the request and the approver
+    from services.archive import file_request_materials  # archive builds on this module
+
+    file_request_materials(req, actor)  # 第十二条: the evidence goes into the pupil's archive
 
 
 def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None:
