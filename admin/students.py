@@ -262,9 +262,7 @@ class StudentView(ScopedModelView):
             if not is_created:
                 save_student(model, actor, school)
             elif arrival is not None and (arrival.data or "").strip():
-                model.status = PENDING
-                save_student(model, actor, school)
-                req = record_arrival_from_other_province(model, actor, arrival.data, form.arrival_reason.data)
+                req = record_arrival_from_other_province(model, actor, school, arrival.data, form.arrival_reason.data)
                 flash(_("Transfer from another province #%(id)s opened: upload the materials and decide on its page.", id=req.id), "info")
             else:
                 enroll(model, actor, school)

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import APPROVED, COMPLETED, PENDING, REJECTED, WITHDRAWN, ApprovalStep, ChangeRequest
+from models.lifecycle import arranging
 from models.org import SCHOOL, OrgUnit
 from models.people import SCHOOL_ROLES, User
 from models.student import Guardian, Student
@@ -280,7 +281,8 @@ def _pupil_for(ends: Ends, type_code: str, name: str | None, pupil_kw: dict[str,
     pupil = make_pupil(ends.pupil_school, **kw)
     if earlier and earlier != type_code:
         make_request(earlier, "done", pupil=pupil, filed_on=clock.today() - timedelta(days=60))
-        pupil.status = ends.pupil_status  # where the earlier effect could not apply, the status still fits
+        with arranging():  # a past state, set directly (models/lifecycle.arranging)
+            pupil.status = ends.pupil_status  # where the earlier effect could not apply, the status still fits
     return pupil
 
 

@@ -1,6 +1,8 @@
 """The student record (学籍) with the national basic-information fields and guardians.
 
-`status` is owned by the change workflows; screens never set it directly.
+`status` is owned by the lifecycle (models/lifecycle.py: the statuses and the one table of moves
+between them; services/lifecycle.py applies them). A stored record's status cannot be assigned
+anywhere else: the validator below refuses it.
 `scope_path` copies the school's OrgUnit.path so the scope rule is one indexed range test.
 """
 
@@ -9,15 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, func, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from extensions import db
 from models.clock import now
+from models.lifecycle import StudentStatus, guard
 from models.org import OrgUnit
 from models.types import ScopePath
 
 RESIDENT_ID = "1"  # id_type code of 居民身份证
-PENDING = "pending"  # 待核办: entered by the school, waiting for the authority (第五条)
+PENDING = StudentStatus.PENDING.value  # 待核办: entered by the school, waiting for the authority (第五条)
 
 # Fields a school may correct directly (第十二条); everything else in CORE_FIELDS goes
 # through a correction request once the record is approved.
@@ -41,7 +45,7 @@ class Student(db.Model):
     xjh: Mapped[str | None] = mapped_column(String(20), unique=True)  # 学籍号
     school_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     scope_path: Mapped[str] = mapped_column(ScopePath())
-    status: Mapped[str] = mapped_column(String(20), default="enrolled", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=StudentStatus.ENROLLED.value, index=True)
     # 第十七条: a pupil who moved between an ordinary and a special school, or into a work-study
     # school, may keep the record at the old school; this names the school actually attended.
     attending_school_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
@@ -90,6 +94,13 @@ class Student(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version_id}
+
+    @validates("status")
+    def _status_moves_by_the_table(self, _key: str, value: str) -> str:
+        stored = sa_inspect(self).has_identity
+        # An expired attribute (after a commit) is loaded to know the status it moves from.
+        guard(stored, self.status if stored else self.__dict__.get("status"), value)
+        return value
 
     def __str__(self) -> str:
         return f"{self.name}（{self.xjh or '未分配学籍号'}）"

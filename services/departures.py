@@ -32,6 +32,7 @@ from sqlalchemy import Select, select
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import ChangeRequest
+from models.lifecycle import StudentStatus
 from models.org import OrgUnit
 from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact
 from models.student import Student
@@ -40,6 +41,7 @@ from services.change_common import authority_of, end_current, finish, grade_taug
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_authority, dropout_authorities, hukou_county, hukou_place
 from services.ids import division_name
+from services.lifecycle import Outcome
 from services.terms import term_end
 from services.workflows import (
     ChangeType,
@@ -84,11 +86,11 @@ def _may_go_abroad(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _went_abroad(req: ChangeRequest, actor: User) -> None:
-    req.student.status = ABROAD_STATUS
+def _went_abroad(req: ChangeRequest, actor: User) -> Outcome:
     finish(req)
     notify(authority_of(req), req, str(_l("%(name)s of %(school)s left to study abroad (request #%(id)s).",
                                             name=req.student.name, school=req.student.school.name, id=req.id)))
+    return Outcome(StudentStatus.ABROAD)
 
 
 declare(ChangeType(
@@ -117,11 +119,9 @@ def _may_return_from_abroad(req: ChangeRequest, actor: User) -> str | None:
     return grade_taught(req)
 
 
-def _returned_from_abroad(req: ChangeRequest, actor: User) -> None:
-    with audit.acting(actor, reason=str(_l("Return from abroad")), request_id=req.id):
-        req.student.grade = req.payload["grade"]
-        req.student.status = "enrolled"  # the same record continues (第二十条)
+def _returned_from_abroad(req: ChangeRequest, actor: User) -> Outcome:
     finish(req)
+    return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})  # the same record continues (第二十条)
 
 
 declare(ChangeType(
@@ -178,12 +178,12 @@ def _may_report_death(req: ChangeRequest, actor: User) -> str | None:
     return _death_date_problem(req.student, payload_date(req.payload, "died_on"))
 
 
-def _died(req: ChangeRequest, actor: User) -> None:
+def _died(req: ChangeRequest, actor: User) -> Outcome:
     end_current(req.student, req)
-    req.student.status = DECEASED
     _cancel_open_handovers(req, actor)
     close_others(req, actor, str(_l("the pupil died (request #%(id)s)", id=req.id)))
     finish(req)
+    return Outcome(StudentStatus.DECEASED)
 
 
 declare(ChangeType(
@@ -366,9 +366,8 @@ def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _dropped_out(req: ChangeRequest, actor: User) -> None:
+def _dropped_out(req: ChangeRequest, actor: User) -> Outcome:
     student = req.student
-    student.status = DROPPED_OUT  # the record is kept and managed for the compulsory-education years
     finish(req)
     notify(student.school, req, str(_l("%(name)s is recorded as a dropout (request #%(id)s); keep working with the township "
                                         "government to bring the pupil back.", name=student.name, id=req.id)))
@@ -394,6 +393,7 @@ def _dropped_out(req: ChangeRequest, actor: User) -> None:
             student_id=student.id, request_id=req.id, scope_path=student.scope_path, authority_id=authority.id,  # type: ignore[union-attr]
             hukou_division=county, receiving_unit_id=receiving.id if receiving else None, due_on=term_end(clock.today()),
         ))
+    return Outcome(StudentStatus.DROPPED_OUT)  # the record is kept and managed for the compulsory-education years
 
 
 declare(ChangeType(
@@ -430,12 +430,10 @@ def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:
     return grade_taught(req)
 
 
-def _returned_after_dropout(req: ChangeRequest, actor: User) -> None:
-    with audit.acting(actor, reason=str(_l("Return after dropping out")), request_id=req.id):
-        req.student.grade = req.payload["grade"]
-        req.student.status = "enrolled"
+def _returned_after_dropout(req: ChangeRequest, actor: User) -> Outcome:
     _cancel_open_handovers(req, actor)
     finish(req)
+    return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})
 
 
 declare(ChangeType(

@@ -20,11 +20,13 @@ from sqlalchemy import select
 
 from extensions import db
 from models.changes import COMPLETED, OPEN_STATUSES, ChangeRequest
+from models.lifecycle import DELAY_ENDS, StudentStatus
 from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
-from services import clock, scope
+from services import audit, clock, lifecycle, scope
 from services.change_common import move_record
 from services.errors import RuleViolation
+from services.lifecycle import Outcome
 from services.students import GRADES_BY_KIND, assign_xjh, finish_new, stage_new, validate
 from services.workflows import (
     ChangeType,
@@ -67,11 +69,10 @@ def _waits_for_enrollment(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _enrollment_approved(req: ChangeRequest, actor: User) -> None:
-    student = req.student
-    student.status = "enrolled"
-    assign_xjh(student)  # 第六条: the 学籍号 is issued with the approval
+def _enrollment_approved(req: ChangeRequest, actor: User) -> Outcome:
+    assign_xjh(req.student)  # 第六条: the 学籍号 is issued with the approval
     _done(req)
+    return Outcome(StudentStatus.ENROLLED)
 
 
 declare(ChangeType(
@@ -95,7 +96,7 @@ def stage_enrollment(student: Student, actor: User, school: OrgUnit | None, reas
                      *, ids_checked: bool = False) -> Student:
     """The checks of `enroll` for one new record, which is added to the session but not yet written;
     an import stages a few hundred, then writes them with `finish_enrollments`."""
-    student.status = PENDING
+    lifecycle.begin(student, StudentStatus.PENDING)
     return stage_new(student, actor, school, reason, ids_checked=ids_checked)
 
 
@@ -134,12 +135,12 @@ def _nothing_else_open(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _delay_approved(req: ChangeRequest, actor: User) -> None:
-    req.student.status = DELAYED_STATUS
+def _delay_approved(req: ChangeRequest, actor: User) -> Outcome:
     # The child does not start now: the enrollment request waiting at the authority ends; it is
     # filed again when the child starts school (start_after_delay).
     close_others(req, actor, str(_l("Delayed enrollment")))
     _done(req)
+    return Outcome(StudentStatus.DELAYED)
 
 
 declare(ChangeType(
@@ -168,8 +169,8 @@ def start_after_delay(student: Student, actor: User) -> ChangeRequest:
         from services.errors import NotInScope
 
         raise NotInScope()
-    student.status = PENDING
-    db.session.flush()
+    with audit.acting(actor, reason=str(_l("Delayed enrollment"))):
+        lifecycle.apply(student, Outcome(StudentStatus.PENDING), DELAY_ENDS)
     return submit_enrollment(student, actor)
 
 
@@ -256,17 +257,15 @@ def _continues_primary(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _continuation_approved(req: ChangeRequest, actor: User) -> None:
+def _continuation_approved(req: ChangeRequest, actor: User) -> Outcome:
     """The record leaves the primary school as a transfer's does: through `move_record`, so the
     primary school keeps its exported backup (第十条) and the paper file's hand-over starts (第十六条)."""
-    student = req.student
     school: OrgUnit = req.to_school  # type: ignore[assignment]
     move_record(req, actor, school, str(_l("Continuation into junior middle school")),
                 str(_l("Continuation #%(id)s to %(school)s", id=req.id, school=school.name)),
                 clear_class=True)  # the primary school's class means nothing at the junior school
-    student.grade, student.status = 7, "enrolled"
-    db.session.flush()
     _done(req)
+    return Outcome(StudentStatus.ENROLLED, {"grade": 7})
 
 
 declare(ChangeType(

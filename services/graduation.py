@@ -40,10 +40,11 @@ from models.audit import StudentHistory
 from models.changes import APPROVED, PENDING, ChangeRequest
 from models.changes import COMPLETED as REQUEST_DONE
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
+from models.lifecycle import StudentStatus
 from models.org import CITY, COUNTY, SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
-from services import audit, clock, scope, students, workflows, year_calendar
+from services import audit, clock, lifecycle, scope, students, workflows, year_calendar
 from services.change_common import is_own_staff
 from services.errors import NotInScope, RuleViolation
 from services.workflows import ChangeType, StepDef, declare, notify
@@ -629,11 +630,7 @@ def _approved(req: ChangeRequest, actor: User) -> None:
     counts = {}
     for outcome in (GRADUATED, COMPLETED):
         ids = select(GraduationRecord.student_id).where(GraduationRecord.request_id == req.id, GraduationRecord.outcome == outcome)
-        counts[outcome] = db.session.execute(
-            update(Student).where(Student.id.in_(ids), Student.status == IN_SCHOOL)
-            .values(status=outcome, version_id=Student.version_id + 1, updated_at=now)
-            .execution_options(synchronize_session=False, preserve_rowcount=True)
-        ).rowcount
+        counts[outcome] = lifecycle.apply_to_many(ids, StudentStatus.ENROLLED, StudentStatus(outcome), GRADUATION, at=now)
     reason = str(_l("Graduation roster %(y)d approved (request #%(id)d)", y=year, id=req.id))[:200]
     history = select(
         GraduationRecord.student_id, literal("status"), literal(IN_SCHOOL), GraduationRecord.outcome, literal(reason),

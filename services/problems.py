@@ -11,10 +11,12 @@ from sqlalchemy import select, update
 
 from extensions import db
 from models.changes import OPEN_STATUSES, ChangeRequest
+from models.lifecycle import DUPLICATE_CANCELLED, StudentStatus
 from models.problems import CANCELLED, CORRECTED, EVIDENCE, INVALID_ID, OPEN, RESOLVED, SOFT_NAME_BIRTH, ProblemRecord
-from services import audit, clock, scope, uploads
+from services import audit, clock, lifecycle, scope, uploads
 from services.dedup import INACTIVE_STATUSES, invalid_id_reason
 from services.errors import NotInScope, RuleViolation
+from services.lifecycle import Outcome
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
@@ -126,9 +128,8 @@ def resolve_by_cancellation(problem: ProblemRecord, actor: User, note: str | Non
         message = _l("The pupil has an open request (#%(id)s); finish or withdraw it before cancelling the record.", id=busy)
         raise RuleViolation(str(message))
     _close(problem, actor, CANCELLED, note)
-    with audit.acting(actor, reason=note):
-        student.status = "cancelled"
-        db.session.flush()  # audit._history_on_flush writes the status change with the actor and the reason
+    with audit.acting(actor, reason=note):  # the history row names the actor and the reason
+        lifecycle.apply(student, Outcome(StudentStatus.CANCELLED), DUPLICATE_CANCELLED)
     # The record no longer exists for 查重: its other open problems end with it.
     db.session.execute(
         update(ProblemRecord)

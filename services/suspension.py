@@ -21,11 +21,13 @@ from sqlalchemy import Select, exists, select
 
 from extensions import db
 from models.changes import ChangeRequest
+from models.lifecycle import StudentStatus
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER, FamilyContact, Suspension
 from models.student import Student
 from services import audit, clock, scope, students
 from services.change_common import authority_of, current, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
+from services.lifecycle import Outcome
 from services.terms import is_second_term, one_year_after, term_of
 from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, is_own_school, payload_date
 
@@ -68,14 +70,14 @@ def _may_suspend(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _suspended(req: ChangeRequest, actor: User) -> None:
+def _suspended(req: ChangeRequest, actor: User) -> Outcome:
     student = req.student
     db.session.add(Suspension(
         student=student, student_id=student.id, request_id=req.id, reason_kind=req.payload["reason_kind"],
         grade=student.grade, starts_on=payload_date(req.payload, "starts_on"), ends_on=payload_date(req.payload, "ends_on"),
     ))
-    student.status = SUSPENDED  # the record is kept (第十九条: 学生休学期间学校应为其保留学籍)
     finish(req)
+    return Outcome(StudentStatus.SUSPENDED)  # the record is kept (第十九条: 学生休学期间学校应为其保留学籍)
 
 
 APPLICATION = Material("application", _l("休学复学申请表 signed by the pupil and the guardian"))
@@ -168,13 +170,10 @@ def _may_resume(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _resumed(req: ChangeRequest, actor: User) -> None:
-    student = req.student
-    with audit.acting(actor, reason=str(_l("Resumption")), request_id=req.id):
-        student.grade = req.payload["grade"]
-        student.status = "enrolled"
-        end_current(student, req)
-        finish(req)
+def _resumed(req: ChangeRequest, actor: User) -> Outcome:
+    end_current(req.student, req)
+    finish(req)
+    return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})
 
 
 declare(ChangeType(

@@ -9,14 +9,16 @@ from sqlalchemy import or_, select
 
 from extensions import db
 from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
+from models.lifecycle import StudentStatus
 from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
 from models.student import Student
-from services import archive, audit, clock, scope, workdays
+from services import archive, audit, clock, lifecycle, scope, workdays
 from services.change_common import move_record
 from services.errors import NotInScope, RuleViolation
 from services.labels import TRANSFER_REASONS
-from services.students import GRADES_BY_KIND, assign_xjh
+from services.lifecycle import Outcome
+from services.students import GRADES_BY_KIND, assign_xjh, save_student
 from services.terms import in_transfer_window
 from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
 
@@ -101,11 +103,11 @@ def _transfer_approved(req: ChangeRequest, actor: User) -> None:
         _move(req, actor)
 
 
-def _out_of_province_approved(req: ChangeRequest, actor: User) -> None:
+def _out_of_province_approved(req: ChangeRequest, actor: User) -> Outcome:
     req.archive_backup = snapshot(req.student)
     archive.backup_on_leaving(req, actor)  # 第十条: the school keeps an exported copy
-    req.student.status = "transferred_out"
     req.status, req.finished_at = COMPLETED, clock.now()
+    return Outcome(StudentStatus.TRANSFERRED_OUT)
 
 
 declare(ChangeType(
@@ -148,16 +150,16 @@ def _arrival_waits(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _arrival_approved(req: ChangeRequest, actor: User) -> None:
-    req.student.status = "enrolled"
+def _arrival_approved(req: ChangeRequest, actor: User) -> Outcome:
     # The record is new in this province and waited without a number (待核办); like any approved
     # new record it gets its 学籍号 now (第六条: G + the ID number is the pupil's national number).
     assign_xjh(req.student)
     req.status, req.finished_at = COMPLETED, clock.now()
+    return Outcome(StudentStatus.ENROLLED)
 
 
-def _arrival_rejected(req: ChangeRequest, actor: User) -> None:
-    req.student.status = "cancelled"  # the record ends by status, it is never deleted
+def _arrival_rejected(req: ChangeRequest, actor: User) -> Outcome:
+    return Outcome(StudentStatus.CANCELLED)  # the record ends by status, it is never deleted
 
 
 declare(ChangeType(
@@ -178,11 +180,14 @@ declare(ChangeType(
 ))
 
 
-def record_arrival_from_other_province(student: Student, actor: User, external_school: str, reason_code: str) -> ChangeRequest:
-    """A pupil arriving from another province: the new record waits (待核办) until our two steps approve."""
+def record_arrival_from_other_province(student: Student, actor: User, school: OrgUnit | None, external_school: str,
+                                       reason_code: str) -> ChangeRequest:
+    """A pupil arriving from another province: the new record is created waiting (待核办, without a
+    学籍号) and stays so until our two steps approve."""
     from services.workflows import open_request
 
-    student.status = "pending"
+    lifecycle.begin(student, StudentStatus.PENDING)
+    save_student(student, actor, school)
     return open_request(TRANSFER_INTO_PROVINCE, student, actor, to_school=student.school, external_school=external_school,
                         reason_code=reason_code)
 

@@ -40,8 +40,9 @@ from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, SCHOOL_ROLES, User
 from models.student import PENDING as PENDING_RECORD
 from models.student import Student
-from services import audit, clock, dedup, scope, uploads, workdays
+from services import audit, clock, dedup, lifecycle, scope, uploads, workdays
 from services.errors import NotInScope, RuleViolation
+from services.lifecycle import Outcome
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
@@ -80,12 +81,14 @@ class ChangeType:
     code: str
     label: Any
     steps: tuple[StepDef, ...]
-    effect: Callable[[ChangeRequest, User], None]
+    # What the approved change does. It may act (notify, file, move the record between schools) and
+    # returns what should change in the pupil's record, which the engine applies (services/lifecycle).
+    effect: Callable[[ChangeRequest, User], Outcome | None]
     materials: tuple[Material, ...] = ()
     reasons: dict[str, Any] = field(default_factory=dict)
     preconditions: tuple[Check, ...] = ()
     batch_approvable: bool = False
-    on_reject: Callable[[ChangeRequest, User], None] | None = None  # e.g. a record that was waiting for it
+    on_reject: Callable[[ChangeRequest, User], Outcome | None] | None = None  # e.g. a record that was waiting for it
     on_withdraw: Callable[[ChangeRequest, User], None] | None = None  # e.g. a certificate that waited for it
     # May open while other requests of the pupil are open (only one of its own type at a time):
     # a death is reported whatever else was under way; its effect ends the others.
@@ -451,8 +454,8 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
         req.status, req.finished_at, req.current_seq = REJECTED, decided_at, None
         if type_of(req).on_reject is not None:
             with audit.acting(actor, reason=comment, request_id=req.id):
-                type_of(req).on_reject(req, actor)  # type: ignore[misc]
-                db.session.flush()  # inside: the history rows name the request and the approver
+                outcome = type_of(req).on_reject(req, actor)  # type: ignore[misc]
+                lifecycle.apply(req.student, outcome, f"{req.type}.rejected")  # flushes inside: history names the approver
     elif step.seq < len(req.steps):
         _start_step(req, step.seq + 1)
     else:
@@ -466,7 +469,9 @@ def apply_effect(req: ChangeRequest, actor: User) -> None:
     attributed to the request and the actor, and file its evidence into the archive."""
     req.current_seq = None
     with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
-        type_of(req).effect(req, actor)
+        outcome = type_of(req).effect(req, actor)
+        if req.student is not None:
+            lifecycle.apply(req.student, outcome, req.type)
         db.session.flush()  # inside: the history rows name the request and the approver
     from services.archive import file_request_materials  # archive builds on this module
 

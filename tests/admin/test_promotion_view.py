@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from extensions import db
+from models.lifecycle import arranging
 from models.promotion import PromotionRun
 from models.student import Student
 from tests.helpers import HEPING1, pupil_of
@@ -25,7 +26,8 @@ def _grade(app, sid: int) -> int:
 def _pupil(app) -> int:
     with app.test_request_context():
         s = pupil_of(HEPING1)
-        s.grade, s.status = 2, "enrolled"
+        with arranging():  # a past state, set directly (models/lifecycle.arranging)
+            s.grade, s.status = 2, "enrolled"
         db.session.commit()
         return s.id
 

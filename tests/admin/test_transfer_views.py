@@ -249,12 +249,11 @@ def test_rejected_arrival_from_another_province_ends_the_record_by_status(app):
     from tests.transfer_helpers import upload, user
 
     with app.test_request_context():
-        from services.students import save_student
         from services.transfer import record_arrival_from_other_province
 
         actor = user("school-heping1")
-        student = save_student(new_student(), actor, school(HEPING1))
-        req = record_arrival_from_other_province(student, actor, "吉林省某小学", "hukou_moved")
+        student = new_student()
+        req = record_arrival_from_other_province(student, actor, school(HEPING1), "吉林省某小学", "hukou_moved")
         for m in ("contact_form", "release_proof"):
             workflows.attach(req, m, upload(), actor)
         approve(req, "school-heping1")

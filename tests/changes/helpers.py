@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
+from models.lifecycle import arranging
 from models.people import User
 from models.status import CONTACT_DROPOUT, ILLNESS
 from models.student import Student
@@ -61,8 +62,10 @@ def refused(call: Callable[[], object], match: str | None = None) -> RuleViolati
 
 
 def set_state(pupil: Student, **values: object) -> Student:
-    for k, v in values.items():
-        setattr(pupil, k, v)
+    """Put the pupil directly into a state (a status no request led to): arranging, not a workflow."""
+    with arranging():
+        for k, v in values.items():
+            setattr(pupil, k, v)
     db.session.commit()
     return pupil
 

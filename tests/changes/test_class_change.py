@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models.audit import AuditLog, StudentHistory
+from models.lifecycle import arranging
 from models.student import Student
 from services import classes, transfer
 from services.errors import NotInScope, RuleViolation
@@ -117,7 +118,8 @@ def test_class_change_is_for_the_pupils_own_school_only(ctx):
 
 def test_graduated_pupil_is_not_placed_in_a_class(ctx):
     s = pupil_of(HEPING1)
-    s.status = "graduated"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        s.status = "graduated"
     db.session.commit()
     with pytest.raises(RuleViolation, match="在籍或休学"):
         classes.change_class(s, user("school-heping1"), "4班", "理由")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import ChangeRequest
+from models.lifecycle import arranging
 from services import enrollment, workflows
 from services.errors import RuleViolation
 from tests.helpers import HEPING1, HEPING2, make_id, pupil_of, school, student_form
@@ -137,7 +138,8 @@ def test_nothing_to_correct_is_refused(ctx):
 
 def test_junior_school_continues_a_primary_graduates_record(ctx):
     s = pupil_of(HEPING1)
-    s.grade, s.status = 6, "graduated"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        s.grade, s.status = 6, "graduated"
     db.session.commit()
     xjh, sid = s.xjh, s.id
     req = enrollment.continue_record(s, user("school-heping2"), school(HEPING2))
@@ -148,7 +150,8 @@ def test_junior_school_continues_a_primary_graduates_record(ctx):
 def test_primary_pupil_who_failed_the_assessment_is_continued_too(ctx):
     """结业 in primary school: still of compulsory-school age, the junior school continues the record."""
     s = pupil_of(HEPING1)
-    s.grade, s.status = 6, "completed"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        s.grade, s.status = 6, "completed"
     db.session.commit()
     req = enrollment.continue_record(s, user("school-heping2"), school(HEPING2))
     approve(req, "school-heping2")
@@ -197,7 +200,8 @@ def test_open_transfer_blocks_a_correction(ctx):
 def test_continuation_page_for_the_junior_school(as_user, app):
     with app.app_context():
         s = pupil_of(HEPING1)
-        s.grade, s.status = 6, "graduated"
+        with arranging():  # a past state, set directly (models/lifecycle.arranging)
+            s.grade, s.status = 6, "graduated"
         db.session.commit()
         xjh, sid = s.xjh, s.id
     c = as_user("school-heping2")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from extensions import db
 from models.archive import DOC_HUKOU, DOC_TRANSFER, ArchiveBackup, ArchiveDocument
 from models.changes import ChangeRequest
+from models.lifecycle import arranging
 from models.paper import PaperHandover
 from services import enrollment, paper, transfer, workflows
 from services.errors import NotInScope, RuleViolation
@@ -25,7 +26,8 @@ FOUR = ("school-shenhe1", "shenhe", "school-heping1", "heping")
 def _continued() -> tuple[int, int]:
     """A 和平一小 primary graduate continued by 和平二中 (升学): (student id, request id)."""
     s = pupil_of(HEPING1)
-    s.grade, s.status = 6, "graduated"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        s.grade, s.status = 6, "graduated"
     db.session.commit()
     req = enrollment.continue_record(s, user("school-heping2"), school(HEPING2))
     db.session.commit()
@@ -135,12 +137,11 @@ def test_approved_delayed_enrollment_files_the_guardians_application(ctx):
 
 
 def test_approved_arrival_from_another_province_files_its_evidence(ctx):
-    from services.students import save_student
     from tests.services.test_students import new_student
 
     actor = user("school-heping1")
-    student = save_student(new_student(), actor, school(HEPING1))
-    req = transfer.record_arrival_from_other_province(student, actor, "吉林省某小学", "hukou_moved")
+    student = new_student()
+    req = transfer.record_arrival_from_other_province(student, actor, school(HEPING1), "吉林省某小学", "hukou_moved")
     _give_every_material(req)
     decide_all(req)
     assert student.status == "enrolled"

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models.changes import ChangeRequest
 from models.graduation import GRADUATED, PASSED, GraduationRecord
+from models.lifecycle import arranging
 from models.org import OrgUnit
 from models.student import Student
 from services import graduation, pdf, promotion, year_calendar
@@ -42,7 +43,8 @@ def pupils_of(code: str) -> list[Student]:
 def set_class(code: str, grade: int, n: int) -> list[Student]:
     pupils = pupils_of(code)
     for i, p in enumerate(pupils):
-        p.grade, p.status = (grade if i < n else grade - 1), "enrolled"
+        with arranging():  # a past state, set directly (models/lifecycle.arranging)
+            p.grade, p.status = (grade if i < n else grade - 1), "enrolled"
     db.session.commit()
     return pupils[:n]
 
@@ -117,8 +119,10 @@ def test_promotion_preview_says_per_grade_who_moves_and_why_others_are_held_back
     at(monkeypatch, date(2027, 7, 20))
     pupils = pupils_of(HEPING1)
     for p in pupils:
-        p.grade, p.status = 3, "enrolled"
-    pupils[0].status, pupils[1].status = "suspended", "abroad"
+        with arranging():  # a past state, set directly (models/lifecycle.arranging)
+            p.grade, p.status = 3, "enrolled"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        pupils[0].status, pupils[1].status = "suspended", "abroad"
     pupils[2].grade = 6  # the graduating grade of a primary school
     db.session.commit()
     flag(pupils[3])  # an open 问题学籍 (第七条)
@@ -236,7 +240,8 @@ def test_graduation_dry_run_says_who_graduates_completes_and_who_is_not_listed(c
     at(monkeypatch, JUNE)
     chosen = ready_roster(HEPING1, n=4, failed=1)
     kept = next(p for p in pupils_of(HEPING1) if p not in chosen)
-    kept.grade, kept.status = 6, "suspended"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        kept.grade, kept.status = 6, "suspended"
     db.session.commit()
     preview = graduation.approval_preview(school(HEPING1), 2027)
     assert (preview.grade, preview.graduates, preview.completes, preview.unassessed) == (6, 3, 1, 0)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models.audit import StudentHistory
+from models.lifecycle import arranging
 from models.org import OrgUnit
 from models.student import Student
 from services import promotion
@@ -73,7 +74,8 @@ def test_second_run_same_year_other_scope_skips_promoted(ctx, monkeypatch):
 def test_next_school_year_promotes_again(ctx, monkeypatch):
     at(monkeypatch, date(2027, 7, 20))
     pupil = pupil_of(HEPING1)
-    pupil.grade, pupil.status = 2, "enrolled"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        pupil.grade, pupil.status = 2, "enrolled"
     db.session.commit()
     promotion.promote(user("heping"), county("210102"), 2027)
     db.session.commit()
@@ -87,9 +89,12 @@ def test_suspended_and_graduating_pupils_are_skipped(ctx, monkeypatch):
     at(monkeypatch, date(2027, 7, 20))
     pupils = db.session.scalars(select(Student).join(Student.school).where(OrgUnit.code == HEPING1).order_by(Student.id)).all()
     suspended, last, abroad = pupils[0], pupils[1], pupils[2]
-    suspended.grade, suspended.status = 3, "suspended"
-    last.grade, last.status = 6, "enrolled"
-    abroad.grade, abroad.status = 4, "abroad"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        suspended.grade, suspended.status = 3, "suspended"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        last.grade, last.status = 6, "enrolled"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        abroad.grade, abroad.status = 4, "abroad"
     db.session.commit()
     shown = promotion.preview(user("school-heping1"), school(HEPING1), 2027)
     assert shown.final_grade >= 1 and shown.not_in_school >= 2
@@ -105,7 +110,8 @@ def test_junior_grade_9_stays_and_nine_year_school_moves_6_to_7(ctx, monkeypatch
     pupils = db.session.scalars(select(Student).join(Student.school).where(OrgUnit.code == XIGANG1).order_by(Student.id)).all()
     six, nine = pupils[0], pupils[1]
     six.grade, nine.grade = 6, 9
-    six.status = nine.status = "enrolled"
+    with arranging():  # a past state, set directly (models/lifecycle.arranging)
+        six.status = nine.status = "enrolled"
     db.session.commit()
     promotion.promote(user("xigang"), county("210203"), 2027)
     db.session.commit()
