@@ -24,15 +24,13 @@ from admin.base import AccessMixin, SecureBaseView, ServiceErrorsMixin, current_
 from extensions import db
 from models.calendar import CalendarDay, OfficialCalendarYear
 from services import calendar_notices, clock
+from services.calendar_notices import calendar_day_deleted, delete_calendar_day, save_calendar_day
 from services.errors import RuleViolation
 from services.workdays import (
     SOURCE_ESTIMATE,
     SOURCE_LIBRARY,
     SOURCE_NOTICE,
-    calendar_day_deleted,
     can_edit_calendar,
-    delete_calendar_day,
-    save_calendar_day,
     year_source,
 )
 

@@ -67,7 +67,7 @@ from services import audit, clock, codes, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
 from services.labels import FIELD_LABELS
-from services.workflows import type_of
+from services.workflows import AFTER_EFFECT, type_of
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
@@ -781,3 +781,7 @@ def backup_file(actor: User, backup_id: int, fmt: str) -> BackupFile:
     audit.record(actor, "archive.backup.view", "archive_backup", backup.id, fmt)
     name = f"学籍档案备份_{backup.student.xjh or backup.student_id}_{backup.created_at:%Y%m%d}.{fmt}"
     return BackupFile(uploads.path_of(digest), mimetype, name)
+
+
+# 第十二条: an approved request's evidence is filed into the pupil's archive by the engine, after the effect.
+AFTER_EFFECT.append(file_request_materials)

@@ -20,11 +20,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models.calendar import OfficialCalendarYear
+from models.calendar import CalendarDay, OfficialCalendarYear
 from models.changes import PENDING, ApprovalStep, ChangeRequest
 from services import audit, clock, workdays
 from services.errors import RuleViolation
@@ -220,3 +220,52 @@ def recompute_open_steps(years: Iterable[int], actor: User | None) -> list[Appro
             workflows.notify(unit, req, message)
     db.session.flush()
     return changed
+
+
+# --- a single day adjusted (moved here from workdays: editing the calendar recomputes the open steps) ---
+
+
+def save_calendar_day(day_row: CalendarDay, actor: User) -> CalendarDay:
+    """Validate and stage a new or edited single-day adjustment (one row per day); then the open
+    steps whose span touches its year (both years, when an edit moves it) are computed again.
+    An adjustment never makes its year official: only a whole notice does (`save_notice`)."""
+    with db.session.no_autoflush:  # the row being checked must not be flushed (unique day) before the check
+        workdays.require_editor(actor)
+        is_new = day_row.id is None
+        before = inspect(day_row).attrs.day.history.deleted
+        problems: list[tuple[str, str]] = []
+        if day_row.day is None:
+            problems.append(("day", str(_l("This field is required."))))
+        else:
+            day_row.day = workdays.as_date(day_row.day)
+            others = select(CalendarDay.id).where(CalendarDay.day == day_row.day)
+            taken = db.session.scalar(others if is_new else others.where(CalendarDay.id != day_row.id))
+            if taken is not None:
+                message = _l("%(day)s is already in the calendar; edit that entry instead.", day=day_row.day.isoformat())
+                problems.append(("day", str(message)))
+        day_row.note = (day_row.note or "").strip() or None
+        if day_row.note and len(day_row.note) > 50:
+            problems.append(("note", str(_l("The note may have at most 50 characters."))))
+        if problems:
+            raise RuleViolation(problems)
+        day_row.is_workday = bool(day_row.is_workday)
+        if is_new:
+            day_row.created_by_id = actor.id
+            db.session.add(day_row)
+    db.session.flush()
+    audit.record(actor, "calendar.create" if is_new else "calendar.update", "calendar_day", day_row.id,
+                 f"{day_row.day.isoformat()} {'workday' if day_row.is_workday else 'holiday'} {day_row.note or ''}".strip())
+    recompute_open_steps({day_row.day.year, *(workdays.as_date(d).year for d in before if d is not None)}, actor)
+    return day_row
+
+
+def delete_calendar_day(day_row: CalendarDay, actor: User) -> None:
+    """Check and record a deletion; the caller (Flask-Admin) deletes the row and commits, then
+    calls `calendar_day_deleted`."""
+    workdays.require_editor(actor)
+    audit.record(actor, "calendar.delete", "calendar_day", day_row.id, f"{day_row.day.isoformat()} {day_row.note or ''}".strip())
+
+
+def calendar_day_deleted(day: date, actor: User) -> None:
+    """After a deletion: the open steps whose span touches that year are computed again."""
+    recompute_open_steps({workdays.as_date(day).year}, actor)

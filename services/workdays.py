@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING
 
 import chinese_calendar
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from extensions import db
 from models.calendar import CalendarDay, OfficialCalendarYear
 from models.people import ADMIN, PROVINCE_OFFICIAL
-from services import audit
 from services.errors import RuleViolation
 from services.holiday_estimate import is_estimated_workday
 
@@ -145,7 +144,7 @@ def year_source(year: int, *, notices: Mapping[int, YearNotice] | None = None) -
     return _Calendar({} if notices is not None else None, notices).year(year).source(year)
 
 
-def _as_date(day: date) -> date:
+def as_date(day: date) -> date:
     # A datetime is a date too, but would never match a CalendarDay key.
     return day.date() if isinstance(day, datetime) else day
 
@@ -154,7 +153,7 @@ def is_workday(
     day: date, *, overrides: Mapping[date, bool] | None = None, notices: Mapping[int, YearNotice] | None = None
 ) -> tuple[bool, bool]:
     """(is_workday, estimated) for any date; never raises for a year the library lacks."""
-    return _Calendar(overrides, notices).check(_as_date(day))
+    return _Calendar(overrides, notices).check(as_date(day))
 
 
 def add_workdays(
@@ -164,7 +163,7 @@ def add_workdays(
 
     10 working days from a Monday without holidays is the Monday two weeks later.
     """
-    start = _as_date(start)
+    start = as_date(start)
     cal = _Calendar(overrides, notices)
     step = timedelta(days=1 if n >= 0 else -1)
     day, left, estimated = start, abs(n), False
@@ -185,7 +184,7 @@ def workdays_between(
     With start=today and end=the due date it is the "days left" (0 on the due date itself,
     negative once overdue).
     """
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     lo, hi, sign = (start, end, 1) if start <= end else (end, start, -1)
     cal = _Calendar(overrides, notices)
     cal.load(lo.year, hi.year)
@@ -207,55 +206,3 @@ def can_edit_calendar(actor: User | None) -> bool:
 def require_editor(actor: User | None) -> None:
     if not can_edit_calendar(actor):
         raise RuleViolation(str(_l("Only the provincial education department or an administrator may edit the working-day calendar.")))
-
-
-def save_calendar_day(day_row: CalendarDay, actor: User) -> CalendarDay:
-    """Validate and stage a new or edited single-day adjustment (one row per day); then the open
-    steps whose span touches its year (both years, when an edit moves it) are computed again.
-    An adjustment never makes its year official: only a whole notice does (services/calendar_notices.py)."""
-    with db.session.no_autoflush:  # the row being checked must not be flushed (unique day) before the check
-        require_editor(actor)
-        is_new = day_row.id is None
-        before = inspect(day_row).attrs.day.history.deleted
-        problems: list[tuple[str, str]] = []
-        if day_row.day is None:
-            problems.append(("day", str(_l("This field is required."))))
-        else:
-            day_row.day = _as_date(day_row.day)
-            others = select(CalendarDay.id).where(CalendarDay.day == day_row.day)
-            taken = db.session.scalar(others if is_new else others.where(CalendarDay.id != day_row.id))
-            if taken is not None:
-                message = _l("%(day)s is already in the calendar; edit that entry instead.", day=day_row.day.isoformat())
-                problems.append(("day", str(message)))
-        day_row.note = (day_row.note or "").strip() or None
-        if day_row.note and len(day_row.note) > 50:
-            problems.append(("note", str(_l("The note may have at most 50 characters."))))
-        if problems:
-            raise RuleViolation(problems)
-        day_row.is_workday = bool(day_row.is_workday)
-        if is_new:
-            day_row.created_by_id = actor.id
-            db.session.add(day_row)
-    db.session.flush()
-    audit.record(actor, "calendar.create" if is_new else "calendar.update", "calendar_day", day_row.id,
-                 f"{day_row.day.isoformat()} {'workday' if day_row.is_workday else 'holiday'} {day_row.note or ''}".strip())
-    _calendar_changed({day_row.day.year, *(_as_date(d).year for d in before if d is not None)}, actor)
-    return day_row
-
-
-def delete_calendar_day(day_row: CalendarDay, actor: User) -> None:
-    """Check and record a deletion; the caller (Flask-Admin) deletes the row and commits, then
-    calls `calendar_day_deleted`."""
-    require_editor(actor)
-    audit.record(actor, "calendar.delete", "calendar_day", day_row.id, f"{day_row.day.isoformat()} {day_row.note or ''}".strip())
-
-
-def calendar_day_deleted(day: date, actor: User) -> None:
-    """After a deletion: the open steps whose span touches that year are computed again."""
-    _calendar_changed({_as_date(day).year}, actor)
-
-
-def _calendar_changed(years: set[int], actor: User) -> None:
-    from services.calendar_notices import recompute_open_steps  # it imports workflows, which imports this module
-
-    recompute_open_steps(years, actor)

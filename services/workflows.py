@@ -473,9 +473,13 @@ def apply_effect(req: ChangeRequest, actor: User) -> None:
         if req.student is not None:
             lifecycle.apply(req.student, outcome, req.type)
         db.session.flush()  # inside: the history rows name the request and the approver
-    from services.archive import file_request_materials  # archive builds on this module
+    for follow_up in AFTER_EFFECT:  # e.g. 第十二条: the evidence goes into the pupil's archive
+        follow_up(req, actor)
 
-    file_request_materials(req, actor)  # 第十二条: the evidence goes into the pupil's archive
+
+# What runs after every applied effect, registered by the modules that build on the engine (the
+# archive files the request's evidence): the engine does not import them, so no import cycle.
+AFTER_EFFECT: list[Callable[[ChangeRequest, User], object]] = []
 
 
 def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None:

@@ -14,7 +14,7 @@ from extensions import db
 from models.audit import AuditLog
 from models.calendar import CalendarDay, OfficialCalendarYear
 from models.changes import Notification
-from services import calendar_notices, clock, workdays
+from services import calendar_notices, clock
 from services.calendar_notices import NoticeForm, save_notice
 from services.errors import RuleViolation
 from services.workdays import SOURCE_ESTIMATE, SOURCE_LIBRARY, SOURCE_NOTICE, Deadline, add_workdays, is_workday, year_source
@@ -104,13 +104,13 @@ def workflows_decide(req) -> None:
 def test_single_day_adjustment_recomputes_open_steps_but_keeps_the_year_estimated(ctx, on_18_december_2026):
     req = start()
     step = req.steps[0]
-    row = workdays.save_calendar_day(CalendarDay(day=date(2027, 1, 4), is_workday=False, note="防汛停课"), user("province"))
+    row = calendar_notices.save_calendar_day(CalendarDay(day=date(2027, 1, 4), is_workday=False, note="防汛停课"), user("province"))
     db.session.commit()
     assert (step.due_date, step.due_estimated) == (date(2027, 1, 5), True)
     assert year_source(2027) == SOURCE_ESTIMATE
     db.session.delete(row)
     db.session.commit()
-    workdays.calendar_day_deleted(date(2027, 1, 4), user("province"))
+    calendar_notices.calendar_day_deleted(date(2027, 1, 4), user("province"))
     db.session.commit()
     assert (step.due_date, step.due_estimated) == (date(2027, 1, 4), True)
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "step.due_recomputed")) == 2

@@ -17,8 +17,9 @@ from extensions import db
 from models.audit import AuditLog
 from models.calendar import CalendarDay
 from models.people import User
+from services.calendar_notices import save_calendar_day
 from services.errors import RuleViolation
-from services.workdays import Deadline, add_workdays, is_workday, save_calendar_day, workdays_between
+from services.workdays import Deadline, add_workdays, is_workday, workdays_between
 from tests.conftest import login
 
 
