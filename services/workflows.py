@@ -365,12 +365,20 @@ def missing_materials(req: ChangeRequest) -> list[Material]:
     return [m for m in type_of(req).materials if m.required(req) and m.code not in have]
 
 
+def attach_refusal(actor: User, req: ChangeRequest) -> str | None:
+    """Why the actor may not add evidence to the request; None when they may (the requesting side, while it is open)."""
+    if req.status not in OPEN_STATUSES or actor.unit_id != req.requester_unit_id:
+        return str(_l("Only the requesting school can add materials to an open request."))
+    return None
+
+
 def attach(req: ChangeRequest, material: str, file: FileStorage, actor: User) -> Attachment:
     """Add one evidence file; only the requesting side, while the request is open."""
     if not can_see(actor, req):
         raise NotInScope()
-    if req.status not in OPEN_STATUSES or actor.unit_id != req.requester_unit_id:
-        raise RuleViolation(str(_l("Only the requesting school can add materials to an open request.")))
+    refused = attach_refusal(actor, req)
+    if refused:
+        raise RuleViolation(refused)
     if material not in {m.code for m in type_of(req).materials}:
         raise RuleViolation(str(_l("Unknown material.")))
     name = uploads.clean_filename(file.filename)
@@ -408,21 +416,29 @@ def may_force(actor: User, step: ApprovalStep) -> bool:
     )
 
 
+def decide_refusal(actor: User, step: ApprovalStep | None, *, forced: bool = False) -> str | None:
+    """Why the actor may not decide the step (on behalf of its unit when `forced`, 强制干预); None when they may."""
+    if step is None or step.request.status != PENDING or step.decision is not None or step.request.current_seq != step.seq:
+        return str(_l("This step has already been decided."))
+    if forced:
+        if not may_force(actor, step):
+            return str(_l("Forced intervention is only for an overdue step of a unit below yours."))
+    elif not may_decide(actor, step):
+        return str(_l("This step is decided by %(unit)s.", unit=step.unit.name))
+    return None
+
+
 def decide(step_id: int, actor: User, approve: bool, comment: str | None = None, *, forced: bool = False) -> ApprovalStep:
     step = db.session.get(ApprovalStep, step_id)
     if step is None or (not can_see(actor, step.request) and not (forced and may_force(actor, step))):
         raise NotInScope()
     req = step.request
     comment = (comment or "").strip() or None
-    if req.status != PENDING or step.decision is not None or req.current_seq != step.seq:
-        raise RuleViolation(str(_l("This step has already been decided.")))
-    if forced:
-        if not may_force(actor, step):
-            raise RuleViolation(str(_l("Forced intervention is only for an overdue step of a unit below yours.")))
-        if not comment:
-            raise RuleViolation([("comment", str(_l("Say why you decide on behalf of the overdue unit.")))])
-    elif not may_decide(actor, step):
-        raise RuleViolation(str(_l("This step is decided by %(unit)s.", unit=step.unit.name)))
+    refused = decide_refusal(actor, step, forced=forced)
+    if refused:
+        raise RuleViolation(refused)
+    if forced and not comment:
+        raise RuleViolation([("comment", str(_l("Say why you decide on behalf of the overdue unit.")))])
     if not approve and not comment:
         raise RuleViolation([("comment", str(_l("A rejection needs a reason.")))])
     if approve and step.seq == 1:
@@ -467,14 +483,22 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
     return step
 
 
+def withdraw_refusal(actor: User, req: ChangeRequest) -> str | None:
+    """Why the actor may not withdraw the request; None when they may (the requesting unit, while it waits)."""
+    if actor.unit_id != req.requester_unit_id:
+        return str(_l("Only the requesting unit can withdraw the request."))
+    if req.status != PENDING:
+        return str(_l("Only a request still waiting for approval can be withdrawn."))
+    return None
+
+
 def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None:
     """The requesting unit may withdraw until the last step has approved."""
     if not can_see(actor, req):
         raise NotInScope()
-    if actor.unit_id != req.requester_unit_id:
-        raise RuleViolation(str(_l("Only the requesting unit can withdraw the request.")))
-    if req.status != PENDING:
-        raise RuleViolation(str(_l("Only a request still waiting for approval can be withdrawn.")))
+    refused = withdraw_refusal(actor, req)
+    if refused:
+        raise RuleViolation(refused)
     req.status, req.finished_at, req.current_seq = WITHDRAWN, clock.now(), None
     if type_of(req).on_withdraw is not None:
         with audit.acting(actor, reason=reason, request_id=req.id):
