@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from admin.base import ScopedModelView, attempt, current_actor, refusals, run_command
-from admin.status import row_id, scoped_pupil
+from admin.status import open_request_page, row_id, scoped_pupil
 from extensions import db
 from forms.changes import (
     AttachForm,
@@ -423,7 +423,7 @@ class ChangeRequestView(ScopedModelView):
                 to_school = transfer.receiving_school_for(actor, start.to_school.data) if receiving else None
             except NotInScope:
                 abort(404)
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: transfer.start_transfer(
                     pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
                     hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
@@ -447,7 +447,7 @@ class ChangeRequestView(ScopedModelView):
         form = OutOfProvinceForm()
         form.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
         if form.validate_on_submit():
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: workflows.open_request(
                     transfer.TRANSFER_OUT_OF_PROVINCE, student, actor, from_school=student.school,
                     external_school=form.external_school.data, reason_code=form.reason_code.data,
@@ -466,20 +466,6 @@ class ChangeRequestView(ScopedModelView):
         """The pupil of ?student_id=, which must lie in the actor's scope (else 404)."""
         return scoped_pupil()
 
-    def _open_and_attach(self, opener: t.Callable[[], ChangeRequest], files: dict[str, t.Any]) -> Response | None:
-        """Open a request with its evidence files in one commit (a refusal keeps neither); then its page."""
-        actor = current_actor()
-
-        def open_with_files() -> ChangeRequest:
-            req = opener()
-            for material, file in files.items():
-                if file and file.filename:
-                    request_commands.ATTACH.run(actor, req, material=material, file=file)
-            return req
-
-        done = attempt(open_with_files, lambda req: _("Request #%(id)s opened.", id=req.id))
-        return redirect(url_for(".request_page", request_id=done.value.id)) if done.ok else None
-
     @expose("/correction/new", methods=("GET", "POST"))
     def correction_new(self) -> t.Any:
         """学籍信息更正 (第十一条): school step, then authority step; approval writes old → new."""
@@ -490,7 +476,7 @@ class ChangeRequestView(ScopedModelView):
         form.ethnicity.choices = codes.choices("ethnicity")
         if form.validate_on_submit():
             values = {f: form[f].data for f in ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")}
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: enrollment.request_correction(student, current_actor(), values, form.reason.data),
                 {"hukou": form.evidence.data},
             )
@@ -507,7 +493,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         form = DelayForm()
         if form.validate_on_submit():
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: enrollment.request_delay(student, current_actor(), form.start_date.data, form.reason.data),
                 {"application": form.application.data},
             )
@@ -523,7 +509,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        done = self._open_and_attach(lambda: enrollment.submit_enrollment(student, current_actor()), {})
+        done = open_request_page(lambda: enrollment.submit_enrollment(student, current_actor()), {})
         return done or redirect(url_for("student.details_view", id=student.id))
 
     @expose("/delay/start", methods=("POST",))
@@ -531,7 +517,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        done = self._open_and_attach(lambda: enrollment.start_after_delay(student, current_actor()), {})
+        done = open_request_page(lambda: enrollment.start_after_delay(student, current_actor()), {})
         return done or redirect(url_for("student.details_view", id=student.id))
 
     @expose("/continuation/new", methods=("GET", "POST"))
@@ -553,7 +539,7 @@ class ChangeRequestView(ScopedModelView):
             pupil = db.session.get(Student, row_id(request.form["student_id"]))
             if pupil is None:
                 abort(404)
-            done = self._open_and_attach(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})
+            done = open_request_page(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})
             if done is not None:
                 return done
         return self.render("admin/continuation_new.html", lookup=lookup, confirm=confirm, pupil=pupil, mask_id=mask_id,

@@ -298,6 +298,17 @@ def _open_request_ids(student_ids: list[int], of_type: str | None = None) -> dic
     return found
 
 
+def busy_refusal(type_code: str, student: Student) -> str | None:
+    """Why the pupil cannot start a change of this type because of an open request (one at a time,
+    or one of the same type for a type that opens beside others); None when nothing is open.
+    `open_requests` applies the same rule to many pupils with one query."""
+    of_type = type_code if TYPES[type_code].opens_beside_others else None
+    busy = _open_request_ids([student.id], of_type).get(student.id)
+    if busy is None:
+        return None
+    return str(_l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy))
+
+
 def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int | None) -> list[tuple[str, str]]:
     student = req.student
     if student is not None:  # a request about a school (open_school_request) has no pupil to check
