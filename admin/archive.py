@@ -13,13 +13,13 @@ import io
 import typing as t
 from types import SimpleNamespace
 
-from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, abort, current_app, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, attempt, current_actor, flash_problems
 from extensions import db
 from forms.archive import add_form, edit_form
 from models.archive import ArchiveBackup, ArchiveDocument
@@ -60,12 +60,9 @@ def details_context(student: Student) -> dict[str, t.Any]:
     }
 
 
-def _flash_problems(problems: t.Iterable[tuple[str, str]], code: str) -> None:
-    sect = archive.SECTIONS[code]
-    labels = {f.name: f.label for f in sect.fields}
-    for name, message in problems:
-        label = labels.get(name) or (_("File") if name == "file" else None)
-        flash(f"{label}：{message}" if label else message, "error")
+def _labels(code: str) -> dict[str, t.Any]:
+    """The section's field labels, for the problems a refusal names by field."""
+    return {"file": _("File"), **{f.name: f.label for f in archive.SECTIONS[code].fields}}
 
 
 def _form_problems(form: t.Any) -> list[tuple[str, str]]:
@@ -129,20 +126,17 @@ class ArchiveView(SecureBaseView):
             abort(403)
         form = add_form(section)
         if not form.validate_on_submit():
-            _flash_problems(_form_problems(form), section)
+            flash_problems(_form_problems(form), _labels(section))
             return self._back(student_id, section)
-        try:
+
+        def add() -> t.Any:
             if sect.model is ArchiveDocument:
                 if not form.file.data:
                     raise RuleViolation([("file", _("Choose a file."))])
-                archive.add_document(student, actor, form.kind.data, form.file.data, form.note.data)
-            else:
-                archive.add_entry(student, actor, section, {f.name: form[f.name].data for f in sect.fields})
-            db.session.commit()
-            flash(_("Added to the archive."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash_problems(exc.problems, section)
+                return archive.add_document(student, actor, form.kind.data, form.file.data, form.note.data)
+            return archive.add_entry(student, actor, section, {f.name: form[f.name].data for f in sect.fields})
+
+        attempt(add, _("Added to the archive."), labels=_labels(section))
         return self._back(student_id, section)
 
     @expose("/<int:student_id>/<section>/<int:entry_id>/edit", methods=("GET", "POST"))
@@ -159,16 +153,11 @@ class ArchiveView(SecureBaseView):
             abort(403)
         form = edit_form(section, obj=row)
         if form.validate_on_submit():
-            try:
-                archive.edit_entry(row, actor, {f.name: form[f.name].data for f in sect.fields})
-                db.session.commit()
-                flash(_("The archive entry was corrected."), "success")
+            if attempt(lambda: archive.edit_entry(row, actor, {f.name: form[f.name].data for f in sect.fields}),
+                       _("The archive entry was corrected."), labels=_labels(section)).ok:
                 return self._back(student_id, section)
-            except RuleViolation as exc:
-                db.session.rollback()
-                _flash_problems(exc.problems, section)
         elif request.method == "POST":
-            _flash_problems(_form_problems(form), section)
+            flash_problems(_form_problems(form), _labels(section))
         return self.render("admin/archive_edit.html", form=form, section=sect, student=row.student, row=row)
 
     # --- reading: evidence files and exports (everyone in scope, audited) ------------------

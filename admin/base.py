@@ -18,9 +18,13 @@ from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from services import audit, scope
+from services.commands import Command
+from services.commands import refusals as command_refusals
 from services.errors import NotInScope, RuleViolation
 
 
@@ -59,24 +63,84 @@ class ServiceErrorsMixin:
         return super().handle_view_exception(exc)  # type: ignore[misc]
 
 
-def commit_or_flash(action: t.Callable[[], t.Any], success: str | None = None) -> bool:
-    """Run a service call, commit and flash `success`; a RuleViolation rolls back and flashes each
-    problem instead. Out of scope (NotInScope) rolls back and answers 404. The one place for the
-    try/commit/flash block of the screens' POST handlers; True when it was committed."""
+STALE_MESSAGE = _l("Someone else changed this at the same moment; please look again.")
+Labels = t.Mapping[str, t.Any] | FlaskForm | None
+
+
+def _label_of(labels: Labels, name: str) -> t.Any:
+    if labels is None:
+        return None
+    if isinstance(labels, FlaskForm):
+        if not name:
+            return None
+        field = getattr(labels, name, None)
+        return field.label.text if field is not None and hasattr(field, "label") else None
+    return labels.get(name)
+
+
+def flash_problems(problems: t.Iterable[tuple[str, str]], labels: Labels = None) -> None:
+    """Each (field, message) as an error; prefixed with the field's label when `labels` (a form or
+    a field → label mapping) names it."""
+    for name, message in problems:
+        label = _label_of(labels, name)
+        flash(f"{label}：{message}" if label else message, "error")
+
+
+def flash_form_errors(form: FlaskForm) -> None:
+    """A form that did not validate: each error with its field's label."""
+    for name, messages in form.errors.items():
+        label = form[name].label.text if name in form else name
+        for message in messages:
+            flash(f"{label}：{message}", "error")
+
+
+class Done(t.NamedTuple):
+    ok: bool
+    value: t.Any = None
+
+
+def attempt(action: t.Callable[[], t.Any], success: str | t.Callable[[t.Any], str] | None = None, *,
+            labels: Labels = None, stale: t.Any = None) -> Done:
+    """The one try/commit/flash block of the screens' POST handlers.
+
+    Run `action`, commit and flash `success` (a text, or made from the action's result). A refusal
+    (RuleViolation) rolls back — nothing of it is kept, not even an upload's row — and flashes each
+    problem. Out of scope (NotInScope) rolls back and answers 404. A concurrent change (two users at
+    once: StaleDataError from a versioned row, IntegrityError from a unique line) rolls back and
+    says so (`stale`, or the general words) instead of a 500."""
     try:
-        action()
+        value = action()
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
-        for _field, message in exc.problems:
-            flash(message, "error")
-        return False
+        flash_problems(exc.problems, labels)
+        return Done(False)
     except NotInScope:
         db.session.rollback()
         abort(404)
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        flash(str(stale or STALE_MESSAGE), "error")
+        return Done(False)
     if success:
-        flash(success, "success")
-    return True
+        flash(success(value) if callable(success) else success, "success")
+    return Done(True, value)
+
+
+def commit_or_flash(action: t.Callable[[], t.Any], success: str | None = None) -> bool:
+    """`attempt` when only success matters: True when it was committed."""
+    return attempt(action, success).ok
+
+
+def run_command(command: Command[t.Any], target: t.Any, success: str | t.Callable[[t.Any], str] | None = None, *,
+                labels: Labels = None, stale: t.Any = None, **args: t.Any) -> Done:
+    """Run a command (services/commands) as the current user, through `attempt`."""
+    return attempt(lambda: command.run(current_actor(), target, **args), success, labels=labels, stale=stale)
+
+
+def refusals(commands: t.Mapping[str, Command[t.Any]], target: t.Any) -> dict[str, str | None]:
+    """name → why the current user may not (None: may) for a page's buttons: the one source of its `can_*`."""
+    return command_refusals(commands, current_actor(), target)
 
 
 class SecureIndexView(AccessMixin, AdminIndexView):

@@ -19,14 +19,15 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import exists, select
 
-from admin.base import ReadOnlyScopedView, current_actor
+from admin.base import ReadOnlyScopedView, attempt, current_actor, flash_form_errors, refusals, run_command
 from extensions import db
 from forms.certificates import CertificateConfirmForm, RecordProofForm, ReissueForm, RevokeForm
 from models.graduation import DIPLOMA, PASSED, RECORD_PROOF, REVOKED, VALID, Certificate, GraduationRecord
 from models.org import SCHOOL, OrgUnit
 from services import codes, exports, graduation, scope, workflows
 from services.certificates import batch, issuing, kinds, record_proof, rendering, revocation, verification
-from services.errors import NotInScope, RuleViolation
+from services.commands import records as record_commands
+from services.errors import NotInScope
 
 SCHOOL_CHOICES_LIMIT = 500
 OUTCOME_LABELS = {"graduated": _l("Graduated (毕业)"), "completed": _l("Completed (结业)")}
@@ -35,13 +36,6 @@ JOB_STATUS_LABELS = {
     batch.JOB_QUEUED: _l("Queued"), batch.JOB_RUNNING: _l("Printing"),
     batch.JOB_DONE: _l("Ready"), batch.JOB_FAILED: _l("Printing failed"),
 }
-
-
-def _flash_form_errors(form: t.Any) -> None:
-    for name, messages in form.errors.items():
-        label = form[name].label.text if name in form else name
-        for message in messages:
-            flash(f"{label}：{message}", "error")
 
 
 def _status_cell(v: t.Any, c: t.Any, m: Certificate, n: str) -> Markup:
@@ -106,16 +100,8 @@ class CertificateView(ReadOnlyScopedView):
             abort(404)
 
     def _call(self, action: t.Callable[[], t.Any]) -> tuple[bool, t.Any]:
-        """Run a service and commit: (True, its result). A refusal writes nothing and is flashed
-        (ServiceErrorsMixin): (False, None); out of scope: 404."""
-        try:
-            result = action()
-            db.session.commit()
-        except (RuleViolation, NotInScope) as exc:
-            db.session.rollback()
-            self.handle_view_exception(exc)  # NotInScope → 404, RuleViolation → flashed
-            return False, None
-        return True, result
+        """Run a service and commit: (True, its result); a refusal writes nothing and is flashed (False, None)."""
+        return tuple(attempt(action))  # type: ignore[return-value]
 
     def _year(self) -> int | None:
         value = request.values.get("year", "")
@@ -126,15 +112,14 @@ class CertificateView(ReadOnlyScopedView):
     def certificate_page(self, cert_id: int) -> str:
         actor = current_actor()
         cert = self._certificate(cert_id)
-        may_issue = issuing.may_issue(actor, cert.school)
+        # The buttons ask the certificate's commands (services/commands/records.py).
+        refused = refusals(record_commands.CERTIFICATE_PAGE, cert)
         return self.render(
             "admin/certificate.html", cert=cert, actor=actor, replaced_by=revocation.replaced_by(cert),
             kind_labels=kinds.KIND_LABELS, status_labels=kinds.STATUS_LABELS, titles=kinds.TITLES,
             code_words=verification.code_words, code_label=codes.label,
             revoke_reason=revocation.revoke_reason_label(cert) if cert.status == REVOKED else "",
-            can_revoke=cert.status == VALID and issuing.may_revoke(actor, cert),
-            can_reissue=cert.status == VALID and cert.kind in kinds.ISSUED_KINDS and may_issue,
-            can_request_proof=cert.kind == DIPLOMA and may_issue,
+            refused=refused, **{f"can_{name}": why is None for name, why in refused.items()},
             revoke_form=RevokeForm(formdata=None), reissue_form=ReissueForm(formdata=None),
             request_type=workflows.TYPES.get(RECORD_PROOF),
         )
@@ -154,11 +139,10 @@ class CertificateView(ReadOnlyScopedView):
         cert = self._certificate(cert_id)
         form = RevokeForm()
         if not form.validate_on_submit():
-            _flash_form_errors(form)
+            flash_form_errors(form)
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        ok, _none = self._call(lambda: revocation.revoke(cert, current_actor(), form.reason.data))
-        if ok:
-            flash(_("Certificate %(number)s revoked.", number=cert.number), "success")
+        run_command(record_commands.REVOKE, cert, _("Certificate %(number)s revoked.", number=cert.number),
+                    reason=form.reason.data)
         return redirect(url_for(".certificate_page", cert_id=cert_id))
 
     @expose("/<int:cert_id>/reissue", methods=("POST",))
@@ -166,9 +150,9 @@ class CertificateView(ReadOnlyScopedView):
         cert = self._certificate(cert_id)
         form = ReissueForm()
         if not form.validate_on_submit():
-            _flash_form_errors(form)
+            flash_form_errors(form)
             return redirect(url_for(".certificate_page", cert_id=cert_id))
-        ok, new = self._call(lambda: revocation.reissue(cert, current_actor(), form.reason.data, form.note.data))
+        ok, new = run_command(record_commands.REISSUE, cert, reason=form.reason.data, note=form.note.data)
         if not ok:
             return redirect(url_for(".certificate_page", cert_id=cert_id))
         flash(_("Certificate %(number)s issued; %(old)s is revoked.", number=new.number, old=cert.number), "success")
@@ -199,7 +183,7 @@ class CertificateView(ReadOnlyScopedView):
                       "success")
                 return redirect(url_for("requests.request_page", request_id=req.id))
         elif request.method == "POST":
-            _flash_form_errors(form)
+            flash_form_errors(form)
         lost = issuing.active_certificate(student.id, DIPLOMA)
         return self.render("admin/certificate_record_proof.html", form=form, student=student, record=record, lost=lost,
                            may_request=record is not None and issuing.may_issue(actor, record.school))

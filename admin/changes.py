@@ -13,10 +13,9 @@ from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy.orm.exc import StaleDataError
 
-from admin.base import ScopedModelView, current_actor
-from admin.status import row_id, scoped_pupil
+from admin.base import ScopedModelView, attempt, current_actor, refusals, run_command
+from admin.status import open_request_page, row_id, scoped_pupil
 from extensions import db
 from forms.changes import (
     AttachForm,
@@ -33,7 +32,9 @@ from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import codes, departures, documents, enrollment, placements, suspension, transfer, uploads, workflows
-from services.errors import NotInScope, RuleViolation
+from services.commands import Command
+from services.commands import requests as request_commands
+from services.errors import NotInScope
 from services.ids import mask_id, mask_xjh
 from services.labels import DECISION_LABELS, STEP_ROLE_LABELS
 
@@ -271,15 +272,13 @@ class ChangeRequestView(ScopedModelView):
                 flash(message, "error")
                 continue
             step = req.current_step
-            try:
-                if step is None:
-                    raise RuleViolation(_("This step has already been decided."))
-                workflows.decide(step.id, actor, True)
-                db.session.commit()
+            refused = request_commands.DECIDE.allowed(actor, req)
+            if refused or step is None:
+                flash(f"#{req.id}: {refused}", "error")
+                continue
+            if attempt(lambda: request_commands.DECIDE.run(actor, req, step_id=step.id, approve=True),  # noqa: B023
+                       labels={"": f"#{req.id}"}).ok:
                 done += 1
-            except RuleViolation as exc:
-                db.session.rollback()
-                flash(f"#{req.id}: {exc}", "error")
         if done:
             flash(_("%(n)d requests approved.", n=done), "success")
 
@@ -300,49 +299,31 @@ class ChangeRequestView(ScopedModelView):
         attach_form = AttachForm()
         attach_form.material.choices = [(m.code, str(m.label)) for m in ctype.materials]
         fallback = transfer.fallback_opens_on(req) if req.type == transfer.TRANSFER else None
+        # The buttons ask the commands (services/commands/requests.py), the same checks the handlers run.
+        refused = refusals(request_commands.REQUEST_PAGE, req)
+        can = {f"can_{name}": reason is None for name, reason in refused.items()}
         return self.render(
             "admin/change_request.html",
-            req=req, ctype=ctype, step=step, actor=actor,
-            can_decide=step is not None and workflows.may_decide(actor, step),
-            can_force=step is not None and workflows.may_force(actor, step),
-            can_withdraw=req.status == PENDING and actor.unit_id == req.requester_unit_id,
-            can_attach=req.status in ("pending", "approved") and actor.unit_id == req.requester_unit_id,
-            can_report=req.type == transfer.TRANSFER and req.status == "approved" and actor.unit_id == req.to_school_id,
-            can_provisional=(
-                req.type == transfer.TRANSFER and req.status == PENDING and req.current_seq in (3, 4) and not req.provisional_at
-                and req.to_school is not None and req.to_school.supervisor_id == actor.unit_id and actor.is_official
-            ),
+            req=req, ctype=ctype, step=step, actor=actor, refused=refused, **can,
             fallback=fallback, missing=workflows.missing_materials(req),
             decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
             role_labels=STEP_ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
             days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label,
-            can_print_info=req.student is not None and documents.can_print_student(actor, req.student),
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
             notes=workflows.notes_for(req, actor.unit_id),
             facts=departures.request_facts(req),
             when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=payload_rows(req),
         )
 
-    def _done(self, req_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:
-        try:
-            fn()
-            db.session.commit()
-            flash(ok, "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
-        except StaleDataError:
-            db.session.rollback()
-            flash(_("Someone else changed this request at the same moment; please look again."), "error")
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
-        return redirect(url_for(".request_page", request_id=req_id))
+    def _run(self, req: ChangeRequest, command: Command[ChangeRequest], ok: str, **args: t.Any) -> Response:
+        """Run one of the page's commands and come back to the page."""
+        run_command(command, req, ok, stale=_("Someone else changed this request at the same moment; please look again."),
+                    **args)
+        return redirect(url_for(".request_page", request_id=req.id))
 
     @expose("/<int:request_id>/decide", methods=("POST",))
     def decide_view(self, request_id: int) -> Response:
-        self._load(request_id)
+        req = self._load(request_id)
         form = DecisionForm()
         if not form.validate_on_submit():
             flash(_("Choose approve or reject."), "error")
@@ -351,11 +332,9 @@ class ChangeRequestView(ScopedModelView):
         step = db.session.get(ApprovalStep, row_id(form.step_id.data))
         if step is None or step.request_id != request_id:
             abort(404)
-        return self._done(
-            request_id,
-            lambda: workflows.decide(step.id, current_actor(), approve, form.comment.data, forced=form.forced.data),
-            _("Approved.") if approve else _("Rejected."),
-        )
+        command = request_commands.FORCE if form.forced.data else request_commands.DECIDE
+        return self._run(req, command, _("Approved.") if approve else _("Rejected."),
+                         step_id=step.id, approve=approve, comment=form.comment.data)
 
     @expose("/<int:request_id>/withdraw", methods=("POST",))
     def withdraw_view(self, request_id: int) -> Response:
@@ -363,23 +342,21 @@ class ChangeRequestView(ScopedModelView):
         form = ReasonForm()
         if not form.validate_on_submit():
             abort(400)
-        return self._done(request_id, lambda: workflows.withdraw(req, current_actor(), form.reason.data), _("Withdrawn."))
+        return self._run(req, request_commands.WITHDRAW, _("Withdrawn."), reason=form.reason.data)
 
     @expose("/<int:request_id>/report", methods=("POST",))
     def report_view(self, request_id: int) -> Response:
         req = self._load(request_id)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        return self._done(request_id, lambda: transfer.report_arrival(req, current_actor()),
-                          _("The pupil has reported; the record is now at your school."))
+        return self._run(req, request_commands.REPORT_ARRIVAL, _("The pupil has reported; the record is now at your school."))
 
     @expose("/<int:request_id>/provisional", methods=("POST",))
     def provisional_view(self, request_id: int) -> Response:
         req = self._load(request_id)
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        return self._done(request_id, lambda: transfer.admit_provisionally(req, current_actor()),
-                          _("Provisional admission signed."))
+        return self._run(req, request_commands.PROVISIONAL, _("Provisional admission signed."))
 
     @expose("/<int:request_id>/attach", methods=("POST",))
     def attach_view(self, request_id: int) -> Response:
@@ -389,8 +366,7 @@ class ChangeRequestView(ScopedModelView):
         if not form.validate_on_submit() or not form.file.data:
             flash(_("Choose a material and a file."), "error")
             return redirect(url_for(".request_page", request_id=request_id))
-        return self._done(request_id, lambda: workflows.attach(req, form.material.data, form.file.data, current_actor()),
-                          _("File added."))
+        return self._run(req, request_commands.ATTACH, _("File added."), material=form.material.data, file=form.file.data)
 
     @expose("/attachment/<int:attachment_id>")
     def attachment_view(self, attachment_id: int) -> Response:
@@ -408,14 +384,14 @@ class ChangeRequestView(ScopedModelView):
     @expose("/<int:request_id>/print/<kind>")
     def print_view(self, request_id: int, kind: str) -> Response:
         req = self._load(request_id)
-        try:
-            pdf, doc = documents.print_for_request(req, kind, current_actor())
-        except NotInScope:
-            abort(404)
-        except RuleViolation as exc:
-            flash(str(exc), "error")
+        actor = current_actor()
+        if kind == "student_info":  # the one form with a rule of its own (who prints the sheet)
+            done = run_command(request_commands.PRINT_PUPIL_INFO, req)
+        else:
+            done = attempt(lambda: documents.print_for_request(req, kind, actor))
+        if not done.ok:
             return redirect(url_for(".request_page", request_id=request_id))
-        db.session.commit()
+        pdf, doc = done.value
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})
 
@@ -447,7 +423,7 @@ class ChangeRequestView(ScopedModelView):
                 to_school = transfer.receiving_school_for(actor, start.to_school.data) if receiving else None
             except NotInScope:
                 abort(404)
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: transfer.start_transfer(
                     pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
                     hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
@@ -471,7 +447,7 @@ class ChangeRequestView(ScopedModelView):
         form = OutOfProvinceForm()
         form.reason_code.choices = [(k, str(v)) for k, v in transfer.REASONS.items()]
         if form.validate_on_submit():
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: workflows.open_request(
                     transfer.TRANSFER_OUT_OF_PROVINCE, student, actor, from_school=student.school,
                     external_school=form.external_school.data, reason_code=form.reason_code.data,
@@ -490,22 +466,6 @@ class ChangeRequestView(ScopedModelView):
         """The pupil of ?student_id=, which must lie in the actor's scope (else 404)."""
         return scoped_pupil()
 
-    def _open_and_attach(self, opener: t.Callable[[], ChangeRequest], files: dict[str, t.Any]) -> Response | None:
-        actor = current_actor()
-        try:
-            req = opener()
-            for material, file in files.items():
-                if file and file.filename:
-                    workflows.attach(req, material, file, actor)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
-            return None
-        flash(_("Request #%(id)s opened.", id=req.id), "success")
-        return redirect(url_for(".request_page", request_id=req.id))
-
     @expose("/correction/new", methods=("GET", "POST"))
     def correction_new(self) -> t.Any:
         """学籍信息更正 (第十一条): school step, then authority step; approval writes old → new."""
@@ -516,7 +476,7 @@ class ChangeRequestView(ScopedModelView):
         form.ethnicity.choices = codes.choices("ethnicity")
         if form.validate_on_submit():
             values = {f: form[f].data for f in ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")}
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: enrollment.request_correction(student, current_actor(), values, form.reason.data),
                 {"hukou": form.evidence.data},
             )
@@ -533,7 +493,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         form = DelayForm()
         if form.validate_on_submit():
-            done = self._open_and_attach(
+            done = open_request_page(
                 lambda: enrollment.request_delay(student, current_actor(), form.start_date.data, form.reason.data),
                 {"application": form.application.data},
             )
@@ -549,7 +509,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        done = self._open_and_attach(lambda: enrollment.submit_enrollment(student, current_actor()), {})
+        done = open_request_page(lambda: enrollment.submit_enrollment(student, current_actor()), {})
         return done or redirect(url_for("student.details_view", id=student.id))
 
     @expose("/delay/start", methods=("POST",))
@@ -557,7 +517,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        done = self._open_and_attach(lambda: enrollment.start_after_delay(student, current_actor()), {})
+        done = open_request_page(lambda: enrollment.start_after_delay(student, current_actor()), {})
         return done or redirect(url_for("student.details_view", id=student.id))
 
     @expose("/continuation/new", methods=("GET", "POST"))
@@ -579,7 +539,7 @@ class ChangeRequestView(ScopedModelView):
             pupil = db.session.get(Student, row_id(request.form["student_id"]))
             if pupil is None:
                 abort(404)
-            done = self._open_and_attach(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})
+            done = open_request_page(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})
             if done is not None:
                 return done
         return self.render("admin/continuation_new.html", lookup=lookup, confirm=confirm, pupil=pupil, mask_id=mask_id,

@@ -20,18 +20,20 @@ from flask_admin import Admin, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from admin import changes
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, current_actor, refusals, run_command
 from extensions import db
 from forms.graduation import RESULTS, AssessForm, RosterActionForm, SubmitRosterForm
 from models.changes import ChangeRequest
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
 from models.org import SCHOOL, OrgUnit
 from services import audit, codes, exports, graduation, scope
-from services.errors import NotInScope, RuleViolation
+from services.commands import Command
+from services.commands import rosters as roster_commands
+from services.commands.rosters import Roster
+from services.errors import NotInScope
 from services.ids import mask_xjh
 
 ROWS_PER_PAGE = 50
@@ -96,27 +98,14 @@ def _back(school: OrgUnit, year: int) -> Response:
     return redirect(url_for(".roster", school_id=school.id, year=year, page=_page() or None, show=_show()))
 
 
-def _run(school: OrgUnit, year: int, action: t.Callable[[], t.Any], ok: t.Callable[[t.Any], str],
-         then: t.Callable[[t.Any], Response] | None = None) -> Response:
-    """Call a service, commit, say what happened and go `then` (default: back to the roster); a
-    refusal writes nothing and shows why on the roster."""
-    try:
-        result = action()
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        for _field, message in exc.problems:
-            flash(message, "error")
-    except NotInScope:
-        db.session.rollback()
-        abort(404)
-    except IntegrityError:  # two registrars compiling at once: one pupil, one line a year
-        db.session.rollback()
-        flash(_("Someone else changed this roster at the same moment; please look again."), "error")
-    else:
-        flash(ok(result), "success")
-        if then is not None:
-            return then(result)
+def _run(school: OrgUnit, year: int, command: Command[Roster], ok: t.Callable[[t.Any], str],
+         then: t.Callable[[t.Any], Response] | None = None, **args: t.Any) -> Response:
+    """Run a roster command, say what happened and go `then` (default: back to the roster); a
+    refusal writes nothing and shows why on the roster; two registrars at once get a clear message."""
+    done = run_command(command, Roster(school, year), ok,
+                       stale=_("Someone else changed this roster at the same moment; please look again."), **args)
+    if done.ok and then is not None:
+        return then(done.value)
     return _back(school, year)
 
 
@@ -153,24 +142,16 @@ class GraduationView(SecureBaseView):
             .offset(page * ROWS_PER_PAGE).limit(ROWS_PER_PAGE + 1)
         ).all()
         info = graduation.summary(school, year)
-        own = graduation.is_own_staff(actor, school)
         authority = graduation.is_assessment_authority(actor, school)
-        open_roster = not info.locked
-        # One rule for the calendar (services/graduation.why_not_now): the buttons it stops are
-        # disabled and the reason is shown; the services refuse with the same words.
-        school_blocked = graduation.why_not_now(year)
-        authority_blocked = graduation.why_not_now(year, authority=True)
-        may_record = authority and not info.approved and not authority_blocked
+        # The buttons ask the roster's commands (services/commands/rosters.py): the same checks, and
+        # the same words, as the services; a disabled button shows the calendar's reason.
+        refused = refusals(roster_commands.ROSTER_PAGE, Roster(school, year))
         return self.render(
             "admin/graduation_roster.html", school=school, year=year, info=info, lines=lines[:ROWS_PER_PAGE],
             has_next=len(lines) > ROWS_PER_PAGE, page=page, show=show, show_labels=SHOW, results=RESULTS, outcomes=OUTCOMES,
             first=page * ROWS_PER_PAGE, code_label=codes.label, mask_xjh=mask_xjh, status_labels=changes.STATUS_LABELS,
-            can_compile=own and open_roster and year == graduation.graduation_year() and not school_blocked,
-            can_assess=(own and open_roster and not school_blocked) or may_record,
-            can_confirm=may_record and info.unconfirmed > 0, is_authority=authority,
-            can_submit=own and open_roster and not school_blocked,
-            can_submit_late=graduation.is_supervisor(actor, school) and open_roster and info.days_left < 0 and not authority_blocked,
-            blocked=authority_blocked if (authority or not own) else school_blocked,
+            is_authority=authority, refused=refused, **{f"can_{name}": why is None for name, why in refused.items()},
+            blocked=graduation.why_not_now(year, authority=authority or not graduation.is_own_staff(actor, school)),
             preview=graduation.approval_preview(school, year), confirmed_by=graduation.confirmation_text,
             action_form=RosterActionForm(formdata=None), assess_form=AssessForm(formdata=None),
             submit_form=SubmitRosterForm(formdata=None),
@@ -181,7 +162,7 @@ class GraduationView(SecureBaseView):
         school = _own_school(school_id, year)
         if not RosterActionForm().validate_on_submit():
             abort(400)
-        return _run(school, year, lambda: graduation.compile_roster(current_actor(), school, year),
+        return _run(school, year, roster_commands.COMPILE,
                     lambda added: _("Roster compiled: %(n)d pupils added.", n=added))
 
     @expose("/<int:school_id>/<int:year>/confirm", methods=("POST",))
@@ -190,7 +171,7 @@ class GraduationView(SecureBaseView):
         school = _marking_school(school_id, year)
         if not RosterActionForm().validate_on_submit():
             abort(400)
-        return _run(school, year, lambda: graduation.confirm_assessment(current_actor(), school, year),
+        return _run(school, year, roster_commands.CONFIRM,
                     lambda n: _("%(n)d results confirmed.", n=n))
 
     @expose("/<int:school_id>/<int:year>/assess", methods=("POST",))
@@ -212,8 +193,8 @@ class GraduationView(SecureBaseView):
             GraduationRecord.id.in_(ids), GraduationRecord.school_id == school.id, GraduationRecord.year == year)).all()
         if len(lines) != len(ids):
             abort(404)  # a posted line of another roster: refuse the whole batch
-        return _run(school, year, lambda: graduation.mark_assessment(current_actor(), lines, result == PASSED),
-                    lambda n: _("%(n)d pupils marked.", n=n))
+        return _run(school, year, roster_commands.ASSESS, lambda n: _("%(n)d pupils marked.", n=n),
+                    lines=lines, passed=result == PASSED)
 
     @expose("/<int:school_id>/<int:year>/assess-rest", methods=("POST",))
     def assess_rest(self, school_id: int, year: int) -> Response:
@@ -222,8 +203,8 @@ class GraduationView(SecureBaseView):
         form = AssessForm()
         if not form.validate_on_submit() or form.result.data not in RESULTS:
             abort(400)
-        return _run(school, year, lambda: graduation.mark_unassessed(current_actor(), school, year, form.result.data == PASSED),
-                    lambda n: _("%(n)d pupils marked.", n=n))
+        return _run(school, year, roster_commands.ASSESS, lambda n: _("%(n)d pupils marked.", n=n),
+                    passed=form.result.data == PASSED)
 
     @expose("/<int:school_id>/<int:year>/submit", methods=("POST",))
     def submit(self, school_id: int, year: int) -> Response:
@@ -234,9 +215,11 @@ class GraduationView(SecureBaseView):
         form = SubmitRosterForm()
         if not form.validate_on_submit():
             abort(400)
-        return _run(school, year, lambda: graduation.submit_roster(actor, school, year, late_reason=form.late_reason.data),
+        command = roster_commands.SUBMIT_LATE if graduation.is_supervisor(actor, school) else roster_commands.SUBMIT
+        return _run(school, year, command,
                     lambda req: _("The roster is submitted to the supervising authority (#%(id)s).", id=req.id),
-                    then=lambda req: redirect(url_for("requests.request_page", request_id=req.id)))
+                    then=lambda req: redirect(url_for("requests.request_page", request_id=req.id)),
+                    late_reason=form.late_reason.data)
 
     @expose("/<int:school_id>/<int:year>/export.xlsx")
     def export(self, school_id: int, year: int) -> Response:

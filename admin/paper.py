@@ -8,35 +8,20 @@ page); they get their data from the template globals registered by `register_glo
 
 from __future__ import annotations
 
-import typing as t
 from types import SimpleNamespace
 
-from flask import Flask, abort, current_app, flash, redirect, url_for
+from flask import Flask, abort, current_app, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.base import SecureBaseView, current_actor
-from extensions import db
+from admin.base import SecureBaseView, attempt, current_actor, flash_form_errors
 from forms.paper import PaperDispatchForm, PaperLocationForm, PaperReceiptForm
 from models.changes import ChangeRequest
 from models.paper import PaperHandover
 from models.student import Student
 from services import archive, paper, scope
-from services.errors import NotInScope, RuleViolation
-
-
-def _flash(exc: RuleViolation, form: t.Any) -> None:
-    for name, message in exc.problems:
-        field = getattr(form, name, None) if name else None
-        flash(f"{field.label.text}：{message}" if field is not None and hasattr(field, "label") else message, "error")
-
-
-def _flash_form(form: t.Any) -> None:
-    for name, messages in form.errors.items():
-        label = form[name].label.text if name in form else name
-        for message in messages:
-            flash(f"{label}：{message}", "error")
+from services.errors import NotInScope
 
 
 def _handover_view(handover: PaperHandover, back: str) -> SimpleNamespace:
@@ -113,15 +98,10 @@ class PaperView(SecureBaseView):
             abort(404)
         form = PaperLocationForm()
         if not form.validate_on_submit():
-            _flash_form(form)
+            flash_form_errors(form)
             return self._student_page(student_id)
-        try:
-            paper.record_location(student, actor, form.location.data, form.custodian.data)
-            db.session.commit()
-            flash(_("Where the paper file is kept was recorded."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash(exc, form)
+        attempt(lambda: paper.record_location(student, actor, form.location.data, form.custodian.data),
+                _("Where the paper file is kept was recorded."), labels=form)
         return self._student_page(student_id)
 
     @expose("/handover/<int:handover_id>/dispatch", methods=("POST",))
@@ -130,16 +110,12 @@ class PaperView(SecureBaseView):
         handover = self._handover(handover_id)
         form = PaperDispatchForm()
         if not form.validate_on_submit():
-            _flash_form(form)
+            flash_form_errors(form)
             return self._back(handover, form.back.data)
-        try:
-            paper.record_dispatch(handover, actor, sent_on=form.sent_on.data, carried_by=form.carried_by.data,
-                                  sealed=form.sealed.data, copy_kept=form.copy_kept.data, copy_location=form.copy_location.data)
-            db.session.commit()
-            flash(_("The dispatch of the paper file was recorded."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash(exc, form)
+        attempt(lambda: paper.record_dispatch(handover, actor, sent_on=form.sent_on.data, carried_by=form.carried_by.data,
+                                              sealed=form.sealed.data, copy_kept=form.copy_kept.data,
+                                              copy_location=form.copy_location.data),
+                _("The dispatch of the paper file was recorded."), labels=form)
         return self._back(handover, form.back.data)
 
     @expose("/handover/<int:handover_id>/receive", methods=("POST",))
@@ -148,13 +124,9 @@ class PaperView(SecureBaseView):
         handover = self._handover(handover_id)
         form = PaperReceiptForm()
         if not form.validate_on_submit():
-            _flash_form(form)
+            flash_form_errors(form)
             return self._back(handover, form.back.data)
-        try:
-            paper.confirm_receipt(handover, actor, received_on=form.received_on.data, received_by=form.received_by.data)
-            db.session.commit()
-            flash(_("The receipt of the paper file was confirmed."), "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            _flash(exc, form)
+        attempt(lambda: paper.confirm_receipt(handover, actor, received_on=form.received_on.data,
+                                              received_by=form.received_by.data),
+                _("The receipt of the paper file was confirmed."), labels=form)
         return self._back(handover, form.back.data)

@@ -21,12 +21,13 @@ from markupsafe import Markup
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin.base import ScopedModelView, current_actor
+from admin.base import ScopedModelView, current_actor, run_command
 from extensions import db
 from models.problems import ProblemRecord
 from models.student import Student
 from services import audit, codes, dedup, problems, scope, uploads
-from services.errors import NotInScope, RuleViolation
+from services.commands import records as record_commands
+from services.errors import NotInScope
 from services.ids import mask_id
 
 # The menu entry: admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
@@ -119,26 +120,16 @@ class ProblemRecordView(ScopedModelView):
             problem=problem, student=problem.student, other=other,
             other_in_scope=other is not None and scope.covers(actor, other.scope_path),
             other_text=other_record_text(actor, other),
-            can_resolve=problem.status == "open" and problems.may_resolve(actor, problem),
+            can_resolve=record_commands.RESOLVE_PROBLEM.allowed(actor, problem) is None,
             still_collides=problem.status == "open" and problems.still_collides(problem),
             evidence_form=EvidenceForm(), correction_form=CorrectionForm(), cancellation_form=CancellationForm(),
             kind_labels=dedup.KIND_LABELS, status_labels=dedup.STATUS_LABELS, resolution_labels=dedup.RESOLUTION_LABELS,
             detail=dedup.detail_text(problem), code_label=codes.label, mask_id=mask_id,
         )
 
-    def _done(self, problem_id: int, fn: t.Callable[[], t.Any], ok: str) -> Response:
-        try:
-            fn()
-            db.session.commit()
-            flash(ok, "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
-        except NotInScope:
-            db.session.rollback()
-            abort(404)
-        return redirect(url_for(".problem_page", problem_id=problem_id))
+    def _done(self, problem: ProblemRecord, how: t.Callable[[], t.Any], ok: str) -> Response:
+        run_command(record_commands.RESOLVE_PROBLEM, problem, ok, how=how)
+        return redirect(url_for(".problem_page", problem_id=problem.id))
 
     @expose("/<int:problem_id>/evidence", methods=("POST",))
     def resolve_evidence(self, problem_id: int) -> Response:
@@ -146,7 +137,7 @@ class ProblemRecordView(ScopedModelView):
         form = EvidenceForm()
         if not form.validate_on_submit():
             abort(400)
-        return self._done(problem_id, lambda: problems.resolve_with_evidence(problem, current_actor(), form.file.data, form.note.data),
+        return self._done(problem, lambda: problems.resolve_with_evidence(problem, current_actor(), form.file.data, form.note.data),
                           _("Resolved with evidence."))
 
     @expose("/<int:problem_id>/correction", methods=("POST",))
@@ -155,7 +146,7 @@ class ProblemRecordView(ScopedModelView):
         form = CorrectionForm()
         if not form.validate_on_submit():
             abort(400)
-        return self._done(problem_id, lambda: problems.resolve_by_correction(problem, current_actor(), form.note.data),
+        return self._done(problem, lambda: problems.resolve_by_correction(problem, current_actor(), form.note.data),
                           _("Resolved: the data was corrected."))
 
     @expose("/<int:problem_id>/cancellation", methods=("POST",))
@@ -167,7 +158,7 @@ class ProblemRecordView(ScopedModelView):
                 abort(400)
             flash(_("Say why the record is cancelled."), "error")
             return redirect(url_for(".problem_page", problem_id=problem_id))
-        return self._done(problem_id, lambda: problems.resolve_by_cancellation(problem, current_actor(), form.note.data),
+        return self._done(problem, lambda: problems.resolve_by_cancellation(problem, current_actor(), form.note.data),
                           _("The record is cancelled (注销)."))
 
     @expose("/<int:problem_id>/evidence-file")

@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from admin.base import SecureBaseView, commit_or_flash, current_actor
+from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor, flash_form_errors
 from extensions import db
 from forms.status import (
     CONTACT_PURPOSES,
@@ -40,13 +40,15 @@ from forms.status import (
     material_field,
     with_materials,
 )
-from models.changes import COMPLETED, ChangeRequest
+from models.changes import ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.people import User
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ArchiveHandover, FamilyContact
 from models.student import Student
 from services import clock, codes, departures, placements, scope, suspension, workflows
-from services.errors import NotInScope, RuleViolation
+from services.commands import pupils as pupil_commands
+from services.commands import requests as request_commands
+from services.errors import NotInScope
 from services.ids import division_name
 from services.students import GRADES_BY_KIND, grades_taught
 
@@ -239,31 +241,26 @@ KINDS: dict[str, Kind] = {
     ),
 }
 
-# The buttons of the pupil's page, by the pupil's status.
-ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
-    "enrolled": ("suspension", "abroad", "death", "dropout", "juvenile_placement", "special_move"),
-    "suspended": ("resumption", "suspension_extension", "death"),
-    departures.ABROAD_STATUS: ("abroad_return", "death"),
-    departures.DROPPED_OUT: ("dropout_return", "death"),
-}
+def actions_for(student: Student) -> list[tuple[str, t.Any, str | None]]:
+    """The status-change buttons of the pupil's page: (kind, label, why not or None). Which kinds a
+    status offers and who may open them is the commands' rule (services/commands/pupils.py)."""
+    return [(k, KINDS[k].button or KINDS[k].title, reason) for k, reason in pupil_commands.offered(current_actor(), student)]
 
 
-def placed_here(student: Student) -> bool:
-    """Whether the record sits at a 第二十二条 institution's school it was placed at (and not yet returned)."""
-    last = db.session.scalar(
-        select(ChangeRequest).where(
-            ChangeRequest.student_id == student.id, ChangeRequest.status == COMPLETED,
-            ChangeRequest.type.in_((placements.JUVENILE_PLACEMENT, placements.JUVENILE_RETURN)),
-        ).order_by(ChangeRequest.id.desc())
-    )
-    return last is not None and last.type == placements.JUVENILE_PLACEMENT and last.to_school_id == student.school_id
+def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[str, t.Any]) -> Response | None:
+    """Open a request with its evidence files in one commit (a refusal keeps neither, not even the
+    uploads), then go to its page; None (the problems flashed) when refused."""
+    actor = current_actor()
 
+    def open_with_files() -> ChangeRequest:
+        req = opener()
+        for material, file in files.items():
+            if file and getattr(file, "filename", None):
+                request_commands.ATTACH.run(actor, req, material=material, file=file)
+        return req
 
-def actions_for(student: Student) -> list[tuple[str, t.Any]]:
-    kinds = list(ACTIONS_BY_STATUS.get(student.status, ()))
-    if student.status == "enrolled" and placed_here(student):
-        kinds.insert(0, "juvenile_return")
-    return [(k, KINDS[k].button or KINDS[k].title) for k in kinds]
+    done = attempt(open_with_files, lambda req: _("Request #%(id)s opened.", id=req.id))
+    return redirect(url_for("requests.request_page", request_id=done.value.id)) if done.ok else None
 
 
 def _contact_defaults(student: Student) -> dict[str, t.Any]:
@@ -287,18 +284,6 @@ def details_context(student: Student) -> dict[str, t.Any]:
         context["absence_form"] = AbsenceForm(prefix="absence", formdata=None)
         context["contact_form"] = ContactForm(prefix="contact", formdata=None, data=_contact_defaults(student))
     return context
-
-
-def _flash_problems(exc: RuleViolation) -> None:
-    for _field, message in exc.problems:
-        flash(message, "error")
-
-
-def _flash_form_errors(form: FlaskForm) -> None:
-    for name, messages in form.errors.items():
-        label = form[name].label.text if name in form else name
-        for message in messages:
-            flash(f"{label}：{message}", "error")
 
 
 # --- the view -------------------------------------------------------------------------------
@@ -342,23 +327,12 @@ class StatusView(SecureBaseView):
         if spec.prepare is not None:
             spec.prepare(form, student)
         if form.validate_on_submit():
-            try:
-                req = spec.open(student, actor, form)
-                # The types of one page declare the same materials; attach what the opened type declares.
-                for material in workflows.type_of(req).materials:
-                    file = form[material_field(material.code)].data
-                    if file and file.filename:
-                        workflows.attach(req, material.code, file, actor)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()  # nothing of a refused request is kept, not even its uploads
-                _flash_problems(exc)
-            except NotInScope:
-                db.session.rollback()
-                abort(404)
-            else:
-                flash(_("Request #%(id)s opened.", id=req.id), "success")
-                return redirect(url_for("requests.request_page", request_id=req.id))
+            command = pupil_commands.STATUS_CHANGES[kind]
+            # The types of one page declare the same materials; the page's first type names the fields.
+            files = {m.code: form[material_field(m.code)].data for m in workflows.TYPES[spec.types[0]].materials}
+            done = open_request_page(lambda: command.run(actor, student, open=lambda: spec.open(student, actor, form)), files)
+            if done is not None:
+                return done
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
         return self.render("admin/status_new.html", form=form, student=student, kind=kind, title=spec.title,
@@ -392,18 +366,12 @@ class StatusView(SecureBaseView):
         student = _own_pupil()
         form = AbsenceForm(prefix="absence")
         if form.validate_on_submit():
-            try:
-                departures.record_absence(student, current_actor(), first_day=form.first_day.data,
-                                          last_day=form.last_day.data, excused=form.excused.data, note=form.note.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                _flash_problems(exc)
-            else:
-                flash(_("Absence recorded."), "success")
+            if commit_or_flash(lambda: departures.record_absence(
+                    student, current_actor(), first_day=form.first_day.data, last_day=form.last_day.data,
+                    excused=form.excused.data, note=form.note.data), _("Absence recorded.")):
                 return self._back(student)
         elif request.method == "POST":
-            _flash_form_errors(form)
+            flash_form_errors(form)
         return self.render("admin/status_record.html", form=form, student=student, code_label=codes.label,
                            title=_("Record an absence"), form_id="absence-form")
 
@@ -412,19 +380,12 @@ class StatusView(SecureBaseView):
         student = _own_pupil()
         form = ContactForm(prefix="contact", data=_contact_defaults(student))
         if form.validate_on_submit():
-            try:
-                suspension.record_contact(student, current_actor(), purpose=form.purpose.data,
-                                          contacted_on=form.contacted_on.data, method=form.method.data,
-                                          outcome=form.outcome.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                _flash_problems(exc)
-            else:
-                flash(_("Contact with the family recorded."), "success")
+            if commit_or_flash(lambda: suspension.record_contact(
+                    student, current_actor(), purpose=form.purpose.data, contacted_on=form.contacted_on.data,
+                    method=form.method.data, outcome=form.outcome.data), _("Contact with the family recorded.")):
                 return self._back(student)
         elif request.method == "POST":
-            _flash_form_errors(form)
+            flash_form_errors(form)
         return self.render("admin/status_record.html", form=form, student=student, code_label=codes.label,
                            title=_("Record a contact with the family"), form_id="contact-form")
 
@@ -477,7 +438,7 @@ class StatusView(SecureBaseView):
             abort(404)
         form = HandoverDoneForm()
         if not form.validate_on_submit():
-            _flash_form_errors(form)
+            flash_form_errors(form)
             return redirect(url_for(".handovers"))
         commit_or_flash(lambda: departures.complete_handover(task, actor, form.note.data),
                         _("The handover of the archive is recorded."))

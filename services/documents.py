@@ -58,6 +58,13 @@ def can_print_student(actor: User, student: Student) -> bool:
     return scope.covers(actor, student.scope_path)
 
 
+def print_student_refusal(actor: User, student: Student | None) -> str | None:
+    """Why the actor may not print the pupil's basic-information sheet; None when they may."""
+    if student is None or not can_print_student(actor, student):
+        return str(_l("The basic information sheet is printed by the school that holds the record."))
+    return None
+
+
 def numbered_document(kind: str, prefix: str, scope_path: str, printed_by_id: int, *, student: Student | None = None,
                       request: ChangeRequest | None = None, year: int | None = None) -> PrintedDocument:
     """The record of one printed PDF (forms, archive exports, rosters): number <prefix><year><id>
@@ -302,8 +309,9 @@ def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes
     # Every form is about one pupil; a request about a school (the graduation roster) has none to print.
     if kind not in KINDS or (kind in FORM_TYPES and req.type not in FORM_TYPES[kind]) or student is None:
         raise NotInScope()
-    if kind == "student_info" and not can_print_student(actor, student):
-        raise RuleViolation(str(_l("The basic information sheet is printed by the school that holds the record.")))
+    refused = print_student_refusal(actor, student) if kind == "student_info" else None
+    if refused:
+        raise RuleViolation(refused)
     doc = new_document(kind, actor, actor.unit.path, student=student, request=req)
     context = {"student": student_context(student), "doc": SimpleNamespace(
         number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at, printed_by=actor.name or actor.email)}

@@ -46,7 +46,7 @@ from models.promotion import PromotionRun
 from models.student import Student
 from services import audit, clock, lifecycle, scope, students, workflows, year_calendar
 from services.change_common import is_own_staff
-from services.errors import NotInScope, RuleViolation
+from services.errors import NotInScope, RuleViolation, refusal_of
 from services.workflows import ChangeType, StepDef, declare, notify
 
 if TYPE_CHECKING:
@@ -331,14 +331,50 @@ def _still_listed() -> Any:
                           Student.status == IN_SCHOOL, Student.grade == GraduationRecord.grade)
 
 
-def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
-    """Add every eligible pupil not yet on the roster of `year` (INSERT … SELECT) and drop the
-    lines of pupils who have left meanwhile; returns how many were added. The caller commits."""
+def _check_compile(actor: User, school: OrgUnit, year: int) -> None:
     _own_school(actor, school)
     if year != graduation_year():
         raise RuleViolation(str(_l("A roster is compiled for this summer's graduates (%(y)d).", y=graduation_year())))
     _in_time(year)
     _editable(school, year)
+
+
+# Why the actor may not act on the roster now (None: they may): the buttons and commands ask these,
+# the service functions raise from the same checks. The school must be in the actor's scope.
+def compile_refusal(actor: User, school: OrgUnit, year: int) -> str | None:
+    return refusal_of(lambda: _check_compile(actor, school, year))
+
+
+def assess_refusal(actor: User, school: OrgUnit, year: int) -> str | None:
+    return refusal_of(lambda: _marker(actor, school, year))
+
+
+def confirm_refusal(actor: User, school: OrgUnit, year: int) -> str | None:
+    return refusal_of(lambda: _check_confirm(actor, school, year)) or (
+        None if summary(school, year).unconfirmed else _no_result_waits())
+
+
+def submit_refusal(actor: User, school: OrgUnit, year: int, *, late: bool = False) -> str | None:
+    """The school submits until 30 July; after it (`late`) its supervising authority, saying why (第十二条)."""
+    def check() -> None:
+        if late:
+            if not is_supervisor(actor, school):
+                raise RuleViolation(str(_l("Only the supervising authority can override the 30 July deadline.")))
+            _in_time(year, authority=True)
+            if clock.today() <= deadline(year):
+                raise RuleViolation(str(_l("Until 30 July the school submits its own roster.")))
+        else:
+            if not is_own_staff(actor, school):
+                raise RuleViolation(str(_l("The school submits its own graduation roster (第二十四条).")))
+            _in_time(year)
+        _editable(school, year)
+    return refusal_of(check)
+
+
+def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
+    """Add every eligible pupil not yet on the roster of `year` (INSERT … SELECT) and drop the
+    lines of pupils who have left meanwhile; returns how many were added. The caller commits."""
+    _check_compile(actor, school, year)
     grade = graduating_grade(school)
     eligible = select(Student.id).where(_eligible(school, year, grade))
     # A pupil who left (transfer, suspension …) is dropped here; so is a line another school kept
@@ -425,9 +461,7 @@ def mark_unassessed(actor: User, school: OrgUnit, year: int, passed: bool) -> in
     return n
 
 
-def confirm_assessment(actor: User, school: OrgUnit, year: int, record_ids: Iterable[int] | None = None) -> int:
-    """The assessment authority confirms the results the school entered (all, or the lines
-    `record_ids`), in one UPDATE; who and when is kept on each line. Returns how many."""
+def _check_confirm(actor: User, school: OrgUnit, year: int) -> None:
     if not scope.covers(actor, school.path):
         raise NotInScope()
     if not is_assessment_authority(actor, school):
@@ -435,6 +469,16 @@ def confirm_assessment(actor: User, school: OrgUnit, year: int, record_ids: Iter
         raise RuleViolation(str(_l("The results are confirmed by the authority that organises the assessment, %(unit)s "
                                    "(第二十四条).", unit=unit.name if unit else "")))
     _marker(actor, school, year)
+
+
+def _no_result_waits() -> str:
+    return str(_l("No result waits for confirmation: the school marks the pupils first, or record the results yourself."))
+
+
+def confirm_assessment(actor: User, school: OrgUnit, year: int, record_ids: Iterable[int] | None = None) -> int:
+    """The assessment authority confirms the results the school entered (all, or the lines
+    `record_ids`), in one UPDATE; who and when is kept on each line. Returns how many."""
+    _check_confirm(actor, school, year)
     which = and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year,
                  GraduationRecord.assessment.is_not(None), GraduationRecord.confirmed_at.is_(None),
                  GraduationRecord.outcome.is_(None))
@@ -446,8 +490,7 @@ def confirm_assessment(actor: User, school: OrgUnit, year: int, record_ids: Iter
         .execution_options(synchronize_session=False, preserve_rowcount=True)
     ).rowcount or 0)
     if n == 0:
-        raise RuleViolation(str(_l("No result waits for confirmation: the school marks the pupils first, or record the "
-                                   "results yourself.")))
+        raise RuleViolation(_no_result_waits())
     audit.record(actor, "graduation.confirm", "org_unit", school.id, f"{year}: {n} results confirmed")
     _forget(GraduationRecord)
     return n

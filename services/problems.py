@@ -45,10 +45,18 @@ def may_resolve(actor: User, problem: ProblemRecord) -> bool:
 def _check_resolvable(problem: ProblemRecord, actor: User) -> None:
     if not scope.covers(actor, problem.student.scope_path):
         raise NotInScope()
+    refused = resolve_refusal(actor, problem)
+    if refused:
+        raise RuleViolation(refused)
+
+
+def resolve_refusal(actor: User, problem: ProblemRecord) -> str | None:
+    """Why the actor may not resolve the problem record; None when they may."""
     if not may_resolve(actor, problem):
-        raise RuleViolation(str(_l("Only staff of the pupil's school or its education authority can resolve a problem record.")))
+        return str(_l("Only staff of the pupil's school or its education authority can resolve a problem record."))
     if problem.status != OPEN:
-        raise RuleViolation(str(_l("This problem record has already been resolved.")))
+        return str(_l("This problem record has already been resolved."))
+    return None
 
 
 def _close(problem: ProblemRecord, actor: User, resolution: str, note: str | None, **values: Any) -> None:

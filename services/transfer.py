@@ -255,14 +255,22 @@ def _move(req: ChangeRequest, actor: User) -> None:
                                         name=student.name, school=req.to_school.name, id=req.id)))
 
 
+def report_refusal(actor: User, req: ChangeRequest) -> str | None:
+    """Why the actor may not record the pupil's arrival (报到); None when they may."""
+    if req.type != TRANSFER or req.status != APPROVED:
+        return str(_l("Only an approved transfer can be reported."))
+    if actor.unit_id != req.to_school_id:
+        return str(_l("The receiving school records the arrival."))
+    return None
+
+
 def report_arrival(req: ChangeRequest, actor: User) -> None:
     """报到: the pupil arrived; the receiving school pulls the record (第十四条)."""
     if not scope.covers(actor, req.to_path):
         raise NotInScope()
-    if req.type != TRANSFER or req.status != APPROVED:
-        raise RuleViolation(str(_l("Only an approved transfer can be reported.")))
-    if actor.unit_id != req.to_school_id:
-        raise RuleViolation(str(_l("The receiving school records the arrival.")))
+    refused = report_refusal(actor, req)
+    if refused:
+        raise RuleViolation(refused)
     _move(req, actor)
     audit.record(actor, "transfer.report", "change_request", req.id)
     db.session.flush()
@@ -276,18 +284,28 @@ def fallback_opens_on(req: ChangeRequest):
     return workdays.add_workdays(step2.decided_at.date(), FALLBACK_WORKDAYS)
 
 
+def provisional_refusal(actor: User, req: ChangeRequest, *, in_time: bool = False) -> str | None:
+    """Why the actor may not admit the pupil provisionally (第十五条); None when they may. `in_time`
+    also checks that the sending side's 20 working days are over (the page shows that day)."""
+    if req.type != TRANSFER or req.status != PENDING or req.current_seq not in (3, 4) or req.provisional_at:
+        return str(_l("Provisional admission is only for a transfer waiting for the sending side."))
+    authority = _supervisor(req.to_school)
+    if authority is None or actor.unit_id != authority.id or OFFICIAL_ROLE_FOR_LEVEL.get(authority.level) not in actor.role_names:
+        return str(_l("Only the receiving school's authority can admit provisionally."))
+    if in_time:
+        opens = fallback_opens_on(req)
+        if opens is None or clock.today() < opens.due:
+            return str(_l("The sending side has 20 working days after your decision; that time is not over."))
+    return None
+
+
 def admit_provisionally(req: ChangeRequest, actor: User) -> None:
     """The sending side stayed silent 20 working days: the receiving authority signs the contact form."""
     if not scope.covers(actor, req.to_path):
         raise NotInScope()
-    if req.type != TRANSFER or req.status != PENDING or req.current_seq not in (3, 4) or req.provisional_at:
-        raise RuleViolation(str(_l("Provisional admission is only for a transfer waiting for the sending side.")))
-    authority = _supervisor(req.to_school)
-    if authority is None or actor.unit_id != authority.id or OFFICIAL_ROLE_FOR_LEVEL.get(authority.level) not in actor.role_names:
-        raise RuleViolation(str(_l("Only the receiving school's authority can admit provisionally.")))
-    opens = fallback_opens_on(req)
-    if opens is None or clock.today() < opens.due:
-        raise RuleViolation(str(_l("The sending side has 20 working days after your decision; that time is not over.")))
+    refused = provisional_refusal(actor, req, in_time=True)
+    if refused:
+        raise RuleViolation(refused)
     req.provisional_at, req.provisional_by_id = clock.now(), actor.id
     notify(req.to_school, req, str(_l("Transfer #%(id)s: provisional admission signed (第十五条).", id=req.id)))
     notify(req.from_school, req, str(_l("Transfer #%(id)s: the pupil was admitted provisionally; please decide.", id=req.id)))

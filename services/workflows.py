@@ -301,6 +301,17 @@ def _open_request_ids(student_ids: list[int], of_type: str | None = None) -> dic
     return found
 
 
+def busy_refusal(type_code: str, student: Student) -> str | None:
+    """Why the pupil cannot start a change of this type because of an open request (one at a time,
+    or one of the same type for a type that opens beside others); None when nothing is open.
+    `open_requests` applies the same rule to many pupils with one query."""
+    of_type = type_code if TYPES[type_code].opens_beside_others else None
+    busy = _open_request_ids([student.id], of_type).get(student.id)
+    if busy is None:
+        return None
+    return str(_l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy))
+
+
 def _open_problems(ctype: ChangeType, req: ChangeRequest, actor: User, busy: int | None) -> list[tuple[str, str]]:
     student = req.student
     if student is not None:  # a request about a school (open_school_request) has no pupil to check
@@ -368,12 +379,20 @@ def missing_materials(req: ChangeRequest) -> list[Material]:
     return [m for m in type_of(req).materials if m.required(req) and m.code not in have]
 
 
+def attach_refusal(actor: User, req: ChangeRequest) -> str | None:
+    """Why the actor may not add evidence to the request; None when they may (the requesting side, while it is open)."""
+    if req.status not in OPEN_STATUSES or actor.unit_id != req.requester_unit_id:
+        return str(_l("Only the requesting school can add materials to an open request."))
+    return None
+
+
 def attach(req: ChangeRequest, material: str, file: FileStorage, actor: User) -> Attachment:
     """Add one evidence file; only the requesting side, while the request is open."""
     if not can_see(actor, req):
         raise NotInScope()
-    if req.status not in OPEN_STATUSES or actor.unit_id != req.requester_unit_id:
-        raise RuleViolation(str(_l("Only the requesting school can add materials to an open request.")))
+    refused = attach_refusal(actor, req)
+    if refused:
+        raise RuleViolation(refused)
     if material not in {m.code for m in type_of(req).materials}:
         raise RuleViolation(str(_l("Unknown material.")))
     name = uploads.clean_filename(file.filename)
@@ -411,21 +430,29 @@ def may_force(actor: User, step: ApprovalStep) -> bool:
     )
 
 
+def decide_refusal(actor: User, step: ApprovalStep | None, *, forced: bool = False) -> str | None:
+    """Why the actor may not decide the step (on behalf of its unit when `forced`, 强制干预); None when they may."""
+    if step is None or step.request.status != PENDING or step.decision is not None or step.request.current_seq != step.seq:
+        return str(_l("This step has already been decided."))
+    if forced:
+        if not may_force(actor, step):
+            return str(_l("Forced intervention is only for an overdue step of a unit below yours."))
+    elif not may_decide(actor, step):
+        return str(_l("This step is decided by %(unit)s.", unit=step.unit.name))
+    return None
+
+
 def decide(step_id: int, actor: User, approve: bool, comment: str | None = None, *, forced: bool = False) -> ApprovalStep:
     step = db.session.get(ApprovalStep, step_id)
     if step is None or (not can_see(actor, step.request) and not (forced and may_force(actor, step))):
         raise NotInScope()
     req = step.request
     comment = (comment or "").strip() or None
-    if req.status != PENDING or step.decision is not None or req.current_seq != step.seq:
-        raise RuleViolation(str(_l("This step has already been decided.")))
-    if forced:
-        if not may_force(actor, step):
-            raise RuleViolation(str(_l("Forced intervention is only for an overdue step of a unit below yours.")))
-        if not comment:
-            raise RuleViolation([("comment", str(_l("Say why you decide on behalf of the overdue unit.")))])
-    elif not may_decide(actor, step):
-        raise RuleViolation(str(_l("This step is decided by %(unit)s.", unit=step.unit.name)))
+    refused = decide_refusal(actor, step, forced=forced)
+    if refused:
+        raise RuleViolation(refused)
+    if forced and not comment:
+        raise RuleViolation([("comment", str(_l("Say why you decide on behalf of the overdue unit.")))])
     if not approve and not comment:
         raise RuleViolation([("comment", str(_l("A rejection needs a reason.")))])
     if approve and step.seq == 1:
@@ -482,14 +509,22 @@ def apply_effect(req: ChangeRequest, actor: User) -> None:
 AFTER_EFFECT: list[Callable[[ChangeRequest, User], object]] = []
 
 
+def withdraw_refusal(actor: User, req: ChangeRequest) -> str | None:
+    """Why the actor may not withdraw the request; None when they may (the requesting unit, while it waits)."""
+    if actor.unit_id != req.requester_unit_id:
+        return str(_l("Only the requesting unit can withdraw the request."))
+    if req.status != PENDING:
+        return str(_l("Only a request still waiting for approval can be withdrawn."))
+    return None
+
+
 def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None:
     """The requesting unit may withdraw until the last step has approved."""
     if not can_see(actor, req):
         raise NotInScope()
-    if actor.unit_id != req.requester_unit_id:
-        raise RuleViolation(str(_l("Only the requesting unit can withdraw the request.")))
-    if req.status != PENDING:
-        raise RuleViolation(str(_l("Only a request still waiting for approval can be withdrawn.")))
+    refused = withdraw_refusal(actor, req)
+    if refused:
+        raise RuleViolation(refused)
     req.status, req.finished_at, req.current_seq = WITHDRAWN, clock.now(), None
     if type_of(req).on_withdraw is not None:
         with audit.acting(actor, reason=reason, request_id=req.id):

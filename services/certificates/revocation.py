@@ -41,19 +41,41 @@ def mark_revoked(cert: Certificate, actor: User | None, reason: str, at: datetim
     cert.revoked_by_id = actor.id if actor else None
 
 
+def revoke_refusal(actor: User, cert: Certificate, *, status: bool = True) -> str | None:
+    """Why the actor may not revoke the certificate (None: they may); `status=False` leaves out its state."""
+    if not may_revoke(actor, cert):
+        return str(_l("A certificate is revoked by the authority that issued it or the school's supervising authority."))
+    if status and cert.status == PENDING_APPROVAL:
+        return str(_l("This 学历证明书 waits for the authority: decide its request instead."))
+    if status and cert.status != VALID:
+        return str(_l("The certificate is already revoked."))
+    return None
+
+
+def reissue_refusal(actor: User, cert: Certificate, *, status: bool = True) -> str | None:
+    """Why the actor may not reissue the certificate (None: they may); `status=False` leaves out its state."""
+    if cert.kind not in ISSUED_KINDS:
+        return str(_l("A 学历证明书 is not reissued: request a new one."))
+    if not may_issue(actor, cert.school):
+        return str(_l("Certificates are issued by the graduating school (第二十四条)."))
+    if status and cert.status != VALID:
+        return str(_l("Only a valid certificate can be reissued."))
+    return None
+
+
 def revoke(cert: Certificate, actor: User, reason: str | None) -> None:
     if not scope.covers(actor, cert.scope_path):
         raise NotInScope()
-    if not may_revoke(actor, cert):
-        raise RuleViolation(str(_l("A certificate is revoked by the authority that issued it or the school's supervising authority.")))
+    refused = revoke_refusal(actor, cert, status=False)
+    if refused:
+        raise RuleViolation(refused)
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation([("reason", str(_l("Give the reason for the revocation.")))])
     _lock(cert)
-    if cert.status == PENDING_APPROVAL:
-        raise RuleViolation(str(_l("This 学历证明书 waits for the authority: decide its request instead.")))
-    if cert.status != VALID:
-        raise RuleViolation(str(_l("The certificate is already revoked.")))
+    refused = revoke_refusal(actor, cert)  # again under the lock: the status may have changed meanwhile
+    if refused:
+        raise RuleViolation(refused)
     mark_revoked(cert, actor, reason)
     audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}: {reason}")
     db.session.flush()
@@ -64,16 +86,16 @@ def reissue(cert: Certificate, actor: User, reason: str, note: str | None = None
     old one is revoked ("reissued") and named by the new one's `replaces_id`."""
     if not scope.covers(actor, cert.scope_path):
         raise NotInScope()
-    if cert.kind not in ISSUED_KINDS:
-        raise RuleViolation(str(_l("A 学历证明书 is not reissued: request a new one.")))
-    if not may_issue(actor, cert.school):
-        raise RuleViolation(str(_l("Certificates are issued by the graduating school (第二十四条).")))
+    refused = reissue_refusal(actor, cert, status=False)
+    if refused:
+        raise RuleViolation(refused)
     if reason not in REISSUE_REASONS:
         raise RuleViolation([("reason", str(_l("Say whether the certificate was lost or damaged.")))])
     principal = principal_of(cert.school)
     _lock(cert)
-    if cert.status != VALID:
-        raise RuleViolation(str(_l("Only a valid certificate can be reissued.")))
+    refused = reissue_refusal(actor, cert)  # again under the lock
+    if refused:
+        raise RuleViolation(refused)
     (new,) = allocate([certificate_spec(cert.graduation_record, cert.student, cert.school, cert.kind, actor, principal,
                                         replaces_id=cert.id)])
     mark_revoked(cert, actor, REISSUED)

