@@ -8,8 +8,8 @@ from flask import Flask, redirect, request, session, url_for
 from flask_login import user_logged_in
 from flask_security import SQLAlchemyUserDatastore, current_user
 
+import changes  # noqa: F401  (declares every change type)
 import models
-import services.change_types  # noqa: F401  (declares every change type)
 from config import Config
 from extensions import babel, csrf, db, migrate, security
 

@@ -20,12 +20,13 @@ from markupsafe import Markup
 from sqlalchemy import exists, select
 
 from admin.base import ReadOnlyScopedView, attempt, current_actor, flash_form_errors, refusals, run_command
+from changes import record_proof
 from extensions import db
 from forms.certificates import CertificateConfirmForm, RecordProofForm, ReissueForm, RevokeForm
 from models.graduation import DIPLOMA, PASSED, RECORD_PROOF, REVOKED, VALID, Certificate, GraduationRecord
 from models.org import SCHOOL, OrgUnit
 from services import codes, exports, graduation, scope, workflows
-from services.certificates import batch, issuing, kinds, record_proof, rendering, revocation, verification
+from services.certificates import batch, issuing, kinds, rendering, revocation, verification
 from services.commands import records as record_commands
 from services.errors import NotInScope
 

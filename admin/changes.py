@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from admin.base import ScopedModelView, attempt, current_actor, refusals, run_command
 from admin.status import open_request_page, row_id, scoped_pupil
+from changes import departures, enrollment, transfer
 from extensions import db
 from forms.changes import (
     AttachForm,
@@ -31,7 +32,7 @@ from forms.changes import (
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import codes, departures, documents, enrollment, placements, suspension, transfer, uploads, workflows
+from services import arrivals, codes, documents, enrollment_records, labels, uploads, workflows
 from services.commands import Command
 from services.commands import requests as request_commands
 from services.errors import NotInScope
@@ -79,18 +80,18 @@ def _yes_no(value: t.Any) -> str:
 # (row ids such as certificate_id, original_school_id) are internal and not shown.
 PAYLOAD_ROWS: dict[str, tuple[t.Any, t.Callable[[t.Any], str]]] = {
     "start_date": (_l("Date the child will start school"), _day),
-    "reason_kind": (_l("Reason of the suspension"), lambda v: str(suspension.REASON_KINDS.get(v, ""))),
+    "reason_kind": (_l("Reason of the suspension"), lambda v: str(labels.SUSPENSION_REASONS.get(v, ""))),
     "starts_on": (_l("First day of the suspension"), _day),
     "ends_on": (_l("Last day of the suspension"), _day),
     "destination": (_l("Country or region of study"), lambda v: str(v or "")),
-    "document": (_l("Travel document"), lambda v: str(departures.TRAVEL_DOCUMENTS.get(v, ""))),
+    "document": (_l("Travel document"), lambda v: str(labels.TRAVEL_DOCUMENTS.get(v, ""))),
     "leaves_on": (_l("Date of departure"), _day),
     "reported_on": (_l("Day the death was reported to the school"), _day),
     "absent_from": (_l("First day absent"), _day),
     "absent_to": (_l("Last day absent"), _day),
     "grade": (_l("Grade after the change"), lambda v: codes.label("grade", str(v)) if v not in (None, "") else ""),
     "grade_reason": (_l("Why another grade (the guardian's request)"), lambda v: str(v or "")),
-    "kind": (_l("Kind of move (第十七条)"), lambda v: str(placements.MOVE_KINDS.get(v, ""))),
+    "kind": (_l("Kind of move (第十七条)"), lambda v: str(labels.MOVE_KINDS.get(v, ""))),
     "keep_record": (_l("Record"), lambda v: str(_l("The record stays at this school") if v
                                                 else _l("The record moves to the receiving school"))),
     "hukou_changed": (_l("The pupil's hukou moved too"), _yes_no),
@@ -298,7 +299,7 @@ class ChangeRequestView(ScopedModelView):
         decision_form = DecisionForm(step_id=step.id if step else 0)
         attach_form = AttachForm()
         attach_form.material.choices = [(m.code, str(m.label)) for m in ctype.materials]
-        fallback = transfer.fallback_opens_on(req) if req.type == transfer.TRANSFER else None
+        fallback = arrivals.fallback_opens_on(req) if req.type == transfer.TRANSFER else None
         # The buttons ask the commands (services/commands/requests.py), the same checks the handlers run.
         refused = refusals(request_commands.REQUEST_PAGE, req)
         can = {f"can_{name}": reason is None for name, reason in refused.items()}
@@ -509,7 +510,7 @@ class ChangeRequestView(ScopedModelView):
         student = self._own_pupil()
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        done = open_request_page(lambda: enrollment.submit_enrollment(student, current_actor()), {})
+        done = open_request_page(lambda: enrollment_records.submit_enrollment(student, current_actor()), {})
         return done or redirect(url_for("student.details_view", id=student.id))
 
     @expose("/delay/start", methods=("POST",))

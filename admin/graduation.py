@@ -29,7 +29,7 @@ from forms.graduation import RESULTS, AssessForm, RosterActionForm, SubmitRoster
 from models.changes import ChangeRequest
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
 from models.org import SCHOOL, OrgUnit
-from services import audit, codes, exports, graduation, scope
+from services import audit, change_codes, codes, exports, graduation, scope
 from services.commands import Command
 from services.commands import rosters as roster_commands
 from services.commands.rosters import Roster
@@ -46,7 +46,7 @@ OUTCOMES = {GRADUATED: _l("Graduated (毕业)"), COMPLETED: _l("Completed (结�
 def register(admin: Admin) -> None:
     """Add this module's views to the admin, and the roster as the page of a graduation request."""
     admin.add_view(GraduationView(name=_l("Graduation rosters"), endpoint="graduation", category=_l("End of year")))
-    changes.SUBJECT_PAGES[graduation.GRADUATION] = roster_link
+    changes.SUBJECT_PAGES[change_codes.GRADUATION] = roster_link
 
 
 def roster_link(req: ChangeRequest) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor, flash_form_errors
+from changes import departures, placements, suspension
 from extensions import db
 from forms.status import (
     CONTACT_PURPOSES,
@@ -45,7 +46,7 @@ from models.org import SCHOOL, OrgUnit
 from models.people import User
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ArchiveHandover, FamilyContact
 from models.student import Student
-from services import clock, codes, departures, placements, scope, suspension, workflows
+from services import absences, clock, codes, labels, scope, suspension_expiry, workflows
 from services.commands import pupils as pupil_commands
 from services.commands import requests as request_commands
 from services.errors import NotInScope
@@ -276,7 +277,7 @@ def details_context(student: Student) -> dict[str, t.Any]:
     own = is_own_staff(actor, student)
     context: dict[str, t.Any] = {
         "status_actions": actions_for(student) if own else [],
-        "status_absences": departures.absences_of(student),
+        "status_absences": absences.absences_of(student),
         "status_contacts": suspension.contacts_of(student),
         "contact_purposes": CONTACT_PURPOSES,
     }
@@ -343,11 +344,11 @@ class StatusView(SecureBaseView):
         """What the page shows beside the form: the suspension, the absences, the original school."""
         info: dict[str, t.Any] = {"suspension": suspension.current(student)}
         if kind == "dropout":
-            run = departures.longest_unexcused_run(student)
+            run = absences.longest_unexcused_run(student)
             info["run"] = run
             info["run_days"] = (run[1] - run[0]).days + 1 if run else 0
-            info["needed_days"] = departures.DROPOUT_WEEKS * 7
-            info["needed_contacts"] = departures.MIN_CONTACTS
+            info["needed_days"] = absences.DROPOUT_WEEKS * 7
+            info["needed_contacts"] = absences.MIN_CONTACTS
             info["contacts"] = suspension.contacts_of(student, CONTACT_DROPOUT)
         elif kind == "juvenile_return":
             info["original_school"] = placements.original_school(student)
@@ -366,7 +367,7 @@ class StatusView(SecureBaseView):
         student = _own_pupil()
         form = AbsenceForm(prefix="absence")
         if form.validate_on_submit():
-            if commit_or_flash(lambda: departures.record_absence(
+            if commit_or_flash(lambda: absences.record_absence(
                     student, current_actor(), first_day=form.first_day.data, last_day=form.last_day.data,
                     excused=form.excused.data, note=form.note.data), _("Absence recorded.")):
                 return self._back(student)
@@ -395,7 +396,7 @@ class StatusView(SecureBaseView):
         actor = current_actor()
         page = min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
         rows = db.session.execute(
-            suspension.expired_query(actor).offset(page * ROWS_PER_PAGE).limit(ROWS_PER_PAGE + 1)
+            suspension_expiry.expired_query(actor).offset(page * ROWS_PER_PAGE).limit(ROWS_PER_PAGE + 1)
         ).all()
         has_next = len(rows) > ROWS_PER_PAGE
         rows = rows[:ROWS_PER_PAGE]
@@ -409,7 +410,7 @@ class StatusView(SecureBaseView):
         today = clock.today()
         return self.render("admin/status_expired.html", rows=rows, page=page, has_next=has_next, today=today,
                            last_contact=last_contact, actor=actor, is_own_staff=is_own_staff, code_label=codes.label,
-                           reason_kinds=suspension.REASON_KINDS)
+                           reason_kinds=labels.SUSPENSION_REASONS)
 
     # --- 档案移交 (第二十三条) -----------------------------------------------------------------
     @expose("/handovers")

@@ -17,6 +17,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
+from changes.transfer import REASONS, record_arrival_from_other_province
 from extensions import db
 from forms.classes import ClassChangeForm
 from models.audit import StudentHistory
@@ -24,12 +25,11 @@ from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
 from services import audit, classes, codes, exports, scope, workflows
-from services.enrollment import enroll
+from services.enrollment_records import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
 from services.labels import FIELD_LABELS
 from services.students import guardian_id_warning, save_student
-from services.transfer import REASONS, record_arrival_from_other_province
 
 
 def _scoped_school_options() -> list[tuple[int, str]]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from changes import departures
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import APPROVED, COMPLETED, PENDING, REJECTED, WITHDRAWN, ApprovalStep, ChangeRequest
@@ -36,7 +37,7 @@ from models.lifecycle import arranging
 from models.org import SCHOOL, OrgUnit
 from models.people import SCHOOL_ROLES, User
 from models.student import Guardian, Student
-from services import audit, clock, departures, workdays, workflows
+from services import arrivals, audit, clock, workdays, workflows
 from services.ids import make_check_digit, xjh_from_id
 
 # Schools of the demo province (cli/demo.py SCHOOLS) used as the ends of requests.
@@ -419,9 +420,8 @@ def _finish(req: ChangeRequest, report: bool = False) -> None:
             ctype.effect(req, actor)
             db.session.flush()
         if report and req.status == APPROVED:
-            from services import transfer
 
-            transfer.report_arrival(req, user_of(req.to_school) or actor)  # type: ignore[arg-type]
+            arrivals.report_arrival(req, user_of(req.to_school) or actor)  # type: ignore[arg-type]
         savepoint.commit()
     except Exception as exc:  # any refusal by the effect (e.g. a roster without lines): completed without it
         logging.getLogger(__name__).info("request %s (%s) completed without its effect: %r", req.id, req.type, exc)

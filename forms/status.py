@@ -17,9 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION
 from services import workflows
-from services.departures import TRAVEL_DOCUMENTS
-from services.placements import MOVE_KINDS
-from services.suspension import REASON_KINDS
+from services.labels import MOVE_KINDS, SUSPENSION_REASONS, TRAVEL_DOCUMENTS
 
 F = TypeVar("F", bound=FlaskForm)
 
@@ -52,7 +50,7 @@ class ReasonOnlyForm(FlaskForm):
 
 
 class SuspensionForm(FlaskForm):
-    reason_kind = SelectField(_l("Reason of the suspension"), choices=list(REASON_KINDS.items()), validators=[DataRequired()])
+    reason_kind = SelectField(_l("Reason of the suspension"), choices=list(SUSPENSION_REASONS.items()), validators=[DataRequired()])
     starts_on = DateField(_l("First day of the suspension"), validators=[DataRequired()])
     ends_on = DateField(_l("Last day (empty: one school year)"), validators=[Optional()])
     reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
@@ -81,7 +79,7 @@ class AbroadForm(FlaskForm):
 
 
 class DeathForm(FlaskForm):
-    # 第二十一条: the 10 working days run from this date; services/departures.py checks it
+    # 第二十一条: the 10 working days run from this date; changes/departures.py checks it
     # (not in the future, not before birth).
     died_on = DateField(_l("Date of death"), validators=[DataRequired(message=_l("Give the date of death."))])
     reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])

@@ -45,7 +45,7 @@ ABROAD, ABROAD_RETURN = "abroad", "abroad_return"
 DROPOUT = "dropout"
 #: The application forms, each printed only for requests of these types.
 FORM_TYPES: dict[str, tuple[str, ...]] = {
-    "transfer_contact": ("transfer", "transfer_out_province", "transfer_in_province"),  # services/transfer.py
+    "transfer_contact": ("transfer", "transfer_out_province", "transfer_in_province"),  # changes/transfer.py
     "suspension_form": (SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION),
     "abroad_form": (ABROAD, ABROAD_RETURN),
     "dropout_report": (DROPOUT,),  # 第二十三条: to the township government, which has no account here
@@ -138,7 +138,7 @@ def request_context(req: ChangeRequest) -> SimpleNamespace:
 
 DECISIONS_CN = {"approved": "同意", "rejected": "不同意"}
 REASON_KINDS_CN = {ILLNESS: "疾病", OTHER: "其他特殊原因"}
-#: Keys as in services.departures.TRAVEL_DOCUMENTS, in the same order.
+#: Keys as in services.labels.TRAVEL_DOCUMENTS, in the same order.
 TRAVEL_DOCUMENTS_CN = {"passport": "护照", "hk_macao_pass": "往来港澳通行证", "taiwan_pass": "往来台湾通行证", "visa": "签证"}
 #: The opinion blocks of the forms: (heading, ApprovalStep.role).
 SUSPENSION_OPINIONS = (("学校意见", "school"), ("主管教育行政部门意见", "authority"))
@@ -297,7 +297,7 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
                                   excused="是" if a.excused else "否", note=a.note or "") for a in absences],
         contacts=[SimpleNamespace(contacted_on=c.contacted_on, method=c.method, outcome=c.outcome) for c in contacts],
         hukou_where=where, hukou_place=place or _place(student.hukou_location),
-        hukou_authority=payload.get("hukou_notified") or "",  # told on approval (services/departures.py)
+        hukou_authority=payload.get("hukou_notified") or "",  # told on approval (changes/departures.py)
         hukou_to_tell=to_tell.name if to_tell else "",
         copies="、".join(u.name for u in authorities),
         opinions=_opinions(req, DROPOUT_OPINIONS),

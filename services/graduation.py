@@ -1,8 +1,10 @@
 """毕业 and 结业 (第二十四条; the 30 July deadline of 第十二条): the school's 毕业生花名册 and its approval.
 
-Kept whole until the change-type modules: the roster (compile, assess, confirm, submit) and the
-"graduation" change type that approves it are one workflow on one table; a later session moves
-the change type into a module of its own, and the roster with it.
+The roster (compile, assess, confirm, submit, approve) lives here, one workflow on one table; the
+"graduation" change type that submits and approves it is declared in changes/graduation_roster.py
+and calls `submitter_refusal`, `roster_ready_refusal`, `approve_roster` and `roster_sent_back`.
+Kept whole (over 400 lines): the calendar, the reading and the school's work all read the same
+roster table and locks; its seams are the `# ---` parts below.
 
 - `compile_roster`: the school lists its pupils of the graduating grade (9; 6 in a primary school,
   whose pupils then continue their record at a junior middle school by 接续) who are in school
@@ -45,14 +47,14 @@ from models.org import CITY, COUNTY, SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
 from services import audit, clock, lifecycle, scope, students, workflows, year_calendar
+from services.change_codes import GRADUATION
 from services.change_common import is_own_staff
 from services.errors import NotInScope, RuleViolation, refusal_of
-from services.workflows import ChangeType, StepDef, declare, notify
+from services.workflows import notify
 
 if TYPE_CHECKING:
     from models.people import User
 
-GRADUATION = "graduation"
 IN_SCHOOL = "enrolled"
 LOCKING = (PENDING, APPROVED, REQUEST_DONE)  # a roster submitted or approved cannot be changed
 # Records kept at the school but not in school: never listed, shown as such beside the roster.
@@ -354,21 +356,31 @@ def confirm_refusal(actor: User, school: OrgUnit, year: int) -> str | None:
         None if summary(school, year).unconfirmed else _no_result_waits())
 
 
+def submitter_refusal(actor: User, school: OrgUnit, year: int, *, overriding: bool) -> str | None:
+    """Who submits the roster (第十二条: graduation operations end by 30 July): until 30 July the
+    school, never the authority; after it only the supervising authority (`overriding`, saying why);
+    never outside the year's window. The one rule of the submit button and of the request itself."""
+    if is_own_staff(actor, school):
+        if overriding:
+            return str(_l("Only the supervising authority can override the 30 July deadline."))
+        return why_not_now(year)
+    if is_supervisor(actor, school):
+        blocked = why_not_now(year, authority=True)
+        if blocked:
+            return blocked
+        if clock.today() <= deadline(year):
+            return str(_l("Until 30 July the school submits its own roster."))
+        return None
+    return str(_l("The school submits its own graduation roster (第二十四条)."))
+
+
 def submit_refusal(actor: User, school: OrgUnit, year: int, *, late: bool = False) -> str | None:
-    """The school submits until 30 July; after it (`late`) its supervising authority, saying why (第十二条)."""
-    def check() -> None:
-        if late:
-            if not is_supervisor(actor, school):
-                raise RuleViolation(str(_l("Only the supervising authority can override the 30 July deadline.")))
-            _in_time(year, authority=True)
-            if clock.today() <= deadline(year):
-                raise RuleViolation(str(_l("Until 30 July the school submits its own roster.")))
-        else:
-            if not is_own_staff(actor, school):
-                raise RuleViolation(str(_l("The school submits its own graduation roster (第二十四条).")))
-            _in_time(year)
-        _editable(school, year)
-    return refusal_of(check)
+    """Why the actor's submit button (the school's, or the authority's `late` one) is refused now."""
+    if late and not is_supervisor(actor, school):
+        return str(_l("Only the supervising authority can override the 30 July deadline."))
+    if not late and not is_own_staff(actor, school):
+        return str(_l("The school submits its own graduation roster (第二十四条)."))
+    return submitter_refusal(actor, school, year, overriding=late) or refusal_of(lambda: _editable(school, year))
 
 
 def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
@@ -523,45 +535,11 @@ def submit_roster(actor: User, school: OrgUnit, year: int, late_reason: str | No
                                          window_override=late_reason)
 
 
-# --- the change type -------------------------------------------------------------------------------
+# --- approving a roster (the change type: changes/graduation_roster.py) ---------------------------
 
 
-def _year(req: ChangeRequest) -> int:
+def roster_year(req: ChangeRequest) -> int:
     return int((req.payload or {})["year"])
-
-
-def _supervisor(req: ChangeRequest) -> OrgUnit | None:
-    return req.from_school.supervisor if req.from_school is not None else None
-
-
-def _who_submits(req: ChangeRequest, actor: User) -> str | None:
-    """Until 30 July the school submits its roster; after it, only the supervising authority,
-    saying why (第十二条: graduation operations end by 30 July); never outside the year's window."""
-    school = req.from_school
-    assert school is not None
-    year = _year(req)
-    late = clock.today() > deadline(year)
-    if is_own_staff(actor, school):
-        if req.window_override:
-            return _l("Only the supervising authority can override the 30 July deadline.")
-        return why_not_now(year)
-    if is_supervisor(actor, school):
-        blocked = why_not_now(year, authority=True)
-        if blocked:
-            return blocked
-        if not late:
-            return _l("Until 30 July the school submits its own roster.")
-        if not req.window_override:
-            return _l("Say why the roster is submitted after 30 July.")
-        return None
-    return _l("The school submits its own graduation roster (第二十四条).")
-
-
-def _not_approved_yet(req: ChangeRequest, actor: User) -> str | None:
-    assert req.from_school is not None
-    if any(r.status == REQUEST_DONE for r in roster_requests(req.from_school, _year(req))):
-        return _l("The graduation roster %(y)d has already been approved.", y=_year(req))
-    return None
 
 
 def _names(query: Select[Any]) -> str:
@@ -639,14 +617,14 @@ def approval_preview(school: OrgUnit, year: int) -> ApprovalPreview:
                            info.unconfirmed, info.not_listed, int(next_year or 0), blocked)
 
 
-def _roster_ready(req: ChangeRequest, actor: User) -> str | None:
+def roster_ready_refusal(req: ChangeRequest, actor: User) -> str | None:
     assert req.from_school is not None
-    problem = _roster_problems(req.from_school, _year(req))
+    problem = _roster_problems(req.from_school, roster_year(req))
     if problem:
         return problem
     # A pupil in the middle of another change (a transfer …) graduates once that is settled.
     busy = _names(select(Student.name).join(GraduationRecord, GraduationRecord.student_id == Student.id)
-                  .where(GraduationRecord.school_id == req.from_school.id, GraduationRecord.year == _year(req),
+                  .where(GraduationRecord.school_id == req.from_school.id, GraduationRecord.year == roster_year(req),
                          exists().where(ChangeRequest.student_id == Student.id, ChangeRequest.status.in_((PENDING, APPROVED))))
                   .order_by(Student.id))
     if busy:
@@ -654,9 +632,9 @@ def _roster_ready(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
-def _approved(req: ChangeRequest, actor: User) -> None:
+def approve_roster(req: ChangeRequest, actor: User) -> None:
     """毕业 for who passed, 结业 for who failed: the lines, the pupils and their history, set-based."""
-    school, year = req.from_school, _year(req)
+    school, year = req.from_school, roster_year(req)
     assert school is not None
     problem = why_not_now(year, authority=True) or _roster_problems(school, year) or _unconfirmed_problem(school, year)
     if problem:  # the roster as it stands now, not as it was submitted
@@ -688,18 +666,7 @@ def _approved(req: ChangeRequest, actor: User) -> None:
                  f"school={school.id} {year}: graduated={counts[GRADUATED]} completed={counts[COMPLETED]}")
 
 
-def _sent_back(req: ChangeRequest, actor: User) -> None:
+def roster_sent_back(req: ChangeRequest, actor: User) -> None:
     """Rejected: nothing to undo (a roster is locked only while a request holds it); the school is told why."""
     comment = next((s.comment for s in reversed(req.steps) if s.decision), None) or ""
-    notify(req.from_school, req, str(_l("The graduation roster %(y)d was sent back: %(why)s", y=_year(req), why=comment)))
-
-
-declare(ChangeType(
-    code=GRADUATION,
-    label=_l("Graduation roster"),
-    steps=(StepDef("authority", _l("Supervising authority"), _supervisor),),
-    effect=_approved,
-    on_reject=_sent_back,
-    preconditions=(_who_submits, _not_approved_yet, _roster_ready),
-    same_when=("year",),
-))
+    notify(req.from_school, req, str(_l("The graduation roster %(y)d was sent back: %(why)s", y=roster_year(req), why=comment)))

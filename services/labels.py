@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from models.status import ILLNESS, OTHER
+from services.change_codes import TO_ORDINARY, TO_SPECIAL, WORK_STUDY
+
 # The student record's fields, as the record page, the history and the printed 学籍档案 name them.
 FIELD_LABELS = {
     "xjh": _l("Student number"), "name": _l("Name"), "former_name": _l("Former name"), "gender": _l("Gender"),
@@ -40,3 +43,20 @@ TRANSFER_REASONS = {
     "special": _l("Guardians abroad, in border support or military transfer, or another special reason: child lives with relatives"),
     "health": _l("Change of health: between an ordinary and a special-education school"),
 }
+
+
+# 出国出境 (第二十条): the document the pupil travels with (payload "document").
+TRAVEL_DOCUMENTS = {
+    "passport": _l("Passport"),
+    "hk_macao_pass": _l("Exit-entry permit for Hong Kong and Macao"),
+    "taiwan_pass": _l("Exit-entry permit for Taiwan"),
+    "visa": _l("Visa"),
+}
+# 第十七条: the kinds of move between ordinary, special-education and work-study schools (payload "kind").
+MOVE_KINDS = {
+    TO_SPECIAL: _l("From an ordinary school into a special-education school"),
+    TO_ORDINARY: _l("From a special-education school into an ordinary school (随班就读)"),
+    WORK_STUDY: _l("Into a work-study school"),
+}
+# 休学 (第十九条): the reason of a suspension (payload "reason_kind").
+SUSPENSION_REASONS = {ILLNESS: _l("Illness"), OTHER: _l("Another special reason")}

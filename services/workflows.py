@@ -15,6 +15,7 @@ the graduation roster (`open_school_request`: no pupil, the school as `from_scho
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -105,11 +106,19 @@ class ChangeType:
 
 
 TYPES: dict[str, ChangeType] = {}
+DECLARED_IN: dict[str, str] = {}  # code → the module that declared it (changes/<type>.py)
 
 
 def declare(change_type: ChangeType) -> ChangeType:
+    if change_type.code in TYPES and DECLARED_IN.get(change_type.code) != _caller_module():
+        raise ValueError(f"change type {change_type.code!r} is declared twice")
     TYPES[change_type.code] = change_type
+    DECLARED_IN[change_type.code] = _caller_module()
     return change_type
+
+
+def _caller_module() -> str:
+    return str(sys._getframe(2).f_globals.get("__name__", ""))
 
 
 def type_of(req: ChangeRequest) -> ChangeType:

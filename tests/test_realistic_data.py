@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-import services.change_types  # noqa: F401 - declares every type
+import changes  # noqa: F401 - declares every type
 from extensions import db
 from models.changes import ChangeRequest
 from models.student import Guardian, Student

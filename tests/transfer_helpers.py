@@ -9,10 +9,11 @@ from PIL import Image
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from changes import transfer
 from extensions import db
 from models.changes import ChangeRequest
 from models.people import User
-from services import transfer, workflows
+from services import workflows
 from tests.helpers import HEPING1, pupil_of
 
 

@@ -9,7 +9,8 @@ from flask_admin import expose
 
 from admin.base import SecureBaseView, current_actor
 from admin.statistics.links import report_url, type_label
-from services import clock, codes, departures
+from changes import departures
+from services import clock, codes
 from services.ids import division_name
 from services.oversight import reports
 

@@ -17,9 +17,11 @@ from sqlalchemy import select
 
 from extensions import db
 from models.changes import COMPLETED, ChangeRequest
+from models.lifecycle import StudentStatus
 from models.people import User
 from models.student import Student
-from services import departures, placements, scope, workflows
+from services import scope, workflows
+from services.change_codes import JUVENILE_PLACEMENT, JUVENILE_RETURN
 from services.commands.base import Command, first_refusal
 
 ENROLLED, SUSPENDED = "enrolled", "suspended"
@@ -28,8 +30,8 @@ ENROLLED, SUSPENDED = "enrolled", "suspended"
 KINDS_BY_STATUS: dict[str, tuple[str, ...]] = {
     ENROLLED: ("suspension", "abroad", "death", "dropout", "juvenile_placement", "special_move"),
     SUSPENDED: ("resumption", "suspension_extension", "death"),
-    departures.ABROAD_STATUS: ("abroad_return", "death"),
-    departures.DROPPED_OUT: ("dropout_return", "death"),
+    StudentStatus.ABROAD: ("abroad_return", "death"),
+    StudentStatus.DROPPED_OUT: ("dropout_return", "death"),
 }
 KIND_CODES = ("juvenile_return", *dict.fromkeys(k for kinds in KINDS_BY_STATUS.values() for k in kinds))
 
@@ -39,10 +41,10 @@ def placed_here(student: Student) -> bool:
     last = db.session.scalar(
         select(ChangeRequest).where(
             ChangeRequest.student_id == student.id, ChangeRequest.status == COMPLETED,
-            ChangeRequest.type.in_((placements.JUVENILE_PLACEMENT, placements.JUVENILE_RETURN)),
+            ChangeRequest.type.in_((JUVENILE_PLACEMENT, JUVENILE_RETURN)),
         ).order_by(ChangeRequest.id.desc())
     )
-    return last is not None and last.type == placements.JUVENILE_PLACEMENT and last.to_school_id == student.school_id
+    return last is not None and last.type == JUVENILE_PLACEMENT and last.to_school_id == student.school_id
 
 
 def applies(kind: str, student: Student) -> bool:

@@ -9,7 +9,7 @@ import typing as t
 
 from models.changes import ChangeRequest
 from models.people import User
-from services import documents, scope, transfer, workflows
+from services import arrivals, documents, scope, workflows
 from services.commands.base import Command
 
 
@@ -49,11 +49,11 @@ ATTACH = Command[ChangeRequest](
     "attach", workflows.attach_refusal,
     lambda actor, req, *, material, file: workflows.attach(req, material, file, actor), _visible)
 REPORT_ARRIVAL = Command[ChangeRequest](
-    "report", transfer.report_refusal, lambda actor, req: transfer.report_arrival(req, actor), _receiving_side)
+    "report", arrivals.report_refusal, lambda actor, req: arrivals.report_arrival(req, actor), _receiving_side)
 # The button is offered once the transfer waits for the sending side; the day it may be used is
 # shown beside it, and before that day the service refuses with its own words.
 PROVISIONAL = Command[ChangeRequest](
-    "provisional", transfer.provisional_refusal, lambda actor, req: transfer.admit_provisionally(req, actor),
+    "provisional", arrivals.provisional_refusal, lambda actor, req: arrivals.admit_provisionally(req, actor),
     _receiving_side)
 # A request about a school (the graduation roster) has no pupil: there is no sheet to print (404).
 PRINT_PUPIL_INFO = Command[ChangeRequest](

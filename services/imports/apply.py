@@ -1,5 +1,5 @@
 """Writing an import: all or nothing. If any row is wrong nothing is written; otherwise every
-row is enrolled (待核办, submitted to the authority: services/enrollment) in one transaction."""
+row is enrolled (待核办, submitted to the authority: services/enrollment_records.py) in one transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from models.imports import VALIDATING, WRITING
 from models.org import OrgUnit
 from models.people import User
 from services import audit, uploads
-from services.enrollment import finish_enrollments, stage_enrollment
+from services.enrollment_records import finish_enrollments, stage_enrollment
 from services.errors import RuleViolation
 from services.imports.columns import ImportRejected, Progress, RowData, RowError
 from services.imports.validate import BuiltRow, build_row, cell_errors, check_row, check_school, first_rows, ids_in_database
@@ -34,7 +34,7 @@ def _process(built: list[BuiltRow], school: OrgUnit, actor: User, *, reason: str
              progress: Progress | None) -> list[RowError]:
     """Check every row and, while no row has failed, enroll it (the caller commits or rolls back).
 
-    A row is staged by services.enrollment.stage_enrollment, which runs the very same validate()
+    A row is staged by services.enrollment_records.stage_enrollment, which runs the very same validate()
     as a single enrollment; a valid file is therefore checked once, not twice. What can be told
     without the rules of a single record — unreadable cells, an ID number twice in the file, an
     ID number already in the database (one IN query per 1,000) — is checked first: then nothing
@@ -82,7 +82,7 @@ def import_rows(
     rows: list[RowData], school: OrgUnit, actor: User, *, filename: str | None = None, progress: Progress | None = None,
 ) -> int:
     """All or nothing: if any row is wrong, raise ImportRejected (every error of the file) and write
-    nothing; else every pupil is enrolled (待核办, submitted to the authority: services.enrollment) and
+    nothing; else every pupil is enrolled (待核办, submitted to the authority: services.enrollment_records) and
     the transaction is committed once. Returns the number of pupils."""
     check_school(school, actor)
     name = uploads.clean_filename(filename) if filename else "-"

@@ -18,7 +18,7 @@ from models.paper import PaperHandover
 from models.problems import OPEN, ProblemRecord
 from models.status import ArchiveHandover, Suspension
 from models.student import Student
-from services import paper, scope, suspension, workflows
+from services import paper, scope, suspension_expiry, workflows
 from services.errors import NotInScope
 from services.workflows import Material
 
@@ -84,7 +84,7 @@ REPORT = {r.code: r for r in REPORTS}
 
 
 def _expired(actor: User, path: str) -> Select[Any]:
-    return suspension.expired_query(actor).where(scope.within(Student.scope_path, path))
+    return suspension_expiry.expired_query(actor).where(scope.within(Student.scope_path, path))
 
 
 def _count(query: Select[Any]) -> int:

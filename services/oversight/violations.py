@@ -9,7 +9,7 @@ unreported dropouts, a bounded check of the few pupils with recorded absences):
 - 不按规定转接学籍档案 (6): a migrant dropout's archive not handed over by the end of the term (第二十三条).
 - 纸质档案未转交 (6, 第十条/第十六条): kept by services/paper.py.
 - 死亡逾期上报 (第二十一条): deaths the school reported after 10 working days from the date of death
-  (the school's lateness, kept on the request by services/departures.py).
+  (the school's lateness, kept on the request by services/absences.py).
 """
 
 from __future__ import annotations
@@ -28,10 +28,19 @@ from models.graduation import RECORD_PROOF
 from models.org import SCHOOL, OrgUnit
 from models.status import ILLNESS, Absence, ArchiveHandover, Suspension
 from models.student import Student
-from services import clock, departures, scope, suspension, workflows
+from services import absences, clock, scope, workflows
 from services.archive import incomplete_archive_filter
-from services.placements import SPECIAL_ATTEND, SPECIAL_MOVE, WORK_STUDY
-from services.transfer import TRANSFER
+from services.change_codes import (
+    DEATH,
+    DROPOUT,
+    LATE_KEY,
+    RESUMPTION,
+    SPECIAL_ATTEND,
+    SPECIAL_MOVE,
+    SUSPENSION,
+    TRANSFER,
+    WORK_STUDY,
+)
 from services.workflows import Material
 
 if TYPE_CHECKING:
@@ -69,19 +78,19 @@ def _illness() -> ColumnElement[bool]:
 #: The SQL twin of every material that is required only sometimes (Material.required in Python).
 #: tests/services/test_statistics.py fails when a declared type has a conditional material missing here.
 CONDITIONAL_MATERIALS: dict[tuple[str, str], Callable[[], ColumnElement[bool]]] = {
-    (suspension.SUSPENSION, "hospital_certificate"): _illness,
-    (suspension.SUSPENSION, "medical_records"): _illness,
-    (suspension.SUSPENSION, "receipts"): _illness,
-    (suspension.SUSPENSION, "reason_proof"): lambda: not_(_illness()),
+    (SUSPENSION, "hospital_certificate"): _illness,
+    (SUSPENSION, "medical_records"): _illness,
+    (SUSPENSION, "receipts"): _illness,
+    (SUSPENSION, "reason_proof"): lambda: not_(_illness()),
     # workflows.missing_materials asks the pupil's *current* suspension, which a completed
     # resumption has ended: here it is the suspension that this request ended.
-    (suspension.RESUMPTION, "recovery_certificate"): lambda: exists().where(
+    (RESUMPTION, "recovery_certificate"): lambda: exists().where(
         Suspension.ended_by_request_id == ChangeRequest.id, Suspension.reason_kind == ILLNESS),
-    (departures.DROPOUT, "absence_record"): lambda: false(),
+    (DROPOUT, "absence_record"): lambda: false(),
     (TRANSFER, "reason_proof"): lambda: not_(func.coalesce(ChangeRequest.payload["hukou_changed"].as_boolean(), false())),
     (SPECIAL_MOVE, "agreement"): lambda: _payload_text("kind") == WORK_STUDY,
     (SPECIAL_ATTEND, "agreement"): lambda: _payload_text("kind") == WORK_STUDY,
-    (RECORD_PROOF, "loss_statement"): lambda: false(),  # services/certificates/record_proof.py: never required
+    (RECORD_PROOF, "loss_statement"): lambda: false(),  # changes/record_proof.py: never required
 }
 
 
@@ -135,9 +144,9 @@ def unreported_dropouts(path: str) -> list[Truancy]:
     """Pupils in school with 4 consecutive weeks of unexcused absence and no dropout reported.
 
     SQL narrows to pupils in school whose unexcused absences span long enough and who have no
-    open dropout request; only those few get the exact run of services/departures.py."""
-    needed = departures.DROPOUT_WEEKS * 7
-    reported = exists().where(ChangeRequest.student_id == Student.id, ChangeRequest.type == departures.DROPOUT,
+    open dropout request; only those few get the exact run of services/absences.py."""
+    needed = absences.DROPOUT_WEEKS * 7
+    reported = exists().where(ChangeRequest.student_id == Student.id, ChangeRequest.type == DROPOUT,
                               ChangeRequest.status.in_(OPEN_STATUSES))
     rows = db.session.execute(
         select(Student.id, Student.scope_path, func.min(Absence.first_day), func.max(Absence.last_day))
@@ -145,20 +154,20 @@ def unreported_dropouts(path: str) -> list[Truancy]:
         .where(scope.within(Student.scope_path, path), Student.status == "enrolled", Absence.excused.is_(False), ~reported)
         .group_by(Student.id, Student.scope_path)
     ).all()
-    # Days off after the last absent day count too (departures.long_enough_for_dropout); two weeks bound them.
+    # Days off after the last absent day count too (absences.long_enough_for_dropout); two weeks bound them.
     candidates = {sid: p for sid, p, first, last in rows if (last - first).days + 1 + 14 >= needed}
     if not candidates:
         return []
     done = dict(db.session.execute(
         select(ChangeRequest.student_id, func.max(ChangeRequest.finished_at))
-        .where(ChangeRequest.student_id.in_(list(candidates)), ChangeRequest.type == departures.DROPOUT,
+        .where(ChangeRequest.student_id.in_(list(candidates)), ChangeRequest.type == DROPOUT,
                ChangeRequest.status == COMPLETED)
         .group_by(ChangeRequest.student_id)
     ).all())
     found = []
     for student in db.session.scalars(select(Student).where(Student.id.in_(list(candidates))).order_by(Student.id)):
-        run = departures.longest_unexcused_run(student)
-        if run is None or not departures.long_enough_for_dropout(run):
+        run = absences.longest_unexcused_run(student)
+        if run is None or not absences.long_enough_for_dropout(run):
             continue
         reported_on = done.get(student.id)
         if reported_on is not None and run[1] <= reported_on.date():
@@ -198,6 +207,6 @@ def handover_overdue_filter(path: str) -> ColumnElement[bool]:
 def late_deaths_filter(path: str) -> ColumnElement[bool]:
     """Death reports of schools in the subtree filed after the 10 working days (withdrawn or
     rejected ones aside: they were not the report that counted)."""
-    return and_(ChangeRequest.type == departures.DEATH, ChangeRequest.status.not_in((WITHDRAWN, REJECTED)),
+    return and_(ChangeRequest.type == DEATH, ChangeRequest.status.not_in((WITHDRAWN, REJECTED)),
                 ChangeRequest.from_path.is_not(None), scope.within(ChangeRequest.from_path, path),
-                ChangeRequest.payload[departures.LATE_KEY].as_integer() > 0)
+                ChangeRequest.payload[LATE_KEY].as_integer() > 0)

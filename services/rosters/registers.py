@@ -23,12 +23,24 @@ from models.graduation import COMPLETED as GRADUATION_COMPLETED
 from models.graduation import GRADUATED
 from models.org import COUNTY, SCHOOL, OrgUnit
 from services import clock, codes, scope
-from services.departures import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN
-from services.enrollment import CONTINUATION, ENROLLMENT
+from services.change_codes import (
+    ABROAD,
+    ABROAD_RETURN,
+    CONTINUATION,
+    DEATH,
+    DROPOUT,
+    DROPOUT_RETURN,
+    ENROLLMENT,
+    JUVENILE_PLACEMENT,
+    JUVENILE_RETURN,
+    RESUMPTION,
+    SPECIAL_MOVE,
+    SUSPENSION,
+    TRANSFER,
+    TRANSFER_INTO_PROVINCE,
+    TRANSFER_OUT_OF_PROVINCE,
+)
 from services.errors import NotInScope
-from services.placements import JUVENILE_PLACEMENT, JUVENILE_RETURN, SPECIAL_MOVE
-from services.suspension import RESUMPTION, SUSPENSION
-from services.transfer import TRANSFER, TRANSFER_INTO_PROVINCE, TRANSFER_OUT_OF_PROVINCE
 
 if TYPE_CHECKING:
     from models.people import User

@@ -224,7 +224,7 @@ def test_problem_list_is_not_a_student_editor(as_user, heping_problem):
 
 def test_pupil_page_warns_of_an_open_problem_record(as_user, app):
     from extensions import db as _db
-    from services.enrollment import enroll
+    from services.enrollment_records import enroll
     from tests.helpers import HEPING1, make_id, pupil_of, school
     from tests.services.test_students import new_student
     from tests.transfer_helpers import user

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import services.change_types  # noqa: F401 - declares every type
+import changes  # noqa: F401 - declares every type
 from extensions import db
 from models.changes import ChangeRequest
 from services import workflows

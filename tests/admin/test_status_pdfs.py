@@ -15,11 +15,12 @@ from PIL import Image, ImageOps
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from changes import departures, suspension, transfer
 from extensions import db
 from models.audit import AuditLog
 from models.changes import ChangeRequest, PrintedDocument
 from models.student import Student
-from services import codes, departures, documents, pdf, suspension, transfer, workflows
+from services import codes, documents, labels, pdf, workflows
 from tests.helpers import HEPING1, pupil_of
 from tests.transfer_helpers import approve, at, upload, user
 
@@ -261,5 +262,5 @@ def test_form_types_and_labels_match_the_services():
         "dropout_report": (departures.DROPOUT,),
     }
     assert all(t in workflows.TYPES for types in documents.FORM_TYPES.values() for t in types)
-    assert list(documents.TRAVEL_DOCUMENTS_CN) == list(departures.TRAVEL_DOCUMENTS)
-    assert set(documents.REASON_KINDS_CN) == set(suspension.REASON_KINDS)
+    assert list(documents.TRAVEL_DOCUMENTS_CN) == list(labels.TRAVEL_DOCUMENTS)
+    assert set(documents.REASON_KINDS_CN) == set(labels.SUSPENSION_REASONS)

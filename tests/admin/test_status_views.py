@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 import admin.status
+from changes import departures, placements, suspension
 from extensions import db
 from models.archive import ArchiveBackup
 from models.changes import Attachment, ChangeRequest
 from models.lifecycle import arranging
 from models.status import Absence, ArchiveHandover, FamilyContact
 from models.student import Student
-from services import departures, placements, suspension, workflows
+from services import absences, workflows
 from tests.helpers import HEPING1, HEPING_SPECIAL, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, at, png_bytes, upload, user
 
@@ -53,8 +54,8 @@ def _suspend(pupil: Student, *, starts: date = AUTUMN, ends: date | None = None)
 def _absent_four_weeks(pupil: Student) -> None:
     """Two unexcused periods joined over a weekend (29 days) and two contacts: a dropout may be reported."""
     me = user(ME)
-    departures.record_absence(pupil, me, first_day=date(2026, 11, 2), last_day=date(2026, 11, 13), excused=False, note=None)
-    departures.record_absence(pupil, me, first_day=date(2026, 11, 16), last_day=date(2026, 11, 30), excused=False, note=None)
+    absences.record_absence(pupil, me, first_day=date(2026, 11, 2), last_day=date(2026, 11, 13), excused=False, note=None)
+    absences.record_absence(pupil, me, first_day=date(2026, 11, 16), last_day=date(2026, 11, 30), excused=False, note=None)
     for day in (date(2026, 11, 10), date(2026, 11, 20)):
         suspension.record_contact(pupil, me, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
     db.session.commit()

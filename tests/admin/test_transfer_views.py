@@ -249,7 +249,7 @@ def test_rejected_arrival_from_another_province_ends_the_record_by_status(app):
     from tests.transfer_helpers import upload, user
 
     with app.test_request_context():
-        from services.transfer import record_arrival_from_other_province
+        from changes.transfer import record_arrival_from_other_province
 
         actor = user("school-heping1")
         student = new_student()

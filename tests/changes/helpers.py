@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from changes import departures, placements, suspension
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
@@ -16,7 +17,7 @@ from models.lifecycle import arranging
 from models.people import User
 from models.status import CONTACT_DROPOUT, ILLNESS
 from models.student import Student
-from services import departures, placements, suspension, workflows
+from services import absences, suspension_expiry, workflows
 from services.errors import RuleViolation
 from tests.helpers import HEPING1, HEPING_SPECIAL, WORK_STUDY_SCHOOL, pupil_of, school
 from tests.transfer_helpers import at, upload, user
@@ -80,7 +81,7 @@ def suspend(pupil: Student, *, reason_kind: str = ILLNESS, starts_on: date = MON
 
 
 def absent(pupil: Student, first: date, last: date, *, excused: bool = False) -> None:
-    departures.record_absence(pupil, staff(pupil.school_id), first_day=first, last_day=last, excused=excused, note=None)
+    absences.record_absence(pupil, staff(pupil.school_id), first_day=first, last_day=last, excused=excused, note=None)
     db.session.commit()
 
 
@@ -106,7 +107,7 @@ def place(pupil: Student) -> ChangeRequest:
 
 
 def expired_ids(who: str) -> list[int]:
-    return [s.id for _, s in db.session.execute(suspension.expired_query(user(who))).all()]
+    return [s.id for _, s in db.session.execute(suspension_expiry.expired_query(user(who))).all()]
 
 
 def history(pupil: Student, field: str) -> list[StudentHistory]:

@@ -11,7 +11,7 @@ from extensions import db
 from models.audit import AuditLog, StudentHistory
 from models.lifecycle import arranging
 from models.student import Student
-from services import classes, transfer
+from services import arrivals, classes, enrollment_records
 from services.errors import NotInScope, RuleViolation
 from services.students import save_student
 from tests.form_values import form_values
@@ -201,7 +201,7 @@ def test_transferred_pupil_arrives_with_no_class(ctx):
     old_class = student.class_name
     assert old_class
     approve(req, *FOUR)
-    transfer.report_arrival(req, user("school-shenhe1"))
+    arrivals.report_arrival(req, user("school-shenhe1"))
     db.session.commit()
     assert student.class_name is None and student.school.code == SHENHE1
     row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == student.id,
@@ -214,10 +214,9 @@ def test_transferred_pupil_arrives_with_no_class(ctx):
 
 def test_waiting_record_grade_and_class_can_still_be_corrected(ctx):
     """A record still waiting for the authority (待核办) is being created: the school fixes what was sent back."""
-    from services import enrollment
     from tests.services.test_students import new_student
 
-    s = enrollment.enroll(new_student(class_name="1班"), user("school-heping1"), pupil_of(HEPING1).school)
+    s = enrollment_records.enroll(new_student(class_name="1班"), user("school-heping1"), pupil_of(HEPING1).school)
     db.session.commit()
     own = s.school
     s.grade, s.class_name = 2, "2班"

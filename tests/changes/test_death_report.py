@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from changes import departures
 from extensions import db
 from models.changes import ChangeRequest
-from services import departures, workflows
+from services import workflows
 from services.errors import RuleViolation
 from services.oversight import reports
 from tests.helpers import HEPING1, pupil_of

@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from changes import enrollment
 from extensions import db
 from models.changes import ChangeRequest
 from models.student import Student
-from services import enrollment, workflows
+from services import enrollment_records, workflows
 from services.errors import RuleViolation
 from tests.helpers import HEPING1, make_id, pupil_of, student_form
 from tests.transfer_helpers import approve, png_bytes, upload, user
@@ -79,7 +80,7 @@ def _step(app, req_id: int) -> int:
 
 
 def test_delay_for_a_waiting_record_through_the_services(ctx):
-    s = enrollment.enroll(_grade1(), user("school-heping1"), pupil_of(HEPING1).school)
+    s = enrollment_records.enroll(_grade1(), user("school-heping1"), pupil_of(HEPING1).school)
     db.session.commit()
     delay = enrollment.request_delay(s, user("school-heping1"), date(2027, 9, 1), "身体原因")
     workflows.attach(delay, "application", upload(), user("school-heping1"))

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from changes import departures, suspension, transfer
 from extensions import db
 from models.archive import ArchiveBackup
 from models.audit import AuditLog
@@ -15,7 +16,7 @@ from models.changes import ChangeRequest, Notification
 from models.org import OrgUnit
 from models.status import CONTACT_SUSPENSION, ArchiveHandover
 from models.student import Student
-from services import departures, scope, suspension, transfer, workflows
+from services import absences, labels, scope, workflows
 from services.errors import NotInScope
 from tests.changes.helpers import (
     MON,
@@ -47,7 +48,7 @@ def test_abroad_needs_travel_document(ctx):
     pupil = pupil_of(HEPING1)
     refused(lambda: go_abroad(pupil, document="id_card"))
     refused(lambda: go_abroad(pupil, destination="  "))
-    for document in departures.TRAVEL_DOCUMENTS:
+    for document in labels.TRAVEL_DOCUMENTS:
         req = go_abroad(pupil, document=document)
         workflows.withdraw(req, user("school-heping1"))
     req = go_abroad(pupil, document="hk_macao_pass")
@@ -166,7 +167,7 @@ def test_dropout_needs_four_weeks_absence(ctx, monkeypatch):
     absent(pupil, date(2026, 11, 4), date(2026, 11, 30))  # Wednesday to Monday: 27 days
     dropout_refused(pupil)
     absent(pupil, date(2026, 12, 1), date(2026, 12, 1))  # the 28th day
-    assert departures.longest_unexcused_run(pupil) == (date(2026, 11, 4), date(2026, 12, 1))
+    assert absences.longest_unexcused_run(pupil) == (date(2026, 11, 4), date(2026, 12, 1))
     req = departures.report_dropout(pupil, user("school-heping1"), "连续旷课")
     assert (req.payload["absent_from"], req.payload["absent_to"]) == ("2026-11-04", "2026-12-01")
 
@@ -199,13 +200,13 @@ def test_excused_absences_do_not_count_towards_a_dropout(ctx, monkeypatch):
     # Sick leave recorded afterwards over days first recorded as truancy takes them out.
     absent(second, date(2026, 11, 2), date(2026, 12, 4))
     absent(second, date(2026, 11, 16), date(2026, 11, 18), excused=True)
-    assert departures.longest_unexcused_run(second) == (date(2026, 11, 19), date(2026, 12, 4))
+    assert absences.longest_unexcused_run(second) == (date(2026, 11, 19), date(2026, 12, 4))
     dropout_refused(second)
     # All excused: nothing counts.
     third = pupil_of(XIGANG1)
-    departures.record_absence(third, user("school-xigang1"), first_day=date(2026, 10, 12), last_day=date(2026, 11, 30),
+    absences.record_absence(third, user("school-xigang1"), first_day=date(2026, 10, 12), last_day=date(2026, 11, 30),
                               excused=True, note="病假")
-    assert departures.longest_unexcused_run(third) is None
+    assert absences.longest_unexcused_run(third) is None
 
 
 def test_absences_separated_only_by_days_off_join_into_one_run(ctx, monkeypatch):
@@ -215,13 +216,13 @@ def test_absences_separated_only_by_days_off_join_into_one_run(ctx, monkeypatch)
     contact(pupil, date(2026, 11, 20))
     absent(pupil, date(2026, 11, 4), date(2026, 11, 13))  # Wednesday to Friday
     absent(pupil, date(2026, 11, 16), date(2026, 12, 1))  # Monday to Tuesday: 28 days with the weekend between
-    assert departures.longest_unexcused_run(pupil) == (date(2026, 11, 4), date(2026, 12, 1))
+    assert absences.longest_unexcused_run(pupil) == (date(2026, 11, 4), date(2026, 12, 1))
     assert departures.report_dropout(pupil, user("school-heping1"), "连续旷课").status == "pending"
     # 国庆 (1–7 October) lies between two periods: they join as well.
     other = pupil_of(XIGANG1)
     for first, last in ((date(2026, 9, 14), date(2026, 9, 30)), (date(2026, 10, 8), date(2026, 10, 13))):
-        departures.record_absence(other, user("school-xigang1"), first_day=first, last_day=last, excused=False, note=None)
-    assert departures.longest_unexcused_run(other) == (date(2026, 9, 14), date(2026, 10, 13))
+        absences.record_absence(other, user("school-xigang1"), first_day=first, last_day=last, excused=False, note=None)
+    assert absences.longest_unexcused_run(other) == (date(2026, 9, 14), date(2026, 10, 13))
 
 
 def test_a_school_day_between_absences_breaks_the_run(ctx, monkeypatch):
@@ -231,7 +232,7 @@ def test_a_school_day_between_absences_breaks_the_run(ctx, monkeypatch):
     contact(pupil, date(2026, 11, 20))
     absent(pupil, date(2026, 11, 4), date(2026, 11, 12))  # back at school on Friday 13 November
     absent(pupil, date(2026, 11, 16), date(2026, 12, 1))
-    assert departures.longest_unexcused_run(pupil) == (date(2026, 11, 16), date(2026, 12, 1))
+    assert absences.longest_unexcused_run(pupil) == (date(2026, 11, 16), date(2026, 12, 1))
     dropout_refused(pupil)
 
 

@@ -10,12 +10,13 @@ import io
 import pytest
 from sqlalchemy import select
 
+from changes import departures
 from extensions import db
 from models.audit import AuditLog
 from models.changes import ChangeRequest, Notification, PrintedDocument
 from models.org import OrgUnit
 from models.student import Student
-from services import departures, hukou, pdf, workflows
+from services import hukou, pdf, workflows
 from tests.changes.helpers import MON, set_state, staff, truant
 from tests.helpers import CITYDIRECT, HEPING1, pupil_of
 from tests.transfer_helpers import at, upload, user

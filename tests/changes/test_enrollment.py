@@ -7,11 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from changes import enrollment
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import ChangeRequest
 from models.lifecycle import arranging
-from services import enrollment, workflows
+from services import enrollment_records, workflows
 from services.errors import RuleViolation
 from tests.helpers import HEPING1, HEPING2, make_id, pupil_of, school, student_form
 from tests.services.test_students import new_student
@@ -19,7 +20,7 @@ from tests.transfer_helpers import approve, start, upload, user
 
 
 def _new_pupil(**kw):
-    return enrollment.enroll(new_student(**kw), user("school-heping1"), school(HEPING1))
+    return enrollment_records.enroll(new_student(**kw), user("school-heping1"), school(HEPING1))
 
 
 def test_new_record_waits_for_the_authority_and_approval_issues_the_xjh(ctx):
@@ -42,7 +43,7 @@ def test_pupil_without_mainland_id_gets_a_j_number_on_approval(ctx):
 def test_waiting_record_cannot_be_transferred(ctx):
     s = _new_pupil()
     db.session.commit()
-    from services import transfer
+    from changes import transfer
 
     with pytest.raises(RuleViolation):
         transfer.start_transfer(s, user("school-shenhe1"), reason_code="hukou_moved", reason_text=None, hukou_changed=True)
@@ -76,7 +77,7 @@ def test_rejected_enrollment_can_be_submitted_again(ctx):
     workflows.decide(req.current_step.id, user("heping"), False, "出生日期请核对")
     db.session.commit()
     assert s.status == "pending"
-    again = enrollment.submit_enrollment(s, user("school-heping1"))
+    again = enrollment_records.submit_enrollment(s, user("school-heping1"))
     assert again.id != req.id and again.status == "pending"
 
 

@@ -11,13 +11,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
+from changes import departures, enrollment
 from extensions import db
 from models.audit import AuditLog, StudentHistory
 from models.changes import ApprovalStep, ChangeRequest, Notification
 from models.graduation import GraduationRecord
 from models.lifecycle import arranging
 from models.student import Student
-from services import departures, enrollment, graduation, promotion, workflows
+from services import graduation, promotion, workflows
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import HEPING1, HEPING2, XIGANG1, school
 from tests.transfer_helpers import approve as decide

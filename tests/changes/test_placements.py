@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from changes import placements
 from extensions import db
 from models.archive import ArchiveBackup
 from models.changes import ChangeRequest, Notification
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
-from services import placements, workflows
+from services import workflows
 from tests.changes.helpers import (
     give,
     give_all,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from changes import departures, placements, suspension
 from extensions import db
-from services import departures, placements, suspension, workflows
+from services import workflows
 from services.errors import NotInScope
 from tests.changes.helpers import (
     NEW_TYPES,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from changes import departures, placements, suspension
 from extensions import db
-from services import departures, placements, suspension, workflows
+from services import absences, workflows
 from tests.helpers import HEPING1, pupil_of, school
 from tests.transfer_helpers import approve, at, upload, user
 
@@ -55,8 +56,8 @@ def test_dropout_after_four_weeks_and_contacts(ctx, monkeypatch):
     at(monkeypatch, date(2026, 12, 10))
     pupil = pupil_of(HEPING1)
     me = user("school-heping1")
-    departures.record_absence(pupil, me, first_day=date(2026, 11, 2), last_day=date(2026, 11, 13), excused=False, note=None)
-    departures.record_absence(pupil, me, first_day=date(2026, 11, 16), last_day=date(2026, 11, 30), excused=False, note=None)
+    absences.record_absence(pupil, me, first_day=date(2026, 11, 2), last_day=date(2026, 11, 13), excused=False, note=None)
+    absences.record_absence(pupil, me, first_day=date(2026, 11, 16), last_day=date(2026, 11, 30), excused=False, note=None)
     for d in (date(2026, 11, 10), date(2026, 11, 20)):
         suspension.record_contact(pupil, me, purpose="dropout", contacted_on=d, method="电话", outcome="未返校")
     db.session.commit()

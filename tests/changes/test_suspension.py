@@ -7,11 +7,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from changes import departures, suspension, transfer
 from extensions import db
 from models.changes import ChangeRequest
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER
 from models.student import Student
-from services import departures, scope, suspension, transfer, workflows
+from services import absences, scope, workflows
 from services.errors import NotInScope
 from tests.changes.helpers import (
     MON,
@@ -25,7 +26,7 @@ from tests.changes.helpers import (
     set_state,
     suspend,
     term_time,  # noqa: F401  (autouse: term time is today)
-    )
+)
 from tests.helpers import HEPING1, HEPING2, XIGANG1, pupil_of
 from tests.transfer_helpers import approve, at, user
 
@@ -267,7 +268,7 @@ def test_absences_recorded_only_by_own_school(ctx):
     pupil = pupil_of(HEPING1)
 
     def record(who: str, first: date = date(2026, 10, 12), last: date = date(2026, 10, 16)):
-        return departures.record_absence(pupil, user(who), first_day=first, last_day=last, excused=False, note=None)
+        return absences.record_absence(pupil, user(who), first_day=first, last_day=last, excused=False, note=None)
 
     with pytest.raises(NotInScope):
         record("school-xigang1")
@@ -276,7 +277,7 @@ def test_absences_recorded_only_by_own_school(ctx):
     refused(lambda: record("school-heping1", date(2026, 11, 2), date(2026, 11, 6)))  # days still to come
     record("school-heping1")
     db.session.commit()
-    assert len(departures.absences_of(pupil)) == 1
+    assert len(absences.absences_of(pupil)) == 1
 
 
 def test_status_change_history_names_the_request_and_the_approver(ctx):

@@ -7,12 +7,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from changes import transfer
 from extensions import db
 from models.audit import AuditLog, StudentHistory
 from models.changes import ApprovalStep, ChangeRequest, Notification
 from models.lifecycle import arranging
 from models.org import OrgUnit
-from services import transfer, workdays, workflows
+from services import arrivals, workdays, workflows
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import HEPING1, KANGPING_VILLAGE, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, at, pdf_bytes, start, upload, user
@@ -209,8 +210,8 @@ def test_report_moves_the_pupil_keeps_the_grade_writes_history_and_notifies_the_
     grade, old_school = student.grade, student.school
     approve(req, *FOUR)
     with pytest.raises(RuleViolation):
-        transfer.report_arrival(req, user("shenhe"))  # the receiving school records the arrival
-    transfer.report_arrival(req, user("school-shenhe1"))
+        arrivals.report_arrival(req, user("shenhe"))  # the receiving school records the arrival
+    arrivals.report_arrival(req, user("school-shenhe1"))
     db.session.commit()
     assert req.status == "completed" and req.reported_at
     assert student.school.code == SHENHE1 and student.scope_path == school(SHENHE1).path and student.grade == grade
@@ -227,7 +228,7 @@ def test_report_only_after_all_four_approved(ctx):
     req = start()
     approve(req, *FOUR[:3])
     with pytest.raises(RuleViolation):
-        transfer.report_arrival(req, user("school-shenhe1"))
+        arrivals.report_arrival(req, user("school-shenhe1"))
 
 
 def test_sending_side_silent_20_workdays_allows_provisional_admission(ctx, monkeypatch):
@@ -237,12 +238,12 @@ def test_sending_side_silent_20_workdays_allows_provisional_admission(ctx, monke
     opens = workdays.add_workdays(decided, 20).due
     at(monkeypatch, opens - timedelta(days=1))
     with pytest.raises(RuleViolation, match="20"):
-        transfer.admit_provisionally(req, user("shenhe"))
+        arrivals.admit_provisionally(req, user("shenhe"))
     db.session.rollback()
     at(monkeypatch, opens)
     with pytest.raises(RuleViolation):
-        transfer.admit_provisionally(req, user("school-shenhe1"))  # only the receiving authority
-    transfer.admit_provisionally(req, user("shenhe"))
+        arrivals.admit_provisionally(req, user("school-shenhe1"))  # only the receiving authority
+    arrivals.admit_provisionally(req, user("shenhe"))
     db.session.commit()
     assert req.provisional_at is not None
     assert req.student.school.code == HEPING1  # the archive moves when the sending side acts

@@ -24,7 +24,7 @@ from models.changes import ChangeRequest
 from models.graduation import COMPLETED, COMPLETION, DIPLOMA, FAILED, GRADUATED, PASSED, Certificate, GraduationRecord
 from models.org import OrgUnit
 from models.student import Student
-from services import graduation
+from services import change_codes, graduation
 from services.certificates import verification
 from tests.e2e.helpers import log_in
 
@@ -184,7 +184,7 @@ def test_graduate_a_class_and_verify_a_diploma(app: Flask, new_page, monkeypatch
     outcome_of = {failing: COMPLETED, batch: GRADUATED, rest: GRADUATED}
     with app.app_context():
         req = db.session.get(ChangeRequest, request_id)
-        assert (req.type, req.status, req.from_school_id) == (graduation.GRADUATION, "completed", school_id)
+        assert (req.type, req.status, req.from_school_id) == (change_codes.GRADUATION, "completed", school_id)
         assert [s.decision for s in req.steps] == ["approved"]
         records = {r.id: r for r in db.session.scalars(select(GraduationRecord).where(GraduationRecord.id.in_(lines)))}
         assert {i: r.outcome for i, r in records.items()} == outcome_of

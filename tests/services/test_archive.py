@@ -20,7 +20,7 @@ from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, 
 from models.audit import AuditLog
 from models.changes import PrintedDocument
 from models.student import Student
-from services import archive, clock, pdf, transfer, uploads
+from services import archive, arrivals, clock, pdf, uploads
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import HEPING1, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, png_bytes, start, upload, user
@@ -366,7 +366,7 @@ def test_after_a_transfer_the_sending_school_keeps_a_backup(as_user, app):
         student = req.student
         fill(student)
         approve(req, *FOUR)
-        transfer.report_arrival(req, user("school-shenhe1"))
+        arrivals.report_arrival(req, user("school-shenhe1"))
         db.session.commit()
         assert student.school.code == SHENHE1
         backup = db.session.scalar(select(ArchiveBackup).where(ArchiveBackup.student_id == student.id))

@@ -8,12 +8,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from changes import enrollment, transfer
 from extensions import db
 from models.archive import DOC_HUKOU, DOC_TRANSFER, ArchiveBackup, ArchiveDocument
 from models.changes import ChangeRequest
 from models.lifecycle import arranging
 from models.paper import PaperHandover
-from services import enrollment, paper, transfer, workflows
+from services import arrivals, paper, workflows
 from services.errors import NotInScope, RuleViolation
 from services.oversight import reports
 from tests.changes.helpers import NEW_TYPES, decide_all, ready, staff, term_time  # noqa: F401  (term_time: autouse)
@@ -106,7 +107,7 @@ def test_transfer_evidence_is_filed_at_arrival_into_the_receiving_schools_archiv
     req = start()
     approve(req, *FOUR)
     assert req.status == "approved" and _filed(req) == []  # not before the pupil reports: the move may never happen
-    transfer.report_arrival(req, user("school-shenhe1"))
+    arrivals.report_arrival(req, user("school-shenhe1"))
     db.session.commit()
     assert req.student.school.code == SHENHE1
     _assert_filed_once(req)
@@ -149,7 +150,7 @@ def test_approved_arrival_from_another_province_files_its_evidence(ctx):
 
 
 def test_approved_record_proof_files_the_loss_statement(ctx, monkeypatch):
-    from services.certificates import record_proof
+    from changes import record_proof
     from tests.services.test_certificates import YEAR, issued
 
     at(monkeypatch, date(YEAR, 7, 1))
@@ -209,7 +210,7 @@ def _arrived() -> ChangeRequest:
     """A 和平一小 pupil transferred to 沈河一小 and reported there (报到)."""
     req = start()
     approve(req, *FOUR)
-    transfer.report_arrival(req, user("school-shenhe1"))
+    arrivals.report_arrival(req, user("school-shenhe1"))
     db.session.commit()
     return req
 
@@ -247,7 +248,7 @@ def test_transfer_hands_over_the_paper_file_after_arrival_only(ctx):
     req = start()
     approve(req, *FOUR)
     assert paper.handover_of(req) is None  # approved, not yet reported: the file stays
-    transfer.report_arrival(req, user("school-shenhe1"))
+    arrivals.report_arrival(req, user("school-shenhe1"))
     db.session.commit()
     h = paper.handover_of(req)
     assert (h.from_school.code, h.to_school.code, h.student_id) == (HEPING1, SHENHE1, req.student_id)

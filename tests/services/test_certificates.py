@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from changes import record_proof
 from extensions import db
 from models.audit import AuditLog
 from models.changes import ChangeRequest
@@ -48,7 +49,7 @@ from models.people import PRINCIPAL, Role, User
 from models.student import Student
 from services import pdf, workflows
 from services.certificates import batch as class_batch
-from services.certificates import issuing, numbering, record_proof, rendering, revocation, verification
+from services.certificates import issuing, numbering, rendering, revocation, verification
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, XIGANG1, school
 from tests.transfer_helpers import at, png_bytes, user

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-import services.change_types  # noqa: F401 - declares every type
+import changes  # noqa: F401 - declares every type
 from extensions import db
 from models.changes import WITHDRAWN
 from models.graduation import Certificate

@@ -12,7 +12,7 @@ from extensions import db
 from models.audit import AuditLog, StudentHistory
 from models.problems import ProblemRecord
 from models.student import Guardian, Student
-from services import dedup, dedup_scan, problems, workflows
+from services import dedup, dedup_scan, enrollment_records, problems, workflows
 from services.errors import NotInScope, RuleViolation
 from services.ids import make_check_digit
 from services.students import save_student
@@ -142,7 +142,6 @@ def test_problem_record_blocks_transfer(ctx):
 
 def test_problem_record_blocks_every_status_change_but_not_a_waiting_record(ctx):
     from models.changes import ChangeRequest
-    from services import enrollment
 
     pupil = pupil_of(HEPING1)
     flag(pupil)
@@ -152,7 +151,7 @@ def test_problem_record_blocks_every_status_change_but_not_a_waiting_record(ctx)
             assert "问题学籍" in problems[0][1], code
     db.session.rollback()
     # A new record entered as 待核办 is flagged, and still goes to its authority for approval.
-    new = enrollment.enroll(twin_of(pupil_of(SHENHE1)), user("school-heping1"), school(HEPING1))
+    new = enrollment_records.enroll(twin_of(pupil_of(SHENHE1)), user("school-heping1"), school(HEPING1))
     db.session.commit()
     assert [p.kind for p in problems_of(new)] == ["soft_name_birth"]
     assert db.session.scalar(select(func.count()).select_from(ChangeRequest).where(ChangeRequest.student_id == new.id)) == 1
@@ -207,7 +206,7 @@ def test_resolution_by_correction_is_refused_while_the_collision_still_holds(ctx
 def test_resolution_by_correction_after_a_correction_request(ctx, monkeypatch):
     """Core data of an approved record changes by a correction request (第十一条); that request type
     is declared `open_with_problem`, since it is how a problem gets fixed."""
-    from services import enrollment
+    from changes import enrollment
 
     corr = workflows.TYPES[enrollment.CORRECTION]
     monkeypatch.setitem(workflows.TYPES, enrollment.CORRECTION, dataclasses.replace(corr, open_with_problem=True))

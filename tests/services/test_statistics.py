@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, select, update
 
+from changes import departures, suspension, transfer
 from extensions import db
 from models.archive import ArchiveDocument
 from models.audit import AuditLog, StudentHistory
@@ -25,7 +26,7 @@ from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.status import ILLNESS, OTHER, ArchiveHandover
 from models.student import Student
-from services import clock, departures, exports, graduation, pdf, scope, statistics, suspension, transfer, workflows
+from services import absences, arrivals, clock, exports, graduation, pdf, scope, statistics, workflows
 from services.errors import NotInScope, RuleViolation
 from services.org import merge_schools
 from services.oversight import campaigns, reports, violations
@@ -85,7 +86,7 @@ def transfer_completed(pupil: Student, receiver: str = "school-shenhe1") -> Chan
     to_auth, from_auth = req.to_school.supervisor.code, req.from_school.supervisor.code
     accounts = {"210102": "heping", "210103": "shenhe", "210203": "xigang", "2101": "shenyang"}
     approve(req, receiver, accounts[to_auth], "school-" + _school_account(pupil), accounts[from_auth])
-    transfer.report_arrival(req, user(receiver))
+    arrivals.report_arrival(req, user(receiver))
     db.session.commit()
     assert req.status == "completed"
     return req
@@ -94,7 +95,7 @@ def transfer_completed(pupil: Student, receiver: str = "school-shenhe1") -> Chan
 def truant(pupil: Student, last: date = date(2026, 10, 30)) -> None:
     """Five weeks of unexcused absence (国庆 inside) and two attempts to bring the pupil back."""
     staff = user("school-" + _school_account(pupil))
-    departures.record_absence(pupil, staff, first_day=date(2026, 9, 28), last_day=last, excused=False, note=None)
+    absences.record_absence(pupil, staff, first_day=date(2026, 9, 28), last_day=last, excused=False, note=None)
     for day in (date(2026, 10, 12), date(2026, 10, 20)):
         suspension.record_contact(pupil, staff, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
     db.session.commit()
@@ -451,7 +452,7 @@ def test_unreported_dropouts_lists_four_weeks_of_unexcused_absence_until_reporte
     with app.test_request_context():
         truant_pupil, short = pupils(HEPING1)[:2]
         truant(truant_pupil)
-        departures.record_absence(short, user("school-heping1"), first_day=date(2026, 10, 12), last_day=date(2026, 10, 23),
+        absences.record_absence(short, user("school-heping1"), first_day=date(2026, 10, 12), last_day=date(2026, 10, 23),
                                   excused=False, note=None)
         db.session.commit()
         found = violations.unreported_dropouts("/21/")

@@ -1,4 +1,4 @@
-"""The layers: admin → forms → services → models (and the import contracts of pyproject.toml).
+"""The layers: admin → changes → forms → services → models (and the import contracts of pyproject.toml).
 
 import-linter checks the packages (`make lint`); the single-file modules it cannot see (app.py,
 extensions.py, config.py) and the project hook's rule ("services/ and models/ never import admin/
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("admin", "bench", "cli", "forms", "models", "public", "services")
+PACKAGES = ("admin", "bench", "changes", "cli", "forms", "models", "public", "services")
 TOP_MODULES = ("app", "config", "extensions")
 PROJECT = set(PACKAGES) | set(TOP_MODULES)
 
@@ -39,15 +39,19 @@ def offending(package: str, forbidden: set[str]) -> list[str]:
 
 
 def test_services_import_nothing_from_the_screens():
-    assert offending("services", {"admin", "forms", "cli", "public", "app", "bench"}) == []
+    assert offending("services", {"admin", "changes", "forms", "cli", "public", "app", "bench"}) == []
 
 
 def test_models_import_nothing_from_above():
-    assert offending("models", {"services", "admin", "forms", "cli", "public", "app", "bench"}) == []
+    assert offending("models", {"services", "admin", "changes", "forms", "cli", "public", "app", "bench"}) == []
 
 
 def test_forms_import_no_screen():
-    assert offending("forms", {"admin", "cli", "public", "app", "bench"}) == []
+    assert offending("forms", {"admin", "changes", "cli", "public", "app", "bench"}) == []
+
+
+def test_change_types_import_no_screen():
+    assert offending("changes", {"admin", "cli", "public", "app", "bench"}) == []
 
 
 @pytest.mark.parametrize("module", ["extensions", "config"])
@@ -58,7 +62,7 @@ def test_extensions_and_config_sit_below_the_models(module):
 
 def test_only_the_entry_points_import_the_app():
     """app.py is the composition root: no package imports it (tests and bench build the app)."""
-    importers = [hit for package in ("admin", "cli", "forms", "models", "public", "services")
+    importers = [hit for package in ("admin", "changes", "cli", "forms", "models", "public", "services")
                  for hit in offending(package, {"app"})]
     assert importers == []
 
@@ -79,10 +83,10 @@ def test_every_package_has_its_layer():
 
 def test_change_types_are_the_declared_ones():
     """The independence contract names exactly the modules that declare change types."""
-    from services import change_types
+    import changes
 
     independent = next(c for c in contracts()["contracts"] if c["type"] == "independence")["modules"]
-    assert set(independent) == {m.__name__ for m in change_types.MODULES}
+    assert set(independent) == {m.__name__ for m in changes.MODULES}
 
 
 def test_import_contracts_hold():

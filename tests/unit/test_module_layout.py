@@ -9,7 +9,6 @@ its own and kept its endpoint.
 from __future__ import annotations
 
 import ast
-import importlib
 from pathlib import Path
 
 from flask import Flask
@@ -73,17 +72,17 @@ def test_the_old_big_modules_are_gone():
         assert not (ROOT / old).exists(), old
 
 
-def test_record_proof_is_declared_once_by_its_own_module_and_registered():
-    from models.graduation import RECORD_PROOF
-    from services import change_types, workflows
+def test_every_change_type_is_declared_in_its_own_module_of_changes():
+    """A change type is one unit: declared once, by a module of changes/ that the registry imports;
+    nothing in services/ declares one."""
+    import changes
+    from services import workflows
 
-    record_proof = importlib.import_module("services.certificates.record_proof")
-    assert record_proof in change_types.MODULES
-    ctype = workflows.TYPES[RECORD_PROOF]
-    assert ctype.effect.__module__ == "services.certificates.record_proof"
+    assert set(workflows.DECLARED_IN.values()) == {m.__name__ for m in changes.MODULES}
+    assert set(workflows.DECLARED_IN) == set(workflows.TYPES)
     declaring = [p.relative_to(ROOT) for p in (ROOT / "services").rglob("*.py")
-                 if "code=RECORD_PROOF" in p.read_text(encoding="utf-8")]
-    assert declaring == [Path("services/certificates/record_proof.py")]
+                 if "declare(ChangeType(" in p.read_text(encoding="utf-8")]
+    assert declaring == []
 
 
 def test_each_statistics_view_has_its_own_module_and_keeps_its_endpoint(app: Flask):

@@ -23,7 +23,7 @@ Kept whole until the change-type modules: it declares five change types (出国�
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -34,13 +34,16 @@ from models.audit import StudentHistory
 from models.changes import ChangeRequest
 from models.lifecycle import StudentStatus
 from models.org import OrgUnit
-from models.status import CONTACT_DROPOUT, Absence, ArchiveHandover, FamilyContact
+from models.status import CONTACT_DROPOUT, ArchiveHandover, FamilyContact
 from models.student import Student
 from services import archive, audit, clock, scope, workdays
+from services.absences import MIN_CONTACTS, long_enough_for_dropout, longest_unexcused_run
+from services.change_codes import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN, LATE_KEY
 from services.change_common import authority_of, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_authority, dropout_authorities, hukou_county, hukou_place
 from services.ids import division_name
+from services.labels import TRAVEL_DOCUMENTS
 from services.lifecycle import Outcome
 from services.terms import term_end
 from services.workflows import (
@@ -50,7 +53,6 @@ from services.workflows import (
     close_others,
     declare,
     filed_by_own_school,
-    is_own_school,
     notify,
     payload_date,
 )
@@ -58,16 +60,7 @@ from services.workflows import (
 if TYPE_CHECKING:
     from models.people import User
 
-ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN = "abroad", "abroad_return", "death", "dropout", "dropout_return"
-ABROAD_STATUS, DECEASED, DROPPED_OUT = "abroad", "deceased", "dropped_out"
-TRAVEL_DOCUMENTS = {
-    "passport": _l("Passport"),
-    "hk_macao_pass": _l("Exit-entry permit for Hong Kong and Macao"),
-    "taiwan_pass": _l("Exit-entry permit for Taiwan"),
-    "visa": _l("Visa"),
-}
-DROPOUT_WEEKS = 4  # 第二十三条: 无故旷课连续达到4周
-MIN_CONTACTS = 2  # 经学校多次联系动员返校就读仍无效果
+ABROAD_STATUS, DECEASED, DROPPED_OUT = StudentStatus.ABROAD, StudentStatus.DECEASED, StudentStatus.DROPPED_OUT
 
 
 # --- 出国出境 and 出国复学 ----------------------------------------------------------------------
@@ -143,7 +136,6 @@ def request_abroad_return(student: Student, actor: User, *, grade: int, reason_t
 
 LIVING = ("enrolled", "suspended", ABROAD_STATUS, DROPPED_OUT)
 DEATH_REPORT_WORKDAYS = 10  # 第二十一条: 学校应当凭相关证明，在10个工作日内…报学籍主管部门注销
-LATE_KEY = "late_workdays"  # payload: working days the school filed after its deadline (0: on time)
 
 
 def died_on(req: ChangeRequest) -> date | None:
@@ -254,96 +246,7 @@ def _dropout_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
     return facts
 
 
-# --- absences and 辍学 -----------------------------------------------------------------------
-
-
-def record_absence(student: Student, actor: User, *, first_day: date, last_day: date, excused: bool,
-                   note: str | None) -> Absence:
-    """The pupil's own school records a period of absence (attendance is kept per day; a period is
-    the days from first to last)."""
-    if not scope.covers(actor, student.scope_path):
-        raise NotInScope()
-    if not is_own_school(actor, student):
-        raise RuleViolation(str(_l("The pupil's own school records absences.")))
-    if last_day < first_day:
-        raise RuleViolation([("last_day", str(_l("The last day cannot be before the first day.")))])
-    if last_day > clock.today():
-        raise RuleViolation([("last_day", str(_l("Absences are recorded for days that have passed.")))])
-    absence = Absence(student_id=student.id, scope_path=student.scope_path, first_day=first_day, last_day=last_day,
-                      excused=bool(excused), note=(note or "").strip()[:200] or None, recorded_by_id=actor.id)
-    db.session.add(absence)
-    db.session.flush()
-    audit.record(actor, "student.absence", "student", student.id, f"{first_day}..{last_day} excused={bool(excused)}")
-    return absence
-
-
-def absences_of(student: Student) -> list[Absence]:
-    return list(db.session.scalars(select(Absence).where(Absence.student_id == student.id).order_by(Absence.first_day.desc())))
-
-
-def longest_unexcused_run(student: Student) -> tuple[date, date] | None:
-    """The longest stretch of unexcused absence: days recorded as excused are taken out (also when
-    recorded later over an unexcused period), and periods are joined when only days off (weekends,
-    holidays) lie between them. None when nothing is recorded."""
-    rows = db.session.execute(
-        select(Absence.first_day, Absence.last_day, Absence.excused).where(Absence.student_id == student.id)
-    ).all()
-    excused = sorted((first, last) for first, last, was_excused in rows if was_excused)
-    periods = sorted(
-        part for first, last, was_excused in rows if not was_excused for part in _outside(first, last, excused)
-    )
-    best: tuple[date, date] | None = None
-    run: list[date] | None = None
-    for first, last in periods:
-        if run is not None and (first <= run[1] + timedelta(days=1) or _only_days_off(run[1], first)):
-            run[1] = max(run[1], last)
-        else:
-            run = [first, last]
-        if best is None or (run[1] - run[0]) > (best[1] - best[0]):
-            best = (run[0], run[1])
-    return best
-
-
-def _outside(first: date, last: date, cuts: list[tuple[date, date]]) -> list[tuple[date, date]]:
-    """The parts of the period first..last that lie outside every period of `cuts`."""
-    parts = [(first, last)]
-    for cut_first, cut_last in cuts:
-        kept = []
-        for f, la in parts:
-            if cut_last < f or cut_first > la:
-                kept.append((f, la))
-                continue
-            if f < cut_first:
-                kept.append((f, cut_first - timedelta(days=1)))
-            if cut_last < la:
-                kept.append((cut_last + timedelta(days=1), la))
-        parts = kept
-    return parts
-
-
-def long_enough_for_dropout(run: tuple[date, date] | None) -> bool:
-    """第二十三条: the run of unexcused absence covers 4 whole weeks (days off after it included)."""
-    return run is not None and (_through_days_off(run[1]) - run[0]).days + 1 >= DROPOUT_WEEKS * 7
-
-
-def _through_days_off(last: date) -> date:
-    """The last day of absence, carried over the days off that follow it: a pupil absent Monday to
-    Friday for four weeks has missed four whole weeks, weekends included."""
-    day = last
-    for _ in range(14):  # the longest run of days off (Spring Festival, National Day) is shorter
-        if workdays.is_workday(day + timedelta(days=1))[0]:
-            break
-        day += timedelta(days=1)
-    return day
-
-
-def _only_days_off(after: date, before: date) -> bool:
-    day = after + timedelta(days=1)
-    while day < before:
-        if workdays.is_workday(day)[0]:
-            return False
-        day += timedelta(days=1)
-    return True
+# --- 辍学 (the absences it counts: services/absences.py) -----------------------------------
 
 
 def _may_report_dropout(req: ChangeRequest, actor: User) -> str | None:

@@ -17,16 +17,18 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, select
+from sqlalchemy import select
 
 from extensions import db
 from models.changes import ChangeRequest
 from models.lifecycle import StudentStatus
-from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER, FamilyContact, Suspension
+from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, FamilyContact, Suspension
 from models.student import Student
 from services import audit, clock, scope, students
+from services.change_codes import RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
 from services.change_common import authority_of, current, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
+from services.labels import SUSPENSION_REASONS
 from services.lifecycle import Outcome
 from services.terms import is_second_term, one_year_after, term_of
 from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, is_own_school, payload_date
@@ -34,9 +36,8 @@ from services.workflows import ChangeType, Material, StepDef, declare, filed_by_
 if TYPE_CHECKING:
     from models.people import User
 
-SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extension", "resumption"
-SUSPENDED = "suspended"
-REASON_KINDS = {ILLNESS: _l("Illness"), OTHER: _l("Another special reason")}
+SUSPENDED = StudentStatus.SUSPENDED
+REASON_KINDS = SUSPENSION_REASONS
 MAX_EXTENSIONS = 1
 
 
@@ -198,24 +199,6 @@ def request_resumption(student: Student, actor: User, *, grade: int | None = Non
     if (grade_reason or "").strip():
         payload["grade_reason"] = grade_reason.strip()  # type: ignore[union-attr]
     return open_change(RESUMPTION, student, actor, reason_text=reason_text, payload=payload)
-
-
-# --- 休学到期 ---------------------------------------------------------------------------------
-
-
-def expired_query(actor: User) -> Select[Any]:
-    """(Suspension, Student) of every suspension in the actor's scope that has ended with no
-    resumption or extension waiting: the school must contact the family (第十九条)."""
-    waiting = exists().where(
-        ChangeRequest.student_id == Student.id, ChangeRequest.type.in_((RESUMPTION, SUSPENSION_EXTENSION)),
-        ChangeRequest.status == "pending",
-    )
-    return (
-        select(Suspension, Student).join(Student, Student.id == Suspension.student_id)
-        .where(Suspension.ended_on.is_(None), Suspension.ends_on < clock.today(), Student.status == SUSPENDED,
-               scope.filter_for(actor, Student.scope_path), ~waiting)
-        .order_by(Suspension.ends_on, Suspension.id)
-    )
 
 
 def contacts_of(student: Student, purpose: str | None = None) -> list[FamilyContact]:

@@ -8,13 +8,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from extensions import db
-from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
+from models.changes import APPROVED, COMPLETED, ChangeRequest
 from models.lifecycle import StudentStatus
 from models.org import SCHOOL, OrgUnit
-from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
+from models.people import User
 from models.student import Student
-from services import archive, audit, clock, lifecycle, scope, workdays
-from services.change_common import move_record
+from services import archive, audit, clock, lifecycle, scope
+from services.arrivals import move_on_arrival, supervisor_of
+from services.change_codes import TRANSFER, TRANSFER_INTO_PROVINCE, TRANSFER_OUT_OF_PROVINCE
 from services.errors import NotInScope, RuleViolation
 from services.labels import TRANSFER_REASONS
 from services.lifecycle import Outcome
@@ -22,8 +23,6 @@ from services.students import GRADES_BY_KIND, assign_xjh, save_student
 from services.terms import in_transfer_window
 from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
 
-TRANSFER, TRANSFER_OUT_OF_PROVINCE, TRANSFER_INTO_PROVINCE = "transfer", "transfer_out_province", "transfer_in_province"
-FALLBACK_WORKDAYS = 20  # 第十五条: 20 working days after the receiving authority decided
 REASONS = TRANSFER_REASONS  # 第十三条 (services/labels.py: the printed contact form shows them too)
 
 MATERIALS = (
@@ -35,12 +34,8 @@ MATERIALS = (
 )
 
 
-def _supervisor(school: OrgUnit | None) -> OrgUnit | None:
-    return school.supervisor if school is not None else None
-
-
 def _in_window(req: ChangeRequest, actor: User) -> str | None:
-    authority = _supervisor(req.to_school or req.from_school)
+    authority = supervisor_of(req.to_school or req.from_school)
     is_authority = authority is not None and actor.unit_id == authority.id and actor.is_official
     if req.window_override and not is_authority:
         return _l("Only the supervising authority can override the transfer window.")
@@ -100,7 +95,7 @@ def _transfer_approved(req: ChangeRequest, actor: User) -> None:
     req.status = APPROVED
     notify(req.to_school, req, str(_l("Transfer #%(id)s approved by all four parties: notify the family to report.", id=req.id)))
     if req.provisional_at is not None:
-        _move(req, actor)
+        move_on_arrival(req, actor)
 
 
 def _out_of_province_approved(req: ChangeRequest, actor: User) -> Outcome:
@@ -115,9 +110,9 @@ declare(ChangeType(
     label=_l("Transfer"),
     steps=(
         StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),
-        StepDef("receiving_authority", _l("Receiving school's authority"), lambda r: _supervisor(r.to_school)),
+        StepDef("receiving_authority", _l("Receiving school's authority"), lambda r: supervisor_of(r.to_school)),
         StepDef("sending_school", _l("Sending school"), lambda r: r.from_school),
-        StepDef("sending_authority", _l("Sending school's authority"), lambda r: _supervisor(r.from_school)),
+        StepDef("sending_authority", _l("Sending school's authority"), lambda r: supervisor_of(r.from_school)),
     ),
     effect=_transfer_approved,
     materials=MATERIALS,
@@ -130,7 +125,7 @@ declare(ChangeType(
     label=_l("Transfer out of the province"),
     steps=(
         StepDef("sending_school", _l("Sending school"), lambda r: r.from_school),
-        StepDef("sending_authority", _l("Sending school's authority"), lambda r: _supervisor(r.from_school)),
+        StepDef("sending_authority", _l("Sending school's authority"), lambda r: supervisor_of(r.from_school)),
     ),
     effect=_out_of_province_approved,
     materials=(
@@ -167,7 +162,7 @@ declare(ChangeType(
     label=_l("Transfer from another province"),
     steps=(
         StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),
-        StepDef("receiving_authority", _l("Receiving school's authority"), lambda r: _supervisor(r.to_school)),
+        StepDef("receiving_authority", _l("Receiving school's authority"), lambda r: supervisor_of(r.to_school)),
     ),
     effect=_arrival_approved,
     on_reject=_arrival_rejected,
@@ -241,73 +236,3 @@ def start_transfer(student: Student, actor: User, *, reason_code: str, reason_te
         TRANSFER, student, actor, from_school=student.school, to_school=target, reason_code=reason_code,
         reason_text=reason_text, payload={"hukou_changed": bool(hukou_changed)}, window_override=window_override,
     )
-
-
-# --- after approval ---------------------------------------------------------------------
-
-
-def _move(req: ChangeRequest, actor: User) -> None:
-    student = req.student
-    move_record(req, actor, req.to_school, str(_l("Transfer")), clear_class=True)  # type: ignore[arg-type]
-    req.status, req.reported_at, req.finished_at = COMPLETED, clock.now(), clock.now()
-    archive.file_request_materials(req, actor)  # 第十二条: into the archive the receiving school now holds
-    notify(req.from_school, req, str(_l("%(name)s reported at %(school)s (transfer #%(id)s); the record has moved.",
-                                        name=student.name, school=req.to_school.name, id=req.id)))
-
-
-def report_refusal(actor: User, req: ChangeRequest) -> str | None:
-    """Why the actor may not record the pupil's arrival (报到); None when they may."""
-    if req.type != TRANSFER or req.status != APPROVED:
-        return str(_l("Only an approved transfer can be reported."))
-    if actor.unit_id != req.to_school_id:
-        return str(_l("The receiving school records the arrival."))
-    return None
-
-
-def report_arrival(req: ChangeRequest, actor: User) -> None:
-    """报到: the pupil arrived; the receiving school pulls the record (第十四条)."""
-    if not scope.covers(actor, req.to_path):
-        raise NotInScope()
-    refused = report_refusal(actor, req)
-    if refused:
-        raise RuleViolation(refused)
-    _move(req, actor)
-    audit.record(actor, "transfer.report", "change_request", req.id)
-    db.session.flush()
-
-
-def fallback_opens_on(req: ChangeRequest):
-    """第十五条: the day the receiving authority may admit provisionally (20 working days after its decision)."""
-    step2 = next((s for s in req.steps if s.seq == 2), None)
-    if step2 is None or step2.decision != "approved" or step2.decided_at is None:
-        return None
-    return workdays.add_workdays(step2.decided_at.date(), FALLBACK_WORKDAYS)
-
-
-def provisional_refusal(actor: User, req: ChangeRequest, *, in_time: bool = False) -> str | None:
-    """Why the actor may not admit the pupil provisionally (第十五条); None when they may. `in_time`
-    also checks that the sending side's 20 working days are over (the page shows that day)."""
-    if req.type != TRANSFER or req.status != PENDING or req.current_seq not in (3, 4) or req.provisional_at:
-        return str(_l("Provisional admission is only for a transfer waiting for the sending side."))
-    authority = _supervisor(req.to_school)
-    if authority is None or actor.unit_id != authority.id or OFFICIAL_ROLE_FOR_LEVEL.get(authority.level) not in actor.role_names:
-        return str(_l("Only the receiving school's authority can admit provisionally."))
-    if in_time:
-        opens = fallback_opens_on(req)
-        if opens is None or clock.today() < opens.due:
-            return str(_l("The sending side has 20 working days after your decision; that time is not over."))
-    return None
-
-
-def admit_provisionally(req: ChangeRequest, actor: User) -> None:
-    """The sending side stayed silent 20 working days: the receiving authority signs the contact form."""
-    if not scope.covers(actor, req.to_path):
-        raise NotInScope()
-    refused = provisional_refusal(actor, req, in_time=True)
-    if refused:
-        raise RuleViolation(refused)
-    req.provisional_at, req.provisional_by_id = clock.now(), actor.id
-    notify(req.to_school, req, str(_l("Transfer #%(id)s: provisional admission signed (第十五条).", id=req.id)))
-    notify(req.from_school, req, str(_l("Transfer #%(id)s: the pupil was admitted provisionally; please decide.", id=req.id)))
-    audit.record(actor, "transfer.provisional", "change_request", req.id)
-    db.session.flush()

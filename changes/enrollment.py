@@ -24,10 +24,12 @@ from models.lifecycle import DELAY_ENDS, StudentStatus
 from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
 from services import audit, clock, lifecycle, scope
+from services.change_codes import CONTINUATION, CORRECTION, DELAYED, ENROLLMENT
 from services.change_common import move_record
+from services.enrollment_records import submit_enrollment
 from services.errors import RuleViolation
 from services.lifecycle import Outcome
-from services.students import GRADES_BY_KIND, assign_xjh, finish_new, stage_new, validate
+from services.students import GRADES_BY_KIND, assign_xjh, validate
 from services.workflows import (
     ChangeType,
     Material,
@@ -36,14 +38,12 @@ from services.workflows import (
     declare,
     filed_by_own_school,
     open_request,
-    open_requests,
     payload_date,
 )
 
 if TYPE_CHECKING:
     from models.people import User
 
-ENROLLMENT, DELAYED, CORRECTION, CONTINUATION = "enrollment", "delayed_enrollment", "correction", "continuation"
 DELAYED_STATUS = "delayed"
 
 
@@ -83,33 +83,6 @@ declare(ChangeType(
     preconditions=(_waits_for_enrollment,),
     batch_approvable=True,  # an authority approves a school's new class at once
 ))
-
-
-def enroll(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None) -> Student:
-    """A new record entered by a school: saved as 待核办 and submitted to the supervising authority."""
-    stage_enrollment(student, actor, school, reason)
-    finish_enrollments([student], actor, school, reason)  # type: ignore[arg-type]
-    return student
-
-
-def stage_enrollment(student: Student, actor: User, school: OrgUnit | None, reason: str | None = None,
-                     *, ids_checked: bool = False) -> Student:
-    """The checks of `enroll` for one new record, which is added to the session but not yet written;
-    an import stages a few hundred, then writes them with `finish_enrollments`."""
-    lifecycle.begin(student, StudentStatus.PENDING)
-    return stage_new(student, actor, school, reason, ids_checked=ids_checked)
-
-
-def finish_enrollments(students: list[Student], actor: User, school: OrgUnit, reason: str | None = None) -> None:
-    """Write staged new records of one school (查重 included) and submit them all to the authority."""
-    if students:
-        finish_new(students, actor, reason)
-        open_requests(ENROLLMENT, students, actor, to_school=school)
-
-
-def submit_enrollment(student: Student, actor: User) -> ChangeRequest:
-    """(Re)submit a waiting record, e.g. after the authority sent it back for corrections."""
-    return open_request(ENROLLMENT, student, actor, to_school=student.school)
 
 
 # --- 延缓入学 -------------------------------------------------------------------------------

@@ -22,20 +22,22 @@ from models.changes import COMPLETED, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import audit
+from services.change_codes import (
+    JUVENILE_PLACEMENT,
+    JUVENILE_RETURN,
+    SPECIAL_ATTEND,
+    SPECIAL_MOVE,
+    TO_ORDINARY,
+    TO_SPECIAL,
+    WORK_STUDY,
+)
 from services.change_common import finish, grades_taught, move_record, open_change
+from services.labels import MOVE_KINDS
 from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, notify
 
 if TYPE_CHECKING:
     from models.people import User
 
-JUVENILE_PLACEMENT, JUVENILE_RETURN = "juvenile_placement", "juvenile_return"
-SPECIAL_MOVE, SPECIAL_ATTEND = "special_move", "special_attend"
-TO_SPECIAL, TO_ORDINARY, WORK_STUDY = "to_special", "to_ordinary", "work_study"
-MOVE_KINDS = {
-    TO_SPECIAL: _l("From an ordinary school into a special-education school"),
-    TO_ORDINARY: _l("From a special-education school into an ordinary school (随班就读)"),
-    WORK_STUDY: _l("Into a work-study school"),
-}
 
 
 def _teaches_grade(req: ChangeRequest) -> str | None:
