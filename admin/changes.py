@@ -29,10 +29,10 @@ from forms.changes import (
     ReasonForm,
     TransferStartForm,
 )
-from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
+from models.changes import ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import arrivals, codes, documents, enrollment_records, labels, uploads, workflows
+from services import arrivals, codes, documents, enrollment_records, uploads, workflows
 from services.commands import Command
 from services.commands import requests as request_commands
 from services.errors import NotInScope
@@ -55,73 +55,6 @@ def _when(moment: datetime | date | None) -> str:
     if moment is None:
         return ""
     return moment.strftime("%Y-%m-%d %H:%M") if isinstance(moment, datetime) else moment.isoformat()
-
-
-def _day(value: t.Any) -> str:
-    day = workflows.payload_date({"d": value}, "d")
-    return day.isoformat() if day else ""
-
-
-def _coded_value(field: str, value: t.Any) -> str:
-    from admin.students import CODED_COLUMNS
-
-    if value in (None, ""):
-        return ""
-    if field in CODED_COLUMNS:
-        return codes.label(CODED_COLUMNS[field], str(value))
-    return str(value)
-
-
-def _yes_no(value: t.Any) -> str:
-    return _("Yes") if value else _("No")
-
-
-# What a request asks for, kept in its payload: key → (label, value in words). Keys not listed
-# (row ids such as certificate_id, original_school_id) are internal and not shown.
-PAYLOAD_ROWS: dict[str, tuple[t.Any, t.Callable[[t.Any], str]]] = {
-    "start_date": (_l("Date the child will start school"), _day),
-    "reason_kind": (_l("Reason of the suspension"), lambda v: str(labels.SUSPENSION_REASONS.get(v, ""))),
-    "starts_on": (_l("First day of the suspension"), _day),
-    "ends_on": (_l("Last day of the suspension"), _day),
-    "destination": (_l("Country or region of study"), lambda v: str(v or "")),
-    "document": (_l("Travel document"), lambda v: str(labels.TRAVEL_DOCUMENTS.get(v, ""))),
-    "leaves_on": (_l("Date of departure"), _day),
-    "reported_on": (_l("Day the death was reported to the school"), _day),
-    "absent_from": (_l("First day absent"), _day),
-    "absent_to": (_l("Last day absent"), _day),
-    "grade": (_l("Grade after the change"), lambda v: codes.label("grade", str(v)) if v not in (None, "") else ""),
-    "grade_reason": (_l("Why another grade (the guardian's request)"), lambda v: str(v or "")),
-    "kind": (_l("Kind of move (第十七条)"), lambda v: str(labels.MOVE_KINDS.get(v, ""))),
-    "keep_record": (_l("Record"), lambda v: str(_l("The record stays at this school") if v
-                                                else _l("The record moves to the receiving school"))),
-    "hukou_changed": (_l("The pupil's hukou moved too"), _yes_no),
-    "year": (_l("Year"), lambda v: str(v or "")),
-}
-
-
-def payload_rows(req: ChangeRequest) -> list[tuple[str, str]]:
-    """What the request asks for, as (label, value) in words: the dates of a suspension, the
-    destination abroad, the grade to resume in, the items a correction changes (old → new while
-    it waits) … so that who decides sees what they decide."""
-    from admin.students import FIELD_LABELS
-
-    rows = []
-    payload = req.payload or {}
-    for key, value in payload.items():
-        if key == "changes" and isinstance(value, dict):
-            for field, new in value.items():
-                shown = _coded_value(field, new)
-                if req.status == PENDING and req.student is not None:
-                    old = getattr(req.student, field, None)
-                    old = old.isoformat() if isinstance(old, date) else old
-                    shown = f"{_coded_value(field, old)} → {shown}"
-                rows.append((str(FIELD_LABELS.get(field, field)), shown))
-        elif key in PAYLOAD_ROWS and not (key == "grade" and req.student is None):  # a roster's grade is shown above
-            label, show = PAYLOAD_ROWS[key]
-            shown = show(value)
-            if shown:
-                rows.append((str(label), shown))
-    return rows
 
 
 def backup_rows(backup: dict | None) -> list[tuple[str, str]]:
@@ -312,8 +245,8 @@ class ChangeRequestView(ScopedModelView):
             days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label,
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
             notes=workflows.notes_for(req, actor.unit_id),
-            facts=departures.request_facts(req),
-            when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=payload_rows(req),
+            facts=workflows.request_notes(req),
+            when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=workflows.request_details(req),
         )
 
     def _run(self, req: ChangeRequest, command: Command[ChangeRequest], ok: str, **args: t.Any) -> Response:

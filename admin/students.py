@@ -28,7 +28,7 @@ from services import audit, classes, codes, exports, scope, workflows
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
-from services.labels import FIELD_LABELS
+from services.labels import CODED_FIELDS, FIELD_LABELS
 from services.students import guardian_id_warning, save_student
 
 
@@ -48,12 +48,7 @@ def _coded(table: str) -> t.Callable[..., str]:
     return lambda v, c, m, n: codes.label(table, getattr(m, n))
 
 
-CODED_COLUMNS = {
-    "gender": "gender", "ethnicity": "ethnicity", "nationality": "nationality", "id_type": "id_type",
-    "overseas": "overseas", "health": "health", "hukou_type": "hukou_type", "enroll_mode": "enroll_mode",
-    "attendance_mode": "attendance_mode", "left_behind": "left_behind", "disability": "disability",
-    "status": "student_status", "grade": "grade",
-}
+CODED_COLUMNS = CODED_FIELDS
 OPTIONAL_CODES = {"hukou_type", "enroll_mode", "attendance_mode"}
 
 

@@ -39,15 +39,27 @@ from models.student import Student
 from services import archive, audit, clock, scope, workdays
 from services.absences import MIN_CONTACTS, long_enough_for_dropout, longest_unexcused_run
 from services.change_codes import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN, LATE_KEY
-from services.change_common import authority_of, end_current, finish, grade_taught, open_change, school_of
+from services.change_common import (
+    as_day,
+    as_grade,
+    as_label,
+    authority_of,
+    end_current,
+    finish,
+    grade_taught,
+    open_change,
+    school_of,
+)
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_authority, dropout_authorities, hukou_county, hukou_place
 from services.ids import division_name
 from services.labels import TRAVEL_DOCUMENTS
 from services.lifecycle import Outcome
+from services.rosters.registers import FROM
 from services.terms import term_end
 from services.workflows import (
     ChangeType,
+    Fact,
     Material,
     StepDef,
     close_others,
@@ -96,6 +108,10 @@ declare(ChangeType(
         Material("travel_document", _l("Passport, HK/Macao or Taiwan pass, or visa")),
     ),
     preconditions=(filed_by_own_school, _may_go_abroad),
+    facts=(Fact("destination", _l("Country or region of study")), Fact("document", _l("Travel document"), as_label(TRAVEL_DOCUMENTS)),
+           Fact("leaves_on", _l("Date of departure"), as_day)),
+    roster_columns=(("abroad", FROM),),
+    printable_forms=("abroad_form",),
 ))
 
 
@@ -125,6 +141,9 @@ declare(ChangeType(
     materials=(Material("application", _l("Guardian's application to resume school")),),
     preconditions=(filed_by_own_school, _may_return_from_abroad),
     while_blocked=(ABROAD_STATUS,),
+    facts=(Fact("grade", _l("Grade after the change"), as_grade),),
+    roster_columns=(("abroad_return", FROM),),
+    printable_forms=("abroad_form",),
 ))
 
 
@@ -178,6 +197,23 @@ def _died(req: ChangeRequest, actor: User) -> Outcome:
     return Outcome(StudentStatus.DECEASED)
 
 
+def death_notes(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    """The request page's facts of a death report: the date of death and whether the school
+    reported within its 10 working days (第二十一条); a late report is marked (the flag)."""
+    facts: list[tuple[str, str, bool]] = []
+    died = died_on(req)
+    if died is not None:
+        facts.append((str(_l("Date of death")), died.isoformat(), False))
+    due = payload_date(req.payload, "report_due_on")
+    late = filed_late(req)
+    if due is not None:
+        text = (str(_l("Reported late by the school: %(n)d working days after the deadline %(day)s (第二十一条)",
+                       n=late, day=due.isoformat())) if late
+                else str(_l("On time (deadline %(day)s)", day=due.isoformat())))
+        facts.append((str(_l("School's report (10 working days)")), text, bool(late)))
+    return facts
+
+
 declare(ChangeType(
     code=DEATH,
     label=_l("Death"),
@@ -189,6 +225,9 @@ declare(ChangeType(
     preconditions=(filed_by_own_school, _may_report_death),
     while_blocked=("suspended", ABROAD_STATUS),
     opens_beside_others=True,  # reported whatever else is under way; the effect ends the others
+    facts=(Fact("reported_on", _l("Day the death was reported to the school"), as_day),),  # reports filed before died_on was kept
+    notes=death_notes,
+    roster_columns=(("death", FROM),),
 ))
 
 
@@ -208,42 +247,6 @@ def death_payload(died_on: date, filed_on: date) -> dict:
     # Filed on a day off after the deadline is still late: at least one working day.
     late = max(workdays.workdays_between(due.due, filed_on)[0], 1) if filed_on > due.due else 0
     return {"died_on": died_on.isoformat(), "report_due_on": due.due.isoformat(), LATE_KEY: late}
-
-
-def request_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
-    """(label, text, is_warning) rows the request page shows for a departure (date of death, the
-    school's late report)."""
-    if req.type == DROPOUT:
-        return _dropout_facts(req)
-    if req.type != DEATH:
-        return []
-    facts: list[tuple[str, str, bool]] = []
-    died = died_on(req)
-    if died is not None:
-        facts.append((str(_l("Date of death")), died.isoformat(), False))
-    due = payload_date(req.payload, "report_due_on")
-    late = filed_late(req)
-    if due is not None:
-        text = (str(_l("Reported late by the school: %(n)d working days after the deadline %(day)s (第二十一条)",
-                       n=late, day=due.isoformat())) if late
-                else str(_l("On time (deadline %(day)s)", day=due.isoformat())))
-        facts.append((str(_l("School's report (10 working days)")), text, bool(late)))
-    return facts
-
-
-def _dropout_facts(req: ChangeRequest) -> list[tuple[str, str, bool]]:
-    payload = req.payload or {}
-    township = payload.get("township") or str(_l("Not given: fill it in on the printed report"))
-    facts = [(str(_l("Township government")), township, False)]
-    if payload.get("hukou_where") == HUKOU_OTHER_PROVINCE:
-        facts.append((str(_l("Hukou")), str(_l("Outside the province: the printed report says so")), False))
-    elif payload.get("hukou_notified"):
-        facts.append((str(_l("Hukou")), str(_l("Another county of the province: %(unit)s was notified",
-                                                unit=payload["hukou_notified"])), False))
-    elif payload.get("hukou_where") == HUKOU_OTHER_COUNTY:  # that county has no account here
-        facts.append((str(_l("Hukou")), str(_l("Another county of the province, without an account here: "
-                                                "send it the printed report")), True))
-    return facts
 
 
 # --- 辍学 (the absences it counts: services/absences.py) -----------------------------------
@@ -299,6 +302,23 @@ def _dropped_out(req: ChangeRequest, actor: User) -> Outcome:
     return Outcome(StudentStatus.DROPPED_OUT)  # the record is kept and managed for the compulsory-education years
 
 
+def dropout_notes(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    """The township government the report goes to and the county of the hukou (第二十三条); a
+    county without an account here is marked: the school sends it the printed report."""
+    payload = req.payload or {}
+    township = payload.get("township") or str(_l("Not given: fill it in on the printed report"))
+    facts = [(str(_l("Township government")), township, False)]
+    if payload.get("hukou_where") == HUKOU_OTHER_PROVINCE:
+        facts.append((str(_l("Hukou")), str(_l("Outside the province: the printed report says so")), False))
+    elif payload.get("hukou_notified"):
+        facts.append((str(_l("Hukou")), str(_l("Another county of the province: %(unit)s was notified",
+                                                unit=payload["hukou_notified"])), False))
+    elif payload.get("hukou_where") == HUKOU_OTHER_COUNTY:  # that county has no account here
+        facts.append((str(_l("Hukou")), str(_l("Another county of the province, without an account here: "
+                                                "send it the printed report")), True))
+    return facts
+
+
 declare(ChangeType(
     code=DROPOUT,
     label=_l("Dropout"),
@@ -306,6 +326,10 @@ declare(ChangeType(
     effect=_dropped_out,
     materials=(Material("absence_record", _l("Attendance record of the absence"), required=lambda req: False),),
     preconditions=(filed_by_own_school, _may_report_dropout),
+    facts=(Fact("absent_from", _l("First day absent"), as_day), Fact("absent_to", _l("Last day absent"), as_day)),
+    notes=dropout_notes,
+    roster_columns=(("dropout", FROM),),
+    printable_forms=("dropout_report",),
 ))
 
 
@@ -346,6 +370,8 @@ declare(ChangeType(
     effect=_returned_after_dropout,
     materials=(Material("application", _l("Guardian's application to resume school")),),
     preconditions=(filed_by_own_school, _may_return_after_dropout),
+    facts=(Fact("grade", _l("Grade after the change"), as_grade),),
+    roster_columns=(("dropout_return", FROM),),
 ))
 
 

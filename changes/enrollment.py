@@ -20,18 +20,22 @@ from sqlalchemy import select
 
 from extensions import db
 from models.changes import COMPLETED, OPEN_STATUSES, ChangeRequest
+from models.changes import PENDING as PENDING_REQUEST
 from models.lifecycle import DELAY_ENDS, StudentStatus
 from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
 from services import audit, clock, lifecycle, scope
 from services.change_codes import CONTINUATION, CORRECTION, DELAYED, ENROLLMENT
-from services.change_common import move_record
+from services.change_common import as_day, as_field_value, move_record
 from services.enrollment_records import submit_enrollment
 from services.errors import RuleViolation
+from services.labels import FIELD_LABELS
 from services.lifecycle import Outcome
+from services.rosters.registers import TO
 from services.students import GRADES_BY_KIND, assign_xjh, validate
 from services.workflows import (
     ChangeType,
+    Fact,
     Material,
     StepDef,
     close_others,
@@ -82,6 +86,7 @@ declare(ChangeType(
     effect=_enrollment_approved,
     preconditions=(_waits_for_enrollment,),
     batch_approvable=True,  # an authority approves a school's new class at once
+    roster_columns=(("new", TO),),
 ))
 
 
@@ -126,6 +131,7 @@ declare(ChangeType(
     # 第四条: the usual case is a new pupil without a 学籍号 whose enrollment request still waits
     # at the authority; that request must not block the delay (_nothing_else_open allows only it).
     opens_beside_others=True,
+    facts=(Fact("start_date", _l("Date the child will start school"), as_day),),
 ))
 
 
@@ -148,6 +154,19 @@ def start_after_delay(student: Student, actor: User) -> ChangeRequest:
 
 
 # --- 学籍信息更正 ----------------------------------------------------------------------------
+
+
+def correction_rows(req: ChangeRequest) -> list[tuple[str, str]]:
+    """The items a correction changes, by their names and in words; while it waits, old → new, so
+    that who decides sees what they decide (the record changes only when it is approved)."""
+    rows = []
+    changes = (req.payload or {}).get("changes")
+    for field, new in (changes.items() if isinstance(changes, dict) else ()):
+        shown = as_field_value(field, new)
+        if req.status == PENDING_REQUEST and req.student is not None:
+            shown = f"{as_field_value(field, getattr(req.student, field, None))} → {shown}"
+        rows.append((str(FIELD_LABELS.get(field, field)), shown))
+    return rows
 
 
 def _correction_is_valid(req: ChangeRequest, actor: User) -> str | None:
@@ -198,6 +217,7 @@ declare(ChangeType(
     materials=(Material("hukou", _l("Copy of the household register or residence permit")),),
     preconditions=(filed_by_own_school, _correction_is_valid),  # 第十一条: the school files it
     open_with_problem=True,  # a correction is one of the three ways to resolve a problem record (变更)
+    summary=correction_rows,
 ))
 
 
@@ -247,6 +267,7 @@ declare(ChangeType(
     steps=(StepDef("receiving_school", _l("Receiving school"), lambda r: r.to_school),),
     effect=_continuation_approved,
     preconditions=(_continues_primary,),
+    roster_columns=(("continuation", TO),),
 ))
 
 

@@ -17,7 +17,7 @@ from models.org import OrgUnit
 from services import graduation
 from services.change_codes import GRADUATION
 from services.change_common import is_own_staff
-from services.workflows import ChangeType, StepDef, declare
+from services.workflows import ChangeType, Fact, StepDef, declare
 
 if TYPE_CHECKING:
     from models.people import User
@@ -53,4 +53,5 @@ GRADUATION_ROSTER = declare(ChangeType(
     on_reject=graduation.roster_sent_back,
     preconditions=(_who_submits, _not_approved_yet, graduation.roster_ready_refusal),
     same_when=("year",),
+    facts=(Fact("year", _l("Year")),),
 ))

@@ -31,9 +31,10 @@ from services.change_codes import (
     TO_SPECIAL,
     WORK_STUDY,
 )
-from services.change_common import finish, grades_taught, move_record, open_change
+from services.change_common import as_label, finish, grades_taught, move_record, open_change
 from services.labels import MOVE_KINDS
-from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, notify
+from services.rosters.registers import FROM, TO
+from services.workflows import ChangeType, Fact, Material, StepDef, declare, filed_by_own_school, notify
 
 if TYPE_CHECKING:
     from models.people import User
@@ -82,6 +83,7 @@ declare(ChangeType(
     effect=_placed,
     materials=(Material("decision", _l("Judgment or decision on the compulsory education measure")),),
     preconditions=(_in_school, _may_place_juvenile),
+    roster_columns=(("placed_in", TO), ("placed_out", FROM)),
 ))
 
 
@@ -125,6 +127,7 @@ declare(ChangeType(
     effect=_returned,
     materials=(Material("release", _l("Certificate of release or of the end of the measure")),),
     preconditions=(_in_school, _may_return_juvenile),
+    roster_columns=(("placed_in", TO), ("placed_out", FROM)),
 ))
 
 
@@ -133,6 +136,13 @@ def request_juvenile_return(student: Student, actor: User, reason_text: str | No
 
 
 # --- 第十七条 --------------------------------------------------------------------------------
+
+
+MOVE_FACTS = (
+    Fact("kind", _l("Kind of move (第十七条)"), as_label(MOVE_KINDS)),
+    Fact("keep_record", _l("Record"), lambda keep: str(_l("The record stays at this school") if keep
+                                                       else _l("The record moves to the receiving school"))),
+)
 
 
 def _kind_fits(req: ChangeRequest, actor: User) -> str | None:
@@ -181,6 +191,8 @@ declare(ChangeType(
     effect=_moved,
     materials=(Material("application", _l("Guardian's application")), AGREEMENT),
     preconditions=(_in_school, _kind_fits),
+    facts=MOVE_FACTS,
+    roster_columns=(("placed_in", TO), ("placed_out", FROM)),
 ))
 
 
@@ -201,6 +213,7 @@ declare(ChangeType(
     effect=_attends,
     materials=(Material("application", _l("Guardian's application")), AGREEMENT),
     preconditions=(_in_school, _kind_fits),
+    facts=MOVE_FACTS,
 ))
 
 

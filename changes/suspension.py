@@ -26,12 +26,33 @@ from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, FamilyCo
 from models.student import Student
 from services import audit, clock, scope, students
 from services.change_codes import RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
-from services.change_common import authority_of, current, end_current, finish, grade_taught, open_change, school_of
+from services.change_common import (
+    as_day,
+    as_grade,
+    as_label,
+    authority_of,
+    current,
+    end_current,
+    finish,
+    grade_taught,
+    open_change,
+    school_of,
+)
 from services.errors import NotInScope, RuleViolation
 from services.labels import SUSPENSION_REASONS
 from services.lifecycle import Outcome
+from services.rosters.registers import FROM
 from services.terms import is_second_term, one_year_after, term_of
-from services.workflows import ChangeType, Material, StepDef, declare, filed_by_own_school, is_own_school, payload_date
+from services.workflows import (
+    ChangeType,
+    Fact,
+    Material,
+    StepDef,
+    declare,
+    filed_by_own_school,
+    is_own_school,
+    payload_date,
+)
 
 if TYPE_CHECKING:
     from models.people import User
@@ -96,6 +117,10 @@ declare(ChangeType(
         Material("reason_proof", _l("Proof of the special reason"), required=lambda req: not _illness(req)),
     ),
     preconditions=(filed_by_own_school, _may_suspend),
+    facts=(Fact("reason_kind", _l("Reason of the suspension"), as_label(REASON_KINDS)),
+           Fact("starts_on", _l("First day of the suspension"), as_day), Fact("ends_on", _l("Last day of the suspension"), as_day)),
+    roster_columns=(("suspension", FROM),),
+    printable_forms=("suspension_form",),
 ))
 
 
@@ -140,6 +165,8 @@ declare(ChangeType(
     materials=(APPLICATION, Material("reason_proof", _l("Proof that the pupil still cannot return"))),
     preconditions=(filed_by_own_school, _may_extend),
     while_blocked=(SUSPENDED,),
+    facts=(Fact("ends_on", _l("Last day of the suspension"), as_day),),
+    printable_forms=("suspension_form",),
 ))
 
 
@@ -188,6 +215,9 @@ declare(ChangeType(
     ),
     preconditions=(filed_by_own_school, _may_resume),
     while_blocked=(SUSPENDED,),
+    facts=(Fact("grade", _l("Grade after the change"), as_grade), Fact("grade_reason", _l("Why another grade (the guardian's request)"))),
+    roster_columns=(("resumption", FROM),),
+    printable_forms=("suspension_form",),
 ))
 
 

@@ -16,12 +16,14 @@ from models.student import Student
 from services import archive, audit, clock, lifecycle, scope
 from services.arrivals import move_on_arrival, supervisor_of
 from services.change_codes import TRANSFER, TRANSFER_INTO_PROVINCE, TRANSFER_OUT_OF_PROVINCE
+from services.change_common import as_yes_no
 from services.errors import NotInScope, RuleViolation
 from services.labels import TRANSFER_REASONS
 from services.lifecycle import Outcome
+from services.rosters.registers import FROM, TO
 from services.students import GRADES_BY_KIND, assign_xjh, save_student
 from services.terms import in_transfer_window
-from services.workflows import ChangeType, Material, StepDef, declare, notify, snapshot
+from services.workflows import ChangeType, Fact, Material, StepDef, declare, notify, snapshot
 
 REASONS = TRANSFER_REASONS  # 第十三条 (services/labels.py: the printed contact form shows them too)
 
@@ -118,6 +120,9 @@ declare(ChangeType(
     materials=MATERIALS,
     reasons=REASONS,
     preconditions=(_receiving_side_opens, _pupil_in_school, _different_schools, _same_grade_possible, _health_reason_fits, _in_window),
+    facts=(Fact("hukou_changed", _l("The pupil's hukou moved too"), as_yes_no),),
+    roster_columns=(("transfer_in", TO), ("transfer_out", FROM)),
+    printable_forms=("transfer_contact",),
 ))
 
 declare(ChangeType(
@@ -134,6 +139,9 @@ declare(ChangeType(
     ),
     reasons=REASONS,
     preconditions=(_sending_side_opens, _pupil_in_school, _in_window),
+    facts=(Fact("hukou_changed", _l("The pupil's hukou moved too"), as_yes_no),),
+    roster_columns=(("province_out", FROM),),
+    printable_forms=("transfer_contact",),
 ))
 
 
@@ -172,6 +180,8 @@ declare(ChangeType(
     ),
     reasons=REASONS,
     preconditions=(_arrival_waits, _same_grade_possible, _in_window),
+    roster_columns=(("province_in", TO),),
+    printable_forms=("transfer_contact",),
 ))
 
 

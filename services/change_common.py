@@ -6,6 +6,8 @@ these from here and never one another (the "change-types" contract in pyproject.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -16,9 +18,10 @@ from models.changes import COMPLETED, ChangeRequest
 from models.org import OrgUnit
 from models.status import Suspension
 from models.student import Student
-from services import archive, audit, clock, paper, scope, students
+from services import archive, audit, clock, codes, paper, scope, students
 from services.errors import NotInScope
-from services.workflows import open_request, snapshot
+from services.labels import CODED_FIELDS
+from services.workflows import open_request, payload_date, snapshot
 
 if TYPE_CHECKING:
     from models.people import User
@@ -94,3 +97,36 @@ def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str
 def is_own_staff(actor: User, school: OrgUnit) -> bool:
     """Staff of this school: the ones who compile its graduation roster and apply for its certificates."""
     return actor.unit_id == school.id and actor.is_school_user
+
+
+# --- how a request's facts read (workflows.Fact.show) ---------------------------------------------
+
+
+def as_day(value: Any) -> str:
+    """A day kept in a payload (ISO text) as people read it; empty when it is not a date."""
+    day = payload_date({"d": value}, "d")
+    return day.isoformat() if day else ""
+
+
+def as_grade(value: Any) -> str:
+    return codes.label("grade", str(value)) if value not in (None, "") else ""
+
+
+def as_yes_no(value: Any) -> str:
+    return str(_l("Yes") if value else _l("No"))
+
+
+def as_label(labels: dict[str, Any]) -> Callable[[Any], str]:
+    """A coded value by its label (an unknown code reads as nothing rather than as the code)."""
+    return lambda value: str(labels.get(value, ""))
+
+
+def as_field_value(field: str, value: Any) -> str:
+    """A record field's value in words: codes by their labels, days as ISO dates."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if field in CODED_FIELDS:
+        return codes.label(CODED_FIELDS[field], str(value))
+    return str(value)

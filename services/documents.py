@@ -1,8 +1,9 @@
 """Printed documents (学生基本信息表, 转学联系表, 休学复学申请表, 出国（出境）申请表, 辍学情况报告): each numbered,
 with a verification code, and audited before it leaves the system (第二十八条).
 
-The transfer contact form and the two application forms are printed only for requests of their own types (FORM_TYPES): any
-other combination is refused like an unknown kind, with a 404.
+The transfer contact form, the application forms and the dropout report are printed only for
+requests of the types that name them (ChangeType.printable_forms, declared in changes/<type>.py):
+any other combination is refused like an unknown kind, with a 404.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from extensions import db
 from models.changes import COMPLETED, ApprovalStep, ChangeRequest, PrintedDocument
 from models.status import CONTACT_DROPOUT, ILLNESS, OTHER, Absence, FamilyContact, Suspension
 from models.student import Student
-from services import audit, clock, codes, pdf, scope
+from services import audit, clock, codes, pdf, scope, workflows
+from services.change_codes import ABROAD, ABROAD_RETURN, RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, county_authority, dropout_authorities, hukou_place
 from services.ids import division_name
@@ -38,18 +40,9 @@ KINDS = {
     "abroad_form": ("CG", "abroad_form.html", _l("Application form for going abroad")),
     "dropout_report": ("CX", "dropout_report.html", _l("Dropout report to the township government")),
 }
-#: The change types of services.suspension and services.departures (which import this module
-#: through services.archive, hence the literals; tests/admin/test_status_pdfs.py checks them).
-SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION = "suspension", "suspension_extension", "resumption"
-ABROAD, ABROAD_RETURN = "abroad", "abroad_return"
-DROPOUT = "dropout"
-#: The application forms, each printed only for requests of these types.
-FORM_TYPES: dict[str, tuple[str, ...]] = {
-    "transfer_contact": ("transfer", "transfer_out_province", "transfer_in_province"),  # changes/transfer.py
-    "suspension_form": (SUSPENSION, SUSPENSION_EXTENSION, RESUMPTION),
-    "abroad_form": (ABROAD, ABROAD_RETURN),
-    "dropout_report": (DROPOUT,),  # 第二十三条: to the township government, which has no account here
-}
+#: The forms printed only from a request of a type that names them (ChangeType.printable_forms);
+#: the basic information sheet is printed for any pupil.
+APPLICATION_FORMS = ("transfer_contact", "suspension_form", "abroad_form", "dropout_report")
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -147,7 +140,7 @@ ABROAD_OPINIONS = (("学校意见", "school"),)
 
 def request_forms(req: ChangeRequest) -> list[tuple[str, str]]:
     """(kind, label) of the application forms printed for this request's type."""
-    return [(kind, str(KINDS[kind][2])) for kind, types in FORM_TYPES.items() if req.type in types]
+    return [(kind, str(KINDS[kind][2])) for kind in workflows.TYPES[req.type].printable_forms]
 
 
 def _grade(value: Any) -> str:
@@ -307,7 +300,8 @@ def dropout_context(req: ChangeRequest) -> SimpleNamespace:
 def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes, PrintedDocument]:
     student = req.student
     # Every form is about one pupil; a request about a school (the graduation roster) has none to print.
-    if kind not in KINDS or (kind in FORM_TYPES and req.type not in FORM_TYPES[kind]) or student is None:
+    if kind not in KINDS or (kind in APPLICATION_FORMS and kind not in workflows.TYPES[req.type].printable_forms) \
+            or student is None:
         raise NotInScope()
     refused = print_student_refusal(actor, student) if kind == "student_info" else None
     if refused:

@@ -60,3 +60,11 @@ MOVE_KINDS = {
 }
 # 休学 (第十九条): the reason of a suspension (payload "reason_kind").
 SUSPENSION_REASONS = {ILLNESS: _l("Illness"), OTHER: _l("Another special reason")}
+
+# The record's fields whose values are codes (data/codes.json): field → code table.
+CODED_FIELDS = {
+    "gender": "gender", "ethnicity": "ethnicity", "nationality": "nationality", "id_type": "id_type",
+    "overseas": "overseas", "health": "health", "hukou_type": "hukou_type", "enroll_mode": "enroll_mode",
+    "attendance_mode": "attendance_mode", "left_behind": "left_behind", "disability": "disability",
+    "status": "student_status", "grade": "grade",
+}

@@ -78,6 +78,22 @@ Check = Callable[[ChangeRequest, User], "str | None"]
 
 
 @dataclass(frozen=True)
+class Fact:
+    """One thing a request asks for, as its page shows it: the payload key, its label, and how its
+    value reads in words (a date, a label instead of a code); an empty reading is not shown."""
+
+    key: str
+    label: Any
+    show: Callable[[Any], str] = lambda value: str(value or "")
+
+    def row(self, payload: dict) -> tuple[str, str] | None:
+        if self.key not in payload:
+            return None
+        shown = self.show(payload[self.key])
+        return (str(self.label), shown) if shown else None
+
+
+@dataclass(frozen=True)
 class ChangeType:
     code: str
     label: Any
@@ -103,6 +119,20 @@ class ChangeType:
     # A request about a school (open_school_request): the payload keys that make two requests of
     # this type the same one, e.g. the roster's year; an open one blocks the next.
     same_when: tuple[str, ...] = ()
+    # What its request page shows of what is asked (old → new), in words: one Fact per payload key;
+    # `summary` adds rows computed from the request (a correction's items, old → new), `notes`
+    # remarks with a mark for what needs attention (a death reported late).
+    facts: tuple[Fact, ...] = ()
+    summary: Callable[[ChangeRequest], list[tuple[str, str]]] | None = None
+    notes: Callable[[ChangeRequest], list[tuple[str, str, bool]]] | None = None
+    # The columns of the 学生增加和减少情况登记表 that count it, with the end of the request that is
+    # the counting school (services/rosters/registers.py: "to" or "from").
+    roster_columns: tuple[tuple[str, str], ...] = ()
+    # The application forms printed from its request page (services/documents.KINDS).
+    printable_forms: tuple[str, ...] = ()
+    # The page that opens it (changes/<type>.py: form, opener, defaults); None when it is opened
+    # from a page of its own (a transfer, a roster, a certificate) rather than from the pupil's page.
+    page: Any = None
 
 
 TYPES: dict[str, ChangeType] = {}
@@ -123,6 +153,19 @@ def _caller_module() -> str:
 
 def type_of(req: ChangeRequest) -> ChangeType:
     return TYPES[req.type]
+
+
+def request_details(req: ChangeRequest) -> list[tuple[str, str]]:
+    """What the request asks for, as (label, value) in words: its type's facts, then its summary."""
+    ctype, payload = TYPES[req.type], req.payload or {}
+    rows = [row for fact in ctype.facts if (row := fact.row(payload)) is not None]
+    return rows + (ctype.summary(req) if ctype.summary is not None else [])
+
+
+def request_notes(req: ChangeRequest) -> list[tuple[str, str, bool]]:
+    """What the type says about this request beside what it asks (label, text, whether to mark it)."""
+    notes = TYPES[req.type].notes
+    return notes(req) if notes is not None else []
 
 
 def payload_date(payload: dict | None, key: str) -> date | None:

@@ -22,24 +22,7 @@ from extensions import db
 from models.graduation import COMPLETED as GRADUATION_COMPLETED
 from models.graduation import GRADUATED
 from models.org import COUNTY, SCHOOL, OrgUnit
-from services import clock, codes, scope
-from services.change_codes import (
-    ABROAD,
-    ABROAD_RETURN,
-    CONTINUATION,
-    DEATH,
-    DROPOUT,
-    DROPOUT_RETURN,
-    ENROLLMENT,
-    JUVENILE_PLACEMENT,
-    JUVENILE_RETURN,
-    RESUMPTION,
-    SPECIAL_MOVE,
-    SUSPENSION,
-    TRANSFER,
-    TRANSFER_INTO_PROVINCE,
-    TRANSFER_OUT_OF_PROVINCE,
-)
+from services import clock, codes, scope, workflows
 from services.errors import NotInScope
 
 if TYPE_CHECKING:
@@ -73,26 +56,25 @@ class Column:
     code: str
     label: str
     direction: str
-    types: tuple[tuple[str, str], ...] = ()  # (change type, the end that is this school)
     outcome: str | None = None  # a graduation outcome (毕业/结业) instead of change requests
 
 
 COLUMNS = (
-    Column("new", "新生入学", ADD, ((ENROLLMENT, TO),)),
-    Column("transfer_in", "转入", ADD, ((TRANSFER, TO),)),
-    Column("province_in", "省外转入", ADD, ((TRANSFER_INTO_PROVINCE, TO),)),
-    Column("continuation", "升学接续", ADD, ((CONTINUATION, TO),)),
-    Column("resumption", "复学", ADD, ((RESUMPTION, FROM),)),
-    Column("abroad_return", "出国复学", ADD, ((ABROAD_RETURN, FROM),)),
-    Column("dropout_return", "辍学返校", ADD, ((DROPOUT_RETURN, FROM),)),
-    Column("placed_in", "安置转入", ADD, ((JUVENILE_PLACEMENT, TO), (JUVENILE_RETURN, TO), (SPECIAL_MOVE, TO))),
-    Column("transfer_out", "转出", REMOVE, ((TRANSFER, FROM),)),
-    Column("province_out", "转往省外", REMOVE, ((TRANSFER_OUT_OF_PROVINCE, FROM),)),
-    Column("suspension", "休学", REMOVE, ((SUSPENSION, FROM),)),
-    Column("abroad", "出国出境", REMOVE, ((ABROAD, FROM),)),
-    Column("death", "死亡", REMOVE, ((DEATH, FROM),)),
-    Column("dropout", "辍学", REMOVE, ((DROPOUT, FROM),)),
-    Column("placed_out", "安置转出", REMOVE, ((JUVENILE_PLACEMENT, FROM), (JUVENILE_RETURN, FROM), (SPECIAL_MOVE, FROM))),
+    Column("new", "新生入学", ADD),
+    Column("transfer_in", "转入", ADD),
+    Column("province_in", "省外转入", ADD),
+    Column("continuation", "升学接续", ADD),
+    Column("resumption", "复学", ADD),
+    Column("abroad_return", "出国复学", ADD),
+    Column("dropout_return", "辍学返校", ADD),
+    Column("placed_in", "安置转入", ADD),
+    Column("transfer_out", "转出", REMOVE),
+    Column("province_out", "转往省外", REMOVE),
+    Column("suspension", "休学", REMOVE),
+    Column("abroad", "出国出境", REMOVE),
+    Column("death", "死亡", REMOVE),
+    Column("dropout", "辍学", REMOVE),
+    Column("placed_out", "安置转出", REMOVE),
     Column("graduated", "毕业", REMOVE, outcome=GRADUATED),
     Column("completed", "结业", REMOVE, outcome=GRADUATION_COMPLETED),
 )
@@ -101,7 +83,10 @@ DIRECTION_LABELS = {ADD: "增加", REMOVE: "减少"}
 
 
 def columns_for(side: str) -> dict[str, Column]:
-    return {t: c for c in COLUMNS for t, s in c.types if s == side}
+    """change type → the column that counts it at the school that is the `side` end of the request.
+    Each type declares its columns (ChangeType.roster_columns in changes/<type>.py)."""
+    return {ctype.code: COLUMN[column] for ctype in workflows.TYPES.values()
+            for column, end in ctype.roster_columns if end == side}
 
 
 # --- the calendar --------------------------------------------------------------------------------
