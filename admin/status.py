@@ -3,7 +3,7 @@ attendance and contacts with the family, the 休学到期 list and the 档案移
 
 Every page loads the pupil through the scope rule (outside it: 404) and only the staff of the
 pupil's own school may open a request or record attendance (else 403); the services in
-services/suspension.py, departures.py and placements.py check the actor again. Register with:
+change types (changes/) check the actor again. Register with:
 
     admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=...))
 """
@@ -11,58 +11,37 @@ services/suspension.py, departures.py and placements.py check the actor again. R
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor, flash_form_errors
-from changes import departures, placements, suspension
+from changes import departures
 from extensions import db
-from forms.status import (
-    CONTACT_PURPOSES,
-    AbroadForm,
-    AbsenceForm,
-    ContactForm,
-    DeathForm,
-    DropoutForm,
-    GradeForm,
-    HandoverDoneForm,
-    JuvenilePlacementForm,
-    ReasonOnlyForm,
-    ResumptionForm,
-    SpecialMoveForm,
-    SuspensionForm,
-    material_field,
-    with_materials,
-)
+from forms.request_pages import RequestPage, material_field
+from forms.status import CONTACT_PURPOSES, AbsenceForm, ContactForm, HandoverDoneForm
 from models.changes import ChangeRequest
-from models.org import SCHOOL, OrgUnit
-from models.people import User
+from models.lifecycle import StudentStatus
+from models.org import SCHOOL
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ArchiveHandover, FamilyContact
 from models.student import Student
-from services import absences, clock, codes, labels, scope, suspension_expiry, workflows
+from services import absences, clock, codes, family_contacts, labels, scope, suspension_expiry, workflows
 from services.commands import pupils as pupil_commands
 from services.commands import requests as request_commands
 from services.errors import NotInScope
 from services.ids import division_name
-from services.students import GRADES_BY_KIND, grades_taught
 
 ROWS_PER_PAGE = 50
 MAX_PAGE = 10**6  # beyond any list; keeps OFFSET inside the database's integers
-SCHOOL_CHOICES_LIMIT = 500  # a city has a few hundred schools at most; the select stays usable
-NON_ORDINARY = ("special", "work_study")  # 第十七条 schools, not where a 第二十二条 institution's school is listed
 
 
 # --- who may do what ------------------------------------------------------------------
 
 
-is_own_staff = suspension.is_own_school  # the services' own rule, also for showing the buttons
+is_own_staff = workflows.is_own_school  # the services' own rule, also for showing the buttons
 
 
 def row_id(value: t.Any) -> int:
@@ -92,160 +71,17 @@ def _own_pupil() -> Student:
 # --- the kinds of request ---------------------------------------------------------------
 
 
-def _grade_choices(student: Student) -> list[tuple[int, str]]:
-    return [(g, codes.label("grade", str(g))) for g in grades_taught(student.school)]
+def request_pages() -> dict[str, RequestPage]:
+    """The request pages of the pupil's page, by the code of the type that declares each
+    (changes/<type>.py, ChangeType.page): /status/<code>/new."""
+    return {code: ctype.page for code, ctype in workflows.TYPES.items() if ctype.page is not None}
 
-
-def _city_path(student: Student) -> str:
-    """/province/city/ of the pupil's school: the schools offered for a placement are the city's."""
-    parts = student.school.path.strip("/").split("/")
-    return "/" + "/".join(parts[:2]) + "/"
-
-
-def _school_choices(student: Student, *, kinds: t.Iterable[str], exclude: t.Iterable[int | None]) -> list[tuple[int, str]]:
-    """Active schools of the pupil's city, of the given kinds, teaching the pupil's grade."""
-    kinds = [k for k in kinds if student.grade in GRADES_BY_KIND.get(k, range(0))]
-    skip = [i for i in exclude if i is not None]
-    rows = db.session.execute(
-        select(OrgUnit.id, OrgUnit.name)
-        .where(OrgUnit.level == SCHOOL, OrgUnit.active.is_(True), OrgUnit.school_kind.in_(kinds),
-               scope.within(OrgUnit.path, _city_path(student)), OrgUnit.id.not_in(skip))
-        .order_by(OrgUnit.code).limit(SCHOOL_CHOICES_LIMIT)
-    )
-    return [(r.id, r.name) for r in rows]
-
-
-def _prepare_resumption(form: t.Any, student: Student) -> None:
-    episode = suspension.current(student)
-    left = episode.grade if episode else student.grade
-    form.other_grade.choices = [("", _("Back into the grade left (%(g)s)", g=codes.label("grade", str(left))))] + [
-        (str(g), label) for g, label in _grade_choices(student) if g != left
-    ]
-
-
-def _prepare_grade(form: t.Any, student: Student) -> None:
-    form.grade.choices = _grade_choices(student)
-
-
-def _prepare_placement(form: t.Any, student: Student) -> None:
-    ordinary = [k for k in GRADES_BY_KIND if k not in NON_ORDINARY]
-    form.institution_school.choices = _school_choices(student, kinds=ordinary, exclude=[student.school_id])
-
-
-def _prepare_special_move(form: t.Any, student: Student) -> None:
-    attended = student.attending_school_id or student.school_id
-    form.to_school.choices = _school_choices(student, kinds=GRADES_BY_KIND, exclude=[attended])
-
-
-def _school(school_id: int) -> OrgUnit:
-    unit = db.session.get(OrgUnit, school_id)
-    if unit is None:
-        abort(404)
-    return unit
-
-
-def _open_suspension(student: Student, actor: User, f: t.Any) -> ChangeRequest:
-    return suspension.request_suspension(student, actor, reason_kind=f.reason_kind.data, starts_on=f.starts_on.data,
-                                         ends_on=f.ends_on.data, reason_text=f.reason_text.data)
-
-
-def _open_resumption(student: Student, actor: User, f: t.Any) -> ChangeRequest:
-    other = f.other_grade.data
-    return suspension.request_resumption(student, actor, grade=int(other) if other else None,
-                                         grade_reason=f.grade_reason.data, reason_text=f.reason_text.data)
-
-
-def _open_abroad(student: Student, actor: User, f: t.Any) -> ChangeRequest:
-    return departures.request_abroad(student, actor, destination=f.destination.data, document=f.document.data,
-                                     leaves_on=f.leaves_on.data, reason_text=f.reason_text.data)
-
-
-def _open_special_move(student: Student, actor: User, f: t.Any) -> ChangeRequest:
-    return placements.request_special_move(student, actor, kind=f.kind.data, to_school=_school(f.to_school.data),
-                                           keep_record=f.keep_record.data == "yes", reason_text=f.reason_text.data)
-
-
-Opener = t.Callable[[Student, User, t.Any], ChangeRequest]
-Defaults = t.Callable[[Student], dict[str, t.Any]]
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One request page: its form, the change types whose materials it offers, how it opens."""
-
-    title: t.Any
-    form: type[FlaskForm]
-    types: tuple[str, ...]
-    open: Opener
-    defaults: Defaults = lambda student: {}
-    prepare: t.Callable[[t.Any, Student], None] | None = None
-    button: t.Any = None  # a shorter label for the pupil's page, when the title is long
-
-
-    def form_class(self) -> type[FlaskForm]:
-        return with_materials(self.form, *self.types)
-
-
-def _label(code: str) -> t.Any:
-    return workflows.TYPES[code].label
-
-
-KINDS: dict[str, Kind] = {
-    "suspension": Kind(
-        _label(suspension.SUSPENSION), SuspensionForm, (suspension.SUSPENSION,), _open_suspension,
-        defaults=lambda s: {"starts_on": clock.today()},
-    ),
-    "suspension_extension": Kind(
-        _label(suspension.SUSPENSION_EXTENSION), ReasonOnlyForm, (suspension.SUSPENSION_EXTENSION,),
-        lambda s, a, f: suspension.request_extension(s, a, f.reason_text.data),
-    ),
-    "resumption": Kind(
-        _label(suspension.RESUMPTION), ResumptionForm, (suspension.RESUMPTION,), _open_resumption,
-        prepare=_prepare_resumption,
-    ),
-    "abroad": Kind(
-        _label(departures.ABROAD), AbroadForm, (departures.ABROAD,), _open_abroad,
-        defaults=lambda s: {"leaves_on": clock.today()},
-    ),
-    "abroad_return": Kind(
-        _label(departures.ABROAD_RETURN), GradeForm, (departures.ABROAD_RETURN,),
-        lambda s, a, f: departures.request_abroad_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
-        defaults=lambda s: {"grade": s.grade}, prepare=_prepare_grade,
-    ),
-    "death": Kind(
-        _label(departures.DEATH), DeathForm, (departures.DEATH,),
-        lambda s, a, f: departures.report_death(s, a, died_on=f.died_on.data, reason_text=f.reason_text.data),
-    ),
-    "dropout": Kind(
-        _label(departures.DROPOUT), DropoutForm, (departures.DROPOUT,),
-        lambda s, a, f: departures.report_dropout(s, a, f.reason_text.data, township=f.township.data),
-        defaults=lambda s: {"township": departures.last_township(s.school)},
-    ),
-    "dropout_return": Kind(
-        _label(departures.DROPOUT_RETURN), GradeForm, (departures.DROPOUT_RETURN,),
-        lambda s, a, f: departures.request_dropout_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
-        defaults=lambda s: {"grade": s.grade}, prepare=_prepare_grade,
-    ),
-    "juvenile_placement": Kind(
-        _label(placements.JUVENILE_PLACEMENT), JuvenilePlacementForm, (placements.JUVENILE_PLACEMENT,),
-        lambda s, a, f: placements.request_juvenile_placement(s, a, _school(f.institution_school.data), f.reason_text.data),
-        prepare=_prepare_placement, button=_l("Juvenile placement (第二十二条)"),
-    ),
-    "juvenile_return": Kind(
-        _label(placements.JUVENILE_RETURN), ReasonOnlyForm, (placements.JUVENILE_RETURN,),
-        lambda s, a, f: placements.request_juvenile_return(s, a, f.reason_text.data),
-    ),
-    # keep_record chooses the type (special_attend or special_move); both declare the same materials.
-    "special_move": Kind(
-        _l("Special-education or work-study move (第十七条)"), SpecialMoveForm,
-        (placements.SPECIAL_MOVE, placements.SPECIAL_ATTEND), _open_special_move, prepare=_prepare_special_move,
-    ),
-}
 
 def actions_for(student: Student) -> list[tuple[str, t.Any, str | None]]:
     """The status-change buttons of the pupil's page: (kind, label, why not or None). Which kinds a
     status offers and who may open them is the commands' rule (services/commands/pupils.py)."""
-    return [(k, KINDS[k].button or KINDS[k].title, reason) for k, reason in pupil_commands.offered(current_actor(), student)]
+    pages = request_pages()
+    return [(k, pages[k].button or pages[k].heading, reason) for k, reason in pupil_commands.offered(current_actor(), student)]
 
 
 def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[str, t.Any]) -> Response | None:
@@ -265,7 +101,7 @@ def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[st
 
 
 def _contact_defaults(student: Student) -> dict[str, t.Any]:
-    purpose = CONTACT_SUSPENSION if student.status == suspension.SUSPENDED else CONTACT_DROPOUT
+    purpose = CONTACT_SUSPENSION if student.status == StudentStatus.SUSPENDED else CONTACT_DROPOUT
     return {"purpose": request.args.get("purpose") or purpose, "contacted_on": clock.today()}
 
 
@@ -278,7 +114,7 @@ def details_context(student: Student) -> dict[str, t.Any]:
     context: dict[str, t.Any] = {
         "status_actions": actions_for(student) if own else [],
         "status_absences": absences.absences_of(student),
-        "status_contacts": suspension.contacts_of(student),
+        "status_contacts": family_contacts.contacts_of(student),
         "contact_purposes": CONTACT_PURPOSES,
     }
     if own:
@@ -319,42 +155,25 @@ class StatusView(SecureBaseView):
 
     @expose("/<kind>/new", methods=("GET", "POST"))
     def new(self, kind: str) -> t.Any:
-        spec = KINDS.get(kind)
-        if spec is None:
+        page = request_pages().get(kind)
+        if page is None:
             abort(404)
         student = _own_pupil()
         actor = current_actor()
-        form = spec.form_class()(data=spec.defaults(student))
-        if spec.prepare is not None:
-            spec.prepare(form, student)
+        form = page.form_class()(data=page.defaults(student))
+        if page.prepare is not None:
+            page.prepare(form, student)
         if form.validate_on_submit():
             command = pupil_commands.STATUS_CHANGES[kind]
             # The types of one page declare the same materials; the page's first type names the fields.
-            files = {m.code: form[material_field(m.code)].data for m in workflows.TYPES[spec.types[0]].materials}
-            done = open_request_page(lambda: command.run(actor, student, open=lambda: spec.open(student, actor, form)), files)
+            files = {m.code: form[material_field(m.code)].data for m in workflows.TYPES[page.types[0]].materials}
+            done = open_request_page(lambda: command.run(actor, student, open=lambda: page.open(student, actor, form)), files)
             if done is not None:
                 return done
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
-        return self.render("admin/status_new.html", form=form, student=student, kind=kind, title=spec.title,
-                           info=self._info(kind, student), code_label=codes.label)
-
-    @staticmethod
-    def _info(kind: str, student: Student) -> dict[str, t.Any]:
-        """What the page shows beside the form: the suspension, the absences, the original school."""
-        info: dict[str, t.Any] = {"suspension": suspension.current(student)}
-        if kind == "dropout":
-            run = absences.longest_unexcused_run(student)
-            info["run"] = run
-            info["run_days"] = (run[1] - run[0]).days + 1 if run else 0
-            info["needed_days"] = absences.DROPOUT_WEEKS * 7
-            info["needed_contacts"] = absences.MIN_CONTACTS
-            info["contacts"] = suspension.contacts_of(student, CONTACT_DROPOUT)
-        elif kind == "juvenile_return":
-            info["original_school"] = placements.original_school(student)
-        elif kind == "special_move":
-            info["attending_school"] = student.attending_school
-        return info
+        return self.render("admin/status_new.html", form=form, student=student, kind=kind, title=page.heading,
+                           info=page.info(student), code_label=codes.label)
 
     # --- attendance and contacts with the family ---------------------------------------------
     def _back(self, student: Student) -> Response:
@@ -381,7 +200,7 @@ class StatusView(SecureBaseView):
         student = _own_pupil()
         form = ContactForm(prefix="contact", data=_contact_defaults(student))
         if form.validate_on_submit():
-            if commit_or_flash(lambda: suspension.record_contact(
+            if commit_or_flash(lambda: family_contacts.record_contact(
                     student, current_actor(), purpose=form.purpose.data, contacted_on=form.contacted_on.data,
                     method=form.method.data, outcome=form.outcome.data), _("Contact with the family recorded.")):
                 return self._back(student)

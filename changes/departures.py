@@ -27,23 +27,28 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from extensions import db
+from forms.request_pages import GradeForm, RequestPage, prepare_grade
 from models.audit import StudentHistory
 from models.changes import ChangeRequest
 from models.lifecycle import StudentStatus
 from models.org import OrgUnit
 from models.status import CONTACT_DROPOUT, ArchiveHandover, FamilyContact
 from models.student import Student
-from services import archive, audit, clock, scope, workdays
-from services.absences import MIN_CONTACTS, long_enough_for_dropout, longest_unexcused_run
+from services import archive, audit, clock, family_contacts, scope, workdays
+from services.absences import DROPOUT_WEEKS, MIN_CONTACTS, long_enough_for_dropout, longest_unexcused_run
 from services.change_codes import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN, LATE_KEY
 from services.change_common import (
     as_day,
     as_grade,
     as_label,
     authority_of,
+    current,
     end_current,
     finish,
     grade_taught,
@@ -98,6 +103,13 @@ def _went_abroad(req: ChangeRequest, actor: User) -> Outcome:
     return Outcome(StudentStatus.ABROAD)
 
 
+class AbroadForm(FlaskForm):
+    destination = StringField(_l("Country or region of study"), validators=[DataRequired(), Length(max=100)])
+    document = SelectField(_l("Travel document"), choices=list(TRAVEL_DOCUMENTS.items()), validators=[DataRequired()])
+    leaves_on = DateField(_l("Date of departure"), validators=[DataRequired()])
+    reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])
+
+
 declare(ChangeType(
     code=ABROAD,
     label=_l("Study abroad"),
@@ -112,6 +124,11 @@ declare(ChangeType(
            Fact("leaves_on", _l("Date of departure"), as_day)),
     roster_columns=(("abroad", FROM),),
     printable_forms=("abroad_form",),
+    page=RequestPage(
+        AbroadForm, types=(ABROAD,), defaults=lambda s: {"leaves_on": clock.today()},
+        open=lambda s, a, f: request_abroad(s, a, destination=f.destination.data, document=f.document.data,
+                                            leaves_on=f.leaves_on.data, reason_text=f.reason_text.data),
+    ),
 ))
 
 
@@ -144,6 +161,10 @@ declare(ChangeType(
     facts=(Fact("grade", _l("Grade after the change"), as_grade),),
     roster_columns=(("abroad_return", FROM),),
     printable_forms=("abroad_form",),
+    page=RequestPage(
+        GradeForm, types=(ABROAD_RETURN,), defaults=lambda s: {"grade": s.grade}, prepare=prepare_grade,
+        open=lambda s, a, f: request_abroad_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
+    ),
 ))
 
 
@@ -214,6 +235,13 @@ def death_notes(req: ChangeRequest) -> list[tuple[str, str, bool]]:
     return facts
 
 
+class DeathForm(FlaskForm):
+    # 第二十一条: the 10 working days run from this date; report_death checks it (not in the
+    # future, not before birth).
+    died_on = DateField(_l("Date of death"), validators=[DataRequired(message=_l("Give the date of death."))])
+    reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])
+
+
 declare(ChangeType(
     code=DEATH,
     label=_l("Death"),
@@ -228,6 +256,10 @@ declare(ChangeType(
     facts=(Fact("reported_on", _l("Day the death was reported to the school"), as_day),),  # reports filed before died_on was kept
     notes=death_notes,
     roster_columns=(("death", FROM),),
+    page=RequestPage(
+        DeathForm, types=(DEATH,), info=lambda s: {"suspension": current(s)},
+        open=lambda s, a, f: report_death(s, a, died_on=f.died_on.data, reason_text=f.reason_text.data),
+    ),
 ))
 
 
@@ -319,6 +351,22 @@ def dropout_notes(req: ChangeRequest) -> list[tuple[str, str, bool]]:
     return facts
 
 
+class DropoutForm(FlaskForm):
+    reason_text = TextAreaField(_l("What the school did and why the pupil does not come back"),
+                                validators=[DataRequired(), Length(max=500)])
+    # 第二十三条: the printed report goes to this township government (no account here).
+    township = StringField(_l("Township government (乡镇人民政府/街道办事处) the report goes to"),
+                           validators=[Optional(), Length(max=50)])
+
+
+def _dropout_info(student: Student) -> dict[str, Any]:
+    """Beside the form: the longest run of unexcused absence and the contacts with the family,
+    against what 第二十三条 asks (4 weeks, several attempts)."""
+    run = longest_unexcused_run(student)
+    return {"run": run, "run_days": (run[1] - run[0]).days + 1 if run else 0, "needed_days": DROPOUT_WEEKS * 7,
+            "needed_contacts": MIN_CONTACTS, "contacts": family_contacts.contacts_of(student, CONTACT_DROPOUT)}
+
+
 declare(ChangeType(
     code=DROPOUT,
     label=_l("Dropout"),
@@ -330,6 +378,10 @@ declare(ChangeType(
     notes=dropout_notes,
     roster_columns=(("dropout", FROM),),
     printable_forms=("dropout_report",),
+    page=RequestPage(
+        DropoutForm, types=(DROPOUT,), defaults=lambda s: {"township": last_township(s.school)}, info=_dropout_info,
+        open=lambda s, a, f: report_dropout(s, a, f.reason_text.data, township=f.township.data),
+    ),
 ))
 
 
@@ -372,6 +424,10 @@ declare(ChangeType(
     preconditions=(filed_by_own_school, _may_return_after_dropout),
     facts=(Fact("grade", _l("Grade after the change"), as_grade),),
     roster_columns=(("dropout_return", FROM),),
+    page=RequestPage(
+        GradeForm, types=(DROPOUT_RETURN,), defaults=lambda s: {"grade": s.grade}, prepare=prepare_grade,
+        open=lambda s, a, f: request_dropout_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
+    ),
 ))
 
 

@@ -12,12 +12,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from extensions import db
+from forms.request_pages import ReasonOnlyForm, RequestPage, chosen_school, school_choices
 from models.changes import COMPLETED, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
@@ -34,6 +38,7 @@ from services.change_codes import (
 from services.change_common import as_label, finish, grades_taught, move_record, open_change
 from services.labels import MOVE_KINDS
 from services.rosters.registers import FROM, TO
+from services.students import GRADES_BY_KIND
 from services.workflows import ChangeType, Fact, Material, StepDef, declare, filed_by_own_school, notify
 
 if TYPE_CHECKING:
@@ -72,6 +77,19 @@ def _placed(req: ChangeRequest, actor: User) -> None:
     finish(req)
 
 
+NON_ORDINARY = ("special", "work_study")  # 第十七条 schools, not where a 第二十二条 institution's school is listed
+
+
+class JuvenilePlacementForm(FlaskForm):
+    institution_school = SelectField(_l("School of the institution"), choices=[], coerce=int, validators=[DataRequired()])
+    reason_text = TextAreaField(_l("Details (judgment or decision)"), validators=[Optional(), Length(max=500)])
+
+
+def _prepare_placement(form: Any, student: Student) -> None:
+    ordinary = [k for k in GRADES_BY_KIND if k not in NON_ORDINARY]
+    form.institution_school.choices = school_choices(student, kinds=ordinary, exclude=[student.school_id])
+
+
 declare(ChangeType(
     code=JUVENILE_PLACEMENT,
     label=_l("Placement of a juvenile offender or a minor under compulsory education measures"),
@@ -84,6 +102,11 @@ declare(ChangeType(
     materials=(Material("decision", _l("Judgment or decision on the compulsory education measure")),),
     preconditions=(_in_school, _may_place_juvenile),
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
+    page=RequestPage(
+        JuvenilePlacementForm, types=(JUVENILE_PLACEMENT,), prepare=_prepare_placement,
+        button=_l("Juvenile placement (第二十二条)"),
+        open=lambda s, a, f: request_juvenile_placement(s, a, chosen_school(f.institution_school.data), f.reason_text.data),
+    ),
 ))
 
 
@@ -128,6 +151,10 @@ declare(ChangeType(
     materials=(Material("release", _l("Certificate of release or of the end of the measure")),),
     preconditions=(_in_school, _may_return_juvenile),
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
+    page=RequestPage(
+        ReasonOnlyForm, types=(JUVENILE_RETURN,), info=lambda s: {"original_school": original_school(s)},
+        open=lambda s, a, f: request_juvenile_return(s, a, f.reason_text.data),
+    ),
 ))
 
 
@@ -181,6 +208,31 @@ def _moved(req: ChangeRequest, actor: User) -> None:
     finish(req)
 
 
+class SpecialMoveForm(FlaskForm):
+    kind = SelectField(_l("Kind of move (第十七条)"), choices=list(MOVE_KINDS.items()), validators=[DataRequired()])
+    to_school = SelectField(_l("Receiving school"), choices=[], coerce=int, validators=[DataRequired()])
+    keep_record = SelectField(
+        _l("Record"), validators=[DataRequired()],
+        choices=[("no", _l("The record moves to the receiving school")),
+                 ("yes", _l("The record stays at this school"))],
+    )
+    reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])
+
+
+def _prepare_special_move(form: Any, student: Student) -> None:
+    attended = student.attending_school_id or student.school_id
+    form.to_school.choices = school_choices(student, kinds=GRADES_BY_KIND, exclude=[attended])
+
+
+# keep_record chooses the type (special_attend or special_move); both declare the same materials.
+SPECIAL_MOVE_PAGE = RequestPage(
+    SpecialMoveForm, types=(SPECIAL_MOVE, SPECIAL_ATTEND), title=_l("Special-education or work-study move (第十七条)"),
+    prepare=_prepare_special_move, info=lambda s: {"attending_school": s.attending_school},
+    open=lambda s, a, f: request_special_move(s, a, kind=f.kind.data, to_school=chosen_school(f.to_school.data),
+                                              keep_record=f.keep_record.data == "yes", reason_text=f.reason_text.data),
+)
+
+
 declare(ChangeType(
     code=SPECIAL_MOVE,
     label=_l("Special-education or work-study move (record moves)"),
@@ -193,6 +245,7 @@ declare(ChangeType(
     preconditions=(_in_school, _kind_fits),
     facts=MOVE_FACTS,
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
+    page=SPECIAL_MOVE_PAGE,
 ))
 
 

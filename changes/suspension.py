@@ -17,14 +17,18 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import DateField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from extensions import db
+from forms.request_pages import ReasonOnlyForm, RequestPage, grade_choices
 from models.changes import ChangeRequest
 from models.lifecycle import StudentStatus
-from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, FamilyContact, Suspension
+from models.status import ILLNESS, Suspension
 from models.student import Student
-from services import audit, clock, scope, students
+from services import audit, clock, codes, students
 from services.change_codes import RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
 from services.change_common import (
     as_day,
@@ -38,7 +42,6 @@ from services.change_common import (
     open_change,
     school_of,
 )
-from services.errors import NotInScope, RuleViolation
 from services.labels import SUSPENSION_REASONS
 from services.lifecycle import Outcome
 from services.rosters.registers import FROM
@@ -50,7 +53,6 @@ from services.workflows import (
     StepDef,
     declare,
     filed_by_own_school,
-    is_own_school,
     payload_date,
 )
 
@@ -104,6 +106,17 @@ def _suspended(req: ChangeRequest, actor: User) -> Outcome:
 
 APPLICATION = Material("application", _l("休学复学申请表 signed by the pupil and the guardian"))
 
+class SuspensionForm(FlaskForm):
+    reason_kind = SelectField(_l("Reason of the suspension"), choices=list(SUSPENSION_REASONS.items()), validators=[DataRequired()])
+    starts_on = DateField(_l("First day of the suspension"), validators=[DataRequired()])
+    ends_on = DateField(_l("Last day (empty: one school year)"), validators=[Optional()])
+    reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
+
+
+def _suspension_info(student: Student) -> dict[str, Any]:
+    return {"suspension": current(student)}
+
+
 declare(ChangeType(
     code=SUSPENSION,
     label=_l("Suspension"),
@@ -121,6 +134,12 @@ declare(ChangeType(
            Fact("starts_on", _l("First day of the suspension"), as_day), Fact("ends_on", _l("Last day of the suspension"), as_day)),
     roster_columns=(("suspension", FROM),),
     printable_forms=("suspension_form",),
+    page=RequestPage(
+        SuspensionForm, types=(SUSPENSION,), defaults=lambda s: {"starts_on": clock.today()},
+        open=lambda s, a, f: request_suspension(s, a, reason_kind=f.reason_kind.data, starts_on=f.starts_on.data,
+                                                ends_on=f.ends_on.data, reason_text=f.reason_text.data),
+        info=_suspension_info,
+    ),
 ))
 
 
@@ -167,6 +186,10 @@ declare(ChangeType(
     while_blocked=(SUSPENDED,),
     facts=(Fact("ends_on", _l("Last day of the suspension"), as_day),),
     printable_forms=("suspension_form",),
+    page=RequestPage(
+        ReasonOnlyForm, types=(SUSPENSION_EXTENSION,), info=_suspension_info,
+        open=lambda s, a, f: request_extension(s, a, f.reason_text.data),
+    ),
 ))
 
 
@@ -204,6 +227,28 @@ def _resumed(req: ChangeRequest, actor: User) -> Outcome:
     return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})
 
 
+class ResumptionForm(FlaskForm):
+    """复学: back into the grade left unless the guardian asks for another grade, with the reason."""
+
+    other_grade = SelectField(_l("Grade"), choices=[], validators=[Optional()])
+    grade_reason = TextAreaField(_l("Why another grade (the guardian's request)"), validators=[Optional(), Length(max=500)])
+    reason_text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=500)])
+
+
+def _prepare_resumption(form: Any, student: Student) -> None:
+    episode = current(student)
+    left = episode.grade if episode else student.grade
+    form.other_grade.choices = [("", _l("Back into the grade left (%(g)s)", g=codes.label("grade", str(left))))] + [
+        (str(g), label) for g, label in grade_choices(student) if g != left
+    ]
+
+
+def _open_resumption(student: Student, actor: User, f: Any) -> ChangeRequest:
+    other = f.other_grade.data
+    return request_resumption(student, actor, grade=int(other) if other else None,
+                              grade_reason=f.grade_reason.data, reason_text=f.reason_text.data)
+
+
 declare(ChangeType(
     code=RESUMPTION,
     label=_l("Resumption"),
@@ -218,6 +263,8 @@ declare(ChangeType(
     facts=(Fact("grade", _l("Grade after the change"), as_grade), Fact("grade_reason", _l("Why another grade (the guardian's request)"))),
     roster_columns=(("resumption", FROM),),
     printable_forms=("suspension_form",),
+    page=RequestPage(ResumptionForm, _open_resumption, types=(RESUMPTION,),
+                     prepare=_prepare_resumption, info=_suspension_info),
 ))
 
 
@@ -229,32 +276,3 @@ def request_resumption(student: Student, actor: User, *, grade: int | None = Non
     if (grade_reason or "").strip():
         payload["grade_reason"] = grade_reason.strip()  # type: ignore[union-attr]
     return open_change(RESUMPTION, student, actor, reason_text=reason_text, payload=payload)
-
-
-def contacts_of(student: Student, purpose: str | None = None) -> list[FamilyContact]:
-    query = select(FamilyContact).where(FamilyContact.student_id == student.id)
-    if purpose:
-        query = query.where(FamilyContact.purpose == purpose)
-    return list(db.session.scalars(query.order_by(FamilyContact.contacted_on.desc(), FamilyContact.id.desc())))
-
-
-def record_contact(student: Student, actor: User, *, purpose: str, contacted_on: date, method: str, outcome: str) -> FamilyContact:
-    """A contact with the family, by the pupil's own school (休学到期 or before a dropout report)."""
-    if not scope.covers(actor, student.scope_path):
-        raise NotInScope()
-    if not is_own_school(actor, student):
-        raise RuleViolation(str(_l("The pupil's own school records contacts with the family.")))
-    if purpose not in (CONTACT_DROPOUT, CONTACT_SUSPENSION):
-        raise RuleViolation([("purpose", str(_l("Choose what the contact was about.")))])
-    if contacted_on > clock.today():
-        raise RuleViolation([("contacted_on", str(_l("The date of a contact cannot be in the future.")))])
-    method, outcome = (method or "").strip(), (outcome or "").strip()
-    if not method or not outcome:
-        raise RuleViolation(str(_l("Say how the family was contacted and what came of it.")))
-    contact = FamilyContact(student_id=student.id, scope_path=student.scope_path, purpose=purpose, contacted_on=contacted_on,
-                            method=method[:50], outcome=outcome[:500], recorded_by_id=actor.id)
-    db.session.add(contact)
-    db.session.flush()
-    audit.record(actor, "student.contact", "student", student.id, f"{purpose} {contacted_on}")
-    return contact
-

@@ -18,14 +18,14 @@ from models.changes import Attachment, ChangeRequest
 from models.lifecycle import arranging
 from models.status import Absence, ArchiveHandover, FamilyContact
 from models.student import Student
-from services import absences, workflows
+from services import absences, family_contacts, workflows
 from tests.helpers import HEPING1, HEPING_SPECIAL, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, at, png_bytes, upload, user
 
 AUTUMN = date(2026, 11, 2)  # first term: a suspension is allowed in every grade
 AFTER_ABSENCES = date(2026, 12, 10)
 ME = "school-heping1"
-KINDS = tuple(admin.status.KINDS)
+KINDS = tuple(admin.status.request_pages())
 OUTSIDERS = ("school-shenhe1", "shenhe", "school-xigang1", "xigang", "school-heping2", "school-special")
 IN_SCOPE_NOT_SCHOOL = ("heping", "shenyang", "province", "admin")
 
@@ -57,7 +57,7 @@ def _absent_four_weeks(pupil: Student) -> None:
     absences.record_absence(pupil, me, first_day=date(2026, 11, 2), last_day=date(2026, 11, 13), excused=False, note=None)
     absences.record_absence(pupil, me, first_day=date(2026, 11, 16), last_day=date(2026, 11, 30), excused=False, note=None)
     for day in (date(2026, 11, 10), date(2026, 11, 20)):
-        suspension.record_contact(pupil, me, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
+        family_contacts.record_contact(pupil, me, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
     db.session.commit()
 
 
@@ -138,7 +138,7 @@ def test_own_school_opens_each_kind_with_uploads(as_user, app, monkeypatch, kind
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="status-form"' in html and 'enctype="multipart/form-data"' in html
-    for ctype in admin.status.KINDS[kind].types:  # one file input per declared material: never drifts
+    for ctype in admin.status.request_pages()[kind].types:  # one file input per declared material: never drifts
         for material in workflows.TYPES[ctype].materials:
             assert f'name="file_{material.code}"' in html
     resp = _post(c, _url(kind, sid), {**data, **_files(*materials)})

@@ -17,7 +17,7 @@ from models.lifecycle import arranging
 from models.people import User
 from models.status import CONTACT_DROPOUT, ILLNESS
 from models.student import Student
-from services import absences, suspension_expiry, workflows
+from services import absences, family_contacts, suspension_expiry, workflows
 from services.errors import RuleViolation
 from tests.helpers import HEPING1, HEPING_SPECIAL, WORK_STUDY_SCHOOL, pupil_of, school
 from tests.transfer_helpers import at, upload, user
@@ -86,7 +86,7 @@ def absent(pupil: Student, first: date, last: date, *, excused: bool = False) ->
 
 
 def contact(pupil: Student, day: date, purpose: str = CONTACT_DROPOUT) -> None:
-    suspension.record_contact(pupil, staff(pupil.school_id), purpose=purpose, contacted_on=day, method="电话", outcome="未返校")
+    family_contacts.record_contact(pupil, staff(pupil.school_id), purpose=purpose, contacted_on=day, method="电话", outcome="未返校")
     db.session.commit()
 
 

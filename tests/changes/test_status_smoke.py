@@ -6,7 +6,7 @@ from datetime import date
 
 from changes import departures, placements, suspension
 from extensions import db
-from services import absences, workflows
+from services import absences, family_contacts, workflows
 from tests.helpers import HEPING1, pupil_of, school
 from tests.transfer_helpers import approve, at, upload, user
 
@@ -59,7 +59,7 @@ def test_dropout_after_four_weeks_and_contacts(ctx, monkeypatch):
     absences.record_absence(pupil, me, first_day=date(2026, 11, 2), last_day=date(2026, 11, 13), excused=False, note=None)
     absences.record_absence(pupil, me, first_day=date(2026, 11, 16), last_day=date(2026, 11, 30), excused=False, note=None)
     for d in (date(2026, 11, 10), date(2026, 11, 20)):
-        suspension.record_contact(pupil, me, purpose="dropout", contacted_on=d, method="电话", outcome="未返校")
+        family_contacts.record_contact(pupil, me, purpose="dropout", contacted_on=d, method="电话", outcome="未返校")
     db.session.commit()
     req = departures.report_dropout(pupil, me, "连续旷课")
     approve(req, "heping")

@@ -12,7 +12,7 @@ from extensions import db
 from models.changes import ChangeRequest
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ILLNESS, OTHER
 from models.student import Student
-from services import absences, scope, workflows
+from services import absences, family_contacts, scope, workflows
 from services.errors import NotInScope
 from tests.changes.helpers import (
     MON,
@@ -248,20 +248,20 @@ def test_contact_recorded_only_by_own_school(ctx):
     suspend(pupil)
 
     def record(who: str, day: date = MON):
-        return suspension.record_contact(pupil, user(who), purpose=CONTACT_SUSPENSION, contacted_on=day, method="电话",
+        return family_contacts.record_contact(pupil, user(who), purpose=CONTACT_SUSPENSION, contacted_on=day, method="电话",
                                          outcome="家长同意下周办理复学")
 
     with pytest.raises(NotInScope):
         record("school-shenhe1")
     refused(lambda: record("heping"))  # the authority sees the pupil but does not make the contact
     refused(lambda: record("school-heping1", date(2026, 11, 3)))  # not in the future
-    refused(lambda: suspension.record_contact(pupil, user("school-heping1"), purpose=CONTACT_SUSPENSION, contacted_on=MON,
+    refused(lambda: family_contacts.record_contact(pupil, user("school-heping1"), purpose=CONTACT_SUSPENSION, contacted_on=MON,
                                               method=" ", outcome="x"))
     record("school-heping1")
     record("principal-heping1")
     db.session.commit()
-    assert len(suspension.contacts_of(pupil, CONTACT_SUSPENSION)) == 2
-    assert suspension.contacts_of(pupil, CONTACT_DROPOUT) == []
+    assert len(family_contacts.contacts_of(pupil, CONTACT_SUSPENSION)) == 2
+    assert family_contacts.contacts_of(pupil, CONTACT_DROPOUT) == []
 
 
 def test_absences_recorded_only_by_own_school(ctx):

@@ -26,7 +26,7 @@ from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.status import ILLNESS, OTHER, ArchiveHandover
 from models.student import Student
-from services import absences, arrivals, clock, exports, graduation, pdf, scope, statistics, workflows
+from services import absences, arrivals, clock, exports, family_contacts, graduation, pdf, scope, statistics, workflows
 from services.errors import NotInScope, RuleViolation
 from services.org import merge_schools
 from services.oversight import campaigns, reports, violations
@@ -97,7 +97,7 @@ def truant(pupil: Student, last: date = date(2026, 10, 30)) -> None:
     staff = user("school-" + _school_account(pupil))
     absences.record_absence(pupil, staff, first_day=date(2026, 9, 28), last_day=last, excused=False, note=None)
     for day in (date(2026, 10, 12), date(2026, 10, 20)):
-        suspension.record_contact(pupil, staff, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
+        family_contacts.record_contact(pupil, staff, purpose="dropout", contacted_on=day, method="电话", outcome="未返校")
     db.session.commit()
 
 
