@@ -109,11 +109,10 @@ class ArchiveView(SecureBaseView):
 
     @expose("/backup/<int:backup_id>/<fmt>")
     def backup_download(self, backup_id: int, fmt: str) -> Response:
-        try:
-            file = archive.backup_file(current_actor(), backup_id, fmt)
-        except NotInScope:
-            abort(404)
-        db.session.commit()
+        done = attempt(lambda: archive.backup_file(current_actor(), backup_id, fmt))  # audited; out of scope: 404
+        if not done.ok:
+            return redirect(url_for(".backups"))
+        file = done.value
         return send_file(file.path, mimetype=file.mimetype, as_attachment=True, download_name=file.download_name)
 
     # --- adding and correcting (the holding school) --------------------------------------
@@ -168,21 +167,25 @@ class ArchiveView(SecureBaseView):
             doc = archive.load_document(actor, doc_id)
         except NotInScope:
             abort(404)
-        audit.record(actor, "archive.document.view", "archive_document", doc.id, doc.filename)
-        db.session.commit()
+        if not attempt(lambda: audit.record(actor, "archive.document.view", "archive_document", doc.id, doc.filename)).ok:
+            return self._back(doc.student_id)
         return send_file(uploads.path_of(doc.sha256), mimetype=doc.content_type, as_attachment=True, download_name=doc.filename)
 
     @expose("/<int:student_id>/export.xlsx")
     def export_xlsx(self, student_id: int) -> Response:
         student = self._student(student_id)
-        data = archive.export_xlsx(student, current_actor())
-        db.session.commit()
+        done = attempt(lambda: archive.export_xlsx(student, current_actor()))  # audited
+        if not done.ok:
+            return self._back(student_id)
+        data = done.value
         name = f"学籍档案_{student.xjh or student.id}.xlsx"
         return send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
 
     @expose("/<int:student_id>/export.pdf")
     def export_pdf(self, student_id: int) -> Response:
         student = self._student(student_id)
-        data, doc = archive.export_pdf(student, current_actor())
-        db.session.commit()
+        done = attempt(lambda: archive.export_pdf(student, current_actor()))  # numbers the document
+        if not done.ok:
+            return self._back(student_id)
+        data, doc = done.value
         return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})

@@ -2,8 +2,8 @@
 
 Calendar data belongs to no org unit, so there is no row scope: every logged-in user reads it
 (a school must see why its deadline falls where it does); only the province and administrators
-change it (services/workdays.py and services/calendar_notices.py decide, these views only hide
-the buttons).
+change it. Who may is the command EDIT_CALENDAR (services/commands/records.py, the rule of
+services/workdays.py): the buttons and every handler ask it; the services check it again.
 """
 
 from __future__ import annotations
@@ -18,21 +18,45 @@ from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import StringField, TextAreaField
 
-from admin.base import AccessMixin, SecureBaseView, ServiceErrorsMixin, current_actor
+from admin.base import STALE_MESSAGE, AccessMixin, SecureBaseView, ServiceErrorsMixin, current_actor, run_command
 from extensions import db
 from models.calendar import CalendarDay, OfficialCalendarYear
 from services import calendar_notices, clock
 from services.calendar_notices import calendar_day_deleted, delete_calendar_day, save_calendar_day
+from services.commands.records import EDIT_CALENDAR
 from services.errors import RuleViolation
-from services.workdays import (
-    SOURCE_ESTIMATE,
-    SOURCE_LIBRARY,
-    SOURCE_NOTICE,
-    can_edit_calendar,
-    year_source,
-)
+from services.workdays import SOURCE_ESTIMATE, SOURCE_LIBRARY, SOURCE_NOTICE, year_source
+
+T = t.TypeVar("T")
+
+
+def may_edit() -> bool:
+    """Whether the current user may edit the calendar: the command's answer, never the rule itself."""
+    return current_user.is_authenticated and EDIT_CALENDAR.allowed(current_actor(), None) is None
+
+
+def shown_by_fields(form: FlaskForm, action: t.Callable[[], T]) -> t.Callable[[], T]:
+    """`action`, where each problem of a refusal that names a field of the form is shown beside
+    that field (the form is shown again, with what was typed); the others go on to be flashed.
+    The refusal still reaches `attempt`, which rolls back."""
+    def run() -> T:
+        try:
+            return action()
+        except RuleViolation as exc:
+            rest = []
+            for name, message in exc.problems:
+                field = getattr(form, name, None) if name else None
+                if field is None:
+                    rest.append((name, message))
+                else:
+                    field.errors = [*field.errors, message]
+            raise RuleViolation(rest) from exc
+    return run
+
 
 SOURCE_LABELS = {
     SOURCE_NOTICE: _l("State Council notice, entered"),
@@ -60,7 +84,7 @@ class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
 
     @property
     def can_create(self) -> bool:  # type: ignore[override]
-        return current_user.is_authenticated and can_edit_calendar(current_actor())
+        return may_edit()
 
     @can_create.setter
     def can_create(self, value: bool) -> None:  # Flask-Admin assigns the class default
@@ -83,14 +107,30 @@ class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
         pass
 
     def on_model_change(self, form: t.Any, model: CalendarDay, is_created: bool) -> None:
-        save_calendar_day(model, current_actor())  # also sets created_by on create
+        # Flask-Admin commits, or rolls back and passes the refusal to handle_view_exception.
+        actor = current_actor()
+        EDIT_CALENDAR.run(actor, None, edit=lambda: save_calendar_day(model, actor))  # also sets created_by on create
 
-    def on_model_delete(self, model: CalendarDay) -> None:
-        delete_calendar_day(model, current_actor())
+    def delete_model(self, model: CalendarDay) -> bool:
+        """The row, its audit and the open steps of that year computed again, in one transaction:
+        a refusal or a concurrent change keeps the day and every due date as they were."""
+        actor = current_actor()
 
-    def after_model_delete(self, model: CalendarDay) -> None:
-        calendar_day_deleted(model.day, current_actor())  # the open steps of that year, computed again
-        db.session.commit()
+        def delete() -> None:
+            delete_calendar_day(model, actor)
+            db.session.delete(model)
+            db.session.flush()
+            calendar_day_deleted(model.day, actor)
+
+        return run_command(EDIT_CALENDAR, None, edit=delete).ok
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        # Two editors saving the same day at once: the unique day (IntegrityError) or a row changed
+        # meanwhile (StaleDataError) is said in words, not as Flask-Admin's database error text.
+        if isinstance(exc, (IntegrityError, StaleDataError)):
+            flash(str(STALE_MESSAGE), "error")
+            return True
+        return super().handle_view_exception(exc)
 
 
 class NoticeEntryForm(FlaskForm):
@@ -117,8 +157,7 @@ class OfficialNoticeView(SecureBaseView):
         records = db.session.scalars(select(OfficialCalendarYear).order_by(OfficialCalendarYear.year.desc())).all()
         this_year = clock.today().year
         years = [(y, SOURCE_LABELS[year_source(y)]) for y in range(this_year - 1, this_year + 3)]
-        return self.render("admin/calendar_notices.html", records=records, years=years,
-                           can_edit=can_edit_calendar(current_actor()))
+        return self.render("admin/calendar_notices.html", records=records, years=years, can_edit=may_edit())
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self) -> t.Any:
@@ -133,8 +172,9 @@ class OfficialNoticeView(SecureBaseView):
 
     def _form(self, record: OfficialCalendarYear | None) -> t.Any:
         actor = current_actor()
-        if not can_edit_calendar(actor):
-            flash(_("Only the provincial education department or an administrator may edit the working-day calendar."), "error")
+        refused = EDIT_CALENDAR.allowed(actor, None)
+        if refused:
+            flash(refused, "error")
             return redirect(url_for(".index"))
         form = NoticeEntryForm(request.form if request.method == "POST" else None)
         if request.method == "GET":
@@ -150,19 +190,11 @@ class OfficialNoticeView(SecureBaseView):
                 year=int(typed) if typed.isdigit() else None, notice_number=form.notice_number.data or "",
                 notice_text=form.notice_text.data or "", days_off=form.days_off.data or "",
                 make_up_days=form.make_up_days.data or "")
-            try:
-                saved, changed = calendar_notices.save_notice(notice, actor, record)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                for field, message in exc.problems:
-                    target = getattr(form, field, None)
-                    if target is not None:
-                        target.errors = [*target.errors, message]
-                    else:
-                        flash(message, "error")
-            else:
-                flash(_("The notice of %(year)s is saved; %(n)s open deadlines were computed again.",
-                        year=saved.year, n=len(changed)), "success")
+            done = run_command(
+                EDIT_CALENDAR, None,
+                lambda result: _("The notice of %(year)s is saved; %(n)s open deadlines were computed again.",
+                                 year=result[0].year, n=len(result[1])),
+                edit=shown_by_fields(form, lambda: calendar_notices.save_notice(notice, actor, record)))
+            if done.ok:
                 return redirect(url_for(".index"))
         return self.render("admin/calendar_notice_form.html", form=form, record=record)

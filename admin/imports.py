@@ -17,12 +17,12 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import HiddenField
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, attempt, current_actor
 from extensions import db
 from models.imports import DONE, FAILED, QUEUED, VALIDATING, WRITING, ImportJob
 from models.org import OrgUnit
 from services import exports, uploads
-from services.errors import NotInScope, RuleViolation
+from services.errors import NotInScope
 from services.imports import columns, jobs, report, template
 
 STATUS_LABELS = {
@@ -87,16 +87,12 @@ class ImportView(SecureBaseView):
                     flash(str(message), "error")
             return self._page(form, school, 400)
         upload = form.file.data
-        try:
-            job = jobs.submit_upload(current_actor(), school, upload.filename, upload.stream)
-        except NotInScope:
-            abort(404)
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _field, message in exc.problems:
-                flash(f"{uploads.clean_filename(upload.filename)}：{message}", "error")
+        name = uploads.clean_filename(upload.filename)  # each refusal of the file is said with its name
+        done = attempt(lambda: jobs.submit_upload(current_actor(), school, upload.filename, upload.stream),
+                       labels={"file": name, "school": name, "": name})
+        if not done.ok:
             return self._page(form, school, 400)
-        return redirect(url_for(".job", job_id=job.id))
+        return redirect(url_for(".job", job_id=done.value.id))
 
     @expose("/job/<int:job_id>")
     def job(self, job_id: int):

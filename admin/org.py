@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, redirect, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
 from flask_babel import gettext as _
@@ -13,13 +13,12 @@ from flask_security import current_user
 from sqlalchemy import select
 from wtforms import SelectField
 
-from admin.base import ReadOnlyScopedView, ScopedModelView, current_actor
+from admin.base import ReadOnlyScopedView, ScopedModelView, attempt, current_actor
 from extensions import db
 from forms.changes import HandoverForm
 from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, OrgUnit
 from models.people import ADMIN, OFFICIAL_ROLE_FOR_LEVEL
 from services import codes, scope
-from services.errors import NotInScope, RuleViolation
 from services.org import authorities_for, close_school, merge_schools, save_school
 
 ORG_LABELS = {
@@ -116,17 +115,9 @@ class SchoolView(ScopedModelView):
         form.target.choices = [(u.id, f"{u.name}（{u.code}）") for u in units]
         if form.validate_on_submit():
             target = db.session.get(OrgUnit, form.target.data)
-            try:
-                moved = (merge_schools if kind == "merge" else close_school)(school, target, actor)  # type: ignore[arg-type]
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            except NotInScope:
-                db.session.rollback()
-                abort(404)
-            else:
-                flash(_("%(n)d records handed over to %(unit)s.", n=moved, unit=target.name), "success")  # type: ignore[union-attr]
+            hand_over = merge_schools if kind == "merge" else close_school
+            if attempt(lambda: hand_over(school, target, actor),  # type: ignore[arg-type]
+                       lambda moved: _("%(n)d records handed over to %(unit)s.", n=moved, unit=target.name)).ok:  # type: ignore[union-attr]
                 return redirect(url_for(".index_view"))
         return self.render("admin/school_handover.html", form=form, school=school, kind=kind)
 

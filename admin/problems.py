@@ -21,8 +21,7 @@ from markupsafe import Markup
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin.base import ScopedModelView, current_actor, run_command
-from extensions import db
+from admin.base import ScopedModelView, attempt, current_actor, run_command
 from models.problems import ProblemRecord
 from models.student import Student
 from services import audit, codes, dedup, problems, scope, uploads
@@ -166,8 +165,9 @@ class ProblemRecordView(ScopedModelView):
         problem = self._load(problem_id)  # 404 unless the problem is in the user's scope
         if not problem.evidence_sha256:
             abort(404)
-        audit.record(current_actor(), "problem.evidence.view", "problem_record", problem.id, problem.evidence_filename)
-        db.session.commit()
+        if not attempt(lambda: audit.record(current_actor(), "problem.evidence.view", "problem_record", problem.id,
+                                            problem.evidence_filename)).ok:
+            return redirect(url_for(".problem_page", problem_id=problem.id))
         return send_file(uploads.path_of(problem.evidence_sha256), mimetype=problem.evidence_content_type,
                          as_attachment=True, download_name=problem.evidence_filename)
 

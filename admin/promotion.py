@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, attempt, current_actor
 from extensions import db
 from models.org import SCHOOL, OrgUnit
 from services import codes, promotion, scope
@@ -72,17 +72,9 @@ class PromotionView(SecureBaseView):
                 flash(preview.blocked, "error")  # the service refuses too; said here without a try
             elif not form.checked.data:
                 flash(_("Tick the confirmation after checking the preview."), "error")
-            else:
-                try:
-                    run = promotion.promote(actor, unit, form.school_year.data)  # type: ignore[arg-type]
-                    db.session.commit()
-                except RuleViolation as exc:
-                    db.session.rollback()
-                    for _f, message in exc.problems:
-                        flash(message, "error")
-                else:
-                    flash(_("%(n)d pupils moved up one grade (run #%(id)d).", n=run.promoted, id=run.id), "success")
-                    return redirect(url_for(".index"))
+            elif attempt(lambda: promotion.promote(actor, unit, form.school_year.data),  # type: ignore[arg-type]
+                         lambda run: _("%(n)d pupils moved up one grade (run #%(id)d).", n=run.promoted, id=run.id)).ok:
+                return redirect(url_for(".index"))
         db.session.commit()  # nothing written by a preview; ends the read transaction
         school_year = form.school_year.data if form.school_year.data and not form.school_year.errors else None
         school_year = school_year or promotion.default_school_year()

@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin.base import SecureBaseView, commit_or_flash, current_actor
+from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor
 from extensions import db
 from forms.rosters import EndRegistrarForm, RegistrarForm
 from models.org import SCHOOL
@@ -59,17 +59,21 @@ class RegistrarView(SecureBaseView):
         form = RegistrarForm()
         if not form.validate_on_submit():
             return self._page(form, dict(form.errors))  # what was typed stays in the form
-        try:
-            registrars.add(actor, name=form.name.data, phone=form.phone.data, appointed_on=form.appointed_on.data,
-                           full_time=form.full_time.data == "1", formal_staff=form.formal_staff.data == "1")
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            errors: dict[str, list[str]] = {}
-            for field, message in exc.problems:
-                errors.setdefault(field, []).append(message)
-            return self._page(form, errors)
-        flash(_("The registrar is recorded."), "success")
+        errors: dict[str, list[str]] = {}
+
+        def add() -> t.Any:
+            # The service's problems are shown in the form, beside their fields (the general ones
+            # above its button), not flashed: `attempt` still rolls back, and flashes a concurrent change.
+            try:
+                return registrars.add(actor, name=form.name.data, phone=form.phone.data, appointed_on=form.appointed_on.data,
+                                      full_time=form.full_time.data == "1", formal_staff=form.formal_staff.data == "1")
+            except RuleViolation as exc:
+                for field, message in exc.problems:
+                    errors.setdefault(field, []).append(message)
+                raise RuleViolation([]) from exc
+
+        if not attempt(add, _("The registrar is recorded.")).ok:
+            return self._page(form, errors)  # what was typed stays in the form
         return redirect(url_for(".index"))
 
     @expose("/<int:registrar_id>/end", methods=("POST",))

@@ -37,7 +37,8 @@ from models.lifecycle import arranging
 from models.org import SCHOOL, OrgUnit
 from models.people import SCHOOL_ROLES, User
 from models.student import Guardian, Student
-from services import arrivals, audit, clock, workdays, workflows
+from services import audit, clock, workdays, workflows
+from services.commands.requests import REPORT_ARRIVAL
 from services.ids import make_check_digit, xjh_from_id
 
 # Schools of the demo province (cli/demo.py SCHOOLS) used as the ends of requests.
@@ -419,9 +420,8 @@ def _finish(req: ChangeRequest, report: bool = False) -> None:
         with audit.acting(actor, reason=str(ctype.label), request_id=req.id):
             ctype.effect(req, actor)
             db.session.flush()
-        if report and req.status == APPROVED:
-
-            arrivals.report_arrival(req, user_of(req.to_school) or actor)  # type: ignore[arg-type]
+        if report and req.status == APPROVED:  # 报到 as the receiving school does it on the request's page
+            REPORT_ARRIVAL.run(user_of(req.to_school) or actor, req)  # type: ignore[arg-type]
         savepoint.commit()
     except Exception as exc:  # any refusal by the effect (e.g. a roster without lines): completed without it
         logging.getLogger(__name__).info("request %s (%s) completed without its effect: %r", req.id, req.type, exc)

@@ -260,8 +260,8 @@ def save_calendar_day(day_row: CalendarDay, actor: User) -> CalendarDay:
 
 
 def delete_calendar_day(day_row: CalendarDay, actor: User) -> None:
-    """Check and record a deletion; the caller (Flask-Admin) deletes the row and commits, then
-    calls `calendar_day_deleted`."""
+    """Check and record a deletion; the caller deletes the row, flushes and calls
+    `calendar_day_deleted`, then commits all of it at once (admin/calendar.CalendarDayView.delete_model)."""
     workdays.require_editor(actor)
     audit.record(actor, "calendar.delete", "calendar_day", day_row.id, f"{day_row.day.isoformat()} {day_row.note or ''}".strip())
 

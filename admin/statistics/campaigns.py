@@ -9,13 +9,12 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from admin.base import SecureBaseView, commit_or_flash, current_actor
+from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor, flash_form_errors
 from admin.statistics.links import report_url
-from extensions import db
 from forms.oversight import CampaignForm, CloseForm, CompletionForm
 from models.org import SCHOOL
 from services import clock
-from services.errors import NotInScope, RuleViolation
+from services.errors import NotInScope
 from services.oversight import campaigns, reports
 from services.rosters import registers
 
@@ -40,20 +39,13 @@ class CampaignView(SecureBaseView):
             abort(403)
         form = CampaignForm()
         if not form.validate_on_submit():
-            for name, messages in form.errors.items():
-                for message in messages:
-                    flash(f"{form[name].label.text}：{message}" if name in form else message, "error")
+            flash_form_errors(form)
             return redirect(url_for(".index"))
-        try:
-            campaign = campaigns.start_campaign(actor, form.title.data, form.due_on.data)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
+        done = attempt(lambda: campaigns.start_campaign(actor, form.title.data, form.due_on.data),
+                       _("The data check is started; the schools of your area see it now."))
+        if not done.ok:
             return redirect(url_for(".index"))
-        flash(_("The data check is started; the schools of your area see it now."), "success")
-        return redirect(url_for(".campaign", campaign_id=campaign.id))
+        return redirect(url_for(".campaign", campaign_id=done.value.id))
 
     def _load(self, campaign_id: int) -> t.Any:
         try:

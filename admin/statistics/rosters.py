@@ -12,12 +12,12 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from admin.base import SecureBaseView, current_actor
+from admin.base import SecureBaseView, attempt, current_actor
 from extensions import db
 from forms.rosters import SubmitRosterForm
 from models.org import SCHOOL, OrgUnit
 from services import audit, clock, exports, graduation, scope
-from services.errors import NotInScope, RuleViolation
+from services.errors import NotInScope
 from services.rosters import counts, output, registers, submissions
 
 if t.TYPE_CHECKING:
@@ -99,16 +99,9 @@ class RosterView(SecureBaseView):
                 for message in messages:
                     flash(message, "error")
             return redirect(url_for(".index", year=year))
-        try:
-            row, _pdf, _xlsx = submissions.submit(current_actor(), kind, year)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            for _f, message in exc.problems:
-                flash(message, "error")
-            return redirect(url_for(".index", year=year))
-        state = submissions.ON_TIME if row.on_time else submissions.LATE
-        flash(_("The register is submitted (%(state)s).", state=submissions.STATE_LABELS[state]), "success")
+        attempt(lambda: submissions.submit(current_actor(), kind, year)[0],
+                lambda row: _("The register is submitted (%(state)s).",
+                              state=submissions.STATE_LABELS[submissions.ON_TIME if row.on_time else submissions.LATE]))
         return redirect(url_for(".index", year=year))
 
     @expose("/submission/<int:submission_id>.<ext>")
@@ -124,14 +117,16 @@ class RosterView(SecureBaseView):
         if not exports.may_export(actor, f"roster_{row.kind}"):
             flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
             return redirect(url_for(".index", year=row.year))
-        try:
+
+        def read() -> bytes:
             body = submissions.stored_file(row, ext)
-        except RuleViolation as exc:
-            for _f, message in exc.problems:
-                flash(message, "error")
+            audit.record(actor, "export", "roster_submission", row.id, f"{ext} {row.kind} {row.school.code} {row.year}")
+            return body
+
+        done = attempt(read)
+        if not done.ok:
             return redirect(url_for(".index", year=row.year))
-        audit.record(actor, "export", "roster_submission", row.id, f"{ext} {row.kind} {row.school.code} {row.year}")
-        db.session.commit()
+        body = done.value
         mimetype = "application/pdf" if ext == "pdf" else exports.XLSX_MIMETYPE
         return Response(body, mimetype=mimetype,
                         headers={"Content-Disposition": exports.content_disposition(submissions.submission_filename(row, ext))})
@@ -148,8 +143,10 @@ class RosterView(SecureBaseView):
     def pdf(self, kind: str, unit_id: int) -> Response:
         unit = self._unit(kind, unit_id)
         year = _year_arg()
-        body, doc = output.render_pdf(kind, unit, current_actor(), year)
-        db.session.commit()
+        done = attempt(lambda: output.render_pdf(kind, unit, current_actor(), year))  # numbers the document
+        if not done.ok:
+            return redirect(url_for(".index", year=year))
+        body, doc = done.value
         return Response(body, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})
 
     @expose("/<kind>/<int:unit_id>.xlsx")

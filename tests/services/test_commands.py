@@ -13,17 +13,18 @@ from sqlalchemy.orm.exc import StaleDataError
 import changes  # noqa: F401 - declares every type
 from extensions import db
 from models.changes import WITHDRAWN
-from models.graduation import Certificate
+from models.graduation import COMPLETED, REVOKED, VALID
 from models.org import OrgUnit
 from models.people import User
-from models.problems import ProblemRecord
-from services import workflows
+from models.problems import EVIDENCE, OPEN, RESOLVED
+from services import problems, workflows
 from services.commands import pupils, records, rosters
 from services.commands import requests as rc
 from services.commands.rosters import Roster
 from services.errors import NotInScope, RuleViolation
-from tests.builders import make_pupil, make_request, user_of
+from tests.builders import make_certificate, make_problem_record, make_pupil, make_request, user_of
 from tests.conftest import login
+from tests.transfer_helpers import upload
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
@@ -151,24 +152,49 @@ def test_roster_commands_refuse_an_authority_the_schools_work() -> None:
 
 
 def test_certificate_commands_ask_the_services_rules() -> None:
-    cert = db.session.scalar(select(Certificate).order_by(Certificate.id))
-    if cert is None:
-        pytest.skip("the demo has no certificate")
-    stranger = _stranger_school_user()
-    assert records.REVOKE.allowed(stranger, cert) in ( T("Not found."), None) or True
-    province = _user("province@xueji.demo")
-    reason = records.REISSUE.allowed(province, cert)
-    assert reason is not None  # the graduating school issues, not the province
+    cert = make_certificate()  # a diploma of 和平区第二中学, issued by the school
+    registrar, county = _user("school-heping2@xueji.demo"), _user("heping@xueji.demo")  # the school, its issuing county
+    for command in records.CERTIFICATE_PAGE.values():
+        assert command.allowed(_stranger_school_user(), cert) == T("Not found.")
+    issued_by_school = T("Certificates are issued by the graduating school (第二十四条).")
+    assert records.REVOKE.allowed(registrar, cert) == T(
+        "A certificate is revoked by the authority that issued it or the school's supervising authority.")
+    assert records.REVOKE.allowed(county, cert) is None
+    assert records.REISSUE.allowed(_user("province@xueji.demo"), cert) == issued_by_school
+    assert records.REQUEST_PROOF.allowed(county, cert) == issued_by_school
+    assert records.REISSUE.allowed(registrar, cert) is None and records.REQUEST_PROOF.allowed(registrar, cert) is None
+
+    new = records.REISSUE.run(registrar, cert, reason="lost")
+    assert (cert.status, new.status, new.replaces_id) == (REVOKED, VALID, cert.id)
+    assert records.REISSUE.allowed(registrar, cert) == T("Only a valid certificate can be reissued.")
+    with pytest.raises(RuleViolation) as refused:
+        records.REVOKE.run(county, cert, reason="重复")
+    assert str(refused.value) == records.REVOKE.allowed(county, cert) == T("The certificate is already revoked.")
+    records.REVOKE.run(county, new, reason="信息有误")
+    assert (new.status, new.revoke_reason, new.revoked_by_id) == (REVOKED, "信息有误", county.id)
+
+    completion = make_certificate(outcome=COMPLETED)
+    assert records.REQUEST_PROOF.allowed(registrar, completion) == T("A 学历证明书 replaces a lost diploma.")
 
 
 def test_problem_record_resolution_is_for_the_pupils_school_or_its_authority() -> None:
-    problem = db.session.scalar(select(ProblemRecord).where(ProblemRecord.status == T("open")).order_by(ProblemRecord.id))
-    if problem is None:
-        pytest.skip("the demo has no open problem record")
-    holder = user_of(problem.student.school)
+    problem = make_problem_record()  # a pupil of 和平一小 flagged as a soft duplicate
+    holder = _user("school-heping1@xueji.demo")
+    assert problem.student.school_id == holder.unit_id and problem.status == OPEN
     assert records.RESOLVE_PROBLEM.allowed(holder, problem) is None
-    assert records.RESOLVE_PROBLEM.allowed(_stranger_school_user(), problem) in (
-        T("Not found."), T("Only staff of the pupil's school or its education authority can resolve a problem record."))
+    assert records.RESOLVE_PROBLEM.allowed(_user("heping@xueji.demo"), problem) is None  # its authority
+    for outsider in ("school-heping2@xueji.demo", "shenhe@xueji.demo"):  # another school, another county
+        assert records.RESOLVE_PROBLEM.allowed(_user(outsider), problem) == T("Not found.")
+    with pytest.raises(NotInScope):
+        records.RESOLVE_PROBLEM.run(_stranger_school_user(), problem, how=lambda: pytest.fail("resolved out of scope"))
+
+    records.RESOLVE_PROBLEM.run(holder, problem, how=lambda: problems.resolve_with_evidence(problem, holder, upload(), "双胞胎"))
+    assert (problem.status, problem.resolution, problem.resolved_by_id) == (RESOLVED, EVIDENCE, holder.id)
+    already = T("This problem record has already been resolved.")
+    assert records.RESOLVE_PROBLEM.allowed(holder, problem) == already
+    with pytest.raises(RuleViolation) as refused:
+        records.RESOLVE_PROBLEM.run(holder, problem, how=lambda: pytest.fail("resolved twice"))
+    assert str(refused.value) == already
 
 
 def test_only_the_province_edits_the_calendar() -> None:
