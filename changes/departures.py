@@ -41,6 +41,7 @@ from services.absences import MIN_CONTACTS, long_enough_for_dropout, longest_une
 from services.change_codes import ABROAD, ABROAD_RETURN, DEATH, DROPOUT, DROPOUT_RETURN, LATE_KEY
 from services.change_common import authority_of, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
+from services.evidence import Never
 from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_authority, dropout_authorities, hukou_county, hukou_place
 from services.ids import division_name
 from services.labels import TRAVEL_DOCUMENTS
@@ -304,7 +305,7 @@ declare(ChangeType(
     label=_l("Dropout"),
     steps=(StepDef("authority", _l("Supervising authority"), authority_of),),
     effect=_dropped_out,
-    materials=(Material("absence_record", _l("Attendance record of the absence"), required=lambda req: False),),
+    materials=(Material("absence_record", _l("Attendance record of the absence"), when=Never()),),
     preconditions=(filed_by_own_school, _may_report_dropout),
 ))
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from extensions import db
 from models.changes import ChangeRequest
@@ -28,6 +28,7 @@ from services import audit, clock, scope, students
 from services.change_codes import RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
 from services.change_common import authority_of, current, end_current, finish, grade_taught, open_change, school_of
 from services.errors import NotInScope, RuleViolation
+from services.evidence import Not, PayloadIs, Rule
 from services.labels import SUSPENSION_REASONS
 from services.lifecycle import Outcome
 from services.terms import is_second_term, one_year_after, term_of
@@ -46,8 +47,7 @@ def final_grade(student: Student) -> int:
     return students.graduating_grade(student.school)
 
 
-def _illness(req: ChangeRequest) -> bool:
-    return (req.payload or {}).get("reason_kind") == ILLNESS
+_ILLNESS = PayloadIs("reason_kind", ILLNESS)
 
 
 # --- 休学 ------------------------------------------------------------------------------------
@@ -90,10 +90,10 @@ declare(ChangeType(
     effect=_suspended,
     materials=(
         APPLICATION,
-        Material("hospital_certificate", _l("Certificate of a county-level or higher hospital"), required=_illness),
-        Material("medical_records", _l("Medical records"), required=_illness),
-        Material("receipts", _l("Medical receipts"), required=_illness),
-        Material("reason_proof", _l("Proof of the special reason"), required=lambda req: not _illness(req)),
+        Material("hospital_certificate", _l("Certificate of a county-level or higher hospital"), when=_ILLNESS),
+        Material("medical_records", _l("Medical records"), when=_ILLNESS),
+        Material("receipts", _l("Medical receipts"), when=_ILLNESS),
+        Material("reason_proof", _l("Proof of the special reason"), when=Not(_ILLNESS)),
     ),
     preconditions=(filed_by_own_school, _may_suspend),
 ))
@@ -157,6 +157,20 @@ def _after_illness(req: ChangeRequest) -> bool:
     return episode is not None and episode.reason_kind == ILLNESS
 
 
+def _after_illness_sql() -> ColumnElement[bool]:
+    """`_after_illness` on ChangeRequest rows: the suspension the request ended, else the pupil's current one."""
+    ended = exists().where(Suspension.ended_by_request_id == ChangeRequest.id)
+    ended_ill = exists().where(Suspension.ended_by_request_id == ChangeRequest.id, Suspension.reason_kind == ILLNESS)
+    current_kind = (select(Suspension.reason_kind)
+                    .where(Suspension.student_id == ChangeRequest.student_id, Suspension.ended_on.is_(None))
+                    .order_by(Suspension.id.desc()).limit(1).correlate(ChangeRequest).scalar_subquery())
+    # coalesce: no current suspension is false, not NULL (services/evidence.py: rules are NULL-free)
+    return or_(ended_ill, and_(~ended, func.coalesce(current_kind, "") == ILLNESS))
+
+
+_AFTER_ILLNESS = Rule(holds=_after_illness, sql=_after_illness_sql)
+
+
 def _may_resume(req: ChangeRequest, actor: User) -> str | None:
     student = req.student
     episode = current(student)
@@ -184,7 +198,7 @@ declare(ChangeType(
     effect=_resumed,
     materials=(
         APPLICATION,
-        Material("recovery_certificate", _l("Recovery certificate of a county-level or higher hospital"), required=_after_illness),
+        Material("recovery_certificate", _l("Recovery certificate of a county-level or higher hospital"), when=_AFTER_ILLNESS),
     ),
     preconditions=(filed_by_own_school, _may_resume),
     while_blocked=(SUSPENDED,),
