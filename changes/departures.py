@@ -56,6 +56,7 @@ from services.change_common import (
     school_of,
 )
 from services.errors import NotInScope, RuleViolation
+from services.evidence import Never
 from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_authority, dropout_authorities, hukou_county, hukou_place
 from services.ids import division_name
 from services.labels import TRAVEL_DOCUMENTS
@@ -372,7 +373,7 @@ declare(ChangeType(
     label=_l("Dropout"),
     steps=(StepDef("authority", _l("Supervising authority"), authority_of),),
     effect=_dropped_out,
-    materials=(Material("absence_record", _l("Attendance record of the absence"), required=lambda req: False),),
+    materials=(Material("absence_record", _l("Attendance record of the absence"), when=Never()),),
     preconditions=(filed_by_own_school, _may_report_dropout),
     facts=(Fact("absent_from", _l("First day absent"), as_day), Fact("absent_to", _l("Last day absent"), as_day)),
     notes=dropout_notes,

@@ -36,6 +36,7 @@ from services.change_codes import (
     WORK_STUDY,
 )
 from services.change_common import as_label, finish, grades_taught, move_record, open_change
+from services.evidence import PayloadIs
 from services.labels import MOVE_KINDS
 from services.rosters.registers import FROM, TO
 from services.students import GRADES_BY_KIND
@@ -191,11 +192,8 @@ def _kind_fits(req: ChangeRequest, actor: User) -> str | None:
     return _teaches_grade(req)
 
 
-def _agreement_needed(req: ChangeRequest) -> bool:
-    return (req.payload or {}).get("kind") == WORK_STUDY
-
-
-AGREEMENT = Material("agreement", _l("Agreement of the school and the guardians on the record (工读)"), required=_agreement_needed)
+AGREEMENT = Material("agreement", _l("Agreement of the school and the guardians on the record (工读)"),
+                     when=PayloadIs("kind", WORK_STUDY))
 
 
 def _moved(req: ChangeRequest, actor: User) -> None:

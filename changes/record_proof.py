@@ -25,6 +25,7 @@ from services.certificates.numbering import allocate
 from services.certificates.revocation import LOST_REPLACED, NOT_APPROVED, WITHDRAWN, mark_revoked
 from services.change_common import is_own_staff as is_school_staff
 from services.errors import NotInScope, RuleViolation
+from services.evidence import Never
 from services.workflows import ChangeType, Material, StepDef, declare, open_request
 
 LOST_DIPLOMA = "lost"
@@ -112,7 +113,7 @@ declare(ChangeType(
     effect=_record_proof_approved,
     on_reject=_record_proof_rejected,
     on_withdraw=_record_proof_withdrawn,
-    materials=(Material("loss_statement", _l("Statement of the loss of the diploma"), required=lambda req: False),),
+    materials=(Material("loss_statement", _l("Statement of the loss of the diploma"), when=Never()),),
     reasons={LOST_DIPLOMA: _l("Diploma lost")},
     preconditions=(_may_request_proof,),
 ))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -42,6 +42,7 @@ from services.change_common import (
     open_change,
     school_of,
 )
+from services.evidence import Not, PayloadIs, Rule
 from services.labels import SUSPENSION_REASONS
 from services.lifecycle import Outcome
 from services.rosters.registers import FROM
@@ -69,8 +70,7 @@ def final_grade(student: Student) -> int:
     return students.graduating_grade(student.school)
 
 
-def _illness(req: ChangeRequest) -> bool:
-    return (req.payload or {}).get("reason_kind") == ILLNESS
+_ILLNESS = PayloadIs("reason_kind", ILLNESS)
 
 
 # --- 休学 ------------------------------------------------------------------------------------
@@ -124,10 +124,10 @@ declare(ChangeType(
     effect=_suspended,
     materials=(
         APPLICATION,
-        Material("hospital_certificate", _l("Certificate of a county-level or higher hospital"), required=_illness),
-        Material("medical_records", _l("Medical records"), required=_illness),
-        Material("receipts", _l("Medical receipts"), required=_illness),
-        Material("reason_proof", _l("Proof of the special reason"), required=lambda req: not _illness(req)),
+        Material("hospital_certificate", _l("Certificate of a county-level or higher hospital"), when=_ILLNESS),
+        Material("medical_records", _l("Medical records"), when=_ILLNESS),
+        Material("receipts", _l("Medical receipts"), when=_ILLNESS),
+        Material("reason_proof", _l("Proof of the special reason"), when=Not(_ILLNESS)),
     ),
     preconditions=(filed_by_own_school, _may_suspend),
     facts=(Fact("reason_kind", _l("Reason of the suspension"), as_label(REASON_KINDS)),
@@ -207,6 +207,20 @@ def _after_illness(req: ChangeRequest) -> bool:
     return episode is not None and episode.reason_kind == ILLNESS
 
 
+def _after_illness_sql() -> ColumnElement[bool]:
+    """`_after_illness` on ChangeRequest rows: the suspension the request ended, else the pupil's current one."""
+    ended = exists().where(Suspension.ended_by_request_id == ChangeRequest.id)
+    ended_ill = exists().where(Suspension.ended_by_request_id == ChangeRequest.id, Suspension.reason_kind == ILLNESS)
+    current_kind = (select(Suspension.reason_kind)
+                    .where(Suspension.student_id == ChangeRequest.student_id, Suspension.ended_on.is_(None))
+                    .order_by(Suspension.id.desc()).limit(1).correlate(ChangeRequest).scalar_subquery())
+    # coalesce: no current suspension is false, not NULL (services/evidence.py: rules are NULL-free)
+    return or_(ended_ill, and_(~ended, func.coalesce(current_kind, "") == ILLNESS))
+
+
+_AFTER_ILLNESS = Rule(holds=_after_illness, sql=_after_illness_sql)
+
+
 def _may_resume(req: ChangeRequest, actor: User) -> str | None:
     student = req.student
     episode = current(student)
@@ -256,7 +270,7 @@ declare(ChangeType(
     effect=_resumed,
     materials=(
         APPLICATION,
-        Material("recovery_certificate", _l("Recovery certificate of a county-level or higher hospital"), required=_after_illness),
+        Material("recovery_certificate", _l("Recovery certificate of a county-level or higher hospital"), when=_AFTER_ILLNESS),
     ),
     preconditions=(filed_by_own_school, _may_resume),
     while_blocked=(SUSPENDED,),

@@ -18,6 +18,7 @@ from services.arrivals import move_on_arrival, supervisor_of
 from services.change_codes import TRANSFER, TRANSFER_INTO_PROVINCE, TRANSFER_OUT_OF_PROVINCE
 from services.change_common import as_yes_no
 from services.errors import NotInScope, RuleViolation
+from services.evidence import Not, PayloadTrue
 from services.labels import TRANSFER_REASONS
 from services.lifecycle import Outcome
 from services.rosters.registers import FROM, TO
@@ -31,8 +32,7 @@ MATERIALS = (
     Material("contact_form", _l("Transfer contact form signed by pupil and guardian")),
     Material("student_info", _l("Basic information sheet, printed and sealed by the sending school")),
     Material("hukou", _l("Household register and proof of actual residence")),
-    Material("reason_proof", _l("Proof of the reason (hukou unchanged)"),
-             required=lambda req: not (req.payload or {}).get("hukou_changed")),
+    Material("reason_proof", _l("Proof of the reason (hukou unchanged)"), when=Not(PayloadTrue("hukou_changed"))),
 )
 
 

@@ -43,6 +43,7 @@ from models.student import PENDING as PENDING_RECORD
 from models.student import Student
 from services import audit, clock, dedup, lifecycle, scope, uploads, workdays
 from services.errors import NotInScope, RuleViolation
+from services.evidence import ALWAYS, Rule
 from services.lifecycle import Outcome
 
 if TYPE_CHECKING:
@@ -71,7 +72,12 @@ class StepDef:
 class Material:
     code: str
     label: Any
-    required: Callable[[ChangeRequest], bool] = lambda req: True
+    # When the type needs it, read in Python here and in SQL by the missing-evidence report
+    # (services/evidence.py: one declaration, both readings).
+    when: Rule = ALWAYS
+
+    def required(self, req: ChangeRequest) -> bool:
+        return self.when.holds(req)
 
 
 Check = Callable[[ChangeRequest, User], "str | None"]

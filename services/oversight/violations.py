@@ -14,38 +14,20 @@ unreported dropouts, a bounded check of the few pupils with recorded absences):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, or_, select
 
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import COMPLETED, OPEN_STATUSES, REJECTED, WITHDRAWN, Attachment, ChangeRequest
-from models.graduation import RECORD_PROOF
 from models.org import SCHOOL, OrgUnit
-from models.status import ILLNESS, Absence, ArchiveHandover, Suspension
+from models.status import Absence, ArchiveHandover
 from models.student import Student
 from services import absences, clock, scope, workflows
 from services.archive import incomplete_archive_filter
-from services.change_codes import (
-    DEATH,
-    DROPOUT,
-    LATE_KEY,
-    RESUMPTION,
-    SPECIAL_ATTEND,
-    SPECIAL_MOVE,
-    SUSPENSION,
-    TRANSFER,
-    WORK_STUDY,
-)
-from services.workflows import Material
-
-if TYPE_CHECKING:
-    pass
-
+from services.change_codes import DEATH, DROPOUT, LATE_KEY
 
 ARCHIVE_DEADLINE = timedelta(days=31)  # 第八条: 入学之日起1个月内建立学籍档案
 
@@ -64,55 +46,15 @@ def archive_overdue_filter() -> ColumnElement[bool]:
 
 # --- 3. changes whose evidence is missing --------------------------------------------------------------
 
-ALWAYS_REQUIRED = Material.__dataclass_fields__["required"].default  # the default: required on every request
-
-
-def _payload_text(key: str) -> ColumnElement[Any]:
-    return func.coalesce(ChangeRequest.payload[key].as_string(), "")
-
-
-def _illness() -> ColumnElement[bool]:
-    return _payload_text("reason_kind") == ILLNESS
-
-
-#: The SQL twin of every material that is required only sometimes (Material.required in Python).
-#: tests/services/test_statistics.py fails when a declared type has a conditional material missing here.
-CONDITIONAL_MATERIALS: dict[tuple[str, str], Callable[[], ColumnElement[bool]]] = {
-    (SUSPENSION, "hospital_certificate"): _illness,
-    (SUSPENSION, "medical_records"): _illness,
-    (SUSPENSION, "receipts"): _illness,
-    (SUSPENSION, "reason_proof"): lambda: not_(_illness()),
-    # workflows.missing_materials asks the pupil's *current* suspension, which a completed
-    # resumption has ended: here it is the suspension that this request ended.
-    (RESUMPTION, "recovery_certificate"): lambda: exists().where(
-        Suspension.ended_by_request_id == ChangeRequest.id, Suspension.reason_kind == ILLNESS),
-    (DROPOUT, "absence_record"): lambda: false(),
-    (TRANSFER, "reason_proof"): lambda: not_(func.coalesce(ChangeRequest.payload["hukou_changed"].as_boolean(), false())),
-    (SPECIAL_MOVE, "agreement"): lambda: _payload_text("kind") == WORK_STUDY,
-    (SPECIAL_ATTEND, "agreement"): lambda: _payload_text("kind") == WORK_STUDY,
-    (RECORD_PROOF, "loss_statement"): lambda: false(),  # changes/record_proof.py: never required
-}
-
-
-def unmapped_conditionals() -> list[tuple[str, str]]:
-    """Conditional materials of declared types without an SQL twin (they are not reported)."""
-    return [(t.code, m.code) for t in workflows.TYPES.values() for m in t.materials
-            if m.required is not ALWAYS_REQUIRED and (t.code, m.code) not in CONDITIONAL_MATERIALS]
-
 
 def missing_evidence() -> ColumnElement[bool]:
-    """SQL condition on ChangeRequest: a material its type requires has no uploaded file."""
+    """SQL condition on ChangeRequest: a material its type requires has no uploaded file. Each
+    material's own rule (Material.when, services/evidence.py) says when it is required."""
     terms = []
     for ctype in workflows.TYPES.values():
         for m in ctype.materials:
-            if m.required is ALWAYS_REQUIRED:
-                required: ColumnElement[bool] | None = None
-            elif (ctype.code, m.code) in CONDITIONAL_MATERIALS:
-                required = CONDITIONAL_MATERIALS[(ctype.code, m.code)]()
-            else:
-                continue
             absent = ~exists().where(Attachment.request_id == ChangeRequest.id, Attachment.material == m.code)
-            terms.append(and_(ChangeRequest.type == ctype.code, absent, *(() if required is None else (required,))))
+            terms.append(and_(ChangeRequest.type == ctype.code, absent, m.when.sql()))
     return or_(*terms) if terms else false()
 
 
