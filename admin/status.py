@@ -23,7 +23,7 @@ from changes import departures
 from extensions import db
 from forms.request_pages import RequestPage, material_field
 from forms.status import CONTACT_PURPOSES, AbsenceForm, ContactForm, HandoverDoneForm
-from models.changes import ChangeRequest
+from models.changes import COMPLETED, ChangeRequest
 from models.lifecycle import StudentStatus
 from models.org import SCHOOL
 from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ArchiveHandover, FamilyContact
@@ -96,7 +96,8 @@ def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[st
                 request_commands.ATTACH.run(actor, req, material=material, file=file)
         return req
 
-    done = attempt(open_with_files, lambda req: _("Request #%(id)s opened.", id=req.id))
+    done = attempt(open_with_files, lambda req: _("Request #%(id)s opened.", id=req.id) if req.status != COMPLETED
+                   else _("%(change)s recorded (#%(id)s).", change=workflows.type_of(req).label, id=req.id))
     return redirect(url_for("requests.request_page", request_id=done.value.id)) if done.ok else None
 
 
@@ -172,7 +173,7 @@ class StatusView(SecureBaseView):
                 return done
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
-        return self.render("admin/status_new.html", form=form, student=student, kind=kind, title=page.heading,
+        return self.render("admin/status_new.html", form=form, student=student, kind=kind, title=page.heading, page=page,
                            info=page.info(student), code_label=codes.label)
 
     # --- attendance and contacts with the family ---------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Response, abort, flash, has_request_context, redirect, request, url_for
+from flask import Response, flash, has_request_context, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterInList, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
@@ -19,12 +19,13 @@ from wtforms.validators import Length, Optional
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from changes.transfer import REASONS, record_arrival_from_other_province
 from extensions import db
-from forms.classes import ClassChangeForm
 from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import audit, classes, codes, exports, scope, workflows
+from services import audit, codes, exports, scope
+from services.change_codes import CLASS_CHANGE
+from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
 from services.ids import mask_id, mask_xjh
@@ -268,34 +269,6 @@ class StudentView(ScopedModelView):
                     form[field].errors = [*form[field].errors, message]
             raise
 
-    @expose("/class/", methods=("GET", "POST"))
-    def class_change(self) -> t.Any:
-        """调班, or a first class for a pupil who has none (services/classes.py)."""
-        student = self.get_one(request.args.get("id"))
-        actor = current_actor()
-        if not workflows.is_own_school(actor, student):
-            abort(403)  # in scope (an official) but not the school holding the record
-        form = ClassChangeForm()
-        if form.validate_on_submit():
-            try:
-                classes.change_class(student, actor, form.class_name.data, form.reason.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                for field, message in exc.problems:
-                    target = form._fields.get(field)
-                    if target is not None:
-                        target.errors = [*target.errors, message]
-                    else:
-                        flash(message, "error")
-            else:
-                flash(_("The class is now %(name)s.", name=student.class_name), "success")
-                return redirect(url_for(".details_view", id=student.id))
-        elif request.method == "POST":
-            flash(_("Please correct the form."), "error")
-        title = _("Class change") if student.class_name else _("Assign a class")
-        return self.render("admin/class_change.html", form=form, student=student, title=title, code_label=codes.label)
-
     @expose("/details/")
     def details_view(self):
         student = self.get_one(request.args.get("id"))
@@ -312,9 +285,8 @@ class StudentView(ScopedModelView):
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
             kwargs["guardian_warning"] = guardian_id_warning
-            kwargs["may_change_class"] = (
-                workflows.is_own_school(current_actor(), model) and model.status in classes.IN_CLASS_STATUSES
-            )
+            # 调班 (changes/class_change.py): the button shows when its command allows it.
+            kwargs["may_change_class"] = pupil_commands.STATUS_CHANGES[CLASS_CHANGE].allowed(current_actor(), model) is None
             from admin.archive import details_context  # the archive tabs (学籍档案, 第八条)
 
             kwargs.update(details_context(model))

@@ -9,6 +9,7 @@ module imports another (the independence contract). Services name a type by its 
 """
 
 from changes import (
+    class_change,
     departures,
     enrollment,
     graduation_roster,
@@ -19,4 +20,4 @@ from changes import (
 )
 from services import archive  # noqa: F401  (registers the filing of evidence after every effect)
 
-MODULES = (transfer, enrollment, suspension, departures, placements, graduation_roster, record_proof)
+MODULES = (transfer, enrollment, suspension, departures, placements, graduation_roster, record_proof, class_change)

@@ -53,6 +53,8 @@ class RequestPage:
     prepare: Callable[[Any, Student], None] | None = None  # fills the choices that depend on the pupil
     info: Callable[[Student], dict[str, Any]] = field(default=lambda student: {})  # shown beside the form
     button: Any = None  # a shorter label for the pupil's page, when the title is long
+    submit: Any = None  # the button that sends the form (None: "Open the request")
+    note: Any = None  # said above the form: what happens when it is sent, when that is not an approval
 
     def form_class(self) -> type[FlaskForm]:
         return with_materials(self.form, *self.types)

@@ -253,12 +253,15 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
                 _add_steps(ctype, req)
             except RuleViolation as exc:
                 raise _about(exc, student) from None
-            _start_step(req, 1, deadlines)
+            if ctype.steps:
+                _start_step(req, 1, deadlines)
             reqs.append(req)
     db.session.add_all(reqs)
     db.session.flush()
     for req in reqs:
         audit.record(actor, "request.open", "change_request", req.id, f"{type_code} student={req.student.id}")
+        if not ctype.steps:  # the requesting school decides (校内调班): the change is made now
+            apply_effect(req, actor)
     return reqs
 
 
@@ -553,7 +556,10 @@ def apply_effect(req: ChangeRequest, actor: User) -> None:
     """The last step approved (or a type without steps was opened): apply the type's effect,
     attributed to the request and the actor, and file its evidence into the archive."""
     req.current_seq = None
-    with audit.acting(actor, reason=str(type_of(req).label), request_id=req.id):
+    reason = str(type_of(req).label)
+    if not type_of(req).steps and req.reason_text:  # decided by the school alone: the history says why
+        reason = f"{reason}：{req.reason_text}"[:200]
+    with audit.acting(actor, reason=reason, request_id=req.id):
         outcome = type_of(req).effect(req, actor)
         if req.student is not None:
             lifecycle.apply(req.student, outcome, req.type)

@@ -21,7 +21,7 @@ from models.lifecycle import StudentStatus
 from models.people import User
 from models.student import Student
 from services import scope, workflows
-from services.change_codes import JUVENILE_PLACEMENT, JUVENILE_RETURN
+from services.change_codes import CLASS_CHANGE, JUVENILE_PLACEMENT, JUVENILE_RETURN
 from services.commands.base import Command, first_refusal
 
 ENROLLED, SUSPENDED = "enrolled", "suspended"
@@ -33,7 +33,9 @@ KINDS_BY_STATUS: dict[str, tuple[str, ...]] = {
     StudentStatus.ABROAD: ("abroad_return", "death"),
     StudentStatus.DROPPED_OUT: ("dropout_return", "death"),
 }
-KIND_CODES = ("juvenile_return", *dict.fromkeys(k for kinds in KINDS_BY_STATUS.values() for k in kinds))
+# Offered apart from the status buttons: 回原校 only where the record was placed (第二十二条); 调班
+# beside the pupil's class on the pupil's page.
+KIND_CODES = ("juvenile_return", CLASS_CHANGE, *dict.fromkeys(k for kinds in KINDS_BY_STATUS.values() for k in kinds))
 
 
 def placed_here(student: Student) -> bool:
@@ -51,6 +53,8 @@ def applies(kind: str, student: Student) -> bool:
     """Whether the pupil's status offers this change at all (else its button is not shown)."""
     if kind == "juvenile_return":
         return student.status == ENROLLED and placed_here(student)
+    if kind == CLASS_CHANGE:
+        return student.status in (ENROLLED, SUSPENDED)
     return kind in KINDS_BY_STATUS.get(student.status, ())
 
 

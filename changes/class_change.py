@@ -1,0 +1,102 @@
+"""校内调班: a pupil's class within the school, recorded by the school as a change of its own.
+
+The proof that a change type is one unit: this module declares everything the type owns (its
+form, checks, effect, what its request page shows), and nothing else in the code names it but the
+registry (changes/__init__.py) and its test file. It has no approval step: the school that holds
+the record decides, so the request is done when it is opened, and it stays as the trace of who
+moved the pupil, when and why (with the history row old → new class the engine writes).
+
+The edit form never changes the class of an approved record; an import, a transfer's arrival
+(no class at the new school) and this change are the only ways it moves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from forms.request_pages import RequestPage
+from models.changes import ChangeRequest
+from models.lifecycle import StudentStatus
+from models.student import Student
+from services import audit
+from services.change_codes import CLASS_CHANGE
+from services.change_common import finish, open_change
+from services.classes import MAX_CLASS_NAME, MAX_REASON, class_name_problem
+from services.errors import RuleViolation
+from services.lifecycle import Outcome
+from services.workflows import ChangeType, Fact, declare, filed_by_own_school
+
+if TYPE_CHECKING:
+    from models.people import User
+
+# The statuses in which a pupil sits in a class of the school holding the record.
+IN_CLASS_STATUSES = (StudentStatus.ENROLLED, StudentStatus.SUSPENDED)
+
+
+class ClassChangeForm(FlaskForm):
+    class_name = StringField(_l("New class"), validators=[DataRequired(), Length(max=MAX_CLASS_NAME)])
+    reason = StringField(_l("Reason for the class change"), validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+def _on_the_roll(req: ChangeRequest, actor: User) -> str | None:
+    if req.student.status not in IN_CLASS_STATUSES:
+        return _l("Only a pupil on the school's roll (在籍 or 休学) is placed in a class.")
+    return None
+
+
+def _class_changed(req: ChangeRequest, actor: User) -> Outcome:
+    finish(req)
+    payload = req.payload or {}
+    audit.record(actor, "student.class_change", "student", req.student.id,
+                 f"{payload.get('from_class') or ''} → {payload['to_class']}")
+    return Outcome(fields={"class_name": payload["to_class"]})
+
+
+def request_class_change(student: Student, actor: User, new_class: str | None, reason: str | None) -> ChangeRequest:
+    """调班 (or a first class for a pupil who has none): the pupil's school only, with a reason;
+    done at once. The class name and the reason are checked here, each beside its field."""
+    name, why = (new_class or "").strip(), (reason or "").strip()
+    problems = []
+    if not name:
+        problems.append(("class_name", str(_l("Give the new class."))))
+    elif (problem := class_name_problem(name)) is not None:
+        problems.append(("class_name", problem))
+    elif name == (student.class_name or ""):
+        problems.append(("class_name", str(_l("The pupil is already in this class."))))
+    if not why:
+        problems.append(("reason", str(_l("Give the reason for the class change."))))
+    elif len(why) > MAX_REASON:
+        problems.append(("reason", str(_l("At most %(n)d characters.", n=MAX_REASON))))
+    if problems:
+        raise RuleViolation(problems)
+    return open_change(CLASS_CHANGE, student, actor, reason_text=why,
+                       payload={"from_class": student.class_name, "to_class": name})
+
+
+def _class_info(student: Student) -> dict[str, Any]:
+    return {"current_class": student.class_name}
+
+
+CLASS_CHANGE_TYPE = declare(ChangeType(
+    code=CLASS_CHANGE,
+    label=_l("Class change"),
+    steps=(),  # the school decides: done when it is opened
+    effect=_class_changed,
+    preconditions=(filed_by_own_school, _on_the_roll),
+    # A class is not a status: it may change while another request waits, while suspended, and
+    # while a problem record (问题学籍) is being resolved.
+    opens_beside_others=True,
+    open_with_problem=True,
+    while_blocked=(StudentStatus.SUSPENDED,),
+    facts=(Fact("from_class", _l("Class before")), Fact("to_class", _l("New class"))),
+    page=RequestPage(
+        ClassChangeForm, types=(CLASS_CHANGE,), info=_class_info, submit=_l("Save the class change"),
+        note=_l("The class changes as soon as you save; the change and its reason stay in the pupil's history."),
+        open=lambda s, a, f: request_class_change(s, a, f.class_name.data, f.reason.data),
+    ),
+))
