@@ -12,6 +12,7 @@ The edit form never changes the class of an approved record; an import, a transf
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -29,10 +30,17 @@ from services.change_common import finish, open_change
 from services.classes import MAX_CLASS_NAME, MAX_REASON, class_name_problem
 from services.errors import RuleViolation
 from services.lifecycle import Outcome
+from services.payloads import Payload
 from services.workflows import ChangeType, Fact, declare, filed_by_own_school
 
 if TYPE_CHECKING:
     from models.people import User
+
+@dataclass(frozen=True)
+class ClassChangePayload(Payload):
+    to_class: str
+    from_class: str | None = None  # None: the pupil had no class yet
+
 
 # The statuses in which a pupil sits in a class of the school holding the record.
 IN_CLASS_STATUSES = (StudentStatus.ENROLLED, StudentStatus.SUSPENDED)
@@ -99,4 +107,5 @@ CLASS_CHANGE_TYPE = declare(ChangeType(
         note=_l("The class changes as soon as you save; the change and its reason stay in the pupil's history."),
         open=lambda s, a, f: request_class_change(s, a, f.class_name.data, f.reason.data),
     ),
+    payload=ClassChangePayload,
 ))

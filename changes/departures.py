@@ -23,6 +23,7 @@ Kept whole until the change-type modules: it declares five change types (出国�
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ from services.hukou import HUKOU_OTHER_COUNTY, HUKOU_OTHER_PROVINCE, county_auth
 from services.ids import division_name
 from services.labels import TRAVEL_DOCUMENTS
 from services.lifecycle import Outcome
+from services.payloads import Payload
 from services.rosters.registers import FROM
 from services.terms import term_end
 from services.workflows import (
@@ -77,6 +79,37 @@ from services.workflows import (
 
 if TYPE_CHECKING:
     from models.people import User
+
+@dataclass(frozen=True)
+class AbroadPayload(Payload):
+    destination: str
+    document: str  # services.labels.TRAVEL_DOCUMENTS
+    leaves_on: date
+
+
+@dataclass(frozen=True)
+class ReturnPayload(Payload):
+    grade: int  # the grade the pupil comes back into
+
+
+@dataclass(frozen=True)
+class DeathPayload(Payload):
+    died_on: date | None = None
+    report_due_on: date | None = None  # 10 working days from the death (第二十一条)
+    late_workdays: int = 0  # working days the school reported after that day (LATE_KEY)
+    reported_on: date | None = None  # written by reports filed before died_on was kept
+
+
+@dataclass(frozen=True)
+class DropoutPayload(Payload):
+    absent_from: date | None = None
+    absent_to: date | None = None
+    township: str = ""  # the township government the printed report goes to
+    # Written on approval: where the hukou is, and which county of the province was told.
+    hukou_where: str | None = None
+    hukou_division: str | None = None
+    hukou_notified: str | None = None
+
 
 ABROAD_STATUS, DECEASED, DROPPED_OUT = StudentStatus.ABROAD, StudentStatus.DECEASED, StudentStatus.DROPPED_OUT
 
@@ -130,6 +163,7 @@ declare(ChangeType(
         open=lambda s, a, f: request_abroad(s, a, destination=f.destination.data, document=f.document.data,
                                             leaves_on=f.leaves_on.data, reason_text=f.reason_text.data),
     ),
+    payload=AbroadPayload,
 ))
 
 
@@ -166,6 +200,7 @@ declare(ChangeType(
         GradeForm, types=(ABROAD_RETURN,), defaults=lambda s: {"grade": s.grade}, prepare=prepare_grade,
         open=lambda s, a, f: request_abroad_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
     ),
+    payload=ReturnPayload,
 ))
 
 
@@ -261,6 +296,7 @@ declare(ChangeType(
         DeathForm, types=(DEATH,), info=lambda s: {"suspension": current(s)},
         open=lambda s, a, f: report_death(s, a, died_on=f.died_on.data, reason_text=f.reason_text.data),
     ),
+    payload=DeathPayload,
 ))
 
 
@@ -383,6 +419,7 @@ declare(ChangeType(
         DropoutForm, types=(DROPOUT,), defaults=lambda s: {"township": last_township(s.school)}, info=_dropout_info,
         open=lambda s, a, f: report_dropout(s, a, f.reason_text.data, township=f.township.data),
     ),
+    payload=DropoutPayload,
 ))
 
 
@@ -429,6 +466,7 @@ declare(ChangeType(
         GradeForm, types=(DROPOUT_RETURN,), defaults=lambda s: {"grade": s.grade}, prepare=prepare_grade,
         open=lambda s, a, f: request_dropout_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
     ),
+    payload=ReturnPayload,
 ))
 
 

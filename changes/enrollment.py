@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from services.enrollment_records import submit_enrollment
 from services.errors import RuleViolation
 from services.labels import FIELD_LABELS
 from services.lifecycle import Outcome
+from services.payloads import NoPayload, Payload
 from services.rosters.registers import TO
 from services.students import GRADES_BY_KIND, assign_xjh, validate
 from services.workflows import (
@@ -47,6 +49,16 @@ from services.workflows import (
 
 if TYPE_CHECKING:
     from models.people import User
+
+@dataclass(frozen=True)
+class DelayPayload(Payload):
+    start_date: date  # the day the child will start school (缓学, 第十二条)
+
+
+@dataclass(frozen=True)
+class CorrectionPayload(Payload):
+    changes: dict  # field → new value of the core data corrected (第十一条)
+
 
 DELAYED_STATUS = "delayed"
 
@@ -87,6 +99,7 @@ declare(ChangeType(
     preconditions=(_waits_for_enrollment,),
     batch_approvable=True,  # an authority approves a school's new class at once
     roster_columns=(("new", TO),),
+    payload=NoPayload,
 ))
 
 
@@ -132,6 +145,7 @@ declare(ChangeType(
     # at the authority; that request must not block the delay (_nothing_else_open allows only it).
     opens_beside_others=True,
     facts=(Fact("start_date", _l("Date the child will start school"), as_day),),
+    payload=DelayPayload,
 ))
 
 
@@ -218,6 +232,7 @@ declare(ChangeType(
     preconditions=(filed_by_own_school, _correction_is_valid),  # 第十一条: the school files it
     open_with_problem=True,  # a correction is one of the three ways to resolve a problem record (变更)
     summary=correction_rows,
+    payload=CorrectionPayload,
 ))
 
 
@@ -268,6 +283,7 @@ declare(ChangeType(
     effect=_continuation_approved,
     preconditions=(_continues_primary,),
     roster_columns=(("continuation", TO),),
+    payload=NoPayload,
 ))
 
 

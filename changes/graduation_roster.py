@@ -8,6 +8,7 @@ request is opened, who decides and what the approval and the refusal do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -17,10 +18,17 @@ from models.org import OrgUnit
 from services import graduation
 from services.change_codes import GRADUATION
 from services.change_common import is_own_staff
+from services.payloads import Payload
 from services.workflows import ChangeType, Fact, StepDef, declare
 
 if TYPE_CHECKING:
     from models.people import User
+
+
+@dataclass(frozen=True)
+class RosterPayload(Payload):
+    year: int
+    grade: int | None = None  # the graduating grade of the school (6 or 9)
 
 
 def _supervisor(req: ChangeRequest) -> OrgUnit | None:
@@ -54,4 +62,5 @@ GRADUATION_ROSTER = declare(ChangeType(
     preconditions=(_who_submits, _not_approved_yet, graduation.roster_ready_refusal),
     same_when=("year",),
     facts=(Fact("year", _l("Year")),),
+    payload=RosterPayload,
 ))

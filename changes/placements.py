@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -38,6 +39,7 @@ from services.change_codes import (
 from services.change_common import as_label, finish, grades_taught, move_record, open_change
 from services.evidence import PayloadIs
 from services.labels import MOVE_KINDS
+from services.payloads import NoPayload, Payload
 from services.rosters.registers import FROM, TO
 from services.students import GRADES_BY_KIND
 from services.workflows import ChangeType, Fact, Material, StepDef, declare, filed_by_own_school, notify
@@ -45,6 +47,17 @@ from services.workflows import ChangeType, Fact, Material, StepDef, declare, fil
 if TYPE_CHECKING:
     from models.people import User
 
+
+
+@dataclass(frozen=True)
+class PlacementPayload(Payload):
+    original_school_id: int | None = None  # the school the record came from, written on approval
+
+
+@dataclass(frozen=True)
+class MovePayload(Payload):
+    kind: str  # services.labels.MOVE_KINDS
+    keep_record: bool = False
 
 
 def _teaches_grade(req: ChangeRequest) -> str | None:
@@ -108,6 +121,7 @@ declare(ChangeType(
         button=_l("Juvenile placement (第二十二条)"),
         open=lambda s, a, f: request_juvenile_placement(s, a, chosen_school(f.institution_school.data), f.reason_text.data),
     ),
+    payload=PlacementPayload,
 ))
 
 
@@ -156,6 +170,7 @@ declare(ChangeType(
         ReasonOnlyForm, types=(JUVENILE_RETURN,), info=lambda s: {"original_school": original_school(s)},
         open=lambda s, a, f: request_juvenile_return(s, a, f.reason_text.data),
     ),
+    payload=NoPayload,
 ))
 
 
@@ -244,6 +259,7 @@ declare(ChangeType(
     facts=MOVE_FACTS,
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
     page=SPECIAL_MOVE_PAGE,
+    payload=MovePayload,
 ))
 
 
@@ -265,6 +281,7 @@ declare(ChangeType(
     materials=(Material("application", _l("Guardian's application")), AGREEMENT),
     preconditions=(_in_school, _kind_fits),
     facts=MOVE_FACTS,
+    payload=MovePayload,
 ))
 
 

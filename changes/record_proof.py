@@ -9,6 +9,8 @@ imports this module.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -26,7 +28,16 @@ from services.certificates.revocation import LOST_REPLACED, NOT_APPROVED, WITHDR
 from services.change_common import is_own_staff as is_school_staff
 from services.errors import NotInScope, RuleViolation
 from services.evidence import Never
+from services.payloads import Payload
 from services.workflows import ChangeType, Material, StepDef, declare, open_request
+
+
+@dataclass(frozen=True)
+class RecordProofPayload(Payload):
+    graduation_record_id: int
+    lost_certificate_id: int | None = None
+    certificate_id: int | None = None  # the 学历证明书 waiting for the approval, written when opened
+
 
 LOST_DIPLOMA = "lost"
 
@@ -116,4 +127,5 @@ declare(ChangeType(
     materials=(Material("loss_statement", _l("Statement of the loss of the diploma"), when=Never()),),
     reasons={LOST_DIPLOMA: _l("Diploma lost")},
     preconditions=(_may_request_proof,),
+    payload=RecordProofPayload,
 ))

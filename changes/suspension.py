@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from services.change_common import (
 from services.evidence import Not, PayloadIs, Rule
 from services.labels import SUSPENSION_REASONS
 from services.lifecycle import Outcome
+from services.payloads import Payload
 from services.rosters.registers import FROM
 from services.terms import is_second_term, one_year_after, term_of
 from services.workflows import (
@@ -59,6 +61,24 @@ from services.workflows import (
 
 if TYPE_CHECKING:
     from models.people import User
+
+@dataclass(frozen=True)
+class SuspensionPayload(Payload):
+    reason_kind: str  # services.labels.SUSPENSION_REASONS
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class ExtensionPayload(Payload):
+    ends_on: date | None = None  # the extension's last day, written when it is approved
+
+
+@dataclass(frozen=True)
+class ResumptionPayload(Payload):
+    grade: int
+    grade_reason: str | None = None  # the guardian's reason for another grade than the one left
+
 
 SUSPENDED = StudentStatus.SUSPENDED
 REASON_KINDS = SUSPENSION_REASONS
@@ -140,6 +160,7 @@ declare(ChangeType(
                                                 ends_on=f.ends_on.data, reason_text=f.reason_text.data),
         info=_suspension_info,
     ),
+    payload=SuspensionPayload,
 ))
 
 
@@ -190,6 +211,7 @@ declare(ChangeType(
         ReasonOnlyForm, types=(SUSPENSION_EXTENSION,), info=_suspension_info,
         open=lambda s, a, f: request_extension(s, a, f.reason_text.data),
     ),
+    payload=ExtensionPayload,
 ))
 
 
@@ -279,6 +301,7 @@ declare(ChangeType(
     printable_forms=("suspension_form",),
     page=RequestPage(ResumptionForm, _open_resumption, types=(RESUMPTION,),
                      prepare=_prepare_resumption, info=_suspension_info),
+    payload=ResumptionPayload,
 ))
 
 

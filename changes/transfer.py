@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
@@ -21,10 +23,17 @@ from services.errors import NotInScope, RuleViolation
 from services.evidence import Not, PayloadTrue
 from services.labels import TRANSFER_REASONS
 from services.lifecycle import Outcome
+from services.payloads import NoPayload, Payload
 from services.rosters.registers import FROM, TO
 from services.students import GRADES_BY_KIND, assign_xjh, save_student
 from services.terms import in_transfer_window
 from services.workflows import ChangeType, Fact, Material, StepDef, declare, notify, snapshot
+
+
+@dataclass(frozen=True)
+class TransferPayload(Payload):
+    hukou_changed: bool = False  # 第十三条: a move of the hukou is its own proof; else the reason's proof
+
 
 REASONS = TRANSFER_REASONS  # 第十三条 (services/labels.py: the printed contact form shows them too)
 
@@ -123,6 +132,7 @@ declare(ChangeType(
     facts=(Fact("hukou_changed", _l("The pupil's hukou moved too"), as_yes_no),),
     roster_columns=(("transfer_in", TO), ("transfer_out", FROM)),
     printable_forms=("transfer_contact",),
+    payload=TransferPayload,
 ))
 
 declare(ChangeType(
@@ -142,6 +152,7 @@ declare(ChangeType(
     facts=(Fact("hukou_changed", _l("The pupil's hukou moved too"), as_yes_no),),
     roster_columns=(("province_out", FROM),),
     printable_forms=("transfer_contact",),
+    payload=TransferPayload,
 ))
 
 
@@ -182,6 +193,7 @@ declare(ChangeType(
     preconditions=(_arrival_waits, _same_grade_possible, _in_window),
     roster_columns=(("province_in", TO),),
     printable_forms=("transfer_contact",),
+    payload=NoPayload,
 ))
 
 

@@ -33,6 +33,7 @@ from changes import departures
 from extensions import db
 from models.audit import StudentHistory
 from models.changes import APPROVED, COMPLETED, PENDING, REJECTED, WITHDRAWN, ApprovalStep, ChangeRequest
+from models.graduation import GRADUATED, PASSED, GraduationRecord
 from models.lifecycle import arranging
 from models.org import SCHOOL, OrgUnit
 from models.people import SCHOOL_ROLES, User
@@ -231,6 +232,7 @@ def _ends(code: str) -> Ends:
         "graduation": Ends(pupil_school=None, from_school=HEPING1, requester="from",
                            payload={"year": today.year if today.month >= 7 else today.year - 1, "grade": 6}),
         "record_proof": Ends(grade=9, pupil_school=HEPING2, pupil_status="graduated", reason_code="lost"),
+        "class_change": Ends(payload={"from_class": "1班", "to_class": "2班"}),
     }
     return shapes.get(code, Ends())
 
@@ -240,6 +242,8 @@ def states_of(type_code: str) -> list[str]:
     withdrawn, overdue, decided from above (强制干预), finished; a transfer also approved and
     waiting for 报到, and reported."""
     n = len(workflows.TYPES[type_code].steps)
+    if n == 0:  # decided by the school alone (校内调班): done when opened
+        return ["done"]
     states = [f"pending:{k}" for k in range(1, n + 1)] + [f"rejected:{k}" for k in range(1, n + 1)]
     states += ["withdrawn", "overdue", "forced", "done"]
     if type_code == "transfer":
@@ -321,13 +325,19 @@ def make_request(type_code: str, state: str = "pending:1", *, pupil: Student | N
     payload = dict(ends.payload)
     if type_code == "death":  # died a few days before the report; the overdue one was also reported late
         payload.update(departures.death_payload(filed - timedelta(days=30 if state == "overdue" else 3), filed))
+    if type_code == "record_proof":  # a proof replaces the diploma of the pupil's graduation: its roster line
+        line = GraduationRecord(student=pupil, student_id=pupil.id, school_id=pupil.school_id, scope_path=pupil.scope_path,
+                                year=today.year - 1, grade=pupil.grade, assessment=PASSED, outcome=GRADUATED)
+        db.session.add(line)
+        db.session.flush()
+        payload["graduation_record_id"] = line.id
     req = ChangeRequest(
         type=type_code, status=PENDING, student=pupil, from_school=from_school, to_school=to_school,
         from_path=from_school.path if from_school else None, to_path=to_school.path if to_school else None,
         from_central_id=from_school.central_school_id if from_school else None,
         to_central_id=to_school.central_school_id if to_school else None,
         external_school=ends.external_school, reason_code=ends.reason_code or _first_reason(ctype),
-        reason_text=REASON_TEXTS.get(type_code, "家长申请，已核实。"), payload=payload,
+        reason_text=REASON_TEXTS.get(type_code, "家长申请，已核实。"), payload=workflows.checked_payload(type_code, payload),
         grade_at_request=pupil.grade if pupil else ends.payload.get("grade"),
         requested_by=requester, requested_by_id=requester.id, requester_unit=requester_unit,
         requester_unit_id=requester_unit.id, created_at=datetime.combine(filed, datetime.min.time()).replace(hour=9),
@@ -382,6 +392,9 @@ def _put_in_state(req: ChangeRequest, state: str, filed: date, comment: str) -> 
             req.status, req.current_seq = REJECTED, None
             req.finished_at = current.decided_at
         return
+    if not steps:  # a type without an approval step is done when opened
+        _finish(req)
+        return
     first = steps[0]
     _start(first, day)
     if kind == "withdrawn":
@@ -411,8 +424,8 @@ def _finish(req: ChangeRequest, report: bool = False) -> None:
     """The last step approved: the type's effect, inside a savepoint; where the pupil's situation
     does not allow it (e.g. a roster without lines), the request is completed without it."""
     req.current_seq = None
-    last = req.steps[-1]
-    actor = last.decided_by or req.requested_by
+    last = req.steps[-1] if req.steps else None
+    actor = (last.decided_by if last else None) or req.requested_by
     ctype = workflows.type_of(req)
     db.session.flush()
     savepoint = db.session.begin_nested()
@@ -430,7 +443,7 @@ def _finish(req: ChangeRequest, report: bool = False) -> None:
     if req.status == PENDING:
         req.status = COMPLETED
     if req.finished_at is None and req.status == COMPLETED:
-        req.finished_at = last.decided_at
+        req.finished_at = last.decided_at if last else req.created_at
 
 
 def requests_in_every_state(type_codes: Iterable[str] | None = None) -> list[ChangeRequest]:

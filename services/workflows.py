@@ -45,6 +45,7 @@ from services import audit, clock, dedup, lifecycle, scope, uploads, workdays
 from services.errors import NotInScope, RuleViolation
 from services.evidence import ALWAYS, Rule
 from services.lifecycle import Outcome
+from services.payloads import Payload, PayloadError
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
@@ -136,6 +137,8 @@ class ChangeType:
     roster_columns: tuple[tuple[str, str], ...] = ()
     # The application forms printed from its request page (services/documents.KINDS).
     printable_forms: tuple[str, ...] = ()
+    # What it asks for, typed (services/payloads.py): the engine stores only what this class declares.
+    payload: type[Payload] | None = None
     # The page that opens it (changes/<type>.py: form, opener, defaults); None when it is opened
     # from a page of its own (a transfer, a roster, a certificate) rather than from the pupil's page.
     page: Any = None
@@ -159,6 +162,21 @@ def _caller_module() -> str:
 
 def type_of(req: ChangeRequest) -> ChangeType:
     return TYPES[req.type]
+
+
+def checked_payload(type_code: str, payload: dict | None) -> dict:
+    """The payload to store for a new request of this type: what its payload class declares, in
+    its JSON form (a key it does not declare, or a value of the wrong kind, is refused loudly)."""
+    declared = TYPES[type_code].payload
+    return declared.parse(payload).dump() if declared is not None else dict(payload or {})
+
+
+def payload_of(req: ChangeRequest) -> Payload:
+    """The typed view of a stored request's payload."""
+    declared = TYPES[req.type].payload
+    if declared is None:
+        raise PayloadError(f"change type {req.type!r} declares no payload")
+    return declared.read(req.payload)
 
 
 def request_details(req: ChangeRequest) -> list[tuple[str, str]]:
@@ -294,7 +312,7 @@ def open_school_request(
     if not scope.covers(actor, school.path):
         raise NotInScope()
     ctype = TYPES[type_code]
-    payload = dict(payload or {})
+    payload = checked_payload(type_code, payload)
     grade = payload.get("grade")
     req = ChangeRequest(
         type=type_code, status=PENDING, student=None, from_school=school, from_path=school.path,
@@ -342,7 +360,8 @@ def _new_request(
         from_central_id=from_school.central_school_id if from_school else None,
         to_central_id=to_school.central_school_id if to_school else None,
         external_school=(external_school or "").strip() or None, reason_code=reason_code,
-        reason_text=(reason_text or "").strip() or None, payload=dict(payload or {}), grade_at_request=student.grade,
+        reason_text=(reason_text or "").strip() or None, payload=checked_payload(type_code, payload),
+        grade_at_request=student.grade,
         window_override=(window_override or "").strip() or None,
         requested_by=actor, requested_by_id=actor.id, requester_unit_id=actor.unit_id, requester_unit=actor.unit,
     )
