@@ -59,10 +59,9 @@ def _on_the_roll(req: ChangeRequest, actor: User) -> str | None:
 
 def _class_changed(req: ChangeRequest, actor: User) -> Outcome:
     finish(req)
-    payload = req.payload or {}
-    audit.record(actor, "student.class_change", "student", req.student.id,
-                 f"{payload.get('from_class') or ''} → {payload['to_class']}")
-    return Outcome(fields={"class_name": payload["to_class"]})
+    asked = ClassChangePayload.read(req.payload)
+    audit.record(actor, "student.class_change", "student", req.student.id, f"{asked.from_class or ''} → {asked.to_class}")
+    return Outcome(fields={"class_name": asked.to_class})
 
 
 def request_class_change(student: Student, actor: User, new_class: str | None, reason: str | None) -> ChangeRequest:

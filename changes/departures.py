@@ -82,9 +82,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AbroadPayload(Payload):
-    destination: str
-    document: str  # services.labels.TRAVEL_DOCUMENTS
-    leaves_on: date
+    destination: str = ""
+    document: str | None = None  # services.labels.TRAVEL_DOCUMENTS
+    leaves_on: date | None = None  # required: _may_go_abroad refuses a request without it, in words
 
 
 @dataclass(frozen=True)
@@ -120,12 +120,12 @@ ABROAD_STATUS, DECEASED, DROPPED_OUT = StudentStatus.ABROAD, StudentStatus.DECEA
 def _may_go_abroad(req: ChangeRequest, actor: User) -> str | None:
     if req.student.status != "enrolled":
         return _l("Only a pupil in school (在籍) can leave to study abroad.")
-    payload = req.payload or {}
-    if payload.get("document") not in TRAVEL_DOCUMENTS:
+    asked = AbroadPayload.read(req.payload)
+    if asked.document not in TRAVEL_DOCUMENTS:
         return _l("Name the travel document (passport, HK/Macao or Taiwan pass, visa).")
-    if not (payload.get("destination") or "").strip():
+    if not asked.destination.strip():
         return _l("Name the country or region where the pupil will study.")
-    if payload_date(req.payload, "leaves_on") is None:
+    if asked.leaves_on is None:
         return _l("Give the date of departure.")
     return None
 
@@ -182,7 +182,7 @@ def _may_return_from_abroad(req: ChangeRequest, actor: User) -> str | None:
 
 def _returned_from_abroad(req: ChangeRequest, actor: User) -> Outcome:
     finish(req)
-    return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})  # the same record continues (第二十条)
+    return Outcome(StudentStatus.ENROLLED, {"grade": ReturnPayload.read(req.payload).grade})  # the same record continues (第二十条)
 
 
 declare(ChangeType(
@@ -450,7 +450,7 @@ def _may_return_after_dropout(req: ChangeRequest, actor: User) -> str | None:
 def _returned_after_dropout(req: ChangeRequest, actor: User) -> Outcome:
     _cancel_open_handovers(req, actor)
     finish(req)
-    return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})
+    return Outcome(StudentStatus.ENROLLED, {"grade": ReturnPayload.read(req.payload).grade})
 
 
 declare(ChangeType(

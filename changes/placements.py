@@ -56,7 +56,7 @@ class PlacementPayload(Payload):
 
 @dataclass(frozen=True)
 class MovePayload(Payload):
-    kind: str  # services.labels.MOVE_KINDS
+    kind: str | None = None  # services.labels.MOVE_KINDS; _kind_fits refuses a request without one
     keep_record: bool = False
 
 
@@ -189,7 +189,7 @@ MOVE_FACTS = (
 
 
 def _kind_fits(req: ChangeRequest, actor: User) -> str | None:
-    kind = (req.payload or {}).get("kind")
+    kind = MovePayload.read(req.payload).kind
     target = req.to_school
     if kind not in MOVE_KINDS:
         return _l("Choose the kind of move.")
@@ -213,9 +213,9 @@ AGREEMENT = Material("agreement", _l("Agreement of the school and the guardians 
 
 def _moved(req: ChangeRequest, actor: User) -> None:
     student = req.student
-    move_record(req, actor, req.to_school, str(MOVE_KINDS[req.payload["kind"]]),  # type: ignore[arg-type]
+    move_record(req, actor, req.to_school, str(MOVE_KINDS[MovePayload.read(req.payload).kind]),  # type: ignore[arg-type]
                 str(_l("Record moved to %(school)s (第十七条)", school=req.to_school.name)))  # type: ignore[union-attr]
-    with audit.acting(actor, reason=str(MOVE_KINDS[req.payload["kind"]]), request_id=req.id):
+    with audit.acting(actor, reason=str(MOVE_KINDS[MovePayload.read(req.payload).kind]), request_id=req.id):
         student.attending_school_id = None
         db.session.flush()
     finish(req)
@@ -264,7 +264,7 @@ declare(ChangeType(
 
 
 def _attends(req: ChangeRequest, actor: User) -> None:
-    with audit.acting(actor, reason=str(MOVE_KINDS[req.payload["kind"]]), request_id=req.id):
+    with audit.acting(actor, reason=str(MOVE_KINDS[MovePayload.read(req.payload).kind]), request_id=req.id):
         # The record stays at the old school; back at that school there is no other school attended.
         req.student.attending_school_id = req.to_school_id if req.to_school_id != req.student.school_id else None
         db.session.flush()

@@ -56,7 +56,6 @@ from services.workflows import (
     StepDef,
     declare,
     filed_by_own_school,
-    payload_date,
 )
 
 if TYPE_CHECKING:
@@ -64,9 +63,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SuspensionPayload(Payload):
-    reason_kind: str  # services.labels.SUSPENSION_REASONS
-    starts_on: date
-    ends_on: date
+    # Optional here so that a request missing one is refused in words by _may_suspend.
+    reason_kind: str | None = None  # services.labels.SUSPENSION_REASONS
+    starts_on: date | None = None
+    ends_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,10 @@ def _may_suspend(req: ChangeRequest, actor: User) -> str | None:
     student = req.student
     if student.status != "enrolled":
         return _l("Only a pupil in school (在籍) can be suspended.")
-    if (req.payload or {}).get("reason_kind") not in REASON_KINDS:
+    asked = SuspensionPayload.read(req.payload)
+    if asked.reason_kind not in REASON_KINDS:
         return _l("Say whether the suspension is for illness or another special reason.")
-    starts, ends = payload_date(req.payload, "starts_on"), payload_date(req.payload, "ends_on")
+    starts, ends = asked.starts_on, asked.ends_on
     if starts is None or ends is None or ends < starts:
         return _l("Give the first and the last day of the suspension.")
     if ends > one_year_after(starts):
@@ -115,10 +116,10 @@ def _may_suspend(req: ChangeRequest, actor: User) -> str | None:
 
 
 def _suspended(req: ChangeRequest, actor: User) -> Outcome:
-    student = req.student
+    student, asked = req.student, SuspensionPayload.read(req.payload)
     db.session.add(Suspension(
-        student=student, student_id=student.id, request_id=req.id, reason_kind=req.payload["reason_kind"],
-        grade=student.grade, starts_on=payload_date(req.payload, "starts_on"), ends_on=payload_date(req.payload, "ends_on"),
+        student=student, student_id=student.id, request_id=req.id, reason_kind=asked.reason_kind,
+        grade=student.grade, starts_on=asked.starts_on, ends_on=asked.ends_on,
     ))
     finish(req)
     return Outcome(StudentStatus.SUSPENDED)  # the record is kept (第十九条: 学生休学期间学校应为其保留学籍)
@@ -251,8 +252,9 @@ def _may_resume(req: ChangeRequest, actor: User) -> str | None:
     taught = grade_taught(req)
     if taught:
         return taught
-    grade = (req.payload or {}).get("grade")
-    if grade != episode.grade and not (req.payload or {}).get("grade_reason"):
+    asked = ResumptionPayload.read(req.payload)
+    grade = asked.grade
+    if grade != episode.grade and not asked.grade_reason:
         return _l("Another grade than the one left needs the guardian's request and the reason (第十九条).")
     return None
 
@@ -260,7 +262,7 @@ def _may_resume(req: ChangeRequest, actor: User) -> str | None:
 def _resumed(req: ChangeRequest, actor: User) -> Outcome:
     end_current(req.student, req)
     finish(req)
-    return Outcome(StudentStatus.ENROLLED, {"grade": req.payload["grade"]})
+    return Outcome(StudentStatus.ENROLLED, {"grade": ResumptionPayload.read(req.payload).grade})
 
 
 class ResumptionForm(FlaskForm):
