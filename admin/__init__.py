@@ -8,7 +8,6 @@ from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
-from sqlalchemy import func, select
 
 from admin import certificates, graduation, statistics
 from admin.archive import ArchiveView
@@ -27,11 +26,9 @@ from admin.statistics.dashboard import dashboard_context
 from admin.status import StatusView
 from admin.students import StudentView
 from admin.users import UserView
-from extensions import db
-from models.changes import ChangeRequest, Notification
-from models.org import SCHOOL, OrgUnit
+from models.org import OrgUnit
 from models.people import ROLE_LABELS
-from services import scope, workflows
+from services.home import home_of
 
 
 class HomeView(SecureIndexView):
@@ -40,17 +37,10 @@ class HomeView(SecureIndexView):
     @expose("/")
     def index(self):
         actor = current_actor()
-        schools = db.session.scalar(
-            select(func.count()).select_from(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(actor, OrgUnit.path))
-        )
+        home = home_of(actor)
         roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(actor.role_names))
-        queues = {q: db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
-            workflows.visible_filter(actor), workflows.queue_filter(actor, q))) for q in ("waiting", "overdue", "requested")}
-        notes = db.session.scalars(
-            select(Notification).where(Notification.unit_id == actor.unit_id).order_by(Notification.id.desc()).limit(10)
-        ).all()
-        return self.render("admin/home.html", actor=actor, roles=roles, schools=schools,
-                           queues=queues, notes=notes, **dashboard_context(actor))
+        return self.render("admin/home.html", actor=actor, roles=roles, schools=home.schools,
+                           queues=home.queues, notes=home.notes, **dashboard_context(actor))
 
 
 DROPOUT_LIST_URL = "/admin/student/?flt0_3=dropped_out"

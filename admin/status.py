@@ -15,7 +15,6 @@ import typing as t
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor, flash_form_errors
@@ -26,13 +25,14 @@ from forms.status import CONTACT_PURPOSES, AbsenceForm, ContactForm, HandoverDon
 from models.changes import COMPLETED, ChangeRequest
 from models.lifecycle import StudentStatus
 from models.org import SCHOOL
-from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ArchiveHandover, FamilyContact
+from models.status import CONTACT_DROPOUT, CONTACT_SUSPENSION, ArchiveHandover
 from models.student import Student
 from services import absences, clock, codes, family_contacts, labels, scope, suspension_expiry, workflows
 from services.commands import pupils as pupil_commands
 from services.commands import requests as request_commands
 from services.errors import NotInScope
 from services.ids import division_name
+from services.students import find_own_pupils
 
 ROWS_PER_PAGE = 50
 MAX_PAGE = 10**6  # beyond any list; keeps OFFSET inside the database's integers
@@ -143,14 +143,7 @@ class StatusView(SecureBaseView):
         if actor.unit.level != SCHOOL or not actor.is_school_user:
             abort(403)
         term = (request.args.get("q") or "").strip()[:50]
-        found: list[Student] = []
-        if term:
-            key = term.upper()
-            found = list(db.session.scalars(
-                select(Student).where(Student.school_id == actor.unit_id,
-                                      (Student.xjh == key) | (Student.id_number == key) | (Student.name == term))
-                .order_by(Student.name, Student.id).limit(20)
-            ))
+        found = find_own_pupils(actor, term)
         return self.render("admin/status_start.html", term=term, found=[(s, actions_for(s)) for s in found],
                            code_label=codes.label)
 
@@ -220,13 +213,7 @@ class StatusView(SecureBaseView):
         ).all()
         has_next = len(rows) > ROWS_PER_PAGE
         rows = rows[:ROWS_PER_PAGE]
-        # The last expiry contact of each pupil on the page, in one query.
-        ids = [student.id for _s, student in rows]
-        last_contact = dict(db.session.execute(
-            select(FamilyContact.student_id, func.max(FamilyContact.contacted_on))
-            .where(FamilyContact.student_id.in_(ids), FamilyContact.purpose == CONTACT_SUSPENSION)
-            .group_by(FamilyContact.student_id)
-        ).all()) if ids else {}
+        last_contact = family_contacts.last_contacts([student.id for _s, student in rows], CONTACT_SUSPENSION)
         today = clock.today()
         return self.render("admin/status_expired.html", rows=rows, page=page, has_next=has_next, today=today,
                            last_contact=last_contact, actor=actor, is_own_staff=is_own_staff, code_label=codes.label,

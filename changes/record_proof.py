@@ -3,7 +3,7 @@
 Requested by the graduating school as a change request with the authority's step; the
 certificate exists as "pending" and is valid once the authority approves (its 验印); rejected or
 withdrawn, it is revoked without ever having been valid. When it becomes valid, the lost
-diploma (if the system issued it) is revoked. Declared here, once; services/change_types.py
+diploma (if the system issued it) is revoked. Declared here, once; changes/__init__.py
 imports this module.
 """
 

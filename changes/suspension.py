@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from extensions import db
 from forms.request_pages import ReasonOnlyForm, RequestPage, grade_choices
+from models.archive import DOC_SUSPENSION
 from models.changes import ChangeRequest
 from models.lifecycle import StudentStatus
 from models.status import ILLNESS, Suspension
@@ -162,6 +163,7 @@ declare(ChangeType(
         info=_suspension_info,
     ),
     payload=SuspensionPayload,
+    filed_as=DOC_SUSPENSION,
 ))
 
 
@@ -213,6 +215,7 @@ declare(ChangeType(
         open=lambda s, a, f: request_extension(s, a, f.reason_text.data),
     ),
     payload=ExtensionPayload,
+    filed_as=DOC_SUSPENSION,
 ))
 
 
@@ -304,6 +307,7 @@ declare(ChangeType(
     page=RequestPage(ResumptionForm, _open_resumption, types=(RESUMPTION,),
                      prepare=_prepare_resumption, info=_suspension_info),
     payload=ResumptionPayload,
+    filed_as=DOC_SUSPENSION,
 ))
 
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from extensions import db
+from models.archive import DOC_TRANSFER
 from models.changes import APPROVED, COMPLETED, ChangeRequest
 from models.lifecycle import StudentStatus
 from models.org import SCHOOL, OrgUnit
@@ -133,6 +134,7 @@ declare(ChangeType(
     roster_columns=(("transfer_in", TO), ("transfer_out", FROM)),
     printable_forms=("transfer_contact",),
     payload=TransferPayload,
+    filed_as=DOC_TRANSFER,
 ))
 
 declare(ChangeType(
@@ -153,6 +155,7 @@ declare(ChangeType(
     roster_columns=(("province_out", FROM),),
     printable_forms=("transfer_contact",),
     payload=TransferPayload,
+    filed_as=DOC_TRANSFER,
 ))
 
 
@@ -194,6 +197,7 @@ declare(ChangeType(
     roster_columns=(("province_in", TO),),
     printable_forms=("transfer_contact",),
     payload=NoPayload,
+    filed_as=DOC_TRANSFER,
 ))
 
 

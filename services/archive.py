@@ -408,17 +408,10 @@ def add_document(student: Student, actor: User, kind: str, file: FileStorage, no
 
 # --- 第十二条: a change's evidence goes into the archive ------------------------------------
 
-# The kind of archive document a request's upload becomes: a 户籍 copy is 户籍证明 whatever the
-# change; otherwise the change type says it (the type codes of services/transfer.py and
-# services/suspension.py, which build on this module and so cannot be imported here).
-_KIND_OF_TYPE = {
-    "transfer": DOC_TRANSFER, "transfer_out_province": DOC_TRANSFER, "transfer_in_province": DOC_TRANSFER,
-    "suspension": DOC_SUSPENSION, "suspension_extension": DOC_SUSPENSION, "resumption": DOC_SUSPENSION,
-}
-
-
 def _filed_kind(req: ChangeRequest, material: str) -> str:
-    return DOC_HUKOU if material == "hukou" else _KIND_OF_TYPE.get(req.type, DOC_OTHER)
+    """The kind of archive document a request's upload becomes: a 户籍 copy is 户籍证明 whatever the
+    change; otherwise the one its change type declares (ChangeType.filed_as)."""
+    return DOC_HUKOU if material == "hukou" else type_of(req).filed_as
 
 
 def file_request_materials(req: ChangeRequest, actor: User | None) -> list[ArchiveDocument]:

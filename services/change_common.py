@@ -1,6 +1,6 @@
 """What several change types share: opening a status change from the school that holds the
 record, the units that decide its steps, finishing it, the record's move to another school, the
-pupil's current suspension. The change-type modules (services/change_types.py lists them) import
+pupil's current suspension. The change-type modules (changes/, listed in changes/__init__.py) import
 these from here and never one another (the "change-types" contract in pyproject.toml).
 """
 

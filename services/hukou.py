@@ -1,5 +1,5 @@
 """Where a pupil's hukou lies, seen from the school, and which authorities hear of a dropout
-(第二十三条). Shared by the dropout change (services/departures.py) and its printed report to the
+(第二十三条). Shared by the dropout change (changes/departures.py) and its printed report to the
 township government (services/documents.py), so that printing does not import a change type.
 """
 

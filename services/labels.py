@@ -35,7 +35,7 @@ STEP_ROLE_LABELS = {
 }
 DECISION_LABELS = {"approved": _l("Approved"), "rejected": _l("Rejected")}
 
-# 第十三条: the five lawful reasons of a transfer (services/transfer.py; the printed contact form).
+# 第十三条: the five lawful reasons of a transfer (changes/transfer.py; the printed contact form).
 TRANSFER_REASONS = {
     "hukou_moved": _l("Hukou and home moved across province, city or county"),
     "guardian_job": _l("Parents' or guardians' work moved across province or city"),

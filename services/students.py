@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from extensions import db
 from models.org import SCHOOL, OrgUnit
@@ -266,7 +267,7 @@ def stage_new(student: Student, actor: User, school: OrgUnit | None, reason: str
             raise RuleViolation(problems)
         _place(student, school)  # type: ignore[arg-type]
         db.session.add(student)
-        if student.status != PENDING:  # a waiting record gets its 学籍号 on approval (services/enrollment.py)
+        if student.status != PENDING:  # a waiting record gets its 学籍号 on approval (changes/enrollment.py)
             db.session.flush()  # the id makes the temporary 学籍号 unique
             assign_xjh(student)
         audit.write_creation(student, actor, reason or str(_l("Record created")))
@@ -311,3 +312,17 @@ def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Stu
     dedup.flag_problems(student, actor)  # 查重 (第七条): soft duplicates go to the 问题学籍 queue
     audit.record(actor, "student.update", "student", student.id, changed)
     return student
+
+
+def find_own_pupils(actor: User, term: str, limit: int = 20) -> list[Student]:
+    """Pupils of the actor's own school found the way registrars look for them: the full 学籍号,
+    the ID number or the exact name."""
+    term = (term or "").strip()[:50]
+    if not term:
+        return []
+    key = term.upper()
+    return list(db.session.scalars(
+        select(Student).where(Student.school_id == actor.unit_id,
+                              (Student.xjh == key) | (Student.id_number == key) | (Student.name == term))
+        .order_by(Student.name, Student.id).limit(limit)
+    ))

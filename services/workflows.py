@@ -26,6 +26,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from extensions import db
+from models.archive import DOC_OTHER
 from models.changes import (
     APPROVED,
     OPEN_STATUSES,
@@ -137,6 +138,8 @@ class ChangeType:
     roster_columns: tuple[tuple[str, str], ...] = ()
     # The application forms printed from its request page (services/documents.KINDS).
     printable_forms: tuple[str, ...] = ()
+    # The kind of archive document (models/archive.DOC_KINDS) its evidence becomes once it takes effect.
+    filed_as: str = DOC_OTHER
     # What it asks for, typed (services/payloads.py): the engine stores only what this class declares.
     payload: type[Payload] | None = None
     # The page that opens it (changes/<type>.py: form, opener, defaults); None when it is opened

@@ -1,6 +1,6 @@
 """Every request page renders, for every change type, in every state, for every party.
 
-The types come from `workflows.TYPES` (services/change_types.py imports every declaring module), so a
+The types come from `workflows.TYPES` (changes/__init__.py imports every declaring module), so a
 type declared later is covered without touching this file. Each type is built in each state of
 `states_of` (each step pending, refused at each step, withdrawn, overdue, decided from above,
 finished) about a pupil with everything and a pupil with nothing optional (no 学籍号, class,

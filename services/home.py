@@ -1,0 +1,36 @@
+"""首页: what the home page says to a user — how many schools lie in their area, their queues
+(待我核办, 已超期, 我发起的) and their unit's latest notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from extensions import db
+from models.changes import ChangeRequest, Notification
+from models.org import SCHOOL, OrgUnit
+from models.people import User
+from services import scope, workflows
+
+HOME_QUEUES = ("waiting", "overdue", "requested")
+NOTES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Home:
+    schools: int
+    queues: dict[str, int]
+    notes: list[Notification]
+
+
+def home_of(actor: User) -> Home:
+    schools = db.session.scalar(
+        select(func.count()).select_from(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(actor, OrgUnit.path))
+    )
+    queues = {q: int(db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
+        workflows.visible_filter(actor), workflows.queue_filter(actor, q))) or 0) for q in HOME_QUEUES}
+    notes = db.session.scalars(
+        select(Notification).where(Notification.unit_id == actor.unit_id).order_by(Notification.id.desc()).limit(NOTES_SHOWN)
+    ).all()
+    return Home(int(schools or 0), queues, list(notes))
