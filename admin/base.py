@@ -100,20 +100,21 @@ class Done(t.NamedTuple):
 
 
 def attempt(action: t.Callable[[], t.Any], success: str | t.Callable[[t.Any], str] | None = None, *,
-            labels: Labels = None, stale: t.Any = None) -> Done:
+            labels: Labels = None, stale: t.Any = None, form: t.Any = None) -> Done:
     """The one try/commit/flash block of the screens' POST handlers.
 
     Run `action`, commit and flash `success` (a text, or made from the action's result). A refusal
     (RuleViolation) rolls back — nothing of it is kept, not even an upload's row — and flashes each
     problem. Out of scope (NotInScope) rolls back and answers 404. A concurrent change (two users at
     once: StaleDataError from a versioned row, IntegrityError from a unique line) rolls back and
-    says so (`stale`, or the general words) instead of a 500."""
+    says so (`stale`, or the general words) instead of a 500. With `form`, a problem that names one
+    of its fields is shown beside that field (the page shows the form again, with what was typed)."""
     try:
         value = action()
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
-        flash_problems(exc.problems, labels)
+        flash_problems(_beside_fields(form, exc.problems) if form is not None else exc.problems, labels)
         return Done(False)
     except NotInScope:
         db.session.rollback()
@@ -127,15 +128,27 @@ def attempt(action: t.Callable[[], t.Any], success: str | t.Callable[[t.Any], st
     return Done(True, value)
 
 
+def _beside_fields(form: t.Any, problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Put each problem naming a field of `form` beside that field; return the others."""
+    rest = []
+    for name, message in problems:
+        field = form._fields.get(name) if name else None
+        if field is None:
+            rest.append((name, message))
+        else:
+            field.errors = [*field.errors, message]
+    return rest
+
+
 def commit_or_flash(action: t.Callable[[], t.Any], success: str | None = None) -> bool:
     """`attempt` when only success matters: True when it was committed."""
     return attempt(action, success).ok
 
 
 def run_command(command: Command[t.Any], target: t.Any, success: str | t.Callable[[t.Any], str] | None = None, *,
-                labels: Labels = None, stale: t.Any = None, **args: t.Any) -> Done:
+                labels: Labels = None, stale: t.Any = None, form: t.Any = None, **args: t.Any) -> Done:
     """Run a command (services/commands) as the current user, through `attempt`."""
-    return attempt(lambda: command.run(current_actor(), target, **args), success, labels=labels, stale=stale)
+    return attempt(lambda: command.run(current_actor(), target, **args), success, labels=labels, stale=stale, form=form)
 
 
 def refusals(commands: t.Mapping[str, Command[t.Any]], target: t.Any) -> dict[str, str | None]:

@@ -28,7 +28,6 @@ from models.calendar import CalendarDay, OfficialCalendarYear
 from services import calendar_notices, clock
 from services.calendar_notices import calendar_day_deleted, delete_calendar_day, save_calendar_day
 from services.commands.records import EDIT_CALENDAR
-from services.errors import RuleViolation
 from services.workdays import SOURCE_ESTIMATE, SOURCE_LIBRARY, SOURCE_NOTICE, year_source
 
 T = t.TypeVar("T")
@@ -37,25 +36,6 @@ T = t.TypeVar("T")
 def may_edit() -> bool:
     """Whether the current user may edit the calendar: the command's answer, never the rule itself."""
     return current_user.is_authenticated and EDIT_CALENDAR.allowed(current_actor(), None) is None
-
-
-def shown_by_fields(form: FlaskForm, action: t.Callable[[], T]) -> t.Callable[[], T]:
-    """`action`, where each problem of a refusal that names a field of the form is shown beside
-    that field (the form is shown again, with what was typed); the others go on to be flashed.
-    The refusal still reaches `attempt`, which rolls back."""
-    def run() -> T:
-        try:
-            return action()
-        except RuleViolation as exc:
-            rest = []
-            for name, message in exc.problems:
-                field = getattr(form, name, None) if name else None
-                if field is None:
-                    rest.append((name, message))
-                else:
-                    field.errors = [*field.errors, message]
-            raise RuleViolation(rest) from exc
-    return run
 
 
 SOURCE_LABELS = {
@@ -194,7 +174,7 @@ class OfficialNoticeView(SecureBaseView):
                 EDIT_CALENDAR, None,
                 lambda result: _("The notice of %(year)s is saved; %(n)s open deadlines were computed again.",
                                  year=result[0].year, n=len(result[1])),
-                edit=shown_by_fields(form, lambda: calendar_notices.save_notice(notice, actor, record)))
+                form=form, edit=lambda: calendar_notices.save_notice(notice, actor, record))
             if done.ok:
                 return redirect(url_for(".index"))
         return self.render("admin/calendar_notice_form.html", form=form, record=record)

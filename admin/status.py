@@ -84,9 +84,10 @@ def actions_for(student: Student) -> list[tuple[str, t.Any, str | None]]:
     return [(k, pages[k].button or pages[k].heading, reason) for k, reason in pupil_commands.offered(current_actor(), student)]
 
 
-def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[str, t.Any]) -> Response | None:
+def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[str, t.Any], form: t.Any = None) -> Response | None:
     """Open a request with its evidence files in one commit (a refusal keeps neither, not even the
-    uploads), then go to its page; None (the problems flashed) when refused."""
+    uploads), then go to its page; None when refused (problems naming a field of `form` are shown
+    beside it, the others flashed)."""
     actor = current_actor()
 
     def open_with_files() -> ChangeRequest:
@@ -97,7 +98,7 @@ def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[st
         return req
 
     done = attempt(open_with_files, lambda req: _("Request #%(id)s opened.", id=req.id) if req.status != COMPLETED
-                   else _("%(change)s recorded (#%(id)s).", change=workflows.type_of(req).label, id=req.id))
+                   else _("%(change)s recorded (#%(id)s).", change=workflows.type_of(req).label, id=req.id), form=form)
     return redirect(url_for("requests.request_page", request_id=done.value.id)) if done.ok else None
 
 
@@ -161,7 +162,8 @@ class StatusView(SecureBaseView):
             command = pupil_commands.STATUS_CHANGES[kind]
             # The types of one page declare the same materials; the page's first type names the fields.
             files = {m.code: form[material_field(m.code)].data for m in workflows.TYPES[page.types[0]].materials}
-            done = open_request_page(lambda: command.run(actor, student, open=lambda: page.open(student, actor, form)), files)
+            done = open_request_page(lambda: command.run(actor, student, open=lambda: page.open(student, actor, form)), files,
+                                     form=form)
             if done is not None:
                 return done
         elif request.method == "POST":
