@@ -14,6 +14,8 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import ActionsMixin
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.model import typefmt
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
@@ -196,6 +198,8 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     page_size = 20
     page_size_options = (20, 50, 100)
     list_template = "admin/scoped_list.html"
+    # A yes/no column reads 是/否 on a record's page (Flask-Admin would print True/False there).
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: lambda view, value, name: _("Yes") if value else _("No")}
 
     def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
         super().__init__(model, db, *args, **kwargs)

@@ -23,8 +23,9 @@ from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import audit, codes, exports, scope
+from services import archive, audit, codes, exports, scope
 from services.change_codes import CLASS_CHANGE
+from services.change_common import as_field_value
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
@@ -284,6 +285,8 @@ class StudentView(ScopedModelView):
             ).all()
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
+            kwargs["history_value"] = as_field_value  # codes by their labels, as everywhere else
+            kwargs["history_label"] = archive.history_label  # the item as the printed archive names it
             kwargs["guardian_warning"] = guardian_id_warning
             # 调班 (changes/class_change.py): the button shows when its command allows it.
             kwargs["may_change_class"] = pupil_commands.STATUS_CHANGES[CLASS_CHANGE].allowed(current_actor(), model) is None

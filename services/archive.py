@@ -569,7 +569,7 @@ def _yn(value: Any) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
-def _history_label(name: str) -> str:
+def history_label(name: str) -> str:
     if name == "_created":
         return str(_l("Record created"))
     if name.startswith("guardian") and "." in name:
@@ -581,7 +581,7 @@ def _history_label(name: str) -> str:
 def history(student: Student) -> list[tuple[datetime, str, str, str, str, str]]:
     """(time, item, old, new, by, reason): the basic-data history and the archive's additions/corrections."""
     rows = [
-        (h.changed_at, _history_label(h.field), h.old_value or "", h.new_value or "",
+        (h.changed_at, history_label(h.field), h.old_value or "", h.new_value or "",
          (h.changed_by.name or h.changed_by.email) if h.changed_by else "", h.reason or "")
         for h in db.session.scalars(select(StudentHistory).where(StudentHistory.student_id == student.id).order_by(StudentHistory.id))
     ]
