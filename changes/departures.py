@@ -164,6 +164,7 @@ declare(ChangeType(
                                             leaves_on=f.leaves_on.data, reason_text=f.reason_text.data),
     ),
     payload=AbroadPayload,
+    offered_in=(StudentStatus.ENROLLED,),
 ))
 
 
@@ -201,6 +202,7 @@ declare(ChangeType(
         open=lambda s, a, f: request_abroad_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
     ),
     payload=ReturnPayload,
+    offered_in=(StudentStatus.ABROAD,),
 ))
 
 
@@ -297,6 +299,7 @@ declare(ChangeType(
         open=lambda s, a, f: report_death(s, a, died_on=f.died_on.data, reason_text=f.reason_text.data),
     ),
     payload=DeathPayload,
+    offered_in=LIVING,
 ))
 
 
@@ -420,6 +423,7 @@ declare(ChangeType(
         open=lambda s, a, f: report_dropout(s, a, f.reason_text.data, township=f.township.data),
     ),
     payload=DropoutPayload,
+    offered_in=(StudentStatus.ENROLLED,),
 ))
 
 
@@ -467,6 +471,7 @@ declare(ChangeType(
         open=lambda s, a, f: request_dropout_return(s, a, grade=f.grade.data, reason_text=f.reason_text.data),
     ),
     payload=ReturnPayload,
+    offered_in=(StudentStatus.DROPPED_OUT,),
 ))
 
 

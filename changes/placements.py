@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from extensions import db
 from forms.request_pages import ReasonOnlyForm, RequestPage, chosen_school, school_choices
 from models.changes import COMPLETED, ChangeRequest
+from models.lifecycle import StudentStatus
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import audit
@@ -122,6 +123,7 @@ declare(ChangeType(
         open=lambda s, a, f: request_juvenile_placement(s, a, chosen_school(f.institution_school.data), f.reason_text.data),
     ),
     payload=PlacementPayload,
+    offered_in=(StudentStatus.ENROLLED,),
 ))
 
 
@@ -260,6 +262,7 @@ declare(ChangeType(
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
     page=SPECIAL_MOVE_PAGE,
     payload=MovePayload,
+    offered_in=(StudentStatus.ENROLLED,),
 ))
 
 

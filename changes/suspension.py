@@ -164,6 +164,7 @@ declare(ChangeType(
     ),
     payload=SuspensionPayload,
     filed_as=DOC_SUSPENSION,
+    offered_in=(StudentStatus.ENROLLED,),
 ))
 
 
@@ -216,6 +217,7 @@ declare(ChangeType(
     ),
     payload=ExtensionPayload,
     filed_as=DOC_SUSPENSION,
+    offered_in=(StudentStatus.SUSPENDED,),
 ))
 
 
@@ -308,6 +310,7 @@ declare(ChangeType(
                      prepare=_prepare_resumption, info=_suspension_info),
     payload=ResumptionPayload,
     filed_as=DOC_SUSPENSION,
+    offered_in=(StudentStatus.SUSPENDED,),
 ))
 
 

@@ -142,6 +142,9 @@ class ChangeType:
     filed_as: str = DOC_OTHER
     # What it asks for, typed (services/payloads.py): the engine stores only what this class declares.
     payload: type[Payload] | None = None
+    # The pupil's statuses in which the pupil's page offers its request page (the buttons' order is
+    # the registry's); empty for a type opened elsewhere or offered on a rule of its own.
+    offered_in: tuple[str, ...] = ()
     # The page that opens it (changes/<type>.py: form, opener, defaults); None when it is opened
     # from a page of its own (a transfer, a roster, a certificate) rather than from the pupil's page.
     page: Any = None

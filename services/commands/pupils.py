@@ -11,6 +11,7 @@ check; the service checks its own preconditions again when it opens the request.
 from __future__ import annotations
 
 import typing as t
+from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -24,18 +25,16 @@ from services import scope, workflows
 from services.change_codes import CLASS_CHANGE, JUVENILE_PLACEMENT, JUVENILE_RETURN
 from services.commands.base import Command, first_refusal
 
-ENROLLED, SUSPENDED = "enrolled", "suspended"
-
-# The request pages offered for each status of the pupil (the order of the buttons).
-KINDS_BY_STATUS: dict[str, tuple[str, ...]] = {
-    ENROLLED: ("suspension", "abroad", "death", "dropout", "juvenile_placement", "special_move"),
-    SUSPENDED: ("resumption", "suspension_extension", "death"),
-    StudentStatus.ABROAD: ("abroad_return", "death"),
-    StudentStatus.DROPPED_OUT: ("dropout_return", "death"),
-}
+ENROLLED, SUSPENDED = StudentStatus.ENROLLED, StudentStatus.SUSPENDED
 # Offered apart from the status buttons: 回原校 only where the record was placed (第二十二条); 调班
 # beside the pupil's class on the pupil's page.
-KIND_CODES = ("juvenile_return", CLASS_CHANGE, *dict.fromkeys(k for kinds in KINDS_BY_STATUS.values() for k in kinds))
+APART = (JUVENILE_RETURN, CLASS_CHANGE)
+
+
+def kinds_for(status: str) -> list[str]:
+    """The request pages the pupil's status offers, in the registry's order: each change type
+    declares the statuses in which the pupil's page offers it (ChangeType.offered_in)."""
+    return [code for code, ctype in workflows.TYPES.items() if status in ctype.offered_in]
 
 
 def placed_here(student: Student) -> bool:
@@ -55,7 +54,7 @@ def applies(kind: str, student: Student) -> bool:
         return student.status == ENROLLED and placed_here(student)
     if kind == CLASS_CHANGE:
         return student.status in (ENROLLED, SUSPENDED)
-    return kind in KINDS_BY_STATUS.get(student.status, ())
+    return kind in kinds_for(student.status)
 
 
 def _busy(kind: str, student: Student) -> str | None:
@@ -84,9 +83,31 @@ def _open(actor: User, student: Student, *, open: t.Callable[[], ChangeRequest])
     return open()
 
 
-STATUS_CHANGES: dict[str, Command[Student]] = {
-    kind: Command[Student](f"status.{kind}", _refusal(kind), _open, _in_scope) for kind in KIND_CODES
-}
+class _StatusChanges(Mapping[str, Command[Student]]):
+    """kind → its command, for every type that declares a request page (built when first asked:
+    the registry is complete only once changes/ has been imported, above this layer)."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Command[Student]] = {}
+
+    def _kinds(self) -> list[str]:
+        return [code for code, ctype in workflows.TYPES.items() if ctype.page is not None]
+
+    def __getitem__(self, kind: str) -> Command[Student]:
+        if kind not in self._made:
+            if kind not in self._kinds():
+                raise KeyError(kind)
+            self._made[kind] = Command[Student](f"status.{kind}", _refusal(kind), _open, _in_scope)
+        return self._made[kind]
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self._kinds())
+
+    def __len__(self) -> int:
+        return len(self._kinds())
+
+
+STATUS_CHANGES = _StatusChanges()
 
 
 def offered(actor: User, student: Student) -> list[tuple[str, str | None]]:
@@ -95,5 +116,5 @@ def offered(actor: User, student: Student) -> list[tuple[str, str | None]]:
     Staff of other units see none."""
     if not workflows.is_own_school(actor, student):
         return []
-    kinds = (["juvenile_return"] if applies("juvenile_return", student) else []) + list(KINDS_BY_STATUS.get(student.status, ()))
+    kinds = (["juvenile_return"] if applies("juvenile_return", student) else []) + kinds_for(student.status)
     return [(kind, STATUS_CHANGES[kind].allowed(actor, student)) for kind in kinds]

@@ -81,3 +81,15 @@ def test_no_payload_accepts_nothing():
     assert NoPayload.parse({}).dump() == {}
     with pytest.raises(PayloadError):
         NoPayload.parse({"x": 1})
+
+
+def test_the_pupils_page_offers_what_each_type_declares():
+    from services.commands.pupils import STATUS_CHANGES, kinds_for
+
+    assert kinds_for("enrolled") == ["suspension", "abroad", "death", "dropout", "juvenile_placement", "special_move"]
+    assert kinds_for("suspended") == ["suspension_extension", "resumption", "death"]
+    assert kinds_for("abroad") == ["abroad_return", "death"] and kinds_for("dropped_out") == ["dropout_return", "death"]
+    assert kinds_for("graduated") == []
+    assert set(STATUS_CHANGES) == {c for c, t in workflows.TYPES.items() if t.page is not None}
+    with pytest.raises(KeyError):
+        STATUS_CHANGES["graduation"]  # no page: opened from the roster
