@@ -88,7 +88,7 @@ def test_the_pupils_page_offers_what_each_type_declares():
 
     assert kinds_for("enrolled") == ["suspension", "abroad", "death", "dropout", "juvenile_placement", "special_move"]
     assert kinds_for("suspended") == ["suspension_extension", "resumption", "death"]
-    assert kinds_for("abroad") == ["abroad_return", "death"] and kinds_for("dropped_out") == ["dropout_return", "death"]
+    assert kinds_for("abroad") == ["abroad_return", "death"] and kinds_for("dropped_out") == ["death", "dropout_return"]
     assert kinds_for("graduated") == []
     assert set(STATUS_CHANGES) == {c for c, t in workflows.TYPES.items() if t.page is not None}
     with pytest.raises(KeyError):
