@@ -1,8 +1,10 @@
 """The change-request engine (学籍变动, 第三章): each change type is declared once, as data.
 
-Kept whole until the change-type modules: the engine (visibility, opening, deciding, queues) is
-reorganised together with the change types by a later session; split now, the same code would
-move twice.
+The change types themselves live in changes/ (one module each); this module is the registry they
+declare into and the engine that runs them. Kept whole (about 700 lines): the declaration
+(ChangeType and what it holds), opening, deciding (the conditional UPDATE that makes two approvers
+one decision), applying the effect and the queues all read the same step rows and the same
+registry; the next split, if it grows, is the declaration part into a module of its own.
 
 A type names its approval steps (who decides, in how many working days), the materials it
 needs, its preconditions and the effect applied when the last step approves. Every decision
