@@ -24,11 +24,18 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 8_000
 VIEWPORT = {"width": 1400, "height": 900}
+STATIC_MAX_AGE = 3600  # seconds the browser may keep a static file
 
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    """The test app served on 127.0.0.1 at a free port (port 0: the OS picks one)."""
+    """The test app served on 127.0.0.1 at a free port (port 0: the OS picks one).
+
+    Static files (Bootstrap, jQuery, Flask-Admin's scripts) may be cached by the browser, as a
+    deployment's web server lets them be: otherwise each page of a journey fetched its twenty
+    assets again from this one-process server."""
+    max_age = app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
@@ -38,10 +45,13 @@ def live_server(app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        app.config["SEND_FILE_MAX_AGE_DEFAULT"] = max_age
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
+    """One chromium per xdist worker, started by the first browser test it runs; every test still
+    gets fresh browser contexts (own cookies and cache)."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
         if os.environ.get("XUEJI_SKIP_E2E") == "1":
