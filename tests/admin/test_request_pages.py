@@ -48,16 +48,21 @@ def raw_words(text: str) -> list[str]:
 
 
 def _parties(req: ChangeRequest) -> dict[str, str]:
-    """role → e-mail of who opens the page: the requester, each step's unit, an official above each step."""
-    parties = {"requester": req.requested_by.email}
+    """e-mail → the roles in which that account opens the page: the requester, each step's unit, an
+    official above each step. An account in several roles (a step's unit is often the official
+    above the step before) opens the page once: the page depends on who looks, not on why."""
+    roles = [("requester", req.requested_by.email)]
     for step in req.steps:
         user = user_of(step.unit)
         if user is not None:
-            parties[f"step {step.seq} ({step.role})"] = user.email
+            roles.append((f"step {step.seq} ({step.role})", user.email))
         above = official_above(step.unit)
         if above is not None:
-            parties[f"above step {step.seq}"] = above.email
-    parties["province"] = "province@xueji.demo"
+            roles.append((f"above step {step.seq}", above.email))
+    roles.append(("province", "province@xueji.demo"))
+    parties: dict[str, str] = {}
+    for role, email in roles:
+        parties[email] = f"{parties[email]}, {role}" if email in parties else role
     return parties
 
 
@@ -78,7 +83,7 @@ def test_every_request_page_renders_for_every_party(app: Flask, type_code: str) 
     clients: dict[str, object] = {}
     failures = []
     for request_id, state, kind, parties in built:
-        for party, email in parties.items():
+        for email, party in parties.items():
             client = clients.get(email) or clients.setdefault(email, login(app, email))  # setdefault alone logged in on every page
             resp = client.get(f"/admin/requests/{request_id}/")  # type: ignore[attr-defined]
             where = f"{type_code} {state} ({kind} pupil) as {party} {email}"
