@@ -58,9 +58,12 @@ def _register_routes(app: Flask) -> None:
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
         # Back to the page the user came from, but never to another site (no open redirect).
+        # A path of "//evil.example/x" or "/\\evil.example" is another host to a browser: refused too.
         ref = urlsplit(request.referrer or "")
         same_site = ref.netloc in ("", request.host) and ref.scheme in ("", "http", "https")
-        return redirect((ref.path or "/") + (f"?{ref.query}" if ref.query else "") if same_site else "/")
+        local_path = ref.path.startswith("/") and not ref.path.startswith(("//", "/\\"))
+        target = ref.path + (f"?{ref.query}" if ref.query else "")
+        return redirect(target if same_site and local_path else "/")
 
     from flask import render_template
     from flask_babel import gettext as _

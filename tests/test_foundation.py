@@ -260,3 +260,11 @@ def test_language_switch_returns_only_to_this_site(app, referrer, target):
     headers = {"Referer": referrer} if referrer else {}
     resp = app.test_client().get("/lang/en", headers=headers)
     assert resp.status_code == 302 and resp.headers["Location"] == target
+
+
+@pytest.mark.parametrize("referer", ["http://localhost//evil.example/x", "//evil.example/x", "http://localhost/\\evil.example",
+                                     "https://evil.example/admin/"])
+def test_language_switch_never_redirects_to_another_host(app, referer: str) -> None:
+    resp = app.test_client().get("/lang/en", headers={"Referer": referer})
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/"
