@@ -17,10 +17,6 @@ PROVINCE_OFFICIAL, CITY_OFFICIAL, COUNTY_OFFICIAL = "province_official", "city_o
 REGISTRAR, PRINCIPAL, DEPUTY = "registrar", "principal", "deputy"
 OFFICIAL_ROLE_FOR_LEVEL = {"province": PROVINCE_OFFICIAL, "city": CITY_OFFICIAL, "county": COUNTY_OFFICIAL}
 SCHOOL_ROLES = (REGISTRAR, PRINCIPAL, DEPUTY)
-# 三员分立 (等保 level 3): the system administrator (ADMIN) manages accounts and units, the security
-# administrator roles and permissions, the audit administrator reads the audit log. The confidentiality
-# officer (保密管理员) of a unit approves its export requests (第二十八条).
-SECURITY_ADMIN, AUDIT_ADMIN, CONFIDENTIALITY_OFFICER = "security_admin", "audit_admin", "confidentiality_officer"
 ROLE_LABELS = {
     ADMIN: "系统管理员",
     PROVINCE_OFFICIAL: "省级教育行政部门",
@@ -29,9 +25,6 @@ ROLE_LABELS = {
     REGISTRAR: "学籍管理员",
     PRINCIPAL: "校长",
     DEPUTY: "分管校领导",
-    SECURITY_ADMIN: "安全管理员",
-    AUDIT_ADMIN: "安全审计员",
-    CONFIDENTIALITY_OFFICER: "保密管理员",
 }
 
 roles_users = Table(

@@ -254,6 +254,8 @@ def test_demo_pupils_are_of_the_age_of_their_grade(ctx):
     ("http://localhost/admin/student/?page=2", "/admin/student/?page=2"),
     ("https://evil.example/phish", "/"),
     ("//evil.example/phish", "/"),
+    ("http://localhost//evil.example/x", "/"),  # the path alone would be another host to a browser
+    ("http://localhost/\\evil.example", "/"),
     (None, "/"),
 ])
 def test_language_switch_returns_only_to_this_site(app, referrer, target):
@@ -261,10 +263,3 @@ def test_language_switch_returns_only_to_this_site(app, referrer, target):
     resp = app.test_client().get("/lang/en", headers=headers)
     assert resp.status_code == 302 and resp.headers["Location"] == target
 
-
-@pytest.mark.parametrize("referer", ["http://localhost//evil.example/x", "//evil.example/x", "http://localhost/\\evil.example",
-                                     "https://evil.example/admin/"])
-def test_language_switch_never_redirects_to_another_host(app, referer: str) -> None:
-    resp = app.test_client().get("/lang/en", headers={"Referer": referer})
-    assert resp.status_code == 302
-    assert resp.headers["Location"] == "/"
