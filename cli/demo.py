@@ -19,12 +19,15 @@ from models.audit import StudentHistory
 from models.org import CITY, COUNTY, PROVINCE, SCHOOL, OrgUnit, child_path
 from models.people import (
     ADMIN,
+    AUDIT_ADMIN,
     CITY_OFFICIAL,
+    CONFIDENTIALITY_OFFICER,
     COUNTY_OFFICIAL,
     PRINCIPAL,
     PROVINCE_OFFICIAL,
     REGISTRAR,
     ROLE_LABELS,
+    SECURITY_ADMIN,
     Role,
     User,
 )
@@ -58,6 +61,9 @@ SCHOOLS = [
 ACCOUNTS = [
     # email, name, unit code, role
     ("admin@xueji.demo", "系统管理员", "21", ADMIN),
+    ("security-admin@xueji.demo", "省厅安全管理员", "21", SECURITY_ADMIN),
+    ("audit-admin@xueji.demo", "省厅审计管理员", "21", AUDIT_ADMIN),
+    ("baomi-heping@xueji.demo", "和平区教育局保密管理员", "210102", CONFIDENTIALITY_OFFICER),
     ("province@xueji.demo", "省厅学籍科", "21", PROVINCE_OFFICIAL),
     ("shenyang@xueji.demo", "沈阳市教育局学籍科", "2101", CITY_OFFICIAL),
     ("dalian@xueji.demo", "大连市教育局学籍科", "2102", CITY_OFFICIAL),

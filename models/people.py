@@ -15,6 +15,10 @@ from models.types import ScopePath
 ADMIN = "admin"
 PROVINCE_OFFICIAL, CITY_OFFICIAL, COUNTY_OFFICIAL = "province_official", "city_official", "county_official"
 REGISTRAR, PRINCIPAL, DEPUTY = "registrar", "principal", "deputy"
+# 三员分立 (issue 13): the system administrator (ADMIN) runs accounts and units, the security
+# administrator roles and permissions, the audit administrator reads the audit log only. The
+# confidentiality officer (保密管理员) of a unit approves its export requests (第二十八条).
+SECURITY_ADMIN, AUDIT_ADMIN, CONFIDENTIALITY_OFFICER = "security_admin", "audit_admin", "confidentiality_officer"
 OFFICIAL_ROLE_FOR_LEVEL = {"province": PROVINCE_OFFICIAL, "city": CITY_OFFICIAL, "county": COUNTY_OFFICIAL}
 SCHOOL_ROLES = (REGISTRAR, PRINCIPAL, DEPUTY)
 ROLE_LABELS = {
@@ -25,6 +29,9 @@ ROLE_LABELS = {
     REGISTRAR: "学籍管理员",
     PRINCIPAL: "校长",
     DEPUTY: "分管校领导",
+    SECURITY_ADMIN: "安全管理员",
+    AUDIT_ADMIN: "审计管理员",
+    CONFIDENTIALITY_OFFICER: "保密管理员",
 }
 
 roles_users = Table(
