@@ -61,9 +61,6 @@ SCHOOLS = [
 ACCOUNTS = [
     # email, name, unit code, role
     ("admin@xueji.demo", "系统管理员", "21", ADMIN),
-    ("security-admin@xueji.demo", "省厅安全管理员", "21", SECURITY_ADMIN),
-    ("audit-admin@xueji.demo", "省厅审计管理员", "21", AUDIT_ADMIN),
-    ("baomi-heping@xueji.demo", "和平区教育局保密管理员", "210102", CONFIDENTIALITY_OFFICER),
     ("province@xueji.demo", "省厅学籍科", "21", PROVINCE_OFFICIAL),
     ("shenyang@xueji.demo", "沈阳市教育局学籍科", "2101", CITY_OFFICIAL),
     ("dalian@xueji.demo", "大连市教育局学籍科", "2102", CITY_OFFICIAL),
@@ -81,6 +78,10 @@ ACCOUNTS = [
     ("school-kangping1@xueji.demo", "郑洁（学籍管理员）", "2121000006", REGISTRAR),
     ("school-special@xueji.demo", "陈红（学籍管理员）", "2421000008", REGISTRAR),
     ("school-workstudy@xueji.demo", "刘强（学籍管理员）", "2521000009", REGISTRAR),
+    # Last, so that each unit's first account stays its registrar or official (tests/changes/helpers.staff).
+    ("security-admin@xueji.demo", "省厅安全管理员", "21", SECURITY_ADMIN),
+    ("audit-admin@xueji.demo", "省厅审计管理员", "21", AUDIT_ADMIN),
+    ("baomi-heping@xueji.demo", "和平区教育局保密管理员", "210102", CONFIDENTIALITY_OFFICER),
 ]
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜"
