@@ -1,0 +1,63 @@
+"""Login failures (等保 level 3; issue 13, point 5): count them per account, lock, audit.
+
+After LOGIN_MAX_FAILURES wrong passwords in a row the account is locked for LOGIN_LOCK_MINUTES;
+while locked, even the right password does not log in (models.people.User.is_locked, asked by
+Flask-Security after the password matched). A successful password resets the count. Every failed
+attempt is audited, with the attempted address when no account has it. The page shows the same
+generic message in every case (SECURITY_RETURN_GENERIC_RESPONSES); the audit row says which.
+
+The failures are committed at once: Flask-Security commits only after a successful login.
+Per-address throttling is public/account_security.py (Flask-Limiter).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import timedelta
+
+from flask import current_app
+
+from extensions import db
+from services import audit, clock
+
+if t.TYPE_CHECKING:
+    from models.people import User
+
+UNKNOWN, WRONG_PASSWORD, LOCKED, DISABLED = "unknown_account", "wrong_password", "locked", "disabled"
+EMAIL_IN_AUDIT = 120  # an attempted address is kept this long at most (the column holds 500)
+
+
+def _lock_window() -> tuple[int, timedelta]:
+    cfg = current_app.config
+    return int(cfg.get("LOGIN_MAX_FAILURES", 5)), timedelta(minutes=int(cfg.get("LOGIN_LOCK_MINUTES", 15)))
+
+
+def wrong_password(user: User) -> None:
+    """Count one more failure; the last allowed one locks the account."""
+    now = clock.now()
+    if user.locked_until is not None and user.locked_until <= now:  # an expired lock starts a fresh count
+        user.locked_until, user.failed_login_count = None, 0
+    user.failed_login_count = (user.failed_login_count or 0) + 1
+    limit, duration = _lock_window()
+    if user.failed_login_count >= limit and user.locked_until is None:
+        user.locked_until = now + duration
+        detail = f"连续 {user.failed_login_count} 次密码错误，锁定至 {user.locked_until:%Y-%m-%d %H:%M}"
+        audit.record(user, "login.locked", "user", user.id, detail)
+
+
+def failed(kind: str, user: User | None, attempted: str | None) -> None:
+    """Audit one failed login (and count it when the password was wrong), then commit."""
+    if kind == WRONG_PASSWORD and user is not None:
+        wrong_password(user)
+    detail = kind if user is not None else f"{kind}: {(attempted or '').strip()[:EMAIL_IN_AUDIT]}"
+    audit.record(user, "login.failed", "user", user.id if user is not None else None, detail)
+    db.session.commit()
+
+
+def succeeded(user: User) -> None:
+    """The password matched and the account is usable: the count starts again. Committed now, since
+    with two-factor the login view answers (the code page) without committing."""
+    if user.failed_login_count or user.locked_until is not None:
+        user.failed_login_count = 0
+        user.locked_until = None
+        db.session.commit()
