@@ -94,7 +94,20 @@ class Config:
     SECURITY_MULTI_FACTOR_RECOVERY_CODES = True
     SECURITY_MULTI_FACTOR_RECOVERY_CODES_N = 8
     SECURITY_TOTP_ISSUER = "学籍通"
-    SECURITY_TWO_FACTOR_POST_SETUP_VIEW = "/admin/"
+    # After a change of method: the recovery codes page, so that nobody is left with none.
+    SECURITY_TWO_FACTOR_POST_SETUP_VIEW = "/mf-recovery-codes"
+    # Flask-Security's Chinese catalogue lacks these (or words them wrongly: "Invalid code" → 密码不正确).
+    SECURITY_MSG_TWO_FACTOR_INVALID_TOKEN = ("验证码不正确。", "error")
+    SECURITY_MSG_TWO_FACTOR_LOGIN_SUCCESSFUL = ("验证码正确，已登录。", "success")
+    SECURITY_MSG_TWO_FACTOR_CHANGE_METHOD_SUCCESSFUL = ("两步验证设置已更新。请生成并保存恢复码。", "success")
+    SECURITY_MSG_TWO_FACTOR_PERMISSION_DENIED = ("您无权进行此操作。", "error")
+    SECURITY_MSG_TWO_FACTOR_METHOD_NOT_AVAILABLE = ("请选择一种两步验证方式。", "error")
+    SECURITY_MSG_TWO_FACTOR_DISABLED = ("两步验证已关闭。", "success")
+    SECURITY_MSG_TWO_FACTOR_SETUP_EXPIRED = ("设置已超时，请重新开始。", "error")
+    SECURITY_MSG_INVALID_RECOVERY_CODE = ("恢复码无效。", "error")
+    SECURITY_MSG_NO_RECOVERY_CODES_SETUP = ("尚未生成恢复码。", "info")
+    SECURITY_MSG_PASSWORD_CHANGE = ("密码已修改。", "success")
+    SECURITY_MSG_INVALID_PASSWORD = ("当前密码不正确。", "error")  # change-password page (login failures stay generic)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
