@@ -23,9 +23,7 @@ class GuardedLoginForm(LoginForm):
             return ok  # the form itself was incomplete (no address, no password, no CSRF token): no attempt
         user = self.user
         if ok:
-            assert user is not None
-            login_guard.succeeded(user)
-            return True
+            return True  # the count is reset when the login is complete (services/login_guard.py)
         if user is None:
             kind = login_guard.UNKNOWN
         elif not self.user_authenticated:

@@ -16,14 +16,21 @@ import typing as t
 from datetime import timedelta
 
 from flask import current_app
+from flask_login import user_logged_in
+from flask_security.signals import user_failed_authn
+from flask_security.tf_plugin import tf_clean_session
 
 from extensions import db
 from services import audit, clock
 
 if t.TYPE_CHECKING:
+    from flask import Flask
+
     from models.people import User
 
 UNKNOWN, WRONG_PASSWORD, LOCKED, DISABLED = "unknown_account", "wrong_password", "locked", "disabled"
+WRONG_CODE = "wrong_code"  # the second factor (TOTP code) after a right password
+COUNTED = (WRONG_PASSWORD, WRONG_CODE)
 EMAIL_IN_AUDIT = 120  # an attempted address is kept this long at most (the column holds 500)
 
 
@@ -47,7 +54,7 @@ def wrong_password(user: User) -> None:
 
 def failed(kind: str, user: User | None, attempted: str | None) -> None:
     """Audit one failed login (and count it when the password was wrong), then commit."""
-    if kind == WRONG_PASSWORD and user is not None:
+    if kind in COUNTED and user is not None:
         wrong_password(user)
     detail = kind if user is not None else f"{kind}: {(attempted or '').strip()[:EMAIL_IN_AUDIT]}"
     audit.record(user, "login.failed", "user", user.id if user is not None else None, detail)
@@ -55,9 +62,26 @@ def failed(kind: str, user: User | None, attempted: str | None) -> None:
 
 
 def succeeded(user: User) -> None:
-    """The password matched and the account is usable: the count starts again. Committed now, since
-    with two-factor the login view answers (the code page) without committing."""
-    if user.failed_login_count or user.locked_until is not None:
-        user.failed_login_count = 0
-        user.locked_until = None
-        db.session.commit()
+    """A complete login (password and, where required, the code): the count starts again. Called
+    from Flask-Login's signal; Flask-Security's view commits afterwards. Not at the password step:
+    else wrong codes, each followed by the right password again, would never lock."""
+    user.failed_login_count = 0
+    user.locked_until = None
+
+
+def init_app(app: Flask) -> None:
+    """Wrong two-factor codes count like wrong passwords (Flask-Security signals them; wrong
+    passwords are counted by forms/login.py). When they lock the account, the half-finished
+    login is dropped: the next attempt starts again at the password, which the lock refuses."""
+
+    @user_logged_in.connect_via(app)
+    def _on_login(sender: t.Any, user: User, **extra: t.Any) -> None:
+        succeeded(user)
+
+    @user_failed_authn.connect_via(app)
+    def _on_failed(sender: t.Any, user: User, auth_type: str, tfa: bool = False, **extra: t.Any) -> None:
+        if not tfa:
+            return
+        failed(WRONG_CODE, user, None)
+        if user.is_locked():
+            tf_clean_session()
