@@ -33,11 +33,13 @@ def create_app(config: object | None = None) -> Flask:
     datastore = SQLAlchemyUserDatastore(db, models.User, models.Role)
     from forms.login import GuardedLoginForm
     from services.passwords import PasswordPolicy
+    from services.two_factor import totp_class
 
     # Lockout and audit of failed logins, and the one password rule (issue 13, points 5 and 6).
     # Flask-Security 5.9's init_app takes form classes but not password_util_cls (only its
     # constructor does, and extensions.py builds it bare): set before init_app instantiates it.
     security._password_util_cls = PasswordPolicy
+    security._totp_cls = totp_class(app.config.get("TOTP_ENCRYPT_COST"))  # same: constructor only
     security.init_app(app, datastore, login_form=GuardedLoginForm)
 
     from admin import init_admin

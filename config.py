@@ -165,6 +165,7 @@ class TestConfig(Config):
     # Cheap argon2 parameters: the algorithm is the same, the suite is faster.
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512}
     LOGIN_RATE_LIMIT = "100000 per minute"  # tests/security/test_lockout.py lowers it
+    TOTP_ENCRYPT_COST = 4  # cheap encryption of the TOTP secrets (services/two_factor.totp_class), like argon2 above
     VERIFY_RATE_LIMIT = "100000 per minute"  # one app serves the whole suite; tests/admin/test_verify_rate_limit.py lowers it
 
     def __init__(self) -> None:

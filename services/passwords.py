@@ -12,6 +12,8 @@ The rule:
 A password must be replaced when someone else chose it (an administrator created the account or
 reset the password: `must_change_password`), and for authority accounts when it is older than
 PASSWORD_MAX_AGE_DAYS. public/account_security.py sends such a user to the change-password page.
+A password's age is wall-clock time (models.clock.system_now), not services.clock: moving the
+school calendar (the tests' and the demo's time travel to next summer) must not expire passwords.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from flask_babel import gettext as _
 from flask_security import PasswordUtil
 from flask_security.signals import password_changed
 
-from services import clock
+from models.clock import system_now
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -89,12 +91,12 @@ class PasswordPolicy(PasswordUtil):
 
 def set_by_other(user: User) -> None:
     """Someone else chose this password (account created or reset): its owner replaces it at first login."""
-    user.password_changed_at = clock.now()
+    user.password_changed_at = system_now()
     user.must_change_password = True
 
 
 def set_by_owner(user: User) -> None:
-    user.password_changed_at = clock.now()
+    user.password_changed_at = system_now()
     user.must_change_password = False
 
 
@@ -104,7 +106,7 @@ def change_reason(user: User) -> str | None:
         return _("Your password was set by someone else. Choose your own password before you continue.")
     max_age = int(current_app.config.get("PASSWORD_MAX_AGE_DAYS", 180))
     changed = user.password_changed_at
-    if user.is_authority and (changed is None or clock.now() - changed > timedelta(days=max_age)):
+    if user.is_authority and (changed is None or system_now() - changed > timedelta(days=max_age)):
         return _("Your password is more than %(n)d days old. Choose a new password before you continue.", n=max_age)
     return None
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import typing as t
 
+from flask_security import Totp
+from passlib.totp import TOTP
+
 from extensions import security
 
 if t.TYPE_CHECKING:
@@ -22,6 +25,20 @@ AUTHENTICATOR = "authenticator"
 DEMO_DOMAIN = "@xueji.demo"
 # Demo only, published in the README: never the secret of a real account.
 DEMO_TOTP_KEY = "XUEJITONGDEMOKEYXUEJITONGDEMOKEY"
+
+
+def totp_class(encrypt_cost: int | None) -> type[Totp]:
+    """Flask-Security's Totp whose secrets are encrypted with 2**encrypt_cost PBKDF2 rounds (None:
+    passlib's default, 14, about 40 ms per use). The tests lower it, as they lower argon2's cost:
+    each official's login decrypts the secret once more."""
+
+    class CostedTotp(Totp):
+        def __init__(self, secrets: dict[str, str] | dict[int, str], issuer: str):
+            super().__init__(secrets, issuer)
+            if encrypt_cost is not None:
+                self._totp = TOTP.using(issuer=issuer, secrets=secrets, encrypt_cost=encrypt_cost)
+
+    return CostedTotp
 
 
 def give_demo_secret(user: User) -> None:

@@ -142,3 +142,10 @@ def test_the_demo_accounts_are_loaded_as_already_changed(app: Flask) -> None:
     with app.app_context():
         users = db.session.scalars(select(User).where(User.email.like("%@xueji.demo"))).all()
         assert users and all(not u.must_change_password and u.password_changed_at for u in users)
+
+
+def test_moving_the_school_calendar_does_not_expire_passwords(as_user, monkeypatch) -> None:
+    """The tests (and demos) travel to next summer with services.clock; a password's age is real time."""
+    later = clock.now() + timedelta(days=400)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert as_user("heping").get("/admin/student/").status_code == 200
