@@ -248,3 +248,7 @@ def print_logins(echo: Callable[[str], None]) -> None:
     echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for email, name, _unit, role in ACCOUNTS:
         echo(f"  {email:34s} {ROLE_LABELS[role]:10s} {name}")
+    from services.two_factor import DEMO_TOTP_KEY
+
+    echo(f"县级及以上和管理员账号登录时还需两步验证码：身份验证器应用添加演示密钥 {DEMO_TOTP_KEY}（仅限演示），"
+         "或运行 flask --app app demo-totp 邮箱 显示当前验证码。")
