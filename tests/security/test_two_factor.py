@@ -112,6 +112,9 @@ def test_two_factor_is_optional_for_a_school_and_can_be_turned_on(app: Flask, as
     action = html.unescape(ACTION_RE.search(page).group(1))
     resp = c.post_form(action, {"code": _code_for_key(key)}, token_from="/tf-setup")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/mf-recovery-codes")
+    page = c.post_form("/mf-recovery-codes", {"generate_new_codes": "1"}).get_data(as_text=True)
+    shown = re.findall(r"<li class=\"fs-div\"><code>([^<]+)</code>", page)
+    assert len(shown) == 8 and "妥善保管" in page  # SECURITY_MULTI_FACTOR_RECOVERY_CODES_N, once shown
     page = c.get("/tf-setup").get_data(as_text=True)
     assert "已开启" in page and "关闭两步验证" in page  # a school may turn it off again
     _, location = _password_step(app, "school-heping1@xueji.demo")
