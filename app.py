@@ -31,7 +31,16 @@ def create_app(config: object | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     datastore = SQLAlchemyUserDatastore(db, models.User, models.Role)
-    security.init_app(app, datastore)
+    from forms.login import GuardedLoginForm
+    from services.passwords import PasswordPolicy
+    from services.two_factor import totp_class
+
+    # Lockout and audit of failed logins, and the one password rule (issue 13, points 5 and 6).
+    # Flask-Security 5.9's init_app takes form classes but not password_util_cls (only its
+    # constructor does, and extensions.py builds it bare): set before init_app instantiates it.
+    security._password_util_cls = PasswordPolicy
+    security._totp_cls = totp_class(app.config.get("TOTP_ENCRYPT_COST"))  # same: constructor only
+    security.init_app(app, datastore, login_form=GuardedLoginForm)
 
     from admin import init_admin
 
@@ -39,6 +48,9 @@ def create_app(config: object | None = None) -> Flask:
     from public import init_public
 
     init_public(app)  # pages without login: /verify/<code> for certificates
+    from public.account_security import init_account_security
+
+    init_account_security(app)  # login rate limit, forced password change (issue 13)
     _register_routes(app)
     _register_login_audit(app)
 

@@ -24,6 +24,31 @@ def _instance_secrets() -> dict[str, str]:
     return {k: os.environ.get(k) or stored[k] for k in ("SECRET_KEY", "SECURITY_PASSWORD_SALT")}
 
 
+def _two_factor_secrets() -> dict[str, object]:
+    """Keys of Flask-Security's two-factor (issue 13, point 7): SECURITY_TOTP_SECRETS encrypts each
+    user's TOTP secret, SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS the recovery codes. From the
+    environment (JSON: {"1": "..."} and ["..."]), else generated once into instance/secrets.json
+    (added to an existing file, which keeps its other keys)."""
+    from cryptography.fernet import Fernet
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        "SECURITY_TOTP_SECRETS": lambda: {"1": secrets.token_urlsafe(32)},
+        "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS": lambda: [Fernet.generate_key().decode()],
+    }
+    missing = {k: make() for k, make in wanted.items() if k not in stored}
+    if missing:
+        stored.update(missing)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    found = {k: json.loads(os.environ[k]) if os.environ.get(k) else stored[k] for k in wanted}
+    found["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"] = [
+        k.encode() for k in found["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"]]  # type: ignore[union-attr]
+    return found
+
+
 def database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'xueji.db'}"
 
@@ -53,6 +78,36 @@ class Config:
     SECURITY_POST_LOGOUT_VIEW = "/login"
     SECURITY_USER_IDENTITY_ATTRIBUTES = [{"email": {"mapper": "flask_security.uia_email_mapper", "case_insensitive": True}}]
     SECURITY_MSG_LOGIN = ("请先登录。", "info")
+    # Account security (issue 13, points 5–7; services/login_guard.py, services/passwords.py,
+    # services/two_factor.py). Login: LOGIN_MAX_FAILURES wrong passwords lock the account for
+    # LOGIN_LOCK_MINUTES; each client address may post the login form LOGIN_RATE_LIMIT times
+    # (Flask-Limiter syntax, counters in RATELIMIT_STORAGE_URI).
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute"
+    SECURITY_PASSWORD_LENGTH_MIN = 10
+    PASSWORD_MAX_AGE_DAYS = 180  # authority accounts only
+    SECURITY_PASSWORD_CHECK_BREACHED = False  # no outside service: the common list is local (zxcvbn)
+    SECURITY_TWO_FACTOR = True
+    SECURITY_TWO_FACTOR_ENABLED_METHODS = ["authenticator"]
+    SECURITY_TWO_FACTOR_RESCUE_EMAIL = False  # no mail here: recovery codes are the way back in
+    SECURITY_MULTI_FACTOR_RECOVERY_CODES = True
+    SECURITY_MULTI_FACTOR_RECOVERY_CODES_N = 8
+    SECURITY_TOTP_ISSUER = "学籍通"
+    # After a change of method: the recovery codes page, so that nobody is left with none.
+    SECURITY_TWO_FACTOR_POST_SETUP_VIEW = "/mf-recovery-codes"
+    # Flask-Security's Chinese catalogue lacks these (or words them wrongly: "Invalid code" → 密码不正确).
+    SECURITY_MSG_TWO_FACTOR_INVALID_TOKEN = ("验证码不正确。", "error")
+    SECURITY_MSG_TWO_FACTOR_LOGIN_SUCCESSFUL = ("验证码正确，已登录。", "success")
+    SECURITY_MSG_TWO_FACTOR_CHANGE_METHOD_SUCCESSFUL = ("两步验证设置已更新。请生成并保存恢复码。", "success")
+    SECURITY_MSG_TWO_FACTOR_PERMISSION_DENIED = ("您无权进行此操作。", "error")
+    SECURITY_MSG_TWO_FACTOR_METHOD_NOT_AVAILABLE = ("请选择一种两步验证方式。", "error")
+    SECURITY_MSG_TWO_FACTOR_DISABLED = ("两步验证已关闭。", "success")
+    SECURITY_MSG_TWO_FACTOR_SETUP_EXPIRED = ("设置已超时，请重新开始。", "error")
+    SECURITY_MSG_INVALID_RECOVERY_CODE = ("恢复码无效。", "error")
+    SECURITY_MSG_NO_RECOVERY_CODES_SETUP = ("尚未生成恢复码。", "info")
+    SECURITY_MSG_PASSWORD_CHANGE = ("密码已修改。", "success")
+    SECURITY_MSG_INVALID_PASSWORD = ("当前密码不正确。", "error")  # change-password page (login failures stay generic)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -101,12 +156,16 @@ class Config:
         s = _instance_secrets()
         self.SECRET_KEY = s["SECRET_KEY"]
         self.SECURITY_PASSWORD_SALT = s["SECURITY_PASSWORD_SALT"]
+        for key, value in _two_factor_secrets().items():
+            setattr(self, key, value)
 
 
 class TestConfig(Config):
     TESTING = True
     # Cheap argon2 parameters: the algorithm is the same, the suite is faster.
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 512}
+    LOGIN_RATE_LIMIT = "100000 per minute"  # tests/security/test_lockout.py lowers it
+    TOTP_ENCRYPT_COST = 4  # cheap encryption of the TOTP secrets (services/two_factor.totp_class), like argon2 above
     VERIFY_RATE_LIMIT = "100000 per minute"  # one app serves the whole suite; tests/admin/test_verify_rate_limit.py lowers it
 
     def __init__(self) -> None:

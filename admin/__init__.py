@@ -82,6 +82,10 @@ def init_admin(app: Flask) -> Admin:
     graduation.register(admin)
     certificates.register(admin)
     statistics.register(admin)
+    # My account (issue 13, points 6–7): the password, and two-factor login (optional for schools).
+    admin.add_link(MenuLink(name=_l("Change password"), url="/change", category=_l("My account")))
+    admin.add_link(MenuLink(name=_l("Two-factor login"), url="/tf-setup", category=_l("My account")))
+    admin.add_link(MenuLink(name=_l("Recovery codes"), url="/mf-recovery-codes", category=_l("My account")))
     admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
     admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
     admin.add_link(MenuLink(name=_l("Log out"), url="/logout"))

@@ -57,5 +57,13 @@ class UserView(ScopedModelView):
         return and_(base, User.scope_path != actor.unit.path)  # not the official's own colleagues
 
 
+    def edit_form(self, obj: t.Any = None) -> t.Any:
+        # Flask-Admin's Unique validator (email) recognises the edited row by form._obj, which its
+        # own BaseForm sets and Flask-WTF's FlaskForm (form_base_class) does not: without it every
+        # edit, such as an administrator resetting a password, failed with "already exists".
+        form = super().edit_form(obj)
+        form._obj = obj
+        return form
+
     def on_model_change(self, form: t.Any, model: User, is_created: bool) -> None:
         save_user(model, current_actor(), form.new_password.data or None, is_created)

@@ -309,8 +309,25 @@ def build_tree(app, cities, counties: list[County], schools: list[School], timin
                                         fs_uniquifier=uuid.uuid4().hex, unit=unit, scope_path=unit.path,
                                         roles=[roles[role]]))
                 db.session.commit()
+        _secure_bench_users(list(wanted))
         db.session.commit()
         return {"school": school.code, "county": county, "city": city}
+
+
+def _secure_bench_users(emails: list[str]) -> None:
+    """Issue 13: like the demo accounts, the bench users' passwords count as their own, and the
+    authority ones log in with the public demo TOTP secret (bench/list_pages.py types its code)."""
+    from sqlalchemy import select
+
+    from extensions import db
+    from models.people import User
+    from services import passwords, two_factor
+
+    for user in db.session.scalars(select(User).where(User.email.in_(emails))):
+        if user.password_changed_at is None or user.must_change_password:
+            passwords.set_by_owner(user)
+        if user.is_authority and not user.tf_totp_secret:
+            two_factor.give_demo_secret(user)
 
 
 # --- pupils --------------------------------------------------------------------------

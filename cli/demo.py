@@ -162,6 +162,7 @@ def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool
             unit=units[unit_code], scope_path=units[unit_code].path, roles=[roles[role]],
         ))
     db.session.flush()
+    _secure_demo_accounts()
     add_pupils(units, pupils)
     if registrars:
         add_registrars(units)
@@ -173,6 +174,17 @@ def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool
             real.requests_in_every_state()
     db.session.commit()
     return True
+
+
+def _secure_demo_accounts() -> None:
+    """Issue 13: the demo passwords count as chosen by their owners today (no forced change, so the
+    README's logins work), and the accounts that must use two-factor get the public demo secret."""
+    from services import passwords, two_factor
+
+    for user in db.session.scalars(select(User)):
+        passwords.set_by_owner(user)
+        if user.is_authority:
+            two_factor.give_demo_secret(user)
 
 
 def add_registrars(units: dict[str, OrgUnit]) -> None:
@@ -236,3 +248,7 @@ def print_logins(echo: Callable[[str], None]) -> None:
     echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for email, name, _unit, role in ACCOUNTS:
         echo(f"  {email:34s} {ROLE_LABELS[role]:10s} {name}")
+    from services.two_factor import DEMO_TOTP_KEY
+
+    echo(f"县级及以上和管理员账号登录时还需两步验证码：身份验证器应用添加演示密钥 {DEMO_TOTP_KEY}（仅限演示），"
+         "或运行 flask --app app demo-totp 邮箱 显示当前验证码。")

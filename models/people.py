@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_security import RoleMixin, UserMixin
+from flask_security import AsaList, RoleMixin, UserMixin
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models import clock
 from models.org import OrgUnit
 from models.types import ScopePath
 
@@ -21,6 +23,9 @@ REGISTRAR, PRINCIPAL, DEPUTY = "registrar", "principal", "deputy"
 SECURITY_ADMIN, AUDIT_ADMIN, CONFIDENTIALITY_OFFICER = "security_admin", "audit_admin", "confidentiality_officer"
 OFFICIAL_ROLE_FOR_LEVEL = {"province": PROVINCE_OFFICIAL, "city": CITY_OFFICIAL, "county": COUNTY_OFFICIAL}
 SCHOOL_ROLES = (REGISTRAR, PRINCIPAL, DEPUTY)
+# 等保 level 3 (issue 13, point 7): these accounts cannot log in without a second factor (TOTP);
+# school accounts may turn it on. Authority accounts also change their password every 180 days (point 6).
+AUTHORITY_ROLES = frozenset({*OFFICIAL_ROLE_FOR_LEVEL.values(), ADMIN, SECURITY_ADMIN, AUDIT_ADMIN, CONFIDENTIALITY_OFFICER})
 ROLE_LABELS = {
     ADMIN: "系统管理员",
     PROVINCE_OFFICIAL: "省级教育行政部门",
@@ -73,6 +78,18 @@ class User(db.Model, UserMixin):
     # Denormalised from unit.path so that user lists are scoped like students.
     scope_path: Mapped[str] = mapped_column(ScopePath(), index=True)
 
+    # Account security (issue 13, points 5–7). Login failures since the last success, and the end of
+    # a lockout (services/login_guard.py); the password's age and whether its owner must replace it
+    # (set when someone else chose it: services/passwords.py); Flask-Security's two-factor fields.
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    tf_primary_method: Mapped[str | None] = mapped_column(String(64))
+    tf_totp_secret: Mapped[str | None] = mapped_column(String(255))
+    tf_phone_number: Mapped[str | None] = mapped_column(String(128))
+    mf_recovery_codes: Mapped[list[str] | None] = mapped_column(MutableList.as_mutable(AsaList()))
+
     unit: Mapped[OrgUnit] = relationship()
     roles = relationship("Role", secondary=roles_users, backref="users")
 
@@ -91,6 +108,29 @@ class User(db.Model, UserMixin):
     @property
     def is_school_user(self) -> bool:
         return bool(self.role_names & set(SCHOOL_ROLES))
+
+    @property
+    def is_authority(self) -> bool:
+        return bool(self.role_names & AUTHORITY_ROLES)
+
+    # Flask-Security hooks (UserMixin, 5.8+). The login form asks is_locked() after the password
+    # matched: a locked account stays out even with the right password. The login page shows the
+    # one generic failure message whatever is appended here (SECURITY_RETURN_GENERIC_RESPONSES).
+    def is_locked(self, form_error: list[str] | None = None) -> bool:
+        locked = self.locked_until is not None and self.locked_until > clock.now()
+        if locked and form_error is not None:
+            form_error.append("登录失败。")
+        return locked
+
+    def check_tf_required(self, tf_setup_methods: list[tuple[str, str]], tf_fresh: bool) -> tuple[bool, list[tuple[str, str]]]:
+        """Two-factor for authority accounts always (set up at their first login), for others once set up."""
+        if self.is_authority or tf_setup_methods:
+            return True, tf_setup_methods
+        return False, tf_setup_methods
+
+    def check_tf_required_setup(self) -> bool:
+        """The setup page offers no "disable" to an account that must keep its second factor."""
+        return self.is_authority
 
     def __str__(self) -> str:
         return f"{self.name or self.email}（{self.unit.name if self.unit else ''}）"

@@ -13,14 +13,13 @@ from sqlalchemy import func, select
 from extensions import db
 from models.org import SCHOOL
 from models.people import ADMIN, OFFICIAL_ROLE_FOR_LEVEL, SCHOOL_ROLES, User
-from services import audit, scope
+from services import audit, passwords, scope
 from services.errors import NotInScope, RuleViolation
 
 if TYPE_CHECKING:
     from models.org import OrgUnit
 
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-MIN_PASSWORD = 8
 
 
 def may_manage(actor: User, unit: OrgUnit) -> bool:
@@ -62,12 +61,16 @@ def save_user(user: User, actor: User, new_password: str | None, is_new: bool) -
         problems += role_problems(user.unit, {r.name for r in user.roles}, actor)
         if is_new and not new_password:
             problems.append(("new_password", str(_l("A new account needs a password."))))
-        if new_password and len(new_password) < MIN_PASSWORD:
-            problems.append(("new_password", str(_l("A password has at least %(n)d characters.", n=MIN_PASSWORD))))
+        if new_password:  # the one password rule (services/passwords.py), as on the change-password page
+            problems += [("new_password", m) for m in passwords.problems(new_password, user.email, user.name)]
         if problems:
             raise RuleViolation(problems)
         if new_password:
             user.password = hash_password(new_password)
+            if user.id != actor.id:  # chosen by someone else: its owner replaces it at first login
+                passwords.set_by_other(user)
+            else:
+                passwords.set_by_owner(user)
         if is_new:
             user.fs_uniquifier = uuid.uuid4().hex
             db.session.add(user)

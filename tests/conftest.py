@@ -249,11 +249,28 @@ class Client(FlaskClient):
         return self.post(url, data=data, **kw)
 
 
+def totp_code(app: Flask, email: str) -> str:
+    """The code an authenticator app shows now for this account's stored TOTP secret."""
+    from sqlalchemy import func, select
+
+    from models.people import User
+    from services.two_factor import current_code
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        assert user is not None and user.tf_totp_secret, f"{email} has no two-factor secret"
+        return current_code(user)
+
+
 def login(app: Flask, email: str, password: str = DEMO_PASSWORD) -> Client:
+    """Log in; an account with two-factor (authority accounts: issue 13) also passes the code step."""
     app.test_client_class = Client
     client: Client = app.test_client()  # type: ignore[assignment]
     resp = client.post_form("/login", {"email": email, "password": password})
     assert resp.status_code == 302, f"login of {email} failed"
+    if "/tf-validate" in resp.headers["Location"]:
+        resp = client.post_form("/tf-validate", {"code": totp_code(app, email)})
+        assert resp.status_code == 302 and "/tf-validate" not in resp.headers["Location"], f"code step of {email} failed"
     return client
 
 

@@ -120,7 +120,12 @@ def test_official_creates_a_registrar_for_a_school_below(as_user, app):
         assert u.unit.code == HEPING1 and u.scope_path == u.unit.path and u.password != "Secret#2026"
     from tests.conftest import login
 
-    assert login(app, "new.registrar@xueji.demo", "Secret#2026").get("/admin/student/").status_code == 200
+    client = login(app, "new.registrar@xueji.demo", "Secret#2026")
+    # Chosen by the official: the new registrar replaces it first (issue 13, point 6).
+    assert client.get("/admin/student/").headers["Location"].endswith("/change")
+    client.post_form("/change", {"password": "Secret#2026", "new_password": "Eigenes#2026x",
+                                 "new_password_confirm": "Eigenes#2026x"})
+    assert client.get("/admin/student/").status_code == 200
 
 
 @pytest.mark.parametrize("role, code, why", [
