@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from models.access_review import AccessReview, AccessReviewItem
 from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, GradeRecord, HealthRecord, QualityReport
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay, OfficialCalendarYear
@@ -17,6 +18,8 @@ from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
 
 __all__ = [
+    "AccessReview",
+    "AccessReviewItem",
     "Absence",
     "ApprovalStep",
     "ArchiveBackup",
