@@ -217,6 +217,13 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
         super().__init__(model, db, *args, **kwargs)
 
+    def edit_form(self, obj: t.Any = None) -> t.Any:
+        form = super().edit_form(obj)
+        # Flask-Admin's Unique validator recognises the edited row by `form._obj`, which only its own
+        # BaseForm sets: without it, saving a row with its unchanged e-mail said "already exists".
+        form._obj = obj
+        return form
+
     # --- the rule -------------------------------------------------------------
     def scope_column(self) -> t.Any:
         """The path column of the model that the scope rule tests."""

@@ -96,6 +96,10 @@ def default_roles(unit: OrgUnit | None, actor: User) -> list[Role]:
 def save_user(user: User, actor: User, new_password: str | None, is_new: bool) -> User:
     with db.session.no_autoflush:
         problems: list[tuple[str, str]] = []
+        before = set() if is_new else _role_names_before(user)
+        after = {r.name for r in user.roles}
+        if user.id == actor.id and after != before:  # checked first: the actor's own rights are what changed
+            raise RuleViolation([("roles", str(_l("Nobody changes the roles of their own account.")))])
         if is_new and not may_create(actor):
             raise RuleViolation(str(_l("Only a system administrator or an education authority creates accounts.")))
         user.email = (user.email or "").strip().lower()
@@ -109,13 +113,8 @@ def save_user(user: User, actor: User, new_password: str | None, is_new: bool) -
             raise NotInScope()
         if user.unit is not None and not may_manage(actor, user.unit):
             raise NotInScope()
-        before = set() if is_new else _role_names_before(user)
-        after = {r.name for r in user.roles}
-        if after != before:
-            if not duties.grants_roles(actor):
-                problems.append(("roles", str(_l("Only the security administrator changes an account's roles (三员分立)."))))
-            elif user.id == actor.id:
-                problems.append(("roles", str(_l("Nobody changes the roles of their own account."))))
+        if after != before and not duties.grants_roles(actor):
+            problems.append(("roles", str(_l("Only the security administrator changes an account's roles (三员分立)."))))
         if is_new and not duties.grants_roles(actor):
             user.roles = default_roles(user.unit, actor)
             after = {r.name for r in user.roles}
