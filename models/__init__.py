@@ -18,9 +18,9 @@ from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
 
 __all__ = [
+    "Absence",
     "AccessReview",
     "AccessReviewItem",
-    "Absence",
     "ApprovalStep",
     "ArchiveBackup",
     "ArchiveDocument",

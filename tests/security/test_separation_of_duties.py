@@ -83,7 +83,7 @@ def test_no_administrator_reads_pupils_requests_or_exports(app, as_user, who):
     for url in ("/admin/student/", f"/admin/student/details/?id={sid}", f"/admin/student/edit/?id={sid}",
                 "/admin/requests/", "/admin/student/export/csv/", "/admin/student/export/xlsx/",
                 "/admin/imports/", "/admin/problems/", "/admin/archive/", "/admin/statistics/",
-                f"/admin/student/ajax/lookup/?name=school&query=沈"):
+                "/admin/student/ajax/lookup/?name=school&query=沈"):
         resp = c.get(url)
         assert resp.status_code in (403, 404), (url, resp.status_code)
         assert name not in resp.get_data(as_text=True)
