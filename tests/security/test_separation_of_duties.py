@@ -251,3 +251,21 @@ def test_audit_rows_refuse_orm_updates_and_deletes(ctx):
     db.session.delete(row)
     with pytest.raises(AuditLogIsAppendOnly):
         db.session.flush()
+
+
+def test_administrator_manages_units_but_does_not_move_pupils(app, as_user):
+    from models.org import OrgUnit
+
+    with app.app_context():
+        county = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "210102"))
+        heping1 = school(HEPING1).id
+    c = as_user("admin")
+    resp = c.post_form("/admin/school/new/", {"code": "2121000099", "name": "沈阳市和平区新建小学", "school_kind": "primary",
+                                              "parent": str(county), "active": "y"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:800]
+    with app.app_context():
+        made = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "2121000099"))
+        assert made is not None and made.supervisor_id == county
+    # a merger or closure moves pupils' records: not the system administrator's
+    assert c.get(f"/admin/school/{heping1}/merge").status_code == 403
+    assert 'id="school-actions"' not in c.get(f"/admin/school/details/?id={heping1}").get_data(as_text=True)
