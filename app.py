@@ -135,6 +135,10 @@ def _register_login_audit(app: Flask) -> None:
         if current_user.is_authenticated:
             audit.set_actor(current_user)
 
+    from services.dormant_accounts import refuse_dormant_login
+
+    app.before_request(refuse_dormant_login)  # 90 days unseen: disabled before the login is checked
+
     @user_logged_in.connect_via(app)
     def _on_login(sender, user, **extra):
         audit.record(user, "login", "user", user.id)

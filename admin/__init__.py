@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 
 from admin import certificates, graduation, statistics
+from admin.access_review import AccessReviewView
 from admin.archive import ArchiveView
 from admin.audit import AuditView
-from admin.base import SecureIndexView, current_actor
+from admin.base import PupilDataLink, SecureIndexView, current_actor
 from admin.calendar import CalendarDayView, OfficialNoticeView
 from admin.changes import ChangeRequestView
 from admin.imports import ImportView
@@ -28,6 +29,7 @@ from admin.students import StudentView
 from admin.users import UserView
 from models.org import OrgUnit
 from models.people import ROLE_LABELS
+from services.duties import reads_pupils
 from services.home import home_of
 
 
@@ -37,8 +39,10 @@ class HomeView(SecureIndexView):
     @expose("/")
     def index(self):
         actor = current_actor()
-        home = home_of(actor)
         roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(actor.role_names))
+        if not reads_pupils(actor):  # 三员分立: no queues, counts or dashboards of pupils
+            return self.render("admin/home_duties.html", actor=actor, roles=roles, duties=sorted(actor.role_names))
+        home = home_of(actor)
         return self.render("admin/home.html", actor=actor, roles=roles, schools=home.schools,
                            queues=home.queues, notes=home.notes, **dashboard_context(actor))
 
@@ -59,17 +63,18 @@ def init_admin(app: Flask) -> Admin:
     status_changes = _l("Status changes")
     admin.add_view(ChangeRequestView(name=_l("Change requests"), endpoint="requests", category=status_changes))
     admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=status_changes))
-    admin.add_link(MenuLink(name=_l("Archive handovers"), endpoint="status.handovers", category=status_changes))
+    admin.add_link(PupilDataLink(name=_l("Archive handovers"), endpoint="status.handovers", category=status_changes))
     # 第二十三条: the dropouts of one's area, for the county bureau and the township (the student
     # list filtered by status; flt0_3 is StudentView's status filter, tests/admin/test_status_views.py).
-    admin.add_link(MenuLink(name=_l("Dropouts"), url=DROPOUT_LIST_URL, category=status_changes))
+    admin.add_link(PupilDataLink(name=_l("Dropouts"), url=DROPOUT_LIST_URL, category=status_changes))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
     admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
+    admin.add_view(AccessReviewView(name=_l("Access review"), endpoint="access_review", category=_l("Organisation")))
     admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=_l("Archives")))
     admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=_l("Archives")))
-    admin.add_link(MenuLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=_l("Archives")))
+    admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=_l("Archives")))
     register_globals(app)
     admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))

@@ -14,17 +14,18 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import ActionsMixin
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.menu import MenuLink
 from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import true
+from sqlalchemy import false, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
-from services import audit, scope
+from services import audit, duties, scope
 from services.commands import Command
 from services.commands import refusals as command_refusals
 from services.errors import NotInScope, RuleViolation
@@ -35,16 +36,20 @@ def current_actor():
 
 
 class AccessMixin:
-    """Login required; optionally limited to some roles. Admins pass every role check."""
+    """Login required, and one of `allowed_roles`. Left at None, a view shows pupil data and is
+    open to the business roles only (三员分立, services/duties.py): the system, security and audit
+    administrators and the confidentiality officer pass no role check they are not named in."""
 
     allowed_roles: t.ClassVar[frozenset[str] | None] = None
+    open_to_every_account: t.ClassVar[bool] = False  # the home page: whatever roles the account holds
 
     def is_accessible(self) -> bool:
         if not current_user.is_authenticated or not current_user.active:
             return False
-        if self.allowed_roles is None or current_user.is_admin:
+        if self.open_to_every_account:
             return True
-        return bool(current_user.role_names & self.allowed_roles)
+        allowed = duties.BUSINESS_ROLES if self.allowed_roles is None else self.allowed_roles
+        return bool(current_user.role_names & allowed)
 
     def inaccessible_callback(self, name: str, **kwargs: t.Any):
         if not current_user.is_authenticated:
@@ -159,7 +164,15 @@ def refusals(commands: t.Mapping[str, Command[t.Any]], target: t.Any) -> dict[st
 
 
 class SecureIndexView(AccessMixin, AdminIndexView):
-    pass
+    open_to_every_account = True
+
+
+class PupilDataLink(MenuLink):
+    """A menu link to a page of pupil data: shown to the business roles only (no dead links for
+    the administrators, whose pages answer 403)."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and duties.reads_pupils(current_actor()))
 
 
 class SecureBaseView(AccessMixin, BaseView):
@@ -204,6 +217,13 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
         super().__init__(model, db, *args, **kwargs)
 
+    def edit_form(self, obj: t.Any = None) -> t.Any:
+        form = super().edit_form(obj)
+        # Flask-Admin's Unique validator recognises the edited row by `form._obj`, which only its own
+        # BaseForm sets: without it, saving a row with its unchanged e-mail said "already exists".
+        form._obj = obj
+        return form
+
     # --- the rule -------------------------------------------------------------
     def scope_column(self) -> t.Any:
         """The path column of the model that the scope rule tests."""
@@ -219,7 +239,11 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
         return self.scope_filter()
 
     def scoped_query(self) -> t.Any:
-        return super().get_query().filter(self.list_scope_filter())
+        query = super().get_query().filter(self.list_scope_filter())
+        pupil_rows = self.model.__tablename__ not in scope.ORGANISATION_TABLES
+        if pupil_rows and current_user.is_authenticated and not duties.has_row_scope(current_actor()):
+            return query.filter(false())  # a list's own scope (e.g. scope.listing) gives the 三员 no rows either
+        return query
 
     # --- every path -----------------------------------------------------------
     def get_query(self) -> t.Any:

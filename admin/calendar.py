@@ -25,7 +25,8 @@ from wtforms import StringField, TextAreaField
 from admin.base import STALE_MESSAGE, AccessMixin, SecureBaseView, ServiceErrorsMixin, current_actor, run_command
 from extensions import db
 from models.calendar import CalendarDay, OfficialCalendarYear
-from services import calendar_notices, clock
+from models.people import ADMIN
+from services import calendar_notices, clock, duties
 from services.calendar_notices import calendar_day_deleted, delete_calendar_day, save_calendar_day
 from services.commands.records import EDIT_CALENDAR
 from services.workdays import SOURCE_ESTIMATE, SOURCE_LIBRARY, SOURCE_NOTICE, year_source
@@ -45,7 +46,12 @@ SOURCE_LABELS = {
 }
 
 
+# Everyone working with deadlines reads the calendar; the system administrator sets it up (三员分立).
+CALENDAR_READERS = duties.BUSINESS_ROLES | {ADMIN}
+
+
 class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
+    allowed_roles = CALENDAR_READERS
     form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
     column_list = ("day", "is_workday", "note")
     column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note")}
@@ -131,6 +137,8 @@ def _days_text(days: list[str]) -> str:
 
 class OfficialNoticeView(SecureBaseView):
     """节假日通知: a year is official only once its whole notice is entered here."""
+
+    allowed_roles = CALENDAR_READERS
 
     @expose("/")
     def index(self) -> t.Any:

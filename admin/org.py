@@ -18,7 +18,7 @@ from extensions import db
 from forms.changes import HandoverForm
 from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, OrgUnit
 from models.people import ADMIN, OFFICIAL_ROLE_FOR_LEVEL
-from services import codes, scope
+from services import codes, duties, scope
 from services.org import authorities_for, close_school, merge_schools, save_school
 
 ORG_LABELS = {
@@ -26,7 +26,9 @@ ORG_LABELS = {
     "school_kind": _l("Kind of school"), "supervisor": _l("Supervising authority"), "is_rural": _l("Rural"),
     "central_school": _l("Township central school"), "active": _l("Active"), "path": _l("Path"),
 }
-OFFICIALS = frozenset({ADMIN, *OFFICIAL_ROLE_FOR_LEVEL.values()})
+OFFICIALS = frozenset(OFFICIAL_ROLE_FOR_LEVEL.values())
+# 三员分立: the system administrator manages units (and accounts, admin/users.py) without pupil data.
+UNIT_MANAGERS = frozenset({ADMIN, *OFFICIALS})
 
 
 def _counties() -> t.Any:
@@ -45,6 +47,7 @@ class SchoolView(ScopedModelView):
     """学校: officials create and edit schools in their subtree; school users see their own."""
 
     always_count = True
+    allowed_roles = duties.BUSINESS_ROLES | {ADMIN}
 
     column_list = ("code", "name", "school_kind", "parent", "supervisor", "is_rural", "central_school", "active")
     column_labels = ORG_LABELS
@@ -104,7 +107,7 @@ class SchoolView(ScopedModelView):
     def _handover(self, school_id: int, kind: str) -> t.Any:
         actor = current_actor()
         school = self.get_one(school_id)  # 404 outside scope
-        if not (actor.is_official or actor.is_admin):
+        if not actor.is_official:  # a merger or closure moves pupils' records (三员分立)
             abort(403)
         form = HandoverForm()
         levels = (SCHOOL,) if kind == "merge" else (SCHOOL, *AUTHORITY_LEVELS)
@@ -140,7 +143,7 @@ class AuthorityView(ReadOnlyScopedView):
     column_searchable_list = ("name", "code")
     column_default_sort = "path"
     column_formatters = {"level": lambda v, c, m, n: codes.label("org_level", m.level)}
-    allowed_roles = OFFICIALS
+    allowed_roles = UNIT_MANAGERS
 
     def scope_column(self) -> t.Any:
         return OrgUnit.path

@@ -53,7 +53,7 @@ def other_record_text(actor: t.Any, other: Student | None) -> Markup | str:
         return ""
     if scope.covers(actor, other.scope_path):
         return Markup('<a href="{}">{}</a>').format(url_for("student.details_view", id=other.id), other.name)
-    if actor.is_official or actor.is_admin:
+    if actor.is_official:
         return _("A record of %(school)s", school=other.school.name)
     return _("Another record")
 

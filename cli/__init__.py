@@ -86,6 +86,23 @@ def register_commands(app: Flask) -> None:
             click.echo(str(_l("%(n)d pupils imported into %(school)s; they wait for the approval of the supervising authority.",
                               n=count, school=school.name)))
 
+    @app.cli.group("accounts")
+    def accounts() -> None:
+        """User accounts: housekeeping of the security rules (issue 13)."""
+
+    @accounts.command("disable-dormant")
+    def disable_dormant() -> None:
+        """Disable the accounts nobody has logged in with for 90 days (each one audited). Meant to
+        run daily; the task queue that will schedule it comes with a later issue."""
+        from extensions import db
+        from services import dormant_accounts
+
+        users = dormant_accounts.disable_dormant()
+        db.session.commit()
+        for user in users:
+            click.echo(f"已停用：{user.email}")
+        click.echo(f"共停用 {len(users)} 个连续 {dormant_accounts.DORMANT_DAYS} 天未登录的账号。")
+
     @app.cli.command("check-duplicates")
     def check_duplicates() -> None:
         """查重 (第七条): rescan the whole province for soft duplicates and invalid ID numbers."""

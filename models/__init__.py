@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from models.access_review import AccessReview, AccessReviewItem
 from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, GradeRecord, HealthRecord, QualityReport
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay, OfficialCalendarYear
@@ -18,6 +19,8 @@ from models.student import Guardian, Student
 
 __all__ = [
     "Absence",
+    "AccessReview",
+    "AccessReviewItem",
     "ApprovalStep",
     "ArchiveBackup",
     "ArchiveDocument",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models import clock
+from models.clock import system_now
 from models.org import OrgUnit
 from models.types import ScopePath
 
@@ -74,6 +75,8 @@ class User(db.Model, UserMixin):
     last_login_ip: Mapped[str | None] = mapped_column(String(64))
     current_login_ip: Mapped[str | None] = mapped_column(String(64))
     login_count: Mapped[int | None] = mapped_column(Integer)
+    # When the account was made: an account never logged in is dormant 90 days after it (issue 13 point 9).
+    created_at: Mapped[datetime | None] = mapped_column(DateTime, default=system_now)
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     # Denormalised from unit.path so that user lists are scoped like students.
     scope_path: Mapped[str] = mapped_column(ScopePath(), index=True)

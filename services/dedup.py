@@ -94,7 +94,7 @@ def hard_duplicate(id_number: str | None, exclude_student_id: int | None = None)
 
 def duplicate_message(holder: Student, actor: User | None) -> str:
     """一人一籍: officials learn which school holds the record, schools only that one exists."""
-    if actor is not None and (actor.is_official or actor.is_admin):
+    if actor is not None and actor.is_official:
         return str(_l("This ID number already belongs to a student record of %(school)s (一人一籍).", school=holder.school.name))
     return str(_l("This ID number already belongs to another student record (一人一籍)."))
 

@@ -39,7 +39,7 @@ def may_resolve(actor: User, problem: ProblemRecord) -> bool:
         return False
     if actor.unit_id == student.school_id and actor.is_school_user:
         return True
-    return actor.is_official or actor.is_admin
+    return actor.is_official
 
 
 def _check_resolvable(problem: ProblemRecord, actor: User) -> None:

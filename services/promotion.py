@@ -158,7 +158,7 @@ class Preview:
 def _check(actor: User, unit: OrgUnit) -> None:
     if not scope.covers(actor, unit.path):
         raise NotInScope()
-    if not (actor.is_official or actor.is_admin or (actor.is_school_user and actor.unit_id == unit.id)):
+    if not (actor.is_official or (actor.is_school_user and actor.unit_id == unit.id)):
         raise RuleViolation(str(_l("Promotion is run by a school for itself or by an education authority for its area.")))
 
 

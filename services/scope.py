@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, false, func
 from sqlalchemy.sql.elements import ColumnElement
+
+from services import duties
 
 if TYPE_CHECKING:
     from models.people import User
@@ -54,12 +56,33 @@ def user_path(user: User) -> str:
     return user.unit.path
 
 
+# 三员分立 (services/duties.py): the tables whose rows the system, security and audit
+# administrators work on. Every other table holds pupil data (or leads to it), and the scope of an
+# account without a business role reaches none of its rows.
+ORGANISATION_TABLES = frozenset({"org_unit", "user", "audit_log", "access_review", "access_review_item"})
+
+
+def _table_of(column: ColumnElement) -> str | None:
+    table = getattr(column, "table", None)
+    if table is None:  # an ORM attribute (Student.scope_path): its mapped column knows the table
+        table = getattr(getattr(column, "expression", None), "table", None)
+    return getattr(table, "name", None)
+
+
 def filter_for(user: User, column: ColumnElement) -> ColumnElement[bool]:
+    if _table_of(column) not in ORGANISATION_TABLES and not duties.has_row_scope(user):
+        return false()
     return within(column, user_path(user))
 
 
 def covers(user: User, path: str | None) -> bool:
-    """Python twin of `filter_for` for one row already loaded."""
+    """Python twin of `filter_for` for one row of pupil data already loaded (a pupil, request,
+    school's roster …): never for an account without a business role."""
+    return duties.has_row_scope(user) and covers_unit(user, path)
+
+
+def covers_unit(user: User, path: str | None) -> bool:
+    """`covers` for a unit or an account: the administrators manage those in their subtree too."""
     return bool(path) and path.startswith(user_path(user))  # type: ignore[union-attr]
 
 
@@ -83,6 +106,7 @@ def load_scoped(actor: User, model: type, row_id: int) -> Any:
     if not 0 < row_id <= MAX_ID:
         raise NotInScope()  # a number no row can have, asked before the database overflows on it
     row = db.session.get(model, row_id)
-    if row is None or not covers(actor, row.scope_path):
+    check = covers_unit if model.__tablename__ in ORGANISATION_TABLES else covers
+    if row is None or not check(actor, row.scope_path):
         raise NotInScope()
     return row

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from extensions import db
 from models.imports import DONE, FAILED, FINISHED, QUEUED, VALIDATING, WRITING, ImportJob
 from models.org import SCHOOL, OrgUnit
-from models.people import OFFICIAL_ROLE_FOR_LEVEL, REGISTRAR, Role, User
+from models.people import REGISTRAR, Role, User
 from services import scope, uploads
 from services.clock import now
 from services.errors import NotInScope, RuleViolation
@@ -62,11 +62,10 @@ def default_actor(school: OrgUnit) -> User | None:
 
 
 def may_see_job(actor: User, job: ImportJob) -> bool:
-    """The job's own user, or an official (or administrator) whose scope covers the school."""
+    """The job's own user, or an official whose scope covers the school."""
     if job.user_id == actor.id:
         return True
-    official = actor.is_admin or bool(actor.role_names & set(OFFICIAL_ROLE_FOR_LEVEL.values()))
-    return official and scope.covers(actor, job.school.path)
+    return actor.is_official and scope.covers(actor, job.school.path)
 
 
 def get_job(actor: User, job_id: int) -> ImportJob:
