@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "s3_access_review"
-down_revision = "h4_assessment_confirmation"
+down_revision = "s2_account_security"
 branch_labels = None
 depends_on = None
 
