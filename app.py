@@ -72,7 +72,8 @@ def _register_routes(app: Flask) -> None:
         403: (lambda: _("Not permitted"), lambda: _("Your role does not allow this page.")),
         404: (lambda: _("Not found"), lambda: _("The page or record does not exist, or is outside your area of responsibility.")),
         413: (lambda: _("File too large"), lambda: _("The uploaded file is larger than allowed.")),
-        405: (lambda: _("Not available this way"), lambda: _("This address cannot be opened directly. Please use the buttons on the page.")),
+        405: (lambda: _("Not available this way"),
+              lambda: _("This address cannot be opened directly. Please use the buttons on the page.")),
         429: (lambda: _("Too many requests"), lambda: _("Too many requests from your address. Please wait a minute and try again.")),
     }
 
