@@ -1,6 +1,6 @@
 // The Content-Security-Policy (services/headers.py) refuses inline event handlers (onclick="…")
 // and javascript: URLs. This file does their work with listeners, for the app's templates and for
-// the few that Flask-Admin's own templates still carry. Loaded at the end of every admin page
+// Flask-Admin's (the ones that carried handlers are copied into templates/admin/). Loaded at the end of every admin page
 // (templates/admin/master.html), after the page's markup.
 (function () {
   "use strict";
@@ -22,25 +22,20 @@
     button.disabled = true;
   });
 
-  // Flask-Admin's templates: the handler attribute is taken off before anything can fire it, and
-  // the same call is bound as a listener.
-  function adopt(selector, prefix, listener) {
-    document.querySelectorAll(selector).forEach(function (el) {
-      var code = el.getAttribute("onclick") || "";
-      if (code.indexOf(prefix) !== 0) { return; }
-      el.removeAttribute("onclick");
-      el.addEventListener("click", function (event) { event.preventDefault(); listener(el, code); });
-    });
-  }
-  // The filter menu's entries: onclick="return false;" (bs4_filters.js adds the filter).
-  adopt("a.filter[onclick]", "return false;", function () {});
-  // "With selected" actions: onclick="return modelActions.execute('approve');".
-  adopt("a[onclick]", "return modelActions.execute(", function (el, code) {
-    var name = /execute\('([\w-]+)'\)/.exec(code);
-    if (name && window.modelActions) { window.modelActions.execute(name[1]); }
+  // Flask-Admin's templates that carried handlers are copied into templates/admin/ with data
+  // attributes instead (the browser reports an inline handler as soon as it parses it).
+  // "With selected" actions (admin/actions.html): data-action="approve".
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-action]");
+    if (!link) { return; }
+    event.preventDefault();
+    if (window.modelActions) { window.modelActions.execute(link.getAttribute("data-action")); }
   });
-  // Inline lists (a pupil's guardians): onclick="faForm.addInlineField(this, 'guardians');".
-  adopt("a[onclick]", "faForm.addInlineField(", function (el) {
-    if (window.faForm) { window.faForm.addInlineField(el, el.id.replace(/-button$/, "")); }
+  // Inline lists, e.g. a pupil's guardians (admin/model/inline_list_base.html): data-inline-add.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-inline-add]");
+    if (!link) { return; }
+    event.preventDefault();
+    if (window.faForm) { window.faForm.addInlineField(link, link.getAttribute("data-inline-add")); }
   });
 })();
