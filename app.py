@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Flask, redirect, request, session, url_for
 from flask_login import user_logged_in
 from flask_security import SQLAlchemyUserDatastore, current_user
@@ -12,6 +10,8 @@ import changes  # noqa: F401  (declares every change type)
 import models
 from config import Config
 from extensions import babel, csrf, db, migrate, security
+from services import headers, redirects, sessions
+from services.redirects import safe_redirect_target
 
 DEFAULT_LOCALE = "zh_Hans_CN"
 
@@ -41,6 +41,9 @@ def create_app(config: object | None = None) -> Flask:
     security._password_util_cls = PasswordPolicy
     security._totp_cls = totp_class(app.config.get("TOTP_ENCRYPT_COST"))  # same: constructor only
     security.init_app(app, datastore, login_form=GuardedLoginForm)
+    sessions.init_app(app)  # server-side sessions: logout, expiry, one per account (issue 13)
+    headers.init_app(app)  # CSP and the other security headers
+    redirects.init_app(app)  # no redirect leaves this host
 
     from admin import init_admin
 
@@ -70,12 +73,7 @@ def _register_routes(app: Flask) -> None:
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
         # Back to the page the user came from, but never to another site (no open redirect).
-        # A path of "//evil.example/x" or "/\\evil.example" is another host to a browser: refused too.
-        ref = urlsplit(request.referrer or "")
-        same_site = ref.netloc in ("", request.host) and ref.scheme in ("", "http", "https")
-        local_path = ref.path.startswith("/") and not ref.path.startswith(("//", "/\\"))
-        target = ref.path + (f"?{ref.query}" if ref.query else "")
-        return redirect(target if same_site and local_path else "/")
+        return redirect(safe_redirect_target(request.referrer))
 
     from flask import render_template
     from flask_babel import gettext as _
@@ -86,6 +84,8 @@ def _register_routes(app: Flask) -> None:
         403: (lambda: _("Not permitted"), lambda: _("Your role does not allow this page.")),
         404: (lambda: _("Not found"), lambda: _("The page or record does not exist, or is outside your area of responsibility.")),
         413: (lambda: _("File too large"), lambda: _("The uploaded file is larger than allowed.")),
+        405: (lambda: _("Not available this way"),
+              lambda: _("This address cannot be opened directly. Please use the buttons on the page.")),
         429: (lambda: _("Too many requests"), lambda: _("Too many requests from your address. Please wait a minute and try again.")),
     }
 
@@ -118,12 +118,6 @@ def _register_routes(app: Flask) -> None:
             message=_("The form's security token is missing or expired. Reload the page and submit again."),
         ), 400
 
-    @app.after_request
-    def security_headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        return resp
 
 
 def _register_login_audit(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -111,6 +112,17 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Sessions (issue 13, point 8; services/sessions.py keeps each one as a row on the server):
+    # an idle session ends after SESSION_IDLE_MINUTES, any session after SESSION_MAX_HOURS.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_MAX_HOURS)
+    # Remember-me would outlive the server's session: it is off (the checkbox is hidden, and a
+    # remember cookie alone opens nothing: it carries no session row).
+    SECURITY_DEFAULT_REMEMBER_ME = False
+    REMEMBER_COOKIE_DURATION = timedelta(hours=SESSION_MAX_HOURS)
+    SECURITY_LOGOUT_METHODS = ["POST"]  # the navbar's logout is a form with a CSRF token
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # a registrar's long form must not expire mid-entry
@@ -158,6 +170,9 @@ class Config:
         self.SECURITY_PASSWORD_SALT = s["SECURITY_PASSWORD_SALT"]
         for key, value in _two_factor_secrets().items():
             setattr(self, key, value)
+        # HTTPS=1 when the app is served over HTTPS: cookies are then never sent in clear. Off by
+        # default, so that `make run` on http://localhost keeps its session.
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = os.environ.get("HTTPS") == "1"
 
 
 class TestConfig(Config):

@@ -14,6 +14,7 @@ from models.people import Role, User
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
 from models.rosters import RosterSubmission, SchoolRegistrar
+from models.sessions import LoginSession
 from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
 
@@ -39,6 +40,7 @@ __all__ = [
     "GraduationRecord",
     "Guardian",
     "HealthRecord",
+    "LoginSession",
     "Notification",
     "OfficialCalendarYear",
     "OrgUnit",

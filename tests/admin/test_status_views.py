@@ -275,7 +275,8 @@ def test_the_submit_button_cannot_be_pressed_twice(as_user, app):
     with app.app_context():
         sid = pupil_of(HEPING1).id
     html = as_user(ME).get(_url("death", sid)).get_data(as_text=True)
-    assert 'id="open-request" onclick="this.form.submit(); this.disabled=true;"' in html
+    # static/js/csp.js submits the form once and disables the button (no inline handler: the CSP)
+    assert 'id="open-request" data-submit-once' in html and "/static/js/csp.js" in html
 
 
 # --- the pupil's page -----------------------------------------------------------------------------

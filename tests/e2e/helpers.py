@@ -20,3 +20,10 @@ def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
         page.fill("input[name=code]", TOTP(key=DEMO_TOTP_KEY, format="base32").generate().token)
         with page.expect_navigation():
             page.click("[type=submit]")
+
+
+def log_out(page) -> None:
+    """The navbar's logout: a POST form with the CSRF token (a GET of /logout logs nobody out)."""
+    with page.expect_navigation():
+        page.click("#logout-form button")
+    assert "/login" in page.url, f"logout did not reach the login page: {page.url}"

@@ -21,7 +21,7 @@ from models.changes import ChangeRequest
 from models.org import OrgUnit
 from models.student import Student
 from services.ids import mask_xjh
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import log_in, log_out
 
 pytestmark = pytest.mark.e2e
 
@@ -137,7 +137,7 @@ def _decide_step(new_page, request_url: str, seq: int, email: str, decider: str)
         assert page.locator("#decide").count() == 0, "a decision form is still offered after the last step"
         assert page.locator("tr.table-primary").count() == 0
         page.screenshot(path=SHOT_REQUEST, full_page=True)
-    page.goto("/logout")
+    log_out(page)
     page.context.close()
 
 
@@ -178,7 +178,7 @@ def test_whole_transfer_by_four_logins(app: Flask, new_page, tmp_path: Path, in_
     materials = page.locator("#materials").inner_text()
     for fname in ("转学联系单.png", "学籍信息表.png", "户口簿.png"):
         assert fname in materials
-    page.goto("/logout")
+    log_out(page)
     page.context.close()
 
     # 2.–3. Four decisions, each by its own login.
