@@ -9,6 +9,10 @@ DEMO_PASSWORD = "Xueji@2026"
 
 
 def register_commands(app: Flask) -> None:
+    from cli.audit import register as register_audit
+
+    register_audit(app)  # `flask --app app audit verify|purge`
+
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no organisation yet.")
     @click.option("--pupils", default=2000, show_default=True, help="How many demo pupils.")
