@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -148,7 +149,7 @@ def _old_and_new_log(days_old: int) -> tuple[list[AuditLog], list[AuditLog]]:
 
 
 def test_purge_refuses_rows_younger_than_180_days(app, ctx):
-    old, new = _old_and_new_log(days_old=100)
+    _old_and_new_log(days_old=100)
     total = db.session.scalar(select(func.count()).select_from(AuditLog))
     for before in (clock.today(), clock.today() - timedelta(days=179), clock.today() - timedelta(days=90)):
         result = _cli(app, "purge", "--before", before.isoformat())
@@ -166,7 +167,7 @@ def test_purge_refuses_a_retention_setting_under_180_days(app, ctx, monkeypatch)
 
 
 def test_purge_of_old_rows_keeps_the_chain_verifiable(app, ctx):
-    old, new = _old_and_new_log(days_old=200)
+    _old, new = _old_and_new_log(days_old=200)
     result = _cli(app, "purge", "--before", (clock.today() - timedelta(days=181)).isoformat())
     assert result.exit_code == 0, result.output
     assert "3 行" in result.output
@@ -218,7 +219,7 @@ def test_concurrent_writers_keep_one_linear_chain(app):
         assert len(rows) == writers * per_writer
         prevs = [r.prev_hash for r in rows]
         assert len(set(prevs)) == len(prevs)  # no two rows chained onto the same predecessor
-        for earlier, later in zip(rows, rows[1:], strict=False):
+        for earlier, later in pairwise(rows):
             assert later.prev_hash == earlier.row_hash
         verdict = verify()
         assert verdict.intact, verdict.message()
