@@ -71,6 +71,10 @@ class AuditLog(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
 
+    # For the audit screen: who and which unit (the actor's unit when the row was written).
+    user: Mapped[User | None] = relationship(viewonly=True)
+    unit = relationship("OrgUnit", primaryjoin="foreign(AuditLog.unit_id) == OrgUnit.id", viewonly=True)
+
 
 GENESIS = "0" * 64  # the prev_hash of the first row ever written
 # The fields a row's hash covers, in this order. Not `id`: the database assigns it during the
