@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, t.Any] = {
     "login": _l("Signed in"),
     "student.view": _l("Pupil's record viewed"),
     "student.reveal_id": _l("Full ID number viewed"),
+    "student.edit_view": _l("Edit form opened (full ID numbers shown)"),
     "student.lookup": _l("Pupil looked up for a transfer"),
     "student.create": _l("Pupil's record created"),
     "student.update": _l("Pupil's record changed"),
