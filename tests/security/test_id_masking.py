@@ -193,3 +193,19 @@ def test_a_correction_request_page_masks_both_numbers(as_user, ctx):
     assert resp.status_code == 200 and resp.get_json() == {"number": new_number}
     assert "变动申请" in db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "student.reveal_id")
                                         .order_by(AuditLog.id.desc()))
+
+
+def test_a_problem_record_page_masks_numbers_and_offers_show_only_inside_the_scope(app, as_user):
+    from tests.admin.test_dedup_views import duplicate_in
+
+    with app.test_request_context():
+        found = duplicate_in(HEPING1, SHENHE1)  # 和平 school 1's new record duplicates a 沈河 pupil
+        mine, other = db.session.get(Student, found["student"]), db.session.get(Student, found["other"])
+        numbers = [mine.id_number, other.id_number, *(g.id_number for g in other.guardians if g.id_number)]
+        masked, mine_id, other_id = mask_id(mine.id_number), mine.id, other.id
+    html = as_user("school-heping1").get(f"/admin/problems/{found['problem']}/").get_data(as_text=True)
+    for number in numbers:
+        assert number not in html
+    assert masked in html
+    assert f"/admin/student/reveal-id/{mine_id}?field=id_number" in html
+    assert f"/admin/student/reveal-id/{other_id}" not in html  # the other school's pupil: masked, no button
