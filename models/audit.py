@@ -85,15 +85,22 @@ HASHED_FIELDS = ("at", "user_id", "user_email", "unit_id", "scope_path", "action
 CHAIN_LOCK_KEY = int.from_bytes(b"AUDITLOG", "big") & 0x7FFFFFFFFFFFFFFF
 
 
-def _canonical_value(value: Any) -> Any:
+INTEGER_FIELDS = ("user_id", "unit_id")
+
+
+def _canonical_value(field: str, value: Any) -> Any:
+    """Each value as the database gives it back: the time to the second, ids as integers, the rest
+    as text (a caller that sets object_id=5 gets the same hash as the "5" that is stored)."""
+    if value is None:
+        return None
     if isinstance(value, datetime):
         return value.replace(microsecond=0).isoformat(sep=" ")
-    return value
+    return int(value) if field in INTEGER_FIELDS else str(value)
 
 
 def canonical(values: dict[str, Any]) -> bytes:
     """The bytes a row's hash is taken over: its HASHED_FIELDS as a JSON array (UTF-8, no spaces)."""
-    return json.dumps([_canonical_value(values.get(f)) for f in HASHED_FIELDS], ensure_ascii=False,
+    return json.dumps([_canonical_value(f, values.get(f)) for f in HASHED_FIELDS], ensure_ascii=False,
                       separators=(",", ":")).encode()
 
 

@@ -24,14 +24,16 @@ HASHED_FIELDS = ("at", "user_id", "user_email", "unit_id", "scope_path", "action
                  "object_id", "detail", "ip", "prev_hash")
 
 
-def _value(value):
+def _value(field, value):
+    if value is None:
+        return None
     if isinstance(value, datetime):
         return value.replace(microsecond=0).isoformat(sep=" ")
-    return value
+    return int(value) if field in ("user_id", "unit_id") else str(value)
 
 
 def _digest(values: dict) -> str:
-    data = json.dumps([_value(values.get(f)) for f in HASHED_FIELDS], ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps([_value(f, values.get(f)) for f in HASHED_FIELDS], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(data.encode()).hexdigest()
 
 
