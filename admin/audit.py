@@ -24,7 +24,7 @@ from admin.base import ReadOnlyScopedView, current_actor
 from admin.org import OFFICIALS
 from extensions import db
 from models.audit import AuditLog
-from models.org import OrgUnit
+from models.org import CITY, PROVINCE, SCHOOL, OrgUnit
 from models.people import AUDIT_ADMIN, User
 from services import audit, scope
 
@@ -53,10 +53,11 @@ def _unit_options() -> list[tuple[int, str]]:
     """The units the viewer may pick: their own subtree (the whole province for the audit administrator)."""
     if not has_request_context() or not current_user.is_authenticated:
         return []  # Flask-Admin also asks once at start-up, outside any request
-    rows = db.session.execute(
-        select(OrgUnit.id, OrgUnit.name).where(scope.filter_for(current_actor(), OrgUnit.path))
-        .order_by(OrgUnit.path).limit(3000))
-    return [(r.id, r.name) for r in rows]
+    actor = current_actor()
+    query = select(OrgUnit.id, OrgUnit.name).where(scope.filter_for(actor, OrgUnit.path)).order_by(OrgUnit.path)
+    if actor.unit.level in (PROVINCE, CITY):  # thousands of schools: the authorities only (a school's rows are in its county's)
+        query = query.where(OrgUnit.level != SCHOOL)
+    return [(r.id, r.name) for r in db.session.execute(query.limit(3000))]
 
 
 class UnitFilter(BaseSQLAFilter):
