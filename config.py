@@ -133,6 +133,8 @@ class Config:
     EXPORT_MAX_ROWS = 50_000
     # Lists of units above this level do not count rows (no COUNT(*) over millions).
     UNCOUNTED_LIST_LEVELS = ("province", "city")
+    # Audit rows are kept at least this many days (等保 level 3: ≥ 180; `audit purge` refuses less).
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "180"))
 
     # School terms (month-day): transfers are handled in term time (第十五条); vacations need an override.
     TERMS = (("09-01", "01-31"), ("03-01", "07-15"))

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from admin.base import ScopedModelView, attempt, current_actor, refusals, run_command
+from admin.masked_ids import masked_id, reveal_script
 from admin.status import open_request_page, row_id, scoped_pupil
 from changes import departures, enrollment, transfer
 from extensions import db
@@ -29,15 +30,16 @@ from forms.changes import (
     ReasonForm,
     TransferStartForm,
 )
-from models.changes import ApprovalStep, Attachment, ChangeRequest
+from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import arrivals, codes, documents, enrollment_records, uploads, workflows
+from services.change_codes import CORRECTION
 from services.commands import Command
 from services.commands import requests as request_commands
 from services.errors import NotInScope
 from services.ids import mask_id, mask_xjh
-from services.labels import DECISION_LABELS, STEP_ROLE_LABELS
+from services.labels import DECISION_LABELS, FIELD_LABELS, STEP_ROLE_LABELS
 
 STATUS_LABELS = {
     "pending": _l("Waiting for approval"), "approved": _l("Approved, waiting to report"), "rejected": _l("Rejected"),
@@ -61,7 +63,7 @@ def backup_rows(backup: dict | None) -> list[tuple[str, str]]:
     """The archive backup kept for the sending school (第十条), as (label, value) in words: the
     items of the record by their names, codes by their labels, yes/no as 是/否, the school by name.
     Internal columns (row ids, scope paths, timestamps) are left out."""
-    from admin.students import CODED_COLUMNS, FIELD_LABELS
+    from admin.students import CODED_COLUMNS
 
     rows = []
     for key, value in (backup or {}).items():
@@ -76,6 +78,10 @@ def backup_rows(backup: dict | None) -> list[tuple[str, str]]:
             shown = _("Yes") if str(value) in ("1", "True", "true") else _("No")
         elif key in CODED_COLUMNS:
             shown = codes.label(CODED_COLUMNS[key], str(value))
+        elif key == "id_number":  # masked on screen (issue 13, point 4); the pupil's page reveals it
+            shown = mask_id(str(value))
+        elif key == "xjh":  # a G-学籍号 contains the ID number
+            shown = mask_xjh(str(value))
         else:
             shown = str(value)
         rows.append((str(FIELD_LABELS[key]), shown))
@@ -138,6 +144,21 @@ def _student_link(v: t.Any, c: t.Any, m: ChangeRequest, n: str) -> Markup:
     if page is None:
         return link
     return link + Markup(' · <a class="small" href="{}">{}</a>').format(page[1], page[0])
+
+
+def _with_id_buttons(req: ChangeRequest, rows: list[tuple[t.Any, t.Any]]) -> list[tuple[t.Any, t.Any]]:
+    """A correction of the ID number shows both numbers masked, each with its audited 显示 button
+    (admin/masked_ids.py): who decides can see what they approve, and the view is recorded."""
+    changes = (req.payload or {}).get("changes") if req.type == CORRECTION else None
+    if not isinstance(changes, dict) or not changes.get("id_number") or req.student is None:
+        return rows
+    label = str(FIELD_LABELS["id_number"])
+    proposed = masked_id(str(changes["id_number"]), req.student.id, f"request:{req.id}")
+    if req.status == PENDING:
+        shown = Markup("{} → {}").format(masked_id(req.student.id_number, req.student.id), proposed) if req.student.id_number else proposed
+    else:
+        shown = proposed
+    return [(lbl, shown if str(lbl) == label else value) for lbl, value in rows]
 
 
 class ChangeRequestView(ScopedModelView):
@@ -242,11 +263,11 @@ class ChangeRequestView(ScopedModelView):
             fallback=fallback, missing=workflows.missing_materials(req),
             decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
             role_labels=STEP_ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
-            days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label,
+            days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label, reveal_script=reveal_script,
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
             notes=workflows.notes_for(req, actor.unit_id),
             facts=workflows.request_notes(req),
-            when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=workflows.request_details(req),
+            when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=_with_id_buttons(req, workflows.request_details(req)),
         )
 
     def _run(self, req: ChangeRequest, command: Command[ChangeRequest], ok: str, **args: t.Any) -> Response:

@@ -22,6 +22,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import ScopedModelView, attempt, current_actor, run_command
+from admin.masked_ids import masked_id, reveal_script
 from models.problems import ProblemRecord
 from models.student import Student
 from services import audit, codes, dedup, problems, scope, uploads
@@ -124,6 +125,7 @@ class ProblemRecordView(ScopedModelView):
             evidence_form=EvidenceForm(), correction_form=CorrectionForm(), cancellation_form=CancellationForm(),
             kind_labels=dedup.KIND_LABELS, status_labels=dedup.STATUS_LABELS, resolution_labels=dedup.RESOLUTION_LABELS,
             detail=dedup.detail_text(problem), code_label=codes.label, mask_id=mask_id,
+            masked_id=masked_id, reveal_script=reveal_script,
         )
 
     def _done(self, problem: ProblemRecord, how: t.Callable[[], t.Any], ok: str) -> Response:

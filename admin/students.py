@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Response, flash, has_request_context, request
+from flask import Response, abort, flash, has_request_context, jsonify, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterInList, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
@@ -17,6 +17,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
+from admin.masked_ids import masked_history_value, masked_id, reveal_script
 from changes.transfer import REASONS, record_arrival_from_other_province
 from extensions import db
 from models.audit import StudentHistory
@@ -29,7 +30,7 @@ from services.change_common import as_field_value
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
-from services.ids import mask_id, mask_xjh
+from services.ids import mask_xjh
 from services.labels import CODED_FIELDS, FIELD_LABELS
 from services.students import guardian_id_warning, save_student
 
@@ -76,19 +77,31 @@ def _warn_stored_guardian_ids(form: t.Any) -> None:
             )
 
 
+def _xjh_has_id(xjh: str | None) -> bool:
+    return bool(xjh) and xjh.startswith("G")  # type: ignore[union-attr]
+
+
+def _guardian_label(guardian: Guardian) -> str:
+    return f"{codes.label('guardian_relation', guardian.relation)} {guardian.name or ''}".strip()
+
+
 class StudentView(ScopedModelView):
     column_list = ("xjh", "name", "gender", "birth_date", "id_number", "school", "grade", "class_name", "status")
     column_labels = FIELD_LABELS
     column_default_sort = ("id", True)
     column_sortable_list = ("xjh", "name", "birth_date", "grade", "class_name")
     column_searchable_list = ("name", "xjh", "id_number")
+    # ID numbers (and the G-学籍号, which contains one) are masked in the list and on the details
+    # page; the full number is one audited click away (reveal_id, issue 13 point 4).
     column_formatters = {
-        "id_number": lambda v, c, m, n: mask_id(m.id_number),
+        "id_number": lambda v, c, m, n: masked_id(m.id_number, m.id),
         "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         "xjh": lambda v, c, m, n: mask_xjh(m.xjh),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
-    column_formatters_detail = {  # the details page shows the full numbers (and is audited)
+    column_formatters_detail = {
+        "id_number": lambda v, c, m, n: masked_id(m.id_number, m.id),
+        "xjh": lambda v, c, m, n: masked_id(m.xjh, m.id, "xjh") if _xjh_has_id(m.xjh) else (m.xjh or ""),
         "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
@@ -103,6 +116,7 @@ class StudentView(ScopedModelView):
     export_types = ("xlsx", "csv")
     can_view_details = True
     details_template = "admin/student_details.html"
+    list_template = "admin/student_list.html"  # the list's masked ID numbers have 显示 buttons
     column_details_list = (
         "xjh", "status", "school", "grade", "class_name", "name", "former_name", "gender", "birth_date",
         "birthplace", "native_place", "ethnicity", "nationality", "id_type", "id_number", "overseas", "health",
@@ -277,6 +291,48 @@ class StudentView(ScopedModelView):
         db.session.commit()
         return super().details_view()
 
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """The edit form shows the ID numbers it edits in full: who may edit a number must see what
+        they correct (a masked value in an input would be saved back as stars). Only users who may
+        edit the record reach the form (scope, can_edit), and opening it is audited like a reveal."""
+        if request.method == "GET" and request.args.get("id"):
+            student = self.get_one(request.args.get("id"))
+            audit.record(current_actor(), "student.edit_view", "student", student.id, "修改表单显示完整身份证件号")
+            db.session.commit()
+        return super().edit_view()
+
+    @expose("/reveal-id/<int:student_id>", methods=("POST",))
+    def reveal_id(self, student_id: int):
+        """The full number behind a masked one, for static/js/reveal_id.js (POST: CSRFProtect checks
+        the token). Scoped like the details page (out of scope → 404); every answer is audited.
+        field: id_number, xjh (a G-number contains the ID number), guardian:<id>, request:<id>
+        (the number a pending correction would write)."""
+        student = self.get_one(student_id)
+        number, what = self._revealed(student, request.args.get("field", "id_number"))
+        if not number:
+            abort(404)
+        audit.record(current_actor(), "student.reveal_id", "student", student.id, f"{student.name}：{what}")
+        db.session.commit()
+        return jsonify(number=number)
+
+    def _revealed(self, student: Student, field: str) -> tuple[str | None, str]:
+        kind, _sep, key = field.partition(":")
+        if kind == "id_number":
+            return student.id_number, "学生身份证件号"
+        if kind == "xjh" and _xjh_has_id(student.xjh):
+            return student.xjh, "学籍号（含身份证件号）"
+        if kind == "guardian" and key.isdigit():
+            guardian = next((g for g in student.guardians if g.id == int(key)), None)
+            if guardian is not None:
+                return guardian.id_number, f"监护人（{_guardian_label(guardian)}）身份证件号"
+        if kind == "request" and key.isdigit():
+            req = db.session.get(ChangeRequest, int(key))
+            changes = (req.payload or {}).get("changes") if req is not None and req.student_id == student.id else None
+            if isinstance(changes, dict) and changes.get("id_number"):
+                return str(changes["id_number"]), f"变动申请 #{req.id} 拟更正的身份证件号"  # type: ignore[union-attr]
+        return None, ""
+
     def render(self, template: str, **kwargs: t.Any) -> str:
         model = kwargs.get("model")
         if template == self.details_template and model is not None:
@@ -285,7 +341,9 @@ class StudentView(ScopedModelView):
             ).all()
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
-            kwargs["history_value"] = as_field_value  # codes by their labels, as everywhere else
+            kwargs["history_value"] = masked_history_value(as_field_value)  # codes by their labels; ID numbers masked
+            kwargs["masked_id"] = masked_id
+            kwargs["reveal_script"] = reveal_script
             kwargs["history_label"] = archive.history_label  # the item as the printed archive names it
             kwargs["guardian_warning"] = guardian_id_warning
             # 调班 (changes/class_change.py): the button shows when its command allows it.

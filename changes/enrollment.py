@@ -30,6 +30,7 @@ from services.change_codes import CONTINUATION, CORRECTION, DELAYED, ENROLLMENT
 from services.change_common import as_day, as_field_value, move_record
 from services.enrollment_records import submit_enrollment
 from services.errors import RuleViolation
+from services.ids import mask_id
 from services.labels import FIELD_LABELS
 from services.lifecycle import Outcome
 from services.payloads import NoPayload, Payload
@@ -170,15 +171,20 @@ def start_after_delay(student: Student, actor: User) -> ChangeRequest:
 # --- 学籍信息更正 ----------------------------------------------------------------------------
 
 
+def _shown(field: str, value: Any) -> str:
+    """ID numbers masked (issue 13, point 4); the request page adds the audited 显示 buttons."""
+    return mask_id(value) if field == "id_number" else as_field_value(field, value)
+
+
 def correction_rows(req: ChangeRequest) -> list[tuple[str, str]]:
     """The items a correction changes, by their names and in words; while it waits, old → new, so
     that who decides sees what they decide (the record changes only when it is approved)."""
     rows = []
     changes = (req.payload or {}).get("changes")
     for field, new in (changes.items() if isinstance(changes, dict) else ()):
-        shown = as_field_value(field, new)
+        shown = _shown(field, new)
         if req.status == PENDING_REQUEST and req.student is not None:
-            shown = f"{as_field_value(field, getattr(req.student, field, None))} → {shown}"
+            shown = f"{_shown(field, getattr(req.student, field, None))} → {shown}"
         rows.append((str(FIELD_LABELS.get(field, field)), shown))
     return rows
 

@@ -12,6 +12,9 @@ def register_commands(app: Flask) -> None:
     from cli import demo_totp
 
     demo_totp.register(app)  # two-factor codes of the demo accounts (issue 13)
+    from cli.audit import register as register_audit
+
+    register_audit(app)  # `flask --app app audit verify|purge`
 
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no organisation yet.")

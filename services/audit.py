@@ -5,6 +5,7 @@ Callers pass the actor; the IP comes from the request when there is one.
 
 from __future__ import annotations
 
+import typing as t
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect
 
 from extensions import db
@@ -25,6 +28,119 @@ if TYPE_CHECKING:
 
 # Fields not worth a history row (bookkeeping the system maintains itself).
 UNTRACKED = {"id", "version_id", "updated_at", "created_at", "scope_path"}
+
+
+# Every action string the code records, by the name the audit screen shows (issue 13, point 16).
+# A new `record(actor, "…")` adds its line here; tests/security/test_audit_view.py checks that every
+# action written anywhere in the code has one.
+ACTION_LABELS: dict[str, t.Any] = {
+    "login": _l("Signed in"),
+    "student.view": _l("Pupil's record viewed"),
+    "student.reveal_id": _l("Full ID number viewed"),
+    "student.edit_view": _l("Edit form opened (full ID numbers shown)"),
+    "student.lookup": _l("Pupil looked up for a transfer"),
+    "student.create": _l("Pupil's record created"),
+    "student.update": _l("Pupil's record changed"),
+    "student.cancel": _l("Pupil's record cancelled"),
+    "student.class_change": _l("Class changed"),
+    "student.absence": _l("Absence recorded"),
+    "student.contact": _l("Family contacted"),
+    "import": _l("Pupils imported"),
+    "export": _l("List exported"),
+    "print": _l("Document printed"),
+    "submit": _l("Roster submitted"),
+    "create": _l("School registrar appointed"),
+    "update": _l("School registrar's appointment ended"),
+    "request.open": _l("Request opened"),
+    "request.approve": _l("Request step approved"),
+    "request.reject": _l("Request step rejected"),
+    "request.attach": _l("Evidence attached to a request"),
+    "request.withdraw": _l("Request withdrawn"),
+    "request.closed": _l("Request closed by another request"),
+    "step.due_recomputed": _l("Step deadline recomputed"),
+    "transfer.report": _l("Arrival reported"),
+    "transfer.provisional": _l("Pupil provisionally admitted"),
+    "archive.add": _l("Archive entry added"),
+    "archive.edit": _l("Archive entry corrected"),
+    "archive.backup": _l("Archive backup made"),
+    "archive.backup.view": _l("Archive backup downloaded"),
+    "archive.document.view": _l("Archive document viewed"),
+    "archive.handover": _l("Archive handed over"),
+    "archive.handover_cancelled": _l("Archive hand-over cancelled"),
+    "attachment.view": _l("Request attachment viewed"),
+    "paper.location": _l("Paper file location recorded"),
+    "paper.dispatch": _l("Paper file sent"),
+    "paper.receipt": _l("Paper file received"),
+    "certificate.issue": _l("Certificate issued"),
+    "certificate.issue_class": _l("Certificates issued for a class"),
+    "certificate.reissue": _l("Certificate reissued"),
+    "certificate.request": _l("Certificate requested"),
+    "certificate.validate": _l("Certificate made valid"),
+    "certificate.revoke": _l("Certificate revoked"),
+    "certificate.verify": _l("Certificate checked online"),
+    "graduation.compile": _l("Graduation list compiled"),
+    "graduation.assess": _l("Graduation assessment recorded"),
+    "graduation.confirm": _l("Graduation assessment confirmed"),
+    "graduation.approve": _l("Graduation approved"),
+    "promotion.run": _l("Grades promoted"),
+    "problem.flag": _l("Problem record flagged"),
+    "problem.evidence.view": _l("Problem record evidence viewed"),
+    "problem.resolve.evidence": _l("Problem record resolved with evidence"),
+    "problem.resolve.corrected": _l("Problem record resolved by a correction"),
+    "problem.resolve.cancelled": _l("Problem record resolved by cancelling the record"),
+    "check.start": _l("Data check started"),
+    "check.complete": _l("Data check completed by a school"),
+    "check.close": _l("Data check closed"),
+    "calendar.create": _l("Working-day calendar entry added"),
+    "calendar.update": _l("Working-day calendar entry changed"),
+    "calendar.delete": _l("Working-day calendar entry removed"),
+    "calendar.notice.create": _l("Holiday notice entered"),
+    "calendar.notice.update": _l("Holiday notice changed"),
+    "school.create": _l("School created"),
+    "school.update": _l("School changed"),
+    "school.handover": _l("School's pupils handed over"),
+    "user.create": _l("Account created"),
+    "user.update": _l("Account changed"),
+    "audit.purge": _l("Expired audit rows purged"),
+}
+OBJECT_LABELS: dict[str, t.Any] = {
+    "student": _l("Pupil"),
+    "certificate": _l("Certificate"),
+    "certificate_batch": _l("Certificate batch"),
+    "change_request": _l("Change request"),
+    "archive_backup": _l("Archive backup"),
+    "archive_document": _l("Archive document"),
+    "attachment": _l("Attachment"),
+    "calendar_day": _l("Calendar day"),
+    "official_calendar_year": _l("Holiday notice"),
+    "check_campaign": _l("Data check"),
+    "graduation_record": _l("Graduation record"),
+    "org_unit": _l("Unit"),
+    "printed_document": _l("Printed document"),
+    "problem_record": _l("Problem record"),
+    "roster_submission": _l("Roster submission"),
+    "school_registrar": _l("School registrar"),
+    "user": _l("Account"),
+    "audit_log": _l("Audit log"),
+}
+
+
+def action_label(code: str | None) -> str:
+    """The Chinese name of an action; an unlisted one by its family ("request.x" → 申请…（其他）)."""
+    if not code:
+        return ""
+    if code in ACTION_LABELS:
+        return str(ACTION_LABELS[code])
+    parts = code.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        family = ".".join(parts[:n])
+        if family in ACTION_LABELS:
+            return _("%(family)s (other)", family=ACTION_LABELS[family])
+    return _("Other action")
+
+
+def object_label(code: str | None) -> str:
+    return str(OBJECT_LABELS.get(code or "", _l("Other action") if code else ""))
 
 
 def _client_ip() -> str | None:

@@ -229,8 +229,11 @@ def test_audit_screen_shows_only_the_officials_subtree(as_user, app):
     as_user("school-shenhe1")  # writes a login audit row in 沈河区
     as_user("school-heping1")
     html = as_user("heping").get("/admin/audit/?page_size=100").get_data(as_text=True)
-    assert "school-heping1@xueji.demo" in html
-    assert "school-shenhe1@xueji.demo" not in html
+    with app.app_context():  # the screen names users by name and unit (issue 13, point 16)
+        names = {u.email: f"{u.name}（{u.unit.name}）" for u in db.session.scalars(
+            select(User).where(User.email.in_(("school-heping1@xueji.demo", "school-shenhe1@xueji.demo"))))}
+    assert names["school-heping1@xueji.demo"] in html
+    assert names["school-shenhe1@xueji.demo"] not in html
 
 
 @pytest.mark.parametrize(

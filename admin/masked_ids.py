@@ -1,0 +1,52 @@
+"""ID numbers on screen (issue 13, point 4): masked by default, the full number one audited click away.
+
+`masked_id` gives the masked text and a small "显示" button; static/js/reveal_id.js posts the
+button's URL (StudentView.reveal_id: scoped, CSRF-checked, audited) and swaps in the answer.
+Pages that use it load that script (`reveal_script`).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from services.ids import mask_id, mask_xjh
+
+REVEAL_ENDPOINT = "student.reveal_id"
+
+
+def masked_id(number: str | None, student_id: int, field: str = "id_number") -> Markup:
+    """The masked number with its reveal button; nothing for no number. field "xjh": a G-学籍号,
+    which contains the ID number."""
+    if not number:
+        return Markup("")
+    url = url_for(REVEAL_ENDPOINT, student_id=student_id, field=field)
+    title = _("Show the full number (the view is recorded in the audit log)")
+    return Markup(
+        '<span class="masked-id text-nowrap"><span data-masked-id>{}</span> '
+        '<button type="button" class="btn btn-link btn-sm p-0 align-baseline reveal-id" data-reveal-url="{}" title="{}">{}</button></span>'
+    ).format(mask_xjh(number) if field == "xjh" else mask_id(number), url, title, _("Show number"))
+
+
+def is_id_field(field: str) -> bool:
+    """`id_number` and a guardian's `guardian1.id_number`, as history rows name them."""
+    return field == "id_number" or field.endswith(".id_number")
+
+
+def masked_history_value(shown: t.Callable[[str, t.Any], str]) -> t.Callable[[str, t.Any], str]:
+    """History rows of ID-number (and G-学籍号) changes show the old and new numbers masked (no reveal: a former
+    number is not needed to work on the record; the current one is revealed on the page)."""
+    def value(field: str, raw: t.Any) -> str:
+        if raw and is_id_field(field):
+            return mask_id(raw)
+        if raw and field in ("xjh", "_created"):  # a G-学籍号 contains the ID number; "_created" shows the 学籍号
+            return mask_xjh(raw)
+        return shown(field, raw)
+    return value
+
+
+def reveal_script() -> Markup:
+    return Markup('<script src="{}"></script>').format(url_for("static", filename="js/reveal_id.js"))
