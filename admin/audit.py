@@ -65,7 +65,7 @@ class UnitFilter(BaseSQLAFilter):
 
     def apply(self, query: t.Any, value: t.Any, alias: t.Any = None) -> t.Any:
         unit = db.session.get(OrgUnit, int(value)) if str(value).isdigit() else None
-        if unit is None or not scope.covers(current_actor(), unit.path):
+        if unit is None or not scope.covers_unit(current_actor(), unit.path):  # a unit, not pupil data
             return query.filter(~true())
         return query.filter(scope.within(self.get_column(alias), unit.path))
 

@@ -49,4 +49,6 @@ def masked_history_value(shown: t.Callable[[str, t.Any], str]) -> t.Callable[[st
 
 
 def reveal_script() -> Markup:
-    return Markup('<script src="{}"></script>').format(url_for("static", filename="js/reveal_id.js"))
+    from services.headers import csp_nonce
+
+    return Markup('<script nonce="{}" src="{}"></script>').format(csp_nonce(), url_for("static", filename="js/reveal_id.js"))

@@ -102,6 +102,14 @@ ACTION_LABELS: dict[str, t.Any] = {
     "user.create": _l("Account created"),
     "user.update": _l("Account changed"),
     "audit.purge": _l("Expired audit rows purged"),
+    "login.failed": _l("Failed sign-in"),
+    "login.locked": _l("Account locked after failed sign-ins"),
+    "user.roles": _l("Account's roles changed"),
+    "user.disable": _l("Account disabled"),
+    "user.disable_dormant": _l("Dormant account disabled"),
+    "access_review.start": _l("Access review started"),
+    "access_review.decide": _l("Access review decision"),
+    "access_review.close": _l("Access review closed"),
 }
 OBJECT_LABELS: dict[str, t.Any] = {
     "student": _l("Pupil"),
@@ -122,6 +130,7 @@ OBJECT_LABELS: dict[str, t.Any] = {
     "school_registrar": _l("School registrar"),
     "user": _l("Account"),
     "audit_log": _l("Audit log"),
+    "access_review": _l("Access review"),
 }
 
 
