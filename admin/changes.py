@@ -346,7 +346,6 @@ class ChangeRequestView(ScopedModelView):
         """Find a pupil of another school by full number and name (audited); the number is not echoed."""
         pupil = pupil_identity.identify(current_actor(), lookup.term.data, lookup.name.data, purpose)
         db.session.commit()
-        lookup.term.data = ""  # do not echo a full ID number back into the page
         if pupil is None:
             flash(_("No pupil with this ID number (or student number) and name."), "error")
         return pupil
@@ -389,6 +388,7 @@ class ChangeRequestView(ScopedModelView):
                 flash(_("Please correct the form."), "error")
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
+        lookup.term.data = lookup.name.data = ""  # echo neither a full number nor a full name back
         return self.render("admin/transfer_new.html", lookup=lookup, start=start,
                            found=pupil_identity.shown(actor, pupil) if pupil is not None else None,
                            choose_school=bool(receiving))
@@ -495,5 +495,6 @@ class ChangeRequestView(ScopedModelView):
                 done = open_request_page(lambda: enrollment.continue_record(chosen, actor, actor.unit), {})
                 if done is not None:
                     return done
+        lookup.term.data = lookup.name.data = ""  # echo neither a full number nor a full name back
         return self.render("admin/continuation_new.html", lookup=lookup, confirm=confirm,
                            found=pupil_identity.shown(actor, pupil) if pupil is not None else None)
