@@ -100,78 +100,80 @@ def _source_reads_ids(app: Flask, endpoint: str) -> bool:
         return False
 
 
+def build_foreign_rows() -> dict[str, t.Any]:
+    """One row of every kind an id route loads, all in 沈河区 (outside the walking roles' scope):
+    kind → id. Written directly (flushed), minimal but loadable."""
+    from models.archive import ArchiveBackup, ArchiveDocument, Award
+    from models.audit import AuditLog
+    from models.calendar import CalendarDay
+    from models.changes import ApprovalStep, Attachment, ChangeRequest
+    from models.graduation import Certificate, GraduationRecord
+    from models.imports import ImportJob
+    from models.oversight import CheckCampaign
+    from models.paper import PaperHandover
+    from models.people import User
+    from models.problems import ProblemRecord
+    from models.rosters import RosterSubmission, SchoolRegistrar
+    from models.status import ArchiveHandover
+    from services.certificates import batch
+
+    s = pupil_of(SHENHE1)
+    unit = school(SHENHE1)
+    staff = db.session.scalar(select(User).where(User.email == "school-shenhe1@xueji.demo"))
+    from services import uploads
+
+    sha = uploads.store(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")  # a real file: a leak would be served
+    req = ChangeRequest(type="correction", status="pending", student=s, to_school=unit, to_path=unit.path,
+                        payload={"changes": {}}, grade_at_request=s.grade, requested_by=staff, requester_unit=unit)
+    req.steps.append(ApprovalStep(seq=1, role="school", unit=unit, workdays=10))
+    db.session.add(req)
+    db.session.flush()
+    rows: dict[str, t.Any] = {
+        "student": s, "request": req, "school": unit, "user": staff,
+        "attachment": Attachment(request=req, material="hukou", filename="x.png", content_type="image/png", size=1,
+                                 sha256=sha, uploaded_by_id=staff.id),
+        "award": Award(student_id=s.id, date=date(2026, 1, 1), name="x", level="1"),
+        "document": ArchiveDocument(student_id=s.id, kind="other", filename="x.png", content_type="image/png", size=1,
+                                    sha256=sha),
+        "backup": ArchiveBackup(student_id=s.id, from_school_id=unit.id, pdf_sha256=sha, xlsx_sha256=sha,
+                                scope_path=unit.path),
+        "graduation_record": GraduationRecord(student_id=s.id, school_id=unit.id, scope_path=unit.path, year=2026, grade=6),
+        "campaign": CheckCampaign(unit_id=unit.supervisor_id or unit.id, scope_path=unit.path.rsplit("/", 2)[0] + "/",
+                                  title="x", due_on=date(2026, 12, 31), started_by_id=staff.id),
+        "problem": ProblemRecord(student_id=s.id, kind="soft_name_birth", scope_path=unit.path),
+        "registrar": SchoolRegistrar(school_id=unit.id, scope_path=unit.path, name="x", phone="1", appointed_on=date(2026, 1, 1),
+                                     full_time=True, formal_staff=True, recorded_by_id=staff.id),
+        "submission": RosterSubmission(school_id=unit.id, scope_path=unit.path, kind="new", year=2026, submitted_by_id=staff.id,
+                                       due_on=date(2026, 10, 1), on_time=True, pdf_sha256=sha, pdf_size=1, xlsx_sha256=sha,
+                                       xlsx_size=1),
+        "paper_handover": PaperHandover(student_id=s.id, request_id=req.id, from_school_id=unit.id, to_school_id=unit.id,
+                                        from_path=unit.path, to_path=unit.path),
+        "archive_handover": ArchiveHandover(student_id=s.id, request_id=req.id, scope_path=unit.path,
+                                            authority_id=unit.supervisor_id or unit.id, hukou_division="210103",
+                                            due_on=date(2026, 12, 31)),
+        "import_job": ImportJob(school_id=unit.id, user_id=staff.id, filename="x.xlsx"),
+        "audit": AuditLog(user_id=staff.id, user_email=staff.email, unit_id=unit.id, scope_path=unit.path, action="x"),
+        "calendar_day": CalendarDay(day=date(2031, 5, 6), is_workday=False, note="x"),
+    }
+    db.session.add_all([v for k, v in rows.items() if k not in ("student", "request", "school", "user")])
+    db.session.flush()
+    rows["certificate"] = Certificate(kind="diploma", student_id=s.id, school_id=unit.id, scope_path=unit.path,
+                                      county_id=unit.supervisor_id or unit.id, year=2026, serial=1, number="X-1",
+                                      verify_code="ZZZZZZZZ", issued_by_id=staff.id,
+                                      graduation_record_id=rows["graduation_record"].id)
+    db.session.add(rows["certificate"])
+    db.session.flush()
+    job = batch.PrintJob(id="walk" + "0" * 28, user_id=staff.id, school_id=unit.id, school_name=unit.name, year=2026, total=1)
+    batch._save(job)
+    ids = {k: v.id for k, v in rows.items()}
+    ids["print_job"] = job.id
+    ids["county"] = unit.parent_id
+    return ids
+
+
 @pytest.fixture(scope="module")
 def foreign(app: Flask) -> t.Iterator[dict[str, t.Any]]:
-    """One row of every kind an id route loads, all in 沈河区 (outside the walking roles' scope)."""
-    def build() -> dict[str, t.Any]:
-        from models.archive import ArchiveBackup, ArchiveDocument, Award
-        from models.audit import AuditLog
-        from models.calendar import CalendarDay
-        from models.changes import ApprovalStep, Attachment, ChangeRequest
-        from models.graduation import Certificate, GraduationRecord
-        from models.imports import ImportJob
-        from models.oversight import CheckCampaign
-        from models.paper import PaperHandover
-        from models.people import User
-        from models.problems import ProblemRecord
-        from models.rosters import RosterSubmission, SchoolRegistrar
-        from models.status import ArchiveHandover
-        from services.certificates import batch
-
-        s = pupil_of(SHENHE1)
-        unit = school(SHENHE1)
-        staff = db.session.scalar(select(User).where(User.email == "school-shenhe1@xueji.demo"))
-        from services import uploads
-
-        sha = uploads.store(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")  # a real file: a leak would be served
-        req = ChangeRequest(type="correction", status="pending", student=s, to_school=unit, to_path=unit.path,
-                            payload={"changes": {}}, grade_at_request=s.grade, requested_by=staff, requester_unit=unit)
-        req.steps.append(ApprovalStep(seq=1, role="school", unit=unit, workdays=10))
-        db.session.add(req)
-        db.session.flush()
-        rows: dict[str, t.Any] = {
-            "student": s, "request": req, "school": unit, "user": staff,
-            "attachment": Attachment(request=req, material="hukou", filename="x.png", content_type="image/png", size=1,
-                                     sha256=sha, uploaded_by_id=staff.id),
-            "award": Award(student_id=s.id, date=date(2026, 1, 1), name="x", level="1"),
-            "document": ArchiveDocument(student_id=s.id, kind="other", filename="x.png", content_type="image/png", size=1,
-                                        sha256=sha),
-            "backup": ArchiveBackup(student_id=s.id, from_school_id=unit.id, pdf_sha256=sha, xlsx_sha256=sha,
-                                    scope_path=unit.path),
-            "graduation_record": GraduationRecord(student_id=s.id, school_id=unit.id, scope_path=unit.path, year=2026, grade=6),
-            "campaign": CheckCampaign(unit_id=unit.supervisor_id or unit.id, scope_path=unit.path.rsplit("/", 2)[0] + "/",
-                                      title="x", due_on=date(2026, 12, 31), started_by_id=staff.id),
-            "problem": ProblemRecord(student_id=s.id, kind="soft_name_birth", scope_path=unit.path),
-            "registrar": SchoolRegistrar(school_id=unit.id, scope_path=unit.path, name="x", phone="1", appointed_on=date(2026, 1, 1),
-                                         full_time=True, formal_staff=True, recorded_by_id=staff.id),
-            "submission": RosterSubmission(school_id=unit.id, scope_path=unit.path, kind="new", year=2026, submitted_by_id=staff.id,
-                                           due_on=date(2026, 10, 1), on_time=True, pdf_sha256=sha, pdf_size=1, xlsx_sha256=sha,
-                                           xlsx_size=1),
-            "paper_handover": PaperHandover(student_id=s.id, request_id=req.id, from_school_id=unit.id, to_school_id=unit.id,
-                                            from_path=unit.path, to_path=unit.path),
-            "archive_handover": ArchiveHandover(student_id=s.id, request_id=req.id, scope_path=unit.path,
-                                                authority_id=unit.supervisor_id or unit.id, hukou_division="210103",
-                                                due_on=date(2026, 12, 31)),
-            "import_job": ImportJob(school_id=unit.id, user_id=staff.id, filename="x.xlsx"),
-            "audit": AuditLog(user_id=staff.id, user_email=staff.email, unit_id=unit.id, scope_path=unit.path, action="x"),
-            "calendar_day": CalendarDay(day=date(2031, 5, 6), is_workday=False, note="x"),
-        }
-        db.session.add_all([v for k, v in rows.items() if k not in ("student", "request", "school", "user")])
-        db.session.flush()
-        rows["certificate"] = Certificate(kind="diploma", student_id=s.id, school_id=unit.id, scope_path=unit.path,
-                                          county_id=unit.supervisor_id or unit.id, year=2026, serial=1, number="X-1",
-                                          verify_code="ZZZZZZZZ", issued_by_id=staff.id,
-                                          graduation_record_id=rows["graduation_record"].id)
-        db.session.add(rows["certificate"])
-        db.session.flush()
-        job = batch.PrintJob(id="walk" + "0" * 28, user_id=staff.id, school_id=unit.id, school_name=unit.name, year=2026, total=1)
-        batch._save(job)
-        ids = {k: v.id for k, v in rows.items()}
-        ids["print_job"] = job.id
-        ids["county"] = unit.parent_id
-        return ids
-
-    yield extend_demo(app, build)
+    yield extend_demo(app, build_foreign_rows)
     end_extended_demo()
 
 
