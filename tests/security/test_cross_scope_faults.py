@@ -158,3 +158,24 @@ def test_the_transfer_journey_still_works_by_number_and_name(as_user, app):
     with app.app_context():
         req = db.session.scalar(select(ChangeRequest))
         assert req.student_id == p["id"] and req.to_school.code == SHENHE1 and len(req.attachments) == 3
+
+
+def test_an_expired_lookup_asks_to_look_again_and_opens_nothing(as_user, app, monkeypatch):
+    from services import pupil_identity
+
+    p = _pupil(app, HEPING1)
+    c = as_user("school-shenhe1")
+    token = lookup_token(c, TRANSFER, p["number"], p["name"])
+    monkeypatch.setattr(pupil_identity, "TOKEN_MAX_AGE", -1)
+    data = {"start-pupil": token, "start-reason_code": "hukou_moved", "start-hukou_changed": "y", **_files()}
+    resp = c.post_form(TRANSFER, data, content_type="multipart/form-data")
+    assert resp.status_code == 200 and "查找结果已过期" in resp.get_data(as_text=True)
+    _assert_nothing_shown(resp, p)
+    assert _requests(app) == 0
+
+
+@pytest.mark.parametrize("name,masked", [
+    ("王小明", "王*明"), ("李四", "李*"), ("欧阳娜娜", "欧**娜"), ("买买提·艾力", "买****力"), ("A", "A"),
+])
+def test_names_are_masked_keeping_the_first_and_last_character(name, masked):
+    assert mask_name(name) == masked
