@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from admin.base import ScopedModelView, attempt, current_actor, flash_problems, refusals, run_command
+from admin.base import ScopedModelView, attempt, current_actor, flash_form_errors, flash_problems, refusals, run_command
 from admin.status import open_request_page, row_id, scoped_pupil
 from changes import departures, enrollment, transfer
 from extensions import db
@@ -343,7 +343,10 @@ class ChangeRequestView(ScopedModelView):
             return None
 
     def _lookup(self, lookup: PupilLookupForm, purpose: str) -> Student | None:
-        """Find a pupil of another school by full number and name (audited); the number is not echoed."""
+        """Find a pupil of another school by full number and name (audited); both are asked for."""
+        if not lookup.validate_on_submit():
+            flash_form_errors(lookup)
+            return None
         pupil = pupil_identity.identify(current_actor(), lookup.term.data, lookup.name.data, purpose)
         db.session.commit()
         if pupil is None:
@@ -361,7 +364,7 @@ class ChangeRequestView(ScopedModelView):
         receiving = transfer.receiving_schools_for(actor)
         start.to_school.choices = [(0, _("Choose the receiving school"))] + [(s.id, s.name) for s in receiving]
         pupil: Student | None = None
-        if lookup.term.data and lookup.validate_on_submit():
+        if "lookup-term" in request.form:
             pupil = self._lookup(lookup, "transfer")
             if pupil is not None:
                 start.pupil.data = pupil_identity.token_for(actor, pupil)
@@ -484,7 +487,7 @@ class ChangeRequestView(ScopedModelView):
         lookup = PupilLookupForm(prefix="lookup")
         confirm = IdentifiedPupilForm(prefix="confirm")
         pupil: Student | None = None
-        if lookup.term.data and lookup.validate_on_submit():
+        if "lookup-term" in request.form:
             pupil = self._lookup(lookup, "continuation")
             if pupil is not None:
                 confirm.pupil.data = pupil_identity.token_for(actor, pupil)
