@@ -322,3 +322,41 @@ def test_out_of_scope_ids_answer_404_and_change_nothing(app: Flask, foreign: dic
     changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     assert not wrong, f"{email}: out-of-scope ids not answered like absent ones (404):\n" + "\n".join(wrong)
     assert not changed, f"{email}: rows changed: {changed}"
+
+
+def test_ids_posted_in_the_body_of_an_own_page_are_scoped(app: Flask, foreign: dict[str, t.Any],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids in a form body on a page the user may use: a foreign one among them refuses the whole post
+    (404) and changes nothing — a graduation result, a decision's step, a list action's rows."""
+    from models.changes import ApprovalStep
+    from models.graduation import GraduationRecord
+    from models.student import Student
+    from tests.helpers import HEPING1
+    from tests.transfer_helpers import at, start
+
+    at(monkeypatch, date(2026, 11, 10))  # in term time: the transfer may open
+    with app.test_request_context():
+        own_school = school(HEPING1).id
+        own_pupil = pupil_of(HEPING1).id
+        own_request = start(receiver="school-special").id  # 和平一小 → 和平特教: both in 和平区
+        foreign_step = db.session.scalar(select(ApprovalStep.id).where(ApprovalStep.request_id == foreign["request"]))
+        before = _snapshot()
+    c = login(app, "school-heping1@xueji.demo")
+    token = c.csrf("/admin/")
+    posts = [
+        (f"/admin/graduation/{own_school}/2026/assess", {"record_id": str(foreign["graduation_record"]), "result": "passed"}),
+        (f"/admin/graduation/{own_school}/2026/assess", {"one": f"{foreign['graduation_record']}:passed"}),
+        (f"/admin/requests/{own_request}/decide", {"step_id": str(foreign_step), "decision": "approve", "comment": "x"}),
+        ("/admin/student/action/", {"action": "delete", "rowid": [str(own_pupil), str(foreign["student"])]}),
+        ("/admin/requests/action/", {"action": "approve", "rowid": [str(own_request), str(foreign["request"])]}),
+    ]
+    wrong = []
+    for url, data in posts:
+        resp = c.post(url, data={**data, "csrf_token": token})
+        if resp.status_code != 404:
+            wrong.append(f"POST {url} {data} → {resp.status_code}")
+    assert not wrong, "\n".join(wrong)
+    with app.test_request_context():
+        assert _snapshot() == before
+        assert db.session.get(GraduationRecord, foreign["graduation_record"]).assessment is None
+        assert db.session.get(Student, own_pupil) is not None
