@@ -12,9 +12,9 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from admin.base import ScopedModelView, attempt, current_actor, refusals, run_command
+from admin.base import ScopedModelView, attempt, current_actor, flash_form_errors, flash_problems, refusals, run_command
 from admin.masked_ids import masked_id, reveal_script
 from admin.status import open_request_page, row_id, scoped_pupil
 from changes import departures, enrollment, transfer
@@ -25,6 +25,7 @@ from forms.changes import (
     CorrectionForm,
     DecisionForm,
     DelayForm,
+    IdentifiedPupilForm,
     OutOfProvinceForm,
     PupilLookupForm,
     ReasonForm,
@@ -33,11 +34,11 @@ from forms.changes import (
 from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import arrivals, codes, documents, enrollment_records, uploads, workflows
+from services import arrivals, codes, documents, enrollment_records, pupil_identity, uploads, workflows
 from services.change_codes import CORRECTION
 from services.commands import Command
 from services.commands import requests as request_commands
-from services.errors import NotInScope
+from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id, mask_xjh
 from services.labels import DECISION_LABELS, FIELD_LABELS, STEP_ROLE_LABELS
 
@@ -351,6 +352,28 @@ class ChangeRequestView(ScopedModelView):
                         headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})
 
     # --- starting a transfer ---------------------------------------------------------
+    def _identified(self, token: str | None) -> Student | None:
+        """The pupil of a lookup token (services/pupil_identity.py): a forged, altered or foreign
+        token, or a bare row id, answers 404; an expired one asks for the lookup again."""
+        try:
+            return pupil_identity.from_token(current_actor(), token)
+        except NotInScope:
+            abort(404)
+        except RuleViolation as exc:
+            flash_problems(exc.problems)
+            return None
+
+    def _lookup(self, lookup: PupilLookupForm, purpose: str) -> Student | None:
+        """Find a pupil of another school by full number and name (audited); both are asked for."""
+        if not lookup.validate_on_submit():
+            flash_form_errors(lookup)
+            return None
+        pupil = pupil_identity.identify(current_actor(), lookup.term.data, lookup.name.data, purpose)
+        db.session.commit()
+        if pupil is None:
+            flash(_("No pupil with this ID number (or student number) and name."), "error")
+        return pupil
+
     @expose("/transfer/new", methods=("GET", "POST"))
     def transfer_new(self) -> t.Any:
         actor = current_actor()
@@ -362,37 +385,37 @@ class ChangeRequestView(ScopedModelView):
         receiving = transfer.receiving_schools_for(actor)
         start.to_school.choices = [(0, _("Choose the receiving school"))] + [(s.id, s.name) for s in receiving]
         pupil: Student | None = None
-        if lookup.term.data and lookup.validate_on_submit():
-            pupil = transfer.find_pupil(lookup.term.data, actor)
-            db.session.commit()
-            lookup.term.data = ""  # do not echo a full ID number back into the page
-            if pupil is None:
-                flash(_("No pupil with this student number or ID number."), "error")
-            else:
-                start.student_id.data = str(pupil.id)
-        elif start.student_id.data and start.validate_on_submit():
-            pupil = db.session.get(Student, row_id(start.student_id.data))
-            if pupil is None:
-                abort(404)
-            try:
-                to_school = transfer.receiving_school_for(actor, start.to_school.data) if receiving else None
-            except NotInScope:
-                abort(404)
-            done = open_request_page(
-                lambda: transfer.start_transfer(
-                    pupil, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
-                    hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
-                    to_school=to_school,
-                ),
-                {m: getattr(start, m).data for m in ("contact_form", "student_info", "hukou", "reason_proof")},
-            )
-            if done is not None:
-                return done
+        if "lookup-term" in request.form:
+            pupil = self._lookup(lookup, "transfer")
+            if pupil is not None:
+                start.pupil.data = pupil_identity.token_for(actor, pupil)
+        elif request.method == "POST" and any(key.startswith("start-") for key in request.form):
+            # The start form names the pupil only by the lookup's token: never by a row id.
+            pupil = self._identified(start.pupil.data)
+            if pupil is not None and start.validate_on_submit():
+                try:
+                    to_school = transfer.receiving_school_for(actor, start.to_school.data) if receiving else None
+                except NotInScope:
+                    abort(404)
+                chosen = pupil
+                done = open_request_page(
+                    lambda: transfer.start_transfer(
+                        chosen, actor, reason_code=start.reason_code.data, reason_text=start.reason_text.data,
+                        hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
+                        to_school=to_school,
+                    ),
+                    {m: getattr(start, m).data for m in ("contact_form", "student_info", "hukou", "reason_proof")},
+                )
+                if done is not None:
+                    return done
+            elif pupil is not None:
+                flash(_("Please correct the form."), "error")
         elif request.method == "POST":
             flash(_("Please correct the form."), "error")
-        return self.render("admin/transfer_new.html", lookup=lookup, start=start, pupil=pupil, mask_id=mask_id,
-                           choose_school=bool(receiving),
-                           code_label=codes.label, escape=escape)
+        lookup.term.data = lookup.name.data = ""  # echo neither a full number nor a full name back
+        return self.render("admin/transfer_new.html", lookup=lookup, start=start,
+                           found=pupil_identity.shown(actor, pupil) if pupil is not None else None,
+                           choose_school=bool(receiving))
 
     @expose("/out-of-province/new", methods=("GET", "POST"))
     def out_of_province_new(self) -> t.Any:
@@ -477,25 +500,25 @@ class ChangeRequestView(ScopedModelView):
 
     @expose("/continuation/new", methods=("GET", "POST"))
     def continuation_new(self) -> t.Any:
-        """学籍接续 (第五条): a junior middle school continues a primary graduate's record."""
+        """学籍接续 (第五条): a junior middle school continues a primary graduate's record. The
+        graduate is found by full ID number and name together and shown masked (王*明, school, grade)."""
         actor = current_actor()
         if actor.unit.level != SCHOOL:
             abort(403)
         lookup = PupilLookupForm(prefix="lookup")
-        confirm = ReasonForm(prefix="confirm")
+        confirm = IdentifiedPupilForm(prefix="confirm")
         pupil: Student | None = None
-        if lookup.term.data and lookup.validate_on_submit():
-            pupil = transfer.find_pupil(lookup.term.data, actor)
-            db.session.commit()
-            lookup.term.data = ""
-            if pupil is None:
-                flash(_("No pupil with this student number or ID number."), "error")
-        elif request.method == "POST" and request.form.get("student_id", "").isdigit() and confirm.validate_on_submit():
-            pupil = db.session.get(Student, row_id(request.form["student_id"]))
-            if pupil is None:
-                abort(404)
-            done = open_request_page(lambda: enrollment.continue_record(pupil, actor, actor.unit), {})
-            if done is not None:
-                return done
-        return self.render("admin/continuation_new.html", lookup=lookup, confirm=confirm, pupil=pupil, mask_id=mask_id,
-                           code_label=codes.label)
+        if "lookup-term" in request.form:
+            pupil = self._lookup(lookup, "continuation")
+            if pupil is not None:
+                confirm.pupil.data = pupil_identity.token_for(actor, pupil)
+        elif request.method == "POST" and any(key.startswith("confirm-") or key == "student_id" for key in request.form):
+            pupil = self._identified(confirm.pupil.data)
+            if pupil is not None and confirm.validate_on_submit():
+                chosen = pupil
+                done = open_request_page(lambda: enrollment.continue_record(chosen, actor, actor.unit), {})
+                if done is not None:
+                    return done
+        lookup.term.data = lookup.name.data = ""  # echo neither a full number nor a full name back
+        return self.render("admin/continuation_new.html", lookup=lookup, confirm=confirm,
+                           found=pupil_identity.shown(actor, pupil) if pupil is not None else None)

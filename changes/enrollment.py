@@ -290,6 +290,7 @@ declare(ChangeType(
     preconditions=(_continues_primary,),
     roster_columns=(("continuation", TO),),
     payload=NoPayload,
+    found_by_identity=True,  # 第五条: the junior middle school continues another school's record
 ))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from extensions import db
 from models.archive import DOC_TRANSFER
@@ -16,7 +16,7 @@ from models.lifecycle import StudentStatus
 from models.org import SCHOOL, OrgUnit
 from models.people import User
 from models.student import Student
-from services import archive, audit, clock, lifecycle, scope
+from services import archive, clock, lifecycle, scope
 from services.arrivals import move_on_arrival, supervisor_of
 from services.change_codes import TRANSFER, TRANSFER_INTO_PROVINCE, TRANSFER_OUT_OF_PROVINCE
 from services.change_common import as_yes_no
@@ -135,6 +135,7 @@ declare(ChangeType(
     printable_forms=("transfer_contact",),
     payload=TransferPayload,
     filed_as=DOC_TRANSFER,
+    found_by_identity=True,  # 第十四条: the receiving school starts it for another school's pupil
 ))
 
 declare(ChangeType(
@@ -214,17 +215,6 @@ def record_arrival_from_other_province(student: Student, actor: User, school: Or
 
 
 # --- starting a transfer -----------------------------------------------------------------
-
-
-def find_pupil(term: str, actor: User) -> Student | None:
-    """The one cross-scope lookup (by full 学籍号 or ID number), audited; the caller shows only
-    what identifies the pupil."""
-    key = (term or "").strip().upper()
-    if len(key) < 15:
-        return None
-    student = db.session.scalar(select(Student).where(or_(Student.xjh == key, Student.id_number == key)))
-    audit.record(actor, "student.lookup", "student", student.id if student else None, f"transfer lookup {key[:6]}…")
-    return student
 
 
 def receiving_schools_for(actor: User) -> list[OrgUnit]:

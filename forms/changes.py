@@ -10,11 +10,21 @@ from wtforms.validators import DataRequired, Length, Optional
 
 
 class PupilLookupForm(FlaskForm):
-    term = StringField(_l("Student number or ID number"), validators=[DataRequired(), Length(min=15, max=20)])
+    """A pupil of another school is found by the full number and the name together
+    (services/pupil_identity.py), never by a row id."""
+
+    term = StringField(_l("Full ID number or student number"), validators=[DataRequired(), Length(min=15, max=20)])
+    name = StringField(_l("Pupil's name"), validators=[DataRequired(), Length(max=50)])
+
+
+class IdentifiedPupilForm(FlaskForm):
+    """The confirmation after a lookup: the signed token of the pupil found, not the pupil's row id."""
+
+    pupil = HiddenField(validators=[DataRequired()])
 
 
 class TransferStartForm(FlaskForm):
-    student_id = HiddenField(validators=[DataRequired()])
+    pupil = HiddenField(validators=[DataRequired()])  # the lookup's token (services/pupil_identity.py)
     reason_code = SelectField(_l("Reason (第十三条)"), validators=[DataRequired()])
     reason_text = TextAreaField(_l("Details of the reason"), validators=[Optional(), Length(max=500)])
     hukou_changed = BooleanField(_l("The pupil's hukou moved too"))

@@ -3,6 +3,12 @@
 Paths look like "/21/2101/210102/2112000001/". A row belongs to the subtree of P when
 its path starts with P; we write that as a range (P <= path < P with its final "/"
 raised to "0") so that both SQLite and PostgreSQL answer it from a plain b-tree index.
+
+Every route that takes an internal id loads its row through this rule (`load_scoped`, or a
+service built on `covers`/`within`); outside it answers 404, like an id that does not exist
+(tests/security/test_id_walk.py walks the URL map for it). Opening a change request follows it
+too (services/workflows.open_requests). The one way across it is services/pupil_identity.py: a
+receiving school finds another school's pupil by full ID number and name, never by a row id.
 """
 
 from __future__ import annotations

@@ -150,6 +150,10 @@ class ChangeType:
     # The page that opens it (changes/<type>.py: form, opener, defaults); None when it is opened
     # from a page of its own (a transfer, a roster, a certificate) rather than from the pupil's page.
     page: Any = None
+    # Opened by a school that does not hold the record (转入 第十四条, 接续 第五条): the pupil lies
+    # outside the opener's scope and is found by full ID number and name (services/pupil_identity.py).
+    # Every other type opens only for a pupil inside the opener's subtree (`open_requests`).
+    found_by_identity: bool = False
 
 
 TYPES: dict[str, ChangeType] = {}
@@ -266,6 +270,8 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
     checks, one query for open requests, one flush. The first refusal raises RuleViolation
     with `.student` set to the pupil it concerns."""
     ctype = TYPES[type_code]
+    if not ctype.found_by_identity and any(not scope.covers(actor, s.scope_path) for s in students):
+        raise NotInScope()  # the row rule for every page that opens a request: absent and forbidden look alike
     busy = _open_request_ids([s.id for s in students], type_code if ctype.opens_beside_others else None)
     deadlines: dict[tuple[date, int], workdays.Deadline] = {}
     reqs = []

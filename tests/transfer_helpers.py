@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime
 
 from PIL import Image
@@ -46,6 +47,18 @@ def start(receiver: str = "school-shenhe1", pupil_school: str = HEPING1, *, reas
             workflows.attach(req, m, upload(), actor)
     db.session.commit()
     return req
+
+
+TOKEN_RE = re.compile(r'name="(?:start|confirm)-pupil" type="hidden" value="([^"]+)"')
+
+
+def lookup_token(client, url: str, number: str, name: str) -> str:
+    """Find a pupil of another school on a lookup page (full number and name together) and return
+    the signed token the page's form carries in place of the pupil's row id."""
+    page = client.post_form(url, {"lookup-term": number, "lookup-name": name}).get_data(as_text=True)
+    m = TOKEN_RE.search(page)
+    assert m, "the lookup found no pupil"
+    return m.group(1)
 
 
 DECIDERS = {

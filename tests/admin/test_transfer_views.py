@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +12,9 @@ from extensions import db
 from models.audit import AuditLog
 from models.changes import ApprovalStep, Attachment, ChangeRequest, PrintedDocument
 from services import pdf
+from services.pupil_identity import mask_name
 from tests.helpers import HEPING1, pupil_of
-from tests.transfer_helpers import approve, png_bytes, start
+from tests.transfer_helpers import TOKEN_RE, approve, lookup_token, png_bytes, start
 
 FOUR = ("school-shenhe1", "shenhe", "school-heping1", "heping")
 OUTSIDERS = ("school-xigang1", "school-heping2", "xigang", "dalian", "school-kangping1")
@@ -43,11 +43,12 @@ def test_receiving_registrar_starts_a_transfer_through_the_form(as_user, app):
         pupil = pupil_of(HEPING1)
         xjh, name, number = pupil.xjh, pupil.name, pupil.id_number
     c = as_user("school-shenhe1")
-    page = c.post_form("/admin/requests/transfer/new", {"lookup-term": xjh}).get_data(as_text=True)
-    assert name in page and number not in page and number[:6] + "********" + number[-4:] in page
-    sid = re.search(r'name="start-student_id" type="hidden" value="(\d+)"', page).group(1)
+    page = c.post_form("/admin/requests/transfer/new", {"lookup-term": xjh, "lookup-name": name}).get_data(as_text=True)
+    # Only what confirms the match: the masked name, school and grade; no ID number, not even masked.
+    assert mask_name(name) in page and number not in page and number[-4:] + "<" not in page
+    token = TOKEN_RE.search(page).group(1)
     data = {
-        "start-student_id": sid, "start-reason_code": "hukou_moved", "start-reason_text": "随父母迁居", "start-hukou_changed": "y",
+        "start-pupil": token, "start-reason_code": "hukou_moved", "start-reason_text": "随父母迁居", "start-hukou_changed": "y",
         "start-contact_form": (io.BytesIO(png_bytes()), "联系表.png"),
         "start-student_info": (io.BytesIO(png_bytes()), "基本信息表.png"),
         "start-hukou": (io.BytesIO(png_bytes()), "户口簿.png"),
@@ -65,15 +66,17 @@ def test_receiving_registrar_starts_a_transfer_through_the_form(as_user, app):
 
 def test_lookup_of_an_unknown_number_says_so(as_user):
     c = as_user("school-shenhe1")
-    html = c.post_form("/admin/requests/transfer/new", {"lookup-term": "G210102200001010000"}).get_data(as_text=True)
+    html = c.post_form("/admin/requests/transfer/new", {"lookup-term": "G210102200001010000", "lookup-name": "张三"}).get_data(as_text=True)
     assert 'id="pupil-found"' not in html
 
 
 def test_a_wrong_type_upload_in_the_start_form_writes_nothing(as_user, app):
     with app.app_context():
-        sid = pupil_of(HEPING1).id
+        pupil = pupil_of(HEPING1)
+        number, name = pupil.id_number, pupil.name
     c = as_user("school-shenhe1")
-    data = {"start-student_id": str(sid), "start-reason_code": "hukou_moved", "start-hukou_changed": "y",
+    data = {"start-pupil": lookup_token(c, "/admin/requests/transfer/new", number, name),
+            "start-reason_code": "hukou_moved", "start-hukou_changed": "y",
             "start-contact_form": (io.BytesIO(b"#!/bin/sh\necho hi\n"), "联系表.png")}
     resp = c.post_form("/admin/requests/transfer/new", data, token_from="/admin/requests/transfer/new",
                        content_type="multipart/form-data")

@@ -13,10 +13,10 @@ from models.audit import StudentHistory
 from models.changes import ChangeRequest
 from models.lifecycle import arranging
 from services import enrollment_records, workflows
-from services.errors import RuleViolation
+from services.errors import NotInScope, RuleViolation
 from tests.helpers import HEPING1, HEPING2, make_id, pupil_of, school, student_form
 from tests.services.test_students import new_student
-from tests.transfer_helpers import approve, start, upload, user
+from tests.transfer_helpers import approve, lookup_token, start, upload, user
 
 
 def _new_pupil(**kw):
@@ -204,11 +204,10 @@ def test_continuation_page_for_the_junior_school(as_user, app):
         with arranging():  # a past state, set directly (models/lifecycle.arranging)
             s.grade, s.status = 6, "graduated"
         db.session.commit()
-        xjh, sid = s.xjh, s.id
+        number, name = s.id_number, s.name
     c = as_user("school-heping2")
-    page = c.post_form("/admin/requests/continuation/new", {"lookup-term": xjh}).get_data(as_text=True)
-    assert 'id="pupil-found"' in page
-    resp = c.post_form("/admin/requests/continuation/new", {"student_id": str(sid)})
+    token = lookup_token(c, "/admin/requests/continuation/new", number, name)
+    resp = c.post_form("/admin/requests/continuation/new", {"confirm-pupil": token})
     assert resp.status_code == 302
     with app.app_context():
         req = db.session.scalar(select(ChangeRequest))
@@ -220,10 +219,12 @@ def test_correction_and_delay_are_filed_by_the_pupils_school(ctx):
     """第十一条 / 第四条: the school records the guardian's application; its authority decides, it
     does not file for it (and another school cannot)."""
     s = pupil_of(HEPING1)
-    for who in ("heping", "school-heping2"):
-        with pytest.raises(RuleViolation, match=r"学籍所在学校|holds the pupil's record"):
-            enrollment.request_correction(s, user(who), {"name": "更正后姓名"}, "户口簿姓名为准")
-        db.session.rollback()
+    with pytest.raises(RuleViolation, match=r"学籍所在学校|holds the pupil's record"):
+        enrollment.request_correction(s, user("heping"), {"name": "更正后姓名"}, "户口簿姓名为准")
+    db.session.rollback()
+    with pytest.raises(NotInScope):  # another school: outside its scope, as if the pupil did not exist
+        enrollment.request_correction(s, user("school-heping2"), {"name": "更正后姓名"}, "户口簿姓名为准")
+    db.session.rollback()
     s.grade = 1
     db.session.commit()
     with pytest.raises(RuleViolation, match=r"学籍所在学校|holds the pupil's record"):

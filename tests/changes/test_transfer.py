@@ -13,7 +13,7 @@ from models.audit import AuditLog, StudentHistory
 from models.changes import ApprovalStep, ChangeRequest, Notification
 from models.lifecycle import arranging
 from models.org import OrgUnit
-from services import arrivals, workdays, workflows
+from services import arrivals, pupil_identity, workdays, workflows
 from services.errors import NotInScope, RuleViolation
 from tests.helpers import HEPING1, KANGPING_VILLAGE, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, at, pdf_bytes, start, upload, user
@@ -316,16 +316,18 @@ def test_a_school_outside_both_ends_sees_nothing(ctx):
             workflows.get_visible(user(who), req.id)
 
 
-def test_cross_scope_lookup_finds_by_full_number_only_and_is_audited(ctx):
+def test_cross_scope_lookup_needs_the_full_number_and_the_name_and_is_audited(ctx):
     student = pupil_of(HEPING1)
     actor = user("school-shenhe1")
-    assert transfer.find_pupil(student.name, actor) is None
-    assert transfer.find_pupil(student.xjh[:10], actor) is None
-    assert transfer.find_pupil(student.xjh, actor).id == student.id
-    assert transfer.find_pupil(student.id_number.lower(), actor).id == student.id
+    assert pupil_identity.identify(actor, student.xjh, None, "transfer") is None  # the number alone
+    assert pupil_identity.identify(actor, None, student.name, "transfer") is None  # the name alone
+    assert pupil_identity.identify(actor, student.xjh[:10], student.name, "transfer") is None  # a prefix
+    assert pupil_identity.identify(actor, student.xjh, student.name + "x", "transfer") is None  # another name
+    assert pupil_identity.identify(actor, student.xjh, student.name, "transfer").id == student.id
+    assert pupil_identity.identify(actor, student.id_number.lower(), f" {student.name} ", "transfer").id == student.id
     db.session.commit()
     rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "student.lookup")).all()
-    assert len(rows) == 2 and all(student.id_number not in (r.detail or "") for r in rows)
+    assert len(rows) == 6 and all(student.id_number not in (r.detail or "") for r in rows)
 
 
 def test_transfer_requests_are_not_batch_approvable(ctx):

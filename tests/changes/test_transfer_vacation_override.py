@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models.changes import ChangeRequest
+from models.student import Student
 from tests.helpers import CITYDIRECT, HEPING1, SHENHE1, XIGANG1, pupil_of, school
-from tests.transfer_helpers import at, png_bytes
+from tests.transfer_helpers import at, lookup_token, png_bytes
 
 URL = "/admin/requests/transfer/new"
 AUGUST = date(2026, 8, 10)  # summer vacation: no term, the window is closed
@@ -26,12 +27,15 @@ def vacation(monkeypatch):
 
 def _ids(app) -> dict[str, int]:
     with app.app_context():
-        return {"pupil": pupil_of(HEPING1).id, "xjh": pupil_of(HEPING1).xjh, "shenhe1": school(SHENHE1).id,
+        return {"pupil": pupil_of(HEPING1).id, "xjh": pupil_of(HEPING1).xjh, "name": pupil_of(HEPING1).name, "shenhe1": school(SHENHE1).id,
                 "xigang1": school(XIGANG1).id, "citydirect": school(CITYDIRECT).id}
 
 
 def _start(client, sid: int, **extra):
-    data = {"start-student_id": str(sid), "start-reason_code": "hukou_moved", "start-hukou_changed": "y",
+    with client.application.app_context():
+        pupil = db.session.get(Student, sid)
+        number, name = pupil.xjh, pupil.name
+    data = {"start-pupil": lookup_token(client, URL, number, name), "start-reason_code": "hukou_moved", "start-hukou_changed": "y",
             "start-contact_form": (io.BytesIO(png_bytes()), "联系表.png"), **{f"start-{k}": v for k, v in extra.items()}}
     return client.post_form(URL, data, token_from=URL, content_type="multipart/form-data")
 
@@ -43,7 +47,7 @@ def _count(app) -> int:
 
 def test_authority_chooses_among_the_schools_it_supervises(as_user, app):
     ids = _ids(app)
-    page = as_user("shenhe").post_form(URL, {"lookup-term": ids["xjh"]}).get_data(as_text=True)
+    page = as_user("shenhe").post_form(URL, {"lookup-term": ids["xjh"], "lookup-name": ids["name"]}).get_data(as_text=True)
     select_html = re.search(r'<select[^>]*id="to-school".*?</select>', page, re.S).group(0)
     assert "沈阳市沈河区第一小学" in select_html
     assert "实验学校" not in select_html  # in 沈河区 but supervised by the city: not its school

@@ -21,6 +21,7 @@ from models.changes import ChangeRequest
 from models.org import OrgUnit
 from models.student import Student
 from services.ids import mask_xjh
+from services.pupil_identity import mask_name
 from tests.e2e.helpers import log_in, log_out
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +58,8 @@ def in_term_time(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _pupil(app: Flask) -> tuple[int, str, str]:
-    """(id, 学籍号, name) of a primary pupil of the sending school."""
+    """(id, 学籍号, name) of a primary pupil of the sending school: the receiving school finds the
+    pupil by the full number and the name together, as on the family's papers (第十四条)."""
     with app.app_context():
         s = db.session.scalars(
             select(Student).join(OrgUnit, Student.school_id == OrgUnit.id)
@@ -151,12 +153,13 @@ def test_whole_transfer_by_four_logins(app: Flask, new_page, tmp_path: Path, in_
     resp = page.goto("/admin/requests/transfer/new")
     assert resp is not None and resp.status == 200
     page.fill("#lookup-term", xjh)
+    page.fill("#lookup-name", name)
     with page.expect_navigation():
         page.click("#lookup-pupil")
     assert not _errors(page), _errors(page)
     found = page.locator("#pupil-found")
     found.wait_for()
-    assert name in found.inner_text()
+    assert mask_name(name) in found.inner_text() and name not in found.inner_text()  # only what confirms the match
     assert "沈阳市和平区第一小学" in found.inner_text()
     page.select_option("select[name=start-reason_code]", "hukou_moved")
     page.check("input[name=start-hukou_changed]")
