@@ -52,6 +52,9 @@ PATH_IDS = {
     "rosters": {"unit_id": "school", "submission_id": "submission"},
     "campaigns": {"campaign_id": "campaign"},
     "imports": {"job_id": "import_job"},
+    "student": {"student_id": "student"},  # reveal-id (the full ID number behind a masked one)
+    "archive_overdue": {"student_id": "student"},  # the same route, on the list that shares StudentView
+    "access_review": {"review_id": "access_review", "item_id": "access_review_item"},
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -103,6 +106,7 @@ def _source_reads_ids(app: Flask, endpoint: str) -> bool:
 def build_foreign_rows() -> dict[str, t.Any]:
     """One row of every kind an id route loads, all in 沈河区 (outside the walking roles' scope):
     kind → id. Written directly (flushed), minimal but loadable."""
+    from models.access_review import AccessReview, AccessReviewItem
     from models.archive import ArchiveBackup, ArchiveDocument, Award
     from models.audit import AuditLog
     from models.calendar import CalendarDay
@@ -162,7 +166,13 @@ def build_foreign_rows() -> dict[str, t.Any]:
                                       verify_code="ZZZZZZZZ", issued_by_id=staff.id,
                                       graduation_record_id=rows["graduation_record"].id)
     db.session.add(rows["certificate"])
+    shenhe = db.session.scalar(select(User).where(User.email == "shenhe@xueji.demo"))
+    rows["access_review"] = AccessReview(unit_id=shenhe.unit_id, scope_path=shenhe.scope_path, term_start=date(2026, 9, 1),
+                                         term_end=date(2027, 1, 31), opened_by_id=shenhe.id)
+    rows["access_review"].items.append(AccessReviewItem(user_id=staff.id, unit_id=unit.id, email=staff.email))
+    db.session.add(rows["access_review"])
     db.session.flush()
+    rows["access_review_item"] = rows["access_review"].items[0]
     job = batch.PrintJob(id="walk" + "0" * 28, user_id=staff.id, school_id=unit.id, school_name=unit.name, year=2026, total=1)
     batch._save(job)
     ids = {k: v.id for k, v in rows.items()}
@@ -178,10 +188,11 @@ def foreign(app: Flask) -> t.Iterator[dict[str, t.Any]]:
 
 
 def _snapshot() -> dict[str, t.Any]:
-    """Every table's row count, and the newest change where a table keeps one (audit rows may grow)."""
+    """Every table's row count, and the newest change where a table keeps one (audit rows and login
+    sessions may grow)."""
     out: dict[str, t.Any] = {}
     for table in db.metadata.sorted_tables:
-        if table.name == "audit_log":
+        if table.name in ("audit_log", "login_session"):  # written by every request or login: not a change of data
             continue
         cols = [func.count()]
         if "version_id" in table.c:
