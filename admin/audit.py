@@ -19,6 +19,9 @@ class AuditView(ReadOnlyScopedView):
         "object_id": _l("Object id"), "detail": _l("Detail"), "ip": _l("IP address"),
     }
     column_default_sort = ("id", True)
+    # The audit log's export: services/export_gate.py kind "audit_log", the audit administrator only.
+    can_export = True
+    export_types = ("csv", "xlsx")
     column_sortable_list = ("at",)
     column_filters = (
         FilterEqual(AuditLog.action, _l("Action")),
