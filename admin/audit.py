@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 from admin.base import ReadOnlyScopedView
 from admin.org import OFFICIALS
 from models.audit import AuditLog
+from models.people import AUDIT_ADMIN
 
 
 class AuditView(ReadOnlyScopedView):
-    allowed_roles = OFFICIALS
+    allowed_roles = OFFICIALS | {AUDIT_ADMIN}  # the audit administrator reads and exports it (issue 13)
     can_view_details = False
     column_list = ("at", "user_email", "action", "object_type", "object_id", "detail", "ip")
     column_labels = {

@@ -158,6 +158,9 @@ class ExportRequestView(SecureBaseView):
     @expose("/<int:request_id>/download")
     def download(self, request_id: int) -> Response:
         actor = current_actor()
+        decision = export_gate.decide(actor, "approved_export")
+        if not decision.allowed:
+            return export_gate.refusal(actor, "approved_export", decision.reason)
         done = attempt(lambda: export_requests.download(actor, request_id))  # not the requester: 404
         if not done.ok:
             return export_gate.refusal(actor, "approved_export", "下载链接已过期（24 小时）或文件尚未生成，请重新申请。")
