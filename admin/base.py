@@ -309,6 +309,11 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
 
         return exports.neutralise_text(super().get_export_value(model, name))
 
+    def raw_export_value(self, model: t.Any, name: t.Any) -> t.Any:
+        """The formatted value without the apostrophe: for services/exports.py's writers, which
+        type the cell themselves (XLSX) or neutralise on writing (CSV)."""
+        return super().get_export_value(model, name)
+
     @property
     def export_max_rows(self) -> int:  # type: ignore[override]
         return current_app.config["EXPORT_MAX_ROWS"]

@@ -199,9 +199,9 @@ class StudentView(ScopedModelView):
                 columns.append((str(label), lambda m: m.id_number if full_id else mask_id(m.id_number)))
             elif name in EXPORT_GROUP_OF_COLUMN:
                 if EXPORT_GROUP_OF_COLUMN[name] in shown:
-                    columns.append((str(label), lambda m, name=name: self.get_export_value(m, name)))
+                    columns.append((str(label), lambda m, name=name: self.raw_export_value(m, name)))
             else:
-                columns.append((str(label), lambda m, name=name: self.get_export_value(m, name)))
+                columns.append((str(label), lambda m, name=name: self.raw_export_value(m, name)))
         if export_gate.ADDRESS in shown:
             columns.append((str(FIELD_LABELS.get("home_address", "家庭住址")), lambda m: m.home_address))
         if export_gate.HEALTH in shown:
