@@ -35,7 +35,7 @@ class RequestForm(FlaskForm):
     purpose = TextAreaField("导出用途", validators=[Length(max=export_requests.PURPOSE_MAX)])
     fields = SelectMultipleField("敏感字段", choices=list(export_gate.GROUP_LABELS.items()), validators=[Optional()])
     kind = HiddenField()
-    endpoint = HiddenField()
+    view = HiddenField()
     args = HiddenField()
     q = HiddenField()
     scope = HiddenField()
@@ -101,11 +101,11 @@ class ExportRequestView(SecureBaseView):
         form = RequestForm(request.form if request.method == "POST" else None)
         if request.method == "GET":
             a = request.args
-            form.kind.data, form.endpoint.data, form.args.data = a.get("kind", ""), a.get("endpoint", ""), a.get("args", "{}")
+            form.kind.data, form.view.data, form.args.data = a.get("kind", ""), a.get("view", ""), a.get("args", "{}")
             form.q.data, form.scope.data = a.get("q", ""), a.get("scope", actor.unit.name)
             form.fields.data = [f for f in a.get("fields", "").split(",") if f]
         kind = export_gate.KINDS.get(form.kind.data or "")
-        if kind is None or kind.code not in export_gate.REQUESTABLE or form.endpoint.data not in kind.endpoints:
+        if kind is None or kind.code not in export_gate.REQUESTABLE or form.view.data not in kind.endpoints:
             abort(404)
         try:
             view_args = json.loads(form.args.data or "{}")
@@ -116,7 +116,7 @@ class ExportRequestView(SecureBaseView):
         form.fields.data = sorted(set(form.fields.data or ()) | kind.carries)
         if request.method == "POST" and form.validate():
             done = attempt(lambda: export_requests.create(
-                actor, kind.code, form.purpose.data, form.fields.data, form.endpoint.data, view_args,
+                actor, kind.code, form.purpose.data, form.fields.data, form.view.data, view_args,
                 form.q.data or "", form.scope.data or ""), "导出申请已提交，等待审批。", form=form,
                 labels={"purpose": "导出用途", "fields": "敏感字段"})
             if done.ok:

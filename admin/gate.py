@@ -31,7 +31,7 @@ def gate(kind_code: str, *, groups: t.Iterable[str] = (), personal: bool = True,
         return None
     if decision.needs_request:
         flash(decision.reason, "warning")
-        return redirect(url_for("export_requests.new", kind=kind_code, endpoint=request.endpoint,
+        return redirect(url_for("export_requests.new", kind=kind_code, view=request.endpoint,
                                 args=json.dumps(request.view_args or {}, sort_keys=True),
                                 q=request.query_string.decode(), fields=",".join(sorted(groups)),
                                 scope=scope_text or actor.unit.name))

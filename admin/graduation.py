@@ -238,7 +238,7 @@ class GraduationView(SecureBaseView):
         number = itertools.count(1)
         columns: list[exports.ExportColumn] = [
             (_("No."), lambda r: next(number)),
-            (_("Student number"), lambda r: r.student.xjh),
+            (_("Student number"), lambda r: r.student.xjh if full_id else mask_xjh(r.student.xjh)),
             (_("Name"), lambda r: r.student.name),
             (_("Gender"), lambda r: codes.label("gender", r.student.gender)),
             (_("Date of birth"), lambda r: r.student.birth_date),

@@ -197,6 +197,8 @@ class StudentView(ScopedModelView):
         for name, label in self._export_columns:
             if name == "id_number":
                 columns.append((str(label), lambda m: m.id_number if full_id else mask_id(m.id_number)))
+            elif name == "xjh":  # a G-number contains the ID number
+                columns.append((str(label), lambda m: m.xjh if full_id else mask_xjh(m.xjh)))
             elif name in EXPORT_GROUP_OF_COLUMN:
                 if EXPORT_GROUP_OF_COLUMN[name] in shown:
                     columns.append((str(label), lambda m, name=name: self.raw_export_value(m, name)))

@@ -265,9 +265,8 @@ def _pdf(body: bytes, banner: str) -> tuple[bytes, int]:
     from services import pdf as pdf_service
 
     pdf_service._register_font()
-    reader = PdfReader(io.BytesIO(body))
-    writer = PdfWriter()
-    for page in reader.pages:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(body)))
+    for page in writer.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         stamp = io.BytesIO()
         c = canvas.Canvas(stamp, pagesize=(width, height))
@@ -277,10 +276,9 @@ def _pdf(body: bytes, banner: str) -> tuple[bytes, int]:
         c.drawString(18, 6, banner)
         c.save()
         page.merge_page(PdfReader(io.BytesIO(stamp.getvalue())).pages[0])
-        writer.add_page(page)
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue(), len(reader.pages)
+    return out.getvalue(), len(writer.pages)
 
 
 # --- downloading ----------------------------------------------------------------------------------
