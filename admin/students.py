@@ -189,6 +189,11 @@ class StudentView(ScopedModelView):
                        scope_text=f"{current_actor().unit.name}·{self.name}")
         return refused if refused is not None else self._export_stream(export_type)
 
+    def sensitive_export_url(self) -> str:
+        """The list's export asking for the sensitive groups: it leads to the request form."""
+        args = {k: v for k, v in request.args.items() if k != "sensitive"}
+        return self.get_url(".export", export_type="xlsx", sensitive=1, **args)
+
     def _export_columns_for(self, shown: frozenset[str]) -> list[exports.ExportColumn]:
         """The non-sensitive columns always (the ID number masked); each sensitive group only when
         the approved request includes it (the ID number then in full)."""

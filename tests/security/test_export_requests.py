@@ -98,6 +98,10 @@ def test_a_school_exports_its_own_non_sensitive_columns_directly(app, as_user):
 
 def test_a_school_export_with_id_numbers_becomes_a_request(app, as_user):
     c = as_user("school-heping1")
+    listing = c.get("/admin/student/?flt0_3=in_school").get_data(as_text=True)
+    link = re.search(r'id="export-sensitive">[^<]*<a href="([^"]+)"', listing).group(1).replace("&amp;", "&")
+    assert "sensitive=1" in link and "flt0_3=in_school" in link
+    assert c.get(link).headers["Location"].startswith(NEW_URL)
     request_id = ask(c, "/admin/student/export/xlsx/?sensitive=1", fields=["id_number"])
     req = status_of(app, request_id)
     assert req.status == PENDING and req.field_codes == ["id_number"] and req.kind == "student_list"
