@@ -21,7 +21,8 @@ from models.audit import AuditLog
 from models.export_request import APPROVED, EXPIRED, PENDING, READY, REFUSED, ExportDownload, ExportRequest
 from services import clock, export_requests, uploads
 from services.errors import RuleViolation
-from tests.helpers import HEPING1, pupil_of, school
+from tests.builders import make_certificate
+from tests.helpers import HEPING1, HEPING2, pupil_of, school
 from tests.transfer_helpers import user
 
 MASKED_ID = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")
@@ -119,6 +120,28 @@ def test_a_county_export_becomes_a_request_even_without_sensitive_fields(app, as
     request_id = ask(c, "/admin/student/export/csv/?flt0_3=in_school", fields=[])
     req = status_of(app, request_id)
     assert req.status == PENDING and req.field_codes == [] and req.query_string == "flt0_3=in_school"
+
+
+@pytest.mark.parametrize("who", ["shenyang", "province", "dalian"])
+def test_city_and_province_exports_become_requests(as_user, who):
+    """The fault: a city official downloaded 1,603 pupils with full ID numbers."""
+    resp = as_user(who).get("/admin/student/export/xlsx/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(NEW_URL)
+    assert "attachment" not in resp.headers.get("Content-Disposition", "")
+
+
+def test_a_schools_graduation_roster_masks_ids_unless_approved(app, as_user):
+    with app.test_request_context():
+        make_certificate(HEPING2)  # a grade-9 roster line of this year
+        db.session.commit()
+        heping2, year = school(HEPING2).id, clock.today().year
+    c = as_user("school-heping2")
+    resp = c.get(f"/admin/graduation/{heping2}/{year}/export.xlsx")
+    assert resp.status_code == 200
+    ids = [v for v in _column(_rows(resp.data), "身份证件号") if v]
+    assert ids and all(MASKED_ID.match(v) for v in ids)
+    asked = c.get(f"/admin/graduation/{heping2}/{year}/export.xlsx?sensitive=1")
+    assert asked.headers["Location"].startswith(NEW_URL) and "id_number" in asked.headers["Location"]
 
 
 def test_a_request_needs_a_purpose(app, as_user):
