@@ -130,6 +130,7 @@ class ExportRequestView(SecureBaseView):
         if req.status == READY and req.expires_at and req.expires_at <= export_requests.clock.now():
             export_requests.expire_due()
             db.session.commit()
+        export_requests.mark_stale(req)
         return self.render("admin/export_request.html", req=req, kind_label=export_requests.kind_label,
                            fields_text=export_requests.fields_text, can_decide=export_requests.decide_refusal(actor, req) is None,
                            form=DecideForm(formdata=None), is_requester=req.requester_id == actor.id,

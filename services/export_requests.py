@@ -216,6 +216,17 @@ def produce(app: Flask, request_id: int) -> ExportRequest | None:
     return db.session.get(ExportRequest, request_id)
 
 
+STALE_AFTER = timedelta(minutes=30)
+
+
+def mark_stale(req: ExportRequest) -> None:
+    """An approved file not produced within 30 minutes (the process stopped): say so, so that the
+    requester asks again instead of waiting forever."""
+    if req.status == APPROVED and req.decided_at is not None and req.decided_at < clock.now() - STALE_AFTER:
+        req.status, req.error = FAILED, "生成中断，请重新申请。"
+        db.session.commit()
+
+
 def _fail(request_id: int, message: str) -> None:
     req = db.session.get(ExportRequest, request_id)
     if req is not None:

@@ -390,3 +390,13 @@ def test_the_pages_are_in_chinese(as_user):
         html = c.get(url).get_data(as_text=True)
         assert "数据导出申请" in html and "我的申请" in html and "待我审批" in html and "导出登记" in html
         assert "True" not in html and "False" not in html and "None" not in html
+
+
+def test_a_production_that_stopped_is_reported_not_awaited_forever(app, as_user):
+    with app.test_request_context():
+        req = export_requests.create(user("school-heping1"), "student_list", "用途", [], "student.export", {"export_type": "xlsx"})
+        req.status, req.decided_at = APPROVED, clock.now() - timedelta(hours=1)
+        db.session.commit()
+        request_id = req.id
+    page = as_user("school-heping1").get(f"/admin/export_requests/{request_id}/").get_data(as_text=True)
+    assert "生成失败" in page and "请重新申请" in page
