@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin.base import SecureBaseView, attempt, current_actor, flash_problems
+from admin.gate import gate
 from extensions import db
 from forms.archive import add_form, edit_form
 from models.archive import ArchiveBackup, ArchiveDocument
@@ -109,6 +110,13 @@ class ArchiveView(SecureBaseView):
 
     @expose("/backup/<int:backup_id>/<fmt>")
     def backup_download(self, backup_id: int, fmt: str) -> Response:
+        try:
+            archive.load_backup(current_actor(), backup_id)  # out of scope: 404 before any request form
+        except NotInScope:
+            abort(404)
+        refused = gate("archive_backup", detail=f"backup #{backup_id} {fmt}", scope_text=f"档案备份 #{backup_id}")
+        if refused is not None:
+            return refused
         done = attempt(lambda: archive.backup_file(current_actor(), backup_id, fmt))  # audited; out of scope: 404
         if not done.ok:
             return redirect(url_for(".backups"))
@@ -174,6 +182,9 @@ class ArchiveView(SecureBaseView):
     @expose("/<int:student_id>/export.xlsx")
     def export_xlsx(self, student_id: int) -> Response:
         student = self._student(student_id)
+        refused = gate("archive_export", detail=f"xlsx student #{student.id}", scope_text=f"学生 {student.name} 的学籍档案")
+        if refused is not None:
+            return refused
         done = attempt(lambda: archive.export_xlsx(student, current_actor()))  # audited
         if not done.ok:
             return self._back(student_id)
@@ -184,6 +195,9 @@ class ArchiveView(SecureBaseView):
     @expose("/<int:student_id>/export.pdf")
     def export_pdf(self, student_id: int) -> Response:
         student = self._student(student_id)
+        refused = gate("archive_export", detail=f"pdf student #{student.id}", scope_text=f"学生 {student.name} 的学籍档案")
+        if refused is not None:
+            return refused
         done = attempt(lambda: archive.export_pdf(student, current_actor()))  # numbers the document
         if not done.ok:
             return self._back(student_id)

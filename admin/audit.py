@@ -121,6 +121,9 @@ class AuditView(ReadOnlyScopedView):
         "action": lambda v, c, m, n: audit.action_label(m.action),
     }
     column_default_sort = ("id", True)
+    # The audit log's export: services/export_gate.py kind "audit_log", the audit administrator only.
+    can_export = True
+    export_types = ("csv", "xlsx")
     column_sortable_list = ("at",)
     always_count = False
 

@@ -316,13 +316,27 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
         return super().export(export_type)
 
     def export_refused(self) -> t.Any:
-        """None when the user may export this list; else the redirect with the reason (第二十八条)."""
-        from services import exports  # the one gate for data leaving the system
+        """None when the file may go now; else the request form or the refusal (第二十八条: the
+        kind of every list's export is declared in services/export_gate.py)."""
+        from admin.gate import gate  # the one gate for data leaving the system
+        from services import export_gate
 
-        if exports.may_export(current_actor(), self.model.__tablename__):
-            return None
-        flash(str(_l("Exporting pupils' data needs the approval of the supervising authority (第二十八条).")), "error")
-        return redirect(self.get_url(".index_view"))
+        kind = export_gate.ENDPOINT_KIND.get(request.endpoint or "")
+        if kind is None:
+            return export_gate.refusal(current_actor(), request.endpoint or "", "此列表不提供导出。")
+        return gate(kind.code, detail=f"{self.model.__tablename__} {request.query_string.decode()[:250]}")
+
+    def get_export_value(self, model: t.Any, name: t.Any) -> t.Any:
+        """Flask-Admin's own CSV/XLSX (tablib) writes text as given: a leading "=" would be a live
+        formula. The same neutralisation as services/exports.py (issue 13, point 13)."""
+        from services import exports
+
+        return exports.neutralise_text(super().get_export_value(model, name))
+
+    def raw_export_value(self, model: t.Any, name: t.Any) -> t.Any:
+        """The formatted value without the apostrophe: for services/exports.py's writers, which
+        type the cell themselves (XLSX) or neutralise on writing (CSV)."""
+        return super().get_export_value(model, name)
 
     @property
     def export_max_rows(self) -> int:  # type: ignore[override]

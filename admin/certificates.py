@@ -20,6 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import exists, select
 
 from admin.base import ReadOnlyScopedView, attempt, current_actor, flash_form_errors, refusals, run_command
+from admin.gate import gate
 from changes import record_proof
 from extensions import db
 from forms.certificates import CertificateConfirmForm, RecordProofForm, ReissueForm, RevokeForm
@@ -128,6 +129,9 @@ class CertificateView(ReadOnlyScopedView):
     @expose("/<int:cert_id>/pdf")
     def certificate_pdf(self, cert_id: int) -> Response:
         cert = self._certificate(cert_id)
+        refused = gate("certificate", detail=cert.number)
+        if refused is not None:
+            return refused
         ok, data = self._call(lambda: rendering.render_certificate(cert, current_actor(), verification.site_url()))
         if not ok:
             return redirect(url_for(".certificate_page", cert_id=cert_id))
@@ -292,6 +296,10 @@ class CertificateView(ReadOnlyScopedView):
             path = batch.job_pdf(job)
         except NotInScope:
             abort(404)
+        refused = gate("certificate_batch", detail=f"{job.school_name} {job.year} {job.total}",
+                       scope_text=f"{job.school_name} {job.year} 届证书")
+        if refused is not None:
+            return refused
         return send_file(path, mimetype="application/pdf", as_attachment=True,
                          download_name=f"义务教育证书-{job.school_name}-{job.year}.pdf")
 

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin.base import ScopedModelView, attempt, current_actor, flash_form_errors, flash_problems, refusals, run_command
+from admin.gate import gate
 from admin.masked_ids import masked_id, reveal_script
 from admin.status import open_request_page, row_id, scoped_pupil
 from changes import departures, enrollment, transfer
@@ -341,6 +342,9 @@ class ChangeRequestView(ScopedModelView):
     def print_view(self, request_id: int, kind: str) -> Response:
         req = self._load(request_id)
         actor = current_actor()
+        refused = gate("request_document", detail=f"request #{req.id} {kind}"[:100])
+        if refused is not None:
+            return refused
         if kind == "student_info":  # the one form with a rule of its own (who prints the sheet)
             done = run_command(request_commands.PRINT_PUPIL_INFO, req)
         else:

@@ -24,17 +24,18 @@ from sqlalchemy.orm import contains_eager
 
 from admin import changes
 from admin.base import SecureBaseView, current_actor, refusals, run_command
+from admin.gate import gate
 from extensions import db
 from forms.graduation import RESULTS, AssessForm, RosterActionForm, SubmitRosterForm
 from models.changes import ChangeRequest
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, GraduationRecord
 from models.org import SCHOOL, OrgUnit
-from services import audit, change_codes, codes, exports, graduation, scope
+from services import audit, change_codes, codes, export_gate, exports, graduation, scope
 from services.commands import Command
 from services.commands import rosters as roster_commands
 from services.commands.rosters import Roster
 from services.errors import NotInScope
-from services.ids import mask_xjh
+from services.ids import mask_id, mask_xjh
 
 ROWS_PER_PAGE = 50
 SCHOOLS_PER_PAGE = 50
@@ -226,19 +227,22 @@ class GraduationView(SecureBaseView):
         """The whole roster as XLSX for the authority's stamp (第二十八条: gated and audited)."""
         school = _school(school_id, year)
         actor = current_actor()
-        if not exports.may_export(actor, "graduation_record"):
-            flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
-            return _back(school, year)
+        asked = frozenset({export_gate.ID_NUMBER}) if request.args.get("sensitive") else frozenset()
+        refused = gate("graduation_roster", groups=asked, detail=f"xlsx roster school={school.id} year={year}",
+                       scope_text=f"{school.name} {year} 年毕业生名册")
+        if refused is not None:
+            return refused
+        full_id = export_gate.ID_NUMBER in export_gate.approved_groups()  # masked unless approved
         audit.record(actor, "export", "graduation_record", None, f"xlsx roster school={school.id} year={year}")
         db.session.commit()
         number = itertools.count(1)
         columns: list[exports.ExportColumn] = [
             (_("No."), lambda r: next(number)),
-            (_("Student number"), lambda r: r.student.xjh),
+            (_("Student number"), lambda r: r.student.xjh if full_id else mask_xjh(r.student.xjh)),
             (_("Name"), lambda r: r.student.name),
             (_("Gender"), lambda r: codes.label("gender", r.student.gender)),
             (_("Date of birth"), lambda r: r.student.birth_date),
-            (_("ID number"), lambda r: r.student.id_number),
+            (_("ID number"), lambda r: r.student.id_number if full_id else mask_id(r.student.id_number)),
             (_("Class"), lambda r: r.student.class_name),
             (_("Assessment"), lambda r: str(RESULTS[r.assessment]) if r.assessment in RESULTS else ""),
             (_("Assessment confirmed by"), graduation.confirmation_text),

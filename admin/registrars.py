@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 
 from admin.base import SecureBaseView, attempt, commit_or_flash, current_actor
+from admin.gate import gate
 from extensions import db
 from forms.rosters import EndRegistrarForm, RegistrarForm
 from models.org import SCHOOL
@@ -94,9 +95,9 @@ class RegistrarView(SecureBaseView):
     @expose("/export.xlsx")
     def export(self) -> Response:
         actor = current_actor()
-        if not exports.may_export(actor, "school_registrar"):
-            flash(_("Exporting personal data needs the approval of the supervising authority (第二十八条)."), "error")
-            return redirect(url_for(".index"))
+        refused = gate("registrar_list", detail="xlsx", scope_text=f"{actor.unit.name} 学籍管理员")
+        if refused is not None:
+            return refused
         body = registrars.xlsx(actor)
         name = f"学籍管理员_{actor.unit.name}_{clock.today():%Y%m%d}.xlsx"
         return Response(body, mimetype=exports.XLSX_MIMETYPE, headers={"Content-Disposition": exports.content_disposition(name)})

@@ -24,15 +24,17 @@ from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import archive, audit, codes, exports, scope
+from services import archive, audit, codes, export_gate, exports, scope
 from services.change_codes import CLASS_CHANGE
 from services.change_common import as_field_value
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
-from services.ids import mask_xjh
+from services.ids import mask_id, mask_xjh
 from services.labels import CODED_FIELDS, FIELD_LABELS
 from services.students import guardian_id_warning, save_student
+
+EXPORT_GROUP_OF_COLUMN = {"current_address": export_gate.ADDRESS}  # sensitive columns: only when approved
 
 
 def _scoped_school_options() -> list[tuple[int, str]]:
@@ -111,7 +113,7 @@ class StudentView(ScopedModelView):
     column_export_list = (
         "xjh", "name", "gender", "birth_date", "ethnicity", "id_type", "id_number", "school", "grade",
         "class_name", "status", "current_address", "phone",
-    )
+    )  # current_address only with an approved request (EXPORT_GROUP_OF_COLUMN), id_number masked without one
     can_export = True
     export_types = ("xlsx", "csv")
     can_view_details = True
@@ -189,15 +191,49 @@ class StudentView(ScopedModelView):
             return self.scope_filter()
         return scope.listing(Student.scope_path, current_actor().unit.path)
 
-    # --- export: XLSX streamed, scoped, audited; every type passes exports.may_export ---------
+    # --- export (第二十八条): every file passes the gate (admin/export_requests.py gate) -------
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
-        if export_type != "xlsx" or not self.can_export or export_type not in self.export_types:
-            return super().export(export_type)  # CSV: the base view gates, audits and applies the scope
-        refused = self.export_refused()
-        return refused if refused is not None else self._export_xlsx_stream()
+        if not self.can_export or export_type not in self.export_types:
+            return super().export(export_type)  # Flask-Admin's own answer: back to the list
+        from admin.gate import gate
 
-    def _export_xlsx_stream(self) -> Response:
+        asked = export_gate.ALL_GROUPS if request.args.get("sensitive") else frozenset()
+        refused = gate("student_list", groups=asked, detail=f"{export_type} {request.query_string.decode()[:250]}",
+                       scope_text=f"{current_actor().unit.name}·{self.name}")
+        return refused if refused is not None else self._export_stream(export_type)
+
+    def sensitive_export_url(self) -> str:
+        """The list's export asking for the sensitive groups: it leads to the request form."""
+        args = {k: v for k, v in request.args.items() if k != "sensitive"}
+        return self.get_url(".export", export_type="xlsx", sensitive=1, **args)
+
+    def _export_columns_for(self, shown: frozenset[str]) -> list[exports.ExportColumn]:
+        """The non-sensitive columns always (the ID number masked); each sensitive group only when
+        the approved request includes it (the ID number then in full)."""
+        full_id = export_gate.ID_NUMBER in shown
+        columns: list[exports.ExportColumn] = []
+        for name, label in self._export_columns:
+            if name == "id_number":
+                columns.append((str(label), lambda m: m.id_number if full_id else mask_id(m.id_number)))
+            elif name == "xjh":  # a G-number contains the ID number
+                columns.append((str(label), lambda m: m.xjh if full_id else mask_xjh(m.xjh)))
+            elif name in EXPORT_GROUP_OF_COLUMN:
+                if EXPORT_GROUP_OF_COLUMN[name] in shown:
+                    columns.append((str(label), lambda m, name=name: self.raw_export_value(m, name)))
+            else:
+                columns.append((str(label), lambda m, name=name: self.raw_export_value(m, name)))
+        if export_gate.ADDRESS in shown:
+            columns.append((str(FIELD_LABELS.get("home_address", "家庭住址")), lambda m: m.home_address))
+        if export_gate.HEALTH in shown:
+            columns.append((str(FIELD_LABELS.get("health", "健康状况")), lambda m: codes.label("health", m.health)))
+        if export_gate.GUARDIAN in shown:
+            columns.append(("监护人", lambda m: "；".join(
+                f"{codes.label('guardian_relation', g.relation)} {g.name} {g.phone or ''} "
+                f"{g.id_number if full_id else mask_id(g.id_number)}".strip() for g in m.guardians)))
+        return columns
+
+    def _export_stream(self, export_type: str) -> Response:
         """The list as the user filtered, searched and sorted it, from the scoped query, streamed."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
@@ -205,11 +241,14 @@ class StudentView(ScopedModelView):
             0, sort[0] if sort is not None else None, view_args.sort_desc, view_args.search, view_args.filters,
             execute=False, page_size=self.export_max_rows,
         )
-        columns = [(str(label), lambda m, name=name: self.get_export_value(m, name)) for name, label in self._export_columns]
-        audit.record(current_actor(), "export", "student", None, f"xlsx {request.query_string.decode()[:400]}")
+        columns = self._export_columns_for(export_gate.approved_groups())
+        audit.record(current_actor(), "export", "student", None, f"{export_type} {request.query_string.decode()[:400]}")
         db.session.commit()
+        filename = self.get_export_name(export_type)
+        if export_type == "csv":
+            return Response(exports.csv_stream(query, columns), mimetype="text/csv",
+                            headers={"Content-Disposition": exports.content_disposition(filename)})
         body = exports.students_xlsx_stream(query, columns, sheet_title=str(_l("Students")))
-        filename = self.get_export_name("xlsx")
         return Response(body, mimetype=exports.XLSX_MIMETYPE, headers={"Content-Disposition": exports.content_disposition(filename)})
 
     # Search by exact 学籍号 / ID and by name (exact or prefix): all index-backed.

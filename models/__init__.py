@@ -5,6 +5,7 @@ from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, 
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay, OfficialCalendarYear
 from models.changes import ApprovalStep, Attachment, ChangeRequest, Notification, PrintedDocument
+from models.export_request import ExportDownload, ExportRequest  # noqa: F401
 from models.graduation import Certificate, GraduationRecord
 from models.imports import ImportJob  # noqa: F401  (registers the table)
 from models.org import OrgUnit

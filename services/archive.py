@@ -621,8 +621,8 @@ def _put(ws: Any, values: Iterable[Any]) -> None:
     """Append a row; text is always text (a value starting with "=" never becomes a formula)."""
     ws.append(list(values))
     for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # text stays text: "=…", "+…", "@…" are never formulas (issue 13)
         elif isinstance(cell.value, datetime):
             cell.number_format = "yyyy-mm-dd hh:mm"
         elif isinstance(cell.value, date):

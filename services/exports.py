@@ -1,20 +1,22 @@
 """Data leaving the system as files (第二十八条: every export approved, logged, attributable).
 
-`may_export` is the one gate every export passes. Today everyone who can see a list may export
-it; the supervising authority's written approval (the confidentiality issue) goes in here and
-nowhere else. The export itself is streamed: rows are read `yield_per` and written by
+Who may take a file out is decided by services/export_gate.py (the one gate; approvals in
+services/export_requests.py); this module only writes the files. The export itself is streamed: rows are read `yield_per` and written by
 openpyxl's write-only workbook to a temporary file, which is then sent in chunks and deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from openpyxl import Workbook
@@ -25,9 +27,6 @@ from sqlalchemy.orm import Query
 from werkzeug.utils import secure_filename
 
 from extensions import db
-
-if TYPE_CHECKING:
-    from models.people import User
 
 CHUNK_BYTES = 64 * 1024
 YIELD_PER = 1000
@@ -41,20 +40,37 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(filename)}"
 
 
-def may_export(actor: User | None, what: str) -> bool:
-    """May `actor` take `what` ("student", …) out of the system as a file?
-
-    The single place of the 第二十八条 approval gate: today any active, logged-in user may
-    export what their scope shows them (the rows are scoped by the caller's query).
-    """
-    return actor is not None and bool(getattr(actor, "active", False)) and bool(getattr(actor, "is_authenticated", True))
-
-
 def _rows(query: Any) -> Iterable[Any]:
     """Stream the rows of a legacy Query or a 2.0 Select, 1,000 at a time."""
     if hasattr(query, "yield_per"):
         return query.yield_per(YIELD_PER)  # type: ignore[no-any-return]
     return db.session.execute(query.execution_options(yield_per=YIELD_PER)).scalars()
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def is_formula_like(value: Any) -> bool:
+    """A text a spreadsheet would read as a formula (issue 13, point 13: CSV/DDE injection).
+
+    Real numbers are never text here: an int or float is written as a number. A text that is
+    just a signed number ("-5", "+3.2") is data, not a formula, and is left as it is.
+    """
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(value)
+
+
+def neutralise_text(value: Any) -> Any:
+    """For writers that cannot type a cell (CSV, tablib): a leading apostrophe, the spreadsheet
+    convention for "this is text"."""
+    return "'" + value if is_formula_like(value) else value
+
+
+def text_cell(ws: Any, value: str) -> WriteOnlyCell:
+    """A write-only cell forced to the string type: Excel shows "=1+1" as text, never evaluates it."""
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _cell_value(value: Any) -> Any:
@@ -103,20 +119,22 @@ def students_xlsx_stream(query: Any, columns: Sequence[ExportColumn], sheet_titl
 Sheet = tuple[str, Sequence[ExportColumn], Iterable[Any]]  # (title, columns, rows: a Query/Select or any iterable)
 
 
-def workbook_stream(sheets: Sequence[Sheet]) -> Iterator[bytes]:
+def workbook_stream(sheets: Sequence[Sheet], banner: str | None = None) -> Iterator[bytes]:
     """Several sheets in one XLSX, in chunks, built like `students_xlsx_stream` (rows written as
     they are read; a Query or Select is streamed `yield_per`)."""
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     for sheet_title, columns, rows in sheets:
         ws = wb.create_sheet(sheet_title[:31])
+        if banner:  # the watermark line of an approved export (第二十八条): before the column headers
+            ws.append([text_cell(ws, banner)])
         header = []
         for title, _get in columns:
-            cell = WriteOnlyCell(ws, value=str(title))
+            cell = text_cell(ws, str(title))
             cell.font = bold
             header.append(cell)
         ws.append(header)
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = "A3" if banner else "A2"
         source = _rows(rows) if isinstance(rows, (Query, Select)) else rows
         for obj in source:
             row = []
@@ -126,6 +144,8 @@ def workbook_stream(sheets: Sequence[Sheet]) -> Iterator[bytes]:
                     cell = WriteOnlyCell(ws, value=value)
                     cell.number_format = "yyyy-mm-dd" if not isinstance(value, datetime) else "yyyy-mm-dd hh:mm"
                     row.append(cell)
+                elif isinstance(value, str):
+                    row.append(text_cell(ws, value))
                 else:
                     row.append(value)
             ws.append(row)
@@ -137,3 +157,45 @@ def workbook_stream(sheets: Sequence[Sheet]) -> Iterator[bytes]:
         os.unlink(path)
         raise
     return _FileChunks(path)
+
+
+def csv_stream(query: Any, columns: Sequence[ExportColumn], banner: str | None = None) -> Iterator[bytes]:
+    """The rows as CSV (UTF-8 with BOM, so that Excel reads the Chinese), built like the XLSX.
+
+    Texts that a spreadsheet would evaluate get a leading apostrophe (`neutralise_text`).
+    """
+    fd, path = tempfile.mkstemp(prefix="xueji-export-", suffix=".csv")
+    os.close(fd)
+    try:
+        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            if banner:
+                writer.writerow([neutralise_text(banner)])
+            writer.writerow([neutralise_text(str(title)) for title, _get in columns])
+            source = _rows(query) if isinstance(query, (Query, Select)) else query
+            for obj in source:
+                writer.writerow([_csv_value(get(obj)) for _title, get in columns])
+    except BaseException:
+        os.unlink(path)
+        raise
+    return _FileChunks(path)
+
+
+def _csv_value(value: Any) -> Any:
+    value = _cell_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return neutralise_text(value) if isinstance(value, str) else value
+
+
+def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Small CSV in memory (same neutralisation), for tests and short lists."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")

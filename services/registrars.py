@@ -139,7 +139,7 @@ COLUMNS: list[exports.ExportColumn] = [
 
 def xlsx(actor: User) -> Iterator[bytes]:
     """The registrars of the actor's subtree, the ended appointments on a second sheet; audited.
-    The caller has passed exports.may_export."""
+    The caller has passed the export gate."""
     audit.record(actor, "export", "school_registrar", actor.unit_id, f"xlsx {actor.unit.code}")
     db.session.commit()
     ended = listing(actor, with_ended=True).where(and_(SchoolRegistrar.ended_on.is_not(None), ~is_current()))

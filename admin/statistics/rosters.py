@@ -1,6 +1,6 @@
 """/admin/rosters/ — 新生花名册 and 学生增加/减少情况登记表 (第十二条), and the 毕业生花名册
 (第二十四条), per school and per county, city or province, as PDF (numbered) and XLSX (through
-services/exports.may_export, audited); the schools' submissions of their registers."""
+services/export_gate.py via admin/gate.py, audited); the schools' submissions of their registers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import SecureBaseView, attempt, current_actor
+from admin.gate import gate
 from extensions import db
 from forms.rosters import SubmitRosterForm
 from models.org import SCHOOL, OrgUnit
@@ -114,9 +115,9 @@ class RosterView(SecureBaseView):
             row = submissions.load_submission(actor, submission_id)
         except NotInScope:
             abort(404)
-        if not exports.may_export(actor, f"roster_{row.kind}"):
-            flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
-            return redirect(url_for(".index", year=row.year))
+        refused = gate("register", detail=f"submission #{row.id} {ext}", scope_text=f"{row.school.name} {row.year}")
+        if refused is not None:
+            return refused
 
         def read() -> bytes:
             body = submissions.stored_file(row, ext)
@@ -143,6 +144,10 @@ class RosterView(SecureBaseView):
     def pdf(self, kind: str, unit_id: int) -> Response:
         unit = self._unit(kind, unit_id)
         year = _year_arg()
+        refused = gate("register", personal=unit.level == SCHOOL, detail=f"pdf {kind} {unit.code} {year}",
+                       scope_text=f"{unit.name} {year}")
+        if refused is not None:
+            return refused
         done = attempt(lambda: output.render_pdf(kind, unit, current_actor(), year))  # numbers the document
         if not done.ok:
             return redirect(url_for(".index", year=year))
@@ -154,9 +159,10 @@ class RosterView(SecureBaseView):
         unit = self._unit(kind, unit_id)
         year = _year_arg()
         actor = current_actor()
-        if not exports.may_export(actor, f"roster_{kind}"):
-            flash(_("Exporting pupils' data needs the approval of the supervising authority (第二十八条)."), "error")
-            return redirect(url_for(".index", year=year))
+        refused = gate("register", personal=unit.level == SCHOOL, detail=f"xlsx {kind} {unit.code} {year}",
+                       scope_text=f"{unit.name} {year}")
+        if refused is not None:
+            return refused
         body = output.xlsx(kind, unit, actor, year)
         return Response(body, mimetype=exports.XLSX_MIMETYPE,
                         headers={"Content-Disposition": exports.content_disposition(output.filename(kind, unit, year, "xlsx"))})

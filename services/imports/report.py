@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 
-from services import uploads
+from services import exports, uploads
 from services.imports.columns import HEADERS, RowError
 
 
@@ -21,7 +21,7 @@ def error_report_xlsx(errors: Iterable[RowError]) -> bytes:
     ws.freeze_panes = "A2"
     ws.append([str(_l("Row")), str(_l("Column")), str(_l("Message"))])
     for e in sorted(errors, key=lambda e: (e.row, HEADERS.index(e.column) if e.column in HEADERS else -1)):
-        ws.append([e.row or None, e.column, e.message])
+        ws.append([e.row or None, exports.text_cell(ws, str(e.column)), exports.text_cell(ws, str(e.message))])  # never a formula
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -116,7 +116,7 @@ def filename(kind_code: str, unit: OrgUnit, year: int, ext: str) -> str:
 
 
 def xlsx(kind_code: str, unit: OrgUnit, actor: User, year: int) -> Iterator[bytes]:
-    """The register as an XLSX, streamed and audited; the caller has passed exports.may_export."""
+    """The register as an XLSX, streamed and audited; the caller has passed the export gate."""
     kind = KINDS[kind_code]
     audit.record(actor, "export", f"roster_{kind.code}", unit.id, f"xlsx {unit.code} {year}")
     db.session.commit()

@@ -19,8 +19,15 @@ from services import archive, audit, problems
 from services.rosters import output, registers, submissions
 from tests.admin.outcomes import STALE_WORDS, clash, stale, table_counts, text, then_raise, words
 from tests.builders import make_problem_record
+from tests.export_helpers import open_gate
 from tests.helpers import HEPING1, pupil_of, school
 from tests.transfer_helpers import at, upload, user
+
+
+@pytest.fixture(autouse=True)
+def approved(monkeypatch) -> None:
+    """The downloads here are approved exports (第二十八条; approval is tested in tests/security)."""
+    open_gate(monkeypatch)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from models.lifecycle import arranging
 from models.student import Student
 from services import graduation, promotion, workflows
 from services.errors import NotInScope, RuleViolation
+from tests.export_helpers import open_gate
 from tests.helpers import HEPING1, HEPING2, XIGANG1, school
 from tests.transfer_helpers import approve as decide
 from tests.transfer_helpers import at, user
@@ -458,7 +459,8 @@ def test_school_request_prints_no_pupil_form(as_user, app):
         assert as_user("heping").get(f"/admin/requests/{rid}/print/{kind}").status_code == 404
 
 
-def test_roster_export_is_xlsx_scoped_and_audited(as_user, app):
+def test_roster_export_is_xlsx_scoped_and_audited(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     sid, _ids, names = _setup(app)
     with app.test_request_context():
         compile_()

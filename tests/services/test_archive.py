@@ -22,6 +22,7 @@ from models.changes import PrintedDocument
 from models.student import Student
 from services import archive, arrivals, clock, pdf, uploads
 from services.errors import NotInScope, RuleViolation
+from tests.export_helpers import open_gate
 from tests.helpers import HEPING1, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, png_bytes, start, upload, user
 
@@ -219,7 +220,8 @@ def test_a_refused_upload_is_a_message_on_the_tab(as_user, app):
 # --- who may do what ----------------------------------------------------------------------------
 
 
-def test_an_official_reads_but_cannot_add(as_user, app):
+def test_an_official_reads_but_cannot_add(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with service(app):
         student = pupil_of(HEPING1)
         fill(student)
@@ -304,7 +306,8 @@ def heping_pupil(app) -> int:
         return pupil_of(HEPING1).id
 
 
-def test_unknown_sections_and_formats_answer_404(as_user, app, foreign):
+def test_unknown_sections_and_formats_answer_404(as_user, app, foreign, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     c = as_user("school-shenhe1")
     assert c.post_form(f"/admin/archive/{foreign['id']}/secrets/add", {}, token_from="/admin/").status_code == 404
     assert c.get(f"/admin/archive/backup/{foreign['backup']}/exe").status_code == 404
@@ -314,7 +317,8 @@ def test_unknown_sections_and_formats_answer_404(as_user, app, foreign):
 # --- exports ------------------------------------------------------------------------------------
 
 
-def test_xlsx_export_has_a_sheet_per_section_and_is_audited(as_user, app):
+def test_xlsx_export_has_a_sheet_per_section_and_is_audited(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with service(app):
         student = pupil_of(HEPING1)
         fill(student)
@@ -339,7 +343,8 @@ def test_xlsx_export_has_a_sheet_per_section_and_is_audited(as_user, app):
         assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export", AuditLog.object_id == str(sid)))
 
 
-def test_pdf_export_is_chinese_with_an_embedded_font_and_numbered(as_user, app):
+def test_pdf_export_is_chinese_with_an_embedded_font_and_numbered(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with service(app):
         student = pupil_of(HEPING1)
         fill(student)
@@ -360,7 +365,8 @@ def test_pdf_export_is_chinese_with_an_embedded_font_and_numbered(as_user, app):
 # --- 第十条: the sending school keeps a backup ------------------------------------------------------
 
 
-def test_after_a_transfer_the_sending_school_keeps_a_backup(as_user, app):
+def test_after_a_transfer_the_sending_school_keeps_a_backup(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with service(app):
         req = start()
         student = req.student

@@ -22,6 +22,7 @@ from services import graduation, pdf, promotion, year_calendar
 from services.certificates import issuing, revocation
 from services.errors import RuleViolation
 from services.rosters import output, registers
+from tests.export_helpers import open_gate
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, school
 from tests.services.test_dedup import flag
 from tests.transfer_helpers import approve, at, user
@@ -341,6 +342,7 @@ def test_a_city_direct_school_is_assessed_by_its_city(ctx):
 
 
 def test_roster_page_and_printed_roster_show_the_confirmer(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     at(monkeypatch, JUNE)
     with app.test_request_context():
         ready_roster()

@@ -26,6 +26,7 @@ from services.errors import RuleViolation
 from services.imports import apply, jobs, parse, template, validate
 from services.imports.columns import CODE_SHEET, DATA_SHEET, FIRST_DATA_ROW, HEADERS, NOTE_PREFIX, ImportRejected, RowError
 from tests.conftest import Client, login
+from tests.export_helpers import open_gate, shut_gate
 from tests.helpers import HEPING1, SHENHE1, make_id, pupil_of, school
 
 DIVISION = "210104"  # 大东区: no demo pupil has an ID number from there
@@ -405,7 +406,8 @@ def _export_files() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "xueji-export-*")))
 
 
-def test_export_xlsx_is_scoped_streamed_and_audited(as_user, app):
+def test_export_xlsx_is_scoped_streamed_and_audited(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.app_context():
         heping = db.session.scalars(select(Student).where(Student.school.has(code=HEPING1))).all()
         shenhe = db.session.scalars(select(Student).where(Student.school.has(code=SHENHE1))).all()
@@ -437,12 +439,10 @@ def test_export_xlsx_is_scoped_streamed_and_audited(as_user, app):
 
 
 def test_export_gate_refuses_in_one_place(as_user, app, monkeypatch):
-    from services import exports
-
-    monkeypatch.setattr(exports, "may_export", lambda actor, what: False)
+    shut_gate(monkeypatch)
     c = as_user("school-heping1")
     for kind in ("xlsx", "csv"):
         resp = c.get(f"/admin/student/export/{kind}/")
-        assert resp.status_code == 302, kind
+        assert resp.status_code == 403, kind
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "export")) == 0

@@ -17,6 +17,7 @@ from models.audit import AuditLog
 from models.rosters import SchoolRegistrar
 from services import registrars
 from services.errors import RuleViolation
+from tests.export_helpers import open_gate, shut_gate
 from tests.helpers import HEPING1, HEPING2, school
 from tests.transfer_helpers import at, user
 
@@ -129,7 +130,8 @@ def test_authority_sees_its_schools_registrars_and_another_county_does_not(as_us
         assert registrar_rows()[0].ended_on is None
 
 
-def test_authority_exports_the_list_as_xlsx_with_yes_no(as_user, app):
+def test_authority_exports_the_list_as_xlsx_with_yes_no(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     record(as_user("principal-heping1"), full_time="0")
     resp = as_user("heping").get("/admin/registrars/export.xlsx")
     assert resp.status_code == 200
@@ -146,9 +148,9 @@ def test_authority_exports_the_list_as_xlsx_with_yes_no(as_user, app):
 
 
 def test_registrar_export_passes_the_export_gate(as_user, monkeypatch):
-    monkeypatch.setattr("services.exports.may_export", lambda actor, what: False)
+    shut_gate(monkeypatch)
     resp = as_user("heping").get("/admin/registrars/export.xlsx")
-    assert resp.status_code == 302
+    assert resp.status_code == 403
 
 
 def test_county_dashboard_flags_schools_without_a_registrar(as_user, app):

@@ -16,6 +16,7 @@ from models.rosters import RosterSubmission
 from services import clock, uploads
 from services.errors import RuleViolation
 from services.rosters import registers, submissions
+from tests.export_helpers import open_gate, shut_gate
 from tests.helpers import CITYDIRECT, HEPING1, school
 from tests.transfer_helpers import user
 
@@ -83,6 +84,7 @@ def test_submission_keeps_who_when_and_the_files_exactly_as_produced(ctx, monkey
 
 
 def test_download_returns_the_stored_file_not_a_new_rendering(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
     assert submit_page(as_user("school-heping1"), "new").status_code == 302
     with app.app_context():
@@ -113,12 +115,13 @@ def test_submitted_file_download_passes_the_export_gate(as_user, app, monkeypatc
     submit_page(as_user("school-heping1"), "new")
     with app.app_context():
         row_id = db.session.scalar(select(RosterSubmission.id))
-    monkeypatch.setattr("services.exports.may_export", lambda actor, what: False)
+    shut_gate(monkeypatch)
     resp = as_user("heping").get(f"/admin/rosters/submission/{row_id}.pdf")
-    assert resp.status_code == 302 and b"%PDF" not in resp.data
+    assert resp.status_code == 403 and b"%PDF" not in resp.data
 
 
 def test_directly_managed_school_sends_its_register_to_its_county_and_both_see_it(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     set_now(monkeypatch, datetime(2026, 9, 10, 9, 0))
     assert submit_page(as_user("school-citydirect"), "changes").status_code == 302
     with app.app_context():

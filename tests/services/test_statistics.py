@@ -33,6 +33,7 @@ from services.oversight import campaigns, reports, violations
 from services.rosters import counts as roster_counts
 from services.rosters import registers
 from services.students import save_student
+from tests.export_helpers import open_gate, shut_gate
 from tests.helpers import CITYDIRECT, HEPING1, HEPING2, HEPING_SPECIAL, SHENHE1, XIGANG1, school
 from tests.services.test_dedup import flag
 from tests.transfer_helpers import approve, at, upload, user
@@ -291,7 +292,8 @@ def test_statistics_of_wide_units_are_cached_but_not_in_tests(app):
 # --- rosters (第十二条) ------------------------------------------------------------------------------------
 
 
-def test_new_pupil_roster_of_a_school_as_pdf_and_xlsx(as_user, app):
+def test_new_pupil_roster_of_a_school_as_pdf_and_xlsx(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         first_graders = pupils(HEPING1, grade=1)
         names = {p.name for p in first_graders}
@@ -318,6 +320,7 @@ def test_new_pupil_roster_of_a_school_as_pdf_and_xlsx(as_user, app):
 
 
 def test_register_of_additions_and_removals_of_the_past_school_year(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         at(monkeypatch, SPRING)
         away, resting = pupils(HEPING1, grade=3)[:2]
@@ -347,6 +350,7 @@ def test_register_of_additions_and_removals_of_the_past_school_year(as_user, app
 
 
 def test_city_direct_school_register_is_listed_for_the_county_where_it_stands(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         at(monkeypatch, SPRING)
         pupil = pupils(CITYDIRECT, grade=4)[0]
@@ -382,9 +386,9 @@ def test_roster_list_shows_the_due_date_and_overdue(as_user, monkeypatch):
 def test_roster_export_passes_the_export_gate(as_user, app, monkeypatch):
     with app.test_request_context():
         heping1 = school(HEPING1).id
-    monkeypatch.setattr(exports, "may_export", lambda actor, what: False)
+    shut_gate(monkeypatch)
     resp = as_user("school-heping1").get(f"/admin/rosters/new/{heping1}.xlsx?year=2026")
-    assert resp.status_code == 302
+    assert resp.status_code == 403 and "测试：网关拒绝" in resp.get_data(as_text=True)
     with app.test_request_context():
         assert not db.session.scalar(select(AuditLog).where(AuditLog.action == "export", AuditLog.object_type == "roster_new"))
 
@@ -687,7 +691,8 @@ def test_outsiders_reach_nothing_of_heping1(as_user, planted, who):
         assert planted["school_name"] not in page and "和平区核查" not in page, url
 
 
-def test_insiders_reach_the_planted_cases(as_user, planted):
+def test_insiders_reach_the_planted_cases(as_user, planted, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     c = as_user("heping")
     assert c.get(f"/admin/rosters/new/{planted['school']}.pdf?year=2026").status_code == 200
     assert c.get(f"/admin/campaigns/{planted['campaign']}/").status_code == 200
@@ -757,6 +762,7 @@ def graduates(monkeypatch, code: str, n: int = 3, failed: int = 1, approved: boo
 
 
 def test_graduation_roster_of_a_school_as_pdf_and_xlsx(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         chosen, req = graduates(monkeypatch, HEPING2, n=3, failed=1)
         names = [p.name for p in chosen]
@@ -794,6 +800,7 @@ def test_graduation_roster_of_a_school_as_pdf_and_xlsx(as_user, app, monkeypatch
 
 
 def test_graduation_roster_not_yet_approved_prints_no_outcome(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         chosen, req = graduates(monkeypatch, HEPING1, n=2, failed=0, approved=False)
         names, heping1 = [p.name for p in chosen], school(HEPING1).id
@@ -846,6 +853,7 @@ def test_graduation_roster_of_a_county_and_a_city(as_user, app, monkeypatch):
 
 
 def test_rosters_screen_and_graduation_page_link_to_the_graduation_roster(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         graduates(monkeypatch, HEPING2, n=3, failed=1)
         heping2, county = school(HEPING2).id, school(HEPING2).parent_id
@@ -863,11 +871,12 @@ def test_rosters_screen_and_graduation_page_link_to_the_graduation_roster(as_use
     assert url == f"/admin/rosters/graduates/{heping2}.pdf?year=2026"
     resp = s.get(url)
     assert resp.status_code == 200 and "毕业生花名册" in pdf.extract_text(resp.data)
-    monkeypatch.setattr(exports, "may_export", lambda actor, what: False)
-    assert s.get(f"/admin/rosters/graduates/{heping2}.xlsx?year=2026").status_code == 302
+    shut_gate(monkeypatch)
+    assert s.get(f"/admin/rosters/graduates/{heping2}.xlsx?year=2026").status_code == 403
 
 
 def test_city_direct_school_graduation_roster_is_visible_to_the_county_where_it_stands(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     with app.test_request_context():
         chosen, req = graduates(monkeypatch, CITYDIRECT, n=2, failed=0)
         direct = school(CITYDIRECT)
@@ -912,7 +921,8 @@ def test_outsiders_get_404_on_the_graduation_rosters_of_heping(as_user, app, gra
                                                             AuditLog.user_email == f"{who}@xueji.demo"))
 
 
-def test_insiders_reach_the_graduation_rosters_of_heping(as_user, graduated_heping2):
+def test_insiders_reach_the_graduation_rosters_of_heping(as_user, graduated_heping2, monkeypatch):
+    open_gate(monkeypatch)  # 第二十八条: the file's content is tested here, its approval in tests/security
     for who in ("school-heping2", "heping", "shenyang", "province"):
         assert as_user(who).get(f"/admin/rosters/graduates/{graduated_heping2['school']}.pdf?year=2026").status_code == 200, who
     assert as_user("heping").get(f"/admin/rosters/graduates/{graduated_heping2['county']}.xlsx?year=2026").status_code == 200

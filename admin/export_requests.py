@@ -1,0 +1,170 @@
+"""数据导出申请 (第二十八条): my requests, those waiting for my decision, and the export register.
+
+Every file-sending view first calls admin/gate.py `gate()`, which leads here when a request is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from datetime import datetime, timedelta
+
+from flask import Response, abort, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectMultipleField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from admin.base import SecureBaseView, attempt, current_actor
+from admin.gate import gate  # noqa: F401  (re-exported for the views)
+from extensions import db
+from models.export_request import PENDING, READY, STATUS_LABELS
+from models.org import OrgUnit
+from services import export_gate, export_requests, scope
+from services.errors import NotInScope
+
+MENU = "数据导出申请"
+
+
+def shown_groups() -> frozenset[str]:
+    """The groups an export may show in full now: those of the approved request being produced."""
+    return export_gate.approved_groups()
+
+
+class RequestForm(FlaskForm):
+    purpose = TextAreaField("导出用途", validators=[Length(max=export_requests.PURPOSE_MAX)])
+    fields = SelectMultipleField("敏感字段", choices=list(export_gate.GROUP_LABELS.items()), validators=[Optional()])
+    kind = HiddenField()
+    view = HiddenField()
+    args = HiddenField()
+    q = HiddenField()
+    scope = HiddenField()
+
+
+class DecideForm(FlaskForm):
+    reason = TextAreaField("驳回理由", validators=[Optional(), Length(max=500)])
+
+
+def _date(value: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%d")
+    except ValueError:
+        return None
+
+
+class ExportRequestView(SecureBaseView):
+    """The three lists and one request's page."""
+
+    def _load(self, request_id: int) -> t.Any:
+        try:
+            return export_requests.load(current_actor(), request_id)
+        except NotInScope:
+            abort(404)
+
+    def _list(self, tab: str, rows: t.Any, **extra: t.Any) -> str:
+        return self.render("admin/export_requests.html", tab=tab, rows=rows, kind_label=export_requests.kind_label,
+                           fields_text=export_requests.fields_text, status_labels=STATUS_LABELS,
+                           kinds=export_gate.KINDS, requestable=export_gate.REQUESTABLE, **extra)
+
+    @expose("/")
+    def index(self) -> str:
+        export_requests.expire_due()
+        db.session.commit()
+        return self._list("mine", export_requests.my_requests(current_actor()))
+
+    @expose("/pending")
+    def pending(self) -> str:
+        actor = current_actor()
+        rows = [r for r in db.session.scalars(export_requests.pending_for(actor).limit(200))
+                if export_requests.decide_refusal(actor, r) is None]
+        return self._list("pending", rows)
+
+    @expose("/register")
+    def register(self) -> str:
+        actor = current_actor()
+        export_requests.expire_due()
+        db.session.commit()
+        a = request.args
+        date_to = _date(a.get("date_to"))
+        f = export_requests.RegisterFilter(
+            unit_id=a.get("unit", type=int), user=(a.get("user") or "").strip()[:100], kind=a.get("kind", "")[:40],
+            status=a.get("status", "")[:12], date_from=_date(a.get("date_from")),
+            date_to=date_to + timedelta(days=1) if date_to else None)
+        units = db.session.scalars(
+            db.select(OrgUnit).where(scope.within(OrgUnit.path, actor.unit.path)).order_by(OrgUnit.path).limit(500)).all()
+        return self._list("register", export_requests.register_requests(actor, f), f=f, units=units,
+                          downloads=export_requests.register_downloads(actor, f))
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self) -> t.Any:
+        actor = current_actor()
+        form = RequestForm(request.form if request.method == "POST" else None)
+        if request.method == "GET":
+            a = request.args
+            form.kind.data, form.view.data, form.args.data = a.get("kind", ""), a.get("view", ""), a.get("args", "{}")
+            form.q.data, form.scope.data = a.get("q", ""), a.get("scope", actor.unit.name)
+            form.fields.data = [f for f in a.get("fields", "").split(",") if f]
+        kind = export_gate.KINDS.get(form.kind.data or "")
+        if kind is None or kind.code not in export_gate.REQUESTABLE or form.view.data not in kind.endpoints:
+            abort(404)
+        try:
+            view_args = json.loads(form.args.data or "{}")
+        except ValueError:
+            abort(400)
+        if not isinstance(view_args, dict):
+            abort(400)
+        form.fields.data = sorted(set(form.fields.data or ()) | kind.carries)
+        if request.method == "POST" and form.validate():
+            done = attempt(lambda: export_requests.create(
+                actor, kind.code, form.purpose.data, form.fields.data, form.view.data, view_args,
+                form.q.data or "", form.scope.data or ""), "导出申请已提交，等待审批。", form=form,
+                labels={"purpose": "导出用途", "fields": "敏感字段"})
+            if done.ok:
+                return redirect(url_for(".request_page", request_id=done.value.id))
+        return self.render("admin/export_request_new.html", form=form, kind=kind, groups=export_gate.GROUP_LABELS)
+
+    @expose("/<int:request_id>/")
+    def request_page(self, request_id: int) -> str:
+        actor = current_actor()
+        req = self._load(request_id)
+        if req.status == READY and req.expires_at and req.expires_at <= export_requests.clock.now():
+            export_requests.expire_due()
+            db.session.commit()
+        export_requests.mark_stale(req)
+        return self.render("admin/export_request.html", req=req, kind_label=export_requests.kind_label,
+                           fields_text=export_requests.fields_text, can_decide=export_requests.decide_refusal(actor, req) is None,
+                           form=DecideForm(formdata=None), is_requester=req.requester_id == actor.id,
+                           pending=PENDING, ready=READY)
+
+    def _decide(self, request_id: int, approve: bool) -> Response:
+        actor = current_actor()
+        req = self._load(request_id)
+        form = DecideForm()
+        if not form.validate_on_submit():
+            abort(400)
+        done = attempt(lambda: export_requests.decide(actor, req, approve, form.reason.data or ""),
+                       "已批准，文件正在后台生成。" if approve else "已驳回。", labels={"reason": "驳回理由"})
+        if done.ok and approve:
+            export_requests.start(done.value)
+        return redirect(url_for(".request_page", request_id=request_id))
+
+    @expose("/<int:request_id>/approve", methods=("POST",))
+    def approve(self, request_id: int) -> Response:
+        return self._decide(request_id, True)
+
+    @expose("/<int:request_id>/refuse", methods=("POST",))
+    def refuse(self, request_id: int) -> Response:
+        return self._decide(request_id, False)
+
+    @expose("/<int:request_id>/download")
+    def download(self, request_id: int) -> Response:
+        actor = current_actor()
+        decision = export_gate.decide(actor, "approved_export")
+        if not decision.allowed:
+            return export_gate.refusal(actor, "approved_export", decision.reason)
+        done = attempt(lambda: export_requests.download(actor, request_id))  # not the requester: 404
+        if not done.ok:
+            return export_gate.refusal(actor, "approved_export", "下载链接已过期（24 小时）或文件尚未生成，请重新申请。")
+        export_gate.mark_passed("approved_export")
+        file = done.value
+        return send_file(file.path, mimetype=file.mimetype, as_attachment=True, download_name=file.name)
