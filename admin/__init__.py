@@ -17,7 +17,7 @@ from admin.base import PupilDataLink, SecureIndexView, current_actor
 from admin.calendar import CalendarDayView, OfficialNoticeView
 from admin.changes import ChangeRequestView
 from admin.export_requests import MENU as EXPORT_MENU
-from admin.export_requests import ExportRequestView
+from admin.export_requests import ExportMenuLink, ExportRequestView
 from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
 from admin.paper import PaperView, register_globals
@@ -99,8 +99,8 @@ def init_admin(app: Flask) -> Admin:
     # 第二十八条 (issue 13): the export gate's guard on every response, and the export requests.
     export_gate.install(app)
     admin.add_view(ExportRequestView(name="我的申请", endpoint="export_requests", category=EXPORT_MENU))
-    admin.add_link(MenuLink(name="待我审批", endpoint="export_requests.pending", category=EXPORT_MENU))
-    admin.add_link(MenuLink(name="导出登记", endpoint="export_requests.register", category=EXPORT_MENU))
+    admin.add_link(ExportMenuLink(name="待我审批", endpoint="export_requests.pending", category=EXPORT_MENU))
+    admin.add_link(ExportMenuLink(name="导出登记", endpoint="export_requests.register", category=EXPORT_MENU))
     admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
     admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
     # Log out: a POST form in templates/admin/master.html, not a link (issue 13).

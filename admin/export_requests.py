@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 from flask import Response, abort, redirect, request, send_file, url_for
 from flask_admin import expose
+from flask_admin.menu import MenuLink
+from flask_security import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -20,7 +22,7 @@ from admin.gate import gate  # noqa: F401  (re-exported for the views)
 from extensions import db
 from models.export_request import PENDING, READY, STATUS_LABELS
 from models.org import OrgUnit
-from services import export_gate, export_requests, scope
+from services import duties, export_gate, export_requests, scope
 from services.errors import NotInScope
 
 MENU = "数据导出申请"
@@ -53,7 +55,10 @@ def _date(value: str | None) -> datetime | None:
 
 
 class ExportRequestView(SecureBaseView):
-    """The three lists and one request's page."""
+    """The three lists and one request's page: the business roles, and the confidentiality officer
+    who approves (三员分立: not the system, security or audit administrators)."""
+
+    allowed_roles = duties.ROW_SCOPE_ROLES
 
     def _load(self, request_id: int) -> t.Any:
         try:
@@ -168,3 +173,10 @@ class ExportRequestView(SecureBaseView):
         export_gate.mark_passed("approved_export")
         file = done.value
         return send_file(file.path, mimetype=file.mimetype, as_attachment=True, download_name=file.name)
+
+
+class ExportMenuLink(MenuLink):
+    """待我审批 and 导出登记: shown to those who may open ExportRequestView (no dead links)."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and duties.has_row_scope(current_actor()))

@@ -110,6 +110,14 @@ ACTION_LABELS: dict[str, t.Any] = {
     "access_review.start": _l("Access review started"),
     "access_review.decide": _l("Access review decision"),
     "access_review.close": _l("Access review closed"),
+    "export.request": _l("Export requested"),
+    "export.approve": _l("Export request approved"),
+    "export.refuse": _l("Export request refused"),
+    "export.produce": _l("Approved export produced"),
+    "export.download": _l("Approved export downloaded"),
+    "export.expire": _l("Export link expired"),
+    "export.refused": _l("Export refused by the gate"),
+    "export.xlsx": _l("List exported"),
 }
 OBJECT_LABELS: dict[str, t.Any] = {
     "student": _l("Pupil"),
@@ -131,6 +139,7 @@ OBJECT_LABELS: dict[str, t.Any] = {
     "user": _l("Account"),
     "audit_log": _l("Audit log"),
     "access_review": _l("Access review"),
+    "export_request": _l("Export request"),
 }
 
 

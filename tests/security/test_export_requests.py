@@ -340,6 +340,7 @@ def test_the_download_is_for_the_requester_only_and_expires_after_24_hours(app, 
     assert c.get(f"/admin/export_requests/{request_id}/download").status_code == 200
     later = req.expires_at + timedelta(minutes=1)
     monkeypatch.setattr(clock, "now", lambda: later)
+    c = as_user("school-heping1")  # a day later the old login session has expired too (services/sessions.py)
     resp = c.get(f"/admin/export_requests/{request_id}/download")
     assert resp.status_code == 403 and "过期" in resp.get_data(as_text=True)
     gone = status_of(app, request_id)

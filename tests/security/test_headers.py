@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.export_helpers import open_gate
 from tests.helpers import HEPING1, pupil_of
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -96,7 +97,8 @@ def test_a_404_page_has_the_headers(as_user, app):
     _assert_headers(resp)
 
 
-def test_a_file_download_has_the_headers(as_user, app):
+def test_a_file_download_has_the_headers(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # an archive export is a governed file (tests/security/test_export_requests.py)
     with app.app_context():
         sid = pupil_of(HEPING1).id
     resp = as_user("school-heping1").get(f"/admin/archive/{sid}/export.pdf")

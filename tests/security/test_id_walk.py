@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing as t
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from flask import Flask, url_for
@@ -55,6 +55,7 @@ PATH_IDS = {
     "student": {"student_id": "student"},  # reveal-id (the full ID number behind a masked one)
     "archive_overdue": {"student_id": "student"},  # the same route, on the list that shares StudentView
     "access_review": {"review_id": "access_review", "item_id": "access_review_item"},
+    "export_requests": {"request_id": "export_request"},
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -111,6 +112,7 @@ def build_foreign_rows() -> dict[str, t.Any]:
     from models.audit import AuditLog
     from models.calendar import CalendarDay
     from models.changes import ApprovalStep, Attachment, ChangeRequest
+    from models.export_request import READY, ExportRequest
     from models.graduation import Certificate, GraduationRecord
     from models.imports import ImportJob
     from models.oversight import CheckCampaign
@@ -173,6 +175,13 @@ def build_foreign_rows() -> dict[str, t.Any]:
     db.session.add(rows["access_review"])
     db.session.flush()
     rows["access_review_item"] = rows["access_review"].items[0]
+    # A ready file of 沈河一校's (a leak would be served): its page, approve, refuse and download.
+    rows["export_request"] = ExportRequest(number="DC-2026-999999", requester_id=staff.id, unit_id=unit.id, scope_path=unit.path,
+                                           kind="student_list", purpose="x", endpoint="student.export", status=READY,
+                                           file_sha256=sha, file_name="x.xlsx", mimetype="application/octet-stream",
+                                           expires_at=datetime(2099, 1, 1))
+    db.session.add(rows["export_request"])
+    db.session.flush()
     job = batch.PrintJob(id="walk" + "0" * 28, user_id=staff.id, school_id=unit.id, school_name=unit.name, year=2026, total=1)
     batch._save(job)
     ids = {k: v.id for k, v in rows.items()}

@@ -25,7 +25,7 @@ ALLOWED_PAGES = {
     "admin": {"admin", "users", "school", "authority", "calendar", "calendar_notices"},
     "security-admin": {"admin", "users"},
     "audit-admin": {"admin", "audit"},
-    "baomi-heping": {"admin"},
+    "baomi-heping": {"admin", "export_requests"},  # approves export requests (第二十八条)
 }
 PASSWORD = "Xueji#2026-new"
 
