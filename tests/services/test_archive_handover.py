@@ -18,6 +18,7 @@ from services import arrivals, paper, workflows
 from services.errors import NotInScope, RuleViolation
 from services.oversight import reports
 from tests.changes.helpers import NEW_TYPES, decide_all, ready, staff, term_time  # noqa: F401  (term_time: autouse)
+from tests.export_helpers import open_gate
 from tests.helpers import HEPING1, HEPING2, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, at, start, upload, user
 
@@ -39,7 +40,8 @@ def _continued() -> tuple[int, int]:
 # --- 6. 升学 keeps a backup for the primary school (第十条) -------------------------------------------
 
 
-def test_continuation_leaves_a_backup_the_primary_school_keeps_and_opens(as_user, app):
+def test_continuation_leaves_a_backup_the_primary_school_keeps_and_opens(as_user, app, monkeypatch):
+    open_gate(monkeypatch)  # a backup is a governed file (第二十八条): here, as if the request were approved
     with app.test_request_context():
         sid, rid = _continued()
         backup = db.session.scalar(select(ArchiveBackup).where(ArchiveBackup.student_id == sid))
