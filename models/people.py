@@ -90,6 +90,8 @@ class User(db.Model, UserMixin):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     tf_primary_method: Mapped[str | None] = mapped_column(String(64))
     tf_totp_secret: Mapped[str | None] = mapped_column(String(255))
+    # The time step of the last TOTP code accepted: a code is good once (services/two_factor.py).
+    tf_totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     tf_phone_number: Mapped[str | None] = mapped_column(String(128))
     mf_recovery_codes: Mapped[list[str] | None] = mapped_column(MutableList.as_mutable(AsaList()))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from flask_security import Totp
-from passlib.totp import TOTP
+from passlib.totp import TOTP, TotpMatch
 
 from extensions import security
 
@@ -38,6 +38,16 @@ def totp_class(encrypt_cost: int | None) -> type[Totp]:
             if encrypt_cost is not None:
                 self._totp = TOTP.using(issuer=issuer, secrets=secrets, encrypt_cost=encrypt_cost)
 
+        # No replay: Flask-Security leaves it to the application (these two hooks). passlib refuses a
+        # code whose time step is not after the last accepted one, so a code seen over a shoulder or
+        # in a proxy's log is worth nothing once used. Stored on the user (every web worker sees it);
+        # Flask-Security commits it with the login.
+        def get_last_counter(self, user: t.Any) -> int | None:
+            return getattr(user, "tf_totp_last_counter", None)
+
+        def set_last_counter(self, user: t.Any, tmatch: TotpMatch) -> None:
+            user.tf_totp_last_counter = tmatch.counter
+
     return CostedTotp
 
 
@@ -55,9 +65,21 @@ def has_demo_secret(user: User) -> bool:
 
 
 def current_code(user: User) -> str:
-    """The code an authenticator shows now for this user's secret (demo command, tests)."""
+    """The code an authenticator shows now for this user's secret (the demo command)."""
     assert user.tf_totp_secret
     return security.totp_factory.generate_totp_password(user.tf_totp_secret)
+
+
+def next_unused_code(user: User) -> str:
+    """The code of the first time step after the last one used, when that is now or later: what an
+    authenticator shows now, or, right after a login, a code a little ahead (the check accepts
+    SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY seconds either way). For tests that log the same
+    account in more than once within one step of 30 seconds."""
+    assert user.tf_totp_secret
+    totp = security.totp_factory._totp.from_source(user.tf_totp_secret)
+    now = totp.normalize_time(None)
+    step = max(totp._time_to_counter(now), (user.tf_totp_last_counter or -1) + 1)
+    return str(totp.generate(time=step * totp.period).token)
 
 
 def demo_code_refusal(user: User | None) -> str | None:

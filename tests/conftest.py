@@ -254,12 +254,12 @@ def totp_code(app: Flask, email: str) -> str:
     from sqlalchemy import func, select
 
     from models.people import User
-    from services.two_factor import current_code
+    from services.two_factor import next_unused_code
 
     with app.app_context():
         user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
         assert user is not None and user.tf_totp_secret, f"{email} has no two-factor secret"
-        return current_code(user)
+        return next_unused_code(user)
 
 
 def login(app: Flask, email: str, password: str = DEMO_PASSWORD) -> Client:

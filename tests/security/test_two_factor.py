@@ -61,6 +61,24 @@ def test_an_official_without_the_right_code_stays_out(app: Flask) -> None:
     assert resp.status_code == 302 and c.get("/admin/").status_code == 200
 
 
+def test_a_code_is_good_once(app: Flask) -> None:
+    """No replay: the code that logged in once (seen over a shoulder, or in a proxy's log) does not log
+    in a second time; the authenticator's next code does."""
+    c, _ = _password_step(app, "heping@xueji.demo")
+    used = totp_code(app, "heping@xueji.demo")
+    assert c.post_form("/tf-validate", {"code": used}).status_code == 302
+    with app.app_context():
+        assert _user("heping@xueji.demo").tf_totp_last_counter is not None  # stored for every web worker
+    thief, _ = _password_step(app, "heping@xueji.demo")
+    resp = thief.post_form("/tf-validate", {"code": used})
+    assert resp.status_code == 200 and "验证码不正确" in resp.get_data(as_text=True)
+    assert thief.get("/admin/").status_code == 302
+    following = totp_code(app, "heping@xueji.demo")  # the next time step's code
+    assert following != used
+    assert thief.post_form("/tf-validate", {"code": following}).status_code == 302
+    assert thief.get("/admin/").status_code == 200
+
+
 def test_a_recovery_code_works_once(app: Flask) -> None:
     with app.app_context():
         codes = security.mf_recovery_codes_util.create_recovery_codes(_user("heping@xueji.demo"))
