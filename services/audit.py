@@ -35,6 +35,8 @@ UNTRACKED = {"id", "version_id", "updated_at", "created_at", "scope_path"}
 # action written anywhere in the code has one.
 ACTION_LABELS: dict[str, t.Any] = {
     "login": _l("Signed in"),
+    "logout": _l("Signed out"),
+    "session.end": _l("Session ended (idle, too long, or a login elsewhere)"),
     "student.view": _l("Pupil's record viewed"),
     "student.reveal_id": _l("Full ID number viewed"),
     "student.edit_view": _l("Edit form opened (full ID numbers shown)"),

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from extensions import db
 from models.people import User
 from models.sessions import LoginSession
-from services import clock
+from services import audit, clock
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -68,7 +68,7 @@ def end_current(reason: str = "logout") -> None:
     row = db.session.get(LoginSession, sid) if sid else None
     if row is not None:
         _end(row, reason)
-        db.session.commit()
+    db.session.commit()  # the session's end and the logout's audit row
 
 
 def end_all(user_id: int, reason: str = "disabled") -> int:
@@ -109,6 +109,8 @@ def _check() -> Response | None:
         reason = refusal(current_user.id, session.get(SESSION_KEY), clock.now())
         if reason is None:
             return None
+        audit.record(current_user._get_current_object(), "session.end", "user", current_user.id, reason)
+        db.session.commit()
         session.pop(SESSION_KEY, None)
         logout_user()
     elif SESSION_KEY in session:
@@ -136,4 +138,6 @@ def init_app(app: Flask) -> None:
 
     @user_logged_out.connect_via(app)
     def _on_logout(sender, user, **extra) -> None:
+        if user is not None and getattr(user, "id", None) is not None and SESSION_KEY in session:
+            audit.record(user, "logout", "user", user.id)  # committed by end_current
         end_current("logout")

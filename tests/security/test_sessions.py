@@ -51,11 +51,19 @@ def test_the_navbar_logs_out_with_a_post_form_carrying_the_csrf_token(as_user):
     assert 'href="/logout"' not in html
 
 
-def test_logout_by_post_with_the_token_logs_out(as_user):
+def test_logout_by_post_with_the_token_logs_out(as_user, app):
     c = as_user("school-heping1")
     resp = _logout(c)
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
     assert c.get(STUDENTS).status_code == 302
+    assert _audited(app, "logout") == ["school-heping1@xueji.demo"]
+
+
+def _audited(app, action: str) -> list[str]:
+    from models.audit import AuditLog
+
+    with app.app_context():
+        return [r.user_email for r in db.session.scalars(select(AuditLog).where(AuditLog.action == action))]
 
 
 def test_logout_without_the_token_is_refused_and_the_user_stays_logged_in(as_user):
@@ -108,6 +116,7 @@ def test_an_idle_session_expires_after_30_minutes(as_user, app, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: start + timedelta(minutes=29 + 31))
     _refused_with(c, "会话因 30 分钟无操作已过期，请重新登录。")
     assert _row(app, "school-heping1@xueji.demo").end_reason == "idle"
+    assert _audited(app, "session.end") == ["school-heping1@xueji.demo"]
 
 
 def test_every_session_expires_after_12_hours_even_when_active(as_user, app, monkeypatch):
