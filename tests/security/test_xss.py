@@ -48,6 +48,14 @@ PER_KIND = 2
 PER_RECORD_KIND = 6
 
 
+def payload_for(length: int | None) -> str:
+    """The longest of the payloads that leaves a few characters of the original value (uniqueness)."""
+    for payload in (PAYLOAD, SCRIPT + IMG, JS + SCRIPT, IMG, SCRIPT, "<script>alert(1)"):
+        if length is None or len(payload) <= length - 4:
+            return payload
+    return "<script>alert(1)"[:length]
+
+
 def free_text_columns() -> list[tuple[t.Any, t.Any]]:
     """(table, column) of every free-text column of the models."""
     out = []
@@ -77,8 +85,16 @@ def _seed() -> dict[str, int]:
     ids = build_foreign_rows()
     db.session.flush()
     for table, col in free_text_columns():
-        # Prepended (unique columns stay unique); empty values get the payload too.
-        db.session.execute(update(table).values({col.name: PAYLOAD + db.func.coalesce(col, "")}))
+        # Prepended (unique columns stay unique); empty values get the payload too. A column shorter
+        # than the whole payload gets the longest part that fits, cut to its length (PostgreSQL
+        # refuses a longer value; SQLite would keep it, and then the page would show what no real
+        # row can hold).
+        length = getattr(col.type, "length", None)
+        payload = payload_for(length)
+        value = payload + db.func.coalesce(col, "")
+        if length is not None:
+            value = db.func.substr(value, 1, length)
+        db.session.execute(update(table).values({col.name: value}))
     db.session.flush()
     return {"student": student.id, "request": req.id, **{k: v for k, v in ids.items() if isinstance(v, int)}}
 
