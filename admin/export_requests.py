@@ -6,8 +6,10 @@ Every file-sending view first calls admin/gate.py `gate()`, which leads here whe
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
 
 from flask import Response, abort, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -26,6 +28,7 @@ from services import duties, export_gate, export_requests, scope
 from services.errors import NotInScope
 
 MENU = "数据导出申请"
+FILTER_ARG = re.compile(r"flt\d+_(\d+)")  # Flask-Admin's filter parameters: flt<position>_<index into _filters>
 
 
 def shown_groups() -> frozenset[str]:
@@ -100,6 +103,21 @@ class ExportRequestView(SecureBaseView):
         return self._list("register", export_requests.register_requests(actor, f), f=f, units=units,
                           downloads=export_requests.register_downloads(actor, f))
 
+    def filters_text(self, endpoint: str, query_string: str) -> str:
+        """The list's filters in words ("学籍状态 等于 在籍；搜索“王”"), not the raw query string: the
+        approver reads what will leave. Parameters that are not filters (the export link's own) are left out."""
+        view = next((v for v in self.admin._views if v.endpoint == endpoint.partition(".")[0]), None)
+        filters = getattr(view, "_filters", None) or []
+        parts = []
+        for key, value in parse_qsl(query_string or ""):
+            if key == "search" and value:
+                parts.append(f"搜索“{value}”")
+            elif (m := FILTER_ARG.fullmatch(key)) and int(m.group(1)) < len(filters):
+                flt = filters[int(m.group(1))]
+                options = dict(flt.get_options(view) or [])  # a coded value by its name (状态 "在籍", not "enrolled")
+                parts.append(f"{flt.name} {flt.operation()} {options.get(value, value)}")
+        return "；".join(parts) or "无（全部记录）"
+
     @expose("/new", methods=("GET", "POST"))
     def new(self) -> t.Any:
         actor = current_actor()
@@ -126,7 +144,8 @@ class ExportRequestView(SecureBaseView):
                 labels={"purpose": "导出用途", "fields": "敏感字段"})
             if done.ok:
                 return redirect(url_for(".request_page", request_id=done.value.id))
-        return self.render("admin/export_request_new.html", form=form, kind=kind, groups=export_gate.GROUP_LABELS)
+        return self.render("admin/export_request_new.html", form=form, kind=kind, groups=export_gate.GROUP_LABELS,
+                           filters=self.filters_text(form.view.data or "", form.q.data or ""))
 
     @expose("/<int:request_id>/")
     def request_page(self, request_id: int) -> str:
@@ -139,7 +158,7 @@ class ExportRequestView(SecureBaseView):
         return self.render("admin/export_request.html", req=req, kind_label=export_requests.kind_label,
                            fields_text=export_requests.fields_text, can_decide=export_requests.decide_refusal(actor, req) is None,
                            form=DecideForm(formdata=None), is_requester=req.requester_id == actor.id,
-                           pending=PENDING, ready=READY)
+                           pending=PENDING, ready=READY, filters=self.filters_text(req.endpoint, req.query_string))
 
     def _decide(self, request_id: int, approve: bool) -> Response:
         actor = current_actor()

@@ -401,3 +401,14 @@ def test_a_production_that_stopped_is_reported_not_awaited_forever(app, as_user)
         request_id = req.id
     page = as_user("school-heping1").get(f"/admin/export_requests/{request_id}/").get_data(as_text=True)
     assert "生成失败" in page and "请重新申请" in page
+
+
+def test_the_request_names_the_lists_filters_in_words(as_user):
+    """The approver reads which rows will leave: the filters by their names and values, not a query string."""
+    c = as_user("heping")
+    form_url = c.get("/admin/student/export/xlsx/?sensitive=1&search=王&flt0_3=enrolled").headers["Location"]
+    shown = re.search(r"筛选条件：([^<]*)<", c.get(form_url).get_data(as_text=True)).group(1)
+    assert shown == "搜索“王”；学籍状态 等于 在籍"  # the export link's own parameter is left out
+    request_id = ask(c, "/admin/student/export/xlsx/?search=王&flt0_3=enrolled")
+    shown = re.search(r"筛选条件：([^<]*)<", c.get(f"/admin/export_requests/{request_id}/").get_data(as_text=True)).group(1)
+    assert shown == "搜索“王”；学籍状态 等于 在籍"
