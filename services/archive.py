@@ -63,7 +63,7 @@ from models.audit import AuditLog, StudentHistory
 from models.changes import COMPLETED, PrintedDocument
 from models.people import User
 from models.student import Guardian, Student
-from services import audit, clock, codes, pdf, scope, uploads
+from services import audit, clock, codes, exports, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
 from services.labels import FIELD_LABELS
@@ -631,8 +631,14 @@ def _put(ws: Any, values: Iterable[Any]) -> None:
             cell.number_format = "0.00"
 
 
+def _cell_text(value: Any) -> Any:
+    return value if isinstance(value, (date, datetime)) else _text(value) if value is not None else None
+
+
 def _sheet(wb: Workbook, title: str, headers: list[str], rows: Iterable[Iterable[Any]], widths: Iterable[int] = ()) -> None:
     ws = wb.create_sheet(title[:31])
+    rows = [list(r) for r in rows]  # an archive is small: read it whole, to fit the columns when no widths are given
+    widths = list(widths) or exports.column_widths(headers, [[_cell_text(v) for v in r] for r in rows])
     _put(ws, headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -664,8 +670,7 @@ def archive_xlsx(student: Student) -> bytes:
         file_facts = [str(_l("Format")), str(_l("Size (bytes)")), "SHA-256"]
         for table in _tables(student):
             extra_headers = file_facts if table.code == "documents" else entered
-            _sheet(wb, table.title, table.headers + extra_headers, (r + e for r, e in zip(table.rows, table.extra, strict=True)),
-                   [18] * (len(table.headers) + len(extra_headers)))
+            _sheet(wb, table.title, table.headers + extra_headers, (r + e for r, e in zip(table.rows, table.extra, strict=True)))
         _sheet(wb, str(_l("Change history")), ["时间", "项目", "原值", "新值", "经办人", "原因"], history(student),
                (18, 24, 30, 30, 20, 20))
     wb.properties.title = f"学籍档案 {student.xjh or student.id}"

@@ -38,7 +38,8 @@ def _xlsx(body: bytes, banner: str) -> tuple[bytes, int]:
         cell = ws.cell(row=1, column=1, value=banner)
         cell.data_type = "s"
         cell.font = Font(bold=True, color="C00000")
-        ws.freeze_panes = None
+        # The headers are now row 2: keep them (and the watermark above them) in view when scrolling.
+        ws.freeze_panes = "A3"
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue(), rows
