@@ -121,6 +121,7 @@ class AuditView(ReadOnlyScopedView):
         "action": lambda v, c, m, n: audit.action_label(m.action),
     }
     column_default_sort = ("id", True)
+    empty_list_message = _l("No audit entries yet. Every sign-in, change, print and export is recorded here.")
     # The audit log's export: services/export_gate.py kind "audit_log", the audit administrator only.
     can_export = True
     export_types = ("csv", "xlsx")

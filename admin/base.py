@@ -214,8 +214,21 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     # A yes/no column reads 是/否 on a record's page (Flask-Admin would print True/False there).
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: lambda view, value, name: _("Yes") if value else _("No")}
 
+    # What an empty list says (issue 14, point 8): what the list holds and how rows come into it.
+    # A view sets its own; `get_empty_list_message` may also depend on the user (e.g. a school).
+    empty_list_message: t.Any = None
+
     def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
         super().__init__(model, db, *args, **kwargs)
+
+    def get_empty_list_message(self) -> t.Any:
+        if self.list_is_narrowed():
+            return _("Nothing matches the search or the filters. Clear them to see the whole list.")
+        return self.empty_list_message or _("Nothing here yet.")
+
+    def list_is_narrowed(self) -> bool:
+        """A search or a filter is applied: the list may be empty only because of it."""
+        return bool(request.args.get("search")) or any(k.startswith("flt") for k in request.args)
 
     def edit_form(self, obj: t.Any = None) -> t.Any:
         form = super().edit_form(obj)

@@ -70,6 +70,8 @@ class CertificateView(ReadOnlyScopedView):
         "issued_at": lambda v, c, m, n: m.issued_at.strftime("%Y-%m-%d") if m.issued_at else "",
     }
     list_template = "admin/certificates_list.html"
+    empty_list_message = _l("No certificate yet. A school issues diplomas from its approved graduation roster: "
+                            "use the button Issue and print by class above.")
 
     def __init__(self, *args: t.Any, **kwargs: t.Any):
         self.column_filters = (

@@ -51,6 +51,13 @@ QUEUE_LABELS = {
     "waiting": _l("Waiting for me"), "overdue": _l("Overdue"), "decided": _l("Decided by me"),
     "requested": _l("Requested by my unit"), "all": _l("All in my scope"),
 }
+QUEUE_EMPTY = {
+    "waiting": _l("Nothing to do. New requests appear here once they are submitted."),
+    "overdue": _l("No request is overdue."),
+    "decided": _l("You have not decided any request yet."),
+    "requested": _l("Your unit has not started any request. Start a transfer or a status change with the buttons above."),
+    "all": _l("No request in your area yet. Requests appear here once they are submitted."),
+}
 YES_NO_FIELDS = ("only_child", "preschool", "migrant_child", "orphan")
 
 
@@ -104,7 +111,7 @@ def _days_left_markup(step: ApprovalStep | None) -> Markup:
     n, estimated = left
     mark = "*" if estimated else ""
     if n < 0:
-        return Markup('<span class="badge badge-danger">{}</span>').format(_("Overdue %(n)d working days", n=-n) + mark)
+        return Markup('<span class="badge badge-danger overdue-mark">{}</span>').format(_("Overdue %(n)d working days", n=-n) + mark)
     return Markup('<span class="badge badge-{}">{}</span>').format(
         "warning" if n <= 2 else "info", _("%(n)d working days left", n=n) + mark
     )
@@ -197,6 +204,12 @@ class ChangeRequestView(ScopedModelView):
             DateTimeBetweenFilter(ChangeRequest.finished_at, _l("Finished")),  # the dashboard's months link here
         )
         super().__init__(ChangeRequest, *args, **kwargs)
+
+    def get_empty_list_message(self) -> t.Any:
+        """An empty queue says why it is empty and what fills it (issue 14, point 8)."""
+        if self.list_is_narrowed():
+            return super().get_empty_list_message()
+        return QUEUE_EMPTY.get(request.args.get("queue", "all"), QUEUE_EMPTY["all"])
 
     # The scope of a request is either end (or the township central school), then the chosen queue.
     def scope_filter(self) -> t.Any:

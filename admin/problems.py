@@ -71,6 +71,7 @@ class ProblemRecordView(ScopedModelView):
     can_delete = False
     can_view_details = False
     list_template = "admin/problem_list.html"
+    empty_list_message = _l("No problem record. 查重 adds one here when it finds a suspected duplicate or an invalid ID number.")
     column_list = ("id", "kind", "student", "school", "other_student", "detail", "status", "resolution", "created_at")
     column_labels = {
         "id": _l("No."), "kind": _l("Problem"), "student": _l("Pupil"), "school": _l("School"),

@@ -186,6 +186,19 @@ class StudentView(ScopedModelView):
         }
         super().__init__(Student, *args, **kwargs)
 
+    def get_empty_list_message(self) -> t.Any:
+        """A school without pupils is told how to add them (issue 14, point 8)."""
+        if self.list_is_narrowed() or not current_user.is_authenticated:
+            return super().get_empty_list_message()
+        if current_actor().unit.level != SCHOOL:
+            return _("No pupils in your area yet. They appear here once the schools import or enter them.")
+        from flask import url_for
+
+        return Markup('<span id="no-pupils">{} <a href="{}">{}</a>{} <a href="{}">{}</a>{}</span>').format(
+            _("Your school has no pupils yet. You can"), url_for("imports.index"), _("Import pupils from Excel"),
+            _("(a whole class at once), or"), url_for(".create_view"), _("Enter a pupil"), _("(one by one).")
+        )
+
     def list_scope_filter(self) -> t.Any:
         if not current_user.is_authenticated:
             return self.scope_filter()
