@@ -129,8 +129,10 @@ def test_the_overdue_marks_carry_words_on_the_request_list_and_the_dashboard(app
             for badge in re.findall(r'<span class="badge badge-danger[^"]*"[^>]*>(.*?)</span>', html, re.S):
                 assert re.search(r"[\u4e00-\u9fff]", badge), (who, url, badge)
         home = c.get("/admin/").get_data(as_text=True)
-        for m in re.finditer(r'<a[^>]*class="[^"]*text-danger[^"]*"[^>]*>(.*?)</a>', home, re.S):
-            assert "overdue-mark" in m.group(1) and 'title="已超期"' in m.group(1), (who, m.group(0))
+        # a red count has the sign ⚠ (titled 已超期) just before it: the number itself stays a plain number
+        for m in re.finditer(r'<a[^>]*class="[^"]*text-danger[^"]*"[^>]*>\d+</a>', home):
+            before = home[max(m.start() - 160, 0):m.start()]
+            assert re.search(r'<span class="[^"]*overdue-mark[^"]*" title="已超期">⚠</span>\s*$', before), (who, m.group(0))
             on_home += 1
     assert seen >= 2 and on_home >= 1
 
