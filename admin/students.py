@@ -194,7 +194,7 @@ class StudentView(ScopedModelView):
             return _("No pupils in your area yet. They appear here once the schools import or enter them.")
         from flask import url_for
 
-        return Markup('<span id="no-pupils">{} <a href="{}">{}</a>{} <a href="{}">{}</a>{}</span>').format(
+        return Markup('<span id="no-pupils">{}<a href="{}">{}</a>{}<a href="{}">{}</a>{}</span>').format(
             _("Your school has no pupils yet. You can"), url_for("imports.index"), _("Import pupils from Excel"),
             _("(a whole class at once), or"), url_for(".create_view"), _("Enter a pupil"), _("(one by one).")
         )
