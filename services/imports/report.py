@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
 
 from services import exports, uploads
 from services.imports.columns import HEADERS, RowError
@@ -19,7 +20,10 @@ def error_report_xlsx(errors: Iterable[RowError]) -> bytes:
     for letter, width in zip("ABC", (8, 24, 80), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
-    ws.append([str(_l("Row")), str(_l("Column")), str(_l("Message"))])
+    header = [exports.text_cell(ws, str(title)) for title in (_l("Row"), _l("Column"), _l("Message"))]
+    for cell in header:
+        cell.font = Font(bold=True)  # as in every other workbook of the system (services/exports.py)
+    ws.append(header)
     for e in sorted(errors, key=lambda e: (e.row, HEADERS.index(e.column) if e.column in HEADERS else -1)):
         ws.append([e.row or None, exports.text_cell(ws, str(e.column)), exports.text_cell(ws, str(e.message))])  # never a formula
     out = io.BytesIO()

@@ -178,3 +178,17 @@ def test_the_archive_workbook_fits_its_section_columns(app):
         assert ws.freeze_panes == "A2", ws.title
         assert _widths(ws), ws.title
         assert all(_has_cjk(h) or h in ("SHA-256",) for h in _headers(ws)), (ws.title, _headers(ws))
+
+
+def test_the_import_error_report_opens_readable(app):
+    from flask_babel import force_locale
+
+    from services.imports.columns import RowError
+    from services.imports.report import error_report_xlsx
+
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        data = error_report_xlsx([RowError(3, "姓名", "=必填"), RowError(2, "身份证件号", "校验位不符")])
+    ws = _sheet(data)
+    assert _headers(ws) == ["行号", "列", "错误信息"] and ws["A1"].font.b
+    assert ws.freeze_panes == "A2" and set(_widths(ws)) == {"A", "B", "C"}
+    assert ws["A2"].value == 2 and ws["C3"].value == "=必填" and ws["C3"].data_type == "s"
