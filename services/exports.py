@@ -80,7 +80,9 @@ def text_cell(ws: Any, value: str) -> WriteOnlyCell:
 def _cell_value(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, (bool, int, float, Decimal, date, datetime)):
+    if isinstance(value, bool):  # a yes/no reads 是/否 in a file as on the screens, never TRUE/FALSE
+        return "是" if value else "否"
+    if isinstance(value, (int, float, Decimal, date, datetime)):
         return value
     return str(value)
 

@@ -192,3 +192,11 @@ def test_the_import_error_report_opens_readable(app):
     assert _headers(ws) == ["行号", "列", "错误信息"] and ws["A1"].font.b
     assert ws.freeze_panes == "A2" and set(_widths(ws)) == {"A", "B", "C"}
     assert ws["A2"].value == 2 and ws["C3"].value == "=必填" and ws["C3"].data_type == "s"
+
+
+def test_yes_no_reads_in_words_in_both_formats():
+    columns = [("是否留守儿童", lambda r: r)]
+    ws = _sheet(b"".join(exports.workbook_stream([("表", columns, [True, False])])))
+    assert [ws["A2"].value, ws["A3"].value] == ["是", "否"]
+    text = b"".join(exports.csv_stream([True, False], columns)).decode("utf-8-sig")
+    assert text.splitlines()[1:] == ["是", "否"]
