@@ -17,7 +17,7 @@ from sqlalchemy import select
 from extensions import db
 from models.audit import AuditLog
 from models.student import Student
-from services import archive, exports
+from services import archive, export_requests, exports
 from services.export_watermark import watermark
 from tests.export_helpers import open_gate
 from tests.helpers import HEPING1, school
@@ -147,7 +147,10 @@ def test_the_audit_log_xlsx_keeps_formulas_as_text(app, as_user):
     assert len(cells) == 2 and all(c.data_type == "s" for c in cells)
 
 
-def test_an_approved_export_keeps_the_header_frozen_below_the_watermark(app, as_user):
+def test_an_approved_export_keeps_the_header_frozen_below_the_watermark(app, as_user, monkeypatch):
+    # No background thread in a rolled-back test: the file is produced here, on the test's connection
+    # (as tests/security/test_export_requests.py does).
+    monkeypatch.setattr(export_requests, "start", lambda req: None)
     school_c = as_user("school-heping1")
     request_id = ask(school_c, "/admin/student/export/xlsx/?sensitive=1", fields=["id_number"])
     decide(as_user("heping"), request_id)
