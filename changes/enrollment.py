@@ -145,7 +145,7 @@ declare(ChangeType(
     # 第四条: the usual case is a new pupil without a 学籍号 whose enrollment request still waits
     # at the authority; that request must not block the delay (_nothing_else_open allows only it).
     opens_beside_others=True,
-    facts=(Fact("start_date", _l("Date the child will start school"), as_day),),
+    facts=(Fact("start_date", _l("Date the child will start school"), as_day, kind="date"),),
     payload=DelayPayload,
 ))
 
@@ -289,6 +289,7 @@ declare(ChangeType(
     effect=_continuation_approved,
     preconditions=(_continues_primary,),
     roster_columns=(("continuation", TO),),
+    ends=(_l("Primary school graduated from"), _l("Junior middle school continuing the record")),
     payload=NoPayload,
     found_by_identity=True,  # 第五条: the junior middle school continues another school's record
 ))
