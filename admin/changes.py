@@ -528,7 +528,7 @@ class ChangeRequestView(ScopedModelView):
             values = {f: form[f].data for f in ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")}
             done = open_request_page(
                 lambda: enrollment.request_correction(student, current_actor(), values, form.reason.data),
-                {"hukou": form.evidence.data},
+                {"hukou": form.evidence.data}, form=form, require_evidence=True,
             )
             if done is not None:
                 return done
@@ -545,7 +545,7 @@ class ChangeRequestView(ScopedModelView):
         if form.validate_on_submit():
             done = open_request_page(
                 lambda: enrollment.request_delay(student, current_actor(), form.start_date.data, form.reason.data),
-                {"application": form.application.data},
+                {"application": form.application.data}, form=form, require_evidence=True,
             )
             if done is not None:
                 return done

@@ -183,7 +183,7 @@ class StatusView(SecureBaseView):
             # The types of one page declare the same materials; the page's first type names the fields.
             files = {m.code: form[material_field(m.code)].data for m in workflows.TYPES[page.types[0]].materials}
             done = open_request_page(lambda: command.run(actor, student, open=lambda: page.open(student, actor, form)), files,
-                                     form=form)
+                                     form=form, require_evidence=True)
             if done is not None:
                 return done
         elif request.method == "POST":
