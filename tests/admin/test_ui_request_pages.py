@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 from html import unescape
 
+import pytest
 from sqlalchemy import func, select
 
 from changes import enrollment, suspension, transfer
@@ -20,6 +21,19 @@ from tests.helpers import HEPING1, make_id, pupil_of
 from tests.transfer_helpers import approve, lookup_token, pdf_bytes, png_bytes, start, upload, user
 
 TRANSFER_URL = "/admin/requests/transfer/new"
+TERM_DAY = date(2026, 11, 10)  # a Tuesday in the autumn term
+
+
+@pytest.fixture(autouse=True)
+def in_term_time(app, monkeypatch):
+    """Transfers open in term time only (第十五条): on a vacation day, move the clock into the term."""
+    from services import clock
+    from services.terms import in_transfer_window
+    from tests.transfer_helpers import at
+
+    with app.app_context():
+        if not in_transfer_window(clock.today()):
+            at(monkeypatch, TERM_DAY)
 TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -246,10 +260,7 @@ def test_a_bad_file_among_the_materials_is_refused_and_opens_nothing(as_user, ap
     assert resp.status_code == 200 and _count(app) == 0
 
 
-def test_a_suspension_without_its_materials_is_refused_naming_them(as_user, app, monkeypatch):
-    from tests.transfer_helpers import at
-
-    at(monkeypatch, date(2026, 11, 2))
+def test_a_suspension_without_its_materials_is_refused_naming_them(as_user, app):
     with app.app_context():
         sid = pupil_of(HEPING1).id
     c = as_user("school-heping1")
