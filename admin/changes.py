@@ -32,7 +32,7 @@ from forms.changes import (
     ReasonForm,
     TransferStartForm,
 )
-from models.changes import OPEN_STATUSES, PENDING, ApprovalStep, Attachment, ChangeRequest
+from models.changes import OPEN_STATUSES, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
 from services import arrivals, codes, documents, enrollment_records, export_gate, pupil_identity, uploads, workflows
@@ -156,10 +156,8 @@ def _with_id_buttons(req: ChangeRequest, rows: list[tuple[t.Any, t.Any]]) -> lis
         return rows
     label = str(FIELD_LABELS["id_number"])
     proposed = masked_id(str(changes["id_number"]), req.student.id, f"request:{req.id}")
-    if req.status == PENDING:
-        shown = Markup("{} → {}").format(masked_id(req.student.id_number, req.student.id), proposed) if req.student.id_number else proposed
-    else:
-        shown = proposed
+    old = enrollment.correction_before(req).get("id_number")
+    shown = Markup("{} → {}").format(masked_id(str(old), req.student.id), proposed) if old else proposed
     return [(lbl, shown if str(lbl) == label else value) for lbl, value in rows]
 
 

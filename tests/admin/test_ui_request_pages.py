@@ -85,6 +85,19 @@ def test_a_correction_page_shows_old_and_new_for_each_field_with_id_numbers_mask
     assert "转入学校" not in _summary(html) and "转出学校" not in _summary(html)
 
 
+def test_an_approved_correction_still_shows_what_it_changed(as_user, app):
+    with app.test_request_context():
+        pupil = pupil_of(HEPING1)
+        old_name = pupil.name
+        req = enrollment.request_correction(pupil, user("school-heping1"), {"name": "欧阳新名"}, "户口簿姓名已变更")
+        workflows.attach(req, "hukou", upload(), user("school-heping1"))
+        db.session.commit()
+        approve(req, "school-heping1", "heping")
+        assert req.status == "completed" and req.student.name == "欧阳新名"
+        rid = req.id
+    assert f"姓名：{old_name} → 欧阳新名" in _section(_page(as_user("heping"), rid), "summary-changes")
+
+
 def test_a_transfer_page_shows_from_and_to_with_the_transfer_labels(as_user, app):
     with app.test_request_context():
         req = start()
