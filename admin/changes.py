@@ -167,7 +167,7 @@ IMAGE_TYPES = ("image/jpeg", "image/png")  # shown as thumbnails on the request 
 def _size_text(size: int | None) -> str:
     if not size:
         return ""
-    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+    return f"{-(-size // 1024)} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"  # a small file: 1 KB, not 0
 
 
 def evidence_rows(req: ChangeRequest, missing: list[t.Any]) -> list[dict[str, t.Any]]:
@@ -182,6 +182,7 @@ def evidence_rows(req: ChangeRequest, missing: list[t.Any]) -> list[dict[str, t.
         rows.append({
             "label": str(material.label), "missing": material in missing,
             "files": [{"name": a.filename, "size": _size_text(a.size), "image": a.content_type in IMAGE_TYPES,
+                       "kind": "PDF" if a.content_type == "application/pdf" else a.filename.rsplit(".", 1)[-1].upper(),
                        "url": url_for(".attachment_view", attachment_id=a.id),
                        "preview": url_for(".attachment_view", attachment_id=a.id, preview=1)} for a in files],
         })

@@ -149,7 +149,7 @@ def test_evidence_previews_go_through_the_scoped_attachment_route(as_user, app):
         assert f'href="/admin/requests/attachment/{att_id}"' in evidence
     # a PDF is a link with its name and size
     assert f'href="/admin/requests/attachment/{pdf_id}"' in evidence and "原因证明.pdf" in evidence
-    assert f"{pdf_size / 1024:.0f} KB" in evidence
+    assert f"（PDF，{-(-pdf_size // 1024)} KB）" in evidence
     c = as_user("shenhe")
     shown = c.get(f"/admin/requests/attachment/{images[0]}?preview=1")
     assert shown.status_code == 200 and shown.mimetype == "image/png"
