@@ -32,10 +32,10 @@ from forms.changes import (
     ReasonForm,
     TransferStartForm,
 )
-from models.changes import PENDING, ApprovalStep, Attachment, ChangeRequest
+from models.changes import OPEN_STATUSES, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import arrivals, codes, documents, enrollment_records, pupil_identity, uploads, workflows
+from services import arrivals, codes, documents, enrollment_records, export_gate, pupil_identity, uploads, workflows
 from services.change_codes import CORRECTION
 from services.commands import Command
 from services.commands import requests as request_commands
@@ -163,11 +163,66 @@ def _with_id_buttons(req: ChangeRequest, rows: list[tuple[t.Any, t.Any]]) -> lis
         return rows
     label = str(FIELD_LABELS["id_number"])
     proposed = masked_id(str(changes["id_number"]), req.student.id, f"request:{req.id}")
-    if req.status == PENDING:
-        shown = Markup("{} → {}").format(masked_id(req.student.id_number, req.student.id), proposed) if req.student.id_number else proposed
-    else:
-        shown = proposed
+    old = enrollment.correction_before(req).get("id_number")
+    shown = Markup("{} → {}").format(masked_id(str(old), req.student.id), proposed) if old else proposed
     return [(lbl, shown if str(lbl) == label else value) for lbl, value in rows]
+
+
+IMAGE_TYPES = ("image/jpeg", "image/png")  # shown as thumbnails on the request page; a PDF is a link
+
+
+def _size_text(size: int | None) -> str:
+    if not size:
+        return ""
+    return f"{-(-size // 1024)} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"  # a small file: 1 KB, not 0
+
+
+def evidence_rows(req: ChangeRequest, missing: list[t.Any]) -> list[dict[str, t.Any]]:
+    """The request's evidence for its summary box: each material the type declares that is required
+    here or has a file, with its files (an image as a thumbnail, a PDF as its name and size), all
+    through the scoped attachment route (the export gate's kind `evidence_file`)."""
+    rows = []
+    for material in workflows.type_of(req).materials:
+        files = [a for a in req.attachments if a.material == material.code]
+        if not files and not material.required(req):
+            continue
+        rows.append({
+            "label": str(material.label), "missing": material in missing,
+            "files": [{"name": a.filename, "size": _size_text(a.size), "image": a.content_type in IMAGE_TYPES,
+                       "kind": "PDF" if a.content_type == "application/pdf" else a.filename.rsplit(".", 1)[-1].upper(),
+                       "url": url_for(".attachment_view", attachment_id=a.id),
+                       "preview": url_for(".attachment_view", attachment_id=a.id, preview=1)} for a in files],
+        })
+    return rows
+
+
+def next_words(req: ChangeRequest, step: ApprovalStep | None, can: dict[str, bool], missing: list[t.Any]) -> list[str]:
+    """What the current user can do now, in words: the first line says whether anything is theirs to do."""
+    if req.status not in OPEN_STATUSES:
+        return [_("This request is finished (%(status)s); nothing is left to do.", status=STATUS_LABELS.get(req.status, ""))]
+    names = "、".join(str(m.label) for m in missing)
+    words: list[str] = []
+    if step is not None and can.get("can_decide"):
+        words.append(_("You can: approve or reject this step (step %(n)d: %(party)s).", n=step.seq,
+                       party=STEP_ROLE_LABELS.get(step.role, "")))
+        if missing and step.seq == 1:
+            words.append(_("Before step 1 is approved these materials must be added: %(names)s.", names=names))
+    elif step is not None and can.get("can_force"):
+        words.append(_("You can: decide this overdue step on behalf of %(unit)s (强制干预).", unit=step.unit.name))
+    elif can.get("can_report"):
+        words.append(_("You can: confirm that the pupil has reported at your school."))
+    elif step is not None:
+        words.append(_("Waiting for %(unit)s (step %(n)d: %(party)s); nothing to do for you.", unit=step.unit.name,
+                       n=step.seq, party=STEP_ROLE_LABELS.get(step.role, "")))
+    elif req.to_school is not None:
+        words.append(_("Waiting for the pupil to report at %(school)s; nothing to do for you.", school=req.to_school.name))
+    if can.get("can_provisional"):
+        words.append(_("You can: admit the pupil provisionally (第十五条)."))
+    if missing and can.get("can_attach"):
+        words.append(_("You can: add the missing materials: %(names)s.", names=names))
+    if can.get("can_withdraw"):
+        words.append(_("You can also withdraw this request."))
+    return words
 
 
 class ChangeRequestView(ScopedModelView):
@@ -183,7 +238,7 @@ class ChangeRequestView(ScopedModelView):
     column_list = ("id", "type", "student", "from_school", "to_school", "status", "current", "created_at")
     column_labels = {
         "id": _l("No."), "type": _l("Change"), "student": _l("Pupil"), "from_school": _l("From"), "to_school": _l("To"),
-        "status": _l("Status"), "current": _l("Current step"), "created_at": _l("Requested at"),
+        "status": _l("Request status"), "current": _l("Current step"), "created_at": _l("Requested at"),
     }
     column_default_sort = ("id", True)
     column_sortable_list = ("id", "created_at")
@@ -200,7 +255,7 @@ class ChangeRequestView(ScopedModelView):
     def __init__(self, *args: t.Any, **kwargs: t.Any):
         self.column_filters = (
             FilterEqual(ChangeRequest.type, _l("Change"), options=lambda: [(k, str(v.label)) for k, v in workflows.TYPES.items()]),
-            FilterEqual(ChangeRequest.status, _l("Status"), options=lambda: [(k, str(v)) for k, v in STATUS_LABELS.items()]),
+            FilterEqual(ChangeRequest.status, _l("Request status"), options=lambda: [(k, str(v)) for k, v in STATUS_LABELS.items()]),
             DateTimeBetweenFilter(ChangeRequest.finished_at, _l("Finished")),  # the dashboard's months link here
         )
         super().__init__(ChangeRequest, *args, **kwargs)
@@ -272,10 +327,12 @@ class ChangeRequestView(ScopedModelView):
         # The buttons ask the commands (services/commands/requests.py), the same checks the handlers run.
         refused = refusals(request_commands.REQUEST_PAGE, req)
         can = {f"can_{name}": reason is None for name, reason in refused.items()}
+        missing = workflows.missing_materials(req)
         return self.render(
             "admin/change_request.html",
             req=req, ctype=ctype, step=step, actor=actor, refused=refused, **can,
-            fallback=fallback, missing=workflows.missing_materials(req),
+            fallback=fallback, missing=missing, evidence=evidence_rows(req, missing), next_words=next_words(req, step, can, missing),
+            reason_facts=workflows.facts_of(req, "reason"), date_facts=workflows.facts_of(req, "date"),
             decision_form=decision_form, attach_form=attach_form, confirm_form=ConfirmForm(), reason_form=ReasonForm(),
             role_labels=STEP_ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
             days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label, reveal_script=reveal_script,
@@ -346,9 +403,17 @@ class ChangeRequestView(ScopedModelView):
         self._load(att.request_id)  # 404 unless the request is visible
         from services import audit
 
+        # A thumbnail (?preview=1, images only) is shown inside the page; everything else downloads.
+        # Both are the export gate's kind evidence_file (services/export_gate.py KINDS): the gate's
+        # guard checks a download after the view; an inline image is no "file" to the guard, so the
+        # same decision is asked here first. Both are audited.
+        preview = request.args.get("preview") == "1" and att.content_type in IMAGE_TYPES
+        decision = export_gate.decide(current_actor(), "evidence_file")
+        if not decision.allowed:
+            return export_gate.refusal(current_actor(), "evidence_file", decision.reason)
         audit.record(current_actor(), "attachment.view", "attachment", att.id, att.filename)
         db.session.commit()
-        return send_file(uploads.path_of(att.sha256), mimetype=att.content_type, as_attachment=True,
+        return send_file(uploads.path_of(att.sha256), mimetype=att.content_type, as_attachment=not preview,
                          download_name=att.filename)
 
     @expose("/<int:request_id>/print/<kind>")
@@ -421,7 +486,8 @@ class ChangeRequestView(ScopedModelView):
                         hukou_changed=start.hukou_changed.data, window_override=start.window_override.data,
                         to_school=to_school,
                     ),
-                    {m: getattr(start, m).data for m in ("contact_form", "student_info", "hukou", "reason_proof")},
+                    {m.code: start[m.code].data for m in transfer.MATERIALS},
+                    form=start, require_evidence=True,  # 第十四条: refused here, naming what is missing, not at step 1
                 )
                 if done is not None:
                     return done
@@ -449,6 +515,7 @@ class ChangeRequestView(ScopedModelView):
                     reason_text=form.reason_text.data,
                 ),
                 {m: getattr(form, m).data for m in ("contact_form", "receiving_proof")},
+                form=form, require_evidence=True,
             )
             if done is not None:
                 return done
@@ -473,7 +540,7 @@ class ChangeRequestView(ScopedModelView):
             values = {f: form[f].data for f in ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")}
             done = open_request_page(
                 lambda: enrollment.request_correction(student, current_actor(), values, form.reason.data),
-                {"hukou": form.evidence.data},
+                {"hukou": form.evidence.data}, form=form, require_evidence=True,
             )
             if done is not None:
                 return done
@@ -490,7 +557,7 @@ class ChangeRequestView(ScopedModelView):
         if form.validate_on_submit():
             done = open_request_page(
                 lambda: enrollment.request_delay(student, current_actor(), form.start_date.data, form.reason.data),
-                {"application": form.application.data},
+                {"application": form.application.data}, form=form, require_evidence=True,
             )
             if done is not None:
                 return done

@@ -30,7 +30,7 @@ from models.student import Student
 from services import absences, clock, codes, family_contacts, labels, scope, suspension_expiry, workflows
 from services.commands import pupils as pupil_commands
 from services.commands import requests as request_commands
-from services.errors import NotInScope
+from services.errors import NotInScope, RuleViolation
 from services.ids import division_name
 from services.students import find_own_pupils
 
@@ -84,10 +84,13 @@ def actions_for(student: Student) -> list[tuple[str, t.Any, str | None]]:
     return [(k, pages[k].button or pages[k].heading, reason) for k, reason in pupil_commands.offered(current_actor(), student)]
 
 
-def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[str, t.Any], form: t.Any = None) -> Response | None:
+def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[str, t.Any], form: t.Any = None, *,
+                      require_evidence: bool = False) -> Response | None:
     """Open a request with its evidence files in one commit (a refusal keeps neither, not even the
     uploads), then go to its page; None when refused (problems naming a field of `form` are shown
-    beside it, the others flashed)."""
+    beside it, the others flashed). `require_evidence`: a request whose type still misses a material
+    it requires (workflows.missing_materials, the rule step 1 applies) is refused before it opens,
+    naming each missing document, instead of failing at step 1."""
     actor = current_actor()
 
     def open_with_files() -> ChangeRequest:
@@ -95,11 +98,28 @@ def open_request_page(opener: t.Callable[[], ChangeRequest], files: t.Mapping[st
         for material, file in files.items():
             if file and getattr(file, "filename", None):
                 request_commands.ATTACH.run(actor, req, material=material, file=file)
+        if require_evidence and (missing := workflows.missing_materials(req)):
+            raise RuleViolation(missing_evidence_problems(missing, form))
         return req
 
     done = attempt(open_with_files, lambda req: _("Request #%(id)s opened.", id=req.id) if req.status != COMPLETED
                    else _("%(change)s recorded (#%(id)s).", change=workflows.type_of(req).label, id=req.id), form=form)
     return redirect(url_for("requests.request_page", request_id=done.value.id)) if done.ok else None
+
+
+def missing_evidence_problems(missing: t.Sequence[t.Any], form: t.Any = None) -> list[tuple[str, str]]:
+    """One message naming every missing document, and each beside its own file input (a form names
+    it by the material's code, or by material_field(code) on the pupil's request pages). A browser
+    never keeps chosen files after a refused submission, so the message says to choose them again."""
+    names = "、".join(str(m.label) for m in missing)
+    problems = [("", _("Not submitted: these documents are missing: %(names)s. Choose their files (and choose again "
+                       "any file chosen before) and submit again.", names=names))]
+    fields = getattr(form, "_fields", {})
+    for m in missing:
+        name = m.code if m.code in fields else material_field(m.code)
+        if name in fields:
+            problems.append((name, _("This document is required: %(name)s.", name=m.label)))
+    return problems
 
 
 def _contact_defaults(student: Student) -> dict[str, t.Any]:
@@ -163,7 +183,7 @@ class StatusView(SecureBaseView):
             # The types of one page declare the same materials; the page's first type names the fields.
             files = {m.code: form[material_field(m.code)].data for m in workflows.TYPES[page.types[0]].materials}
             done = open_request_page(lambda: command.run(actor, student, open=lambda: page.open(student, actor, form)), files,
-                                     form=form)
+                                     form=form, require_evidence=True)
             if done is not None:
                 return done
         elif request.method == "POST":

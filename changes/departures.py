@@ -155,7 +155,7 @@ declare(ChangeType(
     ),
     preconditions=(filed_by_own_school, _may_go_abroad),
     facts=(Fact("destination", _l("Country or region of study")), Fact("document", _l("Travel document"), as_label(TRAVEL_DOCUMENTS)),
-           Fact("leaves_on", _l("Date of departure"), as_day)),
+           Fact("leaves_on", _l("Date of departure"), as_day, kind="date")),
     roster_columns=(("abroad", FROM),),
     printable_forms=("abroad_form",),
     page=RequestPage(
@@ -291,7 +291,8 @@ declare(ChangeType(
     preconditions=(filed_by_own_school, _may_report_death),
     while_blocked=("suspended", ABROAD_STATUS),
     opens_beside_others=True,  # reported whatever else is under way; the effect ends the others
-    facts=(Fact("reported_on", _l("Day the death was reported to the school"), as_day),),  # reports filed before died_on was kept
+    # reports filed before died_on was kept; the date of death itself is one of death_notes
+    facts=(Fact("reported_on", _l("Day the death was reported to the school"), as_day, kind="date"),),
     notes=death_notes,
     roster_columns=(("death", FROM),),
     page=RequestPage(
@@ -414,7 +415,7 @@ declare(ChangeType(
     effect=_dropped_out,
     materials=(Material("absence_record", _l("Attendance record of the absence"), when=Never()),),
     preconditions=(filed_by_own_school, _may_report_dropout),
-    facts=(Fact("absent_from", _l("First day absent"), as_day), Fact("absent_to", _l("Last day absent"), as_day)),
+    facts=(Fact("absent_from", _l("First day absent"), as_day, kind="date"), Fact("absent_to", _l("Last day absent"), as_day, kind="date")),
     notes=dropout_notes,
     roster_columns=(("dropout", FROM),),
     printable_forms=("dropout_report",),

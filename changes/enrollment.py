@@ -20,8 +20,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from extensions import db
+from models.audit import StudentHistory
 from models.changes import COMPLETED, OPEN_STATUSES, ChangeRequest
-from models.changes import PENDING as PENDING_REQUEST
 from models.lifecycle import DELAY_ENDS, StudentStatus
 from models.org import OrgUnit
 from models.student import CORE_FIELDS, PENDING, Student
@@ -145,7 +145,7 @@ declare(ChangeType(
     # 第四条: the usual case is a new pupil without a 学籍号 whose enrollment request still waits
     # at the authority; that request must not block the delay (_nothing_else_open allows only it).
     opens_beside_others=True,
-    facts=(Fact("start_date", _l("Date the child will start school"), as_day),),
+    facts=(Fact("start_date", _l("Date the child will start school"), as_day, kind="date"),),
     payload=DelayPayload,
 ))
 
@@ -176,15 +176,30 @@ def _shown(field: str, value: Any) -> str:
     return mask_id(value) if field == "id_number" else as_field_value(field, value)
 
 
+def correction_before(req: ChangeRequest) -> dict[str, Any]:
+    """The values a correction replaces: once approved, as the history wrote them with the request
+    (the record now holds the new ones); before that, the record's current values."""
+    changes = (req.payload or {}).get("changes")
+    if not isinstance(changes, dict) or req.student is None:
+        return {}
+    if req.status == COMPLETED:
+        rows = db.session.execute(select(StudentHistory.field, StudentHistory.old_value)
+                                  .where(StudentHistory.request_id == req.id, StudentHistory.field.in_(list(changes))))
+        return {field: old for field, old in rows}
+    return {field: getattr(req.student, field, None) for field in changes}
+
+
 def correction_rows(req: ChangeRequest) -> list[tuple[str, str]]:
-    """The items a correction changes, by their names and in words; while it waits, old → new, so
-    that who decides sees what they decide (the record changes only when it is approved)."""
+    """The items a correction changes, by their names and in words, old → new, so that who decides
+    sees what they decide (the record changes only when it is approved) and the page keeps saying
+    what changed once it has."""
     rows = []
     changes = (req.payload or {}).get("changes")
+    before = correction_before(req)
     for field, new in (changes.items() if isinstance(changes, dict) else ()):
         shown = _shown(field, new)
-        if req.status == PENDING_REQUEST and req.student is not None:
-            shown = f"{_shown(field, getattr(req.student, field, None))} → {shown}"
+        if before.get(field) not in (None, ""):
+            shown = f"{_shown(field, before[field])} → {shown}"
         rows.append((str(FIELD_LABELS.get(field, field)), shown))
     return rows
 
@@ -289,6 +304,7 @@ declare(ChangeType(
     effect=_continuation_approved,
     preconditions=(_continues_primary,),
     roster_columns=(("continuation", TO),),
+    ends=(_l("Primary school graduated from"), _l("Junior middle school continuing the record")),
     payload=NoPayload,
     found_by_identity=True,  # 第五条: the junior middle school continues another school's record
 ))

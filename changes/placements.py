@@ -117,6 +117,7 @@ declare(ChangeType(
     materials=(Material("decision", _l("Judgment or decision on the compulsory education measure")),),
     preconditions=(_in_school, _may_place_juvenile),
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
+    ends=(_l("Original school"), _l("School of the institution")),
     page=RequestPage(
         JuvenilePlacementForm, types=(JUVENILE_PLACEMENT,), prepare=_prepare_placement,
         button=_l("Juvenile placement (第二十二条)"),
@@ -168,6 +169,7 @@ declare(ChangeType(
     materials=(Material("release", _l("Certificate of release or of the end of the measure")),),
     preconditions=(_in_school, _may_return_juvenile),
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
+    ends=(_l("School of the institution"), _l("Original school")),
     page=RequestPage(
         ReasonOnlyForm, types=(JUVENILE_RETURN,), info=lambda s: {"original_school": original_school(s)},
         open=lambda s, a, f: request_juvenile_return(s, a, f.reason_text.data),
@@ -182,6 +184,8 @@ def request_juvenile_return(student: Student, actor: User, reason_text: str | No
 
 # --- 第十七条 --------------------------------------------------------------------------------
 
+
+MOVE_ENDS = (_l("Original school"), _l("Receiving school (placement)"))  # not a transfer: 原学校 → 接收学校
 
 MOVE_FACTS = (
     Fact("kind", _l("Kind of move (第十七条)"), as_label(MOVE_KINDS)),
@@ -259,6 +263,7 @@ declare(ChangeType(
     materials=(Material("application", _l("Guardian's application")), AGREEMENT),
     preconditions=(_in_school, _kind_fits),
     facts=MOVE_FACTS,
+    ends=MOVE_ENDS,
     roster_columns=(("placed_in", TO), ("placed_out", FROM)),
     page=SPECIAL_MOVE_PAGE,
     payload=MovePayload,
@@ -284,6 +289,7 @@ declare(ChangeType(
     materials=(Material("application", _l("Guardian's application")), AGREEMENT),
     preconditions=(_in_school, _kind_fits),
     facts=MOVE_FACTS,
+    ends=MOVE_ENDS,
     payload=MovePayload,
 ))
 

@@ -152,8 +152,9 @@ declare(ChangeType(
         Material("reason_proof", _l("Proof of the special reason"), when=Not(_ILLNESS)),
     ),
     preconditions=(filed_by_own_school, _may_suspend),
-    facts=(Fact("reason_kind", _l("Reason of the suspension"), as_label(REASON_KINDS)),
-           Fact("starts_on", _l("First day of the suspension"), as_day), Fact("ends_on", _l("Last day of the suspension"), as_day)),
+    facts=(Fact("reason_kind", _l("Reason of the suspension"), as_label(REASON_KINDS), kind="reason"),
+           Fact("starts_on", _l("First day of the suspension"), as_day, kind="date"),
+           Fact("ends_on", _l("Last day of the suspension"), as_day, kind="date")),
     roster_columns=(("suspension", FROM),),
     printable_forms=("suspension_form",),
     page=RequestPage(
@@ -209,7 +210,7 @@ declare(ChangeType(
     materials=(APPLICATION, Material("reason_proof", _l("Proof that the pupil still cannot return"))),
     preconditions=(filed_by_own_school, _may_extend),
     while_blocked=(SUSPENDED,),
-    facts=(Fact("ends_on", _l("Last day of the suspension"), as_day),),
+    facts=(Fact("ends_on", _l("Last day of the suspension"), as_day, kind="date"),),
     printable_forms=("suspension_form",),
     page=RequestPage(
         ReasonOnlyForm, types=(SUSPENSION_EXTENSION,), info=_suspension_info,

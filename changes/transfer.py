@@ -38,6 +38,8 @@ class TransferPayload(Payload):
 
 REASONS = TRANSFER_REASONS  # 第十三条 (services/labels.py: the printed contact form shows them too)
 
+ENDS = (_l("Sending school"), _l("Receiving school"))  # 转出学校 → 转入学校: only a transfer's page says so
+
 MATERIALS = (
     Material("contact_form", _l("Transfer contact form signed by pupil and guardian")),
     Material("student_info", _l("Basic information sheet, printed and sealed by the sending school")),
@@ -129,6 +131,7 @@ declare(ChangeType(
     effect=_transfer_approved,
     materials=MATERIALS,
     reasons=REASONS,
+    ends=ENDS,
     preconditions=(_receiving_side_opens, _pupil_in_school, _different_schools, _same_grade_possible, _health_reason_fits, _in_window),
     facts=(Fact("hukou_changed", _l("The pupil's hukou moved too"), as_yes_no),),
     roster_columns=(("transfer_in", TO), ("transfer_out", FROM)),
@@ -151,6 +154,7 @@ declare(ChangeType(
         Material("receiving_proof", _l("Acceptance by the receiving school outside the province")),
     ),
     reasons=REASONS,
+    ends=ENDS,
     preconditions=(_sending_side_opens, _pupil_in_school, _in_window),
     facts=(Fact("hukou_changed", _l("The pupil's hukou moved too"), as_yes_no),),
     roster_columns=(("province_out", FROM),),
@@ -194,6 +198,7 @@ declare(ChangeType(
         Material("release_proof", _l("Release of the record by the school outside the province")),
     ),
     reasons=REASONS,
+    ends=ENDS,
     preconditions=(_arrival_waits, _same_grade_possible, _in_window),
     roster_columns=(("province_in", TO),),
     printable_forms=("transfer_contact",),

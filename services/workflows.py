@@ -95,6 +95,9 @@ class Fact:
     key: str
     label: Any
     show: Callable[[Any], str] = lambda value: str(value or "")
+    # Where the request page's summary box puts it: "asked" (what changes), "reason" (beside the
+    # reason, e.g. a suspension's kind of reason) or "date" (a suspension's first and last day).
+    kind: str = "asked"
 
     def row(self, payload: dict) -> tuple[str, str] | None:
         if self.key not in payload:
@@ -133,6 +136,9 @@ class ChangeType:
     # `summary` adds rows computed from the request (a correction's items, old → new), `notes`
     # remarks with a mark for what needs attention (a death reported late).
     facts: tuple[Fact, ...] = ()
+    # The labels of the two schools when the request moves a pupil between them (转出学校, 转入学校),
+    # shown as from → to; None when nothing moves between schools (the page names the school).
+    ends: tuple[Any, Any] | None = None
     summary: Callable[[ChangeRequest], list[tuple[str, str]]] | None = None
     notes: Callable[[ChangeRequest], list[tuple[str, str, bool]]] | None = None
     # The columns of the 学生增加和减少情况登记表 that count it, with the end of the request that is
@@ -192,10 +198,16 @@ def payload_of(req: ChangeRequest) -> Payload:
 
 
 def request_details(req: ChangeRequest) -> list[tuple[str, str]]:
-    """What the request asks for, as (label, value) in words: its type's facts, then its summary."""
-    ctype, payload = TYPES[req.type], req.payload or {}
-    rows = [row for fact in ctype.facts if (row := fact.row(payload)) is not None]
-    return rows + (ctype.summary(req) if ctype.summary is not None else [])
+    """What the request asks for, as (label, value) in words: its type's facts of what changes (the
+    reasons and dates are `facts_of` their own kind), then its summary."""
+    ctype = TYPES[req.type]
+    return facts_of(req, "asked") + (ctype.summary(req) if ctype.summary is not None else [])
+
+
+def facts_of(req: ChangeRequest, kind: str) -> list[tuple[str, str]]:
+    """The rows of the request's facts of one kind (Fact.kind), in words."""
+    payload = req.payload or {}
+    return [row for fact in TYPES[req.type].facts if fact.kind == kind and (row := fact.row(payload)) is not None]
 
 
 def request_notes(req: ChangeRequest) -> list[tuple[str, str, bool]]:

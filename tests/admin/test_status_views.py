@@ -169,7 +169,8 @@ def test_resumption_into_another_grade_needs_its_reason(as_user, app, monkeypatc
     assert "alert-danger" in html and f'selected value="{other}"' in html
     with app.app_context():
         assert _count(ChangeRequest) == 1  # the suspension only
-    resp = _post(c, _url("resumption", sid), {"other_grade": str(other), "grade_reason": "家长申请"})
+    resp = _post(c, _url("resumption", sid), {"other_grade": str(other), "grade_reason": "家长申请",
+                                                   **_files("application", "recovery_certificate")})
     assert resp.status_code == 302
     with app.app_context():
         assert _only_request().payload == {"grade": other, "grade_reason": "家长申请"}

@@ -215,7 +215,8 @@ def test_own_school_opens_a_transfer_out_of_the_province(as_user, app):
     assert "out-of-province/new" in c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True)
     url = f"/admin/requests/out-of-province/new?student_id={sid}"
     resp = c.post_form(url, {"external_school": "北京市海淀区中关村第一小学", "reason_code": "guardian_job",
-                             "contact_form": (io.BytesIO(png_bytes()), "联系表.png")}, content_type="multipart/form-data")
+                             "contact_form": (io.BytesIO(png_bytes()), "联系表.png"),
+                             "receiving_proof": (io.BytesIO(png_bytes()), "接收证明.png")}, content_type="multipart/form-data")
     assert resp.status_code == 302
     with app.app_context():
         req = db.session.scalar(select(ChangeRequest))
