@@ -81,6 +81,7 @@ class QuickEditWidget(XEditableWidget):
                 [{"value": k, "text": v} for k, v in codes.table(CODED[field.name]).items()], ensure_ascii=False)
         elif field.name in BOOLEAN:
             kwargs["data-value"] = YES if field.data else NO
+            kwargs["data-role"] = "x-editable"  # form.js's "x-editable-boolean" draws an icon instead of 是/否
             kwargs["data-source"] = json.dumps([{"value": NO, "text": _("No")}, {"value": YES, "text": _("Yes")}],
                                                ensure_ascii=False)
         else:
