@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import abort, flash, redirect, request, url_for
+from flask_admin.helpers import get_redirect_target
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -59,8 +60,13 @@ def _names(rows: list[tuple[Student, str]]) -> str:
     return "；".join(f"{s.name}（{why}）" for s, why in rows)
 
 
+def _back_url(view: t.Any) -> str:
+    """Where the action was started (the list, or a class's certificates page): a local URL only."""
+    return get_redirect_target() or url_for(f"{view.endpoint}.index_view")
+
+
 def _back(view: t.Any) -> t.Any:
-    return redirect(request.form.get("url") or url_for(f"{view.endpoint}.index_view"))
+    return redirect(_back_url(view))
 
 
 # --- 分班: the class change of changes/class_change.py, one request per pupil --------------------
@@ -79,7 +85,7 @@ def assign_class(view: t.Any, ids: list[str]) -> t.Any:
             return _do_assign(view, pupils, name, form.reason.data.strip())
     return view.render(
         "admin/student_batch_confirm.html", action=ASSIGN_CLASS, pupils=pupils, form=form, refused=refused,
-        title=_("Assign the selected pupils to a class"),
+        title=_("Assign the selected pupils to a class"), back_url=_back_url(view),
         what=_("Each pupil below who may change class is moved to the class you give, as a class change (调班) "
                "of your school: it is done at once, and the pupil's history keeps the old and the new class with "
                "the reason. The pupils marked as not possible stay where they are."),
@@ -141,7 +147,7 @@ def print_certificates(view: t.Any, ids: list[str]) -> t.Any:
     return view.render(
         "admin/student_batch_confirm.html", action=PRINT_CERTIFICATES, pupils=pupils, form=form, refused=refused,
         held=held, kind_labels=kinds.KIND_LABELS,
-        title=_("Print the certificates of the selected pupils"),
+        title=_("Print the certificates of the selected pupils"), back_url=_back_url(view),
         what=_("The valid graduation certificates (义务教育毕业证书 or 修业证明书) of the pupils below are printed "
                "as one PDF, one A4 page each; the printing is recorded. Pupils without one are left out."),
         submit=_("Print %(n)d certificates", n=len(certs)),

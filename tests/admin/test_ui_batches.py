@@ -164,3 +164,31 @@ def test_officials_have_no_class_assignment(app, as_user):
     with app.app_context():
         assert db.session.get(Student, own_id).class_name == own_class
     assert batch.INLINE_PAGES > 0
+
+
+def test_ticked_pupils_of_the_class_page_are_printed_after_the_confirmation(app, as_user, summer):
+    school_id, first, second = _two_classes(app)
+    c = as_user("school-heping2")
+    class_url = f"{CLASS_URL}?school_id={school_id}&year={YEAR}"
+    page = c.get(class_url).get_data(as_text=True)
+    assert 'id="print-selected-form"' in page and 'action="/admin/student/action/"' in page
+    assert page.count('form="print-selected-form"') == 6  # one box per pupil holding a certificate
+    ticked = [str(first[1]), str(second[0])]
+    confirm = c.post_form("/admin/student/action/", {"action": "print_certificates", "url": class_url, "rowid": ticked},
+                          token_from=class_url).get_data(as_text=True)
+    assert confirm.count('id="batch-pupil-') == 2 and f'href="{class_url.replace("&", "&amp;")}"' in confirm
+    resp = c.post_form("/admin/student/action/", {"action": "print_certificates", "confirmed": "1", "url": class_url,
+                                                  "rowid": ticked}, token_from=class_url)
+    assert _pdf_pages(c, resp) == 2
+
+
+def test_the_way_back_is_a_local_page_only(app, as_user):
+    with app.test_request_context():
+        own = db.session.scalar(select(Student.id).where(Student.school_id == school(HEPING1).id, Student.status == "enrolled"))
+    c = as_user("school-heping1")
+    data = {"action": "assign_class", "rowid": [str(own)], "url": "https://evil.example/"}
+    page = c.post_form("/admin/student/action/", data, token_from="/admin/student/").get_data(as_text=True)
+    assert "evil.example" not in page
+    done = c.post_form("/admin/student/action/", {**data, "confirmed": "1", "class_name": "5班", "reason": "分班"},
+                       token_from="/admin/student/")
+    assert done.status_code == 302 and "evil.example" not in done.headers["Location"]
