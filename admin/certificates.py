@@ -214,21 +214,33 @@ class CertificateView(ReadOnlyScopedView):
         school = self._school(school_id)
         years = batch.roster_years(school)
         year = self._year() or (years[0] if years else None)
-        records = batch.class_records(school, year) if year else []
+        classes = batch.roster_classes(school, year) if year else []
+        class_name = self._class_name(classes)
+        records = batch.class_records(school, year, class_name) if year else []
         held = batch.held_certificates(records)
         due = batch.due_records(records, held)
-        printable = len(batch.class_certificates(school, year)) if year else 0
+        printable = len(batch.class_certificates(school, year, class_name)) if year else 0
         return self.render(
             "admin/certificate_class.html", school=school, schools=self._schools() if actor.unit.level != SCHOOL else [],
-            year=year, years=years, records=records, held=held, due=due, printable=printable,
+            year=year, years=years, classes=classes, class_name=class_name, grade_label=lambda g: codes.label("grade", g),
+            records=records, held=held, due=due, printable=printable,
             may_issue=issuing.may_issue(actor, school), kind_for_outcome=kinds.KIND_FOR_OUTCOME,
             final_grade=kinds.FINAL_GRADE, outcome_labels=OUTCOME_LABELS, assessment_labels=ASSESSMENT_LABELS,
             kind_labels=kinds.KIND_LABELS, form=CertificateConfirmForm(formdata=None),
             jobs=batch.recent_jobs(actor), job_status_labels=JOB_STATUS_LABELS, inline_pages=batch.INLINE_PAGES,
         )
 
-    def _back_to_class(self, school: OrgUnit, year: int | None) -> Response:
-        return redirect(url_for(".class_page", school_id=school.id, year=year))
+    def _class_name(self, classes: list[str]) -> str | None:
+        """The chosen class of the roster (class_name), None for the whole roster; an unknown one: 404."""
+        value = request.values.get("class_name", "").strip()
+        if not value:
+            return None
+        if value not in classes:
+            abort(404)
+        return value
+
+    def _back_to_class(self, school: OrgUnit, year: int | None, class_name: str | None = None) -> Response:
+        return redirect(url_for(".class_page", school_id=school.id, year=year, class_name=class_name or None))
 
     @expose("/issue/<int:record_id>", methods=("POST",))
     def issue_one(self, record_id: int) -> Response:
@@ -252,13 +264,14 @@ class CertificateView(ReadOnlyScopedView):
         year = self._year()
         if year is None or not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        ok, certs = self._call(lambda: batch.issue_class(school, year, current_actor()))
+        class_name = self._class_name(batch.roster_classes(school, year))
+        ok, certs = self._call(lambda: batch.issue_class(school, year, current_actor(), class_name))
         if ok:
             if certs:
                 flash(_("%(n)d certificates issued.", n=len(certs)), "success")
             else:
                 flash(_("No certificate was due: every line of the roster has its certificate or entitles to none."), "info")
-        return self._back_to_class(school, year)
+        return self._back_to_class(school, year, class_name)
 
     @expose("/class/print", methods=("POST",))
     def print_class(self) -> Response:
@@ -266,9 +279,10 @@ class CertificateView(ReadOnlyScopedView):
         year = self._year()
         if year is None or not CertificateConfirmForm().validate_on_submit():
             abort(400)
-        ok, job = self._call(lambda: batch.start_class_print(school, year, current_actor(), verification.site_url()))
+        class_name = self._class_name(batch.roster_classes(school, year))
+        ok, job = self._call(lambda: batch.start_class_print(school, year, current_actor(), verification.site_url(), class_name))
         if not ok:
-            return self._back_to_class(school, year)
+            return self._back_to_class(school, year, class_name)
         return redirect(url_for(".job", job_id=job.id))
 
     # --- print jobs ---------------------------------------------------------------------------
@@ -298,12 +312,13 @@ class CertificateView(ReadOnlyScopedView):
             path = batch.job_pdf(job)
         except NotInScope:
             abort(404)
-        refused = gate("certificate_batch", detail=f"{job.school_name} {job.year} {job.total}",
-                       scope_text=f"{job.school_name} {job.year} 届证书")
+        part = job.class_name or (_("Selected pupils") if job.cert_ids is not None else "")
+        refused = gate("certificate_batch", detail=f"{job.school_name} {job.year} {part} {job.total}",
+                       scope_text=f"{job.school_name} {job.year} 届{part}证书")
         if refused is not None:
             return refused
-        return send_file(path, mimetype="application/pdf", as_attachment=True,
-                         download_name=f"义务教育证书-{job.school_name}-{job.year}.pdf")
+        name = "-".join(x for x in ("义务教育证书", job.school_name, str(job.year), job.class_name or "") if x)
+        return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{name}.pdf")
 
 
 def register(admin: Admin) -> None:

@@ -6,6 +6,7 @@ import typing as t
 
 from flask import Response, abort, flash, has_request_context, jsonify, request
 from flask_admin import expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterInList, IntEqualFilter
 from flask_admin.contrib.sqla.validators import Unique
 from flask_babel import gettext as _
@@ -16,6 +17,7 @@ from sqlalchemy import or_, select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from admin import quick_edit, student_batches
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from admin.masked_ids import masked_history_value, masked_id, reveal_script
 from changes.transfer import REASONS, record_arrival_from_other_province
@@ -88,8 +90,12 @@ def _guardian_label(guardian: Guardian) -> str:
 
 
 class StudentView(ScopedModelView):
-    column_list = ("xjh", "name", "gender", "birth_date", "id_number", "school", "grade", "class_name", "status")
-    column_labels = FIELD_LABELS
+    column_list = ("xjh", "name", "gender", "birth_date", "id_number", "school", "grade", "class_name", "status",
+                   *quick_edit.QUICK_FIELDS)
+    # Quick editing (issue 14, point 6): the volatile fields of 第十二条 in their cells, for the
+    # registrars of the pupil's school (is_editable); saved like the full form (admin/quick_edit.py).
+    column_editable_list = quick_edit.QUICK_FIELDS
+    column_labels = {**FIELD_LABELS, "hukou_location": _l("Hukou location")}  # the list shows the division's name
     column_default_sort = ("id", True)
     column_sortable_list = ("xjh", "name", "birth_date", "grade", "class_name")
     column_searchable_list = ("name", "xjh", "id_number")
@@ -100,6 +106,7 @@ class StudentView(ScopedModelView):
         "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         "xjh": lambda v, c, m, n: mask_xjh(m.xjh),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
+        **quick_edit.FORMATTERS,
     }
     column_formatters_detail = {
         "id_number": lambda v, c, m, n: masked_id(m.id_number, m.id),
@@ -198,6 +205,44 @@ class StudentView(ScopedModelView):
             _("Your school has no pupils yet. You can"), url_for("imports.index"), _("Import pupils from Excel"),
             _("(a whole class at once), or"), url_for(".create_view"), _("Enter a pupil"), _("(one by one).")
         )
+    # --- quick editing (admin/quick_edit.py) ---------------------------------------------------
+    # The five quick-edit columns (phone, current address …) are for the pupil's own school: an
+    # official's list of a county or a province does not spread families' phones and addresses
+    # (PIPL minimum necessary); they stay on each pupil's details page, which is audited.
+    @property
+    def _list_columns(self) -> list[tuple[str, t.Any]]:
+        columns = self.__dict__.get("_all_list_columns", [])
+        if has_request_context() and current_user.is_authenticated and quick_edit.may_edit_inline():
+            return columns
+        return [c for c in columns if c[0] not in quick_edit.QUICK_FIELDS]
+
+    @_list_columns.setter
+    def _list_columns(self, value: list[tuple[str, t.Any]]) -> None:  # Flask-Admin sets it once at start-up
+        self.__dict__["_all_list_columns"] = value
+
+    def get_list_form(self) -> t.Any:
+        return self.scaffold_list_form(widget=quick_edit.QuickEditWidget())
+
+    def is_editable(self, name: str) -> bool:
+        return super().is_editable(name) and quick_edit.may_edit_inline()
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        return quick_edit.update(self)
+
+    # --- bulk actions (admin/student_batches.py): a confirmation page first, then a report ------
+    @action(student_batches.ASSIGN_CLASS, _l("Assign to a class"))
+    def action_assign_class(self, ids: list[str]) -> t.Any:
+        return student_batches.assign_class(self, ids)
+
+    @action(student_batches.PRINT_CERTIFICATES, _l("Print graduation certificates"))
+    def action_print_certificates(self, ids: list[str]) -> t.Any:
+        return student_batches.print_certificates(self, ids)
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == student_batches.ASSIGN_CLASS and not quick_edit.may_edit_inline():
+            return False  # 调班 is filed by the pupil's own school (changes/class_change.py)
+        return super().is_action_allowed(name)
 
     def list_scope_filter(self) -> t.Any:
         if not current_user.is_authenticated:

@@ -43,14 +43,24 @@ from services.errors import NotInScope, RuleViolation
 log = logging.getLogger(__name__)
 
 
-def class_records(school: OrgUnit, year: int) -> list[GraduationRecord]:
-    """The school's roster of `year`, in class and name order."""
+def class_records(school: OrgUnit, year: int, class_name: str | None = None) -> list[GraduationRecord]:
+    """The school's roster of `year` (or one class of it), in class and name order."""
+    query = (select(GraduationRecord).join(GraduationRecord.student)
+             .where(GraduationRecord.school_id == school.id, GraduationRecord.year == year))
+    if class_name:
+        query = query.where(Student.class_name == class_name)
     return list(db.session.scalars(
-        select(GraduationRecord).join(GraduationRecord.student)
-        .where(GraduationRecord.school_id == school.id, GraduationRecord.year == year)
-        .options(selectinload(GraduationRecord.student))
-        .order_by(Student.class_name, Student.name, GraduationRecord.id)
+        query.options(selectinload(GraduationRecord.student)).order_by(Student.class_name, Student.name, GraduationRecord.id)
     ))
+
+
+def roster_classes(school: OrgUnit, year: int) -> list[str]:
+    """The classes of the school's roster of `year` (for the choice of one class)."""
+    return [c for c in db.session.scalars(
+        select(Student.class_name).join(GraduationRecord, GraduationRecord.student_id == Student.id)
+        .where(GraduationRecord.school_id == school.id, GraduationRecord.year == year, Student.class_name.is_not(None))
+        .distinct().order_by(Student.class_name)
+    ) if c]
 
 
 def roster_years(school: OrgUnit) -> list[int]:
@@ -76,11 +86,11 @@ def due_records(records: Sequence[GraduationRecord], held: dict[tuple[int, str],
             and (r.student_id, KIND_FOR_OUTCOME[r.outcome]) not in held]
 
 
-def issue_class(school: OrgUnit, year: int, actor: User) -> list[Certificate]:
-    """Issue every certificate of the school's roster of `year` that is due and not issued yet."""
+def issue_class(school: OrgUnit, year: int, actor: User, class_name: str | None = None) -> list[Certificate]:
+    """Issue every certificate of the school's roster of `year` (or of one class) that is due and not issued yet."""
     check_issuer(actor, school)
     principal = principal_of(school)
-    records = class_records(school, year)  # in class and name order: the order of the numbers
+    records = class_records(school, year, class_name)  # in class and name order: the order of the numbers
     lock_records([r.id for r in records])  # refreshes the lines in place
     specs = [certificate_spec(r, r.student, school, KIND_FOR_OUTCOME[r.outcome], actor, principal)  # type: ignore[index]
              for r in due_records(records, held_certificates(records))]
@@ -92,15 +102,30 @@ def issue_class(school: OrgUnit, year: int, actor: User) -> list[Certificate]:
     return certs
 
 
-def class_certificates(school: OrgUnit, year: int) -> list[Certificate]:
-    """The valid diplomas and certificates of completion of the school's roster of `year`."""
+def _valid_certificates(*where: Any) -> list[Certificate]:
     return list(db.session.scalars(
         select(Certificate).join(Certificate.graduation_record).join(Certificate.student)
-        .where(Certificate.school_id == school.id, GraduationRecord.year == year, Certificate.kind.in_(ISSUED_KINDS),
-               Certificate.status == VALID)
+        .where(Certificate.kind.in_(ISSUED_KINDS), Certificate.status == VALID, *where)
         .options(selectinload(Certificate.student), selectinload(Certificate.graduation_record), selectinload(Certificate.replaces))
         .order_by(Student.class_name, Student.name, Certificate.id)
     ))
+
+
+def class_certificates(school: OrgUnit, year: int, class_name: str | None = None) -> list[Certificate]:
+    """The valid diplomas and certificates of completion of the school's roster of `year` (or of one class)."""
+    where = [Certificate.school_id == school.id, GraduationRecord.year == year]
+    if class_name:
+        where.append(Student.class_name == class_name)
+    return _valid_certificates(*where)
+
+
+def pupils_certificates(actor: User, student_ids: Sequence[int]) -> list[Certificate]:
+    """The valid diplomas and certificates of completion of these pupils, within the actor's scope
+    (a pupil who holds none, e.g. not a graduate, simply has no page)."""
+    if not student_ids:
+        return []
+    return [c for c in _valid_certificates(Certificate.student_id.in_(list(student_ids)))
+            if scope.covers(actor, c.school.path)]
 
 
 CHUNK_PAGES = 50  # pages per xhtml2pdf run: the progress steps, and a bound on the renderer's memory
@@ -122,6 +147,8 @@ class PrintJob:
     school_name: str
     year: int
     total: int
+    class_name: str | None = None  # one class of the roster; None: the whole roster
+    cert_ids: list[int] | None = None  # the certificates of selected pupils, instead of a roster
     status: str = JOB_QUEUED
     processed: int = 0
     sha256: str | None = None
@@ -217,7 +244,11 @@ def _run(job: PrintJob, site: str) -> PrintJob:
     try:
         school = db.session.get(OrgUnit, job.school_id)
         actor = db.session.get(User, job.user_id)
-        certs = class_certificates(school, job.year)  # type: ignore[arg-type]
+        if job.cert_ids is not None:
+            certs = [c for c in pupils_certificates(actor, [c.student_id for c in _by_ids(job.cert_ids)])
+                     if c.id in set(job.cert_ids)]  # scoped again: the job runs later
+        else:
+            certs = class_certificates(school, job.year, job.class_name)  # type: ignore[arg-type]
         job.status, job.total, job.processed = JOB_RUNNING, len(certs), 0
         _save(job)
 
@@ -228,7 +259,8 @@ def _run(job: PrintJob, site: str) -> PrintJob:
         data = render_class(certs, site, progress)
         job.sha256 = uploads.store(data)
         audit.record(actor, "print", "certificate_batch", job.school_id,
-                     f"{job.school_name} {job.year}: {len(certs)} certificates " + ",".join(c.number for c in certs)[:400])
+                     f"{job.school_name} {job.year} {job.class_name or ''}: {len(certs)} certificates "
+                     + ",".join(c.number for c in certs)[:400])
         db.session.commit()
         job.status, job.seconds = JOB_DONE, round(time.monotonic() - started, 2)
     except RuleViolation as exc:
@@ -250,17 +282,40 @@ def _run_in_thread(app: Flask, job: PrintJob, site: str, locale: str) -> None:
             db.session.remove()
 
 
-def start_class_print(school: OrgUnit, year: int, actor: User, site: str) -> PrintJob:
+def _by_ids(ids: Sequence[int]) -> list[Certificate]:
+    return list(db.session.scalars(select(Certificate).where(Certificate.id.in_(list(ids))))) if ids else []
+
+
+def start_class_print(school: OrgUnit, year: int, actor: User, site: str, class_name: str | None = None) -> PrintJob:
     """Print the class's certificates as one PDF: inline when small, else in a background thread
     with its own app context. The caller shows the job's page, which polls its progress."""
     if not scope.covers(actor, school.path):
         raise NotInScope()
-    total = len(class_certificates(school, year))
+    total = len(class_certificates(school, year, class_name))
     if not total:
         raise RuleViolation(str(_l("There is no valid certificate to print.")))
-    forget_old_jobs()
     job = PrintJob(id=secrets.token_urlsafe(24), user_id=actor.id, school_id=school.id, school_name=school.name, year=year,
-                   total=total)
+                   total=total, class_name=class_name or None)
+    return _start(job, site)
+
+
+def start_pupils_print(actor: User, certs: Sequence[Certificate], site: str) -> PrintJob:
+    """Print the certificates of selected pupils (`pupils_certificates`) as one PDF, like a class."""
+    if not certs:
+        raise RuleViolation(str(_l("There is no valid certificate to print.")))
+    if any(not scope.covers(actor, c.school.path) for c in certs):
+        raise NotInScope()
+    schools = {c.school_id: c.school.name for c in certs}
+    first = certs[0]
+    name = first.school.name if len(schools) == 1 else str(_l("Selected pupils"))
+    job = PrintJob(id=secrets.token_urlsafe(24), user_id=actor.id, school_id=first.school_id, school_name=name,
+                   year=max(c.year for c in certs), total=len(certs), cert_ids=[c.id for c in certs])
+    return _start(job, site)
+
+
+def _start(job: PrintJob, site: str) -> PrintJob:
+    forget_old_jobs()
+    total = job.total
     _save(job)
     db.session.commit()  # the thread's session must not wait for this one (SQLite allows one writer)
     if total < INLINE_PAGES:

@@ -1,0 +1,134 @@
+"""Quick editing in the pupils' list (issue 14, point 6): the volatile fields of 第十二条 — phone,
+current address, 留守儿童, 随迁子女, 户口所在地 — edited in their cells with Flask-Admin's editable
+list columns (x-editable), by the registrars of the pupil's own school only.
+
+The save is the full form's: services/students.save_student validates the whole record, checks the
+scope and writes the history (field by field, with the user) and the audit row. A refusal answers
+400 with its Chinese words as plain text, which x-editable shows in the cell's popover. Officials
+see the same cells as plain text (StudentView.is_editable), and their posts are refused (403).
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from flask import abort, jsonify, request
+from flask_admin.model.widgets import XEditableWidget
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import Field
+
+from admin.base import current_actor
+from extensions import db
+from models.org import SCHOOL
+from models.student import VOLATILE_FIELDS, Student
+from services import codes, workflows
+from services.errors import NotInScope, RuleViolation
+from services.ids import division_name
+from services.labels import FIELD_LABELS
+from services.students import save_student
+
+QUICK_FIELDS: tuple[str, ...] = VOLATILE_FIELDS  # 第十二条: what changes without a request
+CODED = {"left_behind": "left_behind"}
+BOOLEAN = ("migrant_child",)
+YES, NO = "1", "0"
+
+
+def _hukou(code: str | None) -> str:
+    if not code:
+        return ""
+    return division_name(code) or code
+
+
+def _yes_no(value: t.Any) -> str:
+    return _("Yes") if value else _("No")
+
+
+def display(student: Student, name: str) -> str:
+    """The cell's words: codes by their names (户口所在地 as the division's name), 是/否."""
+    value = getattr(student, name)
+    if name == "hukou_location":
+        return _hukou(value)
+    if name in CODED:
+        return codes.label(CODED[name], value)
+    if name in BOOLEAN:
+        return _yes_no(value)
+    return value or ""
+
+
+# The list's formatters for these columns (plain text for everyone; the widget wraps them for editors).
+FORMATTERS: dict[str, t.Callable[..., str]] = {name: (lambda v, c, m, n: display(m, n)) for name in QUICK_FIELDS}
+
+
+class QuickEditWidget(XEditableWidget):
+    """Flask-Admin's x-editable cell, with the stored value (a code) as the editor's value, the
+    choices by their names only, and Chinese words for an empty cell."""
+
+    def __call__(self, field: Field, **kwargs: t.Any) -> Markup:
+        kwargs.setdefault("data-emptytext", _("Not filled in"))
+        kwargs.setdefault("data-placement", "bottom")
+        kwargs.setdefault("title", FIELD_LABELS.get(field.name, field.name))
+        return super().__call__(field, **kwargs)
+
+    def get_kwargs(self, field: Field, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
+        kwargs = super().get_kwargs(field, kwargs)
+        if field.name in CODED:
+            kwargs["data-value"] = field.data or ""
+            kwargs["data-source"] = json.dumps(
+                [{"value": k, "text": v} for k, v in codes.table(CODED[field.name]).items()], ensure_ascii=False)
+        elif field.name in BOOLEAN:
+            kwargs["data-value"] = YES if field.data else NO
+            kwargs["data-role"] = "x-editable"  # form.js's "x-editable-boolean" draws an icon instead of 是/否
+            kwargs["data-source"] = json.dumps([{"value": NO, "text": _("No")}, {"value": YES, "text": _("Yes")}],
+                                               ensure_ascii=False)
+        else:
+            kwargs["data-value"] = field.data or ""  # the code, not the division's name shown
+        return kwargs
+
+
+def may_edit_inline() -> bool:
+    """Only school users: the list's cells are editable for them (their scope is their school)."""
+    actor = current_actor()
+    return actor.is_authenticated and actor.unit is not None and actor.unit.level == SCHOOL
+
+
+def _value(name: str, raw: str) -> t.Any:
+    raw = (raw or "").strip()
+    if name in BOOLEAN:
+        if raw not in (YES, NO, ""):
+            raise RuleViolation([(name, _("Choose 是 or 否."))])
+        return raw == YES
+    if name in CODED:
+        return raw
+    return raw or None
+
+
+def update(view: t.Any) -> t.Any:
+    """POST …/ajax/update/ (list_form_pk and one field; CSRFProtect has checked the token)."""
+    student = view.get_one(request.form.get("list_form_pk"))  # out of scope → 404, for everyone
+    if not may_edit_inline():
+        abort(403)  # an official: the cells are plain text for them
+    actor = current_actor()
+    if not workflows.is_own_school(actor, student):
+        abort(403)  # in scope (e.g. a pupil attending here) but the record is another school's
+    names = [n for n in request.form if n not in ("list_form_pk", "csrf_token")]
+    if len(names) != 1 or names[0] not in QUICK_FIELDS:
+        return _("This field is not edited in the list; open the pupil's record."), 400
+    name = names[0]
+    try:
+        setattr(student, name, _value(name, request.form[name]))
+        save_student(student, actor, actor.unit)
+        db.session.commit()
+    except RuleViolation as exc:
+        db.session.rollback()
+        return "；".join(m for _f, m in exc.problems) or _("The value was not saved."), 400
+    except NotInScope:
+        db.session.rollback()
+        abort(404)
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        return _("Someone else changed this record at the same moment; please look again."), 409
+    return jsonify(value=request.form[name].strip(), display=display(student, name))
