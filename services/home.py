@@ -28,9 +28,19 @@ def home_of(actor: User) -> Home:
     schools = db.session.scalar(
         select(func.count()).select_from(OrgUnit).where(OrgUnit.level == SCHOOL, scope.filter_for(actor, OrgUnit.path))
     )
-    queues = {q: int(db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
-        workflows.visible_filter(actor), workflows.queue_filter(actor, q))) or 0) for q in HOME_QUEUES}
+    queues = {q: queue_count(actor, q) for q in HOME_QUEUES}
     notes = db.session.scalars(
         select(Notification).where(Notification.unit_id == actor.unit_id).order_by(Notification.id.desc()).limit(NOTES_SHOWN)
     ).all()
     return Home(int(schools or 0), queues, list(notes))
+
+
+def queue_count(actor: User, queue: str) -> int:
+    """The size of one queue of the request list (services/workflows.queue_filter): one COUNT."""
+    return int(db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
+        workflows.visible_filter(actor), workflows.queue_filter(actor, queue))) or 0)
+
+
+def waiting_count(actor: User) -> int:
+    """The navbar's badge for 待我处理: the requests whose current step waits for the actor's unit."""
+    return queue_count(actor, "waiting")
