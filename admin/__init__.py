@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_admin import Admin, expose
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
@@ -70,9 +69,16 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports", category=menu.PUPILS))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems", category=menu.PUPILS))
     admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=menu.PUPILS))
+    # The pupils' archives (第八–十条): backups and paper files, below a line in 学生.
+    admin.add_menu_item(menu.PupilDivider(), target_category=menu.PUPILS)
+    admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=menu.PUPILS))
+    admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=menu.PUPILS))
+    admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=menu.PUPILS))
+    register_globals(app)
     # 学籍变动: the starts first, then the requests of every kind, and the lists of 第十九条 / 第二十三条.
     for link in menu.change_links():
         admin.add_link(link)
+    admin.add_menu_item(menu.PupilDivider(), target_category=menu.CHANGES)
     admin.add_view(ChangeRequestView(name=_l("Change requests"), endpoint="requests", category=menu.CHANGES))
     admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=menu.CHANGES))
     admin.add_link(PupilDataLink(name=_l("Archive handovers"), endpoint="status.handovers", category=menu.CHANGES))
@@ -87,10 +93,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=menu.ROSTERS))
     certificates.register(admin)
     admin.add_link(menu.RoleLink("毕业班证书", "certificates.class_page", menu.CERTIFICATES))
-    admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=_l("Archives")))
-    admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=_l("Archives")))
-    admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=_l("Archives")))
-    register_globals(app)
     app.add_template_global(menu.navbar_user)
     app.add_template_global(menu.page_name)
     # 第二十八条 (issue 13): the export gate's guard on every response, and the export requests.
@@ -106,12 +108,8 @@ def init_admin(app: Flask) -> Admin:
     # 学籍管理员 (第二十六条): each school's registrars; the authorities' list of their area.
     admin.add_view(RegistrarView(name=_l("Registrars (第二十六条)"), endpoint="registrars", category=_l("Organisation")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
-    # My account (issue 13, points 6–7): the password, and two-factor login (optional for schools).
-    admin.add_link(MenuLink(name=_l("Change password"), url="/change", category=_l("My account")))
-    admin.add_link(MenuLink(name=_l("Two-factor login"), url="/tf-setup", category=_l("My account")))
-    admin.add_link(MenuLink(name=_l("Recovery codes"), url="/mf-recovery-codes", category=_l("My account")))
-    admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
-    admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
+    # My account (issue 13, points 6–7: the password, two-factor login) and the language sit in the
+    # account menu under the user's name, right of the navbar (templates/admin/master.html).
     # Log out: a POST form in templates/admin/master.html, not a link (issue 13).
     return admin
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import typing as t
 
 from flask import request, url_for
-from flask_admin.menu import MenuLink
+from flask_admin.menu import MenuDivider, MenuLink
+from flask_babel import gettext as _
 from flask_security import current_user
 
 from models.org import SCHOOL
@@ -86,6 +87,14 @@ def change_links() -> list[MenuLink]:
     return links
 
 
+class PupilDivider(MenuDivider):
+    """A line between a group's starts and its lists; shown with them only (an administrator's menu
+    must not show a group that holds nothing but a line)."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and reads_pupils(current_user._get_current_object()))  # type: ignore[attr-defined]
+
+
 def queue_links() -> list[MenuLink]:
     """待我处理: the request list's queues (services/workflows.queue_filter)."""
     return [
@@ -105,7 +114,10 @@ def navbar_user() -> dict[str, t.Any] | None:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
     waiting = home.waiting_count(user) if reads_pupils(user) else None
-    return {"name": user.name or user.email, "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting}
+    return {"name": user.name or user.email, "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
+            "account": [(_("Change password"), "/change"), (_("Two-factor login"), "/tf-setup"),
+                        (_("Recovery codes"), "/mf-recovery-codes")],
+            "languages": [("中文", "/lang/zh_Hans_CN"), ("English", "/lang/en")]}
 
 
 ACTION_SUFFIX = {"details_view": " · 详情", "edit_view": " · 编辑", "create_view": " · 新增"}

@@ -42,6 +42,14 @@ def main_menu(page: str) -> dict[str, list[tuple[str, str]]]:
         else:
             for a in li.xpath("./a"):
                 found[_text(a)] = [(_text(a), a.get("href"))]
+    # The account menu under the user's name (right): its headers 我的账号 and 语言 are its groups.
+    group = None
+    for el in tree.xpath('//*[@id="navbar-account"]//div[contains(@class, "dropdown-menu")]/*'):
+        if el.tag == "h6":
+            group = _text(el)
+            found[group] = []
+        elif el.tag == "a" and group:
+            found[group].append((_text(el), el.get("href")))
     return found
 
 
@@ -72,6 +80,14 @@ def test_the_school_registrars_menu_is_grouped_by_what_a_registrar_does(as_user)
     assert "统计概览" in entries(page, "统计")
     assert "审计日志" not in main_menu(page)  # a school has no audit log
     assert not re.search(r"[A-Za-z]{3,}", " ".join(g for g in main_menu(page) if g != "English"))
+
+
+@pytest.mark.parametrize("who", ["school-heping1", "heping", "admin", "audit-admin"])
+def test_the_account_menu_under_the_users_name(as_user, who):
+    page = as_user(who).get("/admin/").get_data(as_text=True)
+    assert entries(page, "我的账号") == ["修改密码", "两步验证", "两步验证恢复码"]
+    assert entries(page, "语言") == ["中文", "English"]
+    assert 'id="logout-form"' in page and 'action="/logout"' in page  # the POST form of issue 13
 
 
 def test_the_county_officials_menu_has_the_groups_but_no_pupil_picker_of_a_school(as_user):
