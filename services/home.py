@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from extensions import db
-from models.changes import ChangeRequest, Notification
+from models.changes import PENDING, ApprovalStep, ChangeRequest, Notification
 from models.org import SCHOOL, OrgUnit
 from models.people import User
 from services import scope, workflows
@@ -42,5 +42,14 @@ def queue_count(actor: User, queue: str) -> int:
 
 
 def waiting_count(actor: User) -> int:
-    """The navbar's badge for 待我处理: the requests whose current step waits for the actor's unit."""
-    return queue_count(actor, "waiting")
+    """The navbar's badge for 待我处理, on every page: the requests whose current step waits for the
+    actor's unit — the size of the queue "waiting" (queue_count(actor, "waiting")), counted from
+    the open steps of that unit (index ix_approval_step_unit_open) instead of every request in view.
+    The current step of a pending request is the undecided one."""
+    return int(db.session.scalar(
+        select(func.count()).select_from(ApprovalStep)
+        .join(ChangeRequest, ChangeRequest.id == ApprovalStep.request_id)
+        .where(ApprovalStep.unit_id == actor.unit_id, ApprovalStep.decision.is_(None),
+               ApprovalStep.seq == ChangeRequest.current_seq, ChangeRequest.status == PENDING,
+               workflows.visible_filter(actor))
+    ) or 0)

@@ -18,8 +18,8 @@ from sqlalchemy import event, select
 from admin import menu
 from extensions import db
 from models.changes import ChangeRequest
-from services import workflows
-from tests.helpers import HEPING1, SHENHE1, pupil_of
+from services import home, workflows
+from tests.helpers import HEPING1, SHENHE1, XIGANG1, pupil_of
 from tests.transfer_helpers import approve, start, user
 
 GROUPS = ["学生", "学籍变动", "待我处理", "名册与报表", "证书", "统计"]
@@ -183,6 +183,22 @@ def test_a_school_users_navbar(as_user):
     assert school["unit"] == "沈阳市和平区第一小学" and school["roles"] == "学籍管理员"
     assert school["name"] and "@" not in school["name"]
     assert school["waiting-count"] == "0"
+
+
+def test_the_badge_counts_the_queue_for_every_account(ctx):
+    """The badge's query (from the open steps of one's unit) and the queue's (from the requests in
+    view) agree, with requests pending at each step, refused and withdrawn."""
+    waiting_at_4 = start()
+    approve(waiting_at_4, "school-shenhe1", "shenhe", "school-heping1")
+    waiting_at_2 = start(receiver="school-heping1", pupil_school=SHENHE1)
+    approve(waiting_at_2, "school-heping1")
+    refused = start(receiver="school-heping2", pupil_school=XIGANG1)
+    workflows.decide(refused.current_step.id, user("school-heping2"), False, "材料不全")
+    db.session.commit()
+    for who in ("school-heping1", "school-shenhe1", "school-xigang1", "heping", "shenhe", "xigang", "shenyang", "province"):
+        actor = user(who)
+        assert home.waiting_count(actor) == home.queue_count(actor, "waiting"), who
+    assert home.waiting_count(user("heping")) == 2  # step 4 of one, step 2 (receiving authority) of the other
 
 
 def test_the_badge_is_one_count_query(app: Flask, ctx):
