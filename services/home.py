@@ -50,6 +50,8 @@ def waiting_count(actor: User) -> int:
         select(func.count()).select_from(ApprovalStep)
         .join(ChangeRequest, ChangeRequest.id == ApprovalStep.request_id)
         .where(ApprovalStep.unit_id == actor.unit_id, ApprovalStep.decision.is_(None),
-               ApprovalStep.seq == ChangeRequest.current_seq, ChangeRequest.status == PENDING,
+               # coalesce: the status is checked per row, never the way in (SQLite's planner would
+               # otherwise walk every pending request of the province instead of one unit's open steps)
+               ApprovalStep.seq == ChangeRequest.current_seq, func.coalesce(ChangeRequest.status, "") == PENDING,
                workflows.visible_filter(actor))
     ) or 0)
