@@ -306,6 +306,21 @@ def test_every_page_of_a_sample_has_its_own_title(as_user, ctx):
         assert title_of(resp.get_data(as_text=True)) == title, url
 
 
+def test_record_pages_have_their_records_title(as_user, ctx):
+    from tests.builders import make_certificate, make_problem_record
+
+    problem = make_problem_record()
+    cert = make_certificate()
+    db.session.commit()
+    c = as_user("heping")
+    page = c.get(f"/admin/problems/{problem.id}/").get_data(as_text=True)
+    assert title_of(page).startswith(f"问题学籍 #{problem.id}：") and title_of(page).endswith(" - 学籍通")
+    assert 'id="page-heading"' not in page  # its own heading, not the list's name above it
+    page = c.get(f"/admin/certificates/{cert.id}/").get_data(as_text=True)
+    assert title_of(page) == f"义务教育毕业证书 {cert.number} - 学籍通"
+    assert title_of(c.get("/admin/requests/transfer/new").get_data(as_text=True)) == "发起转学 - 学籍通"
+
+
 @pytest.mark.parametrize("who", ["school-heping1", "heping"])
 def test_no_menu_page_has_a_generic_title(as_user, who):
     c = as_user(who)
