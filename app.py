@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, redirect, request, send_from_directory, session, url_for
 from flask_login import user_logged_in
 from flask_security import SQLAlchemyUserDatastore, current_user
 
@@ -67,6 +67,10 @@ def _register_routes(app: Flask) -> None:
     @app.route("/")
     def root():
         return redirect(url_for("admin.index") if current_user.is_authenticated else url_for("security.login"))
+
+    @app.route("/favicon.ico")
+    def favicon():  # browsers ask for it at the root; the pages link the same file (templates/admin/master.html)
+        return send_from_directory(app.static_folder or "static", "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400)
 
     @app.route("/lang/<code>")
     def set_language(code: str):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_admin import Admin, expose
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 
-from admin import certificates, graduation, statistics
+from admin import certificates, graduation, menu, statistics
 from admin.access_review import AccessReviewView
 from admin.archive import ArchiveView
 from admin.audit import AuditView
@@ -62,47 +61,55 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(fluid=True),
         csp_nonce_generator=csp_nonce,  # the nonce of the Content-Security-Policy (services/headers.py)
     )
-    admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
-    admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports"))
-    # 学籍变动: the requests of every kind, and the lists of 第十九条 / 第二十三条 beside them.
-    status_changes = _l("Status changes")
-    admin.add_view(ChangeRequestView(name=_l("Change requests"), endpoint="requests", category=status_changes))
-    admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=status_changes))
-    admin.add_link(PupilDataLink(name=_l("Archive handovers"), endpoint="status.handovers", category=status_changes))
+    # The menu is grouped by what a registrar does (admin/menu.py); views the user may not open
+    # and links whose rule excludes the user are left out (三员分立: no dead links).
+    for category in menu.ORDER:  # the groups in this order, whichever module adds to them first
+        admin.add_category(category)
+    admin.add_view(StudentView(name=_l("Students"), endpoint="student", category=menu.PUPILS))
+    admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports", category=menu.PUPILS))
+    admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems", category=menu.PUPILS))
+    admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=menu.PUPILS))
+    # The pupils' archives (第八–十条): backups and paper files, below a line in 学生.
+    admin.add_menu_item(menu.PupilDivider(), target_category=menu.PUPILS)
+    admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=menu.PUPILS))
+    admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=menu.PUPILS))
+    admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=menu.PUPILS))
+    register_globals(app)
+    # 学籍变动: the starts first, then the requests of every kind, and the lists of 第十九条 / 第二十三条.
+    for link in menu.change_links():
+        admin.add_link(link)
+    admin.add_menu_item(menu.PupilDivider(), target_category=menu.CHANGES)
+    admin.add_view(ChangeRequestView(name=_l("Change requests"), endpoint="requests", category=menu.CHANGES))
+    admin.add_view(StatusView(name=_l("Suspensions expired"), endpoint="status", category=menu.CHANGES))
+    admin.add_link(PupilDataLink(name=_l("Archive handovers"), endpoint="status.handovers", category=menu.CHANGES))
     # 第二十三条: the dropouts of one's area, for the county bureau and the township (the student
     # list filtered by status; flt0_3 is StudentView's status filter, tests/admin/test_status_views.py).
-    admin.add_link(PupilDataLink(name=_l("Dropouts"), url=DROPOUT_LIST_URL, category=status_changes))
-    admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems"))
+    admin.add_link(PupilDataLink(name=_l("Dropouts"), url=DROPOUT_LIST_URL, category=menu.CHANGES))
+    for link in menu.queue_links():
+        admin.add_link(link)
+    # 名册与报表, 证书, 统计 (and the oversight of 第二十七条 / 第三十条): each module adds its own views.
+    statistics.register(admin)
+    graduation.register(admin)
+    admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=menu.ROSTERS))
+    certificates.register(admin)
+    admin.add_link(menu.RoleLink("毕业班证书", "certificates.class_page", menu.CERTIFICATES))
+    app.add_template_global(menu.navbar_user)
+    app.add_template_global(menu.page_name)
+    # 第二十八条 (issue 13): the export gate's guard on every response, and the export requests.
+    export_gate.install(app)
+    admin.add_view(ExportRequestView(name="我的申请", endpoint="export_requests", category=EXPORT_MENU))
+    admin.add_link(ExportMenuLink(name="导出登记", endpoint="export_requests.register", category=EXPORT_MENU))
     admin.add_view(SchoolView(OrgUnit, name=_l("Schools"), endpoint="school", category=_l("Organisation")))
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
     admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
     admin.add_view(AccessReviewView(name=_l("Access review"), endpoint="access_review", category=_l("Organisation")))
-    admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=_l("Archives")))
-    admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=_l("Archives")))
-    admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=_l("Archives")))
-    register_globals(app)
-    admin.add_view(ArchiveOverdueView(name=_l("Archives overdue (第八条)"), endpoint="archive_overdue", category=_l("Archives")))
-    admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
     admin.add_view(OfficialNoticeView(name=_l("Holiday notices"), endpoint="calendar_notices", category=_l("Organisation")))
     admin.add_view(CalendarDayView(name=_l("Calendar adjustments"), endpoint="calendar", category=_l("Organisation")))
     # 学籍管理员 (第二十六条): each school's registrars; the authorities' list of their area.
     admin.add_view(RegistrarView(name=_l("Registrars (第二十六条)"), endpoint="registrars", category=_l("Organisation")))
-    # End of year (第二十四–二十五条, 第二十七条): each module adds its own views.
-    admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=_l("End of year")))
-    graduation.register(admin)
-    certificates.register(admin)
-    statistics.register(admin)
-    # My account (issue 13, points 6–7): the password, and two-factor login (optional for schools).
-    admin.add_link(MenuLink(name=_l("Change password"), url="/change", category=_l("My account")))
-    admin.add_link(MenuLink(name=_l("Two-factor login"), url="/tf-setup", category=_l("My account")))
-    admin.add_link(MenuLink(name=_l("Recovery codes"), url="/mf-recovery-codes", category=_l("My account")))
-    # 第二十八条 (issue 13): the export gate's guard on every response, and the export requests.
-    export_gate.install(app)
-    admin.add_view(ExportRequestView(name="我的申请", endpoint="export_requests", category=EXPORT_MENU))
-    admin.add_link(ExportMenuLink(name="待我审批", endpoint="export_requests.pending", category=EXPORT_MENU))
-    admin.add_link(ExportMenuLink(name="导出登记", endpoint="export_requests.register", category=EXPORT_MENU))
-    admin.add_link(MenuLink(name="English", url="/lang/en", category=_l("Language")))
-    admin.add_link(MenuLink(name="中文", url="/lang/zh_Hans_CN", category=_l("Language")))
+    admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
+    # My account (issue 13, points 6–7: the password, two-factor login) and the language sit in the
+    # account menu under the user's name, right of the navbar (templates/admin/master.html).
     # Log out: a POST form in templates/admin/master.html, not a link (issue 13).
     return admin
 

@@ -323,4 +323,4 @@ class CertificateView(ReadOnlyScopedView):
 
 def register(admin: Admin) -> None:
     """Add this module's views to the admin."""
-    admin.add_view(CertificateView(name=_l("Certificates"), endpoint="certificates", category=_l("End of year")))
+    admin.add_view(CertificateView(name=_l("Certificates"), endpoint="certificates", category="证书"))

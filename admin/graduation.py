@@ -46,7 +46,7 @@ OUTCOMES = {GRADUATED: _l("Graduated (毕业)"), COMPLETED: _l("Completed (结�
 
 def register(admin: Admin) -> None:
     """Add this module's views to the admin, and the roster as the page of a graduation request."""
-    admin.add_view(GraduationView(name=_l("Graduation rosters"), endpoint="graduation", category=_l("End of year")))
+    admin.add_view(GraduationView(name=_l("Graduation rosters"), endpoint="graduation", category="名册与报表"))
     changes.SUBJECT_PAGES[change_codes.GRADUATION] = roster_link
 
 

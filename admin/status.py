@@ -165,8 +165,10 @@ class StatusView(SecureBaseView):
             abort(403)
         term = (request.args.get("q") or "").strip()[:50]
         found = find_own_pupils(actor, term)
-        return self.render("admin/status_start.html", term=term, found=[(s, actions_for(s)) for s in found],
-                           code_label=codes.label)
+        kind = request.args.get("kind") if request.args.get("kind") in request_pages() else None  # 学籍变动 → 休学 …
+        found_actions = [(s, [a for a in actions_for(s) if kind in (None, a[0])]) for s in found]
+        return self.render("admin/status_start.html", term=term, found=found_actions,
+                           code_label=codes.label, kind=kind, kind_label=request_pages()[kind].heading if kind else None)
 
     @expose("/<kind>/new", methods=("GET", "POST"))
     def new(self, kind: str) -> t.Any:

@@ -45,7 +45,7 @@ class UserView(ScopedModelView):
         "active": _l("Active"), "last_login_at": _l("Last login"), "new_password": _l("New password"),
     }
     column_searchable_list = ("email", "name")
-    column_default_sort = "email"
+    column_default_sort = [("scope_path", False), ("name", False), ("email", False)]  # by unit (tree order), then name
     column_formatters = {"roles": lambda v, c, m, n: "、".join(ROLE_LABELS.get(r.name, r.name) for r in m.roles)}
     form_columns = ("email", "name", "unit", "roles", "active", "new_password")
     form_extra_fields = {"new_password": PasswordField(_l("New password"))}

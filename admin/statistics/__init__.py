@@ -20,8 +20,8 @@ from admin.statistics.rosters import RosterView
 
 def register(admin: Admin) -> None:
     """Add the views to the admin (their endpoints are used by url_for in templates and tests)."""
-    stats, watch = _l("Statistics"), _l("Oversight")
+    stats, watch = "统计", "统计"  # the menu groups of admin/menu.py (issue 14)
     admin.add_view(StatisticsView(name=_l("Dashboard"), endpoint="statistics", category=stats))
-    admin.add_view(RosterView(name=_l("Rosters (第十二条)"), endpoint="rosters", category=stats))
+    admin.add_view(RosterView(name=_l("Rosters (第十二条)"), endpoint="rosters", category="名册与报表"))
     admin.add_view(OversightView(name=_l("Violation reports (第三十条)"), endpoint="oversight", category=watch))
     admin.add_view(CampaignView(name=_l("Term data check (第二十七条)"), endpoint="campaigns", category=watch))

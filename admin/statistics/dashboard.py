@@ -130,6 +130,8 @@ def _changes(board: Dashboard, counts: list[statistics.ChangeCount]) -> None:
 
 
 QUEUE_LABELS = {"waiting": _l("Waiting for me"), "overdue": _l("Overdue"), "pending": _l("Waiting for approval in my area")}
+# A school's own words (本校…), not an authority's (辖区…): issue 14.
+SCHOOL_QUEUE_LABELS = {**QUEUE_LABELS, "pending": _l("Waiting for approval at my school")}
 
 
 def _approvals(board: Dashboard, counts: dict[str, dict[str, int]]) -> None:
@@ -148,7 +150,9 @@ def _approvals(board: Dashboard, counts: dict[str, dict[str, int]]) -> None:
 
 def dashboard_context(actor: User) -> dict[str, t.Any]:
     """What `{% include 'admin/_dashboard.html' %}` needs: pass it to render() with **."""
-    return {"dashboard": build_dashboard(actor), "queue_labels_dashboard": QUEUE_LABELS, "bar_chart": bar_chart}
+    at_school = actor.unit.level == SCHOOL
+    return {"dashboard": build_dashboard(actor), "queue_labels_dashboard": SCHOOL_QUEUE_LABELS if at_school else QUEUE_LABELS,
+            "bar_chart": bar_chart, "school_wording": at_school}
 
 
 class StatisticsView(SecureBaseView):
