@@ -36,7 +36,10 @@ def _start(client, sid: int, **extra):
         pupil = db.session.get(Student, sid)
         number, name = pupil.xjh, pupil.name
     data = {"start-pupil": lookup_token(client, URL, number, name), "start-reason_code": "hukou_moved", "start-hukou_changed": "y",
-            "start-contact_form": (io.BytesIO(png_bytes()), "联系表.png"), **{f"start-{k}": v for k, v in extra.items()}}
+            "start-contact_form": (io.BytesIO(png_bytes()), "联系表.png"),
+            # every material 第十四条 asks for: the start page refuses a transfer without them (issue 14)
+            "start-student_info": (io.BytesIO(png_bytes()), "基本信息表.png"), "start-hukou": (io.BytesIO(png_bytes()), "户口簿.png"),
+            **{f"start-{k}": v for k, v in extra.items()}}
     return client.post_form(URL, data, token_from=URL, content_type="multipart/form-data")
 
 
@@ -61,7 +64,7 @@ def test_authority_opens_a_vacation_transfer_for_its_school_with_a_reason(as_use
     with app.app_context():
         req = db.session.scalar(select(ChangeRequest))
         assert req.to_school.code == SHENHE1 and req.window_override.startswith("家长八月")
-        assert req.requested_by.email == "shenhe@xueji.demo" and [a.material for a in req.attachments] == ["contact_form"]
+        assert req.requested_by.email == "shenhe@xueji.demo" and {a.material for a in req.attachments} == {"contact_form", "student_info", "hukou"}
         assert req.steps[0].unit.code == SHENHE1  # the receiving school still decides its own step
 
 
