@@ -8,6 +8,7 @@ ajax lookups, relationship dropdowns (via `scoped_query`), export. Out of scope 
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -16,7 +17,6 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.menu import MenuLink
 from flask_admin.model import typefmt
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
-from services import audit, duties, scope
+from services import audit, duties, labels, scope
 from services.commands import Command
 from services.commands import refusals as command_refusals
 from services.errors import NotInScope, RuleViolation
@@ -202,6 +202,17 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(getattr(self.model, self.pk) == key).first()
 
 
+def _yes_no(view: t.Any, value: t.Any, name: str) -> str:
+    return labels.yes_no(bool(value))
+
+
+def _minute(view: t.Any, value: t.Any, name: str) -> str:
+    return labels.minute(value)
+
+
+TYPE_FORMATTERS: dict[type, t.Callable[[t.Any, t.Any, str], t.Any]] = {bool: _yes_no, datetime: _minute}
+
+
 class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     """A ModelView whose every row path honours services/scope.py."""
 
@@ -211,8 +222,12 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     page_size = 20
     page_size_options = (20, 50, 100)
     list_template = "admin/scoped_list.html"
-    # A yes/no column reads 是/否 on a record's page (Flask-Admin would print True/False there).
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: lambda view, value, name: _("Yes") if value else _("No")}
+    # The one place for how a value's type reads on every list, record page and export: yes/no as
+    # 是/否 (Flask-Admin prints True/False, or an icon titled "active: true"), times in China
+    # Standard Time to the minute (stored naive in Asia/Shanghai, models/clock.py; no microseconds).
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, **TYPE_FORMATTERS}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, **TYPE_FORMATTERS}
+    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, **TYPE_FORMATTERS}
 
     def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
         super().__init__(model, db, *args, **kwargs)

@@ -24,9 +24,8 @@ from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import archive, audit, codes, export_gate, exports, scope
+from services import archive, audit, codes, export_gate, exports, labels, scope
 from services.change_codes import CLASS_CHANGE
-from services.change_common import as_field_value
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
@@ -380,7 +379,9 @@ class StudentView(ScopedModelView):
             ).all()
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
-            kwargs["history_value"] = masked_history_value(as_field_value)  # codes by their labels; ID numbers masked
+            kwargs["history_value"] = masked_history_value(labels.history_value)  # codes by their names, 是/否; ID numbers masked
+            kwargs["person"] = labels.person  # the operator by name and unit, never the e-mail
+            kwargs["minute"] = labels.minute
             kwargs["masked_id"] = masked_id
             kwargs["reveal_script"] = reveal_script
             kwargs["history_label"] = archive.history_label  # the item as the printed archive names it

@@ -63,7 +63,7 @@ from models.audit import AuditLog, StudentHistory
 from models.changes import COMPLETED, PrintedDocument
 from models.people import User
 from models.student import Guardian, Student
-from services import audit, clock, codes, pdf, scope, uploads
+from services import audit, clock, codes, labels, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
 from services.labels import FIELD_LABELS
@@ -581,20 +581,20 @@ def history_label(name: str) -> str:
 def history(student: Student) -> list[tuple[datetime, str, str, str, str, str]]:
     """(time, item, old, new, by, reason): the basic-data history and the archive's additions/corrections."""
     rows = [
-        (h.changed_at, history_label(h.field), h.old_value or "", h.new_value or "",
-         (h.changed_by.name or h.changed_by.email) if h.changed_by else "", h.reason or "")
+        (h.changed_at, history_label(h.field), labels.history_value(h.field, h.old_value),
+         labels.history_value(h.field, h.new_value), labels.person(h.changed_by), h.reason or "")
         for h in db.session.scalars(select(StudentHistory).where(StudentHistory.student_id == student.id).order_by(StudentHistory.id))
     ]
     changed = db.session.execute(
-        select(AuditLog, User.name).outerjoin(User, User.id == AuditLog.user_id)
+        select(AuditLog, User).outerjoin(User, User.id == AuditLog.user_id)
         .where(AuditLog.object_type == "student", AuditLog.object_id == str(student.id), AuditLog.action.in_((ADD, EDIT)))
         .order_by(AuditLog.id)
     )
     action_labels = {ADD: str(_l("Archive entry added")), EDIT: str(_l("Archive entry corrected"))}
-    labels = {code: str(s.label) for code, s in SECTIONS.items()}
-    for a, user_name in changed:
+    section_labels = {code: str(s.label) for code, s in SECTIONS.items()}
+    for a, user in changed:
         code, _, rest = (a.detail or "").partition(" ")
-        rows.append((a.at, f"{action_labels[a.action]}：{labels.get(code, code)}", "", rest, user_name or a.user_email or "", ""))
+        rows.append((a.at, f"{action_labels[a.action]}：{section_labels.get(code, code)}", "", rest, labels.person(user), ""))
     rows.sort(key=lambda r: r[0] or datetime.min)
     return rows
 
