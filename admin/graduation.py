@@ -233,7 +233,7 @@ class GraduationView(SecureBaseView):
         if refused is not None:
             return refused
         full_id = export_gate.ID_NUMBER in export_gate.approved_groups()  # masked unless approved
-        audit.record(actor, "export", "graduation_record", None, f"xlsx roster school={school.id} year={year}")
+        audit.record(actor, "export", "graduation_record", None, f"毕业名册 Excel（{school.name}，{year} 年）")
         db.session.commit()
         number = itertools.count(1)
         columns: list[exports.ExportColumn] = [

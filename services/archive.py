@@ -66,7 +66,7 @@ from models.student import Guardian, Student
 from services import audit, clock, codes, labels, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
-from services.labels import FIELD_LABELS
+from services.labels import history_label
 from services.workflows import AFTER_EFFECT, type_of
 
 if TYPE_CHECKING:
@@ -462,15 +462,15 @@ def edit_entry(row: Any, actor: User, data: dict[str, Any]) -> Any:
                 setattr(row, name, new)
     if changes:
         db.session.flush()
-        audit.record(actor, EDIT, "student", student.id, f"{sect.code} #{row.id}：" + "；".join(changes))
+        audit.record(actor, EDIT, "student", student.id, f"{labels.zh(sect.label)} #{row.id}：" + "；".join(changes))
     return row
 
 
 def _summary(sect: Section, row: Any) -> str:
-    """The audit detail of an addition: "<section> #<id>: <first columns>" (Chinese, as the export reads it)."""
+    """The audit detail of an addition: "<section name> #<id>：<first columns>" (Chinese, as the export reads it)."""
     with force_locale(EXPORT_LOCALE):
         shown = "，".join(t for t in (_text(c.get(row)) for c in sect.columns[:3]) if t)
-    return f"{sect.code} #{row.id}：{shown}"[:500]
+    return f"{labels.zh(sect.label)} #{row.id}：{shown}"[:500]  # the section by its name (archive.history reads it back)
 
 
 def _shown(f: Field, value: Any) -> str:
@@ -569,13 +569,6 @@ def _yn(value: Any) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
-def history_label(name: str) -> str:
-    if name == "_created":
-        return str(_l("Record created"))
-    if name.startswith("guardian") and "." in name:
-        head, attr = name.split(".", 1)
-        return f"{FIELD_LABELS['guardians']}{head.removeprefix('guardian')}·{FIELD_LABELS.get(attr, attr)}"
-    return str(FIELD_LABELS.get(name, name))
 
 
 def history(student: Student) -> list[tuple[datetime, str, str, str, str, str]]:
@@ -707,7 +700,7 @@ def export_xlsx(student: Student, actor: User) -> bytes:
     if not can_read(actor, student):
         raise NotInScope()
     data = archive_xlsx(student)
-    audit.record(actor, "export", "student", student.id, "archive xlsx")
+    audit.record(actor, "export", "student", student.id, "学籍档案 Excel")
     return data
 
 
@@ -717,7 +710,7 @@ def export_pdf(student: Student, actor: User) -> tuple[bytes, PrintedDocument]:
         raise NotInScope()
     doc = _numbered(student, actor, actor.unit.path, actor.id)
     data = archive_pdf(student, _footer(doc, actor.name or actor.email))
-    audit.record(actor, "export", "student", student.id, f"archive pdf {doc.number}")
+    audit.record(actor, "export", "student", student.id, f"学籍档案 PDF {doc.number}")
     return data, doc
 
 
@@ -744,7 +737,7 @@ def backup_on_leaving(req: ChangeRequest, actor: User | None = None, reason: str
     )
     db.session.add(backup)
     db.session.flush()
-    audit.record(actor, "archive.backup", "student", student.id, f"backup #{backup.id} {doc.number} request #{req.id}")
+    audit.record(actor, "archive.backup", "student", student.id, f"备份 #{backup.id} {doc.number}（变动申请 #{req.id}）")
     return backup
 
 
@@ -771,7 +764,7 @@ def backup_file(actor: User, backup_id: int, fmt: str) -> BackupFile:
         raise NotInScope()
     digest = backup.pdf_sha256 if fmt == "pdf" else backup.xlsx_sha256
     mimetype = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    audit.record(actor, "archive.backup.view", "archive_backup", backup.id, fmt)
+    audit.record(actor, "archive.backup.view", "archive_backup", backup.id, f"档案备份 {fmt.upper()}")
     name = f"学籍档案备份_{backup.student.xjh or backup.student_id}_{backup.created_at:%Y%m%d}.{fmt}"
     return BackupFile(uploads.path_of(digest), mimetype, name)
 

@@ -26,7 +26,7 @@ from services.change_codes import ABROAD, ABROAD_RETURN, RESUMPTION, SUSPENSION,
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, county_authority, dropout_authorities, hukou_place
 from services.ids import division_name
-from services.labels import DECISION_LABELS, STEP_ROLE_LABELS, TRANSFER_REASONS
+from services.labels import DECISION_LABELS, STEP_ROLE_LABELS, TRANSFER_REASONS, zh
 from services.terms import one_year_after
 from services.workflows import payload_date
 
@@ -78,7 +78,7 @@ def numbered_document(kind: str, prefix: str, scope_path: str, printed_by_id: in
 def new_document(kind: str, actor: User, scope_path: str, student: Student | None = None,
                  request: ChangeRequest | None = None) -> PrintedDocument:
     doc = numbered_document(kind, KINDS[kind][0], scope_path, actor.id, student=student, request=request)
-    audit.record(actor, "print", "printed_document", doc.id, f"{kind} {doc.number}")
+    audit.record(actor, "print", "printed_document", doc.id, f"{zh(KINDS[kind][2])} {doc.number}")
     return doc
 
 

@@ -128,3 +128,27 @@ def minute(value: t.Any) -> str:
 
         value = value.astimezone(ZoneInfo("Asia/Shanghai"))
     return value.strftime("%Y-%m-%d %H:%M")
+
+
+CHINESE = "zh_Hans_CN"
+
+
+def zh(text: t.Any) -> str:
+    """A (lazy) label in Chinese whatever the reader's language: audit details are written once and
+    read by everyone, in the province's language."""
+    from flask import has_app_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        return str(text)
+    with force_locale(CHINESE):
+        return str(text)
+
+
+def history_label(name: str) -> str:
+    if name == "_created":
+        return str(_l("Record created"))
+    if name.startswith("guardian") and "." in name:
+        head, attr = name.split(".", 1)
+        return f"{FIELD_LABELS['guardians']}{head.removeprefix('guardian')}·{FIELD_LABELS.get(attr, attr)}"
+    return str(FIELD_LABELS.get(name, name))

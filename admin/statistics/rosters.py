@@ -20,6 +20,7 @@ from models.org import SCHOOL, OrgUnit
 from services import audit, clock, exports, graduation, scope
 from services.errors import NotInScope
 from services.rosters import counts, output, registers, submissions
+from services.rosters.registers import KINDS
 
 if t.TYPE_CHECKING:
     from models.people import User
@@ -121,7 +122,8 @@ class RosterView(SecureBaseView):
 
         def read() -> bytes:
             body = submissions.stored_file(row, ext)
-            audit.record(actor, "export", "roster_submission", row.id, f"{ext} {row.kind} {row.school.code} {row.year}")
+            audit.record(actor, "export", "roster_submission", row.id,
+                         f"{KINDS[row.kind].title} {ext.upper()}（{row.school.name}，{row.year} 年）")
             return body
 
         done = attempt(read)
