@@ -709,7 +709,7 @@ def export_pdf(student: Student, actor: User) -> tuple[bytes, PrintedDocument]:
     if not can_read(actor, student):
         raise NotInScope()
     doc = _numbered(student, actor, actor.unit.path, actor.id)
-    data = archive_pdf(student, _footer(doc, actor.name or actor.email))
+    data = archive_pdf(student, _footer(doc, labels.person(actor)))
     audit.record(actor, "export", "student", student.id, f"学籍档案 PDF {doc.number}")
     return data, doc
 
@@ -726,7 +726,7 @@ def backup_on_leaving(req: ChangeRequest, actor: User | None = None, reason: str
     school = student.school
     printer = actor or req.requested_by
     doc = _numbered(student, actor, school.path, printer.id)
-    pdf_data = archive_pdf(student, _footer(doc, printer.name or printer.email))
+    pdf_data = archive_pdf(student, _footer(doc, labels.person(printer)))
     xlsx_data = archive_xlsx(student)
     backup = ArchiveBackup(
         student_id=student.id, from_school_id=school.id, request_id=req.id,
