@@ -113,16 +113,25 @@ def history_value(field: str, raw: object) -> str:
 def person(user: t.Any) -> str:
     """A user as people are named on screens, in history and the audit log: name and unit
     (王丽（沈阳市和平区第一小学）), never the e-mail address (only the account page shows that)."""
-    if user is None:
+    if not user:  # None, or a template's undefined value
         return ""
-    name = user.name or "、".join(sorted(ROLE_LABELS.get(r.name, r.name) for r in user.roles)) or str(_l("Unnamed account"))
+    name = name_of(user)
     return f"{name}（{user.unit.name}）" if user.unit is not None else name
+
+
+def name_of(user: t.Any) -> str:
+    """A user's name alone, where the unit is shown beside it: the roles for an account without a name."""
+    if not user:
+        return ""
+    return user.name or "、".join(sorted(ROLE_LABELS.get(r.name, r.name) for r in user.roles)) or str(_l("Unnamed account"))
 
 
 def minute(value: t.Any) -> str:
     """A stored time (naive China Standard Time, models/clock.py) to the minute: 2026-12-06 10:48."""
-    if value is None:
+    if not value:  # None, or a template's undefined value
         return ""
+    if not hasattr(value, "hour"):  # a day: as the day
+        return value.isoformat()
     if getattr(value, "tzinfo", None) is not None:  # an aware time (e.g. from a library): shown in Asia/Shanghai
         from zoneinfo import ZoneInfo
 
@@ -152,3 +161,10 @@ def history_label(name: str) -> str:
         head, attr = name.split(".", 1)
         return f"{FIELD_LABELS['guardians']}{head.removeprefix('guardian')}·{FIELD_LABELS.get(attr, attr)}"
     return str(FIELD_LABELS.get(name, name))
+
+
+def init_app(app: t.Any) -> None:
+    """`person(user)`, `name_of(user)` and `minute(time)` for every template (people by name and unit, times to the minute)."""
+    app.add_template_global(person, "person")
+    app.add_template_global(minute, "minute")
+    app.add_template_global(name_of, "name_of")
