@@ -153,7 +153,7 @@ def _getter(f: Field) -> Callable[[Any], Any]:
 
 def _who(row: Any) -> str:
     user = row.created_by
-    return (user.name or user.email) if user else ""
+    return labels.person(user)
 
 
 SECTIONS: dict[str, Section] = {

@@ -21,7 +21,7 @@ from extensions import db
 from models.changes import COMPLETED, ApprovalStep, ChangeRequest, PrintedDocument
 from models.status import CONTACT_DROPOUT, ILLNESS, OTHER, Absence, FamilyContact, Suspension
 from models.student import Student
-from services import audit, clock, codes, pdf, scope, workflows
+from services import audit, clock, codes, labels, pdf, scope, workflows
 from services.change_codes import ABROAD, ABROAD_RETURN, RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, county_authority, dropout_authorities, hukou_place
@@ -308,7 +308,7 @@ def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes
         raise RuleViolation(refused)
     doc = new_document(kind, actor, actor.unit.path, student=student, request=req)
     context = {"student": student_context(student), "doc": SimpleNamespace(
-        number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at, printed_by=actor.name or actor.email)}
+        number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at, printed_by=labels.person(actor))}
     if kind == "transfer_contact":
         context["request"] = request_context(req)
     elif kind == "suspension_form":

@@ -46,7 +46,7 @@ from models.lifecycle import StudentStatus
 from models.org import CITY, COUNTY, SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
-from services import audit, clock, lifecycle, scope, students, workflows, year_calendar
+from services import audit, clock, labels, lifecycle, scope, students, workflows, year_calendar
 from services.change_codes import GRADUATION
 from services.change_common import is_own_staff
 from services.errors import NotInScope, RuleViolation, refusal_of
@@ -571,7 +571,7 @@ def confirmation_text(record: GraduationRecord) -> str:
     if record.confirmed_at is None:
         return ""
     unit = record.confirmed_unit.name if record.confirmed_unit else ""
-    person = (record.confirmed_by.name or record.confirmed_by.email) if record.confirmed_by else ""
+    person = labels.name_of(record.confirmed_by)  # the unit is printed before it
     return " ".join(part for part in (unit, person, record.confirmed_at.date().isoformat()) if part)
 
 

@@ -6,6 +6,7 @@ admin/ (layers: admin → forms → services → models); the screens import the
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from flask_babel import lazy_gettext as _l
@@ -76,6 +77,7 @@ CODED_FIELDS = {
 BOOLEAN_FIELDS = frozenset({"only_child", "preschool", "migrant_child", "orphan"})
 # A guardian's coded fields, as history names them ("guardian1.relation").
 GUARDIAN_CODED_FIELDS = {"relation": "guardian_relation", "id_type": "id_type"}
+_ROLE_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
 _TRUE, _FALSE = frozenset({"1", "true", "True"}), frozenset({"0", "false", "False"})
 
 
@@ -123,7 +125,8 @@ def name_of(user: t.Any) -> str:
     """A user's name alone, where the unit is shown beside it: the roles for an account without a name."""
     if not user:
         return ""
-    return user.name or "、".join(sorted(ROLE_LABELS.get(r.name, r.name) for r in user.roles)) or str(_l("Unnamed account"))
+    name = _ROLE_NOTE.sub("", user.name or "").strip()  # "王丽（学籍管理员）": the role is not part of the name
+    return name or "、".join(sorted(ROLE_LABELS.get(r.name, r.name) for r in user.roles)) or str(_l("Unnamed account"))
 
 
 def minute(value: t.Any) -> str:
