@@ -213,7 +213,17 @@ def _minute(view: t.Any, value: t.Any, name: str) -> str:
 TYPE_FORMATTERS: dict[type, t.Callable[[t.Any, t.Any, str], t.Any]] = {bool: _yes_no, datetime: _minute}
 
 
-class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
+class WordsMixin:
+    """The one place for how a value's type reads on every list, record page and export: yes/no as
+    是/否 (Flask-Admin prints True/False, or an icon titled "active: true"), times in China Standard
+    Time to the minute (stored naive in Asia/Shanghai, models/clock.py; no microseconds)."""
+
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, **TYPE_FORMATTERS}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, **TYPE_FORMATTERS}
+    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, **TYPE_FORMATTERS}
+
+
+class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
     """A ModelView whose every row path honours services/scope.py."""
 
     form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
@@ -222,12 +232,6 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     page_size = 20
     page_size_options = (20, 50, 100)
     list_template = "admin/scoped_list.html"
-    # The one place for how a value's type reads on every list, record page and export: yes/no as
-    # 是/否 (Flask-Admin prints True/False, or an icon titled "active: true"), times in China
-    # Standard Time to the minute (stored naive in Asia/Shanghai, models/clock.py; no microseconds).
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, **TYPE_FORMATTERS}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, **TYPE_FORMATTERS}
-    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, **TYPE_FORMATTERS}
 
     def __init__(self, model: t.Any, *args: t.Any, **kwargs: t.Any):
         super().__init__(model, db, *args, **kwargs)

@@ -170,3 +170,20 @@ def test_student_export_names_the_status(as_user, ctx):
     header, line = rows[0], rows[1]
     assert "学籍状态" in header and line[header.index("学籍状态")] == "休学"
     assert "suspended" not in body and "True" not in body and "False" not in body
+
+
+def test_lists_say_yes_and_no(as_user, ctx):
+    """Yes/no columns of lists (the calendar's 工作日, the accounts' 启用) read 是/否, not an icon titled "true"."""
+    from datetime import date
+
+    from models.calendar import CalendarDay
+
+    db.session.add_all([CalendarDay(day=date(2031, 5, 6), is_workday=False, note="防汛停课"),
+                        CalendarDay(day=date(2031, 5, 10), is_workday=True, note="调休上班")])
+    db.session.commit()
+    client = as_user("heping")
+    html = client.get("/admin/calendar/?search=防汛停课").get_data(as_text=True)
+    row = _text(html[html.index("2031-05-06"):])[:60]
+    assert row.startswith("2031-05-06 否 防汛停课") and "fa-minus-circle" not in html and "is_workday: false" not in html
+    users = client.get("/admin/users/").get_data(as_text=True)
+    assert "fa-check-circle" not in users and ": true" not in users and "是" in _text(users)
