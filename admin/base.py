@@ -7,6 +7,7 @@ ajax lookups, relationship dropdowns (via `scoped_query`), export. Out of scope 
 
 from __future__ import annotations
 
+import re
 import typing as t
 from datetime import datetime
 
@@ -70,6 +71,7 @@ class ServiceErrorsMixin:
         return super().handle_view_exception(exc)  # type: ignore[misc]
 
 
+FILTER_ARG = re.compile(r"flt\d*_(\d+)")  # a list filter's argument in the URL: flt<n>_<filter index>
 STALE_MESSAGE = _l("Someone else changed this at the same moment; please look again.")
 Labels = t.Mapping[str, t.Any] | FlaskForm | None
 
@@ -324,13 +326,26 @@ class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
         pass
 
     # --- export ---------------------------------------------------------------
+    def export_detail(self, export_type: str) -> str:
+        """The audit detail of an export: the format and the list's filters in words
+        ("XLSX：学籍状态 等于 休学；搜索“王”"), not the raw query string."""
+        parts = []
+        for key, value in request.args.items(multi=True):
+            match = FILTER_ARG.fullmatch(key)
+            if key == "search" and value:
+                parts.append(f"搜索“{value}”")
+            elif match and self._filters and int(match.group(1)) < len(self._filters):
+                flt = self._filters[int(match.group(1))]
+                options = {str(k): str(v) for k, v in (flt.get_options(self) or [])}  # a code by its name
+                parts.append(f"{flt.name} {flt.operation()} {options.get(value, value)}")
+        return f"{export_type.upper()}：{'；'.join(parts) or '全部记录'}"[:500]
+
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
         refused = self.export_refused()
         if refused is not None:
             return refused
-        audit.record(current_actor(), "export", self.model.__tablename__, None,
-                     f"{export_type} {request.query_string.decode()[:400]}")
+        audit.record(current_actor(), "export", self.model.__tablename__, None, self.export_detail(export_type))
         db.session.commit()
         return super().export(export_type)
 

@@ -241,7 +241,7 @@ class StudentView(ScopedModelView):
             execute=False, page_size=self.export_max_rows,
         )
         columns = self._export_columns_for(export_gate.approved_groups())
-        audit.record(current_actor(), "export", "student", None, f"{export_type} {request.query_string.decode()[:400]}")
+        audit.record(current_actor(), "export", "student", None, self.export_detail(export_type))
         db.session.commit()
         filename = self.get_export_name(export_type)
         if export_type == "csv":

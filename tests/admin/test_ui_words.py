@@ -170,6 +170,17 @@ def test_student_export_names_the_status(as_user, ctx):
     header, line = rows[0], rows[1]
     assert "学籍状态" in header and line[header.index("学籍状态")] == "休学"
     assert "suspended" not in body and "True" not in body and "False" not in body
+    assert not any(re.search(r"[A-Za-z]", h) for h in header)  # Chinese headers
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "export").order_by(AuditLog.id.desc()))
+    assert row.detail == "CSV：搜索“导出状态”"
+
+
+def test_export_audit_names_the_filters(as_user, ctx):
+    client = as_user("school-heping1")
+    resp = client.get("/admin/student/export/xlsx/?flt0_3=suspended")
+    assert resp.status_code == 200
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "export").order_by(AuditLog.id.desc()))
+    assert row.detail == "XLSX：学籍状态 等于 休学"  # the filter in words, not "xlsx flt0_3=suspended"
 
 
 def test_lists_say_yes_and_no(as_user, ctx):
