@@ -358,7 +358,8 @@ class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
         kind = export_gate.ENDPOINT_KIND.get(request.endpoint or "")
         if kind is None:
             return export_gate.refusal(current_actor(), request.endpoint or "", "此列表不提供导出。")
-        return gate(kind.code, detail=f"{self.model.__tablename__} {request.query_string.decode()[:250]}")
+        export_type = (request.view_args or {}).get("export_type", "")
+        return gate(kind.code, detail=f"{self.name} {self.export_detail(export_type)}"[:300])
 
     def get_export_value(self, model: t.Any, name: t.Any) -> t.Any:
         """Flask-Admin's own CSV/XLSX (tablib) writes text as given: a leading "=" would be a live

@@ -198,7 +198,7 @@ class StudentView(ScopedModelView):
         from admin.gate import gate
 
         asked = export_gate.ALL_GROUPS if request.args.get("sensitive") else frozenset()
-        refused = gate("student_list", groups=asked, detail=f"{export_type} {request.query_string.decode()[:250]}",
+        refused = gate("student_list", groups=asked, detail=self.export_detail(export_type)[:300],
                        scope_text=f"{current_actor().unit.name}·{self.name}")
         return refused if refused is not None else self._export_stream(export_type)
 

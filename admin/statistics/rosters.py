@@ -26,6 +26,11 @@ if t.TYPE_CHECKING:
     from models.people import User
 
 
+def _register_title(kind: str) -> str:
+    """A register by its name (新生花名册 …) for the export register and the audit log."""
+    return KINDS[kind].title if kind in KINDS else kind
+
+
 
 ROWS_PER_PAGE = 50
 
@@ -116,7 +121,7 @@ class RosterView(SecureBaseView):
             row = submissions.load_submission(actor, submission_id)
         except NotInScope:
             abort(404)
-        refused = gate("register", detail=f"submission #{row.id} {ext}", scope_text=f"{row.school.name} {row.year}")
+        refused = gate("register", detail=f"报送 #{row.id} {ext.upper()}", scope_text=f"{row.school.name} {row.year}")
         if refused is not None:
             return refused
 
@@ -146,7 +151,7 @@ class RosterView(SecureBaseView):
     def pdf(self, kind: str, unit_id: int) -> Response:
         unit = self._unit(kind, unit_id)
         year = _year_arg()
-        refused = gate("register", personal=unit.level == SCHOOL, detail=f"pdf {kind} {unit.code} {year}",
+        refused = gate("register", personal=unit.level == SCHOOL, detail=f"{_register_title(kind)} PDF（{unit.name}，{year} 年）",
                        scope_text=f"{unit.name} {year}")
         if refused is not None:
             return refused
@@ -161,7 +166,7 @@ class RosterView(SecureBaseView):
         unit = self._unit(kind, unit_id)
         year = _year_arg()
         actor = current_actor()
-        refused = gate("register", personal=unit.level == SCHOOL, detail=f"xlsx {kind} {unit.code} {year}",
+        refused = gate("register", personal=unit.level == SCHOOL, detail=f"{_register_title(kind)} Excel（{unit.name}，{year} 年）",
                        scope_text=f"{unit.name} {year}")
         if refused is not None:
             return refused
