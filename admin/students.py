@@ -102,7 +102,7 @@ class StudentView(ScopedModelView):
     }
     column_formatters_detail = {
         "id_number": lambda v, c, m, n: masked_id(m.id_number, m.id),
-        "xjh": lambda v, c, m, n: masked_id(m.xjh, m.id, "xjh") if _xjh_has_id(m.xjh) else (m.xjh or ""),
+        "xjh": lambda v, c, m, n: masked_id(m.xjh, m.id, "xjh") if _xjh_has_id(m.xjh) else (m.xjh or _("No student number yet")),
         "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }

@@ -89,6 +89,7 @@ def test_record_page_says_yes_and_no(as_user, ctx):
     text = _text(as_user("school-heping1").get(f"/admin/student/details/?id={pupil.id}").get_data(as_text=True))
     assert "True" not in text and "False" not in text
     assert re.search(r"是否独生子女\s+是", text) and re.search(r"是否孤儿\s+否", text)
+    assert re.search(r"学籍号\s+未分配学籍号", text) and re.search(r"班级\s+未分班", text)  # not empty, not "None"
 
 
 def test_users_list_shows_china_time_to_the_minute(as_user, app, ctx):
