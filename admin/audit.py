@@ -108,9 +108,10 @@ def _who(view: t.Any, context: t.Any, model: AuditLog, name: str) -> str:
 # Details that are codes (login failures, why a session ended: services/login_guard.py and
 # services/sessions.py keep them as codes, which their tests and reports read): words on screen.
 CODED_DETAILS = {
-    "unknown_account": "账户不存在", "wrong_password": "密码错误", "wrong_code": "动态验证码错误",
-    "locked": "账户已锁定", "disabled": "账户已停用", "idle": "长时间无操作", "expired": "超过会话时限",
-    "replaced": "在其他地方登录", "missing": "会话不存在", "logout": "退出登录",
+    "unknown_account": _l("Unknown account"), "wrong_password": _l("Wrong password"),
+    "wrong_code": _l("Wrong two-factor code"), "locked": _l("Account locked"), "disabled": _l("The account is disabled"),
+    "idle": _l("Idle too long"), "expired": _l("Session too old"), "replaced": _l("Logged in elsewhere"),
+    "missing": _l("No such session"), "logout": _l("Signed out"),
 }
 
 
@@ -121,7 +122,7 @@ def detail_words(detail: str | None) -> str:
         return ""
     code, sep, rest = detail.partition(": ")
     if code in CODED_DETAILS:
-        return f"{CODED_DETAILS[code]}：{rest}" if sep else CODED_DETAILS[code]
+        return f"{CODED_DETAILS[code]}：{rest}" if sep else str(CODED_DETAILS[code])
     return detail
 
 
