@@ -199,3 +199,11 @@ def test_lists_say_yes_and_no(as_user, ctx):
     assert row.startswith("2031-05-06 否 防汛停课") and "fa-minus-circle" not in html and "is_workday: false" not in html
     users = client.get("/admin/users/").get_data(as_text=True)
     assert "fa-check-circle" not in users and ": true" not in users and "是" in _text(users)
+
+
+def test_school_list_filters_offer_names(as_user, ctx):
+    html = as_user("heping").get("/admin/school/").get_data(as_text=True)
+    options = [(str(v), str(label)) for group in _filter_groups(html).values() for f in group
+               for v, label in (f.get("options") or [])]
+    labels = {label for _v, label in options}
+    assert {"小学", "初中", "是", "否"} <= labels and not {"primary", "junior", "Yes", "No"} & labels
