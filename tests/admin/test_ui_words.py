@@ -207,3 +207,16 @@ def test_school_list_filters_offer_names(as_user, ctx):
                for v, label in (f.get("options") or [])]
     labels = {label for _v, label in options}
     assert {"小学", "初中", "是", "否"} <= labels and not {"primary", "junior", "Yes", "No"} & labels
+
+
+def test_audit_export_reads_in_words(as_user, ctx):
+    req = make_request("transfer", "pending:1")
+    archive.backup_on_leaving(req, user_of(req.student.school))
+    db.session.commit()
+    resp = as_user("audit-admin").get("/admin/audit/export/csv/?flt0_4=archive.backup")
+    assert resp.status_code == 200, resp.status_code
+    rows = list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
+    header, line = rows[0], rows[1]
+    assert line[header.index("操作")] == "备份学籍档案" and line[header.index("详情")].startswith("备份 #")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", line[header.index("时间")])
+    assert "（" in line[header.index("用户")] and "@" not in line[header.index("用户")]
