@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import typing as t
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -133,8 +134,8 @@ def minute(value: t.Any) -> str:
     """A stored time (naive China Standard Time, models/clock.py) to the minute: 2026-12-06 10:48."""
     if not value:  # None, or a template's undefined value
         return ""
-    if not hasattr(value, "hour"):  # a day: as the day
-        return value.isoformat()
+    if not isinstance(value, datetime):  # a day as the day; text (already formatted) as it is
+        return value.isoformat() if isinstance(value, date) else str(value)
     if getattr(value, "tzinfo", None) is not None:  # an aware time (e.g. from a library): shown in Asia/Shanghai
         from zoneinfo import ZoneInfo
 
