@@ -10,7 +10,7 @@ import changes  # noqa: F401  (declares every change type)
 import models
 from config import Config
 from extensions import babel, csrf, db, migrate, security
-from services import headers, redirects, sessions
+from services import headers, labels, redirects, sessions
 from services.redirects import safe_redirect_target
 
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -44,6 +44,7 @@ def create_app(config: object | None = None) -> Flask:
     sessions.init_app(app)  # server-side sessions: logout, expiry, one per account (issue 13)
     headers.init_app(app)  # CSP and the other security headers
     redirects.init_app(app)  # no redirect leaves this host
+    labels.init_app(app)  # person(user), minute(time): how every page names people and times
 
     from admin import init_admin
 

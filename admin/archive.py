@@ -114,7 +114,7 @@ class ArchiveView(SecureBaseView):
             archive.load_backup(current_actor(), backup_id)  # out of scope: 404 before any request form
         except NotInScope:
             abort(404)
-        refused = gate("archive_backup", detail=f"backup #{backup_id} {fmt}", scope_text=f"档案备份 #{backup_id}")
+        refused = gate("archive_backup", detail=f"档案备份 #{backup_id} {fmt.upper()}", scope_text=f"档案备份 #{backup_id}")
         if refused is not None:
             return refused
         done = attempt(lambda: archive.backup_file(current_actor(), backup_id, fmt))  # audited; out of scope: 404
@@ -182,7 +182,7 @@ class ArchiveView(SecureBaseView):
     @expose("/<int:student_id>/export.xlsx")
     def export_xlsx(self, student_id: int) -> Response:
         student = self._student(student_id)
-        refused = gate("archive_export", detail=f"xlsx student #{student.id}", scope_text=f"学生 {student.name} 的学籍档案")
+        refused = gate("archive_export", detail=f"学籍档案 Excel（学生 #{student.id}）", scope_text=f"学生 {student.name} 的学籍档案")
         if refused is not None:
             return refused
         done = attempt(lambda: archive.export_xlsx(student, current_actor()))  # audited
@@ -195,7 +195,7 @@ class ArchiveView(SecureBaseView):
     @expose("/<int:student_id>/export.pdf")
     def export_pdf(self, student_id: int) -> Response:
         student = self._student(student_id)
-        refused = gate("archive_export", detail=f"pdf student #{student.id}", scope_text=f"学生 {student.name} 的学籍档案")
+        refused = gate("archive_export", detail=f"学籍档案 PDF（学生 #{student.id}）", scope_text=f"学生 {student.name} 的学籍档案")
         if refused is not None:
             return refused
         done = attempt(lambda: archive.export_pdf(student, current_actor()))  # numbers the document

@@ -26,7 +26,7 @@ from extensions import db
 from models.audit import AuditLog
 from models.org import CITY, PROVINCE, SCHOOL, OrgUnit
 from models.people import AUDIT_ADMIN, User
-from services import audit, scope
+from services import audit, labels, scope
 
 
 class DateFrom(BaseSQLAFilter, BaseDateFilter):
@@ -93,14 +93,41 @@ def _action_options() -> list[tuple[str, str]]:
 
 
 def _when(view: t.Any, context: t.Any, model: AuditLog, name: str) -> str:
-    return model.at.strftime("%Y-%m-%d %H:%M") if model.at else ""  # stored in Asia/Shanghai, to the minute
+    return labels.minute(model.at)  # stored in Asia/Shanghai, to the minute
 
 
 def _who(view: t.Any, context: t.Any, model: AuditLog, name: str) -> str:
     if model.user_id is None and not model.user_email:
         return _("System or anonymous")
-    person = (model.user.name if model.user is not None else "") or model.user_email or ""
-    return f"{person}（{model.unit.name}）" if model.unit is not None else person
+    if model.user is not None:
+        return labels.person(model.user)  # name and unit
+    # No account row (a failed login of an unknown address): the address typed is all there is.
+    return f"{model.user_email}（{model.unit.name}）" if model.unit is not None else (model.user_email or "")
+
+
+# Details that are codes (login failures, why a session ended: services/login_guard.py and
+# services/sessions.py keep them as codes, which their tests and reports read): words on screen.
+CODED_DETAILS = {
+    "unknown_account": _l("Unknown account"), "wrong_password": _l("Wrong password"),
+    "wrong_code": _l("Wrong two-factor code"), "locked": _l("Account locked"), "disabled": _l("The account is disabled"),
+    "idle": _l("Idle too long"), "expired": _l("Session too old"), "replaced": _l("Logged in elsewhere"),
+    "missing": _l("No such session"), "logout": _l("Signed out"),
+}
+
+
+def detail_words(detail: str | None) -> str:
+    """The detail as a reader understands it: a coded one ("wrong_password", "unknown_account: x@y")
+    by its words, the others (written in Chinese where they are recorded) as they are."""
+    if not detail:
+        return ""
+    code, sep, rest = detail.partition(": ")
+    if code in CODED_DETAILS:
+        return f"{CODED_DETAILS[code]}：{rest}" if sep else str(CODED_DETAILS[code])
+    return detail
+
+
+def _detail(view: t.Any, context: t.Any, model: AuditLog, name: str) -> str:
+    return detail_words(model.detail)
 
 
 def _object(view: t.Any, context: t.Any, model: AuditLog, name: str) -> str:
@@ -118,7 +145,7 @@ class AuditView(ReadOnlyScopedView):
     }
     column_formatters = {
         "at": _when, "user": _who, "object_type": _object,
-        "action": lambda v, c, m, n: audit.action_label(m.action),
+        "action": lambda v, c, m, n: audit.action_label(m.action), "detail": _detail,
     }
     column_default_sort = ("id", True)
     empty_list_message = _l("No audit entries yet. Every sign-in, change, print and export is recorded here.")

@@ -7,7 +7,9 @@ ajax lookups, relationship dropdowns (via `scoped_query`), export. Out of scope 
 
 from __future__ import annotations
 
+import re
 import typing as t
+from datetime import datetime
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
-from services import audit, duties, scope
+from services import audit, duties, labels, scope
 from services.commands import Command
 from services.commands import refusals as command_refusals
 from services.errors import NotInScope, RuleViolation
@@ -70,6 +72,7 @@ class ServiceErrorsMixin:
         return super().handle_view_exception(exc)  # type: ignore[misc]
 
 
+FILTER_ARG = re.compile(r"flt\d*_(\d+)")  # a list filter's argument in the URL: flt<n>_<filter index>
 STALE_MESSAGE = _l("Someone else changed this at the same moment; please look again.")
 Labels = t.Mapping[str, t.Any] | FlaskForm | None
 
@@ -202,7 +205,28 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(getattr(self.model, self.pk) == key).first()
 
 
-class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
+def _yes_no(view: t.Any, value: t.Any, name: str) -> str:
+    return labels.yes_no(bool(value))
+
+
+def _minute(view: t.Any, value: t.Any, name: str) -> str:
+    return labels.minute(value)
+
+
+TYPE_FORMATTERS: dict[type, t.Callable[[t.Any, t.Any, str], t.Any]] = {bool: _yes_no, datetime: _minute}
+
+
+class WordsMixin:
+    """The one place for how a value's type reads on every list, record page and export: yes/no as
+    是/否 (Flask-Admin prints True/False, or an icon titled "active: true"), times in China Standard
+    Time to the minute (stored naive in Asia/Shanghai, models/clock.py; no microseconds)."""
+
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, **TYPE_FORMATTERS}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, **TYPE_FORMATTERS}
+    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, **TYPE_FORMATTERS}
+
+
+class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
     """A ModelView whose every row path honours services/scope.py."""
 
     form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
@@ -211,8 +235,6 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
     page_size = 20
     page_size_options = (20, 50, 100)
     list_template = "admin/scoped_list.html"
-    # A yes/no column reads 是/否 on a record's page (Flask-Admin would print True/False there).
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: lambda view, value, name: _("Yes") if value else _("No")}
 
     # What an empty list says (issue 14, point 8): what the list holds and how rows come into it.
     # A view sets its own; `get_empty_list_message` may also depend on the user (e.g. a school).
@@ -318,13 +340,26 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
         pass
 
     # --- export ---------------------------------------------------------------
+    def export_detail(self, export_type: str) -> str:
+        """The audit detail of an export: the format and the list's filters in words
+        ("XLSX：学籍状态 等于 休学；搜索“王”"), not the raw query string."""
+        parts = []
+        for key, value in request.args.items(multi=True):
+            match = FILTER_ARG.fullmatch(key)
+            if key == "search" and value:
+                parts.append(f"搜索“{value}”")
+            elif match and self._filters and int(match.group(1)) < len(self._filters):
+                flt = self._filters[int(match.group(1))]
+                options = {str(k): str(v) for k, v in (flt.get_options(self) or [])}  # a code by its name
+                parts.append(f"{flt.name} {flt.operation()} {options.get(value, value)}")
+        return f"{export_type.upper()}：{'；'.join(parts) or '全部记录'}"[:500]
+
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
         refused = self.export_refused()
         if refused is not None:
             return refused
-        audit.record(current_actor(), "export", self.model.__tablename__, None,
-                     f"{export_type} {request.query_string.decode()[:400]}")
+        audit.record(current_actor(), "export", self.model.__tablename__, None, self.export_detail(export_type))
         db.session.commit()
         return super().export(export_type)
 
@@ -337,7 +372,8 @@ class ScopedModelView(ServiceErrorsMixin, AccessMixin, ModelView):
         kind = export_gate.ENDPOINT_KIND.get(request.endpoint or "")
         if kind is None:
             return export_gate.refusal(current_actor(), request.endpoint or "", "此列表不提供导出。")
-        return gate(kind.code, detail=f"{self.model.__tablename__} {request.query_string.decode()[:250]}")
+        export_type = (request.view_args or {}).get("export_type", "")
+        return gate(kind.code, detail=f"{self.name} {self.export_detail(export_type)}"[:300])
 
     def _export_csv(self, return_url: t.Any) -> t.Any:
         return self._export_file("csv")

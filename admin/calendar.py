@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import StringField, TextAreaField
 
-from admin.base import STALE_MESSAGE, AccessMixin, SecureBaseView, ServiceErrorsMixin, current_actor, run_command
+from admin.base import STALE_MESSAGE, AccessMixin, SecureBaseView, ServiceErrorsMixin, WordsMixin, current_actor, run_command
 from extensions import db
 from models.calendar import CalendarDay, OfficialCalendarYear
 from models.people import ADMIN
@@ -50,7 +50,7 @@ SOURCE_LABELS = {
 CALENDAR_READERS = duties.BUSINESS_ROLES | {ADMIN}
 
 
-class CalendarDayView(ServiceErrorsMixin, AccessMixin, ModelView):
+class CalendarDayView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
     allowed_roles = CALENDAR_READERS
     form_base_class = FlaskForm  # Flask-WTF token, the one CSRFProtect checks on every POST
     column_list = ("day", "is_workday", "note")

@@ -41,7 +41,7 @@ from services.commands import Command
 from services.commands import requests as request_commands
 from services.errors import NotInScope, RuleViolation
 from services.ids import mask_id, mask_xjh
-from services.labels import DECISION_LABELS, FIELD_LABELS, STEP_ROLE_LABELS
+from services.labels import DECISION_LABELS, FIELD_LABELS, STEP_ROLE_LABELS, zh
 
 STATUS_LABELS = {
     "pending": _l("Waiting for approval"), "approved": _l("Approved, waiting to report"), "rejected": _l("Rejected"),
@@ -420,7 +420,8 @@ class ChangeRequestView(ScopedModelView):
     def print_view(self, request_id: int, kind: str) -> Response:
         req = self._load(request_id)
         actor = current_actor()
-        refused = gate("request_document", detail=f"request #{req.id} {kind}"[:100])
+        title = zh(documents.KINDS[kind][2]) if kind in documents.KINDS else kind
+        refused = gate("request_document", detail=f"变动申请 #{req.id} {title}"[:100])
         if refused is not None:
             return refused
         if kind == "student_info":  # the one form with a rule of its own (who prints the sheet)

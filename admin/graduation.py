@@ -228,12 +228,12 @@ class GraduationView(SecureBaseView):
         school = _school(school_id, year)
         actor = current_actor()
         asked = frozenset({export_gate.ID_NUMBER}) if request.args.get("sensitive") else frozenset()
-        refused = gate("graduation_roster", groups=asked, detail=f"xlsx roster school={school.id} year={year}",
+        refused = gate("graduation_roster", groups=asked, detail=f"毕业名册 Excel（{school.name}，{year} 年）",
                        scope_text=f"{school.name} {year} 年毕业生名册")
         if refused is not None:
             return refused
         full_id = export_gate.ID_NUMBER in export_gate.approved_groups()  # masked unless approved
-        audit.record(actor, "export", "graduation_record", None, f"xlsx roster school={school.id} year={year}")
+        audit.record(actor, "export", "graduation_record", None, f"毕业名册 Excel（{school.name}，{year} 年）")
         db.session.commit()
         number = itertools.count(1)
         columns: list[exports.ExportColumn] = [

@@ -95,7 +95,7 @@ class RegistrarView(SecureBaseView):
     @expose("/export.xlsx")
     def export(self) -> Response:
         actor = current_actor()
-        refused = gate("registrar_list", detail="xlsx", scope_text=f"{actor.unit.name} 学籍管理员")
+        refused = gate("registrar_list", detail="学籍管理员名册 Excel", scope_text=f"{actor.unit.name} 学籍管理员")
         if refused is not None:
             return refused
         body = registrars.xlsx(actor)

@@ -26,9 +26,8 @@ from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import archive, audit, codes, export_gate, exports, scope
+from services import archive, audit, codes, export_gate, exports, labels, scope
 from services.change_codes import CLASS_CHANGE
-from services.change_common import as_field_value
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
 from services.errors import RuleViolation
@@ -110,7 +109,7 @@ class StudentView(ScopedModelView):
     }
     column_formatters_detail = {
         "id_number": lambda v, c, m, n: masked_id(m.id_number, m.id),
-        "xjh": lambda v, c, m, n: masked_id(m.xjh, m.id, "xjh") if _xjh_has_id(m.xjh) else (m.xjh or ""),
+        "xjh": lambda v, c, m, n: masked_id(m.xjh, m.id, "xjh") if _xjh_has_id(m.xjh) else (m.xjh or _("No student number yet")),
         "class_name": lambda v, c, m, n: m.class_name or _("No class yet"),
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
     }
@@ -257,7 +256,7 @@ class StudentView(ScopedModelView):
         from admin.gate import gate
 
         asked = export_gate.ALL_GROUPS if request.args.get("sensitive") else frozenset()
-        refused = gate("student_list", groups=asked, detail=f"{export_type} {request.query_string.decode()[:250]}",
+        refused = gate("student_list", groups=asked, detail=self.export_detail(export_type)[:300],
                        scope_text=f"{current_actor().unit.name}·{self.name}")
         return refused if refused is not None else self._export_stream(export_type)
 
@@ -300,7 +299,7 @@ class StudentView(ScopedModelView):
             execute=False, page_size=self.export_max_rows,
         )
         columns = self._export_columns_for(export_gate.approved_groups())
-        audit.record(current_actor(), "export", "student", None, f"{export_type} {request.query_string.decode()[:400]}")
+        audit.record(current_actor(), "export", "student", None, self.export_detail(export_type))
         db.session.commit()
         filename = self.get_export_name(export_type)
         if export_type == "csv":
@@ -438,7 +437,9 @@ class StudentView(ScopedModelView):
             ).all()
             kwargs["code_label"] = codes.label
             kwargs["field_labels"] = FIELD_LABELS
-            kwargs["history_value"] = masked_history_value(as_field_value)  # codes by their labels; ID numbers masked
+            kwargs["history_value"] = masked_history_value(labels.history_value)  # codes by their names, 是/否; ID numbers masked
+            kwargs["person"] = labels.person  # the operator by name and unit, never the e-mail
+            kwargs["minute"] = labels.minute
             kwargs["masked_id"] = masked_id
             kwargs["reveal_script"] = reveal_script
             kwargs["history_label"] = archive.history_label  # the item as the printed archive names it

@@ -489,7 +489,7 @@ def _cancel_open_handovers(req: ChangeRequest, actor: User) -> None:
     open_tasks = select(ArchiveHandover).where(ArchiveHandover.student_id == req.student_id, ArchiveHandover.done_on.is_(None))
     for task in db.session.scalars(open_tasks).all():
         audit.record(actor, "archive.handover_cancelled", "student", task.student_id,
-                     f"#{task.id} → {task.hukou_division}, request #{req.id}")
+                     f"档案移交 #{task.id} → {task.hukou_division}（变动申请 #{req.id}）")
         db.session.delete(task)
 
 
@@ -522,5 +522,5 @@ def complete_handover(task: ArchiveHandover, actor: User, note: str | None) -> A
     db.session.add(StudentHistory(student_id=task.student_id, field="archive_handover", new_value=place,
                                   reason=task.note, request_id=task.request_id, changed_by_id=actor.id))
     db.session.flush()
-    audit.record(actor, "archive.handover", "student", task.student_id, f"#{task.id} → {task.hukou_division}")
+    audit.record(actor, "archive.handover", "student", task.student_id, f"档案移交 #{task.id} → {task.hukou_division}")
     return task

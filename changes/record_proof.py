@@ -80,7 +80,7 @@ def request_record_proof(student: Student, actor: User, reason_text: str | None 
     (cert,) = allocate([certificate_spec(record, student, school, RECORD_PROOF, actor, principal, status=PENDING_APPROVAL,
                                request_id=req.id, replaces_id=lost.id if lost else None)])
     req.payload = {**(req.payload or {}), "certificate_id": cert.id}
-    audit.record(actor, "certificate.request", "certificate", cert.id, f"{cert.number} request={req.id}")
+    audit.record(actor, "certificate.request", "certificate", cert.id, f"{cert.number}（变动申请 #{req.id}）")
     db.session.flush()
     return req
 
@@ -96,8 +96,8 @@ def _record_proof_approved(req: ChangeRequest, actor: User) -> None:
         lost = cert.replaces
         if lost is not None and lost.status == VALID:
             mark_revoked(lost, actor, f"{LOST_REPLACED} {cert.number}")
-            audit.record(actor, "certificate.revoke", "certificate", lost.id, f"{lost.number}: lost, replaced by {cert.number}")
-        audit.record(actor, "certificate.validate", "certificate", cert.id, f"{cert.number} request={req.id}")
+            audit.record(actor, "certificate.revoke", "certificate", lost.id, f"{lost.number}：遗失，由 {cert.number} 替代")
+        audit.record(actor, "certificate.validate", "certificate", cert.id, f"{cert.number}（变动申请 #{req.id}）")
     req.status, req.finished_at = REQUEST_COMPLETED, clock.now()
     db.session.flush()
 
@@ -107,14 +107,14 @@ def _record_proof_rejected(req: ChangeRequest, actor: User) -> None:
     if cert is not None and cert.status == PENDING_APPROVAL:
         step = req.steps[-1] if req.steps else None
         mark_revoked(cert, actor, f"{NOT_APPROVED} {(step.comment if step else '') or ''}".strip())
-        audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}: request {req.id} rejected")
+        audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}：变动申请 #{req.id} 未获批准")
 
 
 def _record_proof_withdrawn(req: ChangeRequest, actor: User) -> None:
     cert = certificate_of_request(req)
     if cert is not None and cert.status == PENDING_APPROVAL:
         mark_revoked(cert, actor, WITHDRAWN)
-        audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}: request {req.id} withdrawn")
+        audit.record(actor, "certificate.revoke", "certificate", cert.id, f"{cert.number}：变动申请 #{req.id} 已撤回")
 
 
 declare(ChangeType(

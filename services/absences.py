@@ -44,7 +44,7 @@ def record_absence(student: Student, actor: User, *, first_day: date, last_day: 
                       excused=bool(excused), note=(note or "").strip()[:200] or None, recorded_by_id=actor.id)
     db.session.add(absence)
     db.session.flush()
-    audit.record(actor, "student.absence", "student", student.id, f"{first_day}..{last_day} excused={bool(excused)}")
+    audit.record(actor, "student.absence", "student", student.id, f"缺勤 {first_day} 至 {last_day}（{'已请假' if excused else '未请假'}）")
     return absence
 
 

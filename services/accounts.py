@@ -146,6 +146,6 @@ def disable_account(user: User, actor: User, reason: str) -> None:
     if not may_manage(actor, user.unit):
         raise NotInScope()
     user.active = False
-    audit.record(actor, "user.disable", "user", user.id, f"{user.email}: {reason}")
+    audit.record(actor, "user.disable", "user", user.id, f"{user.email}：{reason}")
 
 

@@ -63,10 +63,10 @@ from models.audit import AuditLog, StudentHistory
 from models.changes import COMPLETED, PrintedDocument
 from models.people import User
 from models.student import Guardian, Student
-from services import audit, clock, codes, exports, pdf, scope, uploads
+from services import audit, clock, codes, exports, labels, pdf, scope, uploads
 from services.documents import numbered_document, student_context
 from services.errors import NotInScope, RuleViolation
-from services.labels import FIELD_LABELS
+from services.labels import history_label
 from services.workflows import AFTER_EFFECT, type_of
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def _getter(f: Field) -> Callable[[Any], Any]:
 
 def _who(row: Any) -> str:
     user = row.created_by
-    return (user.name or user.email) if user else ""
+    return labels.person(user)
 
 
 SECTIONS: dict[str, Section] = {
@@ -462,15 +462,15 @@ def edit_entry(row: Any, actor: User, data: dict[str, Any]) -> Any:
                 setattr(row, name, new)
     if changes:
         db.session.flush()
-        audit.record(actor, EDIT, "student", student.id, f"{sect.code} #{row.id}：" + "；".join(changes))
+        audit.record(actor, EDIT, "student", student.id, f"{labels.zh(sect.label)} #{row.id}：" + "；".join(changes))
     return row
 
 
 def _summary(sect: Section, row: Any) -> str:
-    """The audit detail of an addition: "<section> #<id>: <first columns>" (Chinese, as the export reads it)."""
+    """The audit detail of an addition: "<section name> #<id>：<first columns>" (Chinese, as the export reads it)."""
     with force_locale(EXPORT_LOCALE):
         shown = "，".join(t for t in (_text(c.get(row)) for c in sect.columns[:3]) if t)
-    return f"{sect.code} #{row.id}：{shown}"[:500]
+    return f"{labels.zh(sect.label)} #{row.id}：{shown}"[:500]  # the section by its name (archive.history reads it back)
 
 
 def _shown(f: Field, value: Any) -> str:
@@ -569,32 +569,25 @@ def _yn(value: Any) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
-def history_label(name: str) -> str:
-    if name == "_created":
-        return str(_l("Record created"))
-    if name.startswith("guardian") and "." in name:
-        head, attr = name.split(".", 1)
-        return f"{FIELD_LABELS['guardians']}{head.removeprefix('guardian')}·{FIELD_LABELS.get(attr, attr)}"
-    return str(FIELD_LABELS.get(name, name))
 
 
 def history(student: Student) -> list[tuple[datetime, str, str, str, str, str]]:
     """(time, item, old, new, by, reason): the basic-data history and the archive's additions/corrections."""
     rows = [
-        (h.changed_at, history_label(h.field), h.old_value or "", h.new_value or "",
-         (h.changed_by.name or h.changed_by.email) if h.changed_by else "", h.reason or "")
+        (h.changed_at, history_label(h.field), labels.history_value(h.field, h.old_value),
+         labels.history_value(h.field, h.new_value), labels.person(h.changed_by), h.reason or "")
         for h in db.session.scalars(select(StudentHistory).where(StudentHistory.student_id == student.id).order_by(StudentHistory.id))
     ]
     changed = db.session.execute(
-        select(AuditLog, User.name).outerjoin(User, User.id == AuditLog.user_id)
+        select(AuditLog, User).outerjoin(User, User.id == AuditLog.user_id)
         .where(AuditLog.object_type == "student", AuditLog.object_id == str(student.id), AuditLog.action.in_((ADD, EDIT)))
         .order_by(AuditLog.id)
     )
     action_labels = {ADD: str(_l("Archive entry added")), EDIT: str(_l("Archive entry corrected"))}
-    labels = {code: str(s.label) for code, s in SECTIONS.items()}
-    for a, user_name in changed:
+    section_labels = {code: str(s.label) for code, s in SECTIONS.items()}
+    for a, user in changed:
         code, _, rest = (a.detail or "").partition(" ")
-        rows.append((a.at, f"{action_labels[a.action]}：{labels.get(code, code)}", "", rest, user_name or a.user_email or "", ""))
+        rows.append((a.at, f"{action_labels[a.action]}：{section_labels.get(code, code)}", "", rest, labels.person(user), ""))
     rows.sort(key=lambda r: r[0] or datetime.min)
     return rows
 
@@ -712,7 +705,7 @@ def export_xlsx(student: Student, actor: User) -> bytes:
     if not can_read(actor, student):
         raise NotInScope()
     data = archive_xlsx(student)
-    audit.record(actor, "export", "student", student.id, "archive xlsx")
+    audit.record(actor, "export", "student", student.id, "学籍档案 Excel")
     return data
 
 
@@ -721,8 +714,8 @@ def export_pdf(student: Student, actor: User) -> tuple[bytes, PrintedDocument]:
     if not can_read(actor, student):
         raise NotInScope()
     doc = _numbered(student, actor, actor.unit.path, actor.id)
-    data = archive_pdf(student, _footer(doc, actor.name or actor.email))
-    audit.record(actor, "export", "student", student.id, f"archive pdf {doc.number}")
+    data = archive_pdf(student, _footer(doc, labels.person(actor)))
+    audit.record(actor, "export", "student", student.id, f"学籍档案 PDF {doc.number}")
     return data, doc
 
 
@@ -738,7 +731,7 @@ def backup_on_leaving(req: ChangeRequest, actor: User | None = None, reason: str
     school = student.school
     printer = actor or req.requested_by
     doc = _numbered(student, actor, school.path, printer.id)
-    pdf_data = archive_pdf(student, _footer(doc, printer.name or printer.email))
+    pdf_data = archive_pdf(student, _footer(doc, labels.person(printer)))
     xlsx_data = archive_xlsx(student)
     backup = ArchiveBackup(
         student_id=student.id, from_school_id=school.id, request_id=req.id,
@@ -749,7 +742,7 @@ def backup_on_leaving(req: ChangeRequest, actor: User | None = None, reason: str
     )
     db.session.add(backup)
     db.session.flush()
-    audit.record(actor, "archive.backup", "student", student.id, f"backup #{backup.id} {doc.number} request #{req.id}")
+    audit.record(actor, "archive.backup", "student", student.id, f"备份 #{backup.id} {doc.number}（变动申请 #{req.id}）")
     return backup
 
 
@@ -776,7 +769,7 @@ def backup_file(actor: User, backup_id: int, fmt: str) -> BackupFile:
         raise NotInScope()
     digest = backup.pdf_sha256 if fmt == "pdf" else backup.xlsx_sha256
     mimetype = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    audit.record(actor, "archive.backup.view", "archive_backup", backup.id, fmt)
+    audit.record(actor, "archive.backup.view", "archive_backup", backup.id, f"档案备份 {fmt.upper()}")
     name = f"学籍档案备份_{backup.student.xjh or backup.student_id}_{backup.created_at:%Y%m%d}.{fmt}"
     return BackupFile(uploads.path_of(digest), mimetype, name)
 

@@ -162,7 +162,7 @@ def save_notice(
     record.make_up_days = [d.isoformat() for d in sorted(work)]
     db.session.flush()
     audit.record(actor, "calendar.notice.create" if is_new else "calendar.notice.update", "official_calendar_year", record.id,
-                 f"{year} {record.notice_number}: {len(off)} days off, {len(work)} make-up days")
+                 f"{year} 年 {record.notice_number}：放假 {len(off)} 天，调休上班 {len(work)} 天")
     return record, recompute_open_steps({year}, actor)
 
 
@@ -212,7 +212,7 @@ def recompute_open_steps(years: Iterable[int], actor: User | None) -> list[Appro
         changed.append(step)
         shown_years = "、".join(str(y) for y in years)
         audit.record(actor, "step.due_recomputed", "change_request", req.id,
-                     f"step {step.seq}: {old} -> {_shown(new.due, new.estimated)} (calendar {shown_years})")
+                     f"第 {step.seq} 步办理期限：{old} → {_shown(new.due, new.estimated)}（{shown_years} 年工作日历变更）")
         message = str(_l("The working-day calendar of %(years)s changed: the due date of step %(n)s of request #%(id)s "
                          "was computed again, %(old)s → %(new)s.", years=shown_years, n=step.seq, id=req.id, old=old,
                          new=_shown(new.due, new.estimated)))
@@ -254,7 +254,7 @@ def save_calendar_day(day_row: CalendarDay, actor: User) -> CalendarDay:
             db.session.add(day_row)
     db.session.flush()
     audit.record(actor, "calendar.create" if is_new else "calendar.update", "calendar_day", day_row.id,
-                 f"{day_row.day.isoformat()} {'workday' if day_row.is_workday else 'holiday'} {day_row.note or ''}".strip())
+                 f"{day_row.day.isoformat()} {'工作日' if day_row.is_workday else '休息日'} {day_row.note or ''}".strip())
     recompute_open_steps({day_row.day.year, *(workdays.as_date(d).year for d in before if d is not None)}, actor)
     return day_row
 

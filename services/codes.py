@@ -25,7 +25,9 @@ def label(name: str, code: str | None) -> str:
 
 
 def choices(name: str, blank: bool = False) -> list[tuple[str, str]]:
-    items = [(code, f"{code} {lbl}" if code.isdigit() else lbl) for code, lbl in table(name).items()]
+    """(code, name) for a drop-down or a filter: registrars pick by the name (汉族, 男), never the
+    code (the import template alone shows "01 汉族", to match the national spreadsheet)."""
+    items = list(table(name).items())
     return ([("", "—")] if blank else []) + items
 
 

@@ -31,6 +31,7 @@ from extensions import db
 from models.problems import CANCELLED, CORRECTED, EVIDENCE, INVALID_ID, OPEN, RESOLVED, SOFT_GUARDIAN, SOFT_NAME_BIRTH, ProblemRecord
 from models.student import RESIDENT_ID, Guardian, Student
 from services import audit, clock
+from services.labels import zh
 
 if TYPE_CHECKING:
 
@@ -265,7 +266,8 @@ def flag_problems_many(students: list[Student], actor: User | None) -> list[Prob
         for student in students:
             mine = [p for p in created if p.student_id == student.id]
             if mine:
-                audit.record(actor, "problem.flag", "student", student.id, ", ".join(f"#{p.id} {p.kind}" for p in mine))
+                audit.record(actor, "problem.flag", "student", student.id,
+                             "、".join(f"问题学籍 #{p.id}（{zh(KIND_LABELS[p.kind])}）" for p in mine))
     return created
 
 

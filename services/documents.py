@@ -21,12 +21,12 @@ from extensions import db
 from models.changes import COMPLETED, ApprovalStep, ChangeRequest, PrintedDocument
 from models.status import CONTACT_DROPOUT, ILLNESS, OTHER, Absence, FamilyContact, Suspension
 from models.student import Student
-from services import audit, clock, codes, pdf, scope, workflows
+from services import audit, clock, codes, labels, pdf, scope, workflows
 from services.change_codes import ABROAD, ABROAD_RETURN, RESUMPTION, SUSPENSION, SUSPENSION_EXTENSION
 from services.errors import NotInScope, RuleViolation
 from services.hukou import HUKOU_OTHER_COUNTY, county_authority, dropout_authorities, hukou_place
 from services.ids import division_name
-from services.labels import DECISION_LABELS, STEP_ROLE_LABELS, TRANSFER_REASONS
+from services.labels import DECISION_LABELS, STEP_ROLE_LABELS, TRANSFER_REASONS, zh
 from services.terms import one_year_after
 from services.workflows import payload_date
 
@@ -78,7 +78,7 @@ def numbered_document(kind: str, prefix: str, scope_path: str, printed_by_id: in
 def new_document(kind: str, actor: User, scope_path: str, student: Student | None = None,
                  request: ChangeRequest | None = None) -> PrintedDocument:
     doc = numbered_document(kind, KINDS[kind][0], scope_path, actor.id, student=student, request=request)
-    audit.record(actor, "print", "printed_document", doc.id, f"{kind} {doc.number}")
+    audit.record(actor, "print", "printed_document", doc.id, f"{zh(KINDS[kind][2])} {doc.number}")
     return doc
 
 
@@ -308,7 +308,7 @@ def print_for_request(req: ChangeRequest, kind: str, actor: User) -> tuple[bytes
         raise RuleViolation(refused)
     doc = new_document(kind, actor, actor.unit.path, student=student, request=req)
     context = {"student": student_context(student), "doc": SimpleNamespace(
-        number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at, printed_by=actor.name or actor.email)}
+        number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at, printed_by=labels.person(actor))}
     if kind == "transfer_contact":
         context["request"] = request_context(req)
     elif kind == "suspension_form":

@@ -191,7 +191,8 @@ def refusal(actor: Any, what: str, reason: str) -> Response:
     from services import audit
 
     if actor is not None:
-        audit.record(actor, "export.refused", "export", None, f"{what} {request.path}"[:400])
+        kind = KINDS.get(what)  # a kind of file by its name; an undeclared endpoint as it is
+        audit.record(actor, "export.refused", "export", None, f"{kind.label if kind else what}（{request.path}）"[:400])
         db.session.commit()
     body = render_template("error.html", code=403, title="不能导出", message=reason)
     return Response(body, status=403, mimetype="text/html")

@@ -18,6 +18,9 @@ from services import audit, clock, scope
 from services.errors import NotInScope, RuleViolation
 from services.workflows import is_own_school
 
+# The audit log's words for a contact's purpose (forms/status.py has the form's longer labels).
+PURPOSE_WORDS = {CONTACT_DROPOUT: "动员返校", CONTACT_SUSPENSION: "休学到期"}
+
 if TYPE_CHECKING:
     from models.people import User
 
@@ -46,7 +49,7 @@ def record_contact(student: Student, actor: User, *, purpose: str, contacted_on:
                             method=method[:50], outcome=outcome[:500], recorded_by_id=actor.id)
     db.session.add(contact)
     db.session.flush()
-    audit.record(actor, "student.contact", "student", student.id, f"{purpose} {contacted_on}")
+    audit.record(actor, "student.contact", "student", student.id, f"联系家长（{PURPOSE_WORDS.get(purpose, purpose)}）{contacted_on}")
     return contact
 
 

@@ -46,7 +46,7 @@ from models.lifecycle import StudentStatus
 from models.org import CITY, COUNTY, SCHOOL, OrgUnit
 from models.promotion import PromotionRun
 from models.student import Student
-from services import audit, clock, lifecycle, scope, students, workflows, year_calendar
+from services import audit, clock, labels, lifecycle, scope, students, workflows, year_calendar
 from services.change_codes import GRADUATION
 from services.change_common import is_own_staff
 from services.errors import NotInScope, RuleViolation, refusal_of
@@ -60,6 +60,9 @@ LOCKING = (PENDING, APPROVED, REQUEST_DONE)  # a roster submitted or approved ca
 # Records kept at the school but not in school: never listed, shown as such beside the roster.
 NOT_LISTED = ("suspended", "abroad", "dropped_out", "pending", "delayed")
 NAMES_SHOWN = 5
+
+# The audit log's words for an assessment (考核结果).
+ASSESSMENT_WORDS = {PASSED: "合格", FAILED: "不合格"}
 
 
 # --- the calendar of a roster ---------------------------------------------------------------
@@ -405,7 +408,7 @@ def compile_roster(actor: User, school: OrgUnit, year: int) -> int:
             .where(_eligible(school, year, grade), ~listed),
         ).execution_options(preserve_rowcount=True)
     ).rowcount
-    audit.record(actor, "graduation.compile", "org_unit", school.id, f"{year} grade {grade}: +{added} -{removed}")
+    audit.record(actor, "graduation.compile", "org_unit", school.id, f"{year} 年 {grade} 年级毕业名册：新增 {added} 人，移除 {removed} 人")
     db.session.flush()
     _forget(GraduationRecord)
     return int(added or 0)
@@ -457,7 +460,7 @@ def mark_assessment(actor: User, records: GraduationRecord | Iterable[Graduation
     _set_assessment(actor, chosen, result, confirm=authority)
     for r in lines:
         audit.record(actor, "graduation.assess", "graduation_record", r.id,
-                     f"student={r.student_id} {result}{' confirmed' if authority else ''}")
+                     f"学生 #{r.student_id}：{ASSESSMENT_WORDS.get(result, result)}{'（主管部门确认）' if authority else ''}")
     _forget(GraduationRecord)
     return len(lines)
 
@@ -468,7 +471,8 @@ def mark_unassessed(actor: User, school: OrgUnit, year: int, passed: bool) -> in
     result = PASSED if passed else FAILED
     n = _set_assessment(actor, and_(GraduationRecord.school_id == school.id, GraduationRecord.year == year,
                                     GraduationRecord.assessment.is_(None)), result, confirm=authority)
-    audit.record(actor, "graduation.assess", "org_unit", school.id, f"{year}: {n} unassessed → {result}")
+    audit.record(actor, "graduation.assess", "org_unit", school.id,
+                 f"{year} 年：{n} 名未评定学生评定为{ASSESSMENT_WORDS.get(result, result)}")
     _forget(GraduationRecord)
     return n
 
@@ -503,7 +507,7 @@ def confirm_assessment(actor: User, school: OrgUnit, year: int, record_ids: Iter
     ).rowcount or 0)
     if n == 0:
         raise RuleViolation(_no_result_waits())
-    audit.record(actor, "graduation.confirm", "org_unit", school.id, f"{year}: {n} results confirmed")
+    audit.record(actor, "graduation.confirm", "org_unit", school.id, f"{year} 年：确认 {n} 条考核结果")
     _forget(GraduationRecord)
     return n
 
@@ -567,7 +571,7 @@ def confirmation_text(record: GraduationRecord) -> str:
     if record.confirmed_at is None:
         return ""
     unit = record.confirmed_unit.name if record.confirmed_unit else ""
-    person = (record.confirmed_by.name or record.confirmed_by.email) if record.confirmed_by else ""
+    person = labels.name_of(record.confirmed_by)  # the unit is printed before it
     return " ".join(part for part in (unit, person, record.confirmed_at.date().isoformat()) if part)
 
 
@@ -663,7 +667,7 @@ def approve_roster(req: ChangeRequest, actor: User) -> None:
     notify(school, req, str(_l("The graduation roster %(y)d is approved: %(g)d graduated, %(c)d completed (结业).",
                                y=year, g=counts[GRADUATED], c=counts[COMPLETED])))
     audit.record(actor, "graduation.approve", "change_request", req.id,
-                 f"school={school.id} {year}: graduated={counts[GRADUATED]} completed={counts[COMPLETED]}")
+                 f"{school.name} {year} 年：毕业 {counts[GRADUATED]} 人，结业 {counts[COMPLETED]} 人")
 
 
 def roster_sent_back(req: ChangeRequest, actor: User) -> None:

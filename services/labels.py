@@ -6,8 +6,13 @@ admin/ (layers: admin → forms → services → models); the screens import the
 
 from __future__ import annotations
 
+import re
+import typing as t
+from datetime import date, datetime
+
 from flask_babel import lazy_gettext as _l
 
+from models.people import ROLE_LABELS
 from models.status import ILLNESS, OTHER
 from services.change_codes import TO_ORDINARY, TO_SPECIAL, WORK_STUDY
 
@@ -68,3 +73,102 @@ CODED_FIELDS = {
     "attendance_mode": "attendance_mode", "left_behind": "left_behind", "disability": "disability",
     "status": "student_status", "grade": "grade",
 }
+
+# The record's yes/no fields: history keeps them as "1"/"0" (services/audit._text).
+BOOLEAN_FIELDS = frozenset({"only_child", "preschool", "migrant_child", "orphan"})
+# A guardian's coded fields, as history names them ("guardian1.relation").
+GUARDIAN_CODED_FIELDS = {"relation": "guardian_relation", "id_type": "id_type"}
+_ROLE_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+_TRUE, _FALSE = frozenset({"1", "true", "True"}), frozenset({"0", "false", "False"})
+
+
+def yes_no(value: object) -> str:
+    """是/否 for a yes/no value (True/False, "1"/"0"); "" for none."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        if value in _TRUE:
+            return str(_l("Yes"))
+        if value in _FALSE:
+            return str(_l("No"))
+        return value
+    return str(_l("Yes")) if value else str(_l("No"))
+
+
+def history_value(field: str, raw: object) -> str:
+    """A value of a history row (a record's or a guardian's field) in words: codes by their names,
+    yes/no as 是/否; other text as written. ID numbers are masked by the screens (admin/masked_ids)."""
+    if raw is None or raw == "":
+        return ""
+    from services import codes  # services/codes reads data/codes.json once
+
+    attr = field.split(".", 1)[1] if field.startswith("guardian") and "." in field else None
+    if attr is not None:
+        table = GUARDIAN_CODED_FIELDS.get(attr)
+        return codes.label(table, str(raw)) if table else str(raw)
+    if field in BOOLEAN_FIELDS:
+        return yes_no(raw)
+    if field in CODED_FIELDS:
+        return codes.label(CODED_FIELDS[field], str(raw))
+    return str(raw)
+
+
+def person(user: t.Any) -> str:
+    """A user as people are named on screens, in history and the audit log: name and unit
+    (王丽（沈阳市和平区第一小学）), never the e-mail address (only the account page shows that)."""
+    if not user:  # None, or a template's undefined value
+        return ""
+    name = name_of(user)
+    return f"{name}（{user.unit.name}）" if user.unit is not None else name
+
+
+def name_of(user: t.Any) -> str:
+    """A user's name alone, where the unit is shown beside it: the roles for an account without a name."""
+    if not user:
+        return ""
+    name = _ROLE_NOTE.sub("", user.name or "").strip()  # "王丽（学籍管理员）": the role is not part of the name
+    return name or "、".join(sorted(ROLE_LABELS.get(r.name, r.name) for r in user.roles)) or str(_l("Unnamed account"))
+
+
+def minute(value: t.Any) -> str:
+    """A stored time (naive China Standard Time, models/clock.py) to the minute: 2026-12-06 10:48."""
+    if not value:  # None, or a template's undefined value
+        return ""
+    if not isinstance(value, datetime):  # a day as the day; text (already formatted) as it is
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if getattr(value, "tzinfo", None) is not None:  # an aware time (e.g. from a library): shown in Asia/Shanghai
+        from zoneinfo import ZoneInfo
+
+        value = value.astimezone(ZoneInfo("Asia/Shanghai"))
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+CHINESE = "zh_Hans_CN"
+
+
+def zh(text: t.Any) -> str:
+    """A (lazy) label in Chinese whatever the reader's language: audit details are written once and
+    read by everyone, in the province's language."""
+    from flask import has_app_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        return str(text)
+    with force_locale(CHINESE):
+        return str(text)
+
+
+def history_label(name: str) -> str:
+    if name == "_created":
+        return str(_l("Record created"))
+    if name.startswith("guardian") and "." in name:
+        head, attr = name.split(".", 1)
+        return f"{FIELD_LABELS['guardians']}{head.removeprefix('guardian')}·{FIELD_LABELS.get(attr, attr)}"
+    return str(FIELD_LABELS.get(name, name))
+
+
+def init_app(app: t.Any) -> None:
+    """`person(user)`, `name_of(user)` and `minute(time)` for every template (people by name and unit, times to the minute)."""
+    app.add_template_global(person, "person")
+    app.add_template_global(minute, "minute")
+    app.add_template_global(name_of, "name_of")

@@ -166,7 +166,7 @@ def record_dispatch(handover: PaperHandover, actor: User, *, sent_on: date | Non
     handover.sent_on, handover.carried_by, handover.sealed = day, guardian, True
     handover.copy_kept, handover.copy_location, handover.sent_recorded_by_id = True, where, actor.id
     db.session.flush()
-    audit.record(actor, "paper.dispatch", "student", handover.student_id, f"#{handover.id} {day} {guardian}")
+    audit.record(actor, "paper.dispatch", "student", handover.student_id, f"纸质档案交接 #{handover.id}：{day} 交 {guardian}")
     return handover
 
 
@@ -187,7 +187,7 @@ def confirm_receipt(handover: PaperHandover, actor: User, *, received_on: date |
         raise RuleViolation(problems)
     handover.received_on, handover.received_by, handover.received_recorded_by_id = day, signer, actor.id
     db.session.flush()
-    audit.record(actor, "paper.receipt", "student", handover.student_id, f"#{handover.id} {day} {signer}")
+    audit.record(actor, "paper.receipt", "student", handover.student_id, f"纸质档案交接 #{handover.id}：{day} {signer} 签收")
     return handover
 
 

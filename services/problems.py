@@ -72,7 +72,7 @@ def _close(problem: ProblemRecord, actor: User, resolution: str, note: str | Non
         raise RuleViolation(str(_l("This problem record has already been resolved.")))
     db.session.refresh(problem)
     audit.record(actor, f"problem.resolve.{resolution}", "problem_record", problem.id,
-                 f"student={problem.student_id} {values.get('evidence_filename') or ''} {note or ''}".strip())
+                 f"学生 #{problem.student_id} {values.get('evidence_filename') or ''} {note or ''}".strip())
 
 
 def _note(note: str | None) -> str | None:
@@ -145,5 +145,5 @@ def resolve_by_cancellation(problem: ProblemRecord, actor: User, note: str | Non
         .values(status=RESOLVED, resolution=CANCELLED, resolution_note=note, resolved_by_id=actor.id, resolved_at=clock.now())
         .execution_options(synchronize_session=False)
     )
-    audit.record(actor, "student.cancel", "student", student.id, f"problem #{problem.id}: {note}")
+    audit.record(actor, "student.cancel", "student", student.id, f"问题学籍 #{problem.id}：{note}")
     return problem

@@ -218,7 +218,7 @@ def promote(actor: User, unit: OrgUnit, school_year: int) -> PromotionRun:
     db.session.execute(insert(StudentHistory).from_select(
         ["student_id", "field", "old_value", "new_value", "reason", "changed_by_id", "changed_at"], history))
     run.promoted = moved
-    audit.record(actor, "promotion.run", "org_unit", unit.id, f"#{run.id} {school_year}: {moved}")
+    audit.record(actor, "promotion.run", "org_unit", unit.id, f"升级 #{run.id}（{school_year} 学年）：{moved} 人")
     db.session.flush()
     db.session.expire_all()  # loaded pupils have new grades in the database
     return run

@@ -68,7 +68,7 @@ def identify(actor: User, number: str | None, name: str | None, purpose: str) ->
         student = db.session.scalar(
             select(Student).where(or_(Student.id_number == key, Student.xjh == key), Student.name == wanted))
     audit.record(actor, "student.lookup", "student", student.id if student else None,
-                 f"{purpose} lookup {key[:6]}… {'found' if student else 'not found'}")
+                 f"按证件号或学籍号查找（{key[:6]}…）：{'找到' if student else '未找到'}")
     return student
 
 

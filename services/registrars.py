@@ -80,7 +80,7 @@ def add(actor: User, *, name: str, phone: str, appointed_on: date | None, full_t
                           full_time=bool(full_time), formal_staff=True, recorded_by_id=actor.id, recorded_at=clock.now())
     db.session.add(row)
     db.session.flush()
-    audit.record(actor, "create", "school_registrar", row.id, f"{school.code} {name}")
+    audit.record(actor, "create", "school_registrar", row.id, f"{school.name} {name}")
     return row
 
 
@@ -101,7 +101,7 @@ def end(actor: User, row: SchoolRegistrar, ended_on: date | None = None) -> Scho
     if ended_on < row.appointed_on:
         raise RuleViolation([("ended_on", str(_l("The end date cannot be before the date of appointment.")))])
     row.ended_on, row.ended_by_id = ended_on, actor.id
-    audit.record(actor, "update", "school_registrar", row.id, f"ended {ended_on.isoformat()}")
+    audit.record(actor, "update", "school_registrar", row.id, f"{ended_on.isoformat()} 起不再担任学籍管理员")
     return row
 
 
@@ -140,7 +140,7 @@ COLUMNS: list[exports.ExportColumn] = [
 def xlsx(actor: User) -> Iterator[bytes]:
     """The registrars of the actor's subtree, the ended appointments on a second sheet; audited.
     The caller has passed the export gate."""
-    audit.record(actor, "export", "school_registrar", actor.unit_id, f"xlsx {actor.unit.code}")
+    audit.record(actor, "export", "school_registrar", actor.unit_id, f"学籍管理员名册 Excel（{actor.unit.name}）")
     db.session.commit()
     ended = listing(actor, with_ended=True).where(and_(SchoolRegistrar.ended_on.is_not(None), ~is_current()))
     missing: list[exports.ExportColumn] = [("学校", lambda s: s.name), ("学校标识码", lambda s: s.code)]

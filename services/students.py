@@ -29,6 +29,7 @@ from services.ids import (
     temporary_xjh,
     xjh_from_id,
 )
+from services.labels import history_label
 
 if TYPE_CHECKING:
     from models.people import User
@@ -280,7 +281,7 @@ def finish_new(students: list[Student], actor: User, reason: str | None = None) 
         db.session.flush()
         dedup.flag_problems_many(students, actor)  # soft duplicates go to the 问题学籍 queue
         for student in students:
-            audit.record(actor, "student.create", "student", student.id, "_created")
+            audit.record(actor, "student.create", "student", student.id, "新建学籍")
 
 
 def _check_scope(actor: User, school: OrgUnit | None) -> None:
@@ -307,7 +308,7 @@ def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Stu
     _place(student, school)  # type: ignore[arg-type]
     if student.status != PENDING:
         assign_xjh(student)
-    changed = ", ".join(f for f, _, _ in audit.pending_changes(student))
+    changed = "、".join(history_label(f) for f, _, _ in audit.pending_changes(student))
     db.session.flush()  # audit._history_on_flush writes the field-by-field history
     dedup.flag_problems(student, actor)  # 查重 (第七条): soft duplicates go to the 问题学籍 queue
     audit.record(actor, "student.update", "student", student.id, changed)

@@ -47,6 +47,7 @@ from models.student import Student
 from services import audit, clock, dedup, lifecycle, scope, uploads, workdays
 from services.errors import NotInScope, RuleViolation
 from services.evidence import ALWAYS, Rule
+from services.labels import zh
 from services.lifecycle import Outcome
 from services.payloads import Payload, PayloadError
 
@@ -303,7 +304,7 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
     db.session.add_all(reqs)
     db.session.flush()
     for req in reqs:
-        audit.record(actor, "request.open", "change_request", req.id, f"{type_code} student={req.student.id}")
+        audit.record(actor, "request.open", "change_request", req.id, f"{zh(ctype.label)}（学生 #{req.student.id}）")
         if not ctype.steps:  # the requesting school decides (校内调班): the change is made now
             apply_effect(req, actor)
     return reqs
@@ -355,7 +356,7 @@ def open_school_request(
         _start_step(req, 1)
     db.session.add(req)
     db.session.flush()
-    audit.record(actor, "request.open", "change_request", req.id, f"{type_code} school={school.id} {payload}")
+    audit.record(actor, "request.open", "change_request", req.id, f"{zh(ctype.label)}（{school.name}）")
     return req
 
 
@@ -480,6 +481,10 @@ def filed_by_own_school(req: ChangeRequest, actor: User) -> str | None:
     return None
 
 
+def _material_label(req: ChangeRequest, code: str) -> Any:
+    return next((m.label for m in type_of(req).materials if m.code == code), code)
+
+
 def missing_materials(req: ChangeRequest) -> list[Material]:
     have = {a.material for a in req.attachments}
     return [m for m in type_of(req).materials if m.required(req) and m.code not in have]
@@ -509,7 +514,7 @@ def attach(req: ChangeRequest, material: str, file: FileStorage, actor: User) ->
     )
     db.session.add(att)
     db.session.flush()
-    audit.record(actor, "request.attach", "change_request", req.id, f"{material} {name}")
+    audit.record(actor, "request.attach", "change_request", req.id, f"{zh(_material_label(req, material))}：{name}")
     return att
 
 
@@ -582,7 +587,7 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
         raise RuleViolation(str(_l("This step has already been decided.")))
     db.session.refresh(step)
     audit.record(actor, "request.approve" if approve else "request.reject", "change_request", req.id,
-                 f"step {step.seq}{' forced' if forced else ''}: {comment or ''}")
+                 f"第 {step.seq} 步{'（上级强制处理）' if forced else ''}：{comment or ''}")
     if not approve:
         req.status, req.finished_at, req.current_seq = REJECTED, decided_at, None
         if type_of(req).on_reject is not None:
@@ -653,7 +658,7 @@ def close_others(req: ChangeRequest, actor: User, why: str) -> list[ChangeReques
         other.status, other.finished_at, other.current_seq = WITHDRAWN, clock.now(), None
         if type_of(other).on_withdraw is not None:
             type_of(other).on_withdraw(other, actor)  # type: ignore[misc]
-        audit.record(actor, "request.closed", "change_request", other.id, f"by request #{req.id}: {why}")
+        audit.record(actor, "request.closed", "change_request", other.id, f"因变动申请 #{req.id} 终止：{why}")
         notify(other.requester_unit, other, str(_l("Request #%(id)s was ended: %(why)s", id=other.id, why=why)))
     return others
 

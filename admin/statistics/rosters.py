@@ -20,9 +20,15 @@ from models.org import SCHOOL, OrgUnit
 from services import audit, clock, exports, graduation, scope
 from services.errors import NotInScope
 from services.rosters import counts, output, registers, submissions
+from services.rosters.registers import KINDS
 
 if t.TYPE_CHECKING:
     from models.people import User
+
+
+def _register_title(kind: str) -> str:
+    """A register by its name (新生花名册 …) for the export register and the audit log."""
+    return KINDS[kind].title if kind in KINDS else kind
 
 
 
@@ -115,13 +121,14 @@ class RosterView(SecureBaseView):
             row = submissions.load_submission(actor, submission_id)
         except NotInScope:
             abort(404)
-        refused = gate("register", detail=f"submission #{row.id} {ext}", scope_text=f"{row.school.name} {row.year}")
+        refused = gate("register", detail=f"报送 #{row.id} {ext.upper()}", scope_text=f"{row.school.name} {row.year}")
         if refused is not None:
             return refused
 
         def read() -> bytes:
             body = submissions.stored_file(row, ext)
-            audit.record(actor, "export", "roster_submission", row.id, f"{ext} {row.kind} {row.school.code} {row.year}")
+            audit.record(actor, "export", "roster_submission", row.id,
+                         f"{KINDS[row.kind].title} {ext.upper()}（{row.school.name}，{row.year} 年）")
             return body
 
         done = attempt(read)
@@ -144,7 +151,7 @@ class RosterView(SecureBaseView):
     def pdf(self, kind: str, unit_id: int) -> Response:
         unit = self._unit(kind, unit_id)
         year = _year_arg()
-        refused = gate("register", personal=unit.level == SCHOOL, detail=f"pdf {kind} {unit.code} {year}",
+        refused = gate("register", personal=unit.level == SCHOOL, detail=f"{_register_title(kind)} PDF（{unit.name}，{year} 年）",
                        scope_text=f"{unit.name} {year}")
         if refused is not None:
             return refused
@@ -159,7 +166,7 @@ class RosterView(SecureBaseView):
         unit = self._unit(kind, unit_id)
         year = _year_arg()
         actor = current_actor()
-        refused = gate("register", personal=unit.level == SCHOOL, detail=f"xlsx {kind} {unit.code} {year}",
+        refused = gate("register", personal=unit.level == SCHOOL, detail=f"{_register_title(kind)} Excel（{unit.name}，{year} 年）",
                        scope_text=f"{unit.name} {year}")
         if refused is not None:
             return refused

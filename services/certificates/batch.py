@@ -35,10 +35,11 @@ from models.people import User
 from models.student import Student
 from services import audit, clock, scope, uploads
 from services.certificates.issuing import certificate_spec, check_issuer, lock_records, principal_of
-from services.certificates.kinds import FINAL_GRADE, ISSUED_KINDS, KIND_FOR_OUTCOME
+from services.certificates.kinds import FINAL_GRADE, ISSUED_KINDS, KIND_FOR_OUTCOME, KIND_LABELS
 from services.certificates.numbering import allocate
 from services.certificates.rendering import arrival_months, pdf_context, render_pages
 from services.errors import NotInScope, RuleViolation
+from services.labels import zh
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,10 @@ def issue_class(school: OrgUnit, year: int, actor: User, class_name: str | None 
              for r in due_records(records, held_certificates(records))]
     certs = allocate(specs) if specs else []
     for cert in certs:
-        audit.record(actor, "certificate.issue", "certificate", cert.id, f"{cert.kind} {cert.number} student={cert.student_id}")
+        audit.record(actor,  "certificate.issue", "certificate", cert.id,
+                     f"{zh(KIND_LABELS[cert.kind])} {cert.number}（学生 #{cert.student_id}）")
     if certs:
-        audit.record(actor, "certificate.issue_class", "org_unit", school.id, f"{year}: {len(certs)} certificates")
+        audit.record(actor, "certificate.issue_class", "org_unit", school.id, f"{year} 年：颁发 {len(certs)} 份证书")
     return certs
 
 
@@ -259,8 +261,8 @@ def _run(job: PrintJob, site: str) -> PrintJob:
         data = render_class(certs, site, progress)
         job.sha256 = uploads.store(data)
         audit.record(actor, "print", "certificate_batch", job.school_id,
-                     f"{job.school_name} {job.year} {job.class_name or ''}: {len(certs)} certificates "
-                     + ",".join(c.number for c in certs)[:400])
+                     f"{job.school_name} {job.year} 年{(' ' + job.class_name) if job.class_name else ''}：打印 {len(certs)} 份证书 "
+                     + "、".join(c.number for c in certs)[:400])
         db.session.commit()
         job.status, job.seconds = JOB_DONE, round(time.monotonic() - started, 2)
     except RuleViolation as exc:

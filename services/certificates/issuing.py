@@ -19,10 +19,11 @@ from models.org import OrgUnit
 from models.people import PRINCIPAL, Role, User
 from models.student import Student
 from services import audit, clock, scope
-from services.certificates.kinds import FINAL_GRADE, KIND_FOR_OUTCOME
+from services.certificates.kinds import FINAL_GRADE, KIND_FOR_OUTCOME, KIND_LABELS
 from services.certificates.numbering import allocate, issuing_unit, numbering_year
 from services.change_common import is_own_staff as is_school_staff
 from services.errors import NotInScope, RuleViolation
+from services.labels import zh
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -160,5 +161,5 @@ def issue(record: GraduationRecord, actor: User) -> Certificate:
         raise RuleViolation(str(_l("%(name)s already holds %(number)s; revoke it or reissue it instead.",
                                    name=record.student.name, number=existing.number)))
     (cert,) = allocate([certificate_spec(record, record.student, record.school, kind, actor, principal)])
-    audit.record(actor, "certificate.issue", "certificate", cert.id, f"{kind} {cert.number} student={record.student_id}")
+    audit.record(actor, "certificate.issue", "certificate", cert.id, f"{zh(KIND_LABELS[kind])} {cert.number}（学生 #{record.student_id}）")
     return cert

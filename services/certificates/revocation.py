@@ -20,6 +20,7 @@ from services.certificates.issuing import certificate_spec, may_issue, may_revok
 from services.certificates.kinds import ISSUED_KINDS
 from services.certificates.numbering import allocate
 from services.errors import NotInScope, RuleViolation
+from services.labels import zh
 
 # Revocations written by the system (a person's revocation stores the reason they typed). The
 # stored text stays a code, in English; `revoke_reason_label` says it in the user's language.
@@ -100,7 +101,8 @@ def reissue(cert: Certificate, actor: User, reason: str, note: str | None = None
                                         replaces_id=cert.id)])
     mark_revoked(cert, actor, REISSUED)
     audit.record(actor, "certificate.reissue", "certificate", new.id,
-                 f"{new.number} replaces {cert.number} ({reason}{': ' + note.strip() if note and note.strip() else ''})")
+                 f"{new.number} 补发，替代 {cert.number}（{zh(REISSUE_REASONS[reason])}"
+                 f"{'：' + note.strip() if note and note.strip() else ''}）")
     db.session.flush()
     return new
 

@@ -21,6 +21,7 @@ from models.graduation import Certificate
 from services import audit
 from services.certificates.kinds import KIND_LABELS, STATUS_LABELS, TITLES
 from services.documents import VERIFY_ALPHABET
+from services.labels import zh
 
 CODE_LENGTH = 16
 _CODE_RE = re.compile(rf"^[{VERIFY_ALPHABET}]{{{CODE_LENGTH}}}$")
@@ -56,9 +57,10 @@ def lookup(raw_code: str | None) -> Certificate | None:
     code = normalize_code(raw_code)
     cert = db.session.scalar(select(Certificate).where(Certificate.verify_code == code)) if code else None
     if cert is not None:
-        audit.record(None, "certificate.verify", "certificate", cert.id, f"{cert.number} {cert.status}")
+        audit.record(None,  "certificate.verify", "certificate", cert.id,
+                     f"{cert.number}（{zh(STATUS_LABELS.get(cert.status, cert.status))}）")
     else:
-        audit.record(None, "certificate.verify", "certificate", None, f"not found: {(raw_code or '')[:40]!r}")
+        audit.record(None, "certificate.verify", "certificate", None, f"未找到：{(raw_code or '')[:40]}")
     db.session.commit()
     return cert
 

@@ -93,7 +93,7 @@ def import_rows(
             errors = _process(built, school, actor, reason=reason, progress=progress)
             if errors:
                 raise ImportRejected(errors)
-            audit.record(actor, "import", "student", None, f"{name}: {len(built)} → {school.code}")
+            audit.record(actor, "import", "student", None, f"{name}：导入 {len(built)} 人 → {school.name}")
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -71,7 +71,7 @@ def start_campaign(actor: User, title: str, due_on: date) -> CheckCampaign:
                              started_by_id=actor.id, started_at=clock.now())
     db.session.add(campaign)
     db.session.flush()
-    audit.record(actor, "check.start", "check_campaign", campaign.id, f"{title[:80]} due {due_on}")
+    audit.record(actor, "check.start", "check_campaign", campaign.id, f"{title[:80]}（截止 {due_on}）")
     return campaign
 
 
@@ -131,7 +131,7 @@ def complete(campaign: CheckCampaign, actor: User, note: str | None) -> CheckCom
     except IntegrityError:  # a second click at the same moment: the unique constraint decides
         db.session.rollback()
         raise RuleViolation(str(_l("Your school has already recorded this check."))) from None
-    audit.record(actor, "check.complete", "check_campaign", campaign.id, f"school={actor.unit.code} problems={left}")
+    audit.record(actor, "check.complete", "check_campaign", campaign.id, f"{actor.unit.name}：剩余问题 {left} 条")
     return done
 
 

@@ -50,7 +50,7 @@ def _numbered(kind: RosterKind, actor: User, unit: OrgUnit, year: int) -> Printe
     """Numbered with a verification code and audited, like every printed document (第二十八条)."""
     # A graduation roster carries its graduating year, not the year it happens to be printed in.
     doc = numbered_document(f"roster_{kind.code}", kind.prefix, unit.path, actor.id, year=year if kind.code == GRADUATES else None)
-    audit.record(actor, "print", "printed_document", doc.id, f"roster_{kind.code} {doc.number} {unit.code} {year}")
+    audit.record(actor, "print", "printed_document", doc.id, f"{kind.title} {doc.number}（{unit.name}，{year} 年）")
     return doc
 
 
@@ -118,7 +118,7 @@ def filename(kind_code: str, unit: OrgUnit, year: int, ext: str) -> str:
 def xlsx(kind_code: str, unit: OrgUnit, actor: User, year: int) -> Iterator[bytes]:
     """The register as an XLSX, streamed and audited; the caller has passed the export gate."""
     kind = KINDS[kind_code]
-    audit.record(actor, "export", f"roster_{kind.code}", unit.id, f"xlsx {unit.code} {year}")
+    audit.record(actor, "export", f"roster_{kind.code}", unit.id, f"{kind.title} Excel（{unit.name}，{year} 年）")
     db.session.commit()
     return register_workbook(kind, unit, year)
 

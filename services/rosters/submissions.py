@@ -92,7 +92,7 @@ def submit(actor: User, kind_code: str, year: int) -> tuple[RosterSubmission, by
         raise RuleViolation(str(_l("This register was submitted at the same moment by someone else. "
                                    "Reload the page to see it."))) from None
     audit.record(actor, "submit", "roster_submission", row.id,
-                 f"{kind_code} {school.code} {year} {'on time' if row.on_time else 'late'}")
+                 f"{KINDS[kind_code].title}（{school.name}，{year} 年）{'按时报送' if row.on_time else '逾期报送'}")
     return row, pdf_bytes, xlsx_bytes
 
 

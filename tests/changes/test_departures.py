@@ -383,4 +383,4 @@ def test_death_reported_during_a_transfer_ends_the_transfer(ctx, monkeypatch):
     notes = db.session.scalars(select(Notification.message).where(Notification.request_id == moving.id)).all()
     assert notes and str(req.id) in notes[-1]
     assert db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "request.closed",
-                                                           AuditLog.object_id == str(moving.id))).startswith(f"by request #{req.id}")
+                                                           AuditLog.object_id == str(moving.id))).startswith(f"因变动申请 #{req.id} 终止")

@@ -64,7 +64,8 @@ def test_authority_opens_a_vacation_transfer_for_its_school_with_a_reason(as_use
     with app.app_context():
         req = db.session.scalar(select(ChangeRequest))
         assert req.to_school.code == SHENHE1 and req.window_override.startswith("家长八月")
-        assert req.requested_by.email == "shenhe@xueji.demo" and {a.material for a in req.attachments} == {"contact_form", "student_info", "hukou"}
+        assert req.requested_by.email == "shenhe@xueji.demo"
+        assert {a.material for a in req.attachments} == {"contact_form", "student_info", "hukou"}
         assert req.steps[0].unit.code == SHENHE1  # the receiving school still decides its own step
 
 

@@ -209,7 +209,7 @@ def test_an_account_holds_no_two_duty_roles_nor_one_with_a_business_role(app, as
 def test_audit_administrator_reads_the_whole_audit_log(as_user):
     as_user("school-xigang1")  # a login row in 大连
     html = as_user("audit-admin").get("/admin/audit/?page_size=100").get_data(as_text=True)
-    assert "周静（学籍管理员）" in html  # the audit screen names people by name and unit (issue 14)
+    assert "周静（大连市西岗区实验学校）" in html  # the audit screen names people by name and unit (issue 14)
 
 
 @pytest.mark.parametrize("who", ("heping", "province", "admin", "security-admin", "audit-admin"))

@@ -316,7 +316,7 @@ def test_reissue_links_to_original(ctx):
     assert old.status == REVOKED and old.revoke_reason == revocation.REISSUED and new.status == VALID
     assert new.kind == old.kind and new.student_id == old.student_id and new.graduation_record_id == old.graduation_record_id
     assert new.number != old.number and new.serial == old.serial + 1 and new.verify_code != old.verify_code
-    assert "damaged: 水浸" in db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "certificate.reissue"))
+    assert "损毁：水浸" in db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "certificate.reissue"))
     with pytest.raises(RuleViolation, match=r"有效|valid"):
         revocation.reissue(old, user("school-heping2"), "lost")
 

@@ -435,7 +435,7 @@ def test_export_xlsx_is_scoped_streamed_and_audited(as_user, app, monkeypatch):
             select(AuditLog).where(AuditLog.action == "export", AuditLog.object_type == "student").order_by(AuditLog.id)
         ).all()
         assert len(audits) == 2 and all(a.user_email == "school-heping1@xueji.demo" for a in audits)
-        assert audits[1].detail.startswith("xlsx") and one.id_number in audits[1].detail
+        assert audits[1].detail.startswith("XLSX：搜索“") and one.id_number in audits[1].detail
 
 
 def test_export_gate_refuses_in_one_place(as_user, app, monkeypatch):
