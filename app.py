@@ -10,6 +10,7 @@ import changes  # noqa: F401  (declares every change type)
 import models
 from config import Config
 from extensions import babel, csrf, db, migrate, security
+from models.clock import system_now
 from services import headers, labels, redirects, sessions
 from services.redirects import safe_redirect_target
 
@@ -40,6 +41,11 @@ def create_app(config: object | None = None) -> Flask:
     # constructor does, and extensions.py builds it bare): set before init_app instantiates it.
     security._password_util_cls = PasswordPolicy
     security._totp_cls = totp_class(app.config.get("TOTP_ENCRYPT_COST"))  # same: constructor only
+    # Flask-Security stamps its times (last/current login, …) in naive UTC by default; every other
+    # time here is naive China Standard Time (models/clock.py), so the users list showed UTC. The
+    # wall clock, not the rules' clock that tests move: a login happens now (the 90-day dormancy rule
+    # compares it with the wall clock too, services/dormant_accounts.py).
+    app.config.setdefault("SECURITY_DATETIME_FACTORY", system_now)
     security.init_app(app, datastore, login_form=GuardedLoginForm)
     sessions.init_app(app)  # server-side sessions: logout, expiry, one per account (issue 13)
     headers.init_app(app)  # CSP and the other security headers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -54,12 +54,6 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'xueji.db'}"
 
 
-def _china_now() -> datetime:
-    from models.clock import now  # the models' clock (tests move it with services/clock.py)
-
-    return now()
-
-
 class Config:
     SQLALCHEMY_DATABASE_URI = ""
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -72,9 +66,6 @@ class Config:
 
     SECURITY_PASSWORD_HASH = "argon2"
     SECURITY_TRACKABLE = True
-    # Flask-Security stamps its times (last/current login, …) in naive UTC by default; every other
-    # time here is naive China Standard Time (models/clock.py), so the users list showed UTC.
-    SECURITY_DATETIME_FACTORY = staticmethod(_china_now)
     SECURITY_RETURN_GENERIC_RESPONSES = True  # the login page must not tell which accounts exist
     SECURITY_MSG_GENERIC_AUTHN_FAILED = ("登录失败：邮箱或密码不正确。", "error")
     SECURITY_REGISTERABLE = False

@@ -13,6 +13,7 @@ from extensions import db
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
+from services import labels
 from tests.helpers import CITYDIRECT, HEPING1, SHENHE1, XIGANG1, pupil_of, school, student_form
 
 # (who, a pupil they must not reach): registrar → other school; county → other county;
@@ -251,7 +252,7 @@ def test_audit_screen_shows_only_the_officials_subtree(as_user, app):
     as_user("school-heping1")
     html = as_user("heping").get("/admin/audit/?page_size=100").get_data(as_text=True)
     with app.app_context():  # the screen names users by name and unit (issue 13, point 16)
-        names = {u.email: f"{u.name}（{u.unit.name}）" for u in db.session.scalars(
+        names = {u.email: labels.person(u) for u in db.session.scalars(
             select(User).where(User.email.in_(("school-heping1@xueji.demo", "school-shenhe1@xueji.demo"))))}
     assert names["school-heping1@xueji.demo"] in html
     assert names["school-shenhe1@xueji.demo"] not in html
