@@ -9,7 +9,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 
-from admin import certificates, graduation, statistics
+from admin import certificates, graduation, saved_filters, statistics
 from admin.access_review import AccessReviewView
 from admin.archive import ArchiveView
 from admin.audit import AuditView
@@ -63,6 +63,7 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=csp_nonce,  # the nonce of the Content-Security-Policy (services/headers.py)
     )
     admin.add_view(StudentView(name=_l("Students"), endpoint="student"))
+    saved_filters.register(admin, app)  # the student list's saved filters (issue 14, point 4)
     admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports"))
     # 学籍变动: the requests of every kind, and the lists of 第十九条 / 第二十三条 beside them.
     status_changes = _l("Status changes")
