@@ -3,7 +3,7 @@ or 学籍号, by a guardian's phone — in every status; the caller adds the row
 
 What a registrar types is read as one of a few kinds (`classify`):
 
-* an 18-character ID number or a full 学籍号 (G + ID number, J + 19 digits): that record only;
+* an 18-character ID number or a full 学籍号 (G + ID number, J + 18 digits): that record only;
 * 4 to 6 digits (the last may be X): the end of an ID number or 学籍号;
 * 7 to 11 digits: a guardian's phone (exact);
 * anything else: part of the name (王小明 is found by 小明, by 王 or by 小).
@@ -40,7 +40,7 @@ _SPACES = re.compile(r"\s+")
 _TAIL = re.compile(r"\d{3,5}[\dX]")  # 4–6 characters, only the last may be the check character X
 _DIGITS = re.compile(r"\d{7,11}")
 _FULL_ID = re.compile(r"\d{17}[\dX]|\d{15}")
-_FULL_XJH = re.compile(r"G(\d{17}[\dX]|\d{15})|J\d{19}")
+_FULL_XJH = re.compile(r"G(\d{17}[\dX]|\d{15})|J\d{18}")  # services/ids.py: G + ID, J + 18 digits
 
 
 @dataclass(frozen=True)
