@@ -8,12 +8,13 @@ What a registrar types is read as one of a few kinds (`classify`):
 * 7 to 11 digits: a guardian's phone (exact);
 * anything else: part of the name (王小明 is found by 小明, by 王 or by 小).
 
-Spaces go, full-width digits and letters become ASCII (NFKC), letters become upper case.
+Spaces go (but one between two Latin letters), full-width digits and letters become ASCII (NFKC);
+names are compared in lower case, ID numbers and 学籍号 in upper case.
 
 How each kind stays fast at 3M pupils (bench/README.md, "Search"), on PostgreSQL
 (migration u4_saved_filters creates the indexes; SQLite has none of them and scans its rows):
 
-* name, 3 characters or more: `name LIKE '%…%'` over the trigram index ix_student_name_trgm;
+* name, 3 characters or more: `lower(name) LIKE '%…%'` over the trigram index ix_student_name_trgm;
 * name, 1 or 2 characters: pg_trgm finds no trigram in "%小明%" (a trigram needs three characters
   or a word boundary), so a LIKE would read every row. Those go to the GIN index
   ix_student_name_grams on xueji_name_grams(name), the name's characters and character pairs;
@@ -37,6 +38,7 @@ from models.student import Guardian, Student
 MAX_TERM = 50
 NAME, TAIL, PHONE, EXACT = "name", "tail", "phone", "exact"
 _SPACES = re.compile(r"\s+")
+_INNER_SPACE = re.compile(r"(?<![A-Za-z]) | (?![A-Za-z])")
 _TAIL = re.compile(r"\d{3,5}[\dX]")  # 4–6 characters, only the last may be the check character X
 _DIGITS = re.compile(r"\d{7,11}")
 _FULL_ID = re.compile(r"\d{17}[\dX]|\d{15}")
@@ -50,22 +52,24 @@ class Term:
 
 
 def normalise(raw: str | None) -> str:
-    """Spaces out (including the full-width one), full-width characters to ASCII, upper case."""
-    text = unicodedata.normalize("NFKC", raw or "")
-    return _SPACES.sub("", text).upper()[:MAX_TERM]
+    """Full-width characters to ASCII (NFKC, the full-width space too); spaces out, except one
+    between two Latin letters (a name like "Anna Lee" keeps it; "王 小明" and "139 1234" lose theirs)."""
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", raw or "")).strip()
+    return _INNER_SPACE.sub("", text)[:MAX_TERM]
 
 
 def classify(raw: str | None) -> Term | None:
-    text = normalise(raw)
-    if not text:
+    typed = normalise(raw)
+    if not typed:
         return None
+    text = typed.upper()  # x → X in ID numbers, g → G in 学籍号
     if _FULL_ID.fullmatch(text) or _FULL_XJH.fullmatch(text):
         return Term(EXACT, text)
     if _TAIL.fullmatch(text):
         return Term(TAIL, text)
     if _DIGITS.fullmatch(text):
         return Term(PHONE, text)
-    return Term(NAME, text)
+    return Term(NAME, typed)
 
 
 def _escape_like(text: str) -> str:
@@ -73,10 +77,11 @@ def _escape_like(text: str) -> str:
 
 
 def _name_condition(text: str, dialect: str) -> ColumnElement[bool]:
-    contains = Student.name.like(f"%{_escape_like(text)}%", escape="\\")
-    if dialect != "postgresql" or len(text) >= 3:
-        return contains  # PostgreSQL: ix_student_name_trgm answers it
-    # One or two characters: the character-pair index finds the rows, the LIKE is exact anyway.
+    # lower() on both sides: a Latin name is found whatever its case (SQLite's LIKE already is).
+    contains = func.lower(Student.name).like(f"%{_escape_like(text.lower())}%", escape="\\")
+    if dialect != "postgresql" or len(text) >= 3 or text.lower() != text.upper():
+        return contains  # PostgreSQL: ix_student_name_trgm (on lower(name)) answers it
+    # One or two Chinese characters: the character-pair index finds the rows, the LIKE is exact.
     grams = func.xueji_name_grams(Student.name).op("@>")(cast(array([text]), ARRAY(Text)))
     return grams & contains
 

@@ -116,6 +116,13 @@ def test_the_search_box_says_what_it_searches(as_user):
     assert "姓名、身份证件号或学籍号后4至6位、监护人电话" in page
 
 
+def test_a_latin_name_keeps_its_space_and_any_case(app, as_user):
+    _pupil(app, HEPING1, "Anna Lee")
+    client = as_user("heping")
+    for term in ("anna lee", "ANNA  LEE", "na Le", "Lee"):
+        assert "Anna Lee" in _search(client, term), term
+
+
 def test_wildcards_typed_in_a_name_are_plain_characters(as_user, xiaoming):
     client = as_user("heping")
     assert "王小明" not in _search(client, "%")
@@ -130,6 +137,9 @@ def test_wildcards_typed_in_a_name_are_plain_characters(as_user, xiaoming):
     ("13912345678", pupil_search.PHONE, "13912345678"),
     ("21010220150101123x", pupil_search.EXACT, "21010220150101123X"),
     ("g21010220150101123X", pupil_search.EXACT, "G21010220150101123X"),
+    (" 王 小明 ", pupil_search.NAME, "王小明"),
+    ("Anna  Lee", pupil_search.NAME, "Anna Lee"),
+    ("139 1234 5678", pupil_search.PHONE, "13912345678"),
     ("   ", None, None),
 ])
 def test_what_the_box_reads(raw, kind, text):
