@@ -15,9 +15,12 @@ How each kind stays fast at 3M pupils (bench/README.md, "Search"), on PostgreSQL
 (migration u4_saved_filters creates the indexes; SQLite has none of them and scans its rows):
 
 * name, 3 characters or more: `lower(name) LIKE '%…%'` over the trigram index ix_student_name_trgm;
-* name, 1 or 2 characters: pg_trgm finds no trigram in "%小明%" (a trigram needs three characters
-  or a word boundary), so a LIKE would read every row. Those go to the GIN index
-  ix_student_name_grams on xueji_name_grams(name), the name's characters and character pairs;
+* name, 2 characters: pg_trgm finds no trigram in "%小明%" (a trigram needs three characters or a
+  word boundary), so a LIKE would read every row. Those go to the GIN index ix_student_name_grams
+  on xueji_name_grams(name), the name's characters and character pairs;
+* name, 1 character: in a few % of all names, so no index is worth it (the GIN posting list of one
+  common character is ~85,000 rows at 3M; tried: 6 s for a county, bench/README.md). The list walks
+  its scope's index newest first and stops at 20 matches; a county's COUNT reads its pupils;
 * tails: `reverse(id_number) LIKE '4321%'`, a prefix of ix_student_id_number_rev
   (and ix_student_xjh_rev);
 * phone: ix_guardian_phone, then the pupil by its primary key.
@@ -79,9 +82,11 @@ def _escape_like(text: str) -> str:
 def _name_condition(text: str, dialect: str) -> ColumnElement[bool]:
     # lower() on both sides: a Latin name is found whatever its case (SQLite's LIKE already is).
     contains = func.lower(Student.name).like(f"%{_escape_like(text.lower())}%", escape="\\")
-    if dialect != "postgresql" or len(text) >= 3 or text.lower() != text.upper():
-        return contains  # PostgreSQL: ix_student_name_trgm (on lower(name)) answers it
-    # One or two Chinese characters: the character-pair index finds the rows, the LIKE is exact.
+    if dialect != "postgresql" or len(text) != 2 or text.lower() != text.upper():
+        # 3+ characters: ix_student_name_trgm (on lower(name)). One character: no index helps, it is
+        # in a few % of all names: the list walks its scope's index newest first and stops at 20.
+        return contains
+    # Two Chinese characters: the character-pair index finds the rows, the LIKE is exact.
     grams = func.xueji_name_grams(Student.name).op("@>")(cast(array([text]), ARRAY(Text)))
     return grams & contains
 
