@@ -110,7 +110,7 @@ def _explain_ms(raw: psycopg.Connection, stmts: list[tuple[str, object]]) -> tup
     return total, plans
 
 
-def measure(url: str, runs: int, old_runs: int) -> dict:
+def measure(url: str, runs: int, old_runs: int, levels: tuple[str, ...] = LEVELS, kinds: tuple[str, ...] = ()) -> dict:
     from flask_admin.contrib.sqla import ModelView
 
     from app import create_app
@@ -134,9 +134,9 @@ def measure(url: str, runs: int, old_runs: int) -> dict:
     with psycopg.connect(libpq_dsn(url), autocommit=True) as raw:
         total = raw.execute("SELECT count(*) FROM student").fetchone()[0]
         guardians = raw.execute("SELECT count(*) FROM guardian").fetchone()[0]
-        terms = pick_terms(raw)
+        terms = {k: v for k, v in pick_terms(raw).items() if not kinds or k in kinds}
         log(f"[search] {total:,} pupils, {guardians:,} guardians; terms: {terms}")
-        for level in LEVELS:
+        for level in levels:
             email = f"bench-{level}@{BENCH_DOMAIN}"
             client = login(app, email)
             for kind, term in terms.items():
@@ -198,13 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old-runs", type=int, default=5, help="runs of the old search (seconds each at 3M)")
     ap.add_argument("--prepare", action="store_true", help="load guardians when absent, upgrade to head")
     ap.add_argument("--pupils", type=int, default=3_000_000, help="with --prepare: pupils in the database")
+    ap.add_argument("--levels", default=",".join(LEVELS), help="comma-separated: school,county,city,province")
+    ap.add_argument("--kinds", default="", help="comma-separated kinds of search (default: all)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     if "bench" not in args.url.rstrip("/").rsplit("/", 1)[-1]:
         raise SystemExit("the database name must contain 'bench'")
     if args.prepare:
         log(f"[search] prepared: {prepare(args.url, args.pupils)}")
-    res = measure(args.url, args.runs, args.old_runs)
+    res = measure(args.url, args.runs, args.old_runs, tuple(args.levels.split(",")),
+                  tuple(k for k in args.kinds.split(",") if k))
     log("\n" + table(res))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,9 @@ class Student(db.Model):
         Index("ix_student_county_id", func.substr(text("scope_path"), 1, 16), "id"),
         Index("ix_student_name", "name"),
         Index("ix_student_soft_dup", "name", "gender", "birth_date"),
+        # A search's COUNT over a county reads the names from here, not from the heap (one-character
+        # name search at 3M: 0.8 s → 0.05 s, bench/README.md "Search").
+        Index("ix_student_scope_name", "scope_path", "name"),
         # Search (services/pupil_search.py). PostgreSQL only (migration u4_saved_filters): on SQLite
         # they are expression indexes that autogenerate cannot reflect, so it skips them.
         Index("ix_student_name_trgm", func.lower(text("name")).label("name_lower"),
