@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prepare", action="store_true", help="load guardians when absent, upgrade to head")
     ap.add_argument("--pupils", type=int, default=3_000_000, help="with --prepare: pupils in the database")
     ap.add_argument("--levels", default=",".join(LEVELS), help="comma-separated: school,county,city,province")
-    ap.add_argument("--kinds", default="", help="comma-separated kinds of search (default: all)")
+    ap.add_argument("--kinds", default="", help="kinds of search separated by ; (default: all)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     if "bench" not in args.url.rstrip("/").rsplit("/", 1)[-1]:
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare:
         log(f"[search] prepared: {prepare(args.url, args.pupils)}")
     res = measure(args.url, args.runs, args.old_runs, tuple(args.levels.split(",")),
-                  tuple(k for k in args.kinds.split(",") if k))
+                  tuple(k.strip() for k in args.kinds.split(";") if k.strip()))
     log("\n" + table(res))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
