@@ -15,8 +15,9 @@ from extensions import db
 from services import saved_filters
 from services.errors import NotInScope, RuleViolation
 
-# The lists that offer saved filters (their list template includes admin/_saved_filters.html).
-LISTS = frozenset({"student.index_view"})
+# The lists that offer saved filters: those shown with admin/student_list.html, which includes
+# admin/_saved_filters.html (the pupils, and 档案逾期 which is a StudentView too).
+LISTS = frozenset({"student.index_view", "archive_overdue.index_view"})
 
 
 def _list_url(endpoint: str, query: str = "") -> str:
@@ -83,4 +84,6 @@ def _saved_filters_for(endpoint: str | None) -> list[t.Any]:
 
 def register(admin: Admin, app: Flask | None = None) -> None:
     admin.add_view(SavedFilterView(name="已保存的筛选", endpoint="saved_filters"))
-    (app or current_app).jinja_env.globals["saved_filters_for"] = _saved_filters_for
+    env = (app or current_app).jinja_env
+    env.globals["saved_filters_for"] = _saved_filters_for
+    env.globals["saved_filter_lists"] = LISTS

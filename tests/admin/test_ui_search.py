@@ -230,3 +230,13 @@ def test_the_form_on_the_list_carries_its_token(as_user):
     panel = page.split('id="saved-filters"')[1].split("</div>\n</div>")[0]
     assert csrf_from(panel)
     assert 'name="query" value="search=%E5%B0%8F"' in panel
+
+
+def test_the_overdue_archives_list_saves_its_own_filters(app, as_user):
+    client = as_user("heping")
+    assert client.get("/admin/archive_overdue/").status_code == 200
+    resp = client.post_form("/admin/saved_filters/save", {"endpoint": "archive_overdue.index_view", "name": "逾期",
+                                                           "query": "search=1234"}, token_from="/admin/archive_overdue/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/admin/archive_overdue/")
+    assert "逾期" in client.get("/admin/archive_overdue/").get_data(as_text=True).split('id="saved-filters"')[1]
+    assert "逾期" not in client.get(LIST).get_data(as_text=True).split('id="saved-filters"')[1].split("</form>")[0]
