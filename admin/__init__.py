@@ -8,7 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 
-from admin import certificates, graduation, menu, statistics
+from admin import certificates, graduation, menu, saved_filters, statistics
 from admin.access_review import AccessReviewView
 from admin.archive import ArchiveView
 from admin.audit import AuditView
@@ -66,6 +66,7 @@ def init_admin(app: Flask) -> Admin:
     for category in menu.ORDER:  # the groups in this order, whichever module adds to them first
         admin.add_category(category)
     admin.add_view(StudentView(name=_l("Students"), endpoint="student", category=menu.PUPILS))
+    saved_filters.register(admin, app)  # the student list's saved filters (issue 14, point 4)
     admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports", category=menu.PUPILS))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems", category=menu.PUPILS))
     admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=menu.PUPILS))

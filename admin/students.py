@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -26,7 +26,7 @@ from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import archive, audit, codes, export_gate, exports, labels, scope
+from services import archive, audit, codes, export_gate, exports, labels, pupil_search, scope
 from services.change_codes import CLASS_CHANGE
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
@@ -308,20 +308,17 @@ class StudentView(ScopedModelView):
         body = exports.students_xlsx_stream(query, columns, sheet_title=str(_l("Students")))
         return Response(body, mimetype=exports.XLSX_MIMETYPE, headers={"Content-Disposition": exports.content_disposition(filename)})
 
-    # Search by exact 学籍号 / ID and by name (exact or prefix): all index-backed.
+    # --- search (issue 14, point 4): the rule and its indexes are in services/pupil_search.py ----
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        term = search.strip()
-        if term:
-            cond = or_(
-                Student.xjh == term.upper(),
-                Student.id_number == term.upper(),
-                Student.name == term,
-                Student.name.like(term.replace("%", "").replace("_", "") + "%"),
-            )
+        cond = pupil_search.condition(search, db.engine.dialect.name)
+        if cond is not None:
             query = query.filter(cond)
             if count_query is not None:
                 count_query = count_query.filter(cond)
         return query, count_query, joins, count_joins
+
+    def search_placeholder(self) -> str:
+        return str(_l("Name, last 4–6 digits of the ID number or 学籍号, guardian's phone"))
 
     def scaffold_form(self) -> t.Any:
         form_class = super().scaffold_form()

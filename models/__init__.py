@@ -15,6 +15,7 @@ from models.people import Role, User
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
 from models.rosters import RosterSubmission, SchoolRegistrar
+from models.saved_filter import SavedFilter  # noqa: F401  (registers the table)
 from models.sessions import LoginSession
 from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student

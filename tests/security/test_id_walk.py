@@ -56,6 +56,7 @@ PATH_IDS = {
     "archive_overdue": {"student_id": "student"},  # the same route, on the list that shares StudentView
     "access_review": {"review_id": "access_review", "item_id": "access_review_item"},
     "export_requests": {"request_id": "export_request"},
+    "saved_filters": {"filter_id": "saved_filter"},  # a user's own saved list filter (issue 14, point 4)
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -181,6 +182,10 @@ def build_foreign_rows() -> dict[str, t.Any]:
                                            file_sha256=sha, file_name="x.xlsx", mimetype="application/octet-stream",
                                            expires_at=datetime(2099, 1, 1))
     db.session.add(rows["export_request"])
+    from models.saved_filter import SavedFilter  # 沈河一校's registrar's own: nobody else opens or deletes it
+
+    rows["saved_filter"] = SavedFilter(user_id=staff.id, endpoint="student.index_view", name="x", query_string="search=1")
+    db.session.add(rows["saved_filter"])
     db.session.flush()
     job = batch.PrintJob(id="walk" + "0" * 28, user_id=staff.id, school_id=unit.id, school_name=unit.name, year=2026, total=1)
     batch._save(job)
