@@ -333,6 +333,13 @@ def test_the_word_check_finds_english_and_codes_but_not_legitimate_latin() -> No
     assert offending("English 邮箱 school-heping1@xueji.demo 附件 transfer_out.png 密钥 " + DEMO_TOTP_KEY, "/change") == []
     assert offending("操作人 heping@xueji.demo", "/admin/requests/3/") == ["e-mail “heping@xueji.demo”"]
     assert offending("学生列表 新建 编辑 删除 是 否") == []
+    report = summary(["a@xueji.demo | /admin/requests/3/ | “List”, code “pending”",
+                      "b@xueji.demo | /admin/requests/4/ | “List”", "a@xueji.demo | /admin/x/ | 500 (linked from start)"])
+    assert report.split("\n") == [
+        "500 (linked from start) | /admin/x/? | a (e.g. /admin/x/)",
+        "code “pending” | /admin/requests/N/? | a (e.g. /admin/requests/3/)",
+        "“List” | /admin/requests/N/? | a, b (e.g. /admin/requests/3/)",
+    ]
     html = ('<html><head><title>Home</title><script>var x = "Delete";</script></head><body>'
             '<p>学生</p><input type="submit" value="Save"><input placeholder="Search"></body></html>')
     assert visible_text(html).split("\n") == ["学生", "Save", "Search"]
