@@ -86,19 +86,26 @@ CODES = sorted(_internal_codes(), key=len, reverse=True)
 CODE_RE = re.compile(r"(?<![\w./@:-])(" + "|".join(re.escape(c) for c in CODES) + r")(?![\w/@-]|\.\w)")
 
 
+# Any other Latin word of three letters or more (“backup”, “request”) is English too, but for the
+# names of file formats and a few terms Chinese screens write in Latin letters.
+LATIN_RE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{3,}(?![A-Za-z0-9_])")
+LATIN_ALLOWED = {"PDF", "CSV", "XLSX", "XLS", "EXCEL", "TOTP", "JPG", "JPEG", "PNG", "ZIP", "URL", "IP"}
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Pages about accounts, where an e-mail address is the account's name; elsewhere people show as
 # name and unit (issue 14, point 1).
 ACCOUNT_PAGES_RE = re.compile(r"^/(change|tf-|mf-|us-|wan-|admin/(user|users|account|access_review|sessions|security)\b)")
 
 
-def offending(text: str, url: str = "/admin/") -> list[str]:
+def offending(text: str, url: str = "/admin/", latin: bool = False) -> list[str]:
     """The English words, raw codes and (outside account pages) e-mail addresses in a screen's
-    text, each once, in the order seen."""
+    text, each once, in the order seen; with `latin`, any other Latin word too (for the text a
+    browser shows: the HTML's text also holds templates and data that a browser never shows)."""
     cleaned = LEGITIMATE_RE.sub(" ", text)
     hits = [] if ACCOUNT_PAGES_RE.search(url) else [f"e-mail “{m.group(0)}”" for m in EMAIL_RE.finditer(text)]
     hits += [f"“{m.group(1)}”" for m in ENGLISH_RE.finditer(cleaned)]
     hits += [f"code “{m.group(1)}”" for m in CODE_RE.finditer(cleaned)]
+    if latin:
+        hits += [f"Latin “{m.group(0)}”" for m in LATIN_RE.finditer(cleaned) if m.group(0).upper() not in LATIN_ALLOWED]
     return list(dict.fromkeys(hits))
 
 
@@ -289,7 +296,7 @@ def browser_crawl(page, email: str, limit: int, shots: dict[str, Path]) -> tuple
             continue
         if status != 200 or "text/html" not in (resp.headers.get("content-type") or ""):
             continue
-        words = offending(page.inner_text("body"), url)
+        words = offending(page.inner_text("body"), url, latin=True)
         if words:
             findings.append(f"{email} | {url} | {', '.join(words)}")
         role = email.split("@")[0]
@@ -333,6 +340,8 @@ def test_the_word_check_finds_english_and_codes_but_not_legitimate_latin() -> No
     assert offending("English 邮箱 school-heping1@xueji.demo 附件 transfer_out.png 密钥 " + DEMO_TOTP_KEY, "/change") == []
     assert offending("操作人 heping@xueji.demo", "/admin/requests/3/") == ["e-mail “heping@xueji.demo”"]
     assert offending("学生列表 新建 编辑 删除 是 否") == []
+    assert offending("详情 backup #7 request #186，导出 PDF", latin=True) == ["Latin “backup”", "Latin “request”"]
+    assert offending("详情 backup #7 request #186，导出 PDF") == []
     report = summary(["a@xueji.demo | /admin/requests/3/ | “List”, code “pending”",
                       "b@xueji.demo | /admin/requests/4/ | “List”", "a@xueji.demo | /admin/x/ | 500 (linked from start)"])
     assert report.split("\n") == [
