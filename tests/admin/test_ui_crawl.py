@@ -1,5 +1,6 @@
 """Findings of the words crawl (tests/e2e/test_crawl_words.py) on pages no other part of issue 14
-touches: the school's page names its level, and the school form's empty choices are not "__None"."""
+touches: the school's page names its level, the school form's empty choices are not "__None", and
+the dashboard's charts are not called "Pygal" (their tooltip)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,10 @@ def test_school_form_offers_an_empty_choice_in_words(app: Flask, as_user) -> Non
         html = client.get(url).get_data(as_text=True)
         assert ">__None<" not in html, url
         assert 'value="__None">（无）</option>' in html, url
+
+
+def test_dashboard_charts_are_not_called_pygal(as_user) -> None:
+    html = as_user("heping").get("/admin/").get_data(as_text=True)
+    assert 'id="dash-grade-chart"' in html and "<svg" in html
+    assert "Pygal" not in html
+    assert "<title>统计图</title>" in html

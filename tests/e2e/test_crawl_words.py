@@ -43,7 +43,7 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 # Words of an English interface (Flask-Admin's, Flask-Security's, WTForms' own) matched as whole,
 # case-sensitive words; a Chinese screen has none of them.
 ENGLISH_WORDS = (
-    "List", "Create", "Edit", "Delete", "Save", "Filter", "Filters", "Search", "True", "False", "None",
+    "List", "Create", "Edit", "Delete", "Save", "Filter", "Filters", "Search", "True", "False", "None", "true", "false",
     "Actions", "Action", "Export", "Import", "Home", "Log out", "Logout", "Log in", "Login", "Sign in", "Submit",
     "Cancel", "Back", "Next", "Previous", "Details", "View", "Add", "Remove", "Select", "Apply", "Reset",
     "Close", "Yes", "No", "Please", "Required", "Error", "Password", "Email", "Name", "Status", "Date",
@@ -52,7 +52,7 @@ ENGLISH_WORDS = (
     "Welcome", "Dashboard", "Admin", "User", "Users", "Role", "Roles", "Audit", "Not found", "Forbidden",
     "equals", "not equal", "contains", "not contains", "greater than", "smaller than", "empty", "in list",
     "not in list", "between", "not between", "This field is required", "Invalid", "Saved", "Successfully",
-    "Toggle navigation",
+    "Toggle navigation", "item", "items",
 )
 ENGLISH_RE = re.compile(r"(?<![A-Za-z])(" + "|".join(re.escape(w) for w in ENGLISH_WORDS) + r")(?![A-Za-z])")
 
@@ -114,7 +114,8 @@ class _VisibleText(HTMLParser):
     the captions of input buttons and the placeholders and tooltips."""
 
     SKIPPED = {"script", "style", "template", "head", "noscript", "desc"}  # desc: an SVG chart's link data
-    DATA_IDS = {"filter-groups-data", "active-filters-data"}  # Flask-Admin's filters as JSON for its script
+    # Flask-Admin's filters and the confirmations of its list actions, as JSON for its script.
+    DATA_IDS = {"filter-groups-data", "active-filters-data", "actions-confirmation-data", "message-data"}
     VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
     def __init__(self) -> None:
