@@ -18,6 +18,8 @@ STYLE = Style(
 )
 # pygal adds an inline <script> with its config for an optional tooltip library we do not load.
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+# Without a title pygal names the SVG "Pygal", which the browser shows as the chart's tooltip.
+_DEFAULT_TITLE = "<title>Pygal</title>"
 
 
 class Bar(t.Protocol):
@@ -43,4 +45,5 @@ def bar_chart(bars: t.Sequence[Bar], *, horizontal: bool = True, title: str | No
     chart.x_labels = [b.label for b in bars]
     chart.add("", [{"value": b.n, "label": b.label, "xlink": {"href": b.url, "target": "_self"}} for b in bars])
     svg = chart.render(is_unicode=True, disable_xml_declaration=True)
-    return Markup(_SCRIPT.sub("", svg))  # pygal builds the SVG with lxml, which escapes every text
+    svg = _SCRIPT.sub("", svg).replace(_DEFAULT_TITLE, "<title>统计图</title>", 1)
+    return Markup(svg)  # pygal builds the SVG with lxml, which escapes every text

@@ -53,7 +53,8 @@ class SchoolView(ScopedModelView):
     column_labels = ORG_LABELS
     column_searchable_list = ("name", "code")
     column_default_sort = "code"
-    column_formatters = {"school_kind": lambda v, c, m, n: codes.label("school_kind", m.school_kind)}
+    column_formatters = {"school_kind": lambda v, c, m, n: codes.label("school_kind", m.school_kind),
+                         "level": lambda v, c, m, n: codes.label("org_level", m.level)}
     column_filters = (
         FilterEqual(OrgUnit.school_kind, _l("Kind of school"), options=codes.choices("school_kind")),
         BooleanEqualFilter(OrgUnit.is_rural, _l("Rural")),
@@ -61,11 +62,13 @@ class SchoolView(ScopedModelView):
     form_columns = ("code", "name", "school_kind", "parent", "supervisor", "is_rural", "central_school", "active")
     details_template = "admin/school_details.html"
     form_overrides = {"school_kind": SelectField}
+    # blank_text: WTForms 3.3 shows an empty label's value, Flask-Admin's "__None", as the blank choice.
     form_args = {
         "school_kind": {"choices": codes.choices("school_kind"), "label": _l("Kind of school")},
-        "parent": {"query_factory": _counties, "label": _l("County (location)")},
-        "supervisor": {"query_factory": lambda: authorities_for(current_actor()), "label": _l("Supervising authority")},
-        "central_school": {"query_factory": _schools, "label": _l("Township central school")},
+        "parent": {"query_factory": _counties, "label": _l("County (location)"), "blank_text": "（无）"},
+        "supervisor": {"query_factory": lambda: authorities_for(current_actor()), "label": _l("Supervising authority"),
+                       "blank_text": "（无）"},
+        "central_school": {"query_factory": _schools, "label": _l("Township central school"), "blank_text": "（无）"},
     }
     can_view_details = True
 
