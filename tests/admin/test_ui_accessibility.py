@@ -146,3 +146,18 @@ def test_the_overdue_dates_say_overdue(template):
     for badge in re.findall(r'<span class="badge badge-danger[^"]*"[^>]*>(.*?)</span>', source, re.S):
         if "due_on" in badge:
             assert "_('Overdue')" in badge, (template, badge)
+
+
+def test_list_search_boxes_and_the_class_certificate_choices_are_labelled(app):
+    """Flask-Admin's list search box had only a placeholder; the class-certificate page's school and
+    year selects had no label."""
+    c = login(app, "heping@xueji.demo")
+    for url in ("/admin/student/", "/admin/archive_overdue/"):
+        html = c.get(url).get_data(as_text=True)
+        box = re.search(r'<input[^>]*name="search"[^>]*>', html).group(0)
+        assert 'aria-label="搜索"' in box, url
+    html = c.get("/admin/certificates/class/").get_data(as_text=True)
+    for select_id in ("school-choice", "year-choice"):
+        if f'id="{select_id}"' in html:
+            assert f'for="{select_id}"' in html, select_id
+    assert unlabelled(html) == []

@@ -187,7 +187,7 @@ def test_receiving_registrar_starts_a_transfer_with_its_materials(app: Flask, ne
         db.session.remove()
     # Named next to the form (an error), or marked required so that the browser names each one.
     said = " ".join(_errors(page))
-    for field, document in (("start-contact_form", "转学联系单"), ("start-hukou", "户口")):
+    for field, document in (("start-contact_form", "转学联系表"), ("start-hukou", "户口")):
         required = page.locator(f"input[name={field}]:invalid").count() == 1
         assert document in said or required, f"the form does not say that {document} is missing: {said!r}"
     if page.locator("#open-transfer").count() == 0 or page.locator("#pupil-found").count() == 0:
