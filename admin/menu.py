@@ -16,7 +16,7 @@ from flask_security import current_user
 
 from models.org import SCHOOL
 from models.people import ROLE_LABELS
-from services import duties, home
+from services import duties, home, labels
 
 if t.TYPE_CHECKING:
     from models.people import User
@@ -114,7 +114,7 @@ def navbar_user() -> dict[str, t.Any] | None:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
     waiting = home.waiting_count(user) if reads_pupils(user) else None
-    return {"name": user.name or user.email, "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
+    return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
             "account": [(_("Change password"), "/change"), (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],
             "languages": [("中文", "/lang/zh_Hans_CN"), ("English", "/lang/en")]}
