@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from admin.base import ScopedModelView, attempt, current_actor, flash_form_errors, flash_problems, refusals, run_command
+from admin.base import ScopedModelView, attempt, current_actor, flash_problems, refusals, run_command
 from admin.gate import gate
 from admin.masked_ids import masked_id, reveal_script
 from admin.status import open_request_page, row_id, scoped_pupil
@@ -449,12 +449,11 @@ class ChangeRequestView(ScopedModelView):
     def _lookup(self, lookup: PupilLookupForm, purpose: str) -> Student | None:
         """Find a pupil of another school by full number and name (audited); both are asked for."""
         if not lookup.validate_on_submit():
-            flash_form_errors(lookup)
-            return None
+            return None  # each error is shown beside its field (templates/admin/_pupil_lookup.html)
         pupil = pupil_identity.identify(current_actor(), lookup.term.data, lookup.name.data, purpose)
         db.session.commit()
-        if pupil is None:
-            flash(_("No pupil with this ID number (or student number) and name."), "error")
+        if pupil is None:  # the pair, not one field: said right under the two fields
+            lookup.not_found = _("No pupil with this ID number (or student number) and name.")
         return pupil
 
     @expose("/transfer/new", methods=("GET", "POST"))

@@ -15,6 +15,7 @@ class PupilLookupForm(FlaskForm):
 
     term = StringField(_l("Full ID number or student number"), validators=[DataRequired(), Length(min=15, max=20)])
     name = StringField(_l("Pupil's name"), validators=[DataRequired(), Length(max=50)])
+    not_found: str | None = None  # set by the page when no pupil has this number and name
 
 
 class IdentifiedPupilForm(FlaskForm):

@@ -161,3 +161,17 @@ def test_list_search_boxes_and_the_class_certificate_choices_are_labelled(app):
         if f'id="{select_id}"' in html:
             assert f'for="{select_id}"' in html, select_id
     assert unlabelled(html) == []
+
+
+def test_the_pupil_lookup_says_its_errors_beside_the_fields(app):
+    """The transfer and 接续 lookup (number and name together): a missing or short number is said under
+    the number, a missing name under the name, and "no such pupil" under both, not in a banner."""
+    c = login(app, "school-shenhe1@xueji.demo")
+    url = "/admin/requests/transfer/new"
+    html = c.post_form(url, {"lookup-term": "123", "lookup-name": ""}).get_data(as_text=True)
+    assert re.search(r'id="lookup-term"[^>]*is-invalid|is-invalid[^>]*id="lookup-term"', html)
+    assert 'id="lookup-term-error"' in html and 'id="lookup-name-error"' in html
+    assert 'aria-describedby="lookup-term-error"' in html
+    html = c.post_form(url, {"lookup-term": "210102201001011234", "lookup-name": "无此人"}).get_data(as_text=True)
+    assert 'id="lookup-not-found"' in html and 'role="alert"' in html
+    assert unlabelled(html) == []
