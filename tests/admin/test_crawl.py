@@ -12,6 +12,7 @@ and a request of every type in every state.
 from __future__ import annotations
 
 import re
+import typing as t
 from collections import deque
 from collections.abc import Iterator
 from html import unescape
@@ -68,38 +69,64 @@ def same_site_links(html: str, base: str) -> Iterator[str]:
         yield parts.path + ("?" + urlencode(query) if query else "")
 
 
-def crawl(app: Flask, email: str, seeds: tuple[str, ...] = ()) -> tuple[list[str], int]:
-    """(every 'URL → status (from referrer)' that answered 5xx, pages visited). `seeds` are visited
-    besides /admin/ (e.g. the realistic pupils' pages; outside the account's scope they answer 404)."""
-    client = login(app, email)
-    start = ("/admin/", *SEARCHES, *seeds)
+def queue_links(html: str, url: str, seen: set[str], per_kind: dict[str, int], limit: t.Callable[[str], int],
+                skip: re.Pattern[str] = SKIP_RE) -> Iterator[str]:
+    """The links of a page still to visit: same site, not skipped, not seen, within `limit(kind)`."""
+    for link in same_site_links(html, url):
+        if link in seen or skip.search(link):
+            continue
+        seen.add(link)
+        kind = kind_of(link)
+        if per_kind.get(kind, 0) >= limit(kind):
+            continue
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        yield link
+
+
+def html_of(answer: t.Any) -> str | None:
+    """The HTML of a page that answered 200, else None (an error, a redirect, a file)."""
+    if isinstance(answer, Exception) or answer.status_code != 200 or "text/html" not in (answer.content_type or ""):
+        return None
+    return answer.get_data(as_text=True)  # type: ignore[no-any-return]
+
+
+def walk(client: t.Any, start: t.Iterable[str], read: t.Callable[[str, str, t.Any], str | None], *,
+         max_pages: int = MAX_PAGES, limit: t.Callable[[str], int] = limit_of, skip: re.Pattern[str] = SKIP_RE) -> int:
+    """The crawl every crawling test shares (this one, the XSS and the words crawls): breadth first
+    from `start`, at most `max_pages` pages. `read(url, referrer, answer)` gets each response, or
+    the exception the page raised (under TESTING an error propagates instead of answering 500), and
+    returns the page's HTML when its links are to be followed. Returns the number of pages read."""
+    start = tuple(start)
     queue: deque[tuple[str, str]] = deque((url, "start") for url in start)
     seen: set[str] = set(start)
     per_kind: dict[str, int] = {}
-    failures: list[str] = []
     visited = 0
-    while queue and visited < MAX_PAGES:
+    while queue and visited < max_pages:
         url, referrer = queue.popleft()
         visited += 1
         try:
-            resp = client.get(url)
-        except Exception as exc:  # under TESTING an error propagates instead of answering 500
-            failures.append(f"{url} → 500 {type(exc).__name__}: {str(exc)[:200]} (linked from {referrer})")
-            continue
-        if resp.status_code >= 500:
-            failures.append(f"{url} → {resp.status_code} (linked from {referrer})")
-            continue
-        if resp.status_code != 200 or "text/html" not in (resp.content_type or ""):
-            continue
-        for link in same_site_links(resp.get_data(as_text=True), url):
-            if link in seen or SKIP_RE.search(link):
-                continue
-            seen.add(link)
-            kind = kind_of(link)
-            if per_kind.get(kind, 0) >= limit_of(kind):
-                continue
-            per_kind[kind] = per_kind.get(kind, 0) + 1
-            queue.append((link, url))
+            answer = client.get(url)
+        except Exception as exc:
+            answer = exc
+        html = read(url, referrer, answer)
+        if html is not None:
+            queue.extend((link, url) for link in queue_links(html, url, seen, per_kind, limit, skip))
+    return visited
+
+
+def crawl(app: Flask, email: str, seeds: tuple[str, ...] = ()) -> tuple[list[str], int]:
+    """(every 'URL → status (from referrer)' that answered 5xx, pages visited). `seeds` are visited
+    besides /admin/ (e.g. the realistic pupils' pages; outside the account's scope they answer 404)."""
+    failures: list[str] = []
+
+    def read(url: str, referrer: str, answer: t.Any) -> str | None:
+        if isinstance(answer, Exception):
+            failures.append(f"{url} → 500 {type(answer).__name__}: {str(answer)[:200]} (linked from {referrer})")
+        elif answer.status_code >= 500:
+            failures.append(f"{url} → {answer.status_code} (linked from {referrer})")
+        return html_of(answer)
+
+    visited = walk(login(app, email), ("/admin/", *SEARCHES, *seeds), read)
     return failures, visited
 
 

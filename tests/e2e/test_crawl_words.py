@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -31,7 +31,7 @@ from cli.demo import ACCOUNTS
 from cli.realistic import people, requests_in_every_state
 from extensions import db
 from services.two_factor import DEMO_TOTP_KEY
-from tests.admin.test_crawl import SEARCHES, SKIP_RE, kind_of, same_site_links
+from tests.admin.test_crawl import SEARCHES, html_of, kind_of, queue_links, walk
 from tests.conftest import login
 from tests.e2e.helpers import log_in
 
@@ -170,49 +170,27 @@ def _seed_realistic(app: Flask) -> tuple[str, ...]:
     return seeds
 
 
-def _queue_links(html: str, url: str, seen: set[str], per_kind: dict[str, int], limit: int) -> Iterable[str]:
-    for link in same_site_links(html, url):
-        if link in seen or SKIP_RE.search(link):
-            continue
-        seen.add(link)
-        kind = kind_of(link)
-        if per_kind.get(kind, 0) >= limit:
-            continue
-        per_kind[kind] = per_kind.get(kind, 0) + 1
-        yield link
-
-
 HTTP_PER_KIND = 1  # one page of each kind of URL per account
 HTTP_MAX_PAGES = 200
 
 
 def crawl_words(app: Flask, email: str, seeds: tuple[str, ...]) -> tuple[list[str], int]:
     """(findings 'account | page | what', pages read) of one account, through the HTTP client."""
-    client = login(app, email)
-    start = ("/admin/", *SEARCHES, *seeds)
-    queue = deque((url, "start") for url in start)
-    seen: set[str] = set(start)
-    per_kind: dict[str, int] = {}
     findings: list[str] = []
-    visited = 0
-    while queue and visited < HTTP_MAX_PAGES:
-        url, referrer = queue.popleft()
-        visited += 1
-        try:
-            resp = client.get(url)
-        except Exception as exc:  # under TESTING an error propagates instead of answering 500
-            findings.append(f"{email} | {url} | 500 {type(exc).__name__}: {str(exc)[:160]} (linked from {referrer})")
-            continue
-        if resp.status_code >= 500:
-            findings.append(f"{email} | {url} | {resp.status_code} (linked from {referrer})")
-            continue
-        if resp.status_code != 200 or "text/html" not in (resp.content_type or ""):
-            continue
-        html = resp.get_data(as_text=True)
-        words = offending(visible_text(html), url)
+
+    def read(url: str, referrer: str, answer: Any) -> str | None:
+        if isinstance(answer, Exception):
+            findings.append(f"{email} | {url} | 500 {type(answer).__name__}: {str(answer)[:160]} (linked from {referrer})")
+        elif answer.status_code >= 500:
+            findings.append(f"{email} | {url} | {answer.status_code} (linked from {referrer})")
+        html = html_of(answer)
+        words = offending(visible_text(html), url) if html is not None else []
         if words:
             findings.append(f"{email} | {url} | {', '.join(words)}")
-        queue.extend((link, url) for link in _queue_links(html, url, seen, per_kind, HTTP_PER_KIND))
+        return html
+
+    visited = walk(login(app, email), ("/admin/", *SEARCHES, *seeds), read,
+                   max_pages=HTTP_MAX_PAGES, limit=lambda kind: HTTP_PER_KIND)
     return findings, visited
 
 
@@ -313,7 +291,7 @@ def browser_crawl(page, email: str, limit: int, shots: dict[str, Path], seeds: t
                 path = SCREENSHOTS / f"navbar--{role}.png"
                 navbar.screenshot(path=str(path))
                 shots[f"navbar--{role}"] = path
-        queue.extend((link, url) for link in _queue_links(page.content(), url, seen, per_kind, 1))
+        queue.extend((link, url) for link in queue_links(page.content(), url, seen, per_kind, lambda kind: 1))
     return findings, visited
 
 

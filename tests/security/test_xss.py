@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import typing as t
-from collections import deque
 from datetime import date
 
 import pytest
@@ -23,7 +22,7 @@ from flask import Flask
 from sqlalchemy import String, Text, select, update
 
 from extensions import db
-from tests.admin.test_crawl import SKIP_RE, kind_of, same_site_links
+from tests.admin.test_crawl import SKIP_RE, html_of, walk
 from tests.conftest import end_extended_demo, extend_demo, login
 from tests.helpers import HEPING1, pupil_of
 
@@ -46,6 +45,7 @@ SHORT = 10  # a String of at most this length is a code (gender "1", grade, ethn
 MAX_PAGES = 260  # per account
 PER_KIND = 2
 PER_RECORD_KIND = 6
+SKIP = re.compile(f"{SKIP_RE.pattern}|javascript:", re.I)  # a payload's link is not followed
 
 
 def payload_for(length: int | None) -> str:
@@ -124,37 +124,22 @@ def test_free_text_fields_are_enumerated_from_the_models(app: Flask) -> None:
 
 def _crawl(app: Flask, email: str, seeds: tuple[str, ...]) -> tuple[list[str], int, int]:
     """(pages with a raw payload, pages read, pages that showed the escaped payload)."""
-    client = login(app, email)
-    start = ("/admin/", *seeds)
-    queue = deque(start)
-    seen = set(start)
-    per_kind: dict[str, int] = {}
-    raw, visited, shown = [], 0, 0
-    while queue and visited < MAX_PAGES:
-        url = queue.popleft()
-        visited += 1
-        try:
-            resp = client.get(url)
-        except Exception:  # a page that fails is the crawl test's concern (tests/admin/test_crawl.py)
-            continue
-        if resp.status_code != 200 or "text/html" not in (resp.content_type or ""):
-            continue
-        html = resp.get_data(as_text=True)
-        if RAW.search(html):
-            m = RAW.search(html)
+    raw: list[str] = []
+    shown = 0
+
+    def read(url: str, referrer: str, answer: t.Any) -> str | None:
+        nonlocal shown
+        html = html_of(answer)  # a page that fails is the crawl test's concern (tests/admin/test_crawl.py)
+        if html is None:
+            return None
+        if m := RAW.search(html):
             raw.append(f"{url}: …{html[max(0, m.start() - 120):m.end() + 40]}…")
-        if "&lt;script&gt;alert(1)" in html or "&lt;script&gt;alert(1)".replace("&lt;", "&#60;") in html:
+        if "&lt;script&gt;alert(1)" in html or "&#60;script&gt;alert(1)" in html:
             shown += 1
-        for link in same_site_links(html, url):
-            if link in seen or SKIP_RE.search(link) or "javascript:" in link:
-                continue
-            seen.add(link)
-            kind = kind_of(link)
-            limit = PER_RECORD_KIND if ("?id" in kind or "/N/" in kind or "student_id" in kind) else PER_KIND
-            if per_kind.get(kind, 0) >= limit:
-                continue
-            per_kind[kind] = per_kind.get(kind, 0) + 1
-            queue.append(link)
+        return html
+
+    visited = walk(login(app, email), ("/admin/", *seeds), read, max_pages=MAX_PAGES, skip=SKIP,
+                   limit=lambda kind: PER_RECORD_KIND if ("?id" in kind or "/N/" in kind or "student_id" in kind) else PER_KIND)
     return raw, visited, shown
 
 
