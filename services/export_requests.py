@@ -166,8 +166,6 @@ def _run_in_thread(app: Flask, request_id: int, locale: str) -> None:
 
 def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str]:
     """Call the export's view as the requester; (body, mimetype, file name)."""
-    from urllib.parse import urlencode  # noqa: F401  (the query string is stored encoded)
-
     adapter = app.url_map.bind("localhost")
     path = adapter.build(req.endpoint, json.loads(req.view_args or "{}"))
     url = f"{path}?{req.query_string}" if req.query_string else path
@@ -303,39 +301,34 @@ def _unit_path(unit_id: int | None) -> str | None:
     return unit.path if unit else None
 
 
-def register_requests(actor: User, f: RegisterFilter, limit: int = 200) -> list[ExportRequest]:
-    q = select(ExportRequest).where(visible(actor))
+def _register_filtered(q: Select, f: RegisterFilter, *, scope_col: Any, user_col: Any, kind_col: Any, time_col: Any) -> Select:
+    """The register's filters, the same for requests and downloads: unit (and below), user, kind, dates."""
     path = _unit_path(f.unit_id)
     if path:
-        q = q.where(scope.within(ExportRequest.scope_path, path))
+        q = q.where(scope.within(scope_col, path))
     if f.user:
-        q = q.join(User, User.id == ExportRequest.requester_id).where(
-            or_(User.email.contains(f.user), User.name.contains(f.user)))
+        q = q.join(User, User.id == user_col).where(or_(User.email.contains(f.user), User.name.contains(f.user)))
     if f.kind:
-        q = q.where(ExportRequest.kind == f.kind)
+        q = q.where(kind_col == f.kind)
+    if f.date_from:
+        q = q.where(time_col >= f.date_from)
+    if f.date_to:
+        q = q.where(time_col < f.date_to)
+    return q
+
+
+def register_requests(actor: User, f: RegisterFilter, limit: int = 200) -> list[ExportRequest]:
+    q = _register_filtered(select(ExportRequest).where(visible(actor)), f, scope_col=ExportRequest.scope_path,
+                           user_col=ExportRequest.requester_id, kind_col=ExportRequest.kind, time_col=ExportRequest.created_at)
     if f.status:
         q = q.where(ExportRequest.status == f.status)
-    if f.date_from:
-        q = q.where(ExportRequest.created_at >= f.date_from)
-    if f.date_to:
-        q = q.where(ExportRequest.created_at < f.date_to)
     return list(db.session.scalars(q.order_by(ExportRequest.id.desc()).limit(limit)))
 
 
 def register_downloads(actor: User, f: RegisterFilter, limit: int = 200) -> list[ExportDownload]:
-    q = select(ExportDownload).where(scope.within(ExportDownload.scope_path, actor.unit.path))
-    path = _unit_path(f.unit_id)
-    if path:
-        q = q.where(scope.within(ExportDownload.scope_path, path))
-    if f.user:
-        q = q.join(User, User.id == ExportDownload.user_id).where(
-            or_(User.email.contains(f.user), User.name.contains(f.user)))
-    if f.kind:
-        q = q.where(ExportDownload.kind == f.kind)
-    if f.date_from:
-        q = q.where(ExportDownload.at >= f.date_from)
-    if f.date_to:
-        q = q.where(ExportDownload.at < f.date_to)
+    q = _register_filtered(select(ExportDownload).where(scope.within(ExportDownload.scope_path, actor.unit.path)), f,
+                           scope_col=ExportDownload.scope_path, user_col=ExportDownload.user_id,
+                           kind_col=ExportDownload.kind, time_col=ExportDownload.at)
     return list(db.session.scalars(q.order_by(ExportDownload.id.desc()).limit(limit)))
 
 
