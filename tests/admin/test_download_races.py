@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import typing as t
 from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from extensions import db
 from models.rosters import RosterSubmission
-from services import archive, audit, problems
-from services.rosters import output, registers, submissions
+from services import archive, audit
+from services.rosters import output, submissions
 from tests.admin.outcomes import STALE_WORDS, clash, stale, table_counts, text, then_raise, words
-from tests.builders import make_problem_record
-from tests.export_helpers import open_gate
+from tests.export_helpers import make_downloadables, open_gate
 from tests.helpers import HEPING1, pupil_of, school
-from tests.transfer_helpers import at, upload, user
+from tests.transfer_helpers import at, user
 
 
 @pytest.fixture(autouse=True)
@@ -38,12 +36,8 @@ def made(app, monkeypatch) -> dict[str, int]:
     with app.test_request_context():
         registrar = user("school-heping1")
         pupil = pupil_of(HEPING1)
-        doc = archive.add_document(pupil, registrar, "hukou", upload(name="户口簿.png"), "户主页及本人页")
-        leaving = SimpleNamespace(student=pupil, id=None, to_school=None, external_school="北京市某小学", requested_by=registrar)
-        backup = archive.backup_on_leaving(leaving, registrar)  # type: ignore[arg-type]
-        problem = make_problem_record()
-        problems.resolve_with_evidence(problem, registrar, upload(name="出生证明.png"), "双胞胎")
-        row, _pdf, _xlsx = submissions.submit(registrar, registers.NEW, 2026)
+        rows = make_downloadables(registrar, pupil)
+        doc, backup, problem, row = rows.doc, rows.backup, rows.problem, rows.submission
         db.session.commit()
         ids = {"pupil": pupil.id, "doc": doc.id, "backup": backup.id, "problem": problem.id, "submission": row.id,
                "school": school(HEPING1).id}

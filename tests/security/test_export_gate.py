@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import typing as t
 from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from flask import Response
@@ -22,12 +21,12 @@ from extensions import db
 from models.audit import AuditLog
 from models.export_request import READY, ExportRequest
 from models.imports import ImportJob
-from services import archive, clock, export_gate, problems, uploads
+from services import clock, export_gate, uploads
 from services.certificates import batch
-from services.rosters import registers, submissions
-from tests.builders import make_certificate, make_problem_record
+from tests.builders import make_certificate
+from tests.export_helpers import make_downloadables
 from tests.helpers import HEPING1, HEPING2, pupil_of, school
-from tests.transfer_helpers import at, pdf_bytes, start, upload, user
+from tests.transfer_helpers import at, pdf_bytes, start, user
 
 # A route sends a file when its path says so: an export, a download, a printed form, a PDF/XLSX/CSV,
 # a backup, an evidence file, an attachment, an archive document, a submitted register, an error report.
@@ -60,12 +59,8 @@ def made(app, monkeypatch) -> dict[str, t.Any]:
     with app.test_request_context():
         registrar = user("school-heping1")
         pupil = pupil_of(HEPING1)
-        doc = archive.add_document(pupil, registrar, "hukou", upload(name="户口簿.png"), "户主页及本人页")
-        leaving = SimpleNamespace(student=pupil, id=None, to_school=None, external_school="北京市某小学", requested_by=registrar)
-        backup = archive.backup_on_leaving(leaving, registrar)  # type: ignore[arg-type]
-        problem = make_problem_record()
-        problems.resolve_with_evidence(problem, registrar, upload(name="出生证明.png"), "双胞胎")
-        row, _pdf, _xlsx = submissions.submit(registrar, registers.NEW, 2026)
+        rows = make_downloadables(registrar, pupil)
+        doc, backup, problem, row = rows.doc, rows.backup, rows.problem, rows.submission
         transfer = start()
         cert = make_certificate(HEPING2)
         job = batch.PrintJob(id="t" * 24, user_id=user("school-heping2").id, school_id=school(HEPING2).id,
