@@ -27,6 +27,9 @@ def create_app(config: object | None = None) -> Flask:
     app.config.from_object(config if config is not None else Config())
 
     db.init_app(app)
+    from services import queue
+
+    queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
     migrate.init_app(app, db, render_as_batch=True)
     # Babel before Security, or Flask-Security keeps English (STACK-FACTS.md).
     babel.init_app(app, locale_selector=select_locale)

@@ -166,6 +166,11 @@ class Config:
 
     def __init__(self) -> None:
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+        # Background work (services/queue.py): Redis when REDIS_URL is set (every app server and
+        # worker shares it), else a SQLite file beside the database, for one machine.
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.QUEUE_URL = os.environ.get("QUEUE_URL") or self.REDIS_URL or f"sqlite:///{INSTANCE_DIR / 'queue.db'}"
+        self.QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE") == "1"  # tasks run in the caller (no worker)
         self.SQLALCHEMY_DATABASE_URI = database_url()
         s = _instance_secrets()
         self.SECRET_KEY = s["SECRET_KEY"]
@@ -188,4 +193,8 @@ class TestConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.UPLOAD_DIR = str(INSTANCE_DIR / f"test-uploads-{os.getpid()}")
+        # Tasks run at once in the test's process; tests of the queue itself start a consumer on
+        # SQLite storage or on the Redis of CI (tests/queue/).
+        self.QUEUE_URL = f"sqlite:///{INSTANCE_DIR / f'test-queue-{os.getpid()}.db'}"
+        self.QUEUE_IMMEDIATE = True
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / f'test-{os.getpid()}.db'}"
