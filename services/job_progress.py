@@ -37,6 +37,7 @@ def _key(kind: str, job_id: int | str) -> str:
 
 
 _last_written: dict[str, tuple[str, float]] = {}  # key → (status, time): throttles writes, this process only
+_THROTTLE_KEEP = 256
 
 
 def report(kind: str, job_id: int | str, status: str, done: int, total: int | None = None, *, force: bool = False) -> None:
@@ -47,6 +48,9 @@ def report(kind: str, job_id: int | str, status: str, done: int, total: int | No
         return
     huey.storage.put_data(key, huey.serializer.serialize(Progress(status, done, total, t)))
     _last_written[key] = (status, t)
+    if len(_last_written) > _THROTTLE_KEEP:  # a long-lived worker sees many jobs: forget the old ones
+        for old in [k for k, (_s, at) in _last_written.items() if t - at > BEAT_EVERY]:
+            del _last_written[old]
 
 
 def read(kind: str, job_id: int | str) -> Progress | None:
