@@ -36,7 +36,8 @@ from tests.transfer_helpers import TOKEN_RE, png_bytes
 SUITE_URL = os.environ.get("TEST_DATABASE_URL", "")
 pytestmark = pytest.mark.skipif(not SUITE_URL.startswith("postgresql"),
                                 reason="table partitioning is PostgreSQL's: set TEST_DATABASE_URL to a PostgreSQL database")
-OWN_DATABASE = "test_deploy_partitioned"
+# One per xdist worker: the module's tests may be spread over several workers, each with this fixture.
+OWN_DATABASE = f"test_deploy_partitioned{os.environ.get('PYTEST_XDIST_WORKER', '')}"
 BEIJING_SCHOOL = "1111000001"
 
 
