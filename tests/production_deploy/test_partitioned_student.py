@@ -37,7 +37,7 @@ SUITE_URL = os.environ.get("TEST_DATABASE_URL", "")
 pytestmark = pytest.mark.skipif(not SUITE_URL.startswith("postgresql"),
                                 reason="table partitioning is PostgreSQL's: set TEST_DATABASE_URL to a PostgreSQL database")
 # One per xdist worker: the module's tests may be spread over several workers, each with this fixture.
-OWN_DATABASE = f"test_deploy_partitioned{os.environ.get('PYTEST_XDIST_WORKER', '')}"
+OWN_DATABASE = "_".join(filter(None, ("test_deploy_partitioned", os.environ.get("PYTEST_XDIST_WORKER"))))
 BEIJING_SCHOOL = "1111000001"
 
 
