@@ -24,6 +24,10 @@ What counts as failure (the claim is released, so that the corrected form can be
 - an HTML page (2xx): a form re-rendered with its validation errors, or a lookup that changed nothing;
 - a redirect with an error flashed: a rule refused it (Flask-Admin and the project flash "error");
 - an error page (4xx, 5xx) or an exception: the request's transaction was rolled back.
+So a view that changes something answers with a redirect (Post/Redirect/Get, as every view of the
+app does): a change answered by an HTML page would count as a failure and could be repeated.
+A claim left unsettled (the worker killed mid-request, or the database gone before the claim could
+be released) is taken over by a resend after ABANDONED: by then no request can still be running it.
 
 Who. A token carries its user's id; a POST whose token names another user is refused (400) and
 claims nothing, so user A's token can neither block user B's form nor send B to A's result. Anonymous
@@ -39,6 +43,7 @@ Old claims are purged daily after two days: a page kept open longer and sent aga
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -48,7 +53,7 @@ from flask import Flask, flash, g, redirect, render_template, request, session, 
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from extensions import db
@@ -57,8 +62,11 @@ from services import clock
 from services.queue import crontab, periodic
 from services.redirects import local_target
 
+log = logging.getLogger(__name__)
+
 FIELD = "_once"
 KEEP = timedelta(days=2)
+ABANDONED = timedelta(minutes=5)  # far longer than a request may run (gunicorn kills a worker silent for 30 s)
 EXEMPT_BLUEPRINTS = frozenset({"security"})  # login, two-factor, logout: see the docstring
 FAILURE_FLASHES = frozenset({"error", "danger"})
 ALREADY_SUBMITTED = _l("This form has already been submitted; it was not processed again.")
@@ -83,13 +91,23 @@ def claim(token: str, user_id: int) -> bool:
     """True when this request is the first to send `token`; committed at once in its own session,
     so that a concurrent request sees the claim whatever this request does next."""
     with db.session.session_factory() as own:
-        own.add(FormSubmission(token=token, user_id=user_id))
+        own.add(FormSubmission(token=token, user_id=user_id, created_at=clock.now()))
         try:
             own.commit()
+            return True
         except IntegrityError:
             own.rollback()
-            return False
-    return True
+        # A claim never settled, older than any request may run, was left by a request that died
+        # (its worker killed, or the database gone before the claim could be released): nothing of
+        # it was kept, so this request takes the claim over, atomically.
+        taken = own.execute(
+            update(FormSubmission)
+            .where(FormSubmission.token == token, FormSubmission.user_id == user_id, FormSubmission.target.is_(None),
+                   FormSubmission.created_at < clock.now() - ABANDONED)
+            .values(created_at=clock.now())
+        ).rowcount
+        own.commit()
+    return taken == 1
 
 
 def first_result(token: str) -> str | None:
@@ -166,11 +184,16 @@ def _claim_request() -> Response | tuple[str, int] | None:
 def _settle(response: Response) -> Response:
     pending: _Claim | None = g.pop("submission_claim", None)
     if pending is not None:
-        if not _succeeded(response, pending.flashes_before):
-            release(pending.token)
-        else:
-            target = local_target(response.location) if 300 <= response.status_code < 400 else None
-            keep(pending.token, target or _back())
+        try:
+            if not _succeeded(response, pending.flashes_before):
+                release(pending.token)
+            else:
+                target = local_target(response.location) if 300 <= response.status_code < 400 else None
+                keep(pending.token, target or _back())
+        except SQLAlchemyError:
+            # The database went away after the view: the claim stays unsettled, a resend within
+            # ABANDONED is refused, later one is processed. The user's answer is not replaced by an error.
+            log.warning("form claim not settled", exc_info=True)
     if (response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough
             and not response.is_streamed and current_user.is_authenticated):
         html = response.get_data()
@@ -183,7 +206,10 @@ def _release_on_exception(_exc: BaseException | None) -> None:
     """An exception that no handler answered skips after_request: the claim must not outlive it."""
     pending: _Claim | None = g.pop("submission_claim", None)
     if pending is not None:
-        release(pending.token)
+        try:
+            release(pending.token)
+        except SQLAlchemyError:  # the database is down: the claim is taken over once ABANDONED has passed
+            log.warning("form claim not released", exc_info=True)
 
 
 def init_app(app: Flask) -> None:
