@@ -53,6 +53,9 @@ def create_app(config: object | None = None) -> Flask:
     sessions.init_app(app)  # server-side sessions: logout, expiry, one per account (issue 13)
     headers.init_app(app)  # CSP and the other security headers
     redirects.init_app(app)  # no redirect leaves this host
+    from services import submission_tokens
+
+    submission_tokens.init_app(app)  # a form sent twice has its effect once (issue 15)
     labels.init_app(app)  # person(user), minute(time): how every page names people and times
 
     from admin import init_admin

@@ -19,6 +19,7 @@ from models.saved_filter import SavedFilter  # noqa: F401  (registers the table)
 from models.sessions import LoginSession
 from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
+from models.submissions import FormSubmission  # noqa: F401  (registers the table)
 
 __all__ = [
     "Absence",

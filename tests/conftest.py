@@ -43,6 +43,7 @@ from extensions import db
 
 T = t.TypeVar("T")
 CSRF_RE = re.compile(r'(?:name="[\w-]*csrf_token" type="hidden" value|name="csrf-token" content)="([^"]+)"')
+ONCE_RE = re.compile(r'name="_once" value="([^"]+)"')  # services/submission_tokens.py
 NO_DATABASE_DIRS = ("/unit/",)  # tests of pure functions: no demo, no transaction
 COMMITTING_DIRS = ("/e2e/",)  # a live server answers on its own threads and connections
 
@@ -244,8 +245,15 @@ class Client(FlaskClient):
         return csrf_from(self.get(url).get_data(as_text=True))
 
     def post_form(self, url: str, data: dict, token_from: str | None = None, **kw):
+        """Post as a browser would from the page `token_from` (default: `url`): with the page's CSRF
+        token and, when the page gives one, its one-time submission token (services/submission_tokens.py)."""
         data = dict(data)
-        data.setdefault("csrf_token", self.csrf(token_from or url))
+        if "csrf_token" not in data:
+            html = self.get(token_from or url).get_data(as_text=True)
+            data["csrf_token"] = csrf_from(html)
+            once = ONCE_RE.search(html)
+            if once and "_once" not in data:
+                data["_once"] = once.group(1)
         return self.post(url, data=data, **kw)
 
 
