@@ -1,9 +1,10 @@
 """Stock Flask-Admin beside the project's student list, for bench/list_pages.py (issue 15, point 8).
 
 A plain `flask_admin.contrib.sqla.ModelView` on the same `student` table, in the same app and on
-the same database, on a second `Admin` at /stock (built here, never in the product). It lists the
-same columns, 20 rows, newest first, and adds nothing but the row scope, written exactly as the
-project's list writes it (services/scope.py): `scope.listing` on the list query and
+the same database, on a second `Admin` at /stock (built here, never in the product). It keeps
+Flask-Admin's defaults (every column of the table, 20 rows a page, a COUNT) and adds only the
+project's order (newest first, so both pages show the same 20 pupils) and the row scope, written
+exactly as the project's list writes it (services/scope.py): `scope.listing` on the list query and
 `scope.within` on the COUNT, both for the logged-in user's unit (school / county / city /
 province). Stock Flask-Admin always counts (it has no uncounted pager for big scopes).
 
@@ -34,11 +35,10 @@ STOCK_TEMPLATES = Path(flask_admin.__file__).parent / "templates" / "bootstrap4"
 
 
 class StockStudentView(ModelView):
-    column_list = ("xjh", "name", "gender", "birth_date", "id_number", "school", "grade", "class_name", "status")
+    """Flask-Admin's defaults (every column of the table, 20 rows, create/edit/delete buttons),
+    plus the scope and the project's order (newest first), so that both pages show the same rows."""
+
     column_default_sort = ("id", True)
-    column_searchable_list = ("name", "xjh", "id_number")
-    column_filters = ("grade", "class_name", "status")
-    page_size = 20
     can_view_details = True
 
     def _path(self) -> str:
