@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from flask import abort, jsonify, request
 from flask_admin.model.widgets import XEditableWidget
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
@@ -65,15 +66,13 @@ def display(student: Student, name: str) -> str:
 FORMATTERS: dict[str, t.Callable[..., str]] = {name: (lambda v, c, m, n: display(m, n)) for name in QUICK_FIELDS}
 
 
-def _attributes(kwargs: dict[str, t.Any]) -> str:
-    """wtforms.widgets.html_params for plain keys (sorted; True bare, False left out; values escaped)."""
-    parts = []
-    for key, value in sorted(kwargs.items()):
-        if value is True:
-            parts.append(key)
-        elif value is not False:
-            parts.append(f'{key}="{escape(value)}"')
-    return " ".join(parts)
+def _attributes(attrs: dict[str, Markup]) -> str:
+    """wtforms.widgets.html_params for attributes already escaped: sorted, key="value"."""
+    return " ".join(f'{key}="{value}"' for key, value in sorted(attrs.items()))
+
+
+# (language, field, field type) -> the cell's attributes that do not depend on the row, escaped.
+_STATIC: dict[tuple[str, str, str], dict[str, Markup]] = {}
 
 
 class QuickEditWidget(XEditableWidget):
@@ -81,25 +80,37 @@ class QuickEditWidget(XEditableWidget):
     choices by their names only, and Chinese words for an empty cell."""
 
     def __call__(self, field: Field, **kwargs: t.Any) -> Markup:
-        kwargs.setdefault("data-emptytext", _("Not filled in"))
-        kwargs.setdefault("data-placement", "bottom")
-        kwargs.setdefault("title", FIELD_LABELS.get(field.name, field.name))
         # XEditableWidget.__call__'s attributes, written out here: its wtforms.html_params formats
         # each attribute through Markup.format, and a school's list has 5 such cells per row (100
-        # on a page of 20, ~40 % of the page's time, bench/README.md). Same attributes, same order.
+        # on a page of 20, ~40 % of the page's time, bench/README.md). Same attributes, same order;
+        # the ones that do not depend on the row (words, choices) are escaped once per field and
+        # language (_static), not once per cell.
         display_value = kwargs.pop("display_value", "")
-        kwargs.setdefault("data-value", display_value)
-        kwargs.setdefault("data-role", "x-editable")
-        kwargs.setdefault("data-url", "./ajax/update/")
-        kwargs.setdefault("id", field.id)
-        kwargs.setdefault("name", field.name)
-        kwargs.setdefault("href", "#")
         if not kwargs.get("pk"):
             raise ValueError("pk required")
-        kwargs["data-pk"] = str(kwargs.pop("pk"))
-        kwargs["data-csrf"] = kwargs.pop("csrf", "")
-        kwargs = self.get_kwargs(field, kwargs)
-        return Markup(f"<a {_attributes(kwargs)}>{escape(display_value)}</a>")
+        attrs = dict(self._static(field))
+        attrs.update({"id": field.id, "name": field.name, "data-value": escape(self._value_of(field)),
+                      "data-pk": escape(str(kwargs.pop("pk"))), "data-csrf": escape(kwargs.pop("csrf", ""))})
+        attrs.update((k, escape(v)) for k, v in kwargs.items())
+        return Markup(f"<a {_attributes(attrs)}>{escape(display_value)}</a>")
+
+    def _static(self, field: Field) -> dict[str, t.Any]:
+        key = (str(get_locale()), field.name, field.type)
+        found = _STATIC.get(key)
+        if found is None:
+            defaults = {"data-emptytext": _("Not filled in"), "data-placement": "bottom",
+                        "title": FIELD_LABELS.get(field.name, field.name), "data-role": "x-editable",
+                        "data-url": "./ajax/update/", "href": "#"}
+            found = {k: escape(v) for k, v in self.get_kwargs(field, defaults).items() if k != "data-value"}
+            _STATIC[key] = found
+        return found
+
+    @staticmethod
+    def _value_of(field: Field) -> str:
+        """The editor's value (get_kwargs's data-value): the stored code, or 1/0."""
+        if field.name in BOOLEAN:
+            return YES if field.data else NO
+        return field.data or ""
 
     def get_kwargs(self, field: Field, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
         kwargs = super().get_kwargs(field, kwargs)
