@@ -41,6 +41,9 @@ EXPORT_GROUP_OF_COLUMN = {"current_address": export_gate.ADDRESS}  # sensitive c
 def _scoped_school_options() -> list[tuple[int, str]]:
     if not has_request_context() or not current_user.is_authenticated:
         return []  # Flask-Admin also calls this once at start-up, outside any request
+    unit = current_actor().unit
+    if unit.level == SCHOOL:  # a school's scope holds one school, itself: no query (every page of its list)
+        return [(unit.id, unit.name)]
     rows = db.session.execute(
         select(OrgUnit.id, OrgUnit.name)
         .where(OrgUnit.level == SCHOOL, scope.filter_for(current_actor(), OrgUnit.path))
