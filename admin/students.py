@@ -99,6 +99,7 @@ class StudentView(ScopedModelView):
     column_editable_list = quick_edit.QUICK_FIELDS
     column_labels = {**FIELD_LABELS, "hukou_location": _l("Hukou location")}  # the list shows the division's name
     column_default_sort = ("id", True)
+    uncounted_levels_setting = "UNCOUNTED_PUPIL_LIST_LEVELS"  # a county's pupils are not counted either (config.py)
     column_sortable_list = ("xjh", "name", "birth_date", "grade", "class_name")
     column_searchable_list = ("name", "xjh", "id_number")
     # ID numbers (and the G-学籍号, which contains one) are masked in the list and on the details
