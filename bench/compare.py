@@ -77,6 +77,22 @@ def stock_table(small: dict, large: dict) -> list[str]:
     return out
 
 
+def stock_markdown(small: dict, large: dict) -> str:
+    """The table of bench/README.md (issue 15): scope x {30k project, 30k stock, 3M project, 3M stock,
+    stock/project, 3M/30k}, medians in ms, with the run's load averages."""
+    a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
+    la = ", ".join(f"{_label(x['total_pupils'])} {x['loadavg_start'][0]:.1f}–{x['loadavg_end'][0]:.1f}" for x in (small, large))
+    out = [f"Load average during the timings (1 min, start–end): {la}. Medians of {large['runs']} runs, ms.", "",
+           f"| scope | {a} project | {a} stock | {b} project | {b} stock | stock ÷ project {a} | stock ÷ project {b} "
+           f"| project {b} ÷ {a} |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for level in LEVELS:
+        s, g = small["levels"][level], large["levels"][level]
+        out.append(f"| {level} | {s['page_median_ms']:.1f} | {s['stock_median_ms']:.1f} | {g['page_median_ms']:.1f} | "
+                   f"{g['stock_median_ms']:.1f} | {s['stock_median_ms'] / s['page_median_ms']:.2f}× | "
+                   f"{g['stock_median_ms'] / g['page_median_ms']:.2f}× | {g['page_median_ms'] / s['page_median_ms']:.2f}× |")
+    return "\n".join(out)
+
+
 def stock_verdict(small: dict, large: dict) -> tuple[list[str], dict[str, bool]]:
     if "stock_median_ms" not in small["levels"]["school"] or "stock_median_ms" not in large["levels"]["school"]:
         return [], {}
@@ -191,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--by-school", nargs=2, metavar=("SMALL", "LARGE"), help="list_pages results, ids by school")
     ap.add_argument("--gen-by-school", nargs=2, metavar=("SMALL_GEN", "LARGE_GEN"))
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
+    ap.add_argument("--markdown", action="store_true", help="print only the project-against-stock table, in Markdown")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(stock_markdown(_load(args.small), _load(args.large)))
+        return 0
 
     pairs = [("interleaved", _load(args.small), _load(args.large))]
     if args.by_school:
