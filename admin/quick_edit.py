@@ -129,9 +129,16 @@ class QuickEditWidget(XEditableWidget):
 
 
 def may_edit_inline() -> bool:
-    """Only school users: the list's cells are editable for them (their scope is their school)."""
-    actor = current_actor()
-    return actor.is_authenticated and actor.unit is not None and actor.unit.level == SCHOOL
+    """Only school users: the list's cells are editable for them (their scope is their school).
+    Asked for every editable cell of the list (100 on a school's page of 20), so the answer is
+    kept in the request's environ: the account does not change within a request (a login or a
+    logout is a request of its own, and redirects)."""
+    found = request.environ.get("xueji.may_edit_inline")
+    if found is None:
+        actor = current_actor()
+        found = bool(actor.is_authenticated and actor.unit is not None and actor.unit.level == SCHOOL)
+        request.environ["xueji.may_edit_inline"] = found
+    return found
 
 
 def _value(name: str, raw: str) -> t.Any:
