@@ -325,6 +325,7 @@ class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
 
     # --- list size ------------------------------------------------------------
     always_count: t.ClassVar[bool] = False  # small tables (schools, users, requests) always show their total
+    uncounted_levels_setting: t.ClassVar[str] = "UNCOUNTED_LIST_LEVELS"  # the config naming the levels without a total
 
     @property
     def simple_list_pager(self) -> bool:  # type: ignore[override]
@@ -333,7 +334,7 @@ class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
             return False
         if not current_user.is_authenticated:
             return True
-        return current_user.unit.level in current_app.config["UNCOUNTED_LIST_LEVELS"]
+        return current_user.unit.level in current_app.config[self.uncounted_levels_setting]
 
     @simple_list_pager.setter
     def simple_list_pager(self, value: bool) -> None:  # Flask-Admin assigns the class default

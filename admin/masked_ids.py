@@ -10,8 +10,9 @@ from __future__ import annotations
 import typing as t
 
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from services.ids import mask_id, mask_xjh
 
@@ -24,11 +25,27 @@ def masked_id(number: str | None, student_id: int, field: str = "id_number") -> 
     if not number:
         return Markup("")
     url = url_for(REVEAL_ENDPOINT, student_id=student_id, field=field)
-    title = _("Show the full number (the view is recorded in the audit log)")
+    title, label = _words()
+    shown = mask_xjh(number) if field == "xjh" else mask_id(number)
+    # Written with escape() rather than Markup.format: this runs once per row of the pupils' list.
     return Markup(
-        '<span class="masked-id text-nowrap"><span data-masked-id>{}</span> '
-        '<button type="button" class="btn btn-link btn-sm p-0 align-baseline reveal-id" data-reveal-url="{}" title="{}">{}</button></span>'
-    ).format(mask_xjh(number) if field == "xjh" else mask_id(number), url, title, _("Show number"))
+        f'<span class="masked-id text-nowrap"><span data-masked-id>{escape(shown)}</span> '
+        f'<button type="button" class="btn btn-link btn-sm p-0 align-baseline reveal-id" data-reveal-url="{escape(url)}" '
+        f'title="{title}">{label}</button></span>'
+    )
+
+
+_WORDS: dict[str, tuple[Markup, Markup]] = {}  # language -> the button's two texts, escaped
+
+
+def _words() -> tuple[Markup, Markup]:
+    """The button's title and label in the page's language, translated once per language."""
+    key = str(get_locale())
+    found = _WORDS.get(key)
+    if found is None:
+        found = (escape(_("Show the full number (the view is recorded in the audit log)")), escape(_("Show number")))
+        _WORDS[key] = found
+    return found
 
 
 def is_id_field(field: str) -> bool:

@@ -41,6 +41,9 @@ EXPORT_GROUP_OF_COLUMN = {"current_address": export_gate.ADDRESS}  # sensitive c
 def _scoped_school_options() -> list[tuple[int, str]]:
     if not has_request_context() or not current_user.is_authenticated:
         return []  # Flask-Admin also calls this once at start-up, outside any request
+    unit = current_actor().unit
+    if unit.level == SCHOOL:  # a school's scope holds one school, itself: no query (every page of its list)
+        return [(unit.id, unit.name)]
     rows = db.session.execute(
         select(OrgUnit.id, OrgUnit.name)
         .where(OrgUnit.level == SCHOOL, scope.filter_for(current_actor(), OrgUnit.path))
@@ -96,6 +99,7 @@ class StudentView(ScopedModelView):
     column_editable_list = quick_edit.QUICK_FIELDS
     column_labels = {**FIELD_LABELS, "hukou_location": _l("Hukou location")}  # the list shows the division's name
     column_default_sort = ("id", True)
+    uncounted_levels_setting = "UNCOUNTED_PUPIL_LIST_LEVELS"  # a county's pupils are not counted either (config.py)
     column_sortable_list = ("xjh", "name", "birth_date", "grade", "class_name")
     column_searchable_list = ("name", "xjh", "id_number")
     # ID numbers (and the G-学籍号, which contains one) are masked in the list and on the details

@@ -23,11 +23,14 @@ import json
 import statistics
 from pathlib import Path
 
-from bench.list_pages import EXPECTED_INDEX, LEVELS, _label, table
+from bench.list_pages import EXPECTED_INDEX, LEVELS, _label, province_student_counts, table
 
 GROWTH_LEVELS = ("school", "county")
 MAX_GROWTH = 1.5
 MAX_PAGE_OVER_RAW = 3.0
+# Issue 15, point 8: against stock Flask-Admin (bench/stock_admin.py), every scope.
+MIN_STOCK_OVER_PROJECT = 3.0
+MAX_GROWTH_EVERY_SCOPE = 1.2
 
 
 def _load(path: str) -> dict:
@@ -47,6 +50,71 @@ def ratio_table(small: dict, large: dict) -> list[str]:
                    f"{_min_ratio(s, g):>10.2f}")
     out.append("(page/raw ms are medians; x = large/small; min page x = the same with the best run of each)")
     return out
+
+
+def stock_table(small: dict, large: dict) -> list[str]:
+    """Project against stock Flask-Admin, per scope, at both sizes (medians; p90 and best in brackets)."""
+    if "stock_median_ms" not in small["levels"]["school"] or "stock_median_ms" not in large["levels"]["school"]:
+        return ["(no stock Flask-Admin figures in these results: list_pages ran with --no-stock)"]
+    a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
+    la = [f"{x['loadavg_start'][0]:.1f}–{x['loadavg_end'][0]:.1f}" for x in (small, large)]
+    head = (f"{'scope':<9} | {a + ' project':>16} | {a + ' stock':>16} | {b + ' project':>16} | {b + ' stock':>16} | "
+            f"{'stock/project ' + a:>18} | {'stock/project ' + b:>18} | {'project ' + b + '/' + a:>14}")
+    out = [f"== project against stock Flask-Admin, page median ms (p90 / best); load average {a} {la[0]}, {b} {la[1]}",
+           head, "-" * len(head)]
+    for level in LEVELS:
+        s, g = small["levels"][level], large["levels"][level]
+
+        def cell(r: dict, k: str) -> str:
+            return f"{r[k + '_median_ms']:.1f} ({r[k + '_p90_ms']:.0f}/{r[k + '_min_ms']:.0f})"
+
+        out.append(f"{level:<9} | {cell(s, 'page'):>16} | {cell(s, 'stock'):>16} | {cell(g, 'page'):>16} | "
+                   f"{cell(g, 'stock'):>16} | {s['stock_median_ms'] / s['page_median_ms']:>17.2f}x | "
+                   f"{g['stock_median_ms'] / g['page_median_ms']:>17.2f}x | {g['page_median_ms'] / s['page_median_ms']:>13.2f}x")
+    out.append("statements per page (project / stock): " + "; ".join(
+        f"{level} {small['levels'][level]['n_statements']}/{small['levels'][level]['stock_n_statements']} at {a}, "
+        f"{large['levels'][level]['n_statements']}/{large['levels'][level]['stock_n_statements']} at {b}" for level in LEVELS))
+    return out
+
+
+def stock_markdown(small: dict, large: dict) -> str:
+    """The table of bench/README.md (issue 15): scope x {30k project, 30k stock, 3M project, 3M stock,
+    stock/project, 3M/30k}, medians in ms, with the run's load averages."""
+    a, b = _label(small["total_pupils"]), _label(large["total_pupils"])
+    la = ", ".join(f"{_label(x['total_pupils'])} {x['loadavg_start'][0]:.1f}–{x['loadavg_end'][0]:.1f}" for x in (small, large))
+    out = [f"Load average during the timings (1 min, start–end): {la}. Medians of {large['runs']} runs, ms.", "",
+           f"| scope | {a} project | {a} stock | {b} project | {b} stock | stock ÷ project {a} | stock ÷ project {b} "
+           f"| project {b} ÷ {a} |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for level in LEVELS:
+        s, g = small["levels"][level], large["levels"][level]
+        out.append(f"| {level} | {s['page_median_ms']:.1f} | {s['stock_median_ms']:.1f} | {g['page_median_ms']:.1f} | "
+                   f"{g['stock_median_ms']:.1f} | {s['stock_median_ms'] / s['page_median_ms']:.2f}× | "
+                   f"{g['stock_median_ms'] / g['page_median_ms']:.2f}× | {g['page_median_ms'] / s['page_median_ms']:.2f}× |")
+    return "\n".join(out)
+
+
+def stock_verdict(small: dict, large: dict) -> tuple[list[str], dict[str, bool]]:
+    if "stock_median_ms" not in small["levels"]["school"] or "stock_median_ms" not in large["levels"]["school"]:
+        return [], {}
+    out = [f"4. project at least {MIN_STOCK_OVER_PROJECT:g}x faster than stock Flask-Admin at every scope (median, both sizes)"]
+    ok4 = True
+    for res in (small, large):
+        for level in LEVELS:
+            r = res["levels"][level]
+            x = r["stock_median_ms"] / r["page_median_ms"]
+            ok4 &= x >= MIN_STOCK_OVER_PROJECT
+            out.append(f"   {_label(res['total_pupils']):>4} {level:<8} stock {r['stock_median_ms']:7.2f} ms / project "
+                       f"{r['page_median_ms']:6.2f} ms = {x:5.2f}x  {'PASS' if x >= MIN_STOCK_OVER_PROJECT else 'FAIL'}")
+    out.append(f"5. every scope's project page at the large size <= {MAX_GROWTH_EVERY_SCOPE:g}x the small size (median)")
+    ok5 = True
+    for level in LEVELS:
+        s, g = small["levels"][level], large["levels"][level]
+        x = g["page_median_ms"] / s["page_median_ms"]
+        ok5 &= x <= MAX_GROWTH_EVERY_SCOPE
+        out.append(f"   {level:<8} {s['page_median_ms']:6.2f} -> {g['page_median_ms']:6.2f} ms = {x:4.2f}x  "
+                   f"{'PASS' if x <= MAX_GROWTH_EVERY_SCOPE else 'FAIL'}  (best runs {_min_ratio(s, g):.2f}x)")
+    return out, {f"4. project >= {MIN_STOCK_OVER_PROJECT:g}x faster than stock": ok4,
+                 f"5. every scope's growth <= {MAX_GROWTH_EVERY_SCOPE:g}x": ok5}
 
 
 def _min_ratio(s: dict, g: dict) -> float:
@@ -102,7 +170,7 @@ def verdict(pairs: list[tuple[str, dict, dict]]) -> tuple[list[str], dict[str, b
     met["2. page <= 3x raw SQL"] = ok2
 
     # 3. no COUNT for the province
-    counts = [(order, _label(res["total_pupils"]), res["levels"]["province"]["n_count"])
+    counts = [(order, _label(res["total_pupils"]), province_student_counts(res))
               for order, small, large in pairs for res in (small, large)]
     ok3 = all(n == 0 for *_, n in counts)
     out.append("3. province list runs no COUNT: " + ", ".join(f"{o} {size}: {n}" for o, size, n in counts)
@@ -122,6 +190,9 @@ def verdict(pairs: list[tuple[str, dict, dict]]) -> tuple[list[str], dict[str, b
                 cells.append(f"{level} {r.get('list_index')}{how}" + ("" if ok else " (NOT the expected index)"))
             out.append(f"   {order:<11} {_label(res['total_pupils']):>4}: " + "; ".join(cells))
 
+    lines, stock_met = stock_verdict(pairs[0][1], pairs[0][2])
+    out.extend(lines)
+    met.update(stock_met)
     out.append("")
     for name, ok in met.items():
         out.append(f"VERDICT {name}: {'MET' if ok else 'NOT MET'}")
@@ -136,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--by-school", nargs=2, metavar=("SMALL", "LARGE"), help="list_pages results, ids by school")
     ap.add_argument("--gen-by-school", nargs=2, metavar=("SMALL_GEN", "LARGE_GEN"))
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
+    ap.add_argument("--markdown", action="store_true", help="print only the project-against-stock table, in Markdown")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(stock_markdown(_load(args.small), _load(args.large)))
+        return 0
 
     pairs = [("interleaved", _load(args.small), _load(args.large))]
     if args.by_school:
@@ -157,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             print(table(res))
             print()
         print("\n".join(ratio_table(small, large)))
+        print()
+        print("\n".join(stock_table(small, large)))
         print()
     lines, met = verdict(pairs)
     print("\n".join(lines))

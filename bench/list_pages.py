@@ -39,6 +39,8 @@ LEVELS = ("school", "county", "city", "province")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ROW_RE = re.compile(r'href="/admin/student/details/\?id=\d+')
 LIST_URL = "/admin/student/"
+STOCK_URL = "/stock/student/"  # bench/stock_admin.py
+STOCK_ROW_RE = re.compile(r'href="/stock/student/details/\?id=\d+')
 # The index each level's list query ("newest 20 in scope") should be answered from
 # (services/scope.py: within / listing). The school's must be an equality on scope_path.
 EXPECTED_INDEX = {
@@ -159,11 +161,15 @@ def wait_for_quiet(max_wait: float) -> None:
         f"{'' if la <= limit else '; still above: timings may be noisy'})")
 
 
-def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
+def measure(url: str, runs: int, warmup: int, show_plans: bool, stock: bool = True) -> dict:
     from app import create_app
     from extensions import db
 
     app = create_app(bench_config(url))
+    if stock:
+        from bench import stock_admin
+
+        stock_admin.install(app)
     captured: list[tuple[str, object]] = []
     capturing = [False]
     sql_time = [0.0]  # seconds spent in cursor.execute by the app, summed
@@ -200,6 +206,8 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
             ).fetchone()[0]
             for _ in range(warmup):
                 client.get(LIST_URL)
+                if stock:
+                    client.get(STOCK_URL)
 
             # One load with every statement recorded.
             captured.clear()
@@ -213,6 +221,19 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
             list_stmts = [(s, p) for s, p in student_stmts if not is_count(s)]
             count_stmts = [(s, p) for s, p in student_stmts if is_count(s)]
 
+            # The same for stock Flask-Admin (bench/stock_admin.py): its statements and rows.
+            stock_stmts: list[tuple[str, object]] = []
+            stock_rows = 0
+            if stock:
+                captured.clear()
+                capturing[0] = True
+                sresp = client.get(STOCK_URL)
+                capturing[0] = False
+                stock_stmts = list(captured)
+                stock_rows = len(STOCK_ROW_RE.findall(sresp.get_data(as_text=True)))
+                if sresp.status_code != 200:
+                    raise SystemExit(f"{email}: {STOCK_URL} answered HTTP {sresp.status_code}")
+
             # The page's student statements, straight through psycopg (same text, same parameters).
             replay = list_stmts + count_stmts
             before = prepared_plans(raw)
@@ -222,6 +243,7 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
 
             # Page and raw SQL alternate run by run, so that both see the same machine load.
             page_ms, page_sql_ms = [], []
+            stock_ms, stock_sql_ms = [], []
             raw_ms, per_stmt = [], {i: [] for i in range(len(replay))}
             for _ in range(runs):
                 sql_time[0] = 0.0
@@ -231,6 +253,12 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
                 page_sql_ms.append(sql_time[0] * 1000)
                 if r.status_code != 200:
                     raise SystemExit(f"{email}: HTTP {r.status_code}")
+                if stock:  # stock right after the project's page: the same machine load for both
+                    sql_time[0] = 0.0
+                    t0 = time.perf_counter()
+                    client.get(STOCK_URL)
+                    stock_ms.append((time.perf_counter() - t0) * 1000)
+                    stock_sql_ms.append(sql_time[0] * 1000)
                 t_run = 0.0
                 for i, (s, p) in enumerate(replay):
                     t0 = time.perf_counter()
@@ -271,6 +299,14 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
                 "n_count": sum(1 for s, _ in stmts if is_count(s)),
                 "n_student_count": len(count_stmts), "explains": explains,
             }
+            if stock:
+                results[level].update({
+                    "stock_median_ms": statistics.median(stock_ms), "stock_p90_ms": pct(stock_ms, 0.9),
+                    "stock_min_ms": min(stock_ms), "stock_sql_median_ms": statistics.median(stock_sql_ms),
+                    "stock_runs_ms": [round(x, 3) for x in stock_ms], "stock_rows_shown": stock_rows,
+                    "stock_statements": [one_line(s) for s, _ in stock_stmts], "stock_n_statements": len(stock_stmts),
+                    "stock_n_count": sum(1 for s, _ in stock_stmts if touches_student(s) and is_count(s)),
+                })
             lst = next((ex for ex in explains if ex["kind"] == "list"), None)
             if lst is not None:
                 results[level]["list_index"] = lst["student_index"]
@@ -285,6 +321,13 @@ def measure(url: str, runs: int, warmup: int, show_plans: bool) -> dict:
                     f"{'as expected' if results[level]['list_access_ok'] else 'EXPECTED ' + EXPECTED_INDEX[level]}")
             for j, (s, _) in enumerate(stmts, 1):
                 log(f"    {j}. {one_line(s)}")
+            if stock:
+                r = results[level]
+                log(f"  stock Flask-Admin {STOCK_URL}: {r['stock_n_statements']} statements ({r['stock_n_count']} COUNT), "
+                    f"rows shown {stock_rows}; median {r['stock_median_ms']:.2f} ms, of which SQL {r['stock_sql_median_ms']:.2f} ms"
+                    f"; stock / project {r['stock_median_ms'] / r['page_median_ms']:.2f}x")
+                for j, s in enumerate(r["stock_statements"], 1):
+                    log(f"    {j}. {s}")
             for ex in explains:
                 log(f"  raw {ex['kind']}: median {ex['median_ms']:.2f} ms; index used: {'yes' if ex['index_used'] else 'NO'}"
                     f" ({'; '.join(ex['scan_nodes']) or 'no scan node'}); plans after preparing: "
@@ -322,6 +365,12 @@ def _label(n: int) -> str:
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k" if n >= 1000 else str(n)
 
 
+def province_student_counts(res: dict) -> int:
+    """COUNTs over student on the province page (other counts, e.g. the navbar's queue badge, are not the list's)."""
+    r = res["levels"]["province"]
+    return r.get("n_student_count", r["n_count"])
+
+
 def table(res: dict) -> str:
     la = res.get("loadavg_start")
     out = [f"pupils in database: {res['total_pupils']:,}   id order: {res.get('id_order', '?')}   (runs: {res['runs']}"
@@ -337,8 +386,8 @@ def table(res: dict) -> str:
         out.append(f"{level:<9} | {r['in_scope']:>15,} | {r['page_median_ms']:>14.2f} | {r['page_p90_ms']:>11.2f} | "
                    f"{r.get('page_min_ms', float('nan')):>11.2f} | "
                    f"{r['raw_median_ms']:>17.2f} | {ratio:>14.1f} | {r.get('page_sql_median_ms', float('nan')):>11.2f} | {access}")
-    n = res["levels"]["province"]["n_count"]
-    out.append(f"COUNT queries run by the province page: {n} ({'OK' if n == 0 else 'MUST BE 0'})")
+    n = province_student_counts(res)
+    out.append(f"COUNT queries on student run by the province page: {n} ({'OK' if n == 0 else 'MUST BE 0'})")
     out.append("raw SQL = the page's student queries (list + COUNT) replayed with psycopg; page SQL = time the page "
                "spent in all its statements (median); the rest of the page is Flask/Jinja; min = best of the runs")
     return "\n".join(out)
@@ -350,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--no-stock", action="store_true", help="do not time stock Flask-Admin beside the project")
     ap.add_argument("--no-plans", action="store_true", help="do not print the full EXPLAIN output")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                     help="first wait up to S seconds for the load average to drop below half the CPUs")
@@ -358,12 +408,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("refusing to use the database 'test'")
     if args.wait_quiet:
         wait_for_quiet(args.wait_quiet)
-    res = measure(args.url, args.runs, args.warmup, not args.no_plans)
+    res = measure(args.url, args.runs, args.warmup, not args.no_plans, stock=not args.no_stock)
     log("\n" + table(res))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, ensure_ascii=False, indent=1))
-    return 1 if res["levels"]["province"]["n_count"] else 0
+    return 1 if province_student_counts(res) else 0
 
 
 if __name__ == "__main__":

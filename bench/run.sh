@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Student-list benchmark: 30k pupils, then 3M pupils, same tree and users, first with ids
 # interleaved over the schools (as in a live system), then with ids grouped school by school
-# (a bulk import); prints the tables, the 3M/30k ratios and the verdict against the targets
-# (bench/README.md). `make bench` runs this. Needs PostgreSQL (see BENCH_URL).
-#   BENCH_URL    default postgresql+psycopg://root@127.0.0.1/xueji_bench  (dropped and recreated!)
+# (a bulk import); each page is timed beside stock Flask-Admin (bench/stock_admin.py) in the same
+# run; prints the tables, the 3M/30k ratios and the verdict against the targets (bench/README.md).
+# `make bench` runs this. Needs PostgreSQL (see BENCH_URL).
+#   BENCH_URL    default postgresql+psycopg://root@127.0.0.1/xueji_bench: the base name; each size
+#                has its own database, NAME_small, NAME_large, NAME_small_bysch, NAME_large_bysch
+#                (dropped and recreated when generated!)
+#   BENCH_ORDERS      "interleaved by-school" (default) or "interleaved" (the interleaved pair only)
+#   BENCH_GENERATE    1 (default): generate each database; 0: time the databases already there
 #   BENCH_SMALL / BENCH_LARGE   pupils (default 30000 / 3000000);  BENCH_RUNS (default 15)
 #   BENCH_WAIT_QUIET  wait up to this many s for load average < CPUs/2 before timing (default 180)
 # Results (JSON and logs) go to bench/results/: *-small, *-large (interleaved), *-small-bysch,
@@ -15,7 +20,9 @@ URL="${BENCH_URL:-postgresql+psycopg://root@127.0.0.1/xueji_bench}"
 SMALL="${BENCH_SMALL:-30000}"
 LARGE="${BENCH_LARGE:-3000000}"
 RUNS="${BENCH_RUNS:-15}"
-WAIT="${BENCH_WAIT_QUIET:-180}"  # s to wait for a quiet machine before each timing (0: do not wait)
+WAIT="${BENCH_WAIT_QUIET:-180}"
+ORDERS="${BENCH_ORDERS:-interleaved by-school}"
+GENERATE="${BENCH_GENERATE:-1}"  # s to wait for a quiet machine before each timing (0: do not wait)
 PY="${BENCH_PYTHON:-.venv/bin/python}"
 OUT=bench/results
 mkdir -p "$OUT"
@@ -34,21 +41,33 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then
 fi
 
 run_size() {  # $1 pupils, $2 label, $3 id order
-  echo "######## $2: generating $1 pupils, id order $3"
-  "$PY" -m bench.generate --url "$URL" --pupils "$1" --reset --id-order "$3" --json "$OUT/generate-$2.json" 2>&1 \
-    | grep --line-buffered -v '^INFO  \[alembic' | tee "$OUT/generate-$2.log"
-  echo "######## $2: list pages"
-  "$PY" -m bench.list_pages --url "$URL" --runs "$RUNS" --wait-quiet "$WAIT" --json "$OUT/list-$2.json" | tee "$OUT/list-$2.log"
+  local url="${URL}_${2//-/_}"
+  if [ "$GENERATE" != 0 ]; then
+    echo "######## $2: generating $1 pupils, id order $3"
+    "$PY" -m bench.generate --url "$url" --pupils "$1" --reset --id-order "$3" --json "$OUT/generate-$2.json" 2>&1 \
+      | grep --line-buffered -v '^INFO  \[alembic' | tee "$OUT/generate-$2.log"
+  fi
+  echo "######## $2: list pages (project and stock Flask-Admin)"
+  "$PY" -m bench.list_pages --url "$url" --runs "$RUNS" --wait-quiet "$WAIT" --json "$OUT/list-$2.json" | tee "$OUT/list-$2.log"
 }
 
-run_size "$SMALL" small interleaved
-run_size "$LARGE" large interleaved
-run_size "$SMALL" small-bysch by-school
-run_size "$LARGE" large-bysch by-school
+args=()
+for order in $ORDERS; do
+  case "$order" in
+    interleaved)
+      run_size "$SMALL" small interleaved
+      run_size "$LARGE" large interleaved
+      args+=("$OUT/list-small.json" "$OUT/list-large.json")
+      [ -f "$OUT/generate-large.json" ] && args+=(--gen "$OUT/generate-small.json" "$OUT/generate-large.json") ;;
+    by-school)
+      run_size "$SMALL" small-bysch by-school
+      run_size "$LARGE" large-bysch by-school
+      args+=(--by-school "$OUT/list-small-bysch.json" "$OUT/list-large-bysch.json")
+      [ -f "$OUT/generate-large-bysch.json" ] && args+=(--gen-by-school "$OUT/generate-small-bysch.json" "$OUT/generate-large-bysch.json") ;;
+    *) echo "bench/run.sh: unknown id order '$order' in BENCH_ORDERS" >&2; exit 2 ;;
+  esac
+done
 
 echo
 echo "################ summary"
-"$PY" -m bench.compare "$OUT/list-small.json" "$OUT/list-large.json" \
-  --gen "$OUT/generate-small.json" "$OUT/generate-large.json" \
-  --by-school "$OUT/list-small-bysch.json" "$OUT/list-large-bysch.json" \
-  --gen-by-school "$OUT/generate-small-bysch.json" "$OUT/generate-large-bysch.json" | tee "$OUT/summary.txt"
+"$PY" -m bench.compare "${args[@]}" | tee "$OUT/summary.txt"
