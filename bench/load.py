@@ -376,15 +376,21 @@ def as_text(res: dict[str, Any]) -> str:
 
 
 def worker_rss(pattern: str) -> dict[str, float]:
-    """VmRSS of every process whose command line contains `pattern` (the gunicorn master and workers)."""
+    """VmRSS (MB) of the gunicorn master and its workers. `pattern` is the master's pid (its
+    children are the workers), or a text its command line contains (every such process)."""
     out = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if pattern in cmd and "bench.load" not in cmd:
-                rss = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-                if rss:
-                    out[pid] = round(int(rss.group(1)) / 1024, 1)
+            status = Path(f"/proc/{pid}/status").read_text()
+            if pattern.isdigit():
+                ppid = re.search(r"PPid:\s+(\d+)", status)
+                mine = pid == pattern or (ppid is not None and ppid.group(1) == pattern)
+            else:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                mine = pattern in cmd and "bench.load" not in cmd
+            rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if mine and rss:
+                out[pid] = round(int(rss.group(1)) / 1024, 1)
         except OSError:
             continue
     return out
@@ -411,9 +417,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     extra: dict[str, Any] = {"accounts": {lvl: sum(a.level == lvl for a in accounts) for lvl in ("school", "county", "city")},
                              "import": imported}
     if cert is not None:
-        text = cert.communicate()[0].decode(errors="replace")
-        extra["certificates"] = {"pupils": args.certificates, "exit": cert.returncode,
-                                 "summary": [ln for ln in text.splitlines() if "PDF" in ln or "issued" in ln][-3:]}
+        # The batch runs on the same cores; on a busy machine it may outlast the window: wait a while, then stop it.
+        try:
+            text = cert.communicate(timeout=args.certificates_wait)[0].decode(errors="replace")
+            extra["certificates"] = {"pupils": args.certificates, "exit": cert.returncode,
+                                     "summary": [ln for ln in text.splitlines() if "PDF" in ln or "issued" in ln][-3:]}
+        except subprocess.TimeoutExpired:
+            cert.kill()
+            cert.communicate()
+            extra["certificates"] = {"pupils": args.certificates, "finished": False,
+                                     "note": f"still rendering {args.certificates_wait:g} s after the window; stopped"}
     if args.rss_pattern:
         extra["worker_rss_mb"] = worker_rss(args.rss_pattern)
     return report(stats, args, window, loads, extra)
@@ -430,9 +443,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think", type=float, default=0, help="mean think time between actions, s (0 saturates)")
     ap.add_argument("--import-rows", type=int, default=10_000, help="rows of the Excel import during the run (0: none)")
     ap.add_argument("--certificates", type=int, default=500, help="certificates of the batch during the run (0: none)")
+    ap.add_argument("--certificates-wait", type=float, default=120, help="seconds to wait for the batch after the window")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--seed", type=int, default=15)
-    ap.add_argument("--rss-pattern", default="gunicorn", help="report VmRSS of processes whose command line has this")
+    ap.add_argument("--rss-pattern", default="gunicorn",
+                    help="report VmRSS of the gunicorn master of this pid and its workers (or of every process "
+                         "whose command line contains this text)")
     ap.add_argument("--label", default=None)
     args = ap.parse_args(argv)
     args.label = args.label or f"u{args.users}-think{args.think:g}"
