@@ -314,7 +314,7 @@ async def run_import(server: str, db: str, rows: int, stats: Stats, out: dict[st
         if p is None:
             continue
         status = p.json().get("status", "")
-        if status not in ("queued", "running", "parsing", "checking", "writing", "pending"):
+        if status in ("done", "failed"):  # models/imports.py: queued, validating, writing, then one of these
             break
     out.update(rows=rows, status=status, seconds=round(time.perf_counter() - t0, 1))
     await user.client.aclose()
