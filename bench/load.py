@@ -59,6 +59,7 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REQUEST_LINK = re.compile(r"/admin/requests/(\d+)/")
 STEP_ID = re.compile(r'name="step_id"[^>]*value="(\d+)"')
 TOKEN = re.compile(r'name="start-pupil"[^>]*value="([^"]+)"')
+BEIJING = ("110101", "110102", "110105", "110106", "110107", "110108", "110109", "110111", "110112", "110113")
 KINDS = ("login", "list", "search_name", "search_id", "details", "queue", "request", "dashboard", "transfer", "approve", "import")
 SCHOOL_MIX = (("list", 25), ("search_name", 10), ("search_id", 6), ("details", 18), ("queue", 10), ("request", 8),
               ("dashboard", 13), ("transfer", 10))
@@ -266,8 +267,10 @@ class User:
     async def run(self, start: float, warmup_end: float, end: float) -> None:
         mix = SCHOOL_MIX if self.acc.level == "school" else OFFICIAL_MIX
         kinds, weights = [k for k, _ in mix], [w for _, w in mix]
-        await asyncio.sleep(self.rng.uniform(0, 1.0))
-        if not await self.login():
+        # Logins are spread over the warm-up: each costs an argon2 check (and a TOTP secret's PBKDF2), so
+        # 50 at once would queue for tens of seconds behind each other on 2 cores. One retry.
+        await asyncio.sleep(self.rng.uniform(0, max(1.0, (warmup_end - start) * 0.6)))
+        if not (await self.login() or await self.login()):
             self.stats.error("login", f"{self.acc.email}: login failed")
             return
         while (now := time.monotonic()) < end:
@@ -285,9 +288,12 @@ async def run_import(server: str, db: str, rows: int, stats: Stats, out: dict[st
     """Upload one workbook through the import page as the bench school's registrar, then follow its job."""
     from bench import import_bench
 
-    import_bench.DIVISION = "110101"  # ID numbers from outside the province: none collides with the generated pupils
-    data = import_bench.workbook_bytes(import_bench.synthetic_rows(rows, seed=int(time.time())))
     with psycopg.connect(libpq_dsn(db)) as conn:
+        # ID numbers from outside the province (none collides with the generated pupils), and from
+        # another district of Beijing for each run, so that a second run's rows are not the first's.
+        runs = conn.execute("SELECT count(*) FROM import_job").fetchone()[0]
+        import_bench.DIVISION = BEIJING[runs % len(BEIJING)]
+        data = import_bench.workbook_bytes(import_bench.synthetic_rows(rows, seed=runs))
         code = conn.execute("SELECT o.code FROM \"user\" u JOIN org_unit o ON o.id = u.unit_id "
                             "WHERE u.email = 'bench-school@xueji.demo'").fetchone()
     if code is None:
