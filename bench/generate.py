@@ -503,21 +503,48 @@ def load_pupils(url: str, n: int, counties: list[County], schools: list[School],
             conn.execute('ANALYZE "user"')
 
 
+def add_workload(app, url: str, timings: dict[str, float]) -> dict[str, int]:
+    """bench/workload.py: the load test's accounts, then its change requests (COPY), then ANALYZE."""
+    from bench import workload
+
+    with Phase("load-test accounts (ORM, one argon2 hash)", timings):
+        workload.load_accounts(app, BENCH_PASSWORD)
+    with Phase("change requests (COPY)", timings):
+        with psycopg.connect(libpq_dsn(url)) as conn:
+            counts = workload.load_requests(app, conn)
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+        for table in ("change_request", "approval_step", "student", "suspension", '"user"'):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+    if counts:
+        log("[generate] requests by type/state: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", required=True)
-    ap.add_argument("--pupils", type=int, required=True)
+    ap.add_argument("--pupils", type=int, default=0, help="required, except with --workload-only")
     ap.add_argument("--reset", action="store_true", help="drop and recreate the database first")
     ap.add_argument("--json", help="write the phase timings here")
     ap.add_argument("--id-order", choices=("interleaved", "by-school"), default="interleaved",
                     help="interleaved (default): every school's pupils spread over the id range, as in a live "
                          "system; by-school: ids grouped by school (a school-by-school bulk import)")
+    ap.add_argument("--workload", action=argparse.BooleanOptionalAction, default=None,
+                    help="change requests in every state and the load-test accounts (bench/workload.py); "
+                         "default: on when the database name contains 'load'")
+    ap.add_argument("--workload-only", action="store_true",
+                    help="keep the pupils; add only the workload (requests and accounts) to a generated province")
     args = ap.parse_args(argv)
+    if args.pupils <= 0 and not args.workload_only:
+        ap.error("--pupils is required")
+    workload = args.workload if args.workload is not None else "load" in (make_url(args.url).database or "")
     if make_url(args.url).database == "test":
         raise SystemExit("refusing to touch the database 'test'")
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
 
+    if args.workload_only and args.reset:
+        raise SystemExit("--workload-only keeps the pupils: it cannot be combined with --reset")
     with Phase("create database" if args.reset else "ensure database", timings):
         (recreate_database if args.reset else ensure_database)(args.url)
 
@@ -537,7 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"[generate] tree: 1 province, {len(cities)} cities, {len(counties)} counties, {len(schools)} schools; "
         f"bench units {bench_units}")
 
-    load_pupils(args.url, args.pupils, counties, schools, timings, by_school=args.id_order == "by-school")
+    if not args.workload_only:
+        load_pupils(args.url, args.pupils, counties, schools, timings, by_school=args.id_order == "by-school")
+    requests: dict[str, int] = {}
+    if workload or args.workload_only:
+        requests = add_workload(app, args.url, timings)
 
     total = time.perf_counter() - t_all
     log("[generate] timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + f"; total {total:.1f}s")
@@ -547,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(
             {"pupils": args.pupils, "id_order": args.id_order, "timings_s": timings, "total_s": total, "bench_units": bench_units,
-             "counties": len(counties), "schools": len(schools)}, ensure_ascii=False, indent=1))
+             "counties": len(counties), "schools": len(schools), "requests": requests}, ensure_ascii=False, indent=1))
     return 0
 
 

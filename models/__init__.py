@@ -14,6 +14,7 @@ from models.paper import PaperFileLocation, PaperHandover
 from models.people import Role, User
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
+from models.pupil_count import PupilCountDelta  # noqa: F401  (registers the table)
 from models.rosters import RosterSubmission, SchoolRegistrar
 from models.saved_filter import SavedFilter  # noqa: F401  (registers the table)
 from models.sessions import LoginSession

@@ -692,20 +692,25 @@ QUEUES = ("waiting", "overdue", "decided", "requested", "all")
 
 
 def queue_filter(actor: User, queue: str) -> ColumnElement[bool]:
-    """Requests of one queue: 待我核办, 已超期, 我已核办, 我发起的, or all visible."""
-    open_step = and_(
-        ApprovalStep.request_id == ChangeRequest.id,
-        ApprovalStep.seq == ChangeRequest.current_seq,
-        ChangeRequest.status == PENDING,
-    )
+    """Requests of one queue: 待我核办, 已超期, 我已核办, 我发起的, or all visible.
+
+    The open-step queues are `status = pending AND EXISTS (its current step …)`: PostgreSQL turns
+    an EXISTS into a semi-join, so it starts from the unit's steps (ix_approval_step_unit_open) and
+    reads only their requests. The same test written as `id IN (correlated subquery)` stays a
+    subplan run for every visible request (a county: a scan of change_request, ~120,000 in cost,
+    which also switched on JIT compilation: 35–50 ms per count on the dashboard, bench/README.md)."""
+
+    def open_step(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+        current = select(ApprovalStep.id).where(
+            ApprovalStep.request_id == ChangeRequest.id, ApprovalStep.seq == ChangeRequest.current_seq, *conditions)
+        return and_(ChangeRequest.status == PENDING, current.exists())
+
     if queue == "waiting":
-        return ChangeRequest.id.in_(select(ApprovalStep.request_id).where(open_step, ApprovalStep.unit_id == actor.unit_id))
+        return open_step(ApprovalStep.unit_id == actor.unit_id)
     if queue == "overdue":
         below = scope.within(OrgUnit.path, actor.unit.path)
         units = select(OrgUnit.id).where(below)
-        return ChangeRequest.id.in_(
-            select(ApprovalStep.request_id).where(open_step, ApprovalStep.due_date < clock.today(), ApprovalStep.unit_id.in_(units))
-        )
+        return open_step(ApprovalStep.due_date < clock.today(), ApprovalStep.unit_id.in_(units))
     if queue == "decided":
         return ChangeRequest.id.in_(select(ApprovalStep.request_id).where(ApprovalStep.decided_by_id == actor.id))
     if queue == "requested":

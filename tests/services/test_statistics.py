@@ -281,7 +281,11 @@ def test_statistics_of_wide_units_are_cached_but_not_in_tests(app):
             statistics.clear_cache()
             first = statistics.pupil_counts("/21/")
             db.session.execute(update(Student).values(status="graduated"))
-            assert statistics.pupil_counts("/21/") == first  # the province waits a minute
+            if db.engine.dialect.name == "postgresql":
+                # The trigger-kept counts (models/pupil_count.py) are live at every level: no cache.
+                assert all(r.status == "graduated" for r in statistics.pupil_counts("/21/"))
+            else:
+                assert statistics.pupil_counts("/21/") == first  # the province waits a minute
             assert all(r.status == "graduated" for r in statistics.pupil_counts("/21/2101/210102/"))  # a county does not
         finally:
             app.config.pop("STATISTICS_CACHE_SECONDS")
