@@ -1,7 +1,7 @@
 """Load test (issue 15, point 7): pupil counts kept by statement-level triggers (PostgreSQL)
 
 Revision ID: v_load_pupil_counts
-Revises: u4_saved_filters
+Revises: v_once_form_submission
 Create Date: 2026-12-06 05:00:00
 
 The table exists on both dialects (the models match the schema); only PostgreSQL fills it, with
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v_load_pupil_counts"
-down_revision = "u4_saved_filters"
+down_revision = "v_once_form_submission"
 branch_labels = None
 depends_on = None
 
