@@ -395,6 +395,14 @@ BEGIN
            WHERE n.nspname = current_schema() AND t.typtype = 'e' LOOP
     EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname);
   END LOOP;
+  -- The schema's own functions (the migrations' search helpers), not those of an extension
+  -- (pg_trgm's live in the schema too): the dump creates its extensions with IF NOT EXISTS.
+  FOR r IN SELECT p.oid::regprocedure AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = current_schema()
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                             AND d.objid = p.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', r.signature);
+  END LOOP;
 END $$;
 """
 
@@ -432,6 +440,7 @@ def restore(path: Path) -> Manifest:
 
 def _restore_postgresql(dump: Path) -> None:
     dsn, env = libpq_target(_url())
+    env["PGOPTIONS"] = "-c client_min_messages=warning"  # no NOTICE per cascaded drop in the error text
     drops = dump.with_name("drop-all.sql")
     drops.write_text(_DROP_ALL)
     # pg_restore writes the dump as SQL; psql runs it after the drops, all in one transaction.
