@@ -4,6 +4,7 @@ through a connection of their own (what another user would see: only what was re
 from __future__ import annotations
 
 import io
+import os
 import typing as t
 from datetime import date
 
@@ -23,6 +24,24 @@ def open_transfer(app: Flask, monkeypatch: t.Any) -> int:
         request_id = start(materials=False).id
         db.session.remove()
     return request_id
+
+
+def fresh_png() -> bytes:
+    """A PNG no other test stored: the store is content-addressed, and a file already there is
+    not written again."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), tuple(os.urandom(3))).save(buf, format="PNG", pnginfo=_comment(os.urandom(8).hex()))
+    return buf.getvalue()
+
+
+def _comment(text: str):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", text)
+    return info
 
 
 def attach(client: t.Any, request_id: int, data: bytes, name: str = "故障测试.png", **kw: t.Any):

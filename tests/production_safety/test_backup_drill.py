@@ -34,7 +34,7 @@ from extensions import db
 from models.audit import AuditLog
 from models.changes import Attachment
 from services import queue, uploads
-from tests.transfer_helpers import pdf_bytes, png_bytes, start, upload
+from tests.transfer_helpers import pdf_bytes, start, upload
 
 TERM_DAY = date(2026, 11, 10)
 

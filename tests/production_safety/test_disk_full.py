@@ -19,8 +19,7 @@ from services import uploads
 from tests.admin.outcomes import table_counts
 from tests.admin.outcomes import text as page_text
 from tests.helpers import HEPING1
-from tests.production_safety.helpers import attach, open_transfer
-from tests.transfer_helpers import png_bytes
+from tests.production_safety.helpers import attach, fresh_png, open_transfer
 
 FULL_WORDS = "服务器存储空间已满"
 
@@ -54,8 +53,9 @@ def test_attachment_upload_on_a_full_disk_is_refused_in_chinese_and_leaves_nothi
     before, files_before = table_counts(app), _stored_files(app)
     real_write = os.write
     failed = _upload_writes_half_then_fills(monkeypatch)
+    png = fresh_png()
 
-    resp = attach(client, request_id, png_bytes(), follow_redirects=True)
+    resp = attach(client, request_id, png, follow_redirects=True)
 
     assert failed, "the upload never reached the disk"
     assert resp.status_code == 200  # the request page again, with the message, not an error page
@@ -66,11 +66,11 @@ def test_attachment_upload_on_a_full_disk_is_refused_in_chinese_and_leaves_nothi
     assert _stored_files(app) == files_before  # the half-written .part is gone too
 
     monkeypatch.setattr(os, "write", real_write)  # space again: the same upload now goes through
-    resp = attach(client, request_id, png_bytes(), follow_redirects=True)
+    resp = attach(client, request_id, png, follow_redirects=True)
     assert "故障测试.png" in page_text(resp)
-    digest = uploads.hashlib.sha256(png_bytes()).hexdigest()
+    digest = uploads.hashlib.sha256(png).hexdigest()
     with app.app_context():
-        assert uploads.path_of(digest).read_bytes() == png_bytes()
+        assert uploads.path_of(digest).read_bytes() == png
 
 
 def test_store_leaves_no_part_file_and_raises_storage_full(app, monkeypatch):
