@@ -34,25 +34,25 @@ def _postgres(app) -> bool:
     return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
 
 
-class DropAfterAttachment:
-    """Before the statement that follows the attachment's INSERT, `fault(connection)` runs once."""
+class DropAfterInsert:
+    """Before the statement that follows the INSERT into `table`, `fault(connection)` runs once."""
 
-    def __init__(self, fault: t.Callable[[t.Any], None]) -> None:
-        self.fault, self.seen, self.fired = fault, False, False
+    def __init__(self, fault: t.Callable[[t.Any], None], table: str = "attachment") -> None:
+        self.fault, self.table, self.seen, self.fired = fault, table, False, False
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
         words = statement.lstrip().lower()
         if self.fired:
             return
-        if words.startswith('insert into attachment'):
+        if words.startswith((f"insert into {self.table} ", f'insert into "{self.table}" ')):
             self.seen = True
         elif self.seen and words.startswith(("insert", "update")):
             self.fired = True
             self.fault(conn)
 
 
-def _hooked(app, fault: t.Callable[[t.Any], None]):
-    hook = DropAfterAttachment(fault)
+def _hooked(app, fault: t.Callable[[t.Any], None], table: str = "attachment"):
+    hook = DropAfterInsert(fault, table)
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", hook)
     return hook
@@ -92,6 +92,27 @@ def test_a_write_interrupted_by_a_database_error_saves_nothing_and_says_so(app, 
         _unhook(app, hook)
     assert hook.fired
     _assert_nothing_written_and_app_recovers(app, client, request_id, before, resp)
+
+
+def test_a_flask_admin_form_interrupted_by_a_database_error_gets_the_page_not_a_raw_message(app, as_user):
+    """Flask-Admin's create view catches every exception and would flash the driver's text as
+    "failed to create record"; a database fault must reach the same 503 page instead."""
+    province = as_user("province")
+    before = committed_counts(app)
+
+    def driver_error(conn) -> None:
+        raise conn.dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    hook = _hooked(app, driver_error, table="calendar_day")
+    try:
+        resp = province.post_form("/admin/calendar/new/", {"day": "2031-01-11", "is_workday": "y", "note": "调休上班"})
+    finally:
+        _unhook(app, hook)
+    assert hook.fired
+    assert resp.status_code == 503 and DOWN_WORDS in page_text(resp) and "closed the connection" not in page_text(resp)
+    assert committed_counts(app) == before
+    again = province.post_form("/admin/calendar/new/", {"day": "2031-01-11", "is_workday": "y", "note": "调休上班"})
+    assert again.status_code == 302 and committed_counts(app)["calendar_day"] == before["calendar_day"] + 1
 
 
 def test_postgres_connection_killed_mid_request(app, as_user, monkeypatch):
