@@ -484,7 +484,19 @@ def _check_counts(manifest: Manifest) -> None:
 
 
 def _swap_uploads(restored: Path, uploads: Path) -> None:
+    """Two renames when the upload directory is an ordinary directory. When it is a mount point
+    of its own (a volume for the files: it cannot be renamed, and its parent is another file
+    system), its contents are replaced in place instead."""
     restored.mkdir(parents=True, exist_ok=True)
+    if uploads.is_mount():
+        for child in uploads.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        for child in restored.iterdir():
+            shutil.move(child, uploads / child.name)
+        return
     old = uploads.with_name(f".{uploads.name}-replaced")
     shutil.rmtree(old, ignore_errors=True)
     if uploads.exists():

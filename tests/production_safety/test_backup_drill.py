@@ -216,6 +216,20 @@ def test_restore_over_a_live_database_replaces_what_was_done_since(site: Site):
     _assert_restored(site)
 
 
+def test_restore_into_an_upload_directory_that_is_a_volume_of_its_own(site: Site, monkeypatch):
+    """UPLOAD_DIR as a mount point (a disk for the files) cannot be renamed: its contents are
+    replaced in place."""
+    uploads_dir = Path(site.app.config["UPLOAD_DIR"]).resolve()
+    with site.app.app_context():
+        uploads.store(b"written after the backup, on the volume")
+    real_is_mount = Path.is_mount
+    monkeypatch.setattr(Path, "is_mount", lambda self: self == uploads_dir or real_is_mount(self))
+    result = site.cli("backup", "restore", "--yes", str(site.archive))
+    assert result.exit_code == 0, result.output
+    assert uploads_dir.is_dir()
+    _assert_restored(site)
+
+
 def test_verify_reads_the_whole_archive(site: Site):
     result = site.cli("backup", "verify", str(site.archive))
     assert result.exit_code == 0 and "备份完好" in result.output, result.output
