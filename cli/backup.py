@@ -1,4 +1,4 @@
-"""`flask --app app backup create|verify|restore|prune` (issue 15, point 5): services/backup.py does the work."""
+"""`flask --app app backup create|verify|restore|prune` (issue 15, point 5): services/backup/ does the work."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.argument("path", type=click.Path(path_type=Path))
 def create(path: Path) -> None:
     """Back up the database and UPLOAD_DIR into PATH (a new file, or a directory for a dated name)."""
-    from services.backup import BackupError
-    from services.backup import create as make
+    from services.backup.common import BackupError
+    from services.backup.site import create as make
 
     try:
         written, manifest = make(path)
@@ -43,8 +43,8 @@ def create(path: Path) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 def verify(path: Path) -> None:
     """Read the whole archive and check every checksum; changes nothing."""
-    from services.backup import BackupError
-    from services.backup import verify as check
+    from services.backup.archive import verify as check
+    from services.backup.common import BackupError
 
     try:
         manifest = check(path)
@@ -62,8 +62,9 @@ def restore(path: Path, yes: bool) -> None:
     """Replace the database and UPLOAD_DIR with the archive's (the app should be stopped)."""
     from flask import current_app
 
-    from services.backup import BackupError, check_compatible, read_manifest
-    from services.backup import restore as bring_back
+    from services.backup.archive import check_compatible, read_manifest
+    from services.backup.common import BackupError
+    from services.backup.site import restore as bring_back
 
     try:
         manifest = read_manifest(path)
@@ -93,8 +94,8 @@ def restore(path: Path, yes: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="只列出将删除的文件，不删除。")
 def prune(directory: Path, keep_daily: int, keep_weekly: int, keep_monthly: int, dry_run: bool) -> None:
     """Delete the dated backups in DIRECTORY that the retention policy does not keep."""
-    from services.backup import backups_in
-    from services.backup import prune as trim
+    from services.backup.retention import backups_in
+    from services.backup.retention import prune as trim
 
     if min(keep_daily, keep_weekly, keep_monthly) < 0:
         raise Refused("保留数量不能为负数。")

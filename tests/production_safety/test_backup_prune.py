@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.backup import NAME_FORMAT, to_keep
+from services.backup.common import NAME_FORMAT
+from services.backup.retention import to_keep
 
 
 @pytest.fixture(autouse=True)
