@@ -11,7 +11,7 @@ import models
 from config import Config
 from extensions import babel, csrf, db, migrate, security
 from models.clock import system_now
-from services import headers, labels, redirects, sessions
+from services import faults, headers, labels, redirects, sessions
 from services.redirects import safe_redirect_target
 
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -52,6 +52,7 @@ def create_app(config: object | None = None) -> Flask:
     security.init_app(app, datastore, login_form=GuardedLoginForm)
     sessions.init_app(app)  # server-side sessions: logout, expiry, one per account (issue 13)
     headers.init_app(app)  # CSP and the other security headers
+    faults.init_app(app)  # database gone → 503, disk full → 507, in Chinese, nothing half-written (issue 15)
     redirects.init_app(app)  # no redirect leaves this host
     from services import submission_tokens
 

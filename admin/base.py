@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
-from services import audit, duties, labels, scope
+from services import audit, duties, faults, labels, scope
 from services.commands import Command
 from services.commands import refusals as command_refusals
 from services.errors import NotInScope, RuleViolation
@@ -63,6 +63,8 @@ class ServiceErrorsMixin:
     """Errors raised by services become what the user should see: 404 out of scope, a message otherwise."""
 
     def handle_view_exception(self, exc: Exception) -> bool:
+        if faults.passes_through(exc):  # database gone or disk full: the app's 503/507 page (services/faults.py)
+            raise exc
         if isinstance(exc, NotInScope):
             abort(404)
         if isinstance(exc, RuleViolation):

@@ -15,6 +15,9 @@ def register_commands(app: Flask) -> None:
     from cli.audit import register as register_audit
 
     register_audit(app)  # `flask --app app audit verify|purge`
+    from cli.backup import register as register_backup
+
+    register_backup(app)  # `flask --app app backup create|verify|restore|prune` (issue 15)
 
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no organisation yet.")

@@ -104,6 +104,8 @@ ACTION_LABELS: dict[str, t.Any] = {
     "user.create": _l("Account created"),
     "user.update": _l("Account changed"),
     "audit.purge": _l("Expired audit rows purged"),
+    "backup.create": _l("Backup made (database and uploaded files)"),
+    "backup.restore": _l("Backup restored (database and uploaded files replaced)"),
     "login.failed": _l("Failed sign-in"),
     "login.locked": _l("Account locked after failed sign-ins"),
     "user.roles": _l("Account's roles changed"),

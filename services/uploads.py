@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import IO
 
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
 from services.errors import RuleViolation
+from services.faults import DISK_FULL_ERRNOS
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SIGNATURES = (
@@ -58,16 +60,44 @@ def upload_dir() -> Path:
     return path
 
 
+class StorageFull(RuleViolation):
+    """The disk (or the quota) is full: a refusal like any other, so that the caller's
+    transaction is rolled back and the form shows why (admin/base.py `attempt`), not a 500."""
+
+    def __init__(self) -> None:
+        super().__init__(str(_l("The server's storage is full: the file was not saved. Please try again later "
+                                "and tell the system administrator.")))
+
+
 def store(data: bytes) -> str:
-    """Write the bytes once (content-addressed); returns the sha256."""
+    """Write the bytes once (content-addressed); returns the sha256. The bytes go to a `.part`
+    file that is synced and then renamed: a reader never sees a half file, and a write that
+    fails (a full disk) removes its part and raises StorageFull."""
     digest = hashlib.sha256(data).hexdigest()
     target = upload_dir() / digest[:2] / digest
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_synced(tmp, data)
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno in DISK_FULL_ERRNOS:
+                raise StorageFull() from exc
+            raise
     return digest
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)  # the row that names the file is committed after this returns
+    finally:
+        os.close(fd)
 
 
 def path_of(sha256: str) -> Path:
