@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -76,7 +78,9 @@ def store(data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     target = upload_dir() / digest[:2] / digest
     if not target.exists():
-        tmp = target.with_suffix(".part")
+        # A part name of this host and process: two app servers (or two threads) storing the same
+        # file on shared storage must not write into one part and rename it from under each other.
+        tmp = target.with_name(f"{digest}.{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}.part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             _write_synced(tmp, data)
