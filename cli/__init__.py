@@ -15,6 +15,9 @@ def register_commands(app: Flask) -> None:
     from cli.audit import register as register_audit
 
     register_audit(app)  # `flask --app app audit verify|purge`
+    from cli import queue
+
+    queue.register(app)  # `flask --app app queue worker`: the task queue's consumer (issue 15)
 
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no organisation yet.")
