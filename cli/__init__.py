@@ -96,6 +96,10 @@ def register_commands(app: Flask) -> None:
     def accounts() -> None:
         """User accounts: housekeeping of the security rules (issue 13)."""
 
+    from cli import first_account
+
+    first_account.register(accounts)  # `accounts create-admin`: the first login of an empty database
+
     @accounts.command("disable-dormant")
     def disable_dormant() -> None:
         """Disable the accounts nobody has logged in with for 90 days (each one audited). Meant to

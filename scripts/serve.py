@@ -162,6 +162,15 @@ def main(argv: list[str]) -> int:
     env["XUEJI_ENV"] = "production"
     env.setdefault("FLASK_APP", "app")
     env.update(production_secrets(env))
+    sys.path.insert(0, str(BASE_DIR))
+    from config import production_secret_problems  # the rule the app applies, said before anything starts
+
+    problems = production_secret_problems(env)
+    if problems:
+        for problem in problems:
+            say(problem)
+        say("未启动。")
+        return 2
     if "--no-migrate" not in argv:
         say("迁移数据库（flask db upgrade）…")
         migrated = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=BASE_DIR, env=env)
