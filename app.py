@@ -27,13 +27,9 @@ def create_app(config: object | None = None) -> Flask:
     app.config.from_object(config if config is not None else config_from_environment())
     if not (app.debug or app.testing) and (problem := secret_problem("SECRET_KEY", app.config.get("SECRET_KEY"))):
         raise InsecureSecret(problem)  # a guessable key lets anyone forge a session
-    if app.config.get("PROXY_FIX_COUNT"):  # the client's address and scheme as the proxy saw them
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    from services import proxies, request_log
 
-        n = app.config["PROXY_FIX_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    from services import request_log
-
+    proxies.init_app(app)  # ProxyFix: the client's address and scheme as the proxy saw them
     request_log.init_app(app)  # one JSON line per request, first hook of all (issue 15)
 
     db.init_app(app)
