@@ -31,10 +31,11 @@ from services.accounts import EMAIL_RE
 DUTY_CHOICES = (ADMIN, SECURITY_ADMIN, AUDIT_ADMIN)
 
 
-def _unit(code: str, unit_name: str | None) -> OrgUnit:
+def _unit(code: str, unit_name: str | None) -> tuple[OrgUnit, bool]:
+    """The unit of that code, or the province unit made for an empty database (True: made)."""
     unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     if unit is not None:
-        return unit
+        return unit, False
     if db.session.scalar(select(OrgUnit.id).limit(1)) is not None:
         raise click.ClickException(f"没有代码为 {code} 的单位。")
     if not unit_name:
@@ -44,7 +45,7 @@ def _unit(code: str, unit_name: str | None) -> OrgUnit:
     unit = OrgUnit(code=code, name=unit_name, level=PROVINCE, parent=None, path=child_path(None, code))
     db.session.add(unit)
     db.session.flush()
-    return unit
+    return unit, True
 
 
 def register(accounts: click.Group) -> None:
@@ -64,7 +65,7 @@ def register(accounts: click.Group) -> None:
             raise click.ClickException("请输入有效的邮箱地址。")
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
             raise click.ClickException(f"邮箱 {email} 已有账号。")
-        unit = _unit(unit_code, unit_name)
+        unit, unit_made = _unit(unit_code, unit_name)
         password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):  # the rule speaks Chinese
             problems = [str(p) for p in passwords.problems(password, email, name)]
@@ -81,6 +82,6 @@ def register(accounts: click.Group) -> None:
         db.session.flush()
         audit.record(None, "user.create", "user", user.id, f"{email}（命令行创建{ROLE_LABELS[role]}）")
         db.session.commit()
-        if unit.parent_id is None and unit_name and unit.name == unit_name and unit.level == PROVINCE:
-            click.echo(f"省级单位：{unit.code} {unit.name}")
+        if unit_made:
+            click.echo(f"已创建省级单位：{unit.code} {unit.name}")
         click.echo(f"已创建{ROLE_LABELS[role]}账号 {email}（{unit.name}）。首次登录后按提示设置两步验证（身份验证器应用）。")
