@@ -57,7 +57,7 @@ def _healthz() -> dict | None:
 
 
 @pytest.fixture
-def serve(tmp_path: Path):  # type: ignore[no-untyped-def]
+def serve(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     if _port_open():
         pytest.skip(f"port {PORT} is taken")
     env = {k: v for k, v in os.environ.items()
@@ -65,7 +65,7 @@ def serve(tmp_path: Path):  # type: ignore[no-untyped-def]
                         "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS", "REDIS_URL", "QUEUE_URL", "QUEUE_IMMEDIATE",
                         "RATELIMIT_STORAGE_URI", "FLASK_DEBUG", "BIND", "HOST")}
     env.update(XUEJI_INSTANCE=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'xueji.db'}", PORT=str(PORT),
-               WEB_CONCURRENCY="2", QUEUE_WORKERS="1", UPLOAD_DIR=str(tmp_path / "uploads"))
+               WEB_CONCURRENCY=str(getattr(request, "param", 2)), QUEUE_WORKERS="1", UPLOAD_DIR=str(tmp_path / "uploads"))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "scripts/serve.py", "--no-migrate"], cwd=ROOT, env=env,
@@ -110,3 +110,15 @@ def test_serve_runs_gunicorn_and_the_worker_and_ctrl_c_stops_both(serve) -> None
     assert not any(_alive(p) for p in pids.values())
     assert not _port_open()
     assert "已全部停止" in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("serve", [1], indirect=True)  # one gunicorn worker: a quicker start
+def test_when_the_worker_dies_gunicorn_is_stopped_too(serve) -> None:
+    proc, log, _instance = serve
+    _wait("both processes", lambda: len(STARTED_RE.findall(log.read_text(encoding="utf-8"))) == 2, 60)
+    pids = {name: int(pid) for name, pid in STARTED_RE.findall(log.read_text(encoding="utf-8"))}
+    _wait("gunicorn", _healthz, 60)
+    os.kill(pids["后台任务进程"], signal.SIGKILL)
+    assert proc.wait(timeout=10) == 1  # an error: a service manager restarts the whole stack
+    assert not _alive(pids["gunicorn"]) and not _port_open()
+    assert "后台任务进程 意外退出" in log.read_text(encoding="utf-8")
