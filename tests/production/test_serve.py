@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PORT = 8102
+PORTS = {2: 8102, 1: 8104}  # per test (gunicorn workers → port): under xdist both may run at once
 STARTED_RE = re.compile(r"\[serve\] (gunicorn|后台任务进程) 已启动（进程 (\d+)）")
 
 
@@ -33,9 +33,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _port_open() -> bool:
+def _port_open(port: int) -> bool:
     with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", PORT)) == 0
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _wait(what: str, check, seconds: float):  # type: ignore[no-untyped-def]
@@ -48,9 +48,9 @@ def _wait(what: str, check, seconds: float):  # type: ignore[no-untyped-def]
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _healthz() -> dict | None:
+def _healthz(port: int) -> dict | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
             return {"status": resp.status, "body": json.load(resp), "request_id": resp.headers["X-Request-ID"]}
     except OSError:
         return None
@@ -58,20 +58,22 @@ def _healthz() -> dict | None:
 
 @pytest.fixture
 def serve(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    if _port_open():
-        pytest.skip(f"port {PORT} is taken")
+    workers = getattr(request, "param", 2)
+    port = PORTS[workers]
+    if _port_open(port):
+        pytest.skip(f"port {port} is taken")
     env = {k: v for k, v in os.environ.items()
            if k not in ("SECRET_KEY", "SECURITY_PASSWORD_SALT", "SECURITY_TOTP_SECRETS",
                         "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS", "REDIS_URL", "QUEUE_URL", "QUEUE_IMMEDIATE",
                         "RATELIMIT_STORAGE_URI", "FLASK_DEBUG", "BIND", "HOST")}
-    env.update(XUEJI_INSTANCE=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'xueji.db'}", PORT=str(PORT),
-               WEB_CONCURRENCY=str(getattr(request, "param", 2)), QUEUE_WORKERS="1", UPLOAD_DIR=str(tmp_path / "uploads"))
+    env.update(XUEJI_INSTANCE=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'xueji.db'}", PORT=str(port),
+               WEB_CONCURRENCY=str(workers), QUEUE_WORKERS="1", UPLOAD_DIR=str(tmp_path / "uploads"))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "scripts/serve.py", "--no-migrate"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        yield proc, log, tmp_path
+        yield proc, log, tmp_path, port
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -82,8 +84,8 @@ def serve(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-un
 
 
 def test_serve_runs_gunicorn_and_the_worker_and_ctrl_c_stops_both(serve) -> None:
-    proc, log, instance = serve
-    health = _wait("/healthz", _healthz, 60)
+    proc, log, instance, port = serve
+    health = _wait("/healthz", lambda: _healthz(port), 60)
     assert health["status"] == 200 and health["body"] == {"database": "ok", "queue": "ok"}
     _wait("the queue worker", lambda: "Huey consumer started" in log.read_text(encoding="utf-8"), 60)
     text = log.read_text(encoding="utf-8")
@@ -108,17 +110,17 @@ def test_serve_runs_gunicorn_and_the_worker_and_ctrl_c_stops_both(serve) -> None
     assert proc.wait(timeout=10) == 0
     assert time.monotonic() - stopping < 10, time.monotonic() - stopping
     assert not any(_alive(p) for p in pids.values())
-    assert not _port_open()
+    assert not _port_open(port)
     assert "已全部停止" in log.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("serve", [1], indirect=True)  # one gunicorn worker: a quicker start
 def test_when_the_worker_dies_gunicorn_is_stopped_too(serve) -> None:
-    proc, log, _instance = serve
+    proc, log, _instance, port = serve
     _wait("both processes", lambda: len(STARTED_RE.findall(log.read_text(encoding="utf-8"))) == 2, 60)
     pids = {name: int(pid) for name, pid in STARTED_RE.findall(log.read_text(encoding="utf-8"))}
-    _wait("gunicorn", _healthz, 60)
+    _wait("gunicorn", lambda: _healthz(port), 60)
     os.kill(pids["后台任务进程"], signal.SIGKILL)
     assert proc.wait(timeout=10) == 1  # an error: a service manager restarts the whole stack
-    assert not _alive(pids["gunicorn"]) and not _port_open()
+    assert not _alive(pids["gunicorn"]) and not _port_open(port)
     assert "后台任务进程 意外退出" in log.read_text(encoding="utf-8")
