@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 FLASK  := $(BIN)/flask --app app
 
-.PHONY: install run test lint bench browser translations clean-db
+.PHONY: install run serve test lint bench browser translations clean-db
 
 install: $(STAMP) translations
 
@@ -39,6 +39,13 @@ run: install
 	$(FLASK) demo-data --if-empty
 	@echo "学籍通: http://127.0.0.1:5000 （Ctrl+C 退出）"
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# The production stack (scripts/serve.py): migrate, then gunicorn (gunicorn.conf.py: WEB_CONCURRENCY
+# workers on 127.0.0.1:PORT, default 8000) and the queue worker, stopped together by Ctrl+C. The
+# secrets come from the environment, else from instance/production.env (made on the first run).
+serve: install
+	@mkdir -p instance
+	$(BIN)/python scripts/serve.py
 
 # Browser tests drive Debian's chromium (never a downloaded browser). Installed here when
 # missing and we are root; otherwise the browser tests are skipped with a message.

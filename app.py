@@ -8,7 +8,7 @@ from flask_security import SQLAlchemyUserDatastore, current_user
 
 import changes  # noqa: F401  (declares every change type)
 import models
-from config import Config
+from config import InsecureSecret, config_from_environment, secret_problem
 from extensions import babel, csrf, db, migrate, security
 from models.clock import system_now
 from services import faults, headers, labels, redirects, sessions
@@ -24,7 +24,13 @@ def select_locale() -> str:
 
 def create_app(config: object | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_object(config if config is not None else Config())
+    app.config.from_object(config if config is not None else config_from_environment())
+    if not (app.debug or app.testing) and (problem := secret_problem("SECRET_KEY", app.config.get("SECRET_KEY"))):
+        raise InsecureSecret(problem)  # a guessable key lets anyone forge a session
+    from services import proxies, request_log
+
+    proxies.init_app(app)  # ProxyFix: the client's address and scheme as the proxy saw them
+    request_log.init_app(app)  # one JSON line per request, first hook of all (issue 15)
 
     db.init_app(app)
     from services import queue
@@ -65,6 +71,9 @@ def create_app(config: object | None = None) -> Flask:
     from public import init_public
 
     init_public(app)  # pages without login: /verify/<code> for certificates
+    from public import health
+
+    health.init_app(app)  # GET /healthz: database and queue, for the load balancer
     from public.account_security import init_account_security
 
     init_account_security(app)  # login rate limit, forced password change (issue 13)

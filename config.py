@@ -165,8 +165,11 @@ class Config:
     # The public certificate check, per client address (Flask-Limiter syntax); the counters live in
     # RATELIMIT_STORAGE_URI: one process's memory by default, e.g. redis://… for several processes.
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (werkzeug's
+    # ProxyFix, app.py). 0 here: without a proxy anyone could claim any address and dodge the login
+    # rate limit. ProductionConfig expects one (nginx or the load balancer).
+    PROXY_FIX_COUNT = int(os.environ.get("PROXY_FIX_COUNT") or 0)
 
     def __init__(self) -> None:
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
@@ -175,15 +178,103 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.QUEUE_URL = os.environ.get("QUEUE_URL") or self.REDIS_URL or f"sqlite:///{INSTANCE_DIR / 'queue.db'}"
         self.QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE") == "1"  # tasks run in the caller (no worker)
+        # Rate-limit counters (login, certificate check): in Redis when there is one, so that every
+        # web worker and app server counts against one budget; else in this process's memory.
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
         self.SQLALCHEMY_DATABASE_URI = database_url()
+        self._load_secrets()
+        # HTTPS=1 when the app is served over HTTPS: cookies are then never sent in clear. Off by
+        # default, so that `make run` on http://localhost keeps its session.
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = os.environ.get("HTTPS") == "1"
+
+    def _load_secrets(self) -> None:
+        """The environment's, else those generated once into instance/secrets.json (`make run`)."""
         s = _instance_secrets()
         self.SECRET_KEY = s["SECRET_KEY"]
         self.SECURITY_PASSWORD_SALT = s["SECURITY_PASSWORD_SALT"]
         for key, value in _two_factor_secrets().items():
             setattr(self, key, value)
-        # HTTPS=1 when the app is served over HTTPS: cookies are then never sent in clear. Off by
-        # default, so that `make run` on http://localhost keeps its session.
-        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = os.environ.get("HTTPS") == "1"
+
+
+# The secrets that sign sessions, salt the password tokens and encrypt the two-factor secrets. In
+# production each comes from the environment; scripts/serve.py fills them from instance/production.env.
+SECRET_NAMES = ("SECRET_KEY", "SECURITY_PASSWORD_SALT", "SECURITY_TOTP_SECRETS", "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS")
+SECRET_MIN_LENGTH = 32
+# Values copied from tutorials and sample files: anyone could sign a session with them.
+WELL_KNOWN_SECRETS = frozenset({
+    "dev", "development", "secret", "secret-key", "secret_key", "secretkey", "changeme", "change-me", "change_me",
+    "changeit", "default", "test", "testing", "password", "please-change-me", "your-secret-key", "super-secret",
+    "supersecret", "xueji", "xuejitong", "replace-me", "insecure",
+})
+
+
+class InsecureSecret(RuntimeError):
+    """A production secret is missing, short or well known: the app refuses to start."""
+
+
+def secret_problem(name: str, value: str | None) -> str | None:
+    """Why this secret may not sign anything in production (a Chinese sentence), or None."""
+    if not value:
+        return f"环境变量 {name} 未设置：生产环境必须提供（至少 {SECRET_MIN_LENGTH} 个字符的随机值）。"
+    if value.strip().lower() in WELL_KNOWN_SECRETS or len(set(value)) < 8:
+        return f"环境变量 {name} 是众所周知的默认值，任何人都能据此伪造登录：请换成随机值。"
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"环境变量 {name} 太短（{len(value)} 个字符）：至少需要 {SECRET_MIN_LENGTH} 个字符。"
+    return None
+
+
+def _secret_values(name: str, raw: str) -> list[str]:
+    """The strings inside a secret: SECURITY_TOTP_SECRETS is JSON {"1": "..."}, the recovery-code
+    keys JSON ["..."]; each key inside is checked."""
+    if name == "SECURITY_TOTP_SECRETS":
+        parsed = json.loads(raw)
+        return [str(v) for v in parsed.values()] if isinstance(parsed, dict) and parsed else [""]
+    if name == "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS":
+        parsed = json.loads(raw)
+        return [str(v) for v in parsed] if isinstance(parsed, list) and parsed else [""]
+    return [raw]
+
+
+def production_secret_problems(environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+    """Every reason the environment's secrets are unfit for production (empty: fit)."""
+    found: list[str] = []
+    for name in SECRET_NAMES:
+        raw = environ.get(name)
+        if not raw:
+            found.append(secret_problem(name, raw) or "")
+            continue
+        try:
+            values = _secret_values(name, raw)
+        except ValueError:
+            found.append(f"环境变量 {name} 不是有效的 JSON。")
+            continue
+        found.extend(p for p in (secret_problem(name, v) for v in values) if p)
+    return found
+
+
+class ProductionConfig(Config):
+    """`make serve`, wsgi.py and the queue worker under XUEJI_ENV=production: every secret from the
+    environment (none generated here: several app servers must share them), checked, and the app
+    behind one reverse proxy."""
+
+    def __init__(self) -> None:
+        self.PROXY_FIX_COUNT = int(os.environ.get("PROXY_FIX_COUNT") or 1)
+        super().__init__()
+
+    def _load_secrets(self) -> None:
+        problems = production_secret_problems()
+        if problems:
+            raise InsecureSecret("学籍通拒绝启动：\n" + "\n".join(problems))
+        self.SECRET_KEY = os.environ["SECRET_KEY"]
+        self.SECURITY_PASSWORD_SALT = os.environ["SECURITY_PASSWORD_SALT"]
+        self.SECURITY_TOTP_SECRETS = json.loads(os.environ["SECURITY_TOTP_SECRETS"])
+        self.SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS = [
+            k.encode() for k in json.loads(os.environ["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"])]
+
+
+def config_from_environment() -> Config:
+    """What `flask --app app …` and wsgi.py run with: ProductionConfig under XUEJI_ENV=production."""
+    return ProductionConfig() if os.environ.get("XUEJI_ENV") == "production" else Config()
 
 
 class TestConfig(Config):
@@ -201,4 +292,7 @@ class TestConfig(Config):
         # SQLite storage or on the Redis of CI (tests/queue/).
         self.QUEUE_URL = f"sqlite:///{INSTANCE_DIR / f'test-queue-{os.getpid()}.db'}"
         self.QUEUE_IMMEDIATE = True
+        # Each test process counts on its own even when REDIS_URL is set (CI): the xdist workers
+        # would otherwise share one login budget for 127.0.0.1. tests/production sets Redis itself.
+        self.RATELIMIT_STORAGE_URI = "memory://"
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / f'test-{os.getpid()}.db'}"

@@ -18,6 +18,9 @@ def register_commands(app: Flask) -> None:
     from cli.backup import register as register_backup
 
     register_backup(app)  # `flask --app app backup create|verify|restore|prune` (issue 15)
+    from cli import queue
+
+    queue.register(app)  # `flask --app app queue worker`: the task queue's consumer (issue 15)
 
     @app.cli.command("demo-data")
     @click.option("--if-empty", is_flag=True, help="Only load when the database has no organisation yet.")
@@ -95,6 +98,10 @@ def register_commands(app: Flask) -> None:
     @app.cli.group("accounts")
     def accounts() -> None:
         """User accounts: housekeeping of the security rules (issue 13)."""
+
+    from cli import first_account
+
+    first_account.register(accounts)  # `accounts create-admin`: the first login of an empty database
 
     @accounts.command("disable-dormant")
     def disable_dormant() -> None:
