@@ -56,7 +56,7 @@ def database_url() -> str:
 
 class Config:
     SQLALCHEMY_DATABASE_URI = ""
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}  # see use_database
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
@@ -181,11 +181,19 @@ class Config:
         # Rate-limit counters (login, certificate check): in Redis when there is one, so that every
         # web worker and app server counts against one budget; else in this process's memory.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
-        self.SQLALCHEMY_DATABASE_URI = database_url()
+        self.use_database(database_url())
         self._load_secrets()
         # HTTPS=1 when the app is served over HTTPS: cookies are then never sent in clear. Off by
         # default, so that `make run` on http://localhost keeps its session.
         self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = os.environ.get("HTTPS") == "1"
+
+    def use_database(self, url: str) -> None:
+        self.SQLALCHEMY_DATABASE_URI = url
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # a connection the server dropped is replaced
+        if url.startswith("postgresql"):
+            # No JIT: these are short OLTP queries, and an over-estimated plan (a correlated count in
+            # the request queues) switched it on and paid 34-53 ms of compiling per query (bench/README.md).
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"options": "-c jit=off"}
 
     def _load_secrets(self) -> None:
         """The environment's, else those generated once into instance/secrets.json (`make run`)."""
@@ -295,4 +303,4 @@ class TestConfig(Config):
         # Each test process counts on its own even when REDIS_URL is set (CI): the xdist workers
         # would otherwise share one login budget for 127.0.0.1. tests/production sets Redis itself.
         self.RATELIMIT_STORAGE_URI = "memory://"
-        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / f'test-{os.getpid()}.db'}"
+        self.use_database(os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / f'test-{os.getpid()}.db'}")

@@ -21,7 +21,9 @@ def register(app: Flask) -> None:
     @queue_group.command("worker")
     @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
                   help="同时执行任务的线程数。")
-    def worker(workers: int) -> None:
+    @click.option("--no-periodic", is_flag=True,
+                  help="不运行每日定时任务：多台任务机时只在一台上运行定时任务，其余加此选项，以免每项定时任务执行多次。")
+    def worker(workers: int, no_periodic: bool) -> None:
         """运行后台任务（导入、证书批次、导出、查重）和每日定时任务，直到 Ctrl+C。"""
         from services.queue import huey
 
@@ -42,5 +44,6 @@ def register(app: Flask) -> None:
             log.setLevel(logging.INFO)
         click.echo(f"后台任务进程已启动：{workers} 个线程，队列 {app.config['QUEUE_URL'].split('@')[-1]}（Ctrl+C 退出）",
                    err=True)
-        huey.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True).run()
+        huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic,
+                             check_worker_health=True).run()
         click.echo("后台任务进程已退出。", err=True)
