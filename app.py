@@ -27,7 +27,7 @@ def create_app(config: object | None = None) -> Flask:
     app.config.from_object(config if config is not None else Config())
 
     db.init_app(app)
-    from services import queue
+    from services import queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
 
     queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
     migrate.init_app(app, db, render_as_batch=True)
