@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import exists, insert, literal, select, update
 
@@ -94,8 +95,8 @@ def escalate_overdue_steps() -> list[ApprovalStep]:
 
 
 # --- (b) suspension expiry --------------------------------------------------------------------
-def suspensions_to_remind(today: date) -> list[tuple[Suspension, Student]]:
-    """Suspensions ended or ending within REMIND_WORKDAYS working days, the pupil still suspended,
+def suspensions_to_remind(today: date) -> list[Any]:
+    """(Suspension, Student) rows: suspensions ended or ending within REMIND_WORKDAYS working days, the pupil still suspended,
     no resumption or extension waiting, not yet reminded of this end date."""
     horizon = workdays.add_workdays(today, REMIND_WORKDAYS).due
     waiting = exists().where(ChangeRequest.student_id == Student.id, ChangeRequest.type.in_((RESUMPTION, SUSPENSION_EXTENSION)),
@@ -106,7 +107,7 @@ def suspensions_to_remind(today: date) -> list[tuple[Suspension, Student]]:
                Student.status == StudentStatus.SUSPENDED, ~waiting,
                (Suspension.expiry_reminded_for.is_(None)) | (Suspension.expiry_reminded_for != Suspension.ends_on))
         .order_by(Suspension.ends_on, Suspension.id)
-    ).tuples())
+    ))
 
 
 def remind_suspension_expiry() -> list[Suspension]:

@@ -681,7 +681,7 @@ def test_a_print_whose_worker_died_shows_failed_and_its_user_retries_it(app, as_
 
     monkeypatch.setattr(class_batch, "INLINE_PAGES", 0)
     with app.test_request_context():
-        school_id, n = _class(3)
+        _school_id, n = _class(3)
         class_batch.issue_class(school(HEPING2), YEAR, user("school-heping2"))
         db.session.commit()
         queued = class_batch.print_job_task
