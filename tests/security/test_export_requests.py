@@ -77,8 +77,8 @@ def produce(app, request_id: int) -> ExportRequest:
 
 @pytest.fixture(autouse=True)
 def no_thread_in_a_rolled_back_test(request, monkeypatch):
-    """A background thread cannot share the rolled-back test transaction: outside the committing
-    tests the file is produced by calling `produce` on the test's connection."""
+    """The file is produced by a queued task (run at once in the suite); outside the committing
+    tests the test itself calls `produce`, on its own connection, when it wants the file."""
     if request.node.get_closest_marker("committing") is None:
         monkeypatch.setattr(export_requests, "start", lambda req: None)
 
