@@ -198,8 +198,9 @@ def retry(actor: User, req: ExportRequest) -> ExportRequest:
     return req
 
 
-def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str]:
-    """Call the export's view as the requester; (body, mimetype, file name)."""
+def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str, int | None]:
+    """Call the export's view as the requester; (body, mimetype, file name, rows when the view
+    wrote the watermark line itself while streaming: services/exports.py, else None)."""
     adapter = app.url_map.bind("localhost")
     path = adapter.build(req.endpoint, json.loads(req.view_args or "{}"))
     url = f"{path}?{req.query_string}" if req.query_string else path
@@ -210,10 +211,11 @@ def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str]:
         if resp.status_code != 200 or not export_gate.is_file_response(resp):
             raise _err("导出未能生成：数据已不在您的权限范围内或已变化。")
         resp.direct_passthrough = False
-        body = resp.get_data()
+        body = resp.get_data()  # bounded by EXPORT_MAX_ROWS; written row by row by the view
         resp.close()
         name = _file_name(resp.headers.get("Content-Disposition", ""), req)
-        return body, resp.mimetype or "application/octet-stream", name
+        rows = g.export_rows if g.get("export_bannered") else None
+        return body, resp.mimetype or "application/octet-stream", name, rows
 
 
 def _file_name(disposition: str, req: ExportRequest) -> str:
@@ -233,8 +235,9 @@ def produce(app: Flask, request_id: int) -> ExportRequest | None:
     job_progress.report(PROGRESS_KIND, request_id, "running", 0, 1, force=True)  # the heartbeat starts
     try:
         req.produced_at = clock.now()
-        body, mimetype, name = _replay(app, req)
-        body, rows = watermark(body, mimetype, req.banner())
+        body, mimetype, name, rows = _replay(app, req)
+        if rows is None:  # a file the view could not mark while writing it (a PDF): marked afterwards
+            body, rows = watermark(body, mimetype, req.banner())
         req.file_sha256, req.file_name, req.mimetype, req.rows = uploads.store(body), f"{req.number}_{name}"[:200], mimetype, rows
         req.status, req.expires_at = READY, req.produced_at + VALID_FOR
         audit.record(req.requester, "export.produce", "export_request", req.id, f"{req.number} {rows} 行 {name}"[:500])
