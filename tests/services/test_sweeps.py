@@ -207,3 +207,16 @@ def test_no_calendar_warning_when_the_notice_is_entered(sctx, monkeypatch):
     db.session.commit()
     assert sweeps.check_next_year_calendar().notified_units == 0
     assert audits("calendar.notice_missing") == 0
+
+
+def test_the_county_reads_the_escalation_on_its_home_page(app, as_user, monkeypatch):
+    with app.test_request_context():
+        at(monkeypatch, date(2026, 12, 24))
+        req = start()
+        at(monkeypatch, req.current_step.due_date + timedelta(days=1))
+        sweeps.escalate_overdue_steps()
+        db.session.commit()
+        request_id = req.id
+    home = as_user("shenhe").get("/admin/").get_data(as_text=True)
+    assert "督办提醒" in home and f"/admin/requests/{request_id}/" in home
+    assert "超期提醒" in as_user("school-shenhe1").get("/admin/").get_data(as_text=True)
