@@ -207,6 +207,7 @@ def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str, int | None
     with app.test_request_context(url):
         g._login_user = req.requester  # flask_login reads the user from g first
         g.export_request = req
+        g.export_beat = lambda rows: job_progress.report(PROGRESS_KIND, req.id, "running", rows)  # a long file keeps beating
         resp = app.make_response(app.view_functions[req.endpoint](**json.loads(req.view_args or "{}")))
         if resp.status_code != 200 or not export_gate.is_file_response(resp):
             raise _err("导出未能生成：数据已不在您的权限范围内或已变化。")

@@ -53,6 +53,9 @@ def _approved_banner(banner: str | None) -> str | None:
 def _count_row() -> None:
     if has_request_context() and g.get("export_bannered"):
         g.export_rows += 1
+        beat = g.get("export_beat")  # the producing worker's heartbeat (throttled by job_progress)
+        if beat is not None:
+            beat(g.export_rows)
 
 
 def content_disposition(filename: str) -> str:

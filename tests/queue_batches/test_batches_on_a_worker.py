@@ -83,3 +83,35 @@ def test_an_approved_export_is_produced_by_the_worker(app, as_user, worker):
     first = next(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
     assert banner_number in str(first[0])  # the watermark line the worker added
     assert worker.poll() is None
+
+
+@pytest.mark.committing
+def test_a_batch_whose_worker_is_killed_fails_and_is_retried_on_a_new_worker(app, as_user, worker, monkeypatch, tmp_path):
+    """SIGKILL while printing: no result, the heartbeat stops, the page shows 失败 with 重试; the
+    retry goes back on the queue and a fresh worker prints it."""
+    monkeypatch.setattr(batch, "INLINE_PAGES", 0)
+    with app.test_request_context():
+        certs = [make_certificate() for _ in range(20)]
+        school_id, year = certs[0].school_id, certs[0].year
+        db.session.commit()
+    c = as_user("school-heping2")
+    job_url = c.post_form("/admin/certificates/class/print", {"school_id": school_id, "year": year},
+                          token_from=f"/admin/certificates/class/?school_id={school_id}&year={year}").headers["Location"]
+    job_id = job_url.rsplit("/", 1)[1]
+    wait_for(lambda: (p := job_progress.read(batch.PROGRESS_KIND, job_id)) and p.status == "running", 60, "the print to start")
+    worker.kill()
+    worker.wait()
+    assert c.get(job_url + ".json").get_json()["status"] == "running"  # a silent worker is not dead at once
+    patience = job_progress.STALLED_AFTER
+    monkeypatch.setattr(job_progress, "STALLED_AFTER", 1.0)  # the page's patience, shortened
+    wait_for(lambda: job_progress.stalled(batch.PROGRESS_KIND, job_id), 10, "the heartbeat to go stale")
+    page = c.get(job_url).get_data(as_text=True)
+    assert 'id="job-failed"' in page and 'id="retry-batch"' in page
+    with app.app_context():
+        assert batch._load(job_id).sha256 is None  # nothing half-stored
+    monkeypatch.setattr(job_progress, "STALLED_AFTER", patience)  # a live worker beats every 2 s
+    assert c.post_form(f"{job_url}/retry", {}, token_from=job_url).status_code == 302
+    with running_consumer(app, app.config["QUEUE_URL"], tmp_path / "second-worker.log"):
+        state = wait_for(lambda: (s := c.get(job_url + ".json").get_json())["finished"] and s, 120, "the new worker to print")
+    assert state["status"] == "done" and state["processed"] == 20, state
+    assert len(PdfReader(io.BytesIO(c.get(state["pdf_url"]).data)).pages) == 20
