@@ -33,7 +33,7 @@ def create_app(config: object | None = None) -> Flask:
     request_log.init_app(app)  # one JSON line per request, first hook of all (issue 15)
 
     db.init_app(app)
-    from services import queue
+    from services import queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
 
     queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
     migrate.init_app(app, db, render_as_batch=True)

@@ -295,7 +295,17 @@ class CertificateView(ReadOnlyScopedView):
     @expose("/job/<job_id>")
     def job(self, job_id: str) -> str:
         job = self._job(job_id)
-        return self.render("admin/certificate_job.html", job=job, progress=job.progress(), status_labels=JOB_STATUS_LABELS)
+        return self.render("admin/certificate_job.html", job=job, progress=job.progress(), status_labels=JOB_STATUS_LABELS,
+                           retry_form=CertificateConfirmForm(formdata=None))
+
+    @expose("/job/<job_id>/retry", methods=("POST",))
+    def job_retry(self, job_id: str) -> Response:
+        """重试: the same user and scope as the print itself (else 404); only a failed job."""
+        self._job(job_id)  # another user's job, or none: 404 before the form is even read
+        if not CertificateConfirmForm().validate_on_submit():
+            abort(400)
+        self._call(lambda: batch.retry_job(current_actor(), job_id, verification.site_url()))
+        return redirect(url_for(".job", job_id=job_id))
 
     @expose("/job/<job_id>.json")
     def job_json(self, job_id: str) -> Response:

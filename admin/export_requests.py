@@ -158,6 +158,7 @@ class ExportRequestView(SecureBaseView):
         return self.render("admin/export_request.html", req=req, kind_label=export_requests.kind_label,
                            fields_text=export_requests.fields_text, can_decide=export_requests.decide_refusal(actor, req) is None,
                            form=DecideForm(formdata=None), is_requester=req.requester_id == actor.id,
+                           can_retry=export_requests.retry_refusal(actor, req) is None,
                            pending=PENDING, ready=READY, filters=self.filters_text(req.endpoint, req.query_string))
 
     def _decide(self, request_id: int, approve: bool) -> Response:
@@ -179,6 +180,18 @@ class ExportRequestView(SecureBaseView):
     @expose("/<int:request_id>/refuse", methods=("POST",))
     def refuse(self, request_id: int) -> Response:
         return self._decide(request_id, False)
+
+    @expose("/<int:request_id>/retry", methods=("POST",))
+    def retry(self, request_id: int) -> Response:
+        """重试 a file whose production failed: those who could approve it (out of scope: 404)."""
+        actor = current_actor()
+        req = self._load(request_id)
+        if not DecideForm().validate_on_submit():
+            abort(400)
+        done = attempt(lambda: export_requests.retry(actor, req), "已重新提交，文件正在后台生成。")
+        if done.ok:
+            export_requests.start(done.value)
+        return redirect(url_for(".request_page", request_id=request_id))
 
     @expose("/<int:request_id>/download")
     def download(self, request_id: int) -> Response:

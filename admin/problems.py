@@ -23,9 +23,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import ScopedModelView, attempt, current_actor, run_command
 from admin.masked_ids import masked_id, reveal_script
+from models.org import PROVINCE
 from models.problems import ProblemRecord
 from models.student import Student
-from services import audit, codes, dedup, problems, scope, uploads
+from services import audit, codes, dedup, dedup_scan, job_progress, problems, scope, uploads
 from services.commands import records as record_commands
 from services.errors import NotInScope
 from services.ids import mask_id
@@ -45,6 +46,15 @@ class CorrectionForm(FlaskForm):
 
 class CancellationForm(FlaskForm):
     note = TextAreaField(_l("Why the record is cancelled"), validators=[DataRequired(), Length(max=500)])
+
+
+class RescanForm(FlaskForm):
+    """A POST with only the CSRF token: 重新查重."""
+
+
+def may_rescan(actor: t.Any) -> bool:
+    """The province-wide 查重 covers every school: only an official of the province starts it."""
+    return bool(actor.is_official and actor.unit is not None and actor.unit.level == PROVINCE)
 
 
 def other_record_text(actor: t.Any, other: Student | None) -> Markup | str:
@@ -102,7 +112,22 @@ class ProblemRecordView(ScopedModelView):
         if template == self.list_template:
             status_filter = next(i for i, f in enumerate(self._filters or ()) if f.column is ProblemRecord.status)
             kwargs["open_url"] = self.get_url(".index_view", **{f"flt0_{status_filter}": "open"})
+            if may_rescan(current_actor()):
+                kwargs["rescan_form"] = RescanForm(formdata=None)
+                kwargs["rescan"] = job_progress.read(dedup_scan.PROGRESS_KIND, dedup_scan.PROGRESS_ID)
+                kwargs["rescan_labels"] = {"running": "上次查重：进行中", "done": "上次查重：已完成", "failed": "上次查重：失败"}
         return super().render(template, **kwargs)
+
+    @expose("/rescan", methods=("POST",))
+    def rescan(self) -> Response:
+        """重新查重 as a queued task (a province's scan takes minutes): province officials only, else 404."""
+        if not may_rescan(current_actor()):
+            abort(404)
+        if not RescanForm().validate_on_submit():
+            abort(400)
+        dedup_scan.rescan_task()
+        flash(_("The duplicate check has been queued; new problem records appear when it has finished."), "success")
+        return redirect(url_for(".index_view"))
 
     # --- one problem -------------------------------------------------------------------
     def _load(self, problem_id: int) -> ProblemRecord:

@@ -117,12 +117,18 @@ def register_commands(app: Flask) -> None:
         click.echo(f"共停用 {len(users)} 个连续 {dormant_accounts.DORMANT_DAYS} 天未登录的账号。")
 
     @app.cli.command("check-duplicates")
-    def check_duplicates() -> None:
+    @click.option("--background", is_flag=True, help="交给后台任务队列执行（由队列工作进程运行），不在本进程等待结果")
+    def check_duplicates(background: bool) -> None:
         """查重 (第七条): rescan the whole province for soft duplicates and invalid ID numbers."""
         import time
 
         from extensions import db
-        from services.dedup_scan import scan_province
+        from services.dedup_scan import rescan_task, scan_province
+
+        if background:
+            rescan_task()
+            click.echo("已提交全省查重任务，由队列工作进程执行；结果见问题学籍列表和审计日志。")
+            return
 
         names = {"soft_name_birth": "姓名+性别+出生日期相同", "soft_guardian": "监护人及学生姓名相同", "invalid_id": "身份证号无效"}
         started = time.perf_counter()

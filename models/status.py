@@ -45,6 +45,7 @@ class Suspension(db.Model):
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     ended_on: Mapped[date | None] = mapped_column(Date)  # resumed (or otherwise ended)
     ended_by_request_id: Mapped[int | None] = mapped_column(ForeignKey("change_request.id"))
+    expiry_reminded_for: Mapped[date | None] = mapped_column(Date)  # the end date the school was reminded of (services/sweeps.py)
 
     student: Mapped[Student] = relationship()
     request: Mapped[ChangeRequest] = relationship(foreign_keys=[request_id])

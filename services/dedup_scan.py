@@ -1,9 +1,19 @@
 """The province-wide 查重 scan (第七条, each term's data check): set-based, one INSERT … SELECT per
-kind of problem, with the same rules as services/dedup.py applies to one record at entry."""
+kind of problem, with the same rules as services/dedup.py applies to one record at entry.
+
+No province in memory: the pairs are found and inserted by the database (INSERT … SELECT), so no
+pupil row comes to Python; the only rows that do are the distinct ID-number prefixes (division +
+birth date, a few hundred thousand for a province), streamed in batches (`yield_per`: a server-side
+cursor on PostgreSQL) and reduced to the few thousand distinct dates and divisions.
+
+`rescan_task` is the same scan as a task of the queue (the CLI's `--background`), reporting its
+phases through services/job_progress.py.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, case, cast, exists, func, insert, literal, or_, select, text, update
@@ -12,8 +22,12 @@ from sqlalchemy.orm import Session
 from extensions import db
 from models.problems import INVALID_ID, OPEN, SOFT_GUARDIAN, SOFT_NAME_BIRTH, ProblemRecord
 from models.student import RESIDENT_ID, Guardian, Student
-from services import clock
+from services import audit, clock, job_progress
 from services.dedup import CHECK_CHARS, ID_PATTERN, WEIGHTS, active, division_ok, real_date, settled_or_open
+from services.queue import task
+
+PROGRESS_KIND, PROGRESS_ID = "dedup_scan", "province"  # one rescan of the province at a time is shown
+KIND_NAMES = {SOFT_NAME_BIRTH: "姓名+性别+出生日期相同", SOFT_GUARDIAN: "监护人及学生姓名相同", INVALID_ID: "身份证号无效"}
 
 
 def _yyyymmdd(column: Any, dialect: str) -> Any:
@@ -95,6 +109,7 @@ def _bad_prefixes(session: Session, resident: Any) -> tuple[list[str], list[str]
     s = Student.__table__
     prefixes = session.scalars(
         select(func.substr(s.c.id_number, 1, 14)).where(resident, func.length(s.c.id_number) == 18).distinct()
+        .execution_options(yield_per=10_000)  # streamed: never the whole list at once
     )
     dates: set[str] = set()
     places: set[str] = set()
@@ -160,11 +175,13 @@ def _rescope(session: Session) -> int:
     return result.rowcount
 
 
-def scan_province(session: Session | None = None, timings: dict[str, float] | None = None) -> dict[str, int]:
+def scan_province(session: Session | None = None, timings: dict[str, float] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """查重 over the whole province: set-based, one INSERT … SELECT per kind; idempotent
     (open problems, and pairs settled by evidence, are not flagged again). The caller commits.
     Returns the new problems per kind and how many open ones followed their pupil's school;
-    `timings`, when given, receives the seconds of each phase."""
+    `timings`, when given, receives the seconds of each phase; `progress(done, total)` is called
+    after each phase."""
     session = session or db.session
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL work_mem = '256MB'"))  # the hash joins and aggregates stay in memory
@@ -181,4 +198,31 @@ def scan_province(session: Session | None = None, timings: dict[str, float] | No
         counts[name] = run()
         if timings is not None:
             timings[name] = time.perf_counter() - started
+        if progress is not None:
+            progress(len(counts), len(phases))
+    return counts
+
+
+def summary(counts: dict[str, int]) -> str:
+    text = "；".join(f"{name} {counts.get(kind, 0)} 条" for kind, name in KIND_NAMES.items())
+    return f"新增问题学籍：{text}；随学生学校更新范围 {counts.get('rescoped', 0)} 条"
+
+
+@task()
+def rescan_task() -> dict[str, int]:
+    """查重 as a queued job: scan, audit, commit. Idempotent like the scan itself (a second run adds nothing)."""
+    job_progress.report(PROGRESS_KIND, PROGRESS_ID, "running", 0, 4, force=True)
+
+    def beat(done: int, total: int) -> None:
+        job_progress.report(PROGRESS_KIND, PROGRESS_ID, "running", done, total, force=True)
+
+    try:
+        counts = scan_province(progress=beat)
+        audit.record(None, "dedup.scan", "problem", None, summary(counts))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        job_progress.report(PROGRESS_KIND, PROGRESS_ID, "failed", 0, 4, force=True)
+        raise
+    job_progress.report(PROGRESS_KIND, PROGRESS_ID, "done", 4, 4, force=True)
     return counts

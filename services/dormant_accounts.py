@@ -2,9 +2,8 @@
 days is disabled.
 
 Two ways in, one rule:
-- `flask --app app accounts disable-dormant` disables every dormant account at once. It is meant
-  to run daily; the task queue that will schedule it (DESIGN.md, Huey) comes with a later issue,
-  until then cron or a systemd timer runs the command.
+- `disable_dormant` disables every dormant account at once: nightly in the queue worker
+  (services/sweeps.py), or by hand with `flask --app app accounts disable-dormant`.
 - `refuse_dormant_login` runs before a login is checked (app.py registers it), so that a dormant
   account cannot log in even on a day the job has not run: it is disabled there and then, and
   Flask-Security refuses it with the same words as any failed login.

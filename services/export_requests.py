@@ -4,8 +4,11 @@ Deciding is one UPDATE guarded by the status (`WHERE status = 'pending'`): of tw
 at once only the first changes the row, the second is told that it was already decided.
 
 The file is produced by replaying the export's own view as the requester, with `g.export_request`
-set (services/export_gate.py allows exactly the approved kind and groups), in a thread with its
-own app context (the pattern of services/certificates/batch.py). The watermark line is then added
+set (services/export_gate.py allows exactly the approved kind and groups), in a task of the queue
+(services/queue.py) enqueued with the request's id once the approval is committed; its heartbeat
+goes through services/job_progress.py, so a file whose worker died shows as 生成失败 with a retry
+(the same people who could approve it). The file goes into the configured storage (services/uploads).
+The watermark line is then added
 to the file whatever its type: XLSX a first row on each sheet, CSV a first line, PDF a header and
 footer on every page.
 """
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,9 +32,10 @@ from extensions import db
 from models.export_request import APPROVED, EXPIRED, FAILED, PENDING, READY, REFUSED, ExportDownload, ExportRequest
 from models.org import OrgUnit
 from models.people import CONFIDENTIALITY_OFFICER, User
-from services import audit, clock, export_gate, scope, uploads
+from services import audit, clock, export_gate, job_progress, scope, uploads
 from services.errors import NotInScope, RuleViolation
 from services.export_watermark import watermark
+from services.queue import task
 
 log = logging.getLogger(__name__)
 VALID_FOR = timedelta(hours=24)
@@ -104,6 +107,11 @@ def decide_refusal(actor: User, req: ExportRequest) -> str | None:
         return "申请人不能审批自己的申请。"
     if req.status != PENDING:
         return "该申请已处理。"
+    return approver_refusal(actor, req)
+
+
+def approver_refusal(actor: User, req: ExportRequest) -> str | None:
+    """Who may approve a request of its unit, whatever its status (deciding, and 重试 of its file)."""
     path, own = req.scope_path, actor.unit.path
     if not path.startswith(own):
         return "只能审批本单位及下级单位的申请。"
@@ -149,37 +157,66 @@ def decide(actor: User, req: ExportRequest, approve: bool, reason: str = "") -> 
 
 
 # --- producing ----------------------------------------------------------------------------------
+PROGRESS_KIND = "export_request"  # services/job_progress.py key prefix
+
+
 def start(req: ExportRequest) -> None:
-    """Produce the approved file in a background thread (the caller has committed)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
-    threading.Thread(target=_run_in_thread, args=(app, req.id, locale), name=f"export-{req.id}", daemon=True).start()
+    """Enqueue the approved file's production (the caller has committed: the worker reads committed rows)."""
+    locale = str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
+    produce_task(req.id, locale)
 
 
-def _run_in_thread(app: Flask, request_id: int, locale: str) -> None:
-    with app.app_context(), force_locale(locale):
-        try:
-            produce(app, request_id)
-        finally:
-            db.session.remove()
+@task()
+def produce_task(request_id: int, locale: str) -> None:
+    with force_locale(locale):
+        produce(current_app._get_current_object(), request_id)  # type: ignore[attr-defined]
 
 
-def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str]:
-    """Call the export's view as the requester; (body, mimetype, file name)."""
+def retry_refusal(actor: User, req: ExportRequest) -> str | None:
+    """Why `actor` may not start a failed file again (None: they may): only a file that failed,
+    and only someone who could have approved the request."""
+    if req.status != FAILED or req.approver_id is None:
+        return "只有生成失败的已批准申请可以重试。"
+    return approver_refusal(actor, req)
+
+
+def retry(actor: User, req: ExportRequest) -> ExportRequest:
+    """重试: back to 已批准 and enqueued again (the caller commits first, then calls `start`)."""
+    why = retry_refusal(actor, req)
+    if why:
+        raise _err(why)
+    done = db.session.execute(
+        update(ExportRequest).where(ExportRequest.id == req.id, ExportRequest.status == FAILED)
+        .values(status=APPROVED, error=None).execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # two clicks, or two people: the first retry stands
+        db.session.rollback()
+        raise _err("该申请已在重新生成。")
+    db.session.refresh(req)
+    job_progress.clear(PROGRESS_KIND, req.id)
+    audit.record(actor, "export.retry", "export_request", req.id, f"{req.number} 重新生成")
+    return req
+
+
+def _replay(app: Flask, req: ExportRequest) -> tuple[bytes, str, str, int | None]:
+    """Call the export's view as the requester; (body, mimetype, file name, rows when the view
+    wrote the watermark line itself while streaming: services/exports.py, else None)."""
     adapter = app.url_map.bind("localhost")
     path = adapter.build(req.endpoint, json.loads(req.view_args or "{}"))
     url = f"{path}?{req.query_string}" if req.query_string else path
     with app.test_request_context(url):
         g._login_user = req.requester  # flask_login reads the user from g first
         g.export_request = req
+        g.export_beat = lambda rows: job_progress.report(PROGRESS_KIND, req.id, "running", rows)  # a long file keeps beating
         resp = app.make_response(app.view_functions[req.endpoint](**json.loads(req.view_args or "{}")))
         if resp.status_code != 200 or not export_gate.is_file_response(resp):
             raise _err("导出未能生成：数据已不在您的权限范围内或已变化。")
         resp.direct_passthrough = False
-        body = resp.get_data()
+        body = resp.get_data()  # bounded by EXPORT_MAX_ROWS; written row by row by the view
         resp.close()
         name = _file_name(resp.headers.get("Content-Disposition", ""), req)
-        return body, resp.mimetype or "application/octet-stream", name
+        rows = g.export_rows if g.get("export_bannered") else None
+        return body, resp.mimetype or "application/octet-stream", name, rows
 
 
 def _file_name(disposition: str, req: ExportRequest) -> str:
@@ -196,10 +233,12 @@ def produce(app: Flask, request_id: int) -> ExportRequest | None:
     req = db.session.get(ExportRequest, request_id)
     if req is None or req.status != APPROVED:
         return req
+    job_progress.report(PROGRESS_KIND, request_id, "running", 0, 1, force=True)  # the heartbeat starts
     try:
         req.produced_at = clock.now()
-        body, mimetype, name = _replay(app, req)
-        body, rows = watermark(body, mimetype, req.banner())
+        body, mimetype, name, rows = _replay(app, req)
+        if rows is None:  # a file the view could not mark while writing it (a PDF): marked afterwards
+            body, rows = watermark(body, mimetype, req.banner())
         req.file_sha256, req.file_name, req.mimetype, req.rows = uploads.store(body), f"{req.number}_{name}"[:200], mimetype, rows
         req.status, req.expires_at = READY, req.produced_at + VALID_FOR
         audit.record(req.requester, "export.produce", "export_request", req.id, f"{req.number} {rows} 行 {name}"[:500])
@@ -210,18 +249,17 @@ def produce(app: Flask, request_id: int) -> ExportRequest | None:
     except Exception:
         log.exception("export request %s failed", request_id)
         db.session.rollback()
-        _fail(request_id, "生成时出现意外错误，请重新申请。")
+        _fail(request_id, "生成时出现意外错误，可重试或重新申请。")
+    job_progress.report(PROGRESS_KIND, request_id, "finished", 1, 1, force=True)
     return db.session.get(ExportRequest, request_id)
 
 
-STALE_AFTER = timedelta(minutes=30)
-
-
 def mark_stale(req: ExportRequest) -> None:
-    """An approved file not produced within 30 minutes (the process stopped): say so, so that the
-    requester asks again instead of waiting forever."""
-    if req.status == APPROVED and req.decided_at is not None and req.decided_at < clock.now() - STALE_AFTER:
-        req.status, req.error = FAILED, "生成中断，请重新申请。"
+    """An approved file whose worker stopped beating (the process died while producing it): say
+    so, so that it is retried instead of waited for forever. A file no worker has started yet
+    (the queue is busy) is still waiting, not failed."""
+    if req.status == APPROVED and job_progress.stalled(PROGRESS_KIND, req.id):
+        req.status, req.error = FAILED, "生成中断（后台进程已停止），可重试。"
         db.session.commit()
 
 

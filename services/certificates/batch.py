@@ -1,8 +1,11 @@
 """A class at once: issuing the certificates of a school's roster, and printing them as one PDF.
 
-The class prints one A4 page per certificate, in a background job whose state is a small JSON
-file under UPLOAD_DIR (any process of the site can show its progress) and whose result is
-stored like an upload.
+The class prints one A4 page per certificate. A small class is printed during the request; a
+bigger one is a task of the queue (services/queue.py), enqueued with the job's id only. The job's
+definition and outcome are a small JSON file in the configured storage (UPLOAD_DIR, shared by every
+app server and worker), its result PDF is stored like an upload, and its progress and heartbeat go
+through services/job_progress.py: a job whose worker died stops beating and shows as failed, with
+a retry that enqueues it again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import logging
 import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,7 +23,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from pypdf import PdfReader, PdfWriter
@@ -33,13 +35,14 @@ from models.graduation import VALID, Certificate, GraduationRecord
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
-from services import audit, clock, scope, uploads
+from services import audit, clock, job_progress, scope, uploads
 from services.certificates.issuing import certificate_spec, check_issuer, lock_records, principal_of
 from services.certificates.kinds import FINAL_GRADE, ISSUED_KINDS, KIND_FOR_OUTCOME, KIND_LABELS
 from services.certificates.numbering import allocate
 from services.certificates.rendering import arrival_months, pdf_context, render_pages
 from services.errors import NotInScope, RuleViolation
 from services.labels import zh
+from services.queue import task
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +137,7 @@ CHUNK_PAGES = 50  # pages per xhtml2pdf run: the progress steps, and a bound on 
 INLINE_PAGES = 20  # smaller classes are printed during the request itself
 JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED = "queued", "running", "done", "failed"
 JOB_FINISHED = (JOB_DONE, JOB_FAILED)
-STALE_AFTER = timedelta(minutes=30)
+PROGRESS_KIND = "certificate_print"  # services/job_progress.py key prefix
 KEEP_JOBS = timedelta(days=7)  # a class PDF is printed again from the certificates at any time
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -170,6 +173,10 @@ class PrintJob:
         return round(100 * self.processed / self.total) if self.total else 0
 
     def progress(self) -> dict[str, Any]:
+        if self.status == JOB_RUNNING:  # the worker reports each chunk through job_progress, not the file
+            seen = job_progress.read(PROGRESS_KIND, self.id)
+            if seen is not None:
+                self.processed = seen.done
         return {"id": self.id, "status": self.status, "total": self.total, "processed": self.processed,
                 "percent": self.percent, "finished": self.finished, "error": self.error}
 
@@ -183,7 +190,7 @@ def _job_dir() -> Path:
 def _save(job: PrintJob) -> None:
     job.updated_at = clock.now().isoformat()
     target = _job_dir() / f"{job.id}.json"
-    tmp = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")
+    tmp = target.with_suffix(f".{os.getpid()}-{secrets.token_hex(4)}.part")
     tmp.write_text(json.dumps(asdict(job)))
     tmp.replace(target)
 
@@ -203,7 +210,7 @@ def get_job(actor: User, job_id: str) -> PrintJob:
     job = _load(job_id)
     if job is None or job.user_id != actor.id:
         raise NotInScope()
-    if not job.finished and datetime.fromisoformat(job.updated_at) < clock.now() - STALE_AFTER:
+    if not job.finished and job_progress.stalled(PROGRESS_KIND, job.id):  # its worker died mid-way
         job.status, job.error = JOB_FAILED, str(_l("The printing was interrupted. Start it again."))
         _save(job)
     return job
@@ -253,10 +260,11 @@ def _run(job: PrintJob, site: str) -> PrintJob:
             certs = class_certificates(school, job.year, job.class_name)  # type: ignore[arg-type]
         job.status, job.total, job.processed = JOB_RUNNING, len(certs), 0
         _save(job)
+        job_progress.report(PROGRESS_KIND, job.id, JOB_RUNNING, 0, job.total, force=True)
 
         def progress(n: int) -> None:
             job.processed = n
-            _save(job)
+            job_progress.report(PROGRESS_KIND, job.id, JOB_RUNNING, n, job.total)
 
         data = render_class(certs, site, progress)
         job.sha256 = uploads.store(data)
@@ -273,15 +281,19 @@ def _run(job: PrintJob, site: str) -> PrintJob:
         db.session.rollback()
         job.status, job.error = JOB_FAILED, str(_l("The printing stopped because of an unexpected error."))
     _save(job)
+    job_progress.report(PROGRESS_KIND, job.id, job.status, job.processed, job.total, force=True)
     return job
 
 
-def _run_in_thread(app: Flask, job: PrintJob, site: str, locale: str) -> None:
-    with app.app_context(), force_locale(locale):
-        try:
-            _run(job, site)
-        finally:
-            db.session.remove()
+@task()
+def print_job_task(job_id: str, site: str, locale: str) -> None:
+    """The queued print: the job is read back from storage by its id. A job already finished (a
+    second delivery, or one retried and done meanwhile) is left alone."""
+    job = _load(job_id)
+    if job is None or job.finished:
+        return
+    with force_locale(locale):
+        _run(job, site)
 
 
 def _by_ids(ids: Sequence[int]) -> list[Certificate]:
@@ -289,8 +301,8 @@ def _by_ids(ids: Sequence[int]) -> list[Certificate]:
 
 
 def start_class_print(school: OrgUnit, year: int, actor: User, site: str, class_name: str | None = None) -> PrintJob:
-    """Print the class's certificates as one PDF: inline when small, else in a background thread
-    with its own app context. The caller shows the job's page, which polls its progress."""
+    """Print the class's certificates as one PDF: inline when small, else as a queued task. The
+    caller shows the job's page, which polls its progress."""
     if not scope.covers(actor, school.path):
         raise NotInScope()
     total = len(class_certificates(school, year, class_name))
@@ -319,13 +331,32 @@ def _start(job: PrintJob, site: str) -> PrintJob:
     forget_old_jobs()
     total = job.total
     _save(job)
-    db.session.commit()  # the thread's session must not wait for this one (SQLite allows one writer)
+    db.session.commit()  # the worker reads committed rows only (and SQLite allows one writer)
     if total < INLINE_PAGES:
         return _run(job, site)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
-    threading.Thread(target=_run_in_thread, args=(app, job, site, locale), name=f"certificates-{job.id[:8]}", daemon=True).start()
-    return job
+    _enqueue(job, site)
+    return _load(job.id) or job  # immediate mode (tests) has run it already
+
+
+def _enqueue(job: PrintJob, site: str) -> None:
+    locale = str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
+    print_job_task(job.id, site, locale)
+
+
+def retry_job(actor: User, job_id: str, site: str) -> PrintJob:
+    """重试 a failed print (its worker died, or it stopped on an error): the same user, and the
+    school still in their scope (NotInScope → 404); enqueued again under the same id."""
+    job = get_job(actor, job_id)
+    school = db.session.get(OrgUnit, job.school_id)
+    if school is None or not scope.covers(actor, school.path):
+        raise NotInScope()
+    if job.status != JOB_FAILED:
+        raise RuleViolation(str(_l("Only a failed printing can be started again.")))
+    job.status, job.error, job.processed, job.sha256 = JOB_QUEUED, None, 0, None
+    job_progress.clear(PROGRESS_KIND, job.id)
+    _save(job)
+    _enqueue(job, site)
+    return _load(job.id) or job
 
 
 def forget_old_jobs(now: datetime | None = None) -> int:

@@ -23,6 +23,7 @@ from services import clock, export_requests, uploads
 from services.errors import RuleViolation
 from tests.builders import make_certificate
 from tests.helpers import HEPING1, HEPING2, pupil_of, school
+from tests.queue_batches.heartbeat import dead_worker
 from tests.transfer_helpers import user
 
 MASKED_ID = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")
@@ -76,8 +77,8 @@ def produce(app, request_id: int) -> ExportRequest:
 
 @pytest.fixture(autouse=True)
 def no_thread_in_a_rolled_back_test(request, monkeypatch):
-    """A background thread cannot share the rolled-back test transaction: outside the committing
-    tests the file is produced by calling `produce` on the test's connection."""
+    """The file is produced by a queued task (run at once in the suite); outside the committing
+    tests the test itself calls `produce`, on its own connection, when it wants the file."""
     if request.node.get_closest_marker("committing") is None:
         monkeypatch.setattr(export_requests, "start", lambda req: None)
 
@@ -393,14 +394,26 @@ def test_the_pages_are_in_chinese(as_user):
         assert "True" not in html and "False" not in html and "None" not in html
 
 
-def test_a_production_that_stopped_is_reported_not_awaited_forever(app, as_user):
-    with app.test_request_context():
-        req = export_requests.create(user("school-heping1"), "student_list", "用途", [], "student.export", {"export_type": "xlsx"})
-        req.status, req.decided_at = APPROVED, clock.now() - timedelta(hours=1)
-        db.session.commit()
-        request_id = req.id
-    page = as_user("school-heping1").get(f"/admin/export_requests/{request_id}/").get_data(as_text=True)
-    assert "生成失败" in page and "请重新申请" in page
+def test_a_production_whose_worker_died_is_failed_with_a_retry_for_the_approvers(app, as_user):
+    """The worker died mid-file (its heartbeat stopped): 生成失败 with 重试, for those who could approve it."""
+    request_id = ask(as_user("school-heping1"), "/admin/student/export/xlsx/?sensitive=1", fields=["id_number"])
+    assert decide(as_user("heping"), request_id).status_code == 302
+    page_url = f"/admin/export_requests/{request_id}/"
+    waiting = as_user("heping").get(page_url).get_data(as_text=True)
+    assert "已批准" in waiting and 'id="producing"' in waiting and "生成失败" not in waiting  # not started yet: waiting
+    dead_worker(export_requests.PROGRESS_KIND, request_id)
+    page = as_user("school-heping1").get(page_url).get_data(as_text=True)
+    assert "生成失败" in page and "可重试" in page and 'id="retry-export"' not in page  # the requester cannot retry
+    assert 'id="retry-export"' in as_user("heping").get(page_url).get_data(as_text=True)
+    assert as_user("dalian").post_form(f"{page_url}retry", {}, token_from="/admin/export_requests/").status_code == 404
+    as_user("school-heping1").post_form(f"{page_url}retry", {}, token_from="/admin/export_requests/")
+    assert status_of(app, request_id).status == "failed"
+    assert as_user("heping").post(f"{page_url}retry").status_code == 400  # no CSRF token
+    assert as_user("heping").post_form(f"{page_url}retry", {}, token_from="/admin/export_requests/").status_code == 302
+    assert status_of(app, request_id).status == APPROVED
+    assert produce(app, request_id).status == READY
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export.retry", AuditLog.object_id == str(request_id)))
 
 
 def test_the_request_names_the_lists_filters_in_words(as_user):

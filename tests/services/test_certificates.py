@@ -674,6 +674,37 @@ def test_large_class_prints_in_the_background_with_progress(app, as_user, summer
         assert db.session.scalar(select(AuditLog).where(AuditLog.object_type == "certificate_batch"))
 
 
+def test_a_print_whose_worker_died_shows_failed_and_its_user_retries_it(app, as_user, summer, monkeypatch):
+    """The worker was killed mid-batch (its heartbeat stopped): the job shows 失败 with 重试; the
+    retry enqueues the same job again (run at once here: QUEUE_IMMEDIATE) and it completes."""
+    from tests.queue_batches.heartbeat import dead_worker
+
+    monkeypatch.setattr(class_batch, "INLINE_PAGES", 0)
+    with app.test_request_context():
+        _school_id, n = _class(3)
+        class_batch.issue_class(school(HEPING2), YEAR, user("school-heping2"))
+        db.session.commit()
+        queued = class_batch.print_job_task
+        monkeypatch.setattr(class_batch, "print_job_task", lambda *args: None)  # enqueued, but the worker dies
+        job = class_batch.start_class_print(school(HEPING2), YEAR, user("school-heping2"), "http://localhost")
+        job.status = class_batch.JOB_RUNNING
+        class_batch._save(job)
+        monkeypatch.setattr(class_batch, "print_job_task", queued)
+    dead_worker(class_batch.PROGRESS_KIND, job.id)
+    c = as_user("school-heping2")
+    job_url = f"/admin/certificates/job/{job.id}"
+    page = c.get(job_url).get_data(as_text=True)
+    assert 'id="job-failed"' in page and "打印已中断" in page and 'id="retry-batch"' in page
+    assert c.post(f"{job_url}/retry").status_code == 400  # no CSRF token
+    assert as_user("school-heping1").post_form(f"{job_url}/retry", {}, token_from="/admin/certificates/class/").status_code == 404
+    assert c.post_form(f"{job_url}/retry", {}, token_from=job_url).headers["Location"].endswith(job_url)
+    state = c.get(job_url + ".json").get_json()
+    assert state["status"] == "done" and state["processed"] == n, state
+    assert len(PdfReader(io.BytesIO(c.get(state["pdf_url"]).data)).pages) == n
+    again = c.post_form(f"{job_url}/retry", {}, token_from=job_url)  # a finished job is not printed twice
+    assert again.status_code == 302 and c.get(job_url + ".json").get_json()["status"] == "done"
+
+
 # --- screens and scope --------------------------------------------------------------------------------
 
 
@@ -758,6 +789,7 @@ def test_outsiders_get_404_on_every_certificate_url(as_user, targets, who):
         (f"/admin/certificates/issue/{t['record']}", {}),
         ("/admin/certificates/class/issue", {"school_id": t["school"], "year": YEAR}),
         ("/admin/certificates/class/print", {"school_id": t["school"], "year": YEAR}),
+        (f"/admin/certificates/job/{t['job']}/retry", {}),
     ]
     for url, data in posts:
         assert c.post(url, data={**data, "csrf_token": token}).status_code == 404, url

@@ -379,3 +379,42 @@ def test_scan_moves_an_open_problem_with_its_pupil(ctx):
     db.session.commit()
     db.session.refresh(problem)
     assert problem.scope_path == school(SHENHE1).path
+
+
+# --- the rescan as a task of the queue (issue 15) ------------------------------------------------------
+def test_the_rescan_task_scans_audits_and_reports_its_phases(ctx):
+    from services import job_progress
+
+    bad = pupil_of(HEPING1)
+    broken = bad.id_number[:17] + ("0" if bad.id_number[17] != "0" else "1")
+    db.session.execute(update(Student).where(Student.id == bad.id).values(id_number=broken))
+    db.session.commit()
+    dedup_scan.rescan_task()  # QUEUE_IMMEDIATE in the suite: run at once, with a session of its own
+    db.session.expire_all()
+    assert db.session.scalar(select(ProblemRecord).where(ProblemRecord.student_id == bad.id, ProblemRecord.kind == "invalid_id"))
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "dedup.scan"))
+    assert row is not None and "身份证号无效 1 条" in row.detail
+    seen = job_progress.read(dedup_scan.PROGRESS_KIND, dedup_scan.PROGRESS_ID)
+    assert seen is not None and (seen.status, seen.done, seen.total) == ("done", 4, 4)
+    dedup_scan.rescan_task()  # twice = once: nothing new
+    assert db.session.scalar(select(func.count()).select_from(ProblemRecord).where(ProblemRecord.student_id == bad.id)) == 1
+
+
+def test_the_cli_can_hand_the_rescan_to_the_queue(app, ctx):
+    out = app.test_cli_runner().invoke(args=["check-duplicates", "--background"])
+    assert out.exit_code == 0 and "已提交全省查重任务" in out.output
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "dedup.scan"))
+
+
+def test_only_a_province_official_starts_the_rescan_from_the_problem_list(as_user):
+    url = "/admin/problems/rescan"
+    province = as_user("province")
+    assert 'id="rescan-button"' in province.get("/admin/problems/").get_data(as_text=True)
+    assert province.post(url).status_code == 400  # no CSRF token
+    assert province.post_form(url, {}, token_from="/admin/problems/").status_code == 302
+    page = province.get("/admin/problems/").get_data(as_text=True)
+    assert "已提交全省查重" in page and "上次查重：已完成" in page
+    for who in ("shenyang", "heping", "school-heping1"):
+        c = as_user(who)
+        assert 'id="rescan-button"' not in c.get("/admin/problems/").get_data(as_text=True), who
+        assert c.post_form(url, {}, token_from="/admin/problems/").status_code == 404, who
