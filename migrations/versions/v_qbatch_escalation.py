@@ -4,7 +4,7 @@
 date, so the new end is reminded again).
 
 Revision ID: v_qbatch_escalation
-Revises: u4_saved_filters
+Revises: v_load_pupil_counts
 Create Date: 2026-12-06 05:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v_qbatch_escalation"
-down_revision = "u4_saved_filters"
+down_revision = "v_load_pupil_counts"
 branch_labels = None
 depends_on = None
 
