@@ -175,9 +175,25 @@ def run_job(job_id: int, rows: list[RowData]) -> ImportJob:
     return _job(job_id)
 
 
+def _readers_not_blocked() -> None:
+    """On SQLite, switch the database to write-ahead logging (once: the mode is kept in the file).
+
+    In SQLite's default rollback journal, an import of thousands of rows spills its pages to the
+    file and holds the EXCLUSIVE lock until its commit: every page of every web worker, even the
+    progress poll of that very import, then fails with "database is locked". In WAL mode readers
+    read the last committed state while the one writer writes. PostgreSQL needs nothing of this.
+    """
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+
 @task()
 def run_import(job_id: int) -> None:
     """The queued import: the stored upload is parsed again here, in the worker."""
+    _readers_not_blocked()
     job = db.session.get(ImportJob, job_id)
     if job is None or job.status != QUEUED or not job.source_sha256:
         return  # finished or taken already (a duplicate delivery), or deleted
