@@ -129,3 +129,16 @@ def test_a_worker_killed_while_writing_leaves_nothing_and_the_job_is_retried(
         assert end["status"] == DONE and end["processed"] == KILLED_ROWS, end
         assert pupils_of_the_file(app) == KILLED_ROWS
         assert "导入已完成" in owner.get(f"{IMPORT_URL}job/{job_id}").get_data(as_text=True)
+
+
+def test_a_queued_job_says_in_chinese_that_it_waits_for_the_worker(app: Flask, queue_url: str, file_to_kill: bytes):
+    """No worker running: the upload answers at once, the job waits in the queue, and the page says
+    so and what to do (not stalled: no worker has reported on it)."""
+    c = login(app, "school-heping1@xueji.demo")
+    with real_queue(app, queue_url):
+        job_id = job_id_of(upload(c, file_to_kill, HEPING1))
+        page = c.get(f"{IMPORT_URL}job/{job_id}").get_data(as_text=True)
+        assert "等待后台处理" in page and "请联系系统管理员" in page and 'id="job-hint"' in page
+        now = state(c, job_id)
+        assert now["status"] == "queued" and not now["finished"] and now["status_hint"].startswith("文件已保存")
+        assert pupils_of_the_file(app) == 0

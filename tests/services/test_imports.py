@@ -367,6 +367,19 @@ def test_job_status_of_another_user_is_404(web):
     assert county.get(urls[1]).get_json()["status"] == FAILED
 
 
+def test_a_job_refused_for_its_content_offers_no_retry(web, app):
+    """重试 is for a job whose worker stopped; the same file with the same errors would fail again."""
+    owner = client_for(web, "school-heping1")
+    job_id = job_id_from(upload(owner, workbook([pupil(1), pupil(3, 出生日期="2017-02-30")]), HEPING1))
+    page = owner.get(f"{IMPORT_URL}job/{job_id}").get_data(as_text=True)
+    assert 'id="job-failed"' in page and 'id="retry-import"' not in page
+    resp = owner.post_form(f"{IMPORT_URL}job/{job_id}/retry", {}, token_from=f"{IMPORT_URL}job/{job_id}")
+    assert resp.status_code == 302
+    assert "此导入不能重试" in owner.get(resp.headers["Location"]).get_data(as_text=True)
+    state = owner.get(f"{IMPORT_URL}job/{job_id}.json").get_json()
+    assert state["status"] == FAILED and state["error_count"] == 1 and not state["retryable"]
+
+
 # --- progress for large files -----------------------------------------------------------
 
 
