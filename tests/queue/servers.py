@@ -134,4 +134,4 @@ def log_in(base: str, email: str) -> Browser:
     return b
 
 
-STEP_RE = re.compile(r'name="step_id" type="hidden" value="(\d+)"')
+STEP_RE = re.compile(r'name="step_id"[^>]*value="(\d+)"')

@@ -69,19 +69,19 @@ def test_two_app_servers_share_sessions_a_transfer_and_an_import(servers):
     assert resp.status_code == 302 and "/admin/requests/" in resp.headers["Location"], resp.text[:2000]
     request_id = int(resp.headers["Location"].rstrip("/").split("/")[-1])
 
-    # A's session cookie is good on B: signed with the same key, nothing kept in A's memory.
+    # A's session cookie is good on B (signed with the same key; nothing is kept in A's memory): the
+    # receiving school, logged in on A, reads the request on B and decides the first step there.
     on_b = Browser(b, cookies=receiver.cookies)
     page = on_b.get(f"/admin/requests/{request_id}/")
     assert page.status_code == 200 and "/login" not in page.headers.get("Location", "")
-
-    # The approvals alternate: B, A, B; each actor logged in through the server it uses.
-    decide(log_in(b, "shenhe@xueji.demo"), request_id)
-    sender = log_in(a, "school-heping1@xueji.demo")
-    decide(sender, request_id)
-    county = log_in(b, "heping@xueji.demo")
+    decide(on_b, request_id)
+    # The next steps alternate A, B, A; each actor logged in through the server it uses.
+    decide(log_in(a, "shenhe@xueji.demo"), request_id)
+    decide(log_in(b, "school-heping1@xueji.demo"), request_id)
+    county = log_in(a, "heping@xueji.demo")
     decide(county, request_id)
-    # The receiving school reports the pupil arrived, on A; the evidence uploaded on A is served by B.
-    assert receiver.post_form(f"/admin/requests/{request_id}/report", {}, token_from=f"/admin/requests/{request_id}/").status_code == 302
+    # The receiving school reports the pupil arrived, on B; the evidence uploaded on A is served by B.
+    assert on_b.post_form(f"/admin/requests/{request_id}/report", {}, token_from=f"/admin/requests/{request_id}/").status_code == 302
     status, steps = one(env, "SELECT r.status, (SELECT string_agg(decision, ',' ORDER BY seq) FROM approval_step "
                              "WHERE request_id = r.id) FROM change_request r WHERE r.id = :id", id=request_id)
     assert status in ("approved", "completed") and steps.split(",") == ["approved"] * 4, (status, steps)
@@ -90,18 +90,19 @@ def test_two_app_servers_share_sessions_a_transfer_and_an_import(servers):
     attachment = one(env, "SELECT id FROM attachment WHERE request_id = :id ORDER BY id LIMIT 1", id=request_id)[0]
     assert on_b.get(f"/admin/requests/attachment/{attachment}").status_code == 200
 
-    # An import started on A, its progress read on B until the worker (on the same Redis) is done.
+    # An import started on A (the county official, into 和平一小), its progress read on B until the worker (on the same Redis) is done.
     worker = Consumer({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "QUEUE_URL": REDIS_URL,
                        "UPLOAD_DIR": env["UPLOAD_DIR"], "QUEUE_IMMEDIATE": False}, ("services.imports.jobs",))
     try:
         data = workbook(file_rows(KILLED_ROWS))
-        resp = sender.post_form(IMPORT_URL + "upload", {"school": HEPING1}, token_from=IMPORT_URL,
+        city = log_in(b, "shenyang@xueji.demo")  # follows the import on B (沈阳市 covers 和平区)
+        resp = county.post_form(IMPORT_URL + "upload", {"school": HEPING1}, token_from=IMPORT_URL,
                                 files={"file": ("新生.xlsx", io.BytesIO(data), "application/octet-stream")})
         assert resp.status_code == 302, resp.text[:2000]
         job_id = int(resp.headers["Location"].rstrip("/").split("/")[-1])
         seen, deadline = [], time.monotonic() + 120
         while time.monotonic() < deadline:
-            state = county.get(f"{IMPORT_URL}job/{job_id}.json").json()
+            state = city.get(f"{IMPORT_URL}job/{job_id}.json").json()
             seen.append(state["status"])
             if state["finished"]:
                 break
@@ -110,7 +111,7 @@ def test_two_app_servers_share_sessions_a_transfer_and_an_import(servers):
         assert state["status"] == "done" and state["processed"] == KILLED_ROWS, (state, worker.output())
         assert set(seen) - {"done"}, seen  # B saw the job before it was done
         assert set(seen) <= {"queued", "validating", "writing", "done"}, seen
-        assert "导入已完成" in county.get(f"{IMPORT_URL}job/{job_id}").text
+        assert "导入已完成" in city.get(f"{IMPORT_URL}job/{job_id}").text
         imported = one(env, "SELECT count(*) FROM student WHERE id_number LIKE :p", p=DIVISION + "%")[0]
         assert imported == KILLED_ROWS
     finally:
