@@ -4,10 +4,11 @@ the same secrets; each a `flask --app app run` subprocess on a port of its own."
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -18,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 from passlib.totp import TOTP
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,28 +32,59 @@ FLASK = str(Path(sys.executable).with_name("flask"))
 PORTS = range(8111, 8120)  # this helper's ports
 
 
-def own_database(suite_url: str) -> str:
-    """A fresh PostgreSQL database beside the suite's (`<name>_servers`), migrated, with the demo."""
+def source_stamp() -> str:
+    """A digest of what the migrated demo database is made from (models, migrations, services, the demo
+    loader): the template below is rebuilt when any of it changes."""
+    digest = hashlib.sha256()
+    for folder in ("models", "migrations", "services", "cli"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def own_database(suite_url: str, env: dict[str, str]) -> str:
+    """A fresh PostgreSQL database beside the suite's (`<name>_servers`), migrated, with the demo.
+
+    Migrating and loading the demo through `flask` takes most of a minute here, so it is done once into
+    a template database (`<name>_servers_tpl`, stamped with source_stamp() in its comment; made with
+    SECRETS, which its password hashes and TOTP secrets depend on) and each
+    run copies that (CREATE DATABASE … TEMPLATE: a second)."""
     url = make_url(suite_url)
-    name = f"{url.database}_servers"
+    name, template, stamp = f"{url.database}_servers", f"{url.database}_servers_tpl", source_stamp()
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            current = conn.scalar(text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"),
+                                  {"n": template})
+            if current != stamp:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{template}"'))
+                prepare(env | {"DATABASE_URL": url.set(database=template).render_as_string(hide_password=False)})
+                conn.execute(text(f"COMMENT ON DATABASE \"{template}\" IS '{stamp}'"))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     finally:
         admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def shared_env(database_url: str, redis_url: str, upload_dir: str) -> dict[str, str]:
-    """What every server (and the worker) is given: the same database, Redis, storage and secrets."""
+# The same on every server, and fixed: the template database's password hashes (salted) and TOTP secrets
+# (encrypted) were made with them. Test values for a throw-away database, not the instance's.
+SECRETS = {
+    "SECRET_KEY": "two-servers-test-secret-key-" + "k" * 40,
+    "SECURITY_PASSWORD_SALT": "two-servers-test-salt",
+    "SECURITY_TOTP_SECRETS": json.dumps({"1": "two-servers-test-totp-" + "t" * 20}),
+    "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS": json.dumps([base64.urlsafe_b64encode(b"two-servers-test-recovery-key-32").decode()]),
+}
+
+
+def shared_env(redis_url: str, upload_dir: str) -> dict[str, str]:
+    """What every server (and the worker) is given: the same Redis, storage and secrets (the database
+    is added by the caller)."""
     return dict(
-        os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, QUEUE_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
+        os.environ, REDIS_URL=redis_url, QUEUE_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
         UPLOAD_DIR=upload_dir, LOGIN_RATE_LIMIT="1000 per minute",  # counted in Redis too; the test logs in a few times
-        SECRET_KEY=secrets.token_urlsafe(48), SECURITY_PASSWORD_SALT=secrets.token_urlsafe(24),
-        SECURITY_TOTP_SECRETS=json.dumps({"1": secrets.token_urlsafe(32)}),
-        SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS=json.dumps([Fernet.generate_key().decode()]),
+        **SECRETS,
         FLASK_DEBUG="0",
     )
 
@@ -75,34 +106,45 @@ def free_ports(n: int) -> list[int]:
     raise RuntimeError(f"fewer than {n} free ports in {PORTS}")
 
 
-@contextmanager
-def app_server(env: dict[str, str], port: int) -> Iterator[str]:
-    """`flask --app app run` on the port (no reloader, no debugger); its base URL while the block runs."""
-    log = tempfile.NamedTemporaryFile(prefix=f"xueji-server-{port}-", suffix=".log", delete=False)  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen([FLASK, "--app", "app", "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload",
-                             "--no-debugger", "--with-threads"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+def _ready(base: str) -> bool:
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server on {port} did not start:\n{Path(log.name).read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
+        return httpx.get(base + "/login", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def app_servers(env: dict[str, str], ports: list[int]) -> Iterator[list[str]]:
+    """`flask --app app run` on each port (no reloader, no debugger), started together; their base URLs
+    while the block runs, every one stopped after it."""
+    logs, procs = [], []
+    try:
+        for port in ports:
+            log = tempfile.NamedTemporaryFile(prefix=f"xueji-server-{port}-", suffix=".log", delete=False)  # noqa: SIM115 (closed below)
+            logs.append(log)
+            procs.append(subprocess.Popen(
+                [FLASK, "--app", "app", "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger",
+                 "--with-threads"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        deadline = time.monotonic() + 90
+        for base, proc, log in zip(bases, procs, logs, strict=True):
+            while not _ready(base):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the server {base} did not start:\n{Path(log.name).read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield bases
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        for log in logs:
+            log.close()
+            Path(log.name).unlink(missing_ok=True)
 
 
 class Browser(httpx.Client):

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from tests.helpers import HEPING1
 from tests.queue.consumer import REDIS_URL, Consumer, real_queue, redis_answers
-from tests.queue.servers import STEP_RE, Browser, app_server, free_ports, log_in, own_database, prepare, shared_env
+from tests.queue.servers import STEP_RE, Browser, app_servers, free_ports, log_in, own_database, shared_env
 from tests.queue.test_import_queue import KILLED_ROWS, file_rows
 from tests.services.test_imports import DIVISION, IMPORT_URL, workbook
 from tests.transfer_helpers import TOKEN_RE, png_bytes
@@ -29,10 +29,9 @@ def servers(app: Flask, tmp_path):
         pytest.skip("two app servers share one database only on PostgreSQL (TEST_DATABASE_URL); SQLite is one machine's")
     if why := redis_answers():
         pytest.skip(f"Redis at {REDIS_URL} does not answer ({why}): the servers share the queue and rate limits there")
-    env = shared_env(own_database(url), REDIS_URL, str(tmp_path / "uploads"))
-    prepare(env)
-    port_a, port_b = free_ports(2)
-    with real_queue(app, REDIS_URL), app_server(env, port_a) as a, app_server(env, port_b) as b:  # real_queue: Redis emptied
+    env = shared_env(REDIS_URL, str(tmp_path / "uploads"))
+    env["DATABASE_URL"] = own_database(url, env)
+    with real_queue(app, REDIS_URL), app_servers(env, free_ports(2)) as (a, b):  # real_queue: the queue emptied
         yield env, a, b
 
 
