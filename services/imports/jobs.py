@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from extensions import db
 from models.imports import DONE, FAILED, QUEUED, VALIDATING, ImportJob
@@ -36,9 +37,9 @@ log = logging.getLogger(__name__)
 
 
 # Files of fewer rows are imported during the upload request itself, and the page answers at once.
-# Why not queue them too: such a file is written in a second or two (less than a worker's polling
-# and the page's first poll would add), the registrar correcting a class list sees the result
-# without a progress page, and it needs no worker running to work at all. It loses none of the
+# Why not queue them too: such a file (a class or two) is written in a few seconds, so the
+# registrar sees the result at once instead of a progress page, and a small school's import works
+# even while the worker is down or busy with a county's large files. It loses none of the
 # queue's guarantees: the import is one transaction (a killed web process writes nothing), its
 # progress is reported the same way (a job cut off is shown failed once stalled), and its retry
 # goes through the queue from the stored file.
@@ -185,9 +186,12 @@ def _readers_not_blocked() -> None:
     """
     if db.engine.dialect.name != "sqlite":
         return
-    with db.engine.connect() as conn:
-        if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    try:
+        with db.engine.connect() as conn:
+            if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    except OperationalError:  # another connection is writing: the import still works, pages wait (next time then)
+        log.warning("could not switch the SQLite database to WAL mode", exc_info=True)
 
 
 @task()

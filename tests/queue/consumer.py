@@ -36,6 +36,8 @@ import importlib, json, os
 from app import create_app
 from config import TestConfig
 
+import services.queue
+services.queue.huey.name = os.environ.get("XUEJI_TEST_QUEUE_NAME") or services.queue.huey.name  # before create_app binds it
 config = TestConfig()
 for key, value in json.loads(os.environ["XUEJI_TEST_SETTINGS"]).items():
     setattr(config, key, value)
@@ -72,19 +74,27 @@ def queue_url_for(backend: str, tmp_path: Path) -> str:
     return REDIS_URL
 
 
+def queue_name_for_tests() -> str:
+    """The queue's name in the tests: one per xdist worker, so that on the one Redis the consumer of
+    one worker never takes a task of another (whose job ids are of another database)."""
+    return f"{queue.QUEUE_NAME}-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
 @contextmanager
 def real_queue(app: Flask, url: str) -> Iterator[None]:
-    """The app's queue on `url`, tasks queued for a consumer; emptied before and after (on Redis only
-    this queue's keys: Huey's flush_all, never FLUSHDB), and bound back to the suite's queue at the end."""
-    saved = app.config["QUEUE_URL"], app.config["QUEUE_IMMEDIATE"]
+    """The app's queue on `url` under queue_name_for_tests(), tasks queued for a consumer; emptied before
+    and after (on Redis only this queue's keys: Huey's flush_all, never FLUSHDB), and bound back to
+    the suite's queue at the end."""
+    saved = app.config["QUEUE_URL"], app.config["QUEUE_IMMEDIATE"], queue.huey.name
     app.config.update(QUEUE_URL=url, QUEUE_IMMEDIATE=False)
+    queue.huey.name = queue_name_for_tests()
     queue.init_app(app)
     queue.huey.storage.flush_all()
     try:
         yield
     finally:
         queue.huey.storage.flush_all()
-        app.config["QUEUE_URL"], app.config["QUEUE_IMMEDIATE"] = saved
+        app.config["QUEUE_URL"], app.config["QUEUE_IMMEDIATE"], queue.huey.name = saved
         queue.init_app(app)
 
 
@@ -96,9 +106,9 @@ def settings_of(app: Flask) -> dict[str, t.Any]:
 class Consumer:
     """A consumer subprocess; its output goes to a file, shown when a test needs it."""
 
-    def __init__(self, settings: dict[str, t.Any], modules: t.Sequence[str], env: dict[str, str] | None = None):
+    def __init__(self, settings: dict[str, t.Any], modules: t.Sequence[str], queue_name: str | None = None):
         self.log = tempfile.NamedTemporaryFile(prefix="xueji-consumer-", suffix=".log", delete=False)  # noqa: SIM115 (closed in stop)
-        environ = dict(os.environ, **(env or {}))
+        environ = dict(os.environ, XUEJI_TEST_QUEUE_NAME=queue_name or "")
         environ.update(XUEJI_TEST_SETTINGS=json.dumps(settings), XUEJI_TEST_TASK_MODULES=json.dumps(list(modules)))
         self.proc = subprocess.Popen([sys.executable, "-c", CONSUMER], cwd=ROOT, env=environ,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -126,7 +136,7 @@ class Consumer:
 @contextmanager
 def consumer(app: Flask, modules: t.Sequence[str], **overrides: t.Any) -> Iterator[Consumer]:
     """A consumer on the app's (real) queue and database while the block runs; stopped after it."""
-    worker = Consumer(settings_of(app) | overrides, modules)
+    worker = Consumer(settings_of(app) | overrides, modules, queue.huey.name)
     try:
         yield worker
     finally:

@@ -9,11 +9,12 @@ import os
 import time
 
 import pytest
-from flask import Flask
+from huey.storage import RedisStorage
 from sqlalchemy import create_engine, text
 
+from services.queue import QUEUE_NAME
 from tests.helpers import HEPING1
-from tests.queue.consumer import REDIS_URL, Consumer, real_queue, redis_answers
+from tests.queue.consumer import REDIS_URL, Consumer, redis_answers
 from tests.queue.servers import STEP_RE, Browser, app_servers, free_ports, log_in, own_database, shared_env
 from tests.queue.test_import_queue import KILLED_ROWS, file_rows
 from tests.services.test_imports import DIVISION, IMPORT_URL, workbook
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.committing
 
 
 @pytest.fixture
-def servers(app: Flask, tmp_path):
+def servers(tmp_path):
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         pytest.skip("two app servers share one database only on PostgreSQL (TEST_DATABASE_URL); SQLite is one machine's")
@@ -31,8 +32,13 @@ def servers(app: Flask, tmp_path):
         pytest.skip(f"Redis at {REDIS_URL} does not answer ({why}): the servers share the queue and rate limits there")
     env = shared_env(REDIS_URL, str(tmp_path / "uploads"))
     env["DATABASE_URL"] = own_database(url, env)
-    with real_queue(app, REDIS_URL), app_servers(env, free_ports(2)) as (a, b):  # real_queue: the queue emptied
-        yield env, a, b
+    servers_queue = RedisStorage(QUEUE_NAME, url=REDIS_URL)  # the servers' queue: the production name
+    servers_queue.flush_all()  # what an interrupted run may have left (this queue's keys only)
+    try:
+        with app_servers(env, free_ports(2)) as (a, b):
+            yield env, a, b
+    finally:
+        servers_queue.flush_all()
 
 
 def one(env: dict[str, str], sql: str, **params):

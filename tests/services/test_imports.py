@@ -384,7 +384,9 @@ def test_a_job_refused_for_its_content_offers_no_retry(web, app):
 
 
 @pytest.mark.committing
-def test_large_file_is_imported_in_the_background_with_progress(web, app):
+def test_large_file_is_imported_as_a_task_with_progress(web, app):
+    """A file of INLINE_ROWS rows or more is stored and imported by a task of the queue (here run at
+    once: QUEUE_IMMEDIATE; tests/queue/ runs it on a real consumer)."""
     n = jobs.INLINE_ROWS + 20
     rows = []
     for i in range(n):
@@ -409,7 +411,8 @@ def test_large_file_is_imported_in_the_background_with_progress(web, app):
     assert set(seen) - {"queued", "validating", "writing", "done"} == set()
     with app.app_context():
         assert count_students() == before + n
-        assert db.session.get(ImportJob, job_id).finished_at is not None
+        job = db.session.get(ImportJob, job_id)
+        assert job.finished_at is not None and job.source_sha256 and not job.retryable
 
 
 # --- export -----------------------------------------------------------------------------
