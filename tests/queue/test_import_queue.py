@@ -16,7 +16,7 @@ from extensions import db
 from models.imports import DONE, FAILED, WRITING, ImportJob
 from models.student import Student
 from services import job_progress
-from services.imports import jobs
+from services.imports import apply, jobs
 from tests.conftest import Client, login
 from tests.helpers import HEPING1, make_id
 from tests.queue.consumer import consumer, queue_url_for, real_queue, wait_for
@@ -25,7 +25,8 @@ from tests.services.test_imports import DIVISION, IMPORT_URL, pupil, upload, wor
 pytestmark = pytest.mark.committing  # a consumer process commits on its own connection
 
 ROWS = 2000  # a few thousand, through the consumer
-KILLED_ROWS = 600  # over INLINE_ROWS (so queued): a few seconds of writing, in which the kill test strikes
+QUEUED_ROWS = 600  # just over INLINE_ROWS: queued, not run in the request
+KILLED_ROWS = 1000  # two SESSION_BATCHes: the kill strikes after the first was flushed inside the transaction
 TASKS = ("services.imports.jobs",)
 
 
@@ -47,6 +48,11 @@ def big_file() -> bytes:
 @pytest.fixture(scope="module")
 def file_to_kill() -> bytes:
     return workbook(file_rows(KILLED_ROWS))
+
+
+@pytest.fixture(scope="module")
+def queued_file() -> bytes:
+    return workbook(file_rows(QUEUED_ROWS))
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -105,11 +111,12 @@ def test_a_worker_killed_while_writing_leaves_nothing_and_the_job_is_retried(
         app: Flask, queue_url: str, file_to_kill: bytes, monkeypatch: pytest.MonkeyPatch):
     owner = login(app, "school-heping1@xueji.demo")
     with real_queue(app, queue_url):
-        with consumer(app, TASKS) as worker:
+        with consumer(app, (*TASKS, "tests.queue.beat_often")) as worker:
             job_id = job_id_of(upload(owner, file_to_kill, HEPING1))
-            seen = wait_for(lambda: (p := job_progress.read(jobs.KIND, job_id)) and p.status == WRITING and p,
-                            60, "the job to report “writing”", worker, every=0.02)
-            assert 0 < seen.done < KILLED_ROWS
+            # Killed once the first SESSION_BATCH rows were flushed (written, uncommitted) and before the end.
+            seen = wait_for(lambda: (p := job_progress.read(jobs.KIND, job_id)) and p.status == WRITING
+                            and p.done > apply.SESSION_BATCH and p, 300, "the job to report writing", worker, every=0.02)
+            assert seen.done < KILLED_ROWS
             worker.kill()
         assert pupils_of_the_file(app) == 0  # the one transaction died with the worker
         assert state(owner, job_id)["status"] == WRITING  # not stalled yet: it may only be slow
@@ -142,12 +149,12 @@ def test_a_worker_killed_while_writing_leaves_nothing_and_the_job_is_retried(
         assert "导入已完成" in owner.get(f"{IMPORT_URL}job/{job_id}").get_data(as_text=True)
 
 
-def test_a_queued_job_says_in_chinese_that_it_waits_for_the_worker(app: Flask, queue_url: str, file_to_kill: bytes):
+def test_a_queued_job_says_in_chinese_that_it_waits_for_the_worker(app: Flask, queue_url: str, queued_file: bytes):
     """No worker running: the upload answers at once, the job waits in the queue, and the page says
     so and what to do (not stalled: no worker has reported on it)."""
     c = login(app, "school-heping1@xueji.demo")
     with real_queue(app, queue_url):
-        job_id = job_id_of(upload(c, file_to_kill, HEPING1))
+        job_id = job_id_of(upload(c, queued_file, HEPING1))
         page = c.get(f"{IMPORT_URL}job/{job_id}").get_data(as_text=True)
         assert "等待后台处理" in page and "请联系系统管理员" in page and 'id="job-hint"' in page
         now = state(c, job_id)

@@ -16,7 +16,7 @@ from services.queue import QUEUE_NAME
 from tests.helpers import HEPING1
 from tests.queue.consumer import REDIS_URL, Consumer, redis_answers
 from tests.queue.servers import STEP_RE, Browser, app_servers, free_ports, log_in, own_database, shared_env
-from tests.queue.test_import_queue import KILLED_ROWS, file_rows
+from tests.queue.test_import_queue import QUEUED_ROWS, file_rows
 from tests.services.test_imports import DIVISION, IMPORT_URL, workbook
 from tests.transfer_helpers import TOKEN_RE, png_bytes
 
@@ -99,7 +99,7 @@ def test_two_app_servers_share_sessions_a_transfer_and_an_import(servers):
     worker = Consumer({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "QUEUE_URL": REDIS_URL,
                        "UPLOAD_DIR": env["UPLOAD_DIR"], "QUEUE_IMMEDIATE": False}, ("services.imports.jobs",))
     try:
-        data = workbook(file_rows(KILLED_ROWS))
+        data = workbook(file_rows(QUEUED_ROWS))
         city = log_in(b, "shenyang@xueji.demo")  # follows the import on B (沈阳市 covers 和平区)
         resp = county.post_form(IMPORT_URL + "upload", {"school": HEPING1}, token_from=IMPORT_URL,
                                 files={"file": ("新生.xlsx", io.BytesIO(data), "application/octet-stream")})
@@ -113,11 +113,11 @@ def test_two_app_servers_share_sessions_a_transfer_and_an_import(servers):
                 break
             assert worker.proc.poll() is None, worker.output()
             time.sleep(0.2)
-        assert state["status"] == "done" and state["processed"] == KILLED_ROWS, (state, worker.output())
+        assert state["status"] == "done" and state["processed"] == QUEUED_ROWS, (state, worker.output())
         assert set(seen) - {"done"}, seen  # B saw the job before it was done
         assert set(seen) <= {"queued", "validating", "writing", "done"}, seen
         assert "导入已完成" in city.get(f"{IMPORT_URL}job/{job_id}").text
         imported = one(env, "SELECT count(*) FROM student WHERE id_number LIKE :p", p=DIVISION + "%")[0]
-        assert imported == KILLED_ROWS
+        assert imported == QUEUED_ROWS
     finally:
         worker.stop()
