@@ -26,8 +26,18 @@ from services.errors import NotInScope
 from services.imports import columns, jobs, report, template
 
 STATUS_LABELS = {
-    QUEUED: _l("Queued"), VALIDATING: _l("Checking the rows"), WRITING: _l("Writing the records"),
+    QUEUED: _l("Waiting for the background worker"), VALIDATING: _l("Checking the rows"), WRITING: _l("Writing the records"),
     DONE: _l("Imported"), FAILED: _l("Not imported"),
+}
+# What is happening and what to do next, under the progress bar (the poller updates it too).
+STATUS_HINTS = {
+    QUEUED: _l("The file is stored and waits for the background worker. You may leave this page: the import goes on "
+               "and is listed under “My recent imports”. If it is still waiting after several minutes, the background "
+               "worker is probably not running: tell the administrator."),
+    VALIDATING: _l("Every row is being checked (ID number, codes, dates, duplicates). Nothing has been written yet."),
+    WRITING: _l("All rows are correct; the records are being written, all together. If this is interrupted, nothing is kept."),
+    DONE: _l("The import is finished."),
+    FAILED: _l("Nothing was imported. What to do next is said below."),
 }
 TEMPLATE_NAME = "学生基本信息导入模板.xlsx"
 
@@ -99,15 +109,23 @@ class ImportView(SecureBaseView):
         job = self._job(job_id)
         errors = report.read_error_report(job.errors_sha256) if job.errors_sha256 else []
         return self.render("admin/import_job.html", job=job, progress=jobs.progress_of(job), errors=errors,
-                           status_labels=STATUS_LABELS)
+                           status_labels=STATUS_LABELS, status_hints=STATUS_HINTS)
 
     @expose("/job/<int:job_id>.json")
     def job_json(self, job_id: int) -> Response:
         job = self._job(job_id)
         data: dict[str, t.Any] = jobs.progress_of(job)
         data["status_label"] = str(STATUS_LABELS.get(data["status"], data["status"]))
+        data["status_hint"] = str(STATUS_HINTS.get(data["status"], ""))
         data["errors_url"] = url_for(".job_errors", job_id=job.id) if job.errors_sha256 else None
         return jsonify(data)
+
+    @expose("/job/<int:job_id>/retry", methods=("POST",))
+    def job_retry(self, job_id: int):
+        """重试: a job whose worker stopped is queued again from its stored file (CSRF: the app's
+        CSRFProtect; another user's job, or one out of scope: 404)."""
+        attempt(lambda: jobs.retry(current_actor(), job_id), _("The import was queued again."))
+        return redirect(url_for(".job", job_id=job_id))
 
     @expose("/job/<int:job_id>/errors.xlsx")
     def job_errors(self, job_id: int) -> Response:

@@ -8,5 +8,6 @@
   on every row, plus duplicates within the file, as (row, column, message);
 - apply: `import_rows(...)`, all or nothing, in one transaction;
 - report: the error report (.xlsx) of a refused file;
-- jobs: who imports where, and the web upload as an ImportJob (`submit_upload`, `run_job`).
+- jobs: who imports where, and the web upload as an ImportJob (`submit_upload`; large files as the
+  queue task `run_import`, which re-reads the stored upload; `retry` of a job whose worker stopped).
 """

@@ -367,11 +367,26 @@ def test_job_status_of_another_user_is_404(web):
     assert county.get(urls[1]).get_json()["status"] == FAILED
 
 
+def test_a_job_refused_for_its_content_offers_no_retry(web, app):
+    """重试 is for a job whose worker stopped; the same file with the same errors would fail again."""
+    owner = client_for(web, "school-heping1")
+    job_id = job_id_from(upload(owner, workbook([pupil(1), pupil(3, 出生日期="2017-02-30")]), HEPING1))
+    page = owner.get(f"{IMPORT_URL}job/{job_id}").get_data(as_text=True)
+    assert 'id="job-failed"' in page and 'id="retry-import"' not in page
+    resp = owner.post_form(f"{IMPORT_URL}job/{job_id}/retry", {}, token_from=f"{IMPORT_URL}job/{job_id}")
+    assert resp.status_code == 302
+    assert "此导入不能重试" in owner.get(resp.headers["Location"]).get_data(as_text=True)
+    state = owner.get(f"{IMPORT_URL}job/{job_id}.json").get_json()
+    assert state["status"] == FAILED and state["error_count"] == 1 and not state["retryable"]
+
+
 # --- progress for large files -----------------------------------------------------------
 
 
 @pytest.mark.committing
-def test_large_file_is_imported_in_the_background_with_progress(web, app):
+def test_large_file_is_imported_as_a_task_with_progress(web, app):
+    """A file of INLINE_ROWS rows or more is stored and imported by a task of the queue (here run at
+    once: QUEUE_IMMEDIATE; tests/queue/ runs it on a real consumer)."""
     n = jobs.INLINE_ROWS + 20
     rows = []
     for i in range(n):
@@ -396,7 +411,8 @@ def test_large_file_is_imported_in_the_background_with_progress(web, app):
     assert set(seen) - {"queued", "validating", "writing", "done"} == set()
     with app.app_context():
         assert count_students() == before + n
-        assert db.session.get(ImportJob, job_id).finished_at is not None
+        job = db.session.get(ImportJob, job_id)
+        assert job.finished_at is not None and job.source_sha256 and not job.retryable
 
 
 # --- export -----------------------------------------------------------------------------
