@@ -3,14 +3,14 @@ re-reads it and a retry starts from it again; `retryable` marks a job that faile
 stopped or crashed (not because of the file's content), for which the page offers 重试.
 
 Revision ID: v_qimport_source
-Revises: u4_saved_filters
+Revises: v_qbatch_escalation
 Create Date: 2026-12-06 05:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "v_qimport_source"
-down_revision = "u4_saved_filters"
+down_revision = "v_qbatch_escalation"
 branch_labels = None
 depends_on = None
 
