@@ -33,6 +33,7 @@ def create_app(config: object | None = None) -> Flask:
     request_log.init_app(app)  # one JSON line per request, first hook of all (issue 15)
 
     db.init_app(app)
+    _sqlite_readers_not_blocked(app)
     from services import queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
 
     queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
@@ -84,6 +85,31 @@ def create_app(config: object | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _sqlite_readers_not_blocked(app: Flask) -> None:
+    """SQLite in WAL mode: readers read the last committed state while the one writer writes.
+
+    In SQLite's default rollback journal a long write (an import of thousands of rows, in one
+    transaction) holds the EXCLUSIVE lock until its commit, and every page of every web worker, even
+    the progress poll of that very import, fails with "database is locked". The mode is kept in the
+    file; asking again on each new connection costs one pragma. PostgreSQL needs nothing of this."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite" or ":memory:" in str(engine.url):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # sqlite3.OperationalError: another connection writes; the next one switches
+            app.logger.warning("SQLite: WAL mode not set now (%s)", exc)
+        finally:
+            cursor.close()
 
 
 def _register_routes(app: Flask) -> None:

@@ -17,7 +17,6 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 
 from extensions import db
 from models.imports import DONE, FAILED, QUEUED, VALIDATING, ImportJob
@@ -176,28 +175,9 @@ def run_job(job_id: int, rows: list[RowData]) -> ImportJob:
     return _job(job_id)
 
 
-def _readers_not_blocked() -> None:
-    """On SQLite, switch the database to write-ahead logging (once: the mode is kept in the file).
-
-    In SQLite's default rollback journal, an import of thousands of rows spills its pages to the
-    file and holds the EXCLUSIVE lock until its commit: every page of every web worker, even the
-    progress poll of that very import, then fails with "database is locked". In WAL mode readers
-    read the last committed state while the one writer writes. PostgreSQL needs nothing of this.
-    """
-    if db.engine.dialect.name != "sqlite":
-        return
-    try:
-        with db.engine.connect() as conn:
-            if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-    except OperationalError:  # another connection is writing: the import still works, pages wait (next time then)
-        log.warning("could not switch the SQLite database to WAL mode", exc_info=True)
-
-
 @task()
 def run_import(job_id: int) -> None:
     """The queued import: the stored upload is parsed again here, in the worker."""
-    _readers_not_blocked()
     job = db.session.get(ImportJob, job_id)
     if job is None or job.status != QUEUED or not job.source_sha256:
         return  # finished or taken already (a duplicate delivery), or deleted

@@ -1,5 +1,5 @@
 """A certificate batch and an approved export, each enqueued by the web side and done by a real
-queue worker (a separate process, tests/queue_batches/consumer.py), on both storages: SQLite and
+queue worker (a separate process, tests/queue/consumer.py), on both storages: SQLite and
 the Redis at 127.0.0.1:6379 (db 3). The database and the upload directory are the test's own."""
 
 from __future__ import annotations
@@ -16,20 +16,18 @@ from models.export_request import READY, ExportRequest
 from services import export_requests, job_progress, uploads
 from services.certificates import batch
 from tests.builders import make_certificate
-from tests.queue_batches.consumer import bound_queue, clear_storage, running_consumer, storage_url, wait_for
+from tests.queue.consumer import consumer, queue_url_for, real_queue, wait_for
 from tests.transfer_helpers import user
 
 BACKENDS = ["sqlite", "redis"]
+TASKS = ("services.certificates.batch", "services.export_requests")
 
 
 @pytest.fixture(params=BACKENDS)
 def worker(request, app, tmp_path: Path):
     """The test process enqueues into `backend`'s storage; a worker process consumes it."""
-    url = storage_url(request.param, tmp_path)
-    clear_storage(url)
-    with bound_queue(app, url), running_consumer(app, url, tmp_path / "worker.log") as proc:
+    with real_queue(app, queue_url_for(request.param, tmp_path)), consumer(app, TASKS) as proc:
         yield proc
-    clear_storage(url)
 
 
 @pytest.mark.committing
@@ -54,7 +52,7 @@ def test_a_certificate_batch_is_printed_by_the_worker(app, as_user, worker, monk
         job = batch._load(job_id)
         stored = uploads.path_of(job.sha256)
         assert stored.is_file() and stored.is_relative_to(Path(app.config["UPLOAD_DIR"]))  # the configured storage
-    assert worker.poll() is None
+    assert worker.proc.poll() is None
 
 
 @pytest.mark.committing
@@ -82,7 +80,7 @@ def test_an_approved_export_is_produced_by_the_worker(app, as_user, worker):
     assert resp.status_code == 200
     first = next(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
     assert banner_number in str(first[0])  # the watermark line the worker added
-    assert worker.poll() is None
+    assert worker.proc.poll() is None
 
 
 @pytest.mark.committing
@@ -100,7 +98,6 @@ def test_a_batch_whose_worker_is_killed_fails_and_is_retried_on_a_new_worker(app
     job_id = job_url.rsplit("/", 1)[1]
     wait_for(lambda: (p := job_progress.read(batch.PROGRESS_KIND, job_id)) and p.status == "running", 60, "the print to start")
     worker.kill()
-    worker.wait()
     assert c.get(job_url + ".json").get_json()["status"] == "running"  # a silent worker is not dead at once
     patience = job_progress.STALLED_AFTER
     monkeypatch.setattr(job_progress, "STALLED_AFTER", 1.0)  # the page's patience, shortened
@@ -111,7 +108,7 @@ def test_a_batch_whose_worker_is_killed_fails_and_is_retried_on_a_new_worker(app
         assert batch._load(job_id).sha256 is None  # nothing half-stored
     monkeypatch.setattr(job_progress, "STALLED_AFTER", patience)  # a live worker beats every 2 s
     assert c.post_form(f"{job_url}/retry", {}, token_from=job_url).status_code == 302
-    with running_consumer(app, app.config["QUEUE_URL"], tmp_path / "second-worker.log"):
+    with consumer(app, TASKS):
         state = wait_for(lambda: (s := c.get(job_url + ".json").get_json())["finished"] and s, 120, "the new worker to print")
     assert state["status"] == "done" and state["processed"] == 20, state
     assert len(PdfReader(io.BytesIO(c.get(state["pdf_url"]).data)).pages) == 20
