@@ -23,7 +23,7 @@ from services import clock, export_requests, uploads
 from services.errors import RuleViolation
 from tests.builders import make_certificate
 from tests.helpers import HEPING1, HEPING2, pupil_of, school
-from tests.queue_batches.heartbeat import dead_worker
+from tests.queue.heartbeat import dead_worker
 from tests.transfer_helpers import user
 
 MASKED_ID = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")

@@ -677,7 +677,7 @@ def test_large_class_prints_in_the_background_with_progress(app, as_user, summer
 def test_a_print_whose_worker_died_shows_failed_and_its_user_retries_it(app, as_user, summer, monkeypatch):
     """The worker was killed mid-batch (its heartbeat stopped): the job shows 失败 with 重试; the
     retry enqueues the same job again (run at once here: QUEUE_IMMEDIATE) and it completes."""
-    from tests.queue_batches.heartbeat import dead_worker
+    from tests.queue.heartbeat import dead_worker
 
     monkeypatch.setattr(class_batch, "INLINE_PAGES", 0)
     with app.test_request_context():
