@@ -96,8 +96,10 @@ def _statements(app, fn):
     return seen
 
 
-@pytest.mark.parametrize("who, counted", [("province", False), ("shenyang", False), ("heping", True), ("school-heping1", True)])
-def test_province_and_city_lists_run_no_count(as_user, app, who, counted):
+# The pupils' list of a county is not counted either (config UNCOUNTED_PUPIL_LIST_LEVELS, issue 15):
+# its COUNT grew with the county while the list itself reads 20 rows.
+@pytest.mark.parametrize("who, counted", [("province", False), ("shenyang", False), ("heping", False), ("school-heping1", True)])
+def test_province_city_and_county_pupil_lists_run_no_count(as_user, app, who, counted):
     c = as_user(who)
     stmts = _statements(app, lambda: c.get("/admin/student/"))
     counts = [s for s in stmts if "count(" in s and "from student" in s and "group by" not in s]
