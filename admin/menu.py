@@ -113,7 +113,7 @@ def navbar_user() -> dict[str, t.Any] | None:
         return None
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
-    waiting = home.waiting_count(user) if reads_pupils(user) else None
+    waiting = home.waiting_badge(user) if reads_pupils(user) else None
     return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
             "account": [(_("Change password"), "/change"), (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],

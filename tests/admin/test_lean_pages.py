@@ -1,0 +1,73 @@
+"""The per-page work kept out of every request (issue 15, point 8): the main menu rendered once per
+role set, unit level, language and view; the navbar's queue badge kept per unit for a few seconds
+and forgotten when a request or a step is committed; the pupils' list's lean rows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from extensions import db
+from services import home
+from tests.transfer_helpers import approve, start, user
+
+WHO = ("school-heping1", "heping", "shenyang", "province", "principal-heping1")
+
+
+def _nav(page: str) -> str:
+    return page.split('<ul class="nav navbar-nav mr-auto">', 1)[1].split('<ul class="nav navbar-nav navbar-right">', 1)[0]
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/student/", "/admin/requests/?queue=waiting"])
+def test_the_cached_menu_is_the_menu_rendered_afresh(app: Flask, as_user, path: str) -> None:
+    for who in WHO:
+        c = as_user(who)
+        app.extensions.pop("xueji.menu_cache", None)
+        fresh = c.get(path).get_data(as_text=True)
+        cached = c.get(path).get_data(as_text=True)
+        assert app.extensions["xueji.menu_cache"], who
+        assert _nav(cached) == _nav(fresh), (who, path)
+        assert re.search(r"<title>[^<]+</title>", cached).group(0) == re.search(r"<title>[^<]+</title>", fresh).group(0)
+
+
+def test_the_menu_differs_by_role_and_level(as_user) -> None:
+    menus = {who: _nav(as_user(who).get("/admin/").get_data(as_text=True)) for who in WHO}
+    assert menus["school-heping1"] != menus["heping"]  # 发起学籍变动 is a school's
+    assert "发起学籍变动" in menus["school-heping1"] and "发起学籍变动" not in menus["heping"]
+
+
+def test_the_badge_is_kept_a_few_seconds_and_forgotten_on_a_commit(app: Flask, ctx) -> None:
+    heping = user("heping")
+    before = home.waiting_badge(heping)
+    assert before == home.waiting_count(heping)
+    # A change that bypasses this process's sessions (another worker) shows only after the
+    # badge's seconds: here the cached figure stays.
+    req = start()
+    approve(req, "school-shenhe1", "shenhe", "school-heping1")  # now waits at 和平区教育局: committed
+    assert home.waiting_badge(heping) == before + 1  # the commit in this process emptied the cache
+    db.session.execute(text("UPDATE approval_step SET decision = 'approved' WHERE id = :i"), {"i": req.current_step.id})
+    db.session.commit()  # a raw statement, as another worker's would be: not seen by the listeners
+    assert home.waiting_badge(heping) == before + 1
+    app.config["QUEUE_BADGE_SECONDS"] = 0
+    try:
+        assert home.waiting_badge(heping) == before == home.waiting_count(heping)
+    finally:
+        app.config.pop("QUEUE_BADGE_SECONDS")
+
+
+def test_an_officials_list_builds_no_quick_edit_forms(app: Flask, as_user) -> None:
+    """Officials' cells are plain text: no x-editable anchors, no list forms; the row buttons'
+    URLs carry each row's own id."""
+    page = as_user("heping").get("/admin/student/").get_data(as_text=True)
+    assert 'data-role="x-editable"' not in page
+    ids = re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', page)
+    assert ids
+    for pk in ids:
+        assert f'href="/admin/student/details/?id={pk}&amp;url=' in page
+    school = as_user("school-heping1").get("/admin/student/").get_data(as_text=True)
+    pks = re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', school)
+    assert pks and all(f'data-pk="{pk}"' in school for pk in pks)
+    assert "__row_id__" not in page + school
