@@ -71,3 +71,34 @@ def test_an_officials_list_builds_no_quick_edit_forms(app: Flask, as_user) -> No
     pks = re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', school)
     assert pks and all(f'data-pk="{pk}"' in school for pk in pks)
     assert "__row_id__" not in page + school
+
+
+def test_the_school_filter_offers_a_renamed_school_at_once(as_user, ctx) -> None:
+    """The filter's options are kept a minute per scope; renaming a school (a commit touching a
+    unit) empties them, so the next page offers the new name."""
+    from sqlalchemy import select
+
+    from models.org import SCHOOL, OrgUnit
+
+    c = as_user("heping")
+
+    def offered() -> set[str]:
+        page = c.get("/admin/student/").get_data(as_text=True)
+        data = re.search(r'<div id="filter-groups-data" class="d-none">(.*?)</div>', page, re.S).group(1)
+        import json
+        from html import unescape
+
+        groups = json.loads(unescape(data))
+        return {o[1] for o in groups["学校"][0]["options"]}
+
+    first = offered()
+    school = db.session.scalar(select(OrgUnit).where(OrgUnit.level == SCHOOL, OrgUnit.name.in_(first)))
+    old = school.name
+    assert offered() == first  # served from the cache: same options
+    school.name = old + "（更名）"
+    db.session.commit()
+    try:
+        assert offered() == (first - {old}) | {old + "（更名）"}
+    finally:
+        school.name = old
+        db.session.commit()
