@@ -473,11 +473,18 @@ class StudentView(ScopedModelView):
         return None, ""
 
     def list_form(self, obj: t.Any = None) -> t.Any:
-        """Flask-Admin builds one quick-edit form per row of every list; only an editor's cells use
-        them (may_edit_inline), so an official's list builds none (20 forms of 5 fields a page)."""
+        """Flask-Admin builds one quick-edit form per row of every list (20 forms of 5 fields a
+        page). Only an editor's cells use them (may_edit_inline): an official's list builds none,
+        and an editor's page one, whose fields give each cell its name and kind while the value
+        is read from the row (quick_edit.cell; templates/admin/student_list.html)."""
         if not quick_edit.may_edit_inline():
             return None
-        return super().list_form(obj)
+        if obj is None or not has_request_context():
+            return super().list_form(obj)
+        form = request.environ.get("xueji.list_form")
+        if form is None:
+            form = request.environ["xueji.list_form"] = super().list_form()
+        return form
 
     def row_buttons(self, actions: list[t.Any], return_url: str) -> t.Callable[[t.Any], Markup] | None:
         """The row buttons of templates/admin/model/row_actions.html (view_row, edit_row) with their
@@ -505,6 +512,7 @@ class StudentView(ScopedModelView):
             kwargs["select_title"] = admin_gettext("Select record")
             forms = [f for f in (kwargs.get("list_forms") or {}).values() if f is not None]
             kwargs["list_csrf"] = forms[0].csrf_token._value() if forms and getattr(forms[0], "csrf_token", None) else ""
+            kwargs["quick_cell"] = quick_edit.cell
         if template == self.details_template and model is not None:
             kwargs["history"] = db.session.scalars(
                 select(StudentHistory).where(StudentHistory.student_id == model.id).order_by(StudentHistory.id.desc())
