@@ -96,6 +96,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_link(menu.RoleLink("毕业班证书", "certificates.class_page", menu.CERTIFICATES))
     app.add_template_global(menu.navbar_user)
     app.add_template_global(menu.page_name)
+    app.add_template_global(menu.cached_menu)
     # 第二十八条 (issue 13): the export gate's guard on every response, and the export requests.
     export_gate.install(app)
     admin.add_view(ExportRequestView(name="我的申请", endpoint="export_requests", category=EXPORT_MENU))

@@ -113,7 +113,7 @@ def navbar_user() -> dict[str, t.Any] | None:
         return None
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
-    waiting = home.waiting_count(user) if reads_pupils(user) else None
+    waiting = home.waiting_badge(user) if reads_pupils(user) else None
     return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
             "account": [(_("Change password"), "/change"), (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],
@@ -123,18 +123,57 @@ def navbar_user() -> dict[str, t.Any] | None:
 ACTION_SUFFIX = {"details_view": " · 详情", "edit_view": " · 编辑", "create_view": " · 新增"}
 
 
-def _menu_entries() -> list[tuple[str, str]]:
-    """(url, name) of every menu entry the user sees; once per request (the page's <title> and its
-    heading both ask, and each entry's is_accessible and url_for cost ~0.1 ms). Kept in the request's
-    environ, not in g: an app context can outlive one request (tests push one around many)."""
+# The main menu's visibility is a function of the account's role names and its unit's level alone:
+# every is_accessible of the menu (AccessMixin, RoleLink, PupilDivider, PupilDataLink,
+# ExportMenuLink) reads nothing else, and is_visible is fixed per view. So the ~40 entries are
+# walked (is_accessible, url_for, gettext: ~1 ms) once per (roles, level, language, URL root) in a
+# worker's life, not on every page (issue 15, point 8). A new visibility rule that reads anything
+# else must be added to _menu_key. Kept per app (app.extensions), bounded; a worker restart or
+# another worker just walks it again (nothing here is state: the menu is fixed at start-up).
+MENU_CACHE_SIZE = 512
+
+
+def _menu_key() -> tuple[t.Any, ...]:
+    from flask_babel import get_locale
+
+    if not current_user.is_authenticated:
+        return ("anonymous", str(get_locale()), request.script_root)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return (frozenset(user.role_names), user.unit.level if user.unit else None, bool(user.active),
+            str(get_locale()), request.script_root)
+
+
+def _menu_cache() -> dict[t.Any, t.Any]:
     from flask import current_app
 
-    found = request.environ.get("xueji.menu_entries")
+    cache = current_app.extensions.setdefault("xueji.menu_cache", {})
+    if len(cache) > MENU_CACHE_SIZE:
+        cache.clear()
+    return cache
+
+
+def cached_menu(admin_view: t.Any, caller: t.Callable[[], t.Any]) -> t.Any:
+    """The main menu's HTML (templates/admin/master.html: `{% call cached_menu(admin_view) %}`
+    around Flask-Admin's layout.menu()), rendered once per _menu_key and active view."""
+    key = ("html", _menu_key(), getattr(admin_view, "endpoint", None))
+    cache = _menu_cache()
+    found = cache.get(key)
     if found is None:
-        found = [(child.get_url(), str(child.name))
-                 for item in current_app.extensions["admin"][0].menu()
-                 for child in (item.get_children() if item.is_category() else [item])]
-        request.environ["xueji.menu_entries"] = found
+        found = cache[key] = caller()
+    return found
+
+
+def _menu_entries() -> list[tuple[str, str]]:
+    """(url, name) of every menu entry the user sees, for page_name; once per _menu_key (see above)."""
+    from flask import current_app
+
+    key = ("entries", _menu_key())
+    cache = _menu_cache()
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = [(child.get_url(), str(child.name))
+                              for item in current_app.extensions["admin"][0].menu()
+                              for child in (item.get_children() if item.is_category() else [item])]
     return found
 
 

@@ -90,6 +90,18 @@ def stock_markdown(small: dict, large: dict) -> str:
         out.append(f"| {level} | {s['page_median_ms']:.1f} | {s['stock_median_ms']:.1f} | {g['page_median_ms']:.1f} | "
                    f"{g['stock_median_ms']:.1f} | {s['stock_median_ms'] / s['page_median_ms']:.2f}× | "
                    f"{g['stock_median_ms'] / g['page_median_ms']:.2f}× | {g['page_median_ms'] / s['page_median_ms']:.2f}× |")
+    if all("page_cpu_median_ms" in x["levels"][level] for x in (small, large) for level in LEVELS):
+        # CPU time of the bench's own thread per request (Flask, SQLAlchemy, Jinja; not PostgreSQL's):
+        # on a shared machine it moves far less with the load than the wall time does.
+        out += ["", "CPU time of the request in the bench process (thread time), medians, ms:", "",
+                f"| scope | {a} project | {a} stock | {b} project | {b} stock | stock ÷ project {a} | stock ÷ project {b} |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for level in LEVELS:
+            s, g = small["levels"][level], large["levels"][level]
+            out.append(f"| {level} | {s['page_cpu_median_ms']:.1f} | {s['stock_cpu_median_ms']:.1f} | "
+                       f"{g['page_cpu_median_ms']:.1f} | {g['stock_cpu_median_ms']:.1f} | "
+                       f"{s['stock_cpu_median_ms'] / s['page_cpu_median_ms']:.2f}× | "
+                       f"{g['stock_cpu_median_ms'] / g['page_cpu_median_ms']:.2f}× |")
     return "\n".join(out)
 
 

@@ -1,0 +1,131 @@
+"""The per-page work kept out of every request (issue 15, point 8): the main menu rendered once per
+role set, unit level, language and view; the navbar's queue badge kept per unit for a few seconds
+and forgotten when a request or a step is committed; the pupils' list's lean rows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from extensions import db
+from services import home
+from tests.transfer_helpers import approve, start, user
+
+WHO = ("school-heping1", "heping", "shenyang", "province", "principal-heping1")
+
+
+def _nav(page: str) -> str:
+    return page.split('<ul class="nav navbar-nav mr-auto">', 1)[1].split('<ul class="nav navbar-nav navbar-right">', 1)[0]
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/student/", "/admin/requests/?queue=waiting"])
+def test_the_cached_menu_is_the_menu_rendered_afresh(app: Flask, as_user, path: str) -> None:
+    for who in WHO:
+        c = as_user(who)
+        app.extensions.pop("xueji.menu_cache", None)
+        fresh = c.get(path).get_data(as_text=True)
+        cached = c.get(path).get_data(as_text=True)
+        assert app.extensions["xueji.menu_cache"], who
+        assert _nav(cached) == _nav(fresh), (who, path)
+        assert re.search(r"<title>[^<]+</title>", cached).group(0) == re.search(r"<title>[^<]+</title>", fresh).group(0)
+
+
+def test_the_menu_differs_by_role_and_level(as_user) -> None:
+    menus = {who: _nav(as_user(who).get("/admin/").get_data(as_text=True)) for who in WHO}
+    assert menus["school-heping1"] != menus["heping"]  # 发起学籍变动 is a school's
+    assert "发起学籍变动" in menus["school-heping1"] and "发起学籍变动" not in menus["heping"]
+
+
+def test_the_badge_is_kept_a_few_seconds_and_forgotten_on_a_commit(app: Flask, ctx) -> None:
+    heping = user("heping")
+    before = home.waiting_badge(heping)
+    assert before == home.waiting_count(heping)
+    # A change that bypasses this process's sessions (another worker) shows only after the
+    # badge's seconds: here the cached figure stays.
+    req = start()
+    approve(req, "school-shenhe1", "shenhe", "school-heping1")  # now waits at 和平区教育局: committed
+    assert home.waiting_badge(heping) == before + 1  # the commit in this process emptied the cache
+    db.session.execute(text("UPDATE approval_step SET decision = 'approved' WHERE id = :i"), {"i": req.current_step.id})
+    db.session.commit()  # a raw statement, as another worker's would be: not seen by the listeners
+    assert home.waiting_badge(heping) == before + 1
+    app.config["QUEUE_BADGE_SECONDS"] = 0
+    try:
+        assert home.waiting_badge(heping) == before == home.waiting_count(heping)
+    finally:
+        app.config.pop("QUEUE_BADGE_SECONDS")
+
+
+def test_an_officials_list_builds_no_quick_edit_forms(app: Flask, as_user) -> None:
+    """Officials' cells are plain text: no x-editable anchors, no list forms; the row buttons'
+    URLs carry each row's own id."""
+    page = as_user("heping").get("/admin/student/").get_data(as_text=True)
+    assert 'data-role="x-editable"' not in page
+    ids = re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', page)
+    assert ids
+    for pk in ids:
+        assert f'href="/admin/student/details/?id={pk}&amp;url=' in page
+    school = as_user("school-heping1").get("/admin/student/").get_data(as_text=True)
+    pks = re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', school)
+    assert pks and all(f'data-pk="{pk}"' in school for pk in pks)
+    assert "__row_id__" not in page + school
+
+
+def test_the_school_filter_offers_a_renamed_school_at_once(as_user, ctx) -> None:
+    """The filter's options are kept a minute per scope; renaming a school (a commit touching a
+    unit) empties them, so the next page offers the new name."""
+    from sqlalchemy import select
+
+    from models.org import SCHOOL, OrgUnit
+
+    c = as_user("heping")
+
+    def offered() -> set[str]:
+        page = c.get("/admin/student/").get_data(as_text=True)
+        data = re.search(r'<div id="filter-groups-data" class="d-none">(.*?)</div>', page, re.S).group(1)
+        import json
+        from html import unescape
+
+        groups = json.loads(unescape(data))
+        return {o[1] for o in groups["学校"][0]["options"]}
+
+    first = offered()
+    school = db.session.scalar(select(OrgUnit).where(OrgUnit.level == SCHOOL, OrgUnit.name.in_(first)))
+    old = school.name
+    assert offered() == first  # served from the cache: same options
+    school.name = old + "（更名）"
+    db.session.commit()
+    try:
+        assert offered() == (first - {old}) | {old + "（更名）"}
+    finally:
+        school.name = old
+        db.session.commit()
+
+
+def test_a_quick_edit_cell_is_the_one_a_form_per_row_would_give(app: Flask, as_user) -> None:
+    """quick_edit.cell (one list form a page, the value read from the row) writes the same anchor as
+    Flask-Admin's form built for that row, for every pupil of a school and every quick-edit field,
+    empty values and 是/否 included."""
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from admin import quick_edit
+    from models.student import Student
+
+    view = next(v for v in app.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "student")
+    with app.test_request_context("/admin/student/"):
+        school = user("school-heping1")
+        pupils = db.session.scalars(select(Student).where(Student.school_id == school.unit_id)).all()
+        pupils[0].phone, pupils[0].current_address, pupils[0].migrant_child = None, "", True  # not committed
+        login_user(school)
+        proto = view.list_form(obj=pupils[0])
+        assert proto is view.list_form(obj=pupils[-1])  # one form for the page
+        for pupil in pupils:
+            own = view._list_form_class(obj=pupil)
+            for name in quick_edit.QUICK_FIELDS:
+                shown = quick_edit.display(pupil, name)
+                assert quick_edit.cell(proto[name], pupil, pupil.id, shown, "t") == own[name](
+                    pk=pupil.id, display_value=shown, csrf="t"), (pupil.id, name)
+        db.session.rollback()
