@@ -9,6 +9,7 @@ import typing as t
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -195,8 +196,34 @@ def record(
         detail=(detail or "")[:500] or None,
         ip=_client_ip(),
     )
-    db.session.add(row)
+    pending = _chained_at_the_end.get()
+    if pending is not None:
+        pending.append(row)
+    else:
+        db.session.add(row)
     return row
+
+
+_chained_at_the_end: ContextVar[list[AuditLog] | None] = ContextVar("audit_chained_at_the_end", default=None)
+
+
+@contextmanager
+def chained_at_the_end() -> Iterator[None]:
+    """Audit rows recorded in the block join the session when the block ends, not one by one.
+
+    The audit log is one hash chain: the flush that inserts a row takes the chain's lock
+    (models/audit.lock_chain) and holds it until its transaction ends. A long transaction that
+    recorded as it went (an import of 10,000 pupils writes for a minute or more) would hold the lock
+    all that time, and every request that audits meanwhile (each pupil's details page does) would
+    wait for it. Added at the end, the rows are chained by the last flush, just before the commit.
+    If the block raises, its rows are dropped: the caller rolls back."""
+    rows: list[AuditLog] = []
+    token = _chained_at_the_end.set(rows)
+    try:
+        yield
+    finally:
+        _chained_at_the_end.reset(token)
+    db.session.add_all(rows)
 
 
 def _text(value: Any) -> str | None:

@@ -88,7 +88,9 @@ def import_rows(
     name = uploads.clean_filename(filename) if filename else "-"
     reason = str(_l("Imported from the Excel file %(name)s", name=name))[:200]
     try:
-        with db.session.no_autoflush, audit.acting(actor, reason):
+        # chained_at_the_end: the audit chain's lock is taken by the last flush only, not for the
+        # minutes of writing (other requests audit too and would wait).
+        with db.session.no_autoflush, audit.acting(actor, reason), audit.chained_at_the_end():
             built = [build_row(r) for r in rows]
             errors = _process(built, school, actor, reason=reason, progress=progress)
             if errors:

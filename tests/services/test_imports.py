@@ -462,3 +462,41 @@ def test_export_gate_refuses_in_one_place(as_user, app, monkeypatch):
         assert resp.status_code == 403, kind
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "export")) == 0
+
+
+@pytest.mark.committing
+def test_an_import_writing_does_not_hold_the_audit_chain_lock(app):
+    """While an import writes (one long transaction), other requests audit without waiting for it:
+    its audit rows join the chain in its last flush only (audit.chained_at_the_end). On PostgreSQL
+    the chain's lock is an advisory lock another connection can try with a timeout; SQLite has one
+    writer at a time anyway."""
+    from sqlalchemy import text
+
+    from models.audit import lock_chain
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite has a single writer: only PostgreSQL can audit beside a long import")
+    rows = []
+    for i in range(apply.SESSION_BATCH + 50):  # more than one flush of staged pupils
+        birth = date(2017, 1, 1) + timedelta(days=i % 300)
+        rows.append(pupil(1, 姓名=f"学生{chr(0x4E00 + i)}", 性别="1 男", 出生日期=birth.isoformat(),
+                          身份证件号=make_id(DIVISION, birth, 2 * (i // 300) + 1)))
+    parsed = parse.parse(io.BytesIO(workbook(rows)))
+    probes: list[str] = []
+
+    def progress(status: str, done: int) -> None:
+        if status == "writing" and done == apply.SESSION_BATCH + 10 and not probes:  # a flush is behind us
+            with db.engine.connect() as other:
+                other.execute(text("SET lock_timeout = '2s'"))
+                try:
+                    lock_chain(other)
+                    probes.append("free")
+                except Exception as exc:  # the lock_timeout error: the import holds the chain
+                    probes.append(f"held: {type(exc).__name__}")
+                other.rollback()
+
+    with app.test_request_context():
+        count = apply.import_rows(parsed, school(HEPING1), registrar(), filename="并发.xlsx", progress=progress)
+        assert count == len(rows)
+        assert probes == ["free"]
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "import")) >= 1
