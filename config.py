@@ -178,6 +178,8 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.QUEUE_URL = os.environ.get("QUEUE_URL") or self.REDIS_URL or f"sqlite:///{INSTANCE_DIR / 'queue.db'}"
         self.QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE") == "1"  # tasks run in the caller (no worker)
+        # How much the queue worker lowers its CPU priority (nice): background work yields to pages.
+        self.QUEUE_WORKER_NICE = int(os.environ.get("QUEUE_WORKER_NICE") or 10)
         # Rate-limit counters (login, certificate check): in Redis when there is one, so that every
         # web worker and app server counts against one budget; else in this process's memory.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"

@@ -329,7 +329,8 @@ async def run_import(server: str, db: str, rows: int, stats: Stats, out: dict[st
 def start_certificates(pupils: int) -> subprocess.Popen[bytes]:
     """The 500-certificate batch as the worker runs it (bench/certificates_bench.py, its own SQLite
     file): the CPU it takes is taken from the same two cores while the users play."""
-    return subprocess.Popen([sys.executable, "-m", "bench.certificates_bench", "--pupils", str(pupils)], cwd=ROOT,
+    # At the queue worker's priority (cli/queue.py lowers it by QUEUE_WORKER_NICE, 10): the batch is background work.
+    return subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "bench.certificates_bench", "--pupils", str(pupils)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

@@ -35,6 +35,9 @@ def register(app: Flask) -> None:
         # the process's local time must be Beijing time whatever the machine's zone is.
         os.environ["TZ"] = CHINA_TZ
         time.tzset()
+        # Background work yields the CPU to the people waiting for a page: an import or a batch of
+        # PDFs may take a minute longer, a registrar's click may not (bench/README.md, load test).
+        os.nice(app.config["QUEUE_WORKER_NICE"])
         # Huey says what it starts, runs and retries through the "huey" logger: to stderr, like gunicorn.
         log = logging.getLogger("huey")
         if not log.handlers:

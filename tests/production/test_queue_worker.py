@@ -33,6 +33,7 @@ def test_runs_the_consumer_in_china_standard_time(app: Flask, monkeypatch: pytes
 
     monkeypatch.setitem(app.config, "QUEUE_IMMEDIATE", False)
     monkeypatch.setattr(queue.huey, "create_consumer", create_consumer)
+    monkeypatch.setattr(os, "nice", lambda n: started.setdefault("nice", n))  # not the test process's own priority
     monkeypatch.setenv("TZ", "UTC")  # restored afterwards; time.tzset() again below
     huey_log = logging.getLogger("huey")
     monkeypatch.setattr(huey_log, "handlers", [])  # the command adds its stderr handler: not for the suite
@@ -45,4 +46,5 @@ def test_runs_the_consumer_in_china_standard_time(app: Flask, monkeypatch: pytes
     assert result.exit_code == 0, result.output
     assert started["options"] == {"workers": 3, "worker_type": "thread", "periodic": True, "check_worker_health": True}
     assert started["tz"] == ("Asia/Shanghai", "+0800")
+    assert started["nice"] == 10  # background work yields the CPU to the pages
     assert "后台任务进程已启动" in result.output and "后台任务进程已退出" in result.output
