@@ -5,6 +5,7 @@ console message about the Content Security Policy, or any script error, fails th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,12 @@ def test_a_registrar_edits_a_phone_in_the_list(app: Flask, page) -> None:
     expect(page.locator(".editable-popup")).to_have_count(0, timeout=SLOW_MS)  # the drop-down's popover is gone
     hukou = page.locator(f'a[name="hukou_location"][data-pk="{pid}"]')
     hukou.click()
-    page.locator(".editable-popup .editable-input input.form-control").fill("210103")
-    page.locator(".editable-popup .editable-submit").click()
+    # The popover of this cell (aria-describedby), not any .editable-popup: on a slow machine the
+    # previous drop-down's popover may still be in the page while this one opens.
+    expect(hukou).to_have_attribute("aria-describedby", re.compile(r"^popover"), timeout=SLOW_MS)
+    popover = page.locator(f"#{hukou.get_attribute('aria-describedby')}")
+    popover.locator(".editable-input input.form-control").fill("210103")
+    popover.locator(".editable-submit").click()
     expect(hukou).to_contain_text("沈河区", timeout=SLOW_MS)  # the division's name, not the code typed
     page.screenshot(path=str(SHOTS / "quick_edit_names.png"))
     with app.app_context():
