@@ -33,7 +33,7 @@ def create_app(config: object | None = None) -> Flask:
     request_log.init_app(app)  # one JSON line per request, first hook of all (issue 15)
 
     db.init_app(app)
-    _sqlite_readers_not_blocked(app)
+    _tune_connections(app)  # SQLite in WAL mode, PostgreSQL without JIT
     from services import queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
 
     queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
@@ -87,27 +87,40 @@ def create_app(config: object | None = None) -> Flask:
     return app
 
 
-def _sqlite_readers_not_blocked(app: Flask) -> None:
-    """SQLite in WAL mode: readers read the last committed state while the one writer writes.
+def _tune_connections(app: Flask) -> None:
+    """Settings of each new database connection, whatever URL the config ends up with.
 
-    In SQLite's default rollback journal a long write (an import of thousands of rows, in one
+    SQLite in WAL mode: readers read the last committed state while the one writer writes. In
+    SQLite's default rollback journal a long write (an import of thousands of rows, in one
     transaction) holds the EXCLUSIVE lock until its commit, and every page of every web worker, even
     the progress poll of that very import, fails with "database is locked". The mode is kept in the
-    file; asking again on each new connection costs one pragma. PostgreSQL needs nothing of this."""
+    file; asking again on each new connection costs one pragma.
+
+    PostgreSQL without JIT: these are short OLTP queries, and an over-estimated plan (a correlated
+    count in the request queues) switched it on and paid 34-53 ms of compiling per query
+    (bench/README.md). A SET on connect, not `options` in connect_args, which would replace options
+    a deployment puts in its DATABASE_URL."""
     from sqlalchemy import event
 
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "sqlite" or ":memory:" in str(engine.url):
+    dialect = engine.dialect.name
+    if dialect == "sqlite" and ":memory:" in str(engine.url):
+        return
+    if dialect not in ("sqlite", "postgresql"):
         return
 
     @event.listens_for(engine, "connect")
-    def _wal(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        except Exception as exc:  # sqlite3.OperationalError: another connection writes; the next one switches
-            app.logger.warning("SQLite: WAL mode not set now (%s)", exc)
+            if dialect == "postgresql":
+                cursor.execute("SET jit = off")
+                dbapi_connection.commit()  # psycopg opened a transaction for the SET: end it, the setting stays
+            else:
+                cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # SQLite: another connection writes; the next new connection switches
+            app.logger.warning("database connection setting not applied now (%s)", exc)
         finally:
             cursor.close()
 

@@ -56,7 +56,7 @@ def database_url() -> str:
 
 class Config:
     SQLALCHEMY_DATABASE_URI = ""
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}  # see use_database
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
@@ -192,10 +192,6 @@ class Config:
     def use_database(self, url: str) -> None:
         self.SQLALCHEMY_DATABASE_URI = url
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # a connection the server dropped is replaced
-        if url.startswith("postgresql"):
-            # No JIT: these are short OLTP queries, and an over-estimated plan (a correlated count in
-            # the request queues) switched it on and paid 34-53 ms of compiling per query (bench/README.md).
-            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"options": "-c jit=off"}
 
     def _load_secrets(self) -> None:
         """The environment's, else those generated once into instance/secrets.json (`make run`)."""
