@@ -23,7 +23,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from admin.base import ScopedModelView, attempt, current_actor, run_command
 from admin.masked_ids import masked_id, reveal_script
-from models.org import PROVINCE
 from models.problems import ProblemRecord
 from models.student import Student
 from services import audit, codes, dedup, dedup_scan, job_progress, problems, scope, uploads
@@ -50,11 +49,6 @@ class CancellationForm(FlaskForm):
 
 class RescanForm(FlaskForm):
     """A POST with only the CSRF token: 重新查重."""
-
-
-def may_rescan(actor: t.Any) -> bool:
-    """The province-wide 查重 covers every school: only an official of the province starts it."""
-    return bool(actor.is_official and actor.unit is not None and actor.unit.level == PROVINCE)
 
 
 def other_record_text(actor: t.Any, other: Student | None) -> Markup | str:
@@ -112,7 +106,7 @@ class ProblemRecordView(ScopedModelView):
         if template == self.list_template:
             status_filter = next(i for i, f in enumerate(self._filters or ()) if f.column is ProblemRecord.status)
             kwargs["open_url"] = self.get_url(".index_view", **{f"flt0_{status_filter}": "open"})
-            if may_rescan(current_actor()):
+            if dedup_scan.may_rescan(current_actor()):
                 kwargs["rescan_form"] = RescanForm(formdata=None)
                 kwargs["rescan"] = job_progress.read(dedup_scan.PROGRESS_KIND, dedup_scan.PROGRESS_ID)
                 kwargs["rescan_labels"] = {"running": "上次查重：进行中", "done": "上次查重：已完成", "failed": "上次查重：失败"}
@@ -121,11 +115,12 @@ class ProblemRecordView(ScopedModelView):
     @expose("/rescan", methods=("POST",))
     def rescan(self) -> Response:
         """重新查重 as a queued task (a province's scan takes minutes): province officials only, else 404."""
-        if not may_rescan(current_actor()):
-            abort(404)
         if not RescanForm().validate_on_submit():
             abort(400)
-        dedup_scan.rescan_task()
+        try:
+            dedup_scan.start_rescan(current_actor())  # the rule lives in the service
+        except NotInScope:
+            abort(404)
         flash(_("The duplicate check has been queued; new problem records appear when it has finished."), "success")
         return redirect(url_for(".index_view"))
 

@@ -20,10 +20,12 @@ from sqlalchemy import Integer, String, and_, case, cast, exists, func, insert, 
 from sqlalchemy.orm import Session
 
 from extensions import db
+from models.org import PROVINCE
 from models.problems import INVALID_ID, OPEN, SOFT_GUARDIAN, SOFT_NAME_BIRTH, ProblemRecord
 from models.student import RESIDENT_ID, Guardian, Student
 from services import audit, clock, job_progress
 from services.dedup import CHECK_CHARS, ID_PATTERN, WEIGHTS, active, division_ok, real_date, settled_or_open
+from services.errors import NotInScope
 from services.queue import task
 
 PROGRESS_KIND, PROGRESS_ID = "dedup_scan", "province"  # one rescan of the province at a time is shown
@@ -226,3 +228,16 @@ def rescan_task() -> dict[str, int]:
         raise
     job_progress.report(PROGRESS_KIND, PROGRESS_ID, "done", 4, 4, force=True)
     return counts
+
+
+def may_rescan(actor: Any) -> bool:
+    """The province-wide 查重 covers every school: only an official of the province starts it."""
+    return bool(actor.is_official and actor.unit is not None and actor.unit.level == PROVINCE)
+
+
+def start_rescan(actor: Any) -> None:
+    """Queue the province's rescan for this actor; anyone but a province official: NotInScope (404)."""
+    if not may_rescan(actor):
+        raise NotInScope()
+    rescan_task()
+
