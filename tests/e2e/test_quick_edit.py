@@ -88,8 +88,11 @@ def test_a_registrar_edits_a_phone_in_the_list(app: Flask, page) -> None:
     # previous drop-down's popover may still be in the page while this one opens.
     expect(hukou).to_have_attribute("aria-describedby", re.compile(r"^popover"), timeout=SLOW_MS)
     popover = page.locator(f"#{hukou.get_attribute('aria-describedby')}")
-    popover.locator(".editable-input input.form-control").fill("210103")
-    popover.locator(".editable-submit").click()
+    expect(popover.locator(".editable-submit")).to_be_visible(timeout=SLOW_MS)  # shown, not still fading in
+    field = popover.locator(".editable-input input.form-control")
+    field.fill("210103")
+    expect(field).to_have_value("210103")
+    field.press("Enter")  # x-editable submits a text input on Enter, as a registrar would
     expect(hukou).to_contain_text("沈河区", timeout=SLOW_MS)  # the division's name, not the code typed
     page.screenshot(path=str(SHOTS / "quick_edit_names.png"))
     with app.app_context():
