@@ -13,13 +13,13 @@ from flask_security import current_user
 from sqlalchemy import select
 from wtforms import SelectField
 
-from admin.base import ReadOnlyScopedView, ScopedModelView, attempt, current_actor
+from admin.base import ScopedModelView, attempt, current_actor
 from extensions import db
 from forms.changes import HandoverForm
 from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, OrgUnit
 from models.people import ADMIN, OFFICIAL_ROLE_FOR_LEVEL
 from services import codes, duties, scope
-from services.org import authorities_for, close_school, merge_schools, save_school
+from services.org import CHILD_LEVEL, authorities_for, close_school, merge_schools, parent_authorities, save_authority, save_school
 
 ORG_LABELS = {
     "code": _l("Unit code"), "name": _l("Unit name"), "level": _l("Level"), "parent": _l("County (location)"),
@@ -136,17 +136,28 @@ class SchoolView(ScopedModelView):
         return self._handover(school_id, "close")
 
 
-class AuthorityView(ReadOnlyScopedView):
-    """教育行政部门: the authority units of the user's subtree (read-only)."""
+class AuthorityView(ScopedModelView):
+    """教育行政部门: the authority units of the user's subtree. The system administrator and the
+    officials add a city under the province or a county under a city of their subtree (a new
+    county bureau, a development zone's bureau) and correct names; codes and places never change."""
 
     always_count = True
+    can_view_details = True
 
     column_list = ("code", "name", "level", "parent")
-    column_labels = ORG_LABELS
+    column_labels = {**ORG_LABELS, "parent": _l("Belongs to")}
     column_searchable_list = ("name", "code")
     column_default_sort = "path"
     column_formatters = {"level": lambda v, c, m, n: codes.label("org_level", m.level)}
     allowed_roles = UNIT_MANAGERS
+    form_columns = ("parent", "code", "name")
+    form_args = {
+        "parent": {"query_factory": lambda: parent_authorities(current_actor()), "label": _l("Belongs to"),
+                   "blank_text": "（请选择）"},
+        "code": {"label": _l("Unit code"), "description": _l("A city: 4 digits (e.g. 2101); a county: 6 digits "
+                                                              "(e.g. 210102), beginning with the code of the unit above.")},
+    }
+    empty_list_message = _l("No education authority in your area of responsibility.")
 
     def scope_column(self) -> t.Any:
         return OrgUnit.path
@@ -157,3 +168,30 @@ class AuthorityView(ReadOnlyScopedView):
     def get_count_query(self) -> t.Any:
         return super().get_count_query().filter(OrgUnit.level.in_(AUTHORITY_LEVELS))
 
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        """Only where a unit can be placed: a county official has no city below to add to."""
+        user = current_user
+        return bool(user.is_authenticated and (user.is_admin or user.is_official) and user.unit is not None
+                    and user.unit.level in CHILD_LEVEL)
+
+    @can_create.setter
+    def can_create(self, value: bool) -> None:
+        pass
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return bool(current_user.is_authenticated and (current_user.is_admin or current_user.is_official))
+
+    @can_edit.setter
+    def can_edit(self, value: bool) -> None:
+        pass
+
+    def edit_form(self, obj: t.Any = None) -> t.Any:
+        form = super().edit_form(obj)
+        del form.code  # the code and the tree path never change: every row below carries them
+        del form.parent
+        return form
+
+    def on_model_change(self, form: t.Any, model: OrgUnit, is_created: bool) -> None:
+        save_authority(model, current_actor(), is_created)

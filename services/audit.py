@@ -105,6 +105,8 @@ ACTION_LABELS: dict[str, t.Any] = {
     "calendar.notice.update": _l("Holiday notice changed"),
     "school.create": _l("School created"),
     "school.update": _l("School changed"),
+    "authority.create": _l("Education authority created"),
+    "authority.update": _l("Education authority changed"),
     "school.handover": _l("School's pupils handed over"),
     "user.create": _l("Account created"),
     "user.update": _l("Account changed"),

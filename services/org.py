@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from extensions import db
-from models.org import AUTHORITY_LEVELS, COUNTY, SCHOOL, SCHOOL_KIND_DIGIT, SCHOOL_KINDS, OrgUnit, child_path
+from models.org import AUTHORITY_LEVELS, CITY, COUNTY, PROVINCE, SCHOOL, SCHOOL_KIND_DIGIT, SCHOOL_KINDS, OrgUnit, child_path
 from services import audit, scope
 from services.errors import NotInScope, RuleViolation
 
@@ -63,6 +63,64 @@ def save_school(school: OrgUnit, actor: User, is_new: bool) -> OrgUnit:
         db.session.flush()
         audit.record(actor, "school.create" if is_new else "school.update", "org_unit", school.id, school.name)
         return school
+
+
+# An authority's code extends its parent's by two digits: a city 2101 under the province 21, a county
+# 210102 under the city 2101 (GB/T 2260; a development zone with an education bureau of its own has
+# a code of the same shape, though not always one in the national table).
+CHILD_LEVEL = {PROVINCE: CITY, CITY: COUNTY}
+AUTHORITY_CODE_LENGTH = {CITY: 4, COUNTY: 6}
+
+
+def authority_code_problems(code: str | None, parent: OrgUnit | None) -> list[tuple[str, str]]:
+    if parent is None or parent.level not in CHILD_LEVEL:
+        return []  # the parent's own problem is reported
+    length = AUTHORITY_CODE_LENGTH[CHILD_LEVEL[parent.level]]
+    if not code or not code.isdigit() or len(code) != length or not code.startswith(parent.code):
+        return [("code", str(_l("The code has %(n)d digits and begins with the code of %(parent)s (%(code)s).",
+                                n=length, parent=parent.name, code=parent.code)))]
+    if code == parent.code + "0" * (length - len(parent.code)):
+        return [("code", str(_l("Digits ending in 00 name the level above, not a new unit.")))]
+    return []
+
+
+def parent_authorities(actor: User) -> list[OrgUnit]:
+    """The province and cities of the actor's subtree: where a new city or county can be placed."""
+    return list(db.session.scalars(
+        select(OrgUnit).where(OrgUnit.level.in_(tuple(CHILD_LEVEL)), OrgUnit.active.is_(True),
+                              scope.filter_for(actor, OrgUnit.path)).order_by(OrgUnit.path)
+    ))
+
+
+def save_authority(unit: OrgUnit, actor: User, is_new: bool) -> OrgUnit:
+    """Validate and stage a city or county education authority (教育行政部门) under an authority of
+    the actor's subtree. Its level follows from the parent; its code and place never change."""
+    with db.session.no_autoflush:
+        problems: list[tuple[str, str]] = []
+        unit.name = (unit.name or "").strip()
+        if not unit.name or len(unit.name) > 100:
+            problems.append(("name", str(_l("This field is required."))))
+        if is_new:
+            parent = unit.parent
+            if parent is None or parent.level not in CHILD_LEVEL:
+                problems.append(("parent", str(_l("Choose the province or city the new authority belongs to."))))
+            elif not scope.covers_unit(actor, parent.path):
+                raise NotInScope()
+            unit.code = (unit.code or "").strip()
+            problems += authority_code_problems(unit.code, parent)
+            if unit.code and db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit.code)) is not None:
+                problems.append(("code", str(_l("This unit code is already in use."))))
+        if problems:
+            raise RuleViolation(problems)
+        if is_new:
+            assert unit.parent is not None
+            unit.level = CHILD_LEVEL[unit.parent.level]
+            unit.path = child_path(unit.parent, unit.code)
+            unit.active = True
+            db.session.add(unit)
+        db.session.flush()
+        audit.record(actor, "authority.create" if is_new else "authority.update", "org_unit", unit.id, unit.name)
+        return unit
 
 
 def authorities_for(actor: User) -> list[OrgUnit]:
