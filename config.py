@@ -173,6 +173,10 @@ class Config:
 
     def __init__(self) -> None:
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+        # S3-compatible storage for the stored files (services/storage.py): s3://bucket[/prefix];
+        # UPLOAD_DIR is then a local cache. Credentials: the AWS_* variables or the machine's role.
+        self.STORAGE_URL = os.environ.get("STORAGE_URL") or None
+        self.S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None  # MinIO, Ceph, a cloud's endpoint
         # Background work (services/queue.py): Redis when REDIS_URL is set (every app server and
         # worker shares it), else a SQLite file beside the database, for one machine.
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -294,6 +298,7 @@ class TestConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.UPLOAD_DIR = str(INSTANCE_DIR / f"test-uploads-{os.getpid()}")
+        self.STORAGE_URL = None  # the suite stores in its own directory, whatever the environment says
         # Tasks run at once in the test's process; tests of the queue itself start a consumer on
         # SQLite storage or on the Redis of CI (tests/queue/).
         self.QUEUE_URL = f"sqlite:///{INSTANCE_DIR / f'test-queue-{os.getpid()}.db'}"

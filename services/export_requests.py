@@ -289,7 +289,7 @@ def expire_due(now: datetime | None = None) -> int:
 
 def _expire(req: ExportRequest) -> None:
     if req.file_sha256:
-        uploads.path_of(req.file_sha256).unlink(missing_ok=True)
+        uploads.delete(req.file_sha256)
     req.status, req.file_sha256 = EXPIRED, None
     audit.record(None, "export.expire", "export_request", req.id, req.number)
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import socket
-import threading
 from pathlib import Path
 from typing import IO
 
@@ -18,8 +15,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
+from services import storage
 from services.errors import RuleViolation
-from services.faults import DISK_FULL_ERRNOS
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SIGNATURES = (
@@ -57,6 +54,7 @@ def read_checked(stream: IO[bytes], filename: str) -> tuple[bytes, str]:
 
 
 def upload_dir() -> Path:
+    """The local directory: the files themselves, or with S3 (services/storage.py) their cache."""
     path = Path(current_app.config["UPLOAD_DIR"])
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -71,41 +69,57 @@ class StorageFull(RuleViolation):
                                 "and tell the system administrator.")))
 
 
+def key_of(sha256: str) -> str:
+    return f"{sha256[:2]}/{sha256}"
+
+
 def store(data: bytes) -> str:
-    """Write the bytes once (content-addressed); returns the sha256. The bytes go to a `.part`
-    file that is synced and then renamed: a reader never sees a half file, and a write that
-    fails (a full disk) removes its part and raises StorageFull."""
+    """Write the bytes once (content-addressed); returns the sha256. A reader never sees a half
+    file; a write that fails for lack of space raises StorageFull (an unreachable object store,
+    storage.StorageUnavailable), and the caller's row naming the file is not committed."""
     digest = hashlib.sha256(data).hexdigest()
-    target = upload_dir() / digest[:2] / digest
-    if not target.exists():
-        # A part name of this host and process: two app servers (or two threads) storing the same
-        # file on shared storage must not write into one part and rename it from under each other.
-        tmp = target.with_name(f"{digest}.{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}.part")
+    target = storage.current()
+    if not target.exists(key_of(digest)):
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_synced(tmp, data)
-            tmp.replace(target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            if exc.errno in DISK_FULL_ERRNOS:
-                raise StorageFull() from exc
-            raise
+            target.put(key_of(digest), data)
+        except storage.DiskFull as exc:
+            raise StorageFull() from exc
     return digest
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)  # the row that names the file is committed after this returns
-    finally:
-        os.close(fd)
-
-
 def path_of(sha256: str) -> Path:
-    return upload_dir() / sha256[:2] / sha256
+    """A local path with the file's bytes (with S3: the cached copy, fetched on first use); the
+    path does not exist when no such file is stored."""
+    return storage.current().local_path(key_of(sha256))
+
+
+def exists(sha256: str) -> bool:
+    return storage.current().exists(key_of(sha256))
+
+
+def delete(sha256: str) -> None:
+    storage.current().delete(key_of(sha256))
+
+
+def write_record(name: str, data: bytes) -> None:
+    """A small named file that changes (a print job's state), beside the stored files."""
+    try:
+        storage.current().put(name, data)
+    except storage.DiskFull as exc:
+        raise StorageFull() from exc
+
+
+def read_record(name: str) -> bytes | None:
+    return storage.current().read(name)
+
+
+def records(folder: str) -> list[str]:
+    """The names of the records in `folder`, newest first."""
+    return [name for name, _mtime in storage.current().records(folder)]
+
+
+def delete_record(name: str) -> None:
+    storage.current().delete(name)
 
 
 def clean_filename(name: str | None) -> str:

@@ -3,13 +3,14 @@ checksum checked against the manifest before anything is restored."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,15 +18,6 @@ from flask import current_app
 
 from services.backup.common import CHUNK, DUMP, FORMAT_VERSION, KIND_NAMES, MANIFEST, UPLOADS, BackupError, Manifest, database_kind
 from services.backup.databases import run_tool, tool
-
-
-def upload_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(archive name, path) of every stored file; `.part` files are writes still under way."""
-    if not root.is_dir():
-        return
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.endswith(".part"):
-            yield UPLOADS + path.relative_to(root).as_posix(), path
 
 
 class BytesReader:
@@ -50,18 +42,29 @@ class _HashingReader:
         return chunk
 
 
-def add_hashed(tar: tarfile.TarFile, name: str, source: Path) -> dict[str, Any] | None:
-    try:
-        fh = source.open("rb")
-    except FileNotFoundError:  # removed meanwhile (an expired export): nothing names it any more
-        return None
-    with fh:
-        info = tar.gettarinfo(fileobj=fh, arcname=name)
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        reader = _HashingReader(fh)
-        tar.addfile(info, reader)  # type: ignore[arg-type]
-    return {"sha256": reader.digest.hexdigest(), "size": info.size}
+def add_hashed(tar: tarfile.TarFile, name: str, fh: IO[bytes], size: int) -> dict[str, Any]:
+    """Copy `size` bytes of `fh` into the archive as `name`, hashing them on the way."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = size, 0o600, int(datetime.now().timestamp())
+    reader = _HashingReader(fh)
+    tar.addfile(info, reader)  # type: ignore[arg-type]
+    return {"sha256": reader.digest.hexdigest(), "size": size}
+
+
+def add_stored_files(tar: tarfile.TarFile) -> dict[str, dict[str, Any]]:
+    """Every stored file (services/storage.py: the upload directory, or the S3 bucket), under uploads/."""
+    from services import storage
+
+    files: dict[str, dict[str, Any]] = {}
+    store = storage.current()
+    for key, size in store.stored():
+        try:
+            fh = store.open(key)
+        except FileNotFoundError:  # removed meanwhile (an expired export): nothing names it any more
+            continue
+        with contextlib.closing(fh):
+            files[UPLOADS + key] = add_hashed(tar, UPLOADS + key, fh, size)
+    return files
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tarfile
 import tempfile
 from datetime import datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 from extensions import db
 from models.clock import system_now
 from services import audit
-from services.backup.archive import BytesReader, add_hashed, check_compatible, extract_checked, known_revisions, read_manifest, upload_files
+from services.backup.archive import BytesReader, add_stored_files, check_compatible, extract_checked, known_revisions, read_manifest
 from services.backup.common import (
     DUMP,
     FORMAT_VERSION,
@@ -52,10 +51,7 @@ def create(target: Path) -> tuple[Path, Manifest]:
         partial = Path(work) / "archive.tar"
         with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
             tar.add(dump, arcname=DUMP[kind], recursive=False)
-            for name, source in upload_files(upload_dir()):
-                entry = add_hashed(tar, name, source)
-                if entry is not None:
-                    files[name] = entry
+            files.update(add_stored_files(tar))
             manifest = Manifest({
                 "format": FORMAT_VERSION, "app": "学籍通", "database_kind": kind, "alembic_revision": revision,
                 "created_at": system_now().isoformat(timespec="seconds"), "row_counts": counts, "files": files,
@@ -103,22 +99,11 @@ def restore(path: Path) -> Manifest:
 
 
 def _swap_uploads(restored: Path, uploads: Path) -> None:
-    """Two renames when the upload directory is an ordinary directory. When it is a mount point
-    of its own (a volume for the files: it cannot be renamed, and its parent is another file
-    system), its contents are replaced in place instead."""
-    restored.mkdir(parents=True, exist_ok=True)
-    if uploads.is_mount():
-        for child in uploads.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-        for child in restored.iterdir():
-            shutil.move(child, uploads / child.name)
-        return
-    old = uploads.with_name(f".{uploads.name}-replaced")
-    shutil.rmtree(old, ignore_errors=True)
-    if uploads.exists():
-        os.replace(uploads, old)
-    os.replace(restored, uploads)
-    shutil.rmtree(old, ignore_errors=True)
+    """The stored files become the archive's (services/storage.py: renamed into the upload
+    directory, or uploaded to the bucket)."""
+    from services import storage
+
+    store = storage.current()
+    if isinstance(store, storage.LocalStorage) and store.root.resolve() != uploads:
+        raise BackupError(f"上传目录 {store.root} 与 {uploads} 不一致。")
+    store.replace_all(restored)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -181,27 +180,25 @@ class PrintJob:
                 "percent": self.percent, "finished": self.finished, "error": self.error}
 
 
-def _job_dir() -> Path:
-    path = uploads.upload_dir() / "certificate-jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+JOB_FOLDER = "certificate-jobs"  # beside the stored files (services/storage.py): every app server reads them
+
+
+def _record(job_id: str) -> str:
+    return f"{JOB_FOLDER}/{job_id}.json"
 
 
 def _save(job: PrintJob) -> None:
     job.updated_at = clock.now().isoformat()
-    target = _job_dir() / f"{job.id}.json"
-    tmp = target.with_suffix(f".{os.getpid()}-{secrets.token_hex(4)}.part")
-    tmp.write_text(json.dumps(asdict(job)))
-    tmp.replace(target)
+    uploads.write_record(_record(job.id), json.dumps(asdict(job)).encode())
 
 
 def _load(job_id: str) -> PrintJob | None:
     if not _JOB_ID.match(job_id or ""):
         return None
-    path = _job_dir() / f"{job_id}.json"
+    data = uploads.read_record(_record(job_id))
     try:
-        return PrintJob(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
+        return PrintJob(**json.loads(data)) if data is not None else None
+    except (ValueError, TypeError):
         return None
 
 
@@ -217,9 +214,10 @@ def get_job(actor: User, job_id: str) -> PrintJob:
 
 
 def job_pdf(job: PrintJob) -> Path:
-    if job.status != JOB_DONE or not job.sha256 or not uploads.path_of(job.sha256).exists():
+    path = uploads.path_of(job.sha256) if job.status == JOB_DONE and job.sha256 else None
+    if path is None or not path.exists():
         raise NotInScope()
-    return uploads.path_of(job.sha256)
+    return path
 
 
 Progress = Callable[[int], None]
@@ -364,23 +362,22 @@ def forget_old_jobs(now: datetime | None = None) -> int:
     and codes, so no other stored file shares its content). Returns how many went."""
     cutoff = (now or clock.now()) - KEEP_JOBS
     gone = 0
-    for path in _job_dir().glob("*.json"):
-        job = _load(path.stem)
+    for name in uploads.records(JOB_FOLDER):
+        job = _load(name.rsplit("/", 1)[-1].removesuffix(".json"))
         if job is None or datetime.fromisoformat(job.updated_at) >= cutoff:
             continue
-        if job.sha256 and uploads.path_of(job.sha256).exists():
-            uploads.path_of(job.sha256).unlink()
-        path.unlink(missing_ok=True)
+        if job.sha256:
+            uploads.delete(job.sha256)
+        uploads.delete_record(name)
         gone += 1
     return gone
 
 
 def recent_jobs(actor: User, limit: int = 5) -> list[PrintJob]:
     """This user's latest print jobs (their files, newest first)."""
-    files = sorted(_job_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     jobs: list[PrintJob] = []
-    for path in files[:200]:
-        job = _load(path.stem)
+    for name in uploads.records(JOB_FOLDER)[:200]:
+        job = _load(name.rsplit("/", 1)[-1].removesuffix(".json"))
         if job is not None and job.user_id == actor.id:
             jobs.append(job)
             if len(jobs) >= limit:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from extensions import db
-from services import uploads
+from services import storage, uploads
 from tests.admin.outcomes import table_counts
 from tests.admin.outcomes import text as page_text
 from tests.helpers import HEPING1
@@ -43,7 +43,7 @@ def _upload_writes_half_then_fills(monkeypatch) -> list[str]:
             return real_write(fd, bytes(data[: max(1, len(data) // 2)]))
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(uploads.os, "write", write)
+    monkeypatch.setattr(storage.os, "write", write)  # services/storage.py writes the stored files
     return failed
 
 
