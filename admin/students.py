@@ -534,6 +534,10 @@ class StudentView(ScopedModelView):
             from admin.status import details_context as status_context  # 第十七–二十三条: actions, attendance
 
             kwargs.update(status_context(model))
+            if "photos" in current_app.blueprints:
+                from admin.photos import details_context as photo_context  # 学生照片 (issue 16)
+
+                kwargs.update(photo_context(model))
             from services.dedup import open_problem
 
             kwargs["open_problem"] = open_problem(model.id)

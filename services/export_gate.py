@@ -78,6 +78,7 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("request_document", "业务表单", ("requests.print_view",), IN_SCOPE, carries=frozenset({ID_NUMBER})),
     Kind("evidence_file", "证明材料", ("archive.document_view", "problems.evidence_file", "requests.attachment_view"),
          IN_SCOPE),
+    Kind("pupil_photo", "学生照片", ("photos.photo_view",), IN_SCOPE),
     Kind("import_report", "导入模板与错误报告", ("imports.template", "imports.job_errors"), IN_SCOPE),
     Kind("audit_log", "审计日志", ("audit.export",), AUDIT),
     Kind("approved_export", "已批准的导出文件", ("export_requests.download",), REQUESTER),

@@ -21,17 +21,18 @@ from extensions import db
 from models.audit import AuditLog
 from models.export_request import READY, ExportRequest
 from models.imports import ImportJob
-from services import clock, export_gate, uploads
+from services import clock, export_gate, photos, uploads
 from services.certificates import batch
 from tests.builders import make_certificate
 from tests.export_helpers import make_downloadables
 from tests.helpers import HEPING1, HEPING2, pupil_of, school
+from tests.services.test_photos import jpeg
 from tests.transfer_helpers import at, pdf_bytes, start, user
 
 # A route sends a file when its path says so: an export, a download, a printed form, a PDF/XLSX/CSV,
 # a backup, an evidence file, an attachment, an archive document, a submitted register, an error report.
 FILE_RULE = re.compile(
-    r"/export(/|\.)|download|\.pdf$|\.xlsx$|\.csv$|\.<ext>$|/pdf$|/print/|/backup/|evidence-file|/attachment/|/document/"
+    r"/export(/|\.)|download|\.pdf$|\.xlsx$|\.csv$|\.<ext>$|/pdf$|/print/|/backup/|evidence-file|/attachment/|/document/|\.jpg$"
 )
 
 
@@ -60,6 +61,7 @@ def made(app, monkeypatch) -> dict[str, t.Any]:
         registrar = user("school-heping1")
         pupil = pupil_of(HEPING1)
         rows = make_downloadables(registrar, pupil)
+        photos.set_photo(registrar, pupil, jpeg(), "照片.jpg")
         doc, backup, problem, row = rows.doc, rows.backup, rows.problem, rows.submission
         transfer = start()
         cert = make_certificate(HEPING2)
@@ -108,6 +110,7 @@ URLS: dict[str, tuple[str, str]] = {
     "imports.job_errors": ("school-heping1", "/admin/imports/job/{import}/errors.xlsx"),
     "audit.export": ("audit-admin", "/admin/audit/export/csv/"),
     "export_requests.download": ("school-heping1", "/admin/export_requests/{export}/download"),
+    "photos.photo_view": ("school-heping1", "/admin/photos/{pupil}/photo.jpg"),
     **{f"{name}.export": ("heping", f"/admin/{name}/export/csv/")
        for name in ("authority", "calendar", "certificates", "problems", "requests", "school", "users")},
 }
