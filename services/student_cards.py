@@ -106,17 +106,6 @@ def class_students(school: OrgUnit, grade: int, class_name: str) -> list[Student
     )
 
 
-def school_classes(school: OrgUnit) -> list[tuple[int, str]]:
-    """(grade, class name) of the school's pupils, for the choice of a class."""
-    rows = db.session.execute(
-        select(Student.grade, Student.class_name)
-        .where(Student.school_id == school.id, Student.class_name.is_not(None))
-        .distinct()
-        .order_by(Student.grade, Student.class_name)
-    )
-    return [(g, c) for g, c in rows if c]
-
-
 # --- numbering and verification ---------------------------------------------------------------------
 
 
