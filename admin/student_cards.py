@@ -180,8 +180,9 @@ class StudentCardView(SecureBaseView):
         shown = export_gate.approved_groups()
 
         def render() -> bytes:
-            data = student_card_batch.render_batch(actor, pupils, sorted(shown), verification.site_url())
-            student_card_batch.audit_batch(actor, title, pupils, sorted(shown))
+            numbers: list[str] = []
+            data = student_card_batch.render_batch(actor, pupils, sorted(shown), verification.site_url(), numbers=numbers)
+            student_card_batch.audit_batch(actor, title, pupils, sorted(shown), numbers)
             return data
 
         done = attempt(render)

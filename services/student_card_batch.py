@@ -151,9 +151,16 @@ def _pupils_of(job: CardJob, actor: User) -> list[Student]:
 
 
 def render_batch(
-    actor: User, pupils: Sequence[Student], groups: Sequence[str], site: str, progress: Progress | None = None, chunk: int | None = None
+    actor: User,
+    pupils: Sequence[Student],
+    groups: Sequence[str],
+    site: str,
+    progress: Progress | None = None,
+    chunk: int | None = None,
+    numbers: list[str] | None = None,
 ) -> bytes:
-    """The pupils' numbered cards as one PDF, `chunk` (CHUNK) cards per render, merged with pypdf."""
+    """The pupils' numbered cards as one PDF, `chunk` (CHUNK) cards per render, merged with pypdf;
+    the cards' numbers are appended to `numbers` when given."""
     if not pupils:
         raise RuleViolation(str(_l("There is no pupil to print a record card for.")))
     if len(pupils) > MAX_PUPILS:
@@ -162,7 +169,9 @@ def render_batch(
     writer = PdfWriter()
     for start in range(0, len(pupils), chunk):
         part = pupils[start : start + chunk]
-        data, _docs = student_cards.print_cards(actor, part, groups, site)
+        data, docs = student_cards.print_cards(actor, part, groups, site)
+        if numbers is not None:
+            numbers.extend(d.number for d in docs)
         writer.append(PdfReader(io.BytesIO(data)))
         if progress is not None:
             progress(start + len(part))
@@ -171,14 +180,16 @@ def render_batch(
     return out.getvalue()
 
 
-def audit_batch(actor: User, title: str, pupils: Sequence[Student], groups: Sequence[str]) -> None:
+def audit_batch(actor: User, title: str, pupils: Sequence[Student], groups: Sequence[str], numbers: Sequence[str] = ()) -> None:
+    """One audit row for the batch: what, how many, which groups, the first and last card number."""
     shown = "、".join(export_gate.GROUP_LABELS[g] for g in sorted(groups) if g in export_gate.GROUP_LABELS)
+    span = f" {numbers[0]}–{numbers[-1]}" if numbers else ""
     audit.record(
         actor,
         "print",
         "student_card_batch",
         None,
-        f"{student_cards.TITLE} {title}：{len(pupils)} 张{('（' + shown + '）') if shown else ''}",
+        f"{student_cards.TITLE} {title}：{len(pupils)} 张{('（' + shown + '）') if shown else ''}{span}",
     )
 
 
@@ -197,9 +208,10 @@ def _run(job: CardJob, site: str) -> CardJob:
             job.processed = n
             job_progress.report(PROGRESS_KIND, job.id, JOB_RUNNING, n, job.total)
 
-        data = render_batch(actor, pupils, job.groups, site, progress)
+        numbers: list[str] = []
+        data = render_batch(actor, pupils, job.groups, site, progress, numbers=numbers)
         job.sha256 = uploads.store(data)
-        audit_batch(actor, job.title, pupils, job.groups)
+        audit_batch(actor, job.title, pupils, job.groups, numbers)
         db.session.commit()
         job.status, job.seconds = JOB_DONE, round(time.monotonic() - started, 2)
     except RuleViolation as exc:

@@ -152,6 +152,16 @@ def test_selected_pupils_from_the_list(app, as_user):
     assert state["status"] == "done" and pages(c.get(state["pdf_url"]).data) == 2
 
 
+def test_a_county_selecting_pupils_is_led_to_the_request_form(app, as_user):
+    ids, _school_id = pupils(app, ("子一", "丑二"))
+    c = as_user("heping")
+    resp = c.post_form("/admin/student/action/", {"action": "student_cards", "rowid": [str(i) for i in ids]}, token_from="/admin/student/")
+    assert resp.status_code == 302 and "/admin/student_cards/batch.pdf?ids=" in resp.headers["Location"]
+    resp = c.get(resp.headers["Location"])
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(NEW_URL)
+    assert "kind=student_card_batch" in resp.headers["Location"]
+
+
 def test_a_county_requests_a_class_and_the_worker_makes_it(app, as_user):
     _ids, school_id = pupils(app, ("庚七", "辛八"), grade=4, class_name="县查班")
     c = as_user("heping")

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from cli.realistic import HEPING1, HEPING2, make_pupil, school, user_of
 from extensions import db
+from models.audit import AuditLog
 from services import clock, pdf, student_card_batch
 from services.errors import NotInScope, RuleViolation
 
@@ -51,6 +53,8 @@ def test_a_class_job_runs_on_the_queue_and_stores_one_pdf(ctx):
     assert job.status == student_card_batch.JOB_DONE and job.total == 3 and job.percent == 100
     assert "六年级" in job.title and "批量班" in job.title
     data = student_card_batch.job_pdf(job).read_bytes()
+    row = db.session.scalar(select(AuditLog).where(AuditLog.object_type == "student_card_batch").order_by(AuditLog.id.desc()))
+    assert "3 张" in row.detail and "批量班" in row.detail and "–XK" in row.detail
     assert len(PdfReader(io.BytesIO(data)).pages) == 3 and "学生学籍卡" in pdf.extract_text(data)
 
 
