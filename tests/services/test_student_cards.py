@@ -97,6 +97,8 @@ def full_pupil():
     )
     db.session.flush()
     photos.set_photo(registrar, pupil, jpeg(), "照片.jpg", commit=False)
+    make_request("suspension", "rejected:1", pupil=pupil, filed_on=date(2026, 3, 2))  # 学籍变动: a refused 休学
+    make_request("class_change", "done", pupil=pupil, filed_on=date(2026, 9, 1))  # and a completed 调班
     db.session.add(
         StudentHistory(
             student_id=pupil.id,
@@ -185,6 +187,10 @@ def test_the_card_prints_the_photo_the_qr_and_the_chinese_text(ctx, frozen):
         "南京北街",
         "汉族",
         "男",
+        "休学",
+        "未批准",
+        "调班",
+        "已办结",
     ):
         assert words in text, words
     # 𠮷 (outside the BMP) is drawn (the golden image shows it) but ReportLab writes its ToUnicode entry
@@ -251,7 +257,7 @@ def test_a_decided_request_is_a_record_change(ctx, frozen):
     req = make_request("class_change", "done", name="孙𠮷")
     card = student_cards.card_context(req.student, (), fixed_doc(), None)
     assert [r.decision for r in card.requests] == ["已办结"]
-    assert "调班" in card.requests[0].type or card.requests[0].type
+    assert card.requests[0].type == "调班" and card.requests[0].decided_on is not None
 
 
 def test_several_cards_are_one_pdf_one_card_per_page(ctx, frozen):
@@ -271,3 +277,28 @@ def test_rare_characters_are_set_in_the_fallback_face(ctx):
     assert out == '王<span style="font-family: xuejirare;">𠮷㛃</span>&lt;b&gt;'
     assert str(pdf_rare.rare("沈阳市和平区 12 号")) == "沈阳市和平区 12 号"
     assert str(pdf_rare.rare(None)) == ""
+
+
+def test_a_long_card_runs_onto_a_second_page_that_names_the_pupil_and_the_number(ctx, frozen):
+    registrar = user_of(school(HEPING1))
+    long, short = make_pupil(HEPING1, name="甲𠮷"), make_pupil(HEPING1, name="乙二")
+    db.session.flush()
+    db.session.add_all(
+        [
+            StudentHistory(
+                student_id=long.id,
+                field="phone",
+                old_value=f"1390000{i:04d}",
+                new_value=f"1380000{i:04d}",
+                reason="更换联系电话",
+                changed_at=datetime(2025, 1, 1, 9, 0),
+            )
+            for i in range(40)
+        ]
+    )
+    db.session.flush()
+    data, docs = student_cards.print_cards(registrar, [long, short], (), SITE)
+    texts = [p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages]
+    assert len(texts) == 3
+    assert docs[0].number in texts[1] and "学生学籍卡 · 甲" in texts[1] and "更换联系电话" in texts[1]
+    assert docs[1].number in texts[2] and "乙二" in texts[2] and docs[0].number not in texts[2]
