@@ -82,7 +82,7 @@ def test_an_authority_asks_for_a_card(app, as_user, who):
     assert resp.status_code == 302 and resp.headers["Location"].startswith(NEW_URL)
 
 
-@pytest.mark.parametrize("who", ["audit-admin", "security-admin"])
+@pytest.mark.parametrize("who", ["admin", "audit-admin", "security-admin", "baomi-heping"])
 def test_the_administrators_get_no_card(app, as_user, who):
     sid = pupil(app)
     resp = as_user(who).get(f"/admin/student_cards/{sid}.pdf")
