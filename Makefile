@@ -50,11 +50,13 @@ serve: install
 # Browser tests drive Debian's chromium (never a downloaded browser). Installed here when
 # missing and we are root; otherwise the browser tests are skipped with a message.
 # fonts-wqy-zenhei lets chromium draw Chinese in screenshots; poppler-utils (pdftoppm) renders
-# PDF pages to PNG for the "page is not blank" test.
-DEBIAN_TEST_PACKAGES := chromium fonts-wqy-zenhei poppler-utils
+# PDF pages to PNG for the "page is not blank" test and the 学籍卡's golden image; fonts-hanazono
+# draws the rare characters (𠮷, 㛃) the PDFs' face lacks (services/pdf_rare.py; production needs it too).
+DEBIAN_TEST_PACKAGES := chromium fonts-wqy-zenhei poppler-utils fonts-hanazono
 
 browser:
-	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null && [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then :; \
+	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null && [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] \
+	     && [ -e /usr/share/fonts/truetype/hanazono/HanaMinA.ttf ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "Installing Debian packages for the browser and PDF tests: $(DEBIAN_TEST_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \

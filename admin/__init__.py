@@ -20,12 +20,14 @@ from admin.export_requests import ExportMenuLink, ExportRequestView
 from admin.imports import ImportView
 from admin.org import AuthorityView, SchoolView
 from admin.paper import PaperView, register_globals
+from admin.photos import PhotoView
 from admin.problems import MENU_NAME, ProblemRecordView
 from admin.promotion import PromotionView
 from admin.registrars import RegistrarView
 from admin.reports import ArchiveOverdueView
 from admin.statistics.dashboard import dashboard_context
 from admin.status import StatusView
+from admin.student_cards import StudentCardView
 from admin.students import StudentView
 from admin.users import UserView
 from models.org import OrgUnit
@@ -73,6 +75,8 @@ def init_admin(app: Flask) -> Admin:
     # The pupils' archives (第八–十条): backups and paper files, below a line in 学生.
     admin.add_menu_item(menu.PupilDivider(), target_category=menu.PUPILS)
     admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=menu.PUPILS))
+    admin.add_view(PhotoView(name=_l("Photo batch upload"), endpoint="photos", category=menu.PUPILS))
+    admin.add_view(StudentCardView(name=_l("Record cards by class"), endpoint="student_cards", category=menu.PUPILS))
     admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=menu.PUPILS))
     admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=menu.PUPILS))
     register_globals(app)

@@ -24,6 +24,7 @@ from wtforms.validators import Length, Optional
 from admin import quick_edit, student_batches
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from admin.masked_ids import masked_history_value, masked_id, reveal_script
+from admin.student_cards import start_for_pupils
 from changes.transfer import REASONS, record_arrival_from_other_province
 from extensions import db
 from models.audit import StudentHistory
@@ -284,6 +285,11 @@ class StudentView(ScopedModelView):
     def action_print_certificates(self, ids: list[str]) -> t.Any:
         return student_batches.print_certificates(self, ids)
 
+    @action("student_cards", _l("Record cards"))
+    def action_student_cards(self, ids: list[str]) -> t.Any:
+        """学生学籍卡 of the selected pupils as one PDF (admin/student_cards.py)."""
+        return start_for_pupils([s.id for s in self.scoped_ids(ids[: student_batches.LIST_LIMIT])])
+
     def is_action_allowed(self, name: str) -> bool:
         if name == student_batches.ASSIGN_CLASS and not quick_edit.may_edit_inline():
             return False  # 调班 is filed by the pupil's own school (changes/class_change.py)
@@ -534,6 +540,10 @@ class StudentView(ScopedModelView):
             from admin.status import details_context as status_context  # 第十七–二十三条: actions, attendance
 
             kwargs.update(status_context(model))
+            if "photos" in current_app.blueprints:
+                from admin.photos import details_context as photo_context  # 学生照片 (issue 16)
+
+                kwargs.update(photo_context(model))
             from services.dedup import open_problem
 
             kwargs["open_problem"] = open_problem(model.id)

@@ -12,6 +12,7 @@ from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.paper import PaperFileLocation, PaperHandover
 from models.people import Role, User
+from models.photo import PupilPhoto  # noqa: F401  (registers the table)
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
 from models.pupil_count import PupilCountDelta  # noqa: F401  (registers the table)

@@ -1,5 +1,8 @@
 """Pages without login: the public check of a certificate (第二十四–二十五条).
 
+A printed 学生学籍卡 carries a code of the same format: its check shows the masked name, the school,
+the card's number and the day it was printed (never the ID number).
+
 `GET /verify/<code>` answers what a checker needs and nothing more — the masked name, the
 school, the year, the kind, the number and whether it is valid, revoked (since when) or still
 waiting for the authority — never the ID number, the birth date or anything else. `GET /verify`
@@ -17,6 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from services import student_cards
 from services.certificates import verification
 
 bp = Blueprint("public", __name__)
@@ -52,6 +56,10 @@ def verify_form() -> Response:
 @bp.get("/verify/<code>")
 @limiter.shared_limit(_verify_limit, scope="verify")  # the form and the page share one budget
 def verify(code: str) -> Response:
+    card = student_cards.lookup_card(code)  # a printed 学生学籍卡 (issue 16) shares the codes' format
+    if card is not None:
+        return _page("public/verify.html", facts=None, card=student_cards.public_facts(card), searched=True,
+                     code=verification.code_words(card.verify_code))
     cert = verification.lookup(code)
     if cert is None:
         return _page("public/verify.html", 404, facts=None, searched=True, code=code[:40])

@@ -78,6 +78,12 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("request_document", "业务表单", ("requests.print_view",), IN_SCOPE, carries=frozenset({ID_NUMBER})),
     Kind("evidence_file", "证明材料", ("archive.document_view", "problems.evidence_file", "requests.attachment_view"),
          IN_SCOPE),
+    Kind("pupil_photo", "学生照片", ("photos.photo_view",), IN_SCOPE),
+    # 学生学籍卡 (issue 16): a school prints its own pupils' cards without the sensitive groups (masked
+    # or withheld on the card); the full card, and any card for a county or higher unit, is requested.
+    Kind("student_card_pdf", "学生学籍卡", ("student_cards.card_pdf",), SCHOOL_DIRECT, optional=ALL_GROUPS),
+    Kind("student_card_batch", "学生学籍卡批量打印", ("student_cards.job_pdf", "student_cards.batch_pdf"), SCHOOL_DIRECT,
+         optional=ALL_GROUPS),
     Kind("import_report", "导入模板与错误报告", ("imports.template", "imports.job_errors"), IN_SCOPE),
     Kind("audit_log", "审计日志", ("audit.export",), AUDIT),
     Kind("approved_export", "已批准的导出文件", ("export_requests.download",), REQUESTER),

@@ -30,6 +30,7 @@ FIELD_LABELS = {
     "migrant_child": _l("Migrant worker's child"), "orphan": _l("Orphan"), "disability": _l("Disability type"),
     "school": _l("School"), "school_id": _l("School"), "status": _l("Status"), "guardians": _l("Guardians"),
     "relation": _l("Relation"), "workplace": _l("Workplace"),
+    "photo": _l("Photo"),
 }
 
 # An approval step's role and decision (models/changes.py ApprovalStep.role / .decision).

@@ -21,17 +21,18 @@ from extensions import db
 from models.audit import AuditLog
 from models.export_request import READY, ExportRequest
 from models.imports import ImportJob
-from services import clock, export_gate, uploads
+from services import clock, export_gate, photos, student_card_batch, uploads
 from services.certificates import batch
 from tests.builders import make_certificate
 from tests.export_helpers import make_downloadables
 from tests.helpers import HEPING1, HEPING2, pupil_of, school
+from tests.services.test_photos import jpeg
 from tests.transfer_helpers import at, pdf_bytes, start, user
 
 # A route sends a file when its path says so: an export, a download, a printed form, a PDF/XLSX/CSV,
 # a backup, an evidence file, an attachment, an archive document, a submitted register, an error report.
 FILE_RULE = re.compile(
-    r"/export(/|\.)|download|\.pdf$|\.xlsx$|\.csv$|\.<ext>$|/pdf$|/print/|/backup/|evidence-file|/attachment/|/document/"
+    r"/export(/|\.)|download|\.pdf$|\.xlsx$|\.csv$|\.<ext>$|/pdf$|/print/|/backup/|evidence-file|/attachment/|/document/|\.jpg$"
 )
 
 
@@ -60,6 +61,7 @@ def made(app, monkeypatch) -> dict[str, t.Any]:
         registrar = user("school-heping1")
         pupil = pupil_of(HEPING1)
         rows = make_downloadables(registrar, pupil)
+        photos.set_photo(registrar, pupil, jpeg(), "照片.jpg")
         doc, backup, problem, row = rows.doc, rows.backup, rows.problem, rows.submission
         transfer = start()
         cert = make_certificate(HEPING2)
@@ -67,6 +69,9 @@ def made(app, monkeypatch) -> dict[str, t.Any]:
                              school_name=school(HEPING2).name, year=2026, total=1, status=batch.JOB_DONE,
                              sha256=uploads.store(pdf_bytes()))
         batch._save(job)
+        card_job = student_card_batch.CardJob(id="c" * 24, user_id=registrar.id, school_id=school(HEPING1).id, title="测试",
+                                              total=1, status=student_card_batch.JOB_DONE, sha256=uploads.store(pdf_bytes()))
+        student_card_batch._save(card_job)
         imp = ImportJob(school_id=school(HEPING1).id, user_id=registrar.id, filename="x.xlsx", status="failed",
                         errors_sha256=uploads.store(b"PK fake report"))
         db.session.add(imp)
@@ -81,7 +86,8 @@ def made(app, monkeypatch) -> dict[str, t.Any]:
         db.session.commit()
         ids = {"pupil": pupil.id, "doc": doc.id, "backup": backup.id, "problem": problem.id, "submission": row.id,
                "school": school(HEPING1).id, "school2": school(HEPING2).id, "transfer": transfer.id,
-               "attachment": transfer.attachments[0].id, "cert": cert.id, "job": job.id, "import": imp.id, "export": req.id}
+               "attachment": transfer.attachments[0].id, "cert": cert.id, "job": job.id, "import": imp.id, "export": req.id,
+               "card_job": card_job.id}
         db.session.remove()
     return ids
 
@@ -108,6 +114,10 @@ URLS: dict[str, tuple[str, str]] = {
     "imports.job_errors": ("school-heping1", "/admin/imports/job/{import}/errors.xlsx"),
     "audit.export": ("audit-admin", "/admin/audit/export/csv/"),
     "export_requests.download": ("school-heping1", "/admin/export_requests/{export}/download"),
+    "photos.photo_view": ("school-heping1", "/admin/photos/{pupil}/photo.jpg"),
+    "student_cards.card_pdf": ("school-heping1", "/admin/student_cards/{pupil}.pdf"),
+    "student_cards.job_pdf": ("school-heping1", "/admin/student_cards/job/{card_job}.pdf"),
+    "student_cards.batch_pdf": ("school-heping1", "/admin/student_cards/batch.pdf?ids={pupil}"),
     **{f"{name}.export": ("heping", f"/admin/{name}/export/csv/")
        for name in ("authority", "calendar", "certificates", "problems", "requests", "school", "users")},
 }
