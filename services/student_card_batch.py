@@ -14,14 +14,12 @@ scope meanwhile is left out.
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
 import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from models.people import User
 from models.student import Student
 from services import audit, clock, export_gate, job_progress, scope, student_cards, uploads
 from services.errors import NotInScope, RuleViolation
+from services.print_jobs import JobStore
 from services.queue import task
 
 log = logging.getLogger(__name__)
@@ -99,27 +98,8 @@ class CardJob:
         }
 
 
-def _job_dir() -> Path:
-    path = uploads.upload_dir() / "student-card-jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _save(job: CardJob) -> None:
-    job.updated_at = clock.now().isoformat()
-    target = _job_dir() / f"{job.id}.json"
-    tmp = target.with_suffix(f".{os.getpid()}-{secrets.token_hex(4)}.part")
-    tmp.write_text(json.dumps(asdict(job)))
-    tmp.replace(target)
-
-
-def _load(job_id: str) -> CardJob | None:
-    if not _JOB_ID.match(job_id or ""):
-        return None
-    try:
-        return CardJob(**json.loads((_job_dir() / f"{job_id}.json").read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+_STORE: JobStore[CardJob] = JobStore("student-card-jobs", CardJob, KEEP_JOBS)
+_save, _load = _STORE.save, _STORE.load
 
 
 # --- which pupils ------------------------------------------------------------------------------------
@@ -300,9 +280,7 @@ def get_job(actor: User, job_id: str) -> CardJob:
 
 
 def job_pdf(job: CardJob) -> Path:
-    if job.status != JOB_DONE or not job.sha256 or not uploads.path_of(job.sha256).exists():
-        raise NotInScope()
-    return uploads.path_of(job.sha256)
+    return _STORE.pdf(job)
 
 
 def retry_job(actor: User, job_id: str, site: str) -> CardJob:
@@ -316,15 +294,5 @@ def retry_job(actor: User, job_id: str, site: str) -> CardJob:
 
 
 def forget_old_jobs(now: datetime | None = None) -> int:
-    """Delete jobs older than KEEP_JOBS with their PDF (each carries its own numbers). Returns how many went."""
-    cutoff = (now or clock.now()) - KEEP_JOBS
-    gone = 0
-    for path in _job_dir().glob("*.json"):
-        job = _load(path.stem)
-        if job is None or datetime.fromisoformat(job.updated_at) >= cutoff:
-            continue
-        if job.sha256 and uploads.path_of(job.sha256).exists():
-            uploads.path_of(job.sha256).unlink()
-        path.unlink(missing_ok=True)
-        gone += 1
-    return gone
+    """Delete jobs older than KEEP_JOBS with their PDF. Returns how many went."""
+    return _STORE.forget_old(now)

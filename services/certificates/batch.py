@@ -11,13 +11,12 @@ a retry that enqueues it again.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from services.certificates.numbering import allocate
 from services.certificates.rendering import arrival_months, pdf_context, render_pages
 from services.errors import NotInScope, RuleViolation
 from services.labels import zh
+from services.print_jobs import JobStore
 from services.queue import task
 
 log = logging.getLogger(__name__)
@@ -180,26 +180,9 @@ class PrintJob:
                 "percent": self.percent, "finished": self.finished, "error": self.error}
 
 
-JOB_FOLDER = "certificate-jobs"  # beside the stored files (services/storage.py): every app server reads them
-
-
-def _record(job_id: str) -> str:
-    return f"{JOB_FOLDER}/{job_id}.json"
-
-
-def _save(job: PrintJob) -> None:
-    job.updated_at = clock.now().isoformat()
-    uploads.write_record(_record(job.id), json.dumps(asdict(job)).encode())
-
-
-def _load(job_id: str) -> PrintJob | None:
-    if not _JOB_ID.match(job_id or ""):
-        return None
-    data = uploads.read_record(_record(job_id))
-    try:
-        return PrintJob(**json.loads(data)) if data is not None else None
-    except (ValueError, TypeError):
-        return None
+JOB_FOLDER = "certificate-jobs"
+_STORE: JobStore[PrintJob] = JobStore(JOB_FOLDER, PrintJob, KEEP_JOBS)
+_save, _load = _STORE.save, _STORE.load
 
 
 def get_job(actor: User, job_id: str) -> PrintJob:
@@ -214,10 +197,7 @@ def get_job(actor: User, job_id: str) -> PrintJob:
 
 
 def job_pdf(job: PrintJob) -> Path:
-    path = uploads.path_of(job.sha256) if job.status == JOB_DONE and job.sha256 else None
-    if path is None or not path.exists():
-        raise NotInScope()
-    return path
+    return _STORE.pdf(job)
 
 
 Progress = Callable[[int], None]
@@ -358,28 +338,10 @@ def retry_job(actor: User, job_id: str, site: str) -> PrintJob:
 
 
 def forget_old_jobs(now: datetime | None = None) -> int:
-    """Delete print jobs older than KEEP_JOBS with their class PDF (each PDF carries its own numbers
-    and codes, so no other stored file shares its content). Returns how many went."""
-    cutoff = (now or clock.now()) - KEEP_JOBS
-    gone = 0
-    for name in uploads.records(JOB_FOLDER):
-        job = _load(name.rsplit("/", 1)[-1].removesuffix(".json"))
-        if job is None or datetime.fromisoformat(job.updated_at) >= cutoff:
-            continue
-        if job.sha256:
-            uploads.delete(job.sha256)
-        uploads.delete_record(name)
-        gone += 1
-    return gone
+    """Delete print jobs older than KEEP_JOBS with their class PDF. Returns how many went."""
+    return _STORE.forget_old(now)
 
 
 def recent_jobs(actor: User, limit: int = 5) -> list[PrintJob]:
     """This user's latest print jobs (their files, newest first)."""
-    jobs: list[PrintJob] = []
-    for name in uploads.records(JOB_FOLDER)[:200]:
-        job = _load(name.rsplit("/", 1)[-1].removesuffix(".json"))
-        if job is not None and job.user_id == actor.id:
-            jobs.append(job)
-            if len(jobs) >= limit:
-                break
-    return jobs
+    return _STORE.recent(actor.id, limit)
