@@ -16,7 +16,7 @@ from sqlalchemy import select
 from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
-from services import audit, codes, dedup, scope
+from services import audit, classes, codes, dedup, scope
 from services.classes import class_name_problem
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
@@ -296,6 +296,8 @@ def _place(student: Student, school: OrgUnit) -> None:
     for g in student.guardians:
         g.name = g.name.strip()
     student.name = student.name.strip()
+    if student.id is None or student.status == PENDING:  # the class typed in while the record is created
+        classes.link_named(student)
 
 
 def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Student:
