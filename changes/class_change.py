@@ -29,7 +29,7 @@ from models.changes import ChangeRequest
 from models.lifecycle import StudentStatus
 from models.school_class import SchoolClass
 from models.student import Student
-from services import audit, classes
+from services import audit, classes, codes
 from services.change_codes import CLASS_CHANGE
 from services.change_common import finish, open_change
 from services.classes import MAX_REASON, class_name_problem
@@ -99,8 +99,8 @@ def request_class_change(student: Student, actor: User, new_class: str | SchoolC
         if target is None:
             target = classes.class_named(student, name, year)
         if target is None or (target.school_id, target.grade, target.school_year) != (student.school_id, student.grade, year):
-            problems.append(("class_name", str(_l("The school has no class %(name)s in grade %(grade)d in %(year)s; set it up "
-                                                  "under Classes first.", name=name, grade=student.grade,
+            problems.append(("class_name", str(_l("The school has no class %(name)s in %(grade)s in %(year)s; set it up "
+                                                  "under Classes first.", name=name, grade=codes.label("grade", str(student.grade)),
                                                   year=classes.year_label(year)))))
         elif target.id == student.class_id:
             problems.append(("class_name", str(_l("The pupil is already in this class."))))

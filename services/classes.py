@@ -234,6 +234,7 @@ def save_class(actor: User, school: OrgUnit, *, year: int, grade: int | None, na
 def delete_class(actor: User, school_class: SchoolClass) -> None:
     """Only an empty class goes: no pupil, whatever its status, refers to it."""
     _check_school(actor, school_class.school)
+    db.session.flush()  # a pupil moved out in this session counts as out (the session does not autoflush)
     if db.session.scalar(select(func.count(Student.id)).where(Student.class_id == school_class.id)):
         raise RuleViolation(str(_l("Only a class without pupils can be deleted; move its pupils to another class first.")))
     audit.record(actor, "class.delete", "school_class", school_class.id, _words(school_class))
