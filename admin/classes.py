@@ -30,8 +30,8 @@ from services import classes, codes, exports, scope
 from services.change_codes import CLASS_CHANGE
 from services.commands import pupils as pupil_commands
 from services.errors import NotInScope, RuleViolation
+from services.grades import grades_taught
 from services.rosters import class_roster
-from services.students import grades_taught
 
 ROWS_PER_PAGE = 50
 
@@ -99,9 +99,20 @@ class ClassView(SecureBaseView):
         limit = 1000 if own is not None else ROWS_PER_PAGE
         lines = classes.classes_in(actor, year, school, limit=limit + 1, offset=0 if own is not None else page * limit)
         db.session.commit()  # a read: ends the transaction
-        return self.render("admin/classes.html", year=year, years=_years(), year_label=classes.year_label, lines=lines[:limit],
-                           has_next=len(lines) > limit, page=page, own=own, school=school, code=code,
-                           grade_label=_grade_label, current=classes.current_school_year())
+        return self.render(
+            "admin/classes.html",
+            year=year,
+            years=_years(),
+            year_label=classes.year_label,
+            lines=lines[:limit],
+            has_next=len(lines) > limit,
+            page=page,
+            own=own,
+            school=school,
+            code=code,
+            grade_label=_grade_label,
+            current=classes.current_school_year(),
+        )
 
     @expose("/new", methods=("GET", "POST"))
     def new(self) -> t.Any:
@@ -112,10 +123,20 @@ class ClassView(SecureBaseView):
         _fill(form, own)
         if request.method == "POST":
             if form.validate_on_submit():
-                done = attempt(lambda: classes.save_class(
-                    current_actor(), own, year=form.school_year.data, grade=form.grade.data, name=form.name.data,
-                    head_teacher=form.head_teacher.data, phone=form.head_teacher_phone.data),
-                    lambda c: _("Class %(name)s set up.", name=c.name), form=form, labels=form)
+                done = attempt(
+                    lambda: classes.save_class(
+                        current_actor(),
+                        own,
+                        year=form.school_year.data,
+                        grade=form.grade.data,
+                        name=form.name.data,
+                        head_teacher=form.head_teacher.data,
+                        phone=form.head_teacher_phone.data,
+                    ),
+                    lambda c: _("Class %(name)s set up.", name=c.name),
+                    form=form,
+                    labels=form,
+                )
                 if done.ok:
                     return redirect(url_for(".index", year=done.value.school_year))
             else:
@@ -131,17 +152,34 @@ class ClassView(SecureBaseView):
         _fill(form, found.school)
         if request.method == "POST":
             if form.validate_on_submit():
-                done = attempt(lambda: classes.save_class(
-                    current_actor(), found.school, year=form.school_year.data, grade=form.grade.data, name=form.name.data,
-                    head_teacher=form.head_teacher.data, phone=form.head_teacher_phone.data, school_class=found),
-                    _("Class saved."), form=form, labels=form)
+                done = attempt(
+                    lambda: classes.save_class(
+                        current_actor(),
+                        found.school,
+                        year=form.school_year.data,
+                        grade=form.grade.data,
+                        name=form.name.data,
+                        head_teacher=form.head_teacher.data,
+                        phone=form.head_teacher_phone.data,
+                        school_class=found,
+                    ),
+                    _("Class saved."),
+                    form=form,
+                    labels=form,
+                )
                 if done.ok:
                     return redirect(url_for(".roster", class_id=class_id))
                 db.session.expire_all()  # the refused values are not the class's
             else:
                 flash_form_errors(form)
-        return self.render("admin/class_form.html", form=form, school_class=found, title=_("Edit the class"),
-                           pupils=classes.pupil_count(found), year_label=classes.year_label)
+        return self.render(
+            "admin/class_form.html",
+            form=form,
+            school_class=found,
+            title=_("Edit the class"),
+            pupils=classes.pupil_count(found),
+            year_label=classes.year_label,
+        )
 
     @expose("/<int:class_id>/delete", methods=("POST",))
     def delete(self, class_id: int) -> Response:
@@ -162,10 +200,20 @@ class ClassView(SecureBaseView):
         waiting = classes.unassigned(found) if manage else []
         in_class = sum(1 for s in pupils if s.status in classes.IN_CLASS)
         db.session.commit()
-        return self.render("admin/class_roster.html", school_class=found, pupils=pupils, waiting=waiting, manage=manage,
-                           in_class=in_class, year_label=classes.year_label, grade_label=_grade_label,
-                           status_label=lambda c: codes.label("student_status", c), gender_label=lambda c: codes.label("gender", c),
-                           assign_form=AssignPupilsForm(formdata=None), delete_form=ConfirmForm(formdata=None))
+        return self.render(
+            "admin/class_roster.html",
+            school_class=found,
+            pupils=pupils,
+            waiting=waiting,
+            manage=manage,
+            in_class=in_class,
+            year_label=classes.year_label,
+            grade_label=_grade_label,
+            status_label=lambda c: codes.label("student_status", c),
+            gender_label=lambda c: codes.label("gender", c),
+            assign_form=AssignPupilsForm(formdata=None),
+            delete_form=ConfirmForm(formdata=None),
+        )
 
     @expose("/<int:class_id>/assign", methods=("POST",))
     def assign(self, class_id: int) -> t.Any:
@@ -174,8 +222,17 @@ class ClassView(SecureBaseView):
         actor = current_actor()
         form = AssignPupilsForm()
         wanted = [int(i) for i in request.form.getlist("pupil") if i.isdigit()][:500]
-        pupils = list(db.session.scalars(select(Student).where(Student.id.in_(wanted), scope.filter_for(actor, Student.scope_path))
-                                         .order_by(Student.name, Student.id))) if wanted else []
+        pupils = (
+            list(
+                db.session.scalars(
+                    select(Student)
+                    .where(Student.id.in_(wanted), scope.filter_for(actor, Student.scope_path))
+                    .order_by(Student.name, Student.id)
+                )
+            )
+            if wanted
+            else []
+        )
         if len(pupils) != len(set(wanted)):
             abort(404)  # a pupil outside the user's area: the whole selection is refused
         if not pupils:
@@ -184,13 +241,24 @@ class ClassView(SecureBaseView):
         command = pupil_commands.STATUS_CHANGES[CLASS_CHANGE]
         refused = {s.id: _why_not(s, found, command.allowed(actor, s)) for s in pupils}
         if request.form.get("confirmed") == "1" and form.validate_on_submit():
-            return self._do_assign(found, [s for s in pupils if refused[s.id] is None],
-                                   [(s, refused[s.id]) for s in pupils if refused[s.id] is not None], form.reason.data.strip())
+            return self._do_assign(
+                found,
+                [s for s in pupils if refused[s.id] is None],
+                [(s, refused[s.id]) for s in pupils if refused[s.id] is not None],
+                form.reason.data.strip(),
+            )
         if request.form.get("confirmed") == "1":
             flash_form_errors(form)
-        return self.render("admin/class_assign_confirm.html", school_class=found, pupils=pupils, refused=refused, form=form,
-                           grade_label=_grade_label, status_label=lambda c: codes.label("student_status", c),
-                           movable=sum(1 for s in pupils if refused[s.id] is None))
+        return self.render(
+            "admin/class_assign_confirm.html",
+            school_class=found,
+            pupils=pupils,
+            refused=refused,
+            form=form,
+            grade_label=_grade_label,
+            status_label=lambda c: codes.label("student_status", c),
+            movable=sum(1 for s in pupils if refused[s.id] is None),
+        )
 
     def _do_assign(self, found: SchoolClass, movable: list[Student], skipped: list[tuple[Student, t.Any]], reason: str) -> Response:
         actor = current_actor()

@@ -34,8 +34,9 @@ class ClassForm(FlaskForm):
 class AssignPupilsForm(FlaskForm):
     """分班 of the pupils ticked on the class's page; each is a class change (调班) with this reason."""
 
-    reason = StringField(_l("Reason for the class change"), default=_l("Placed in a class"),
-                         validators=[DataRequired(), Length(max=MAX_REASON)])
+    reason = StringField(
+        _l("Reason for the class change"), default=_l("Placed in a class"), validators=[DataRequired(), Length(max=MAX_REASON)]
+    )
 
 
 class ConfirmForm(FlaskForm):

@@ -27,6 +27,7 @@ from models.school_class import SchoolClass
 from models.student import Student
 from services import audit, clock, scope, year_calendar
 from services.errors import NotInScope, RuleViolation
+from services.grades import grades_taught
 
 if TYPE_CHECKING:
     from models.people import User
@@ -90,17 +91,26 @@ def place(student: Student, school_class: SchoolClass | None) -> None:
 
 def choices_for(student: Student, year: int | None = None) -> list[SchoolClass]:
     """The classes a pupil may be placed in: its school's, of its grade, in the school year."""
-    return list(db.session.scalars(
-        select(SchoolClass).where(SchoolClass.school_id == student.school_id, SchoolClass.grade == student.grade,
-                                  SchoolClass.school_year == (year or current_school_year()))
-        .order_by(func.length(SchoolClass.name), SchoolClass.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(SchoolClass)
+            .where(
+                SchoolClass.school_id == student.school_id,
+                SchoolClass.grade == student.grade,
+                SchoolClass.school_year == (year or current_school_year()),
+            )
+            .order_by(func.length(SchoolClass.name), SchoolClass.name)
+        )
+    )
 
 
 def school_class_names(school_id: int, year: int | None = None) -> list[str]:
     """The names of a school's classes in the school year, each once (a name may be used in several grades)."""
-    names = db.session.scalars(select(SchoolClass.name).where(SchoolClass.school_id == school_id,
-                                                             SchoolClass.school_year == (year or current_school_year())).distinct())
+    names = db.session.scalars(
+        select(SchoolClass.name)
+        .where(SchoolClass.school_id == school_id, SchoolClass.school_year == (year or current_school_year()))
+        .distinct()
+    )
     return sorted(names, key=lambda n: (len(n), n))
 
 
@@ -108,9 +118,14 @@ def class_named(student: Student, name: str | None, year: int | None = None) -> 
     """The class of the pupil's school and grade with this name in the school year, if set up."""
     if not (name or "").strip():
         return None
-    return db.session.scalar(select(SchoolClass).where(
-        SchoolClass.school_id == student.school_id, SchoolClass.grade == student.grade,
-        SchoolClass.school_year == (year or current_school_year()), SchoolClass.name == name.strip()))
+    return db.session.scalar(
+        select(SchoolClass).where(
+            SchoolClass.school_id == student.school_id,
+            SchoolClass.grade == student.grade,
+            SchoolClass.school_year == (year or current_school_year()),
+            SchoolClass.name == name.strip(),
+        )
+    )
 
 
 def link_named(student: Student) -> None:
@@ -135,15 +150,18 @@ def may_manage(actor: User, school: OrgUnit) -> bool:
 
 
 def _pupil_count() -> Any:
-    return (select(func.count(Student.id)).where(Student.class_id == SchoolClass.id, Student.status.in_(IN_CLASS))
-            .correlate(SchoolClass).scalar_subquery())
+    return (
+        select(func.count(Student.id))
+        .where(Student.class_id == SchoolClass.id, Student.status.in_(IN_CLASS))
+        .correlate(SchoolClass)
+        .scalar_subquery()
+    )
 
 
 def classes_in(actor: User, year: int, school: OrgUnit | None = None, *, limit: int = 50, offset: int = 0) -> list[ClassLine]:
     """The classes of the school year in the actor's scope (or of one school in it), by school,
     grade and name, with their pupil counts."""
-    query = select(SchoolClass, _pupil_count()).where(scope.filter_for(actor, SchoolClass.scope_path),
-                                                       SchoolClass.school_year == year)
+    query = select(SchoolClass, _pupil_count()).where(scope.filter_for(actor, SchoolClass.scope_path), SchoolClass.school_year == year)
     if school is not None:
         query = query.where(SchoolClass.school_id == school.id)
     query = query.order_by(SchoolClass.scope_path, SchoolClass.grade, func.length(SchoolClass.name), SchoolClass.name)
@@ -159,8 +177,7 @@ def load_class(actor: User, class_id: int) -> SchoolClass:
 
 
 def pupil_count(school_class: SchoolClass) -> int:
-    return db.session.scalar(select(func.count(Student.id)).where(Student.class_id == school_class.id,
-                                                                  Student.status.in_(IN_CLASS))) or 0
+    return db.session.scalar(select(func.count(Student.id)).where(Student.class_id == school_class.id, Student.status.in_(IN_CLASS))) or 0
 
 
 def _check_school(actor: User, school: OrgUnit) -> None:
@@ -170,10 +187,9 @@ def _check_school(actor: User, school: OrgUnit) -> None:
         raise RuleViolation(str(_l("A school sets up its own classes; education authorities see them.")))
 
 
-def _problems(school: OrgUnit, year: int, grade: int | None, name: str, head_teacher: str, phone: str,
-              school_class: SchoolClass | None) -> list[tuple[str, str]]:
-    from services.students import grades_taught  # services/students imports this module
-
+def _problems(
+    school: OrgUnit, year: int, grade: int | None, name: str, head_teacher: str, phone: str, school_class: SchoolClass | None
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if not 2000 <= year <= 2100:
         problems.append(("school_year", str(_l("Give a school year between 2000 and 2100."))))
@@ -188,18 +204,29 @@ def _problems(school: OrgUnit, year: int, grade: int | None, name: str, head_tea
     if phone and not PHONE_RE.match(phone):
         problems.append(("head_teacher_phone", str(_l("A phone number has 5–20 digits."))))
     if not problems:
-        same = select(SchoolClass.id).where(SchoolClass.school_id == school.id, SchoolClass.school_year == year,
-                                            SchoolClass.grade == grade, SchoolClass.name == name)
+        same = select(SchoolClass.id).where(
+            SchoolClass.school_id == school.id, SchoolClass.school_year == year, SchoolClass.grade == grade, SchoolClass.name == name
+        )
         if school_class is not None:
             same = same.where(SchoolClass.id != school_class.id)
         if db.session.scalar(same) is not None:
-            problems.append(("name", str(_l("The school already has a class %(name)s in this grade in %(year)s.",
-                                             name=name, year=year_label(year)))))
+            problems.append(
+                ("name", str(_l("The school already has a class %(name)s in this grade in %(year)s.", name=name, year=year_label(year))))
+            )
     return problems
 
 
-def save_class(actor: User, school: OrgUnit, *, year: int, grade: int | None, name: str | None, head_teacher: str | None = None,
-               phone: str | None = None, school_class: SchoolClass | None = None) -> SchoolClass:
+def save_class(
+    actor: User,
+    school: OrgUnit,
+    *,
+    year: int,
+    grade: int | None,
+    name: str | None,
+    head_teacher: str | None = None,
+    phone: str | None = None,
+    school_class: SchoolClass | None = None,
+) -> SchoolClass:
     """Create a class of the school (or change `school_class`). Its grade and year stay once pupils
     are in it; a new name is the pupils' new class name too, with a history row each."""
     _check_school(actor, school)
@@ -211,8 +238,7 @@ def save_class(actor: User, school: OrgUnit, *, year: int, grade: int | None, na
         problems.append(("grade", str(_l("The grade and school year of a class with pupils do not change."))))
     if problems:
         raise RuleViolation(problems)
-    values = {"school_year": year, "grade": grade, "name": name, "head_teacher": teacher or None,
-              "head_teacher_phone": phone_text or None}
+    values = {"school_year": year, "grade": grade, "name": name, "head_teacher": teacher or None, "head_teacher_phone": phone_text or None}
     if school_class is None:
         school_class = SchoolClass(school_id=school.id, scope_path=school.path, **values)
         db.session.add(school_class)
@@ -259,26 +285,60 @@ def roster(school_class: SchoolClass) -> list[Student]:
 def unassigned(school_class: SchoolClass) -> list[Student]:
     """The pupils of the class's school and grade, in school, who are in no class (a class name
     typed for them that the school has not set up counts as none)."""
-    return list(db.session.scalars(select(Student).where(
-        Student.school_id == school_class.school_id, Student.grade == school_class.grade, Student.class_id.is_(None),
-        Student.status.in_(IN_CLASS)).order_by(Student.name, Student.id)))
+    return list(
+        db.session.scalars(
+            select(Student)
+            .where(
+                Student.school_id == school_class.school_id,
+                Student.grade == school_class.grade,
+                Student.class_id.is_(None),
+                Student.status.in_(IN_CLASS),
+            )
+            .order_by(Student.name, Student.id)
+        )
+    )
 
 
 def adopt_named_classes(year: int, path: str) -> int:
     """Classes from the class names the pupils of a subtree carry, for `year`, and the pupils linked
     to them; set-based. The same as migration w_classes's backfill (used by the demo province)."""
-    named = (Student.class_name.is_not(None), func.trim(Student.class_name) != "", Student.status.in_(NAMED_CLASS_STATUSES),
-             scope.within(Student.scope_path, path))
-    source = (select(Student.school_id, Student.scope_path, literal(year), Student.grade, Student.class_name, literal(clock.now()))
-              .where(*named).distinct())
-    exists_already = select(SchoolClass.id).where(
-        SchoolClass.school_id == Student.school_id, SchoolClass.school_year == year, SchoolClass.grade == Student.grade,
-        SchoolClass.name == Student.class_name).exists()
-    created = db.session.execute(insert(SchoolClass).from_select(
-        ["school_id", "scope_path", "school_year", "grade", "name", "created_at"], source.where(~exists_already))).rowcount
-    match = (select(SchoolClass.id).where(SchoolClass.school_id == Student.school_id, SchoolClass.school_year == year,
-                                          SchoolClass.grade == Student.grade, SchoolClass.name == Student.class_name)
-             .scalar_subquery())
-    db.session.execute(update(Student).where(*named, Student.class_id.is_(None)).values(class_id=match)
-                       .execution_options(synchronize_session=False))
+    named = (
+        Student.class_name.is_not(None),
+        func.trim(Student.class_name) != "",
+        Student.status.in_(NAMED_CLASS_STATUSES),
+        scope.within(Student.scope_path, path),
+    )
+    source = (
+        select(Student.school_id, Student.scope_path, literal(year), Student.grade, Student.class_name, literal(clock.now()))
+        .where(*named)
+        .distinct()
+    )
+    exists_already = (
+        select(SchoolClass.id)
+        .where(
+            SchoolClass.school_id == Student.school_id,
+            SchoolClass.school_year == year,
+            SchoolClass.grade == Student.grade,
+            SchoolClass.name == Student.class_name,
+        )
+        .exists()
+    )
+    created = db.session.execute(
+        insert(SchoolClass).from_select(
+            ["school_id", "scope_path", "school_year", "grade", "name", "created_at"], source.where(~exists_already)
+        )
+    ).rowcount
+    match = (
+        select(SchoolClass.id)
+        .where(
+            SchoolClass.school_id == Student.school_id,
+            SchoolClass.school_year == year,
+            SchoolClass.grade == Student.grade,
+            SchoolClass.name == Student.class_name,
+        )
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Student).where(*named, Student.class_id.is_(None)).values(class_id=match).execution_options(synchronize_session=False)
+    )
     return created

@@ -34,16 +34,22 @@ def _backfill() -> None:
     year = _current_school_year(date.today())
     statuses = ", ".join(f"'{s}'" for s in IN_A_CLASS)  # constants of this file, no user input
     named = f"st.class_name IS NOT NULL AND TRIM(st.class_name) <> '' AND st.status IN ({statuses})"
-    op.get_bind().execute(sa.text(
-        "INSERT INTO school_class (school_id, scope_path, school_year, grade, name, created_at) "
-        "SELECT DISTINCT st.school_id, o.path, :year, st.grade, st.class_name, :now "
-        f"FROM student st JOIN org_unit o ON o.id = st.school_id WHERE {named}"
-    ), {"year": year, "now": datetime.now()})
-    op.get_bind().execute(sa.text(
-        "UPDATE student SET class_id = (SELECT c.id FROM school_class c WHERE c.school_id = student.school_id "
-        "AND c.school_year = :year AND c.grade = student.grade AND c.name = student.class_name) "
-        f"WHERE EXISTS (SELECT 1 FROM student st WHERE st.id = student.id AND {named})"
-    ), {"year": year})
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO school_class (school_id, scope_path, school_year, grade, name, created_at) "
+            "SELECT DISTINCT st.school_id, o.path, :year, st.grade, st.class_name, :now "
+            f"FROM student st JOIN org_unit o ON o.id = st.school_id WHERE {named}"
+        ),
+        {"year": year, "now": datetime.now()},
+    )
+    op.get_bind().execute(
+        sa.text(
+            "UPDATE student SET class_id = (SELECT c.id FROM school_class c WHERE c.school_id = student.school_id "
+            "AND c.school_year = :year AND c.grade = student.grade AND c.name = student.class_name) "
+            f"WHERE EXISTS (SELECT 1 FROM student st WHERE st.id = student.id AND {named})"
+        ),
+        {"year": year},
+    )
 
 
 def upgrade() -> None:
@@ -51,8 +57,7 @@ def upgrade() -> None:
         "school_class",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("school_id", sa.Integer(), nullable=False),
-        sa.Column("scope_path", sa.String(length=120).with_variant(sa.String(length=120, collation="C"), "postgresql"),
-                  nullable=False),
+        sa.Column("scope_path", sa.String(length=120).with_variant(sa.String(length=120, collation="C"), "postgresql"), nullable=False),
         sa.Column("school_year", sa.Integer(), nullable=False),
         sa.Column("grade", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=20), nullable=False),
@@ -67,8 +72,9 @@ def upgrade() -> None:
     # Not batch mode on SQLite: recreating the student table would lose the expression indexes
     # (migration 0faa2d60e60a does the same for attending_school_id).
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("ALTER TABLE student ADD COLUMN class_id INTEGER "
-                   "CONSTRAINT fk_student_class_id_school_class REFERENCES school_class (id)")
+        op.execute(
+            "ALTER TABLE student ADD COLUMN class_id INTEGER CONSTRAINT fk_student_class_id_school_class REFERENCES school_class (id)"
+        )
     else:
         op.add_column("student", sa.Column("class_id", sa.Integer(), nullable=True))
         op.create_foreign_key("fk_student_class_id_school_class", "student", "school_class", ["class_id"], ["id"])

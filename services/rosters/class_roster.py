@@ -23,33 +23,48 @@ PREFIX = "BJ"  # of the printed document's number, like the registers' HM/ZJ/BY
 
 
 def title_of(school_class: SchoolClass) -> str:
-    """"和平一小 2026—2027学年 三年级 2班" for the file name, the audit log and the export register."""
-    return (f"{school_class.school.name} {classes.year_label(school_class.school_year)} "
-            f"{codes.label('grade', str(school_class.grade))} {school_class.name}")
+    """ "和平一小 2026—2027学年 三年级 2班" for the file name, the audit log and the export register."""
+    return (
+        f"{school_class.school.name} {classes.year_label(school_class.school_year)} "
+        f"{codes.label('grade', str(school_class.grade))} {school_class.name}"
+    )
 
 
 def _row(index: int, s: Student) -> SimpleNamespace:
-    return SimpleNamespace(index=index, name=s.name, gender=codes.label("gender", s.gender), xjh=s.xjh or "",
-                           status=codes.label("student_status", s.status))
+    return SimpleNamespace(
+        index=index, name=s.name, gender=codes.label("gender", s.gender), xjh=s.xjh or "", status=codes.label("student_status", s.status)
+    )
 
 
 def render_pdf(school_class: SchoolClass, actor: User) -> tuple[bytes, PrintedDocument]:
     doc = numbered_document("roster_class", PREFIX, school_class.scope_path, actor.id, year=school_class.school_year)
     audit.record(actor, "print", "printed_document", doc.id, f"{TITLE} {doc.number}（{title_of(school_class)}）")
     head = SimpleNamespace(
-        title=TITLE, school=school_class.school.name, school_code=school_class.school.code,
-        year_label=classes.year_label(school_class.school_year), grade=codes.label("grade", str(school_class.grade)),
-        class_name=school_class.name, head_teacher=school_class.head_teacher or "", phone=school_class.head_teacher_phone or "",
+        title=TITLE,
+        school=school_class.school.name,
+        school_code=school_class.school.code,
+        year_label=classes.year_label(school_class.school_year),
+        grade=codes.label("grade", str(school_class.grade)),
+        class_name=school_class.name,
+        head_teacher=school_class.head_teacher or "",
+        phone=school_class.head_teacher_phone or "",
     )
     pupils = [_row(i, s) for i, s in enumerate(classes.roster(school_class), start=1)]
-    body = pdf.render_pdf("class_roster.html", head=head, pupils=pupils,
-                          doc=SimpleNamespace(number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at))
+    body = pdf.render_pdf(
+        "class_roster.html",
+        head=head,
+        pupils=pupils,
+        doc=SimpleNamespace(number=doc.number, verify_code=doc.verify_code, printed_at=doc.printed_at),
+    )
     return body, doc
 
 
 COLUMNS: list[exports.ExportColumn] = [
-    ("序号", lambda r: r[0]), ("姓名", lambda r: r[1].name), ("性别", lambda r: codes.label("gender", r[1].gender)),
-    ("全国学籍号", lambda r: r[1].xjh), ("学籍状态", lambda r: codes.label("student_status", r[1].status)),
+    ("序号", lambda r: r[0]),
+    ("姓名", lambda r: r[1].name),
+    ("性别", lambda r: codes.label("gender", r[1].gender)),
+    ("全国学籍号", lambda r: r[1].xjh),
+    ("学籍状态", lambda r: codes.label("student_status", r[1].status)),
 ]
 
 

@@ -64,8 +64,9 @@ def test_registrar_sets_up_a_class(as_user, app):
     page = c.get(f"{URL}new").get_data(as_text=True)
     assert "班主任" in page and "班级名称" in page and "三年级" in page
     _chinese_page(page)
-    resp = c.post_form(f"{URL}new", {"school_year": "2026", "grade": "3", "name": "8班", "head_teacher": "李老师",
-                                     "head_teacher_phone": "13900002222"})
+    resp = c.post_form(
+        f"{URL}new", {"school_year": "2026", "grade": "3", "name": "8班", "head_teacher": "李老师", "head_teacher_phone": "13900002222"}
+    )
     assert resp.status_code == 302
     with app.app_context():
         made = db.session.scalar(select(SchoolClass).where(SchoolClass.name == "8班", SchoolClass.school_id == school(HEPING1).id))
@@ -83,8 +84,9 @@ def test_a_duplicate_class_name_is_a_clear_error_beside_the_name(as_user, app, i
 
 
 def test_html_in_the_head_teacher_or_class_name_is_refused_and_shown_escaped(as_user, app):
-    resp = as_user("school-heping1").post_form(f"{URL}new", {"school_year": "2026", "grade": "3", "name": "<i>9</i>",
-                                                             "head_teacher": "<script>alert(1)</script>"})
+    resp = as_user("school-heping1").post_form(
+        f"{URL}new", {"school_year": "2026", "grade": "3", "name": "<i>9</i>", "head_teacher": "<script>alert(1)</script>"}
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "班级名称只能包含" in html and "姓名只能包含" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -102,8 +104,9 @@ def test_registrar_edits_the_head_teacher(as_user, app, ids):
     c = as_user("school-heping1")
     page = c.get(f"{URL}{ids['mine']}/edit").get_data(as_text=True)
     assert 'value="吉𠮷老师"' in page and "本班有 2 名学生" in page
-    resp = c.post_form(f"{URL}{ids['mine']}/edit", {"school_year": "2026", "grade": "3", "name": "7班", "head_teacher": "孙老师",
-                                                    "head_teacher_phone": ""})
+    resp = c.post_form(
+        f"{URL}{ids['mine']}/edit", {"school_year": "2026", "grade": "3", "name": "7班", "head_teacher": "孙老师", "head_teacher_phone": ""}
+    )
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.get(SchoolClass, ids["mine"]).head_teacher == "孙老师"
@@ -211,11 +214,13 @@ def test_batch_placement_asks_first_then_moves_both_fields_with_history(as_user,
     _chinese_page(html)
     with app.app_context():
         assert db.session.get(Student, ids["free1"]).class_id is None  # nothing before the confirmation
-    no_reason = c.post_form(f"{URL}{ids['mine']}/assign", {"pupil": chosen, "confirmed": "1", "reason": ""},
-                            token_from=f"{URL}{ids['mine']}/")
+    no_reason = c.post_form(
+        f"{URL}{ids['mine']}/assign", {"pupil": chosen, "confirmed": "1", "reason": ""}, token_from=f"{URL}{ids['mine']}/"
+    )
     assert no_reason.status_code == 200
-    done = c.post_form(f"{URL}{ids['mine']}/assign", {"pupil": chosen, "confirmed": "1", "reason": "新生分班"},
-                       token_from=f"{URL}{ids['mine']}/")
+    done = c.post_form(
+        f"{URL}{ids['mine']}/assign", {"pupil": chosen, "confirmed": "1", "reason": "新生分班"}, token_from=f"{URL}{ids['mine']}/"
+    )
     assert done.status_code == 302
     assert "已将 2 名学生分到 7班" in c.get(done.headers["Location"]).get_data(as_text=True)
     with app.app_context():
@@ -224,24 +229,33 @@ def test_batch_placement_asks_first_then_moves_both_fields_with_history(as_user,
             assert (s.class_id, s.class_name) == (ids["mine"], "7班")
             row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == sid, StudentHistory.field == "class_name"))
             assert (row.old_value, row.new_value) == (None, "7班") and "新生分班" in row.reason and row.request_id
-        assert db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
-            ChangeRequest.type == CLASS_CHANGE, ChangeRequest.student_id.in_((ids["free1"], ids["free2"])))) == 2
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(ChangeRequest)
+                .where(ChangeRequest.type == CLASS_CHANGE, ChangeRequest.student_id.in_((ids["free1"], ids["free2"])))
+            )
+            == 2
+        )
 
 
 def test_batch_placement_with_a_foreign_pupil_is_refused_whole(as_user, app, ids):
     with app.app_context():
         foreign = db.session.scalar(select(Student).where(Student.school_id == school(SHENHE1).id)).id
-    resp = as_user("school-heping1").post_form(f"{URL}{ids['mine']}/assign",
-                                               {"pupil": [str(ids["free1"]), str(foreign)], "confirmed": "1", "reason": "分班"},
-                                               token_from=f"{URL}{ids['mine']}/")
+    resp = as_user("school-heping1").post_form(
+        f"{URL}{ids['mine']}/assign",
+        {"pupil": [str(ids["free1"]), str(foreign)], "confirmed": "1", "reason": "分班"},
+        token_from=f"{URL}{ids['mine']}/",
+    )
     assert resp.status_code == 404
     with app.app_context():
         assert db.session.get(Student, ids["free1"]).class_id is None
 
 
 def test_a_pupil_already_in_the_class_is_reported_not_moved(as_user, ids):
-    resp = as_user("school-heping1").post_form(f"{URL}{ids['mine']}/assign", {"pupil": [str(ids["a"]), str(ids["free1"])]},
-                                               token_from=f"{URL}{ids['mine']}/")
+    resp = as_user("school-heping1").post_form(
+        f"{URL}{ids['mine']}/assign", {"pupil": [str(ids["a"]), str(ids["free1"])]}, token_from=f"{URL}{ids['mine']}/"
+    )
     html = resp.get_data(as_text=True)
     assert "该学生已在此班级" in html and f'id="assign-pupil-{ids["a"]}"' in html
     assert re.search(r'id="assign-confirm-button"[^>]*>[^<]*1', html)

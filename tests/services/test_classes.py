@@ -99,8 +99,11 @@ def test_renaming_a_class_renames_it_for_its_pupils_with_history(ctx):
     _save(name="七班", school_class=made)
     db.session.commit()
     assert (pupil.class_id, pupil.class_name) == (made.id, "七班")
-    row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == pupil.id, StudentHistory.field == "class_name")
-                            .order_by(StudentHistory.id.desc()))
+    row = db.session.scalar(
+        select(StudentHistory)
+        .where(StudentHistory.student_id == pupil.id, StudentHistory.field == "class_name")
+        .order_by(StudentHistory.id.desc())
+    )
     assert (row.old_value, row.new_value) == ("7班", "七班")
 
 
@@ -126,8 +129,9 @@ def test_a_class_change_sets_the_class_and_its_name_together_with_history(ctx):
     request_class_change(pupil, user("school-heping1"), target, "新生分班")
     db.session.commit()
     assert (pupil.class_id, pupil.class_name) == (target.id, "7班")
-    rows = db.session.scalars(select(StudentHistory).where(StudentHistory.student_id == pupil.id,
-                                                           StudentHistory.field.in_(("class_name", "class_id")))).all()
+    rows = db.session.scalars(
+        select(StudentHistory).where(StudentHistory.student_id == pupil.id, StudentHistory.field.in_(("class_name", "class_id")))
+    ).all()
     assert [(r.field, r.old_value, r.new_value) for r in rows] == [("class_name", None, "7班")]  # the id is not history
 
 
@@ -150,8 +154,9 @@ def test_a_new_pupils_typed_class_is_linked_to_the_class_of_that_name(ctx):
     db.session.commit()
     assert pupil.class_id == target.id
     other_id = make_id("210102", date(2017, 3, 15), 223)
-    unknown = save_student(new_student(grade=3, class_name="未建班", name="李四", id_number=other_id), user("school-heping1"),
-                           school(HEPING1))
+    unknown = save_student(
+        new_student(grade=3, class_name="未建班", name="李四", id_number=other_id), user("school-heping1"), school(HEPING1)
+    )
     assert unknown.class_id is None and unknown.class_name == "未建班"
 
 
@@ -193,9 +198,14 @@ def _pupils_in(made: dict[str, SchoolClass]) -> dict[str, list[Student]]:
 
 
 def _new_year_class(grade: int, name: str) -> SchoolClass | None:
-    return db.session.scalar(select(SchoolClass).where(SchoolClass.school_id == school(HEPING1).id,
-                                                       SchoolClass.school_year == YEAR + 1, SchoolClass.grade == grade,
-                                                       SchoolClass.name == name))
+    return db.session.scalar(
+        select(SchoolClass).where(
+            SchoolClass.school_id == school(HEPING1).id,
+            SchoolClass.school_year == YEAR + 1,
+            SchoolClass.grade == grade,
+            SchoolClass.name == name,
+        )
+    )
 
 
 def test_promotion_carries_the_classes_forward_with_their_pupils(ctx, monkeypatch):
@@ -204,8 +214,11 @@ def test_promotion_carries_the_classes_forward_with_their_pupils(ctx, monkeypatc
     watched = pupils["3-1"][0].id
 
     def class_rows() -> int:
-        return db.session.scalar(select(func.count()).select_from(StudentHistory).where(
-            StudentHistory.student_id == watched, StudentHistory.field == "class_name"))
+        return db.session.scalar(
+            select(func.count())
+            .select_from(StudentHistory)
+            .where(StudentHistory.student_id == watched, StudentHistory.field == "class_name")
+        )
 
     before = class_rows()
     at(monkeypatch, date(2027, 7, 20))
@@ -229,20 +242,33 @@ def test_a_second_run_of_an_overlapping_area_makes_no_second_class(ctx, monkeypa
     at(monkeypatch, date(2027, 7, 20))
     promotion.promote(user("school-heping1"), school(HEPING1), YEAR + 1)
     db.session.commit()
+
     def in_heping1() -> int:
-        return db.session.scalar(select(func.count()).select_from(SchoolClass).where(
-            SchoolClass.school_year == YEAR + 1, SchoolClass.school_id == school(HEPING1).id))
+        return db.session.scalar(
+            select(func.count())
+            .select_from(SchoolClass)
+            .where(SchoolClass.school_year == YEAR + 1, SchoolClass.school_id == school(HEPING1).id)
+        )
 
     before = in_heping1()
     assert before > 0
     promotion.promote(user("shenyang"), school(HEPING1).parent.parent, YEAR + 1)  # the city, over the same school
     db.session.commit()
     assert in_heping1() == before
-    assert db.session.scalar(select(func.count()).select_from(SchoolClass).where(
-        SchoolClass.school_year == YEAR + 1, SchoolClass.school_id == school(SHENHE1).id)) > 0  # the rest of the city carried
-    dup = db.session.execute(select(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name, func.count())
-                             .where(SchoolClass.school_year == YEAR + 1)
-                             .group_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name).having(func.count() > 1)).all()
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(SchoolClass)
+            .where(SchoolClass.school_year == YEAR + 1, SchoolClass.school_id == school(SHENHE1).id)
+        )
+        > 0
+    )  # the rest of the city carried
+    dup = db.session.execute(
+        select(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name, func.count())
+        .where(SchoolClass.school_year == YEAR + 1)
+        .group_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
+        .having(func.count() > 1)
+    ).all()
     assert dup == []
 
 
@@ -254,8 +280,12 @@ def test_a_junior_school_carries_grades_7_and_8_but_not_9(ctx, monkeypatch):
     at(monkeypatch, date(2027, 7, 20))
     promotion.promote(user("school-heping2"), school(HEPING2), YEAR + 1)
     db.session.commit()
-    new_years = {(c.grade, c.name) for c in db.session.scalars(select(SchoolClass).where(
-        SchoolClass.school_id == school(HEPING2).id, SchoolClass.school_year == YEAR + 1))}
+    new_years = {
+        (c.grade, c.name)
+        for c in db.session.scalars(
+            select(SchoolClass).where(SchoolClass.school_id == school(HEPING2).id, SchoolClass.school_year == YEAR + 1)
+        )
+    }
     assert (8, "1班") in new_years and (10, "1班") not in new_years
     assert pupil.grade == 8 and pupil.class_name == "1班" and pupil.school_class.school_year == YEAR + 1
     assert nine.school_year == YEAR
@@ -267,13 +297,22 @@ def test_re_forming_the_classes_leaves_the_pupils_to_be_placed_again(ctx, monkey
     at(monkeypatch, date(2027, 7, 20))
     run = promotion.promote(user("school-heping1"), school(HEPING1), YEAR + 1, re_form=True)
     db.session.commit()
-    assert db.session.scalar(select(func.count()).select_from(SchoolClass).where(
-        SchoolClass.school_year == YEAR + 1, SchoolClass.school_id == school(HEPING1).id)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(SchoolClass)
+            .where(SchoolClass.school_year == YEAR + 1, SchoolClass.school_id == school(HEPING1).id)
+        )
+        == 0
+    )
     for key in ("3-1", "3-2", "5-1"):
         for s in pupils[key]:
             assert s.grade == made[key].grade + 1 and (s.class_id, s.class_name) == (None, None)
-            row = db.session.scalar(select(StudentHistory).where(StudentHistory.student_id == s.id, StudentHistory.field == "class_name"
-                                                                 ).order_by(StudentHistory.id.desc()))
+            row = db.session.scalar(
+                select(StudentHistory)
+                .where(StudentHistory.student_id == s.id, StudentHistory.field == "class_name")
+                .order_by(StudentHistory.id.desc())
+            )
             assert (row.old_value, row.new_value) == (made[key].name, None) and f"#{run.id}" in row.reason
     for s in pupils["6-1"]:  # the graduating grade keeps its class
         assert (s.grade, s.class_id, s.class_name) == (6, made["6-1"].id, "1班")
