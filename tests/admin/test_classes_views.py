@@ -264,3 +264,41 @@ def test_a_pupil_already_in_the_class_is_reported_not_moved(as_user, ids):
 def test_class_change_page_offers_the_classes_of_the_pupils_grade(as_user, ids):
     page = as_user("school-heping1").get(f"/admin/status/class_change/new?student_id={ids['free1']}").get_data(as_text=True)
     assert '<option value="7班">7班（班主任 吉𠮷老师）</option>' in page and "请选择班级" in page
+
+
+# --- the summer promotion's choice -------------------------------------------------------------------
+
+
+def _promote(as_user, app, monkeypatch, ids, **extra) -> tuple[Student, Student]:
+    from datetime import date
+
+    from tests.transfer_helpers import at
+
+    at(monkeypatch, date(2027, 7, 20))
+    c = as_user("school-heping1")
+    page = c.get(f"/admin/promotion/?unit_code={HEPING1}&school_year=2027").get_data(as_text=True)
+    assert "重新编班" in page and "毕业年级不再顺延班级" in page
+    data = {"unit_code": HEPING1, "school_year": "2027", "checked": "y", **extra}
+    assert c.post_form("/admin/promotion/", data, token_from="/admin/promotion/").status_code == 302
+    with app.app_context():
+        a = db.session.get(Student, ids["a"])
+        new_class = a.school_class
+        db.session.expunge_all()
+    return a, new_class
+
+
+def test_the_promotion_screen_carries_the_classes_forward_by_default(as_user, app, monkeypatch, ids):
+    a, new_class = _promote(as_user, app, monkeypatch, ids)
+    assert (a.grade, a.class_name) == (4, "7班")
+    assert (new_class.school_year, new_class.grade, new_class.head_teacher) == (2027, 4, "吉𠮷老师")
+
+
+def test_the_promotion_screen_re_forms_the_classes_when_asked(as_user, app, monkeypatch, ids):
+    a, new_class = _promote(as_user, app, monkeypatch, ids, re_form="y")
+    assert (a.grade, a.class_id, a.class_name, new_class) == (4, None, None, None)
+    with app.app_context():
+        assert not db.session.scalar(
+            select(func.count())
+            .select_from(SchoolClass)
+            .where(SchoolClass.school_year == 2027, SchoolClass.school_id == school(HEPING1).id)
+        )
