@@ -146,9 +146,7 @@ class ClassView(SecureBaseView):
     @expose("/<int:class_id>/edit", methods=("GET", "POST"))
     def edit(self, class_id: int) -> t.Any:
         found = _managed(class_id)
-        form = ClassForm(obj=found if request.method == "GET" else None, head_teacher_phone=found.head_teacher_phone)
-        if request.method == "GET":
-            form.school_year.data = found.school_year
+        form = ClassForm(obj=found)  # a POST's own values win over the class's (Flask-WTF reads the form first)
         _fill(form, found.school)
         if request.method == "POST":
             if form.validate_on_submit():
