@@ -15,6 +15,7 @@ from admin.audit import AuditView
 from admin.base import PupilDataLink, SecureIndexView, current_actor
 from admin.calendar import CalendarDayView, OfficialNoticeView
 from admin.changes import ChangeRequestView
+from admin.classes import ClassView
 from admin.export_requests import MENU as EXPORT_MENU
 from admin.export_requests import ExportMenuLink, ExportRequestView
 from admin.imports import ImportView
@@ -72,6 +73,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ImportView(name=_l("Import pupils from Excel"), endpoint="imports", category=menu.PUPILS))
     admin.add_view(ProblemRecordView(name=MENU_NAME, endpoint="problems", category=menu.PUPILS))
     admin.add_view(PromotionView(name=_l("Summer promotion"), endpoint="promotion", category=menu.PUPILS))
+    admin.add_view(ClassView(name=_l("Classes"), endpoint="classes", category=menu.PUPILS))  # 班级管理 (issue 16, point 7)
     # The pupils' archives (第八–十条): backups and paper files, below a line in 学生.
     admin.add_menu_item(menu.PupilDivider(), target_category=menu.PUPILS)
     admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=menu.PUPILS))

@@ -31,6 +31,9 @@ class PromotionForm(FlaskForm):
     # Not named `confirm`: a form's fields are properties of the form element and would hide
     # window.confirm from an inline handler (tests/services/test_end_of_year.py).
     checked = BooleanField(_l("I have checked the preview; move these pupils up one grade"), validators=[Optional()])
+    # 重新编班: by default each class moves up with its pupils (services/promotion.py).
+    re_form = BooleanField(_l("Re-form the classes (重新编班): make no classes for the new school year; the pupils who move "
+                              "leave their class and the school places them again"), validators=[Optional()])
 
 
 def _unit(code: str) -> OrgUnit | None:
@@ -72,7 +75,7 @@ class PromotionView(SecureBaseView):
                 flash(preview.blocked, "error")  # the service refuses too; said here without a try
             elif not form.checked.data:
                 flash(_("Tick the confirmation after checking the preview."), "error")
-            elif attempt(lambda: promotion.promote(actor, unit, form.school_year.data),  # type: ignore[arg-type]
+            elif attempt(lambda: promotion.promote(actor, unit, form.school_year.data, re_form=bool(form.re_form.data)),  # type: ignore[arg-type]
                          lambda run: _("%(n)d pupils moved up one grade (run #%(id)d).", n=run.promoted, id=run.id)).ok:
                 return redirect(url_for(".index"))
         db.session.commit()  # nothing written by a preview; ends the read transaction

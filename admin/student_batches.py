@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin.base import current_actor
@@ -29,7 +29,7 @@ from models.student import Student
 from services import codes
 from services.certificates import batch, kinds, verification
 from services.change_codes import CLASS_CHANGE
-from services.classes import MAX_CLASS_NAME, MAX_REASON, class_name_problem
+from services.classes import MAX_REASON, class_name_problem, school_class_names
 from services.commands import pupils as pupil_commands
 from services.errors import NotInScope, RuleViolation
 
@@ -39,7 +39,9 @@ LIST_LIMIT = 500  # one confirmation page; Flask-Admin's list shows at most 100 
 
 
 class AssignClassForm(FlaskForm):
-    class_name = StringField(_l("New class"), validators=[DataRequired(), Length(max=MAX_CLASS_NAME)])
+    # The names of the school's classes this school year; each pupil goes into the class of that
+    # name in the pupil's own grade (a pupil whose grade has none is reported, not moved).
+    class_name = SelectField(_l("New class"), choices=[], validate_choice=False, validators=[DataRequired()])
     reason = StringField(_l("Reason for the class change"), validators=[DataRequired(), Length(max=MAX_REASON)])
 
 
@@ -76,6 +78,7 @@ def assign_class(view: t.Any, ids: list[str]) -> t.Any:
     command = pupil_commands.STATUS_CHANGES[CLASS_CHANGE]
     refused = {s.id: command.allowed(actor, s) for s in pupils}
     form = AssignClassForm(formdata=request.form if _confirmed() else None)
+    form.class_name.choices = [("", _("Choose a class"))] + [(n, n) for n in school_class_names(actor.unit_id)]
     if _confirmed() and form.validate():
         name = form.class_name.data.strip()
         problem = class_name_problem(name)

@@ -33,6 +33,7 @@ from models.people import (
 )
 from models.rosters import SchoolRegistrar
 from models.student import Guardian, Student
+from services import classes
 from services.ids import make_check_digit, xjh_from_id
 
 AUTHORITIES = [
@@ -172,6 +173,8 @@ def load_demo(pupils: int = 2000, only_if_empty: bool = False, *, requests: bool
         real.people(realistic)
         if requests:
             real.requests_in_every_state()
+    # The classes of this school year, from the pupils' class names (as migration w_classes did for a real database).
+    classes.adopt_named_classes(classes.current_school_year(), units["21"].path)
     db.session.commit()
     return True
 

@@ -18,6 +18,7 @@ from models.promotion import PromotionRun
 from models.pupil_count import PupilCountDelta  # noqa: F401  (registers the table)
 from models.rosters import RosterSubmission, SchoolRegistrar
 from models.saved_filter import SavedFilter  # noqa: F401  (registers the table)
+from models.school_class import SchoolClass
 from models.sessions import LoginSession
 from models.status import Absence, ArchiveHandover, FamilyContact, Suspension
 from models.student import Guardian, Student
@@ -57,6 +58,7 @@ __all__ = [
     "QualityReport",
     "Role",
     "RosterSubmission",
+    "SchoolClass",
     "SchoolRegistrar",
     "Student",
     "StudentHistory",

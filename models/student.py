@@ -18,6 +18,7 @@ from extensions import db
 from models.clock import now
 from models.lifecycle import StudentStatus, guard
 from models.org import OrgUnit
+from models.school_class import SchoolClass
 from models.types import ScopePath
 
 RESIDENT_ID = "1"  # id_type code of 居民身份证
@@ -81,7 +82,10 @@ class Student(db.Model):
     hukou_type: Mapped[str | None] = mapped_column(String(1))
 
     grade: Mapped[int] = mapped_column(Integer)
-    class_name: Mapped[str | None] = mapped_column(String(20))
+    class_name: Mapped[str | None] = mapped_column(String(20))  # the class's name as shown and exported
+    # The pupil's class (models/school_class.py); set with class_name by services/classes.place.
+    # None: no class yet (未分班), or a name typed in before the school set its classes up.
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_class.id"), index=True)
     enroll_month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM
     enroll_mode: Mapped[str | None] = mapped_column(String(1))
     attendance_mode: Mapped[str | None] = mapped_column(String(1))
@@ -101,6 +105,7 @@ class Student(db.Model):
 
     school: Mapped[OrgUnit] = relationship(foreign_keys=[school_id])
     attending_school: Mapped[OrgUnit | None] = relationship(foreign_keys=[attending_school_id])
+    school_class: Mapped[SchoolClass | None] = relationship(foreign_keys=[class_id])
     guardians: Mapped[list[Guardian]] = relationship(
         back_populates="student", cascade="all, delete-orphan", order_by="Guardian.id"
     )

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from models.people import User
 
 # Fields not worth a history row (bookkeeping the system maintains itself).
-UNTRACKED = {"id", "version_id", "updated_at", "created_at", "scope_path"}
+# class_id: the class's name (class_name) is what history keeps (services/classes.place sets both).
+UNTRACKED = {"id", "version_id", "updated_at", "created_at", "scope_path", "class_id"}
 
 
 # Every action string the code records, by the name the audit screen shows (issue 13, point 16).
@@ -46,6 +47,9 @@ ACTION_LABELS: dict[str, t.Any] = {
     "student.update": _l("Pupil's record changed"),
     "student.cancel": _l("Pupil's record cancelled"),
     "student.class_change": _l("Class changed"),
+    "class.create": _l("Class set up"),
+    "class.update": _l("Class changed (name or head teacher)"),
+    "class.delete": _l("Class deleted"),
     "student.absence": _l("Absence recorded"),
     "student.contact": _l("Family contacted"),
     "import": _l("Pupils imported"),
@@ -148,6 +152,7 @@ OBJECT_LABELS: dict[str, t.Any] = {
     "problem_record": _l("Problem record"),
     "roster_submission": _l("Roster submission"),
     "school_registrar": _l("School registrar"),
+    "school_class": _l("Class"),
     "user": _l("Account"),
     "audit_log": _l("Audit log"),
     "access_review": _l("Access review"),

@@ -18,7 +18,7 @@ from models.changes import COMPLETED, ChangeRequest
 from models.org import OrgUnit
 from models.status import Suspension
 from models.student import Student
-from services import archive, audit, clock, codes, paper, scope, students
+from services import archive, audit, classes, clock, codes, paper, scope, students
 from services.errors import NotInScope
 from services.labels import CODED_FIELDS
 from services.workflows import open_request, payload_date, snapshot
@@ -90,7 +90,7 @@ def move_record(req: ChangeRequest, actor: User, to_school: OrgUnit, reason: str
         student.school_id = to_school.id  # the column, so history sees it
         student.scope_path = to_school.path
         if clear_class:
-            student.class_name = None
+            classes.place(student, None)
         db.session.flush()
 
 

@@ -70,6 +70,8 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("graduation_roster", "毕业生名册", ("graduation.export",), SCHOOL_DIRECT, optional=frozenset({ID_NUMBER})),
     Kind("register", "花名册与登记表", ("rosters.pdf", "rosters.xlsx", "rosters.submission_file"), SCHOOL_DIRECT,
          carries=frozenset({ID_NUMBER, GUARDIAN})),
+    # 班级名册 (admin/classes.py): name, gender, 学籍号 and status of one class; no sensitive group.
+    Kind("class_roster", "班级名册", ("classes.roster_pdf", "classes.roster_xlsx"), SCHOOL_DIRECT),
     Kind("archive_export", "学籍档案导出", ("archive.export_xlsx", "archive.export_pdf"), REQUEST, carries=ALL_GROUPS),
     Kind("archive_backup", "学籍档案备份", ("archive.backup_download",), REQUEST, carries=ALL_GROUPS),
     Kind("certificate_batch", "证书批量打印", ("certificates.job_pdf",), SCHOOL_DIRECT),

@@ -157,7 +157,9 @@ def _move_records(source: OrgUnit, target: OrgUnit, actor: User, reason: str, on
     db.session.execute(update(ArchiveBackup).where(ArchiveBackup.scope_path == source.path).values(scope_path=target.path)
                        .execution_options(synchronize_session=False))
     moved = db.session.execute(
-        update(Student).where(*cond).values(school_id=target.id, scope_path=target.path, version_id=Student.version_id + 1)
+        # The classes are the old school's: the pupils keep the class name and the new school links them.
+        update(Student).where(*cond).values(school_id=target.id, scope_path=target.path, class_id=None,
+                                            version_id=Student.version_id + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     audit.record(actor, "school.handover", "org_unit", source.id, f"{label}: {moved}")

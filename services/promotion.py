@@ -12,6 +12,13 @@ selection before anything is written, grade by grade: who moves, who is held bac
 第十二条: the promotion runs after the school year has ended — in the province's PROMOTION_WINDOW
 (config.py). `why_not_now` is the one place that says when it cannot run; the screen shows it
 and `promote` refuses with it.
+
+Classes (models/school_class.py): by default they are carried forward — each class of grade g of
+the school year before becomes a class of grade g + 1 of the new year, with its name and head
+teacher, and the pupils who move stay together in it (one INSERT … SELECT of the classes, and the
+pupils' new class in the same UPDATE that moves them). With `re_form` (重新编班) no class is made
+for the new year and the pupils who move leave their class, for the school to assign them again.
+The graduating grade gets no new class.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, cast, exists, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import String
 
 from extensions import db
@@ -30,6 +38,7 @@ from models.org import OrgUnit
 from models.problems import OPEN as PROBLEM_OPEN
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
+from models.school_class import SchoolClass
 from models.student import Student
 from services import audit, clock, codes, scope, year_calendar
 from services.errors import NotInScope, RuleViolation
@@ -77,6 +86,44 @@ def _not_yet_promoted(school_year: int) -> Any:
 
 def _below_final_grade() -> Any:
     return and_(Student.grade < LAST_GRADE, or_(Student.grade < LAST_PRIMARY_GRADE, Student.school_id.not_in(_primary_schools())))
+
+
+def _class_below_final_grade() -> Any:
+    return and_(SchoolClass.grade < LAST_GRADE,
+                or_(SchoolClass.grade < LAST_PRIMARY_GRADE, SchoolClass.school_id.not_in(_primary_schools())))
+
+
+def _carry_classes_forward(unit: OrgUnit, school_year: int) -> int:
+    """The classes of the year before, one grade up, for `school_year` (INSERT … SELECT); a class
+    already there (an earlier run of an overlapping scope, or set up by the school) is kept."""
+    new = aliased(SchoolClass)
+    there = exists().where(new.school_id == SchoolClass.school_id, new.school_year == school_year,
+                           new.grade == SchoolClass.grade + 1, new.name == SchoolClass.name)
+    carried = select(SchoolClass.school_id, SchoolClass.scope_path, literal(school_year), SchoolClass.grade + 1, SchoolClass.name,
+                     SchoolClass.head_teacher, SchoolClass.head_teacher_phone, literal(clock.now())).where(
+        scope.within(SchoolClass.scope_path, unit.path), SchoolClass.school_year == school_year - 1,
+        _class_below_final_grade(), ~there)
+    return db.session.execute(insert(SchoolClass).from_select(
+        ["school_id", "scope_path", "school_year", "grade", "name", "head_teacher", "head_teacher_phone", "created_at"], carried,
+    )).rowcount
+
+
+def _class_one_grade_up(school_year: int) -> Any:
+    """The pupil's class carried forward: the class of the new year, one grade up, with the name of
+    the pupil's class (a correlated subquery of the UPDATE, which reads the row's old grade)."""
+    old, new = aliased(SchoolClass), aliased(SchoolClass)
+    return (select(new.id).where(old.id == Student.class_id, new.school_id == Student.school_id, new.school_year == school_year,
+                                 new.grade == Student.grade + 1, new.name == old.name).scalar_subquery())
+
+
+def _clear_classes(run: PromotionRun, actor: User, reason: str) -> None:
+    """重新编班: the moved pupils leave their class name too, with a history row each."""
+    named = and_(Student.promotion_run_id == run.id, Student.class_name.is_not(None))
+    db.session.execute(insert(StudentHistory).from_select(
+        ["student_id", "field", "old_value", "new_value", "reason", "changed_by_id", "changed_at"],
+        select(Student.id, literal("class_name"), Student.class_name, literal(None, String), literal(reason), literal(actor.id),
+               literal(clock.now())).where(named)))
+    db.session.execute(update(Student).where(named).values(class_name=None).execution_options(synchronize_session=False))
 
 
 def _open_problem() -> Any:
@@ -194,8 +241,9 @@ def preview(actor: User, unit: OrgUnit, school_year: int) -> Preview:
     return Preview(school_year, [lines[g] for g in sorted(lines)], why_not_now(school_year))
 
 
-def promote(actor: User, unit: OrgUnit, school_year: int) -> PromotionRun:
-    """Move every eligible pupil of `unit`'s subtree up one grade, with one history row each.
+def promote(actor: User, unit: OrgUnit, school_year: int, *, re_form: bool = False) -> PromotionRun:
+    """Move every eligible pupil of `unit`'s subtree up one grade, with one history row each, and
+    carry the classes forward (or, `re_form`, leave the pupils to be placed in classes again).
     The caller commits; a concurrent run of an overlapping scope moves each pupil once (the
     UPDATE's condition is checked again on a row another transaction changed)."""
     _check(actor, unit)
@@ -205,9 +253,11 @@ def promote(actor: User, unit: OrgUnit, school_year: int) -> PromotionRun:
     run = PromotionRun(school_year=school_year, unit_id=unit.id, scope_path=unit.path, run_by_id=actor.id, run_at=clock.now())
     db.session.add(run)
     db.session.flush()
+    classes = 0 if re_form else _carry_classes_forward(unit, school_year)
     moved = db.session.execute(
         update(Student).where(eligible(unit, school_year))
-        .values(grade=Student.grade + 1, promotion_run_id=run.id, version_id=Student.version_id + 1, updated_at=clock.now())
+        .values(grade=Student.grade + 1, promotion_run_id=run.id, version_id=Student.version_id + 1, updated_at=clock.now(),
+                class_id=None if re_form else _class_one_grade_up(school_year))
         .execution_options(synchronize_session=False, preserve_rowcount=True)
     ).rowcount
     reason = str(_l("Summer promotion %(y)d–%(z)d (run #%(id)d)", y=school_year, z=school_year + 1, id=run.id))
@@ -217,8 +267,11 @@ def promote(actor: User, unit: OrgUnit, school_year: int) -> PromotionRun:
     ).where(Student.promotion_run_id == run.id)
     db.session.execute(insert(StudentHistory).from_select(
         ["student_id", "field", "old_value", "new_value", "reason", "changed_by_id", "changed_at"], history))
+    if re_form:
+        _clear_classes(run, actor, reason)
     run.promoted = moved
-    audit.record(actor, "promotion.run", "org_unit", unit.id, f"升级 #{run.id}（{school_year} 学年）：{moved} 人")
+    placed = "重新编班" if re_form else f"班级顺延 {classes} 个"
+    audit.record(actor, "promotion.run", "org_unit", unit.id, f"升级 #{run.id}（{school_year} 学年）：{moved} 人，{placed}")
     db.session.flush()
     db.session.expire_all()  # loaded pupils have new grades in the database
     return run

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
-from services import audit, codes, dedup, scope
+from services import audit, classes, codes, dedup, grades, scope
 from services.classes import class_name_problem
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
@@ -35,18 +35,9 @@ if TYPE_CHECKING:
     from models.people import User
 
 MAX_GUARDIANS = 2
-GRADES_BY_KIND = {
-    "primary": range(1, 7),
-    "junior": range(7, 10),
-    "nine_year": range(1, 10),
-    "special": range(1, 10),
-    "work_study": range(1, 10),
-}
-
-
-def grades_taught(school: OrgUnit | None) -> range:
-    """The grades of a school by its kind (GRADES_BY_KIND; an unknown kind: 1–9)."""
-    return GRADES_BY_KIND.get((school.school_kind if school else None) or "", range(1, 10))
+# The grades of each kind of school live in services/grades.py (read by services/classes too);
+# named here as well for the modules that import them from the pupils' record rules.
+GRADES_BY_KIND, grades_taught = grades.GRADES_BY_KIND, grades.grades_taught
 
 
 def graduating_grade(school: OrgUnit | None) -> int:
@@ -296,6 +287,8 @@ def _place(student: Student, school: OrgUnit) -> None:
     for g in student.guardians:
         g.name = g.name.strip()
     student.name = student.name.strip()
+    if student.id is None or student.status == PENDING:  # the class typed in while the record is created
+        classes.link_named(student)
 
 
 def _save_existing(student: Student, actor: User, school: OrgUnit | None) -> Student:

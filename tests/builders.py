@@ -37,12 +37,13 @@ from extensions import db
 from models.graduation import COMPLETED, FAILED, GRADUATED, PASSED, Certificate, GraduationRecord
 from models.people import User
 from models.problems import SOFT_NAME_BIRTH, ProblemRecord
+from models.school_class import SchoolClass
 from models.student import Student
-from services import clock, dedup
+from services import classes, clock, dedup
 from services.certificates import issuing
 
 __all__ = [
-    "DOT_NAMES", "LEAP_DAYS", "RARE_NAMES", "TURN_OF_YEAR", "make_certificate", "make_guardian", "make_problem_record",
+    "DOT_NAMES", "LEAP_DAYS", "RARE_NAMES", "TURN_OF_YEAR", "make_certificate", "make_class", "make_guardian", "make_problem_record",
     "make_pupil", "make_request", "official_above", "requests_in_every_state", "states_of", "user_of",
 ]
 
@@ -77,3 +78,17 @@ def make_problem_record(school_code: str = HEPING1, *, other_school: str = SHENH
     second = make_pupil(school_code, name=name, birth_date=birth)
     flagged = dedup.flag_problems(second, user_of(second.school))
     return next(p for p in flagged if p.kind == SOFT_NAME_BIRTH and p.other_student_id == first.id)
+
+
+def make_class(school_code: str = HEPING1, grade: int = 3, name: str = "1班", *, year: int | None = None,
+               head_teacher: str | None = None) -> SchoolClass:
+    """A class of the school (this school year unless `year`), flushed; the one of that name if it exists."""
+    unit = school(school_code)
+    year = year or classes.current_school_year()
+    found = db.session.query(SchoolClass).filter_by(school_id=unit.id, school_year=year, grade=grade, name=name).one_or_none()
+    if found is not None:
+        return found
+    made = SchoolClass(school_id=unit.id, scope_path=unit.path, school_year=year, grade=grade, name=name, head_teacher=head_teacher)
+    db.session.add(made)
+    db.session.flush()
+    return made

@@ -146,3 +146,46 @@ def test_each_downgrade_restores_the_schema_of_the_revision_before(migration_app
             assert _snapshot() == after, f"upgrade of {revision} after its downgrade builds another schema"
             before = after
         assert _schema_diff() == []
+
+
+def test_the_classes_migration_makes_this_years_classes_from_the_pupils_class_names(migration_app: Flask):
+    """w_classes (issue 16, point 7): one class per distinct (school, grade, class name) of the pupils
+    kept at a school, for the current school year, and each such pupil linked to it; pupils who left,
+    pupils without a class and other schools' same names stay apart."""
+    from datetime import date
+
+    with migration_app.app_context():
+        upgrade(directory=MIGRATIONS, revision="v_qimport_source")
+        with db.engine.begin() as conn:
+            for uid, code, path in ((1, "2121000001", "/21/2101/210102/2121000001/"), (2, "2121000003", "/21/2101/210103/2121000003/")):
+                conn.execute(text("INSERT INTO org_unit (id, code, name, level, path, active, is_rural) "
+                                  "VALUES (:id, :code, :name, 'school', :path, :t, :f)"),
+                             {"id": uid, "code": code, "name": f"学校{uid}", "path": path, "t": True, "f": False})
+            pupils = [  # (id, school, grade, class name, status)
+                (1, 1, 3, "1班", "enrolled"), (2, 1, 3, "1班", "suspended"), (3, 1, 3, "2班", "enrolled"),
+                (4, 1, 4, "1班", "pending"), (5, 1, 3, None, "enrolled"), (6, 1, 3, "9班", "graduated"),
+                (7, 2, 3, "1班", "enrolled"),
+            ]
+            for sid, school_id, grade, klass, status in pupils:
+                conn.execute(text(
+                    "INSERT INTO student (id, version_id, school_id, scope_path, status, name, gender, birth_date, ethnicity, "
+                    "nationality, id_type, overseas, health, grade, class_name, only_child, preschool, left_behind, migrant_child, "
+                    "orphan, disability, created_at, updated_at) VALUES (:id, 1, :school, (SELECT path FROM org_unit WHERE id = :school), "
+                    ":status, :name, '1', :birth, '01', '156', '1', '0', '1', :grade, :klass, :f, :f, '0', :f, :f, '0', :now, :now)"),
+                    {"id": sid, "school": school_id, "status": status, "name": f"学生{sid}", "birth": date(2017, 3, 1),
+                     "grade": grade, "klass": klass, "f": False, "now": date(2026, 9, 1)})
+        upgrade(directory=MIGRATIONS, revision="w_classes")
+        with db.engine.connect() as conn:
+            made = {(r.school_id, r.grade, r.name): r for r in conn.execute(text(
+                "SELECT id, school_id, scope_path, school_year, grade, name FROM school_class"))}
+            linked = dict(conn.execute(text("SELECT id, class_id FROM student")).all())
+        today = date.today()
+        year = today.year if (today.month, today.day) > (7, 15) else today.year - 1
+        assert set(made) == {(1, 3, "1班"), (1, 3, "2班"), (1, 4, "1班"), (2, 3, "1班")}
+        assert {r.school_year for r in made.values()} == {year}
+        assert made[(2, 3, "1班")].scope_path == "/21/2101/210103/2121000003/"
+        assert linked[1] == linked[2] == made[(1, 3, "1班")].id and linked[3] == made[(1, 3, "2班")].id
+        assert linked[4] == made[(1, 4, "1班")].id and linked[7] == made[(2, 3, "1班")].id
+        assert linked[5] is None and linked[6] is None  # no class; a graduate's old class is no class of this year
+        downgrade(directory=MIGRATIONS, revision="v_qimport_source")
+        assert "school_class" not in _tables_left()

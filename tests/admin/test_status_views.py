@@ -19,6 +19,7 @@ from models.lifecycle import arranging
 from models.status import Absence, ArchiveHandover, FamilyContact
 from models.student import Student
 from services import absences, family_contacts, workflows
+from tests.builders import make_class
 from tests.helpers import HEPING1, HEPING_SPECIAL, SHENHE1, pupil_of, school
 from tests.transfer_helpers import approve, at, png_bytes, upload, user
 
@@ -76,6 +77,12 @@ def _place_at_shenhe(pupil: Student) -> None:
     _complete(req, ME, "heping", "school-shenhe1")
 
 
+def _set_up_class_7(pupil: Student) -> None:
+    """调班 moves a pupil into a class the school has set up for its grade (班级管理)."""
+    make_class(HEPING1, pupil.grade, "7班")
+    db.session.commit()
+
+
 def _files(*materials: str) -> dict[str, tuple[io.BytesIO, str]]:
     return {f"file_{m}": (io.BytesIO(png_bytes()), f"{m}.png") for m in materials}
 
@@ -110,7 +117,7 @@ CASES: dict[str, tuple] = {
     "juvenile_placement": (None, ME, {"reason_text": "判决书"}, "juvenile_placement", ("decision",)),
     "juvenile_return": (_place_at_shenhe, "school-shenhe1", {"reason_text": "刑满释放"}, "juvenile_return", ("release",)),
     "special_move": (None, ME, {"kind": "to_special", "keep_record": "no"}, "special_move", ("application",)),
-    "class_change": (None, ME, {"class_name": "7班", "reason": "家长申请"}, "class_change", ()),
+    "class_change": (_set_up_class_7, ME, {"class_name": "7班", "reason": "家长申请"}, "class_change", ()),
 }
 
 

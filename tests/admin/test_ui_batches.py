@@ -17,7 +17,9 @@ from models.audit import StudentHistory
 from models.changes import ChangeRequest
 from models.graduation import Certificate
 from models.student import Student
+from services import classes
 from services.certificates import batch, issuing
+from tests.builders import make_class
 from tests.helpers import HEPING1, HEPING2, school
 from tests.services.test_certificates import YEAR, pupils, roster
 from tests.transfer_helpers import at, user
@@ -93,6 +95,9 @@ def test_bulk_class_assignment_confirms_acts_and_reports(app, as_user):
         own = [s.id for s in db.session.scalars(
             select(Student).where(Student.school_id == school(HEPING1).id, Student.status == "enrolled").order_by(Student.id).limit(3))]
         old = {i: db.session.get(Student, i).class_name for i in own}
+        for i in own:  # the class the school has set up for each pupil's grade (班级管理)
+            make_class(HEPING1, db.session.get(Student, i).grade, "9班")
+        db.session.commit()
     c = as_user("school-heping1")
     rowids = [str(i) for i in own]
     page = c.post_form("/admin/student/action/", {"action": "assign_class", "rowid": rowids}, token_from="/admin/student/")
@@ -125,7 +130,9 @@ def test_bulk_class_assignment_reports_the_pupils_it_could_not_move(app, as_user
     with app.test_request_context():
         rows = db.session.scalars(select(Student).where(Student.school_id == school(HEPING1).id, Student.status == "enrolled")
                                   .order_by(Student.id).limit(2)).all()
-        rows[1].class_name = "7班"
+        for row in rows:
+            make_class(HEPING1, row.grade, "7班")
+        classes.place(rows[1], make_class(HEPING1, rows[1].grade, "7班"))
         db.session.commit()
         ids = [str(s.id) for s in rows]
         name = rows[1].name

@@ -11,7 +11,9 @@ from flask import Flask
 
 from extensions import db
 from models.student import Student
+from tests.builders import make_class
 from tests.e2e.helpers import log_in
+from tests.helpers import HEPING1
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).parent / "screenshots"
@@ -25,6 +27,10 @@ def test_a_registrar_assigns_two_pupils_to_a_class(app: Flask, page) -> None:
     page.goto("/admin/student/")
     boxes = page.locator("input.action-checkbox")
     ids = [boxes.nth(i).get_attribute("value") for i in range(2)]
+    with app.app_context():  # the class the school has set up for each pupil's grade (班级管理)
+        for i in ids:
+            make_class(HEPING1, db.session.get(Student, int(i)).grade, "6班")
+        db.session.commit()
     for i in range(2):
         boxes.nth(i).check()
     page.locator("a.dropdown-toggle", has_text="选中的").click()
@@ -34,7 +40,7 @@ def test_a_registrar_assigns_two_pupils_to_a_class(app: Flask, page) -> None:
     assert "为所选学生分班" in page.locator("h3").inner_text()
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "bulk_class_confirm.png"), full_page=True)
-    page.fill("#class_name", "6班")
+    page.select_option("#class_name", "6班")
     page.fill("#reason", "新学期重新分班")
     page.locator("#batch-confirm-button").click()
     page.wait_for_url("**/admin/student/**")

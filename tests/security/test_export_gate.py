@@ -23,7 +23,7 @@ from models.export_request import READY, ExportRequest
 from models.imports import ImportJob
 from services import clock, export_gate, photos, student_card_batch, uploads
 from services.certificates import batch
-from tests.builders import make_certificate
+from tests.builders import make_certificate, make_class
 from tests.export_helpers import make_downloadables
 from tests.helpers import HEPING1, HEPING2, pupil_of, school
 from tests.services.test_photos import jpeg
@@ -83,11 +83,12 @@ def made(app, monkeypatch) -> dict[str, t.Any]:
         db.session.add(req)
         db.session.flush()
         req.number = f"DC-2026-{req.id:06d}"
+        school_class = make_class(HEPING1, pupil.grade, "1班")
         db.session.commit()
         ids = {"pupil": pupil.id, "doc": doc.id, "backup": backup.id, "problem": problem.id, "submission": row.id,
                "school": school(HEPING1).id, "school2": school(HEPING2).id, "transfer": transfer.id,
                "attachment": transfer.attachments[0].id, "cert": cert.id, "job": job.id, "import": imp.id, "export": req.id,
-               "card_job": card_job.id}
+               "card_job": card_job.id, "class": school_class.id}
         db.session.remove()
     return ids
 
@@ -113,6 +114,8 @@ URLS: dict[str, tuple[str, str]] = {
     "imports.template": ("school-heping1", "/admin/imports/template.xlsx"),
     "imports.job_errors": ("school-heping1", "/admin/imports/job/{import}/errors.xlsx"),
     "audit.export": ("audit-admin", "/admin/audit/export/csv/"),
+    "classes.roster_pdf": ("school-heping1", "/admin/classes/{class}/roster.pdf"),
+    "classes.roster_xlsx": ("school-heping1", "/admin/classes/{class}/roster.xlsx"),
     "export_requests.download": ("school-heping1", "/admin/export_requests/{export}/download"),
     "photos.photo_view": ("school-heping1", "/admin/photos/{pupil}/photo.jpg"),
     "student_cards.card_pdf": ("school-heping1", "/admin/student_cards/{pupil}.pdf"),

@@ -57,6 +57,7 @@ PATH_IDS = {
     "access_review": {"review_id": "access_review", "item_id": "access_review_item"},
     "export_requests": {"request_id": "export_request"},
     "saved_filters": {"filter_id": "saved_filter"},  # a user's own saved list filter (issue 14, point 4)
+    "classes": {"class_id": "school_class"},  # 班级管理 (issue 16, point 7)
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -121,6 +122,7 @@ def build_foreign_rows() -> dict[str, t.Any]:
     from models.people import User
     from models.problems import ProblemRecord
     from models.rosters import RosterSubmission, SchoolRegistrar
+    from models.school_class import SchoolClass
     from models.status import ArchiveHandover
     from services.certificates import batch
 
@@ -161,6 +163,7 @@ def build_foreign_rows() -> dict[str, t.Any]:
         "import_job": ImportJob(school_id=unit.id, user_id=staff.id, filename="x.xlsx"),
         "audit": AuditLog(user_id=staff.id, user_email=staff.email, unit_id=unit.id, scope_path=unit.path, action="x"),
         "calendar_day": CalendarDay(day=date(2031, 5, 6), is_workday=False, note="x"),
+        "school_class": SchoolClass(school_id=unit.id, scope_path=unit.path, school_year=2026, grade=s.grade, name="走查班"),
     }
     db.session.add_all([v for k, v in rows.items() if k not in ("student", "request", "school", "user")])
     db.session.flush()
