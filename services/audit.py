@@ -94,6 +94,8 @@ ACTION_LABELS: dict[str, t.Any] = {
     "graduation.confirm": _l("Graduation assessment confirmed"),
     "graduation.approve": _l("Graduation approved"),
     "promotion.run": _l("Grades promoted"),
+    "student.photo": _l("Pupil's photo set"),
+    "student_card.verify": _l("Student record card checked (public)"),
     "problem.flag": _l("Problem record flagged"),
     "problem.evidence.view": _l("Problem record evidence viewed"),
     "problem.resolve.evidence": _l("Problem record resolved with evidence"),

@@ -58,6 +58,8 @@ PATH_IDS = {
     "export_requests": {"request_id": "export_request"},
     "saved_filters": {"filter_id": "saved_filter"},  # a user's own saved list filter (issue 14, point 4)
     "classes": {"class_id": "school_class"},  # 班级管理 (issue 16, point 7)
+    "photos": {"student_id": "student", "photo_id": "pupil_photo"},  # 学生照片 (issue 16, point 1)
+    "student_cards": {"student_id": "student", "job_id": "card_job"},  # 学籍卡 (issue 16, point 2)
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -68,6 +70,7 @@ QUERY_IDS = {
     "requests.out_of_province_new": ("args", "student_id", "student"),
     "certificates.class_page": ("args", "school_id", "school"), "certificates.issue_class": ("form", "school_id", "school"),
     "certificates.print_class": ("form", "school_id", "school"),
+    "student_cards.index": ("args", "school_id", "school"),  # 学籍卡 by class (issue 16, point 2)
     # The lookup pages take no row id at all: a posted one is refused (tests/security/test_cross_scope_faults.py).
     "requests.transfer_new": ("form", "start-pupil", "student"), "requests.continuation_new": ("form", "confirm-pupil", "student"),
 }
@@ -192,8 +195,18 @@ def build_foreign_rows() -> dict[str, t.Any]:
     db.session.flush()
     job = batch.PrintJob(id="walk" + "0" * 28, user_id=staff.id, school_id=unit.id, school_name=unit.name, year=2026, total=1)
     batch._save(job)
+    from services import student_card_batch
+
+    card_job = student_card_batch.CardJob(id="walkcard" + "0" * 24, user_id=staff.id, school_id=unit.id, title="x", total=1)
+    student_card_batch._save(card_job)
+    from models.photo import PupilPhoto
+
+    rows["pupil_photo"] = PupilPhoto(student_id=s.id, sha256=sha, width=358, height=441, original_name="x.jpg", uploaded_by_id=staff.id)
+    db.session.add(rows["pupil_photo"])
+    db.session.flush()
     ids = {k: v.id for k, v in rows.items()}
     ids["print_job"] = job.id
+    ids["card_job"] = card_job.id
     ids["county"] = unit.parent_id
     return ids
 
