@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import abort, redirect, url_for
+from flask import abort, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
 from flask_babel import gettext as _
@@ -98,6 +98,14 @@ class SchoolView(ScopedModelView):
     def can_edit(self, value: bool) -> None:
         pass
 
+    def create_form(self, obj: t.Any = None) -> t.Any:
+        form = super().create_form(obj)
+        unit = current_actor().unit
+        # Only on the blank form: a POST naming a unit outside the choices must fail, not land here.
+        if request.method == "GET" and unit is not None and unit.level in CHILD_LEVEL:
+            form.parent.data = unit  # most new bureaus belong directly to the official's own unit
+        return form
+
     def edit_form(self, obj: t.Any = None) -> t.Any:
         form = super().edit_form(obj)
         del form.code  # the 学校标识码 and the tree path never change
@@ -152,8 +160,10 @@ class AuthorityView(ScopedModelView):
     allowed_roles = UNIT_MANAGERS
     form_columns = ("parent", "code", "name")
     form_args = {
+        # No blank choice: the actor's own unit (first by path) is preselected, and a unit always has
+        # a parent, so the form cannot be sent without one.
         "parent": {"query_factory": lambda: parent_authorities(current_actor()), "label": _l("Belongs to"),
-                   "blank_text": "（请选择）"},
+                   "allow_blank": False},
         "code": {"label": _l("Unit code"), "description": _l("A city: 4 digits (e.g. 2101); a county: 6 digits "
                                                               "(e.g. 210102), beginning with the code of the unit above.")},
     }
@@ -186,6 +196,14 @@ class AuthorityView(ScopedModelView):
     @can_edit.setter
     def can_edit(self, value: bool) -> None:
         pass
+
+    def create_form(self, obj: t.Any = None) -> t.Any:
+        form = super().create_form(obj)
+        unit = current_actor().unit
+        # Only on the blank form: a POST naming a unit outside the choices must fail, not land here.
+        if request.method == "GET" and unit is not None and unit.level in CHILD_LEVEL:
+            form.parent.data = unit  # most new bureaus belong directly to the official's own unit
+        return form
 
     def edit_form(self, obj: t.Any = None) -> t.Any:
         form = super().edit_form(obj)

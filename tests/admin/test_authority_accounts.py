@@ -101,3 +101,14 @@ def test_code_rule_for_a_county():
     city = OrgUnit(code="2101", name="沈阳市", level=CITY)
     assert authority_code_problems("210115", city) == []
     assert authority_code_problems("210215", city) and authority_code_problems("210100", city)
+
+
+def test_the_new_authority_form_preselects_ones_own_unit_and_offers_no_blank_choice(app, as_user):
+    import re
+    city = unit(app, "2101")
+    page = as_user("shenyang").get("/admin/authority/new/").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="parent".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option([^>]*)value="([^"]*)"', select_html)
+    assert options and all(value for _, value in options)  # no empty "choose" entry to send by mistake
+    assert re.search(rf'<option[^>]*selected[^>]*value="{city.id}"|<option[^>]*value="{city.id}"[^>]*selected',
+                     select_html)
