@@ -101,9 +101,14 @@ class SchoolView(ScopedModelView):
     def create_form(self, obj: t.Any = None) -> t.Any:
         form = super().create_form(obj)
         unit = current_actor().unit
-        # Only on the blank form: a POST naming a unit outside the choices must fail, not land here.
-        if request.method == "GET" and unit is not None and unit.level in CHILD_LEVEL:
-            form.parent.data = unit  # most new bureaus belong directly to the official's own unit
+        # The blank form offers no empty choice (Flask-Admin adds one, the column being nullable for
+        # the province) and preselects the official's own unit, where most new bureaus belong. Only
+        # on GET: a POST naming a unit outside the choices is refused by save_authority in Chinese,
+        # not by the field's English "Not a valid choice", and never lands on the default.
+        if request.method == "GET":
+            form.parent.allow_blank = False
+            if unit is not None and unit.level in CHILD_LEVEL:
+                form.parent.data = unit
         return form
 
     def edit_form(self, obj: t.Any = None) -> t.Any:
@@ -160,10 +165,7 @@ class AuthorityView(ScopedModelView):
     allowed_roles = UNIT_MANAGERS
     form_columns = ("parent", "code", "name")
     form_args = {
-        # No blank choice: the actor's own unit (first by path) is preselected, and a unit always has
-        # a parent, so the form cannot be sent without one.
-        "parent": {"query_factory": lambda: parent_authorities(current_actor()), "label": _l("Belongs to"),
-                   "allow_blank": False},
+        "parent": {"query_factory": lambda: parent_authorities(current_actor()), "label": _l("Belongs to")},
         "code": {"label": _l("Unit code"), "description": _l("A city: 4 digits (e.g. 2101); a county: 6 digits "
                                                               "(e.g. 210102), beginning with the code of the unit above.")},
     }
@@ -200,9 +202,14 @@ class AuthorityView(ScopedModelView):
     def create_form(self, obj: t.Any = None) -> t.Any:
         form = super().create_form(obj)
         unit = current_actor().unit
-        # Only on the blank form: a POST naming a unit outside the choices must fail, not land here.
-        if request.method == "GET" and unit is not None and unit.level in CHILD_LEVEL:
-            form.parent.data = unit  # most new bureaus belong directly to the official's own unit
+        # The blank form offers no empty choice (Flask-Admin adds one, the column being nullable for
+        # the province) and preselects the official's own unit, where most new bureaus belong. Only
+        # on GET: a POST naming a unit outside the choices is refused by save_authority in Chinese,
+        # not by the field's English "Not a valid choice", and never lands on the default.
+        if request.method == "GET":
+            form.parent.allow_blank = False
+            if unit is not None and unit.level in CHILD_LEVEL:
+                form.parent.data = unit
         return form
 
     def edit_form(self, obj: t.Any = None) -> t.Any:

@@ -109,6 +109,6 @@ def test_the_new_authority_form_preselects_ones_own_unit_and_offers_no_blank_cho
     page = as_user("shenyang").get("/admin/authority/new/").get_data(as_text=True)
     select_html = re.search(r'<select[^>]*name="parent".*?</select>', page, re.S).group(0)
     options = re.findall(r'<option([^>]*)value="([^"]*)"', select_html)
-    assert options and all(value for _, value in options)  # no empty "choose" entry to send by mistake
+    assert options and all(value and value != "__None" for _, value in options)  # no empty entry to send by mistake
     assert re.search(rf'<option[^>]*selected[^>]*value="{city.id}"|<option[^>]*value="{city.id}"[^>]*selected',
                      select_html)
