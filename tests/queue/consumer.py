@@ -53,12 +53,16 @@ huey.create_consumer(workers=1, worker_type="thread", periodic=False, initial_de
 
 
 def redis_answers(url: str = REDIS_URL) -> str | None:
-    """None when the Redis of the tests answers, else why not (the reason a test is skipped with)."""
+    """None when the Redis of the tests answers, else why not (the reason a test is skipped with).
+    With XUEJI_REQUIRE_REDIS=1 (.ci/run sets it) a missing Redis fails the test instead: on CI the
+    Redis back end must really be tested, not quietly skipped."""
     import redis
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except Exception as exc:  # any failure: not reachable here
+        if os.environ.get("XUEJI_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis at {url} does not answer ({type(exc).__name__}: {exc}) and XUEJI_REQUIRE_REDIS=1")
         return f"{type(exc).__name__}: {exc}"
     return None
 
