@@ -21,6 +21,6 @@ class ReasonForm(FlaskForm):
     """挂失作废 and 补办: why (lost, damaged, …), kept on the card's record and in the audit log."""
 
     reason = StringField(
-        _l("Reason"),
+        _l("Cancellation reason"),
         validators=[DataRequired(_l("Give the reason (for example: lost, damaged).")), Length(max=MAX_REASON)],
     )
