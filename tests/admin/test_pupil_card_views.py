@@ -89,7 +89,7 @@ def test_revoke_needs_a_reason_then_cancels_and_the_history_shows_it(app, as_use
     [(number, status, _r)] = cards_of(app, sid)
     assert status == REVOKED
     page = details(c, sid)
-    assert "已挂失作废" in page and "遗失" in page and 'id="pupil-card-issue"' in page and "补办学生卡" in page
+    assert number in page and "已挂失作废" in page and "遗失" in page and 'id="pupil-card-issue"' in page and "补办学生卡" in page
 
 
 def test_reissue_replaces_the_card_and_both_show_in_the_history(app, as_user):
