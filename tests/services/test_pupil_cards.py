@@ -102,12 +102,13 @@ def test_the_sheet_prints_the_photo_the_qr_and_the_chinese_text_never_the_id_num
     assert pdf.CJK_PDF_FONT_NAME in pdf.embedded_fonts(data) and len(pdf.embedded_fonts(data)) >= 2
 
 
-def test_nine_cards_make_two_pages(ctx, frozen):
+def test_eight_cards_fill_a_page_and_the_ninth_starts_the_next(ctx, frozen):
     registrar = registrar_of()
     pupils = [make_pupil(HEPING1, name=f"学生{n}", grade=4, class_name="1班") for n in range(9)]
     db.session.flush()
     cards = pupil_cards.issue_missing(registrar, pupils)
     assert len(cards) == 9
+    assert len(to_png(pupil_cards.render_sheet(pupil_cards.faces(cards[:8], SITE)), dpi=20)) == 1
     assert len(to_png(pupil_cards.render_sheet(pupil_cards.faces(cards, SITE)), dpi=20)) == 2
 
 
