@@ -123,9 +123,12 @@ class PupilCardView(SecureBaseView):
 
     @expose("/<int:student_id>/reissue", methods=("POST",))
     def reissue(self, student_id: int) -> Response:
-        return self._with_reason(
-            student_id, pupil_cards.reissue, lambda card: _("New student card %(number)s issued.", number=card.number)
-        )
+        shown = request.form.get("card", "")[:24]  # the card the page showed ("" after a loss was reported)
+
+        def replace(actor: t.Any, student: Student, reason: str) -> t.Any:
+            return pupil_cards.reissue(actor, student, reason, replacing=shown)
+
+        return self._with_reason(student_id, replace, lambda card: _("New student card %(number)s issued.", number=card.number))
 
     def _sheet(self, students: t.Sequence[Student], title: str, back: str) -> Response:
         """The sheet of these pupils' valid cards, through the gate; back to `back` when there is none."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from services.pupil_cards import MAX_REASON
@@ -24,3 +24,4 @@ class ReasonForm(FlaskForm):
         _l("Cancellation reason"),
         validators=[DataRequired(_l("Give the reason (for example: lost, damaged).")), Length(max=MAX_REASON)],
     )
+    card = HiddenField()  # the number of the card the page showed (补办: a second click replaces nothing more)

@@ -186,11 +186,16 @@ def revoke(actor: User, student: Student, reason: str | None) -> PupilCard:
     return card
 
 
-def reissue(actor: User, student: Student, reason: str | None) -> PupilCard:
-    """补办: the valid card is replaced by a new one (or, after a loss was reported, a new one is issued)."""
+def reissue(actor: User, student: Student, reason: str | None, replacing: str | None = None) -> PupilCard:
+    """补办: the valid card is replaced by a new one (or, after a loss was reported, a new one is issued).
+
+    `replacing` is the number of the card the page showed: a second click of the same button finds
+    another card valid by then and is refused, instead of replacing the new card too."""
     _check_may_issue(actor, student)
     text = _reason(reason)
     old = current_card(student.id)
+    if replacing is not None and (old.number if old is not None else "") != replacing:
+        raise RuleViolation(str(_l("The student card was changed meanwhile (perhaps by a second click): look at the page again.")))
     if old is None:
         card = issue(actor, student)
         audit.record(actor, "pupil_card.reissue", "pupil_card", card.id, f"{student.name}：{card.number}（{text}）")

@@ -96,7 +96,12 @@ def test_reissue_replaces_the_card_and_both_show_in_the_history(app, as_user):
     sid = pupil(app)
     c = as_user(REGISTRAR)
     post(c, f"/admin/pupil_cards/{sid}/issue", details(c, sid))
-    post(c, f"/admin/pupil_cards/{sid}/reissue", details(c, sid), reason="损坏")
+    page = details(c, sid)
+    [(shown, _s, _r)] = cards_of(app, sid)
+    assert f'name="card" value="{shown}"' in page
+    post(c, f"/admin/pupil_cards/{sid}/reissue", page, reason="损坏", card=shown)
+    post(c, f"/admin/pupil_cards/{sid}/reissue", page, reason="损坏", card=shown)  # a double click: refused
+    assert "重复点击" in details(c, sid)
     (old, old_status, replaced_by), (new, new_status, _r) = cards_of(app, sid)
     assert old_status == REPLACED and new_status == VALID and replaced_by is not None
     page = details(c, sid)

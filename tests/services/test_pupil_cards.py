@@ -184,6 +184,9 @@ def test_reissue_replaces_the_valid_card_with_a_new_one(ctx, frozen):
     db.session.flush()
     row = db.session.scalar(select(AuditLog).where(AuditLog.action == "pupil_card.reissue"))
     assert old.number in row.detail and new.number in row.detail
+    with pytest.raises(RuleViolation, match="重复点击"):  # the same page's button again: the old number is no longer valid
+        pupil_cards.reissue(registrar, pupil, "损坏", replacing=old.number)
+    assert new.status == VALID
 
 
 def test_a_new_card_after_a_loss_points_back_from_the_lost_one(ctx, frozen):
