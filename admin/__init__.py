@@ -24,6 +24,7 @@ from admin.paper import PaperView, register_globals
 from admin.photos import PhotoView
 from admin.problems import MENU_NAME, ProblemRecordView
 from admin.promotion import PromotionView
+from admin.pupil_cards import PupilCardView
 from admin.registrars import RegistrarView
 from admin.reports import ArchiveOverdueView
 from admin.statistics.dashboard import dashboard_context
@@ -79,6 +80,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ArchiveView(name=_l("Archive backups"), endpoint="archive", category=menu.PUPILS))
     admin.add_view(PhotoView(name=_l("Photo batch upload"), endpoint="photos", category=menu.PUPILS))
     admin.add_view(StudentCardView(name=_l("Record cards by class"), endpoint="student_cards", category=menu.PUPILS))
+    admin.add_view(PupilCardView(name=_l("Student cards"), endpoint="pupil_cards", category=menu.PUPILS))  # 学生卡 (issue 16, point 3)
     admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=menu.PUPILS))
     admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=menu.PUPILS))
     register_globals(app)

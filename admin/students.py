@@ -24,6 +24,7 @@ from wtforms.validators import Length, Optional
 from admin import quick_edit, student_batches
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from admin.masked_ids import masked_history_value, masked_id, reveal_script
+from admin.pupil_cards import start_for_pupils as start_pupil_cards
 from admin.student_cards import start_for_pupils
 from changes.transfer import REASONS, record_arrival_from_other_province
 from extensions import db
@@ -290,9 +291,16 @@ class StudentView(ScopedModelView):
         """学生学籍卡 of the selected pupils as one PDF (admin/student_cards.py)."""
         return start_for_pupils([s.id for s in self.scoped_ids(ids[: student_batches.LIST_LIMIT])])
 
+    @action("pupil_cards", _l("Student cards"))
+    def action_pupil_cards(self, ids: list[str]) -> t.Any:
+        """学生卡 of the selected pupils: cards for those without one, then one sheet (admin/pupil_cards.py)."""
+        return start_pupil_cards([s.id for s in self.scoped_ids(ids[: student_batches.LIST_LIMIT])])
+
     def is_action_allowed(self, name: str) -> bool:
         if name == student_batches.ASSIGN_CLASS and not quick_edit.may_edit_inline():
             return False  # 调班 is filed by the pupil's own school (changes/class_change.py)
+        if name == "pupil_cards" and not current_actor().is_school_user:
+            return False  # 学生卡 are issued by the pupil's own school (services/pupil_cards.may_issue)
         return super().is_action_allowed(name)
 
     def list_scope_filter(self) -> t.Any:
@@ -544,6 +552,10 @@ class StudentView(ScopedModelView):
                 from admin.photos import details_context as photo_context  # 学生照片 (issue 16)
 
                 kwargs.update(photo_context(model))
+            if "pupil_cards" in current_app.blueprints:
+                from admin.pupil_cards import details_context as card_context  # 学生卡 (issue 16, point 3)
+
+                kwargs.update(card_context(model))
             from services.dedup import open_problem
 
             kwargs["open_problem"] = open_problem(model.id)

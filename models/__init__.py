@@ -15,6 +15,7 @@ from models.people import Role, User
 from models.photo import PupilPhoto  # noqa: F401  (registers the table)
 from models.problems import ProblemRecord
 from models.promotion import PromotionRun
+from models.pupil_card import PupilCard  # noqa: F401  (registers the table)
 from models.pupil_count import PupilCountDelta  # noqa: F401  (registers the table)
 from models.rosters import RosterSubmission, SchoolRegistrar
 from models.saved_filter import SavedFilter  # noqa: F401  (registers the table)

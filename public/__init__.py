@@ -1,6 +1,8 @@
 """Pages without login: the public check of a certificate (第二十四–二十五条).
 
-A printed 学生学籍卡 carries a code of the same format: its check shows the masked name, the school,
+A 学生卡 (the free student card) carries `GET /verify/card/<token>` in its QR code: valid or
+cancelled, the masked name, the school and the grade. A printed 学生学籍卡 carries a code of the
+same format: its check shows the masked name, the school,
 the card's number and the day it was printed (never the ID number).
 
 `GET /verify/<code>` answers what a checker needs and nothing more — the masked name, the
@@ -20,7 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from services import student_cards
+from services import pupil_cards, student_cards
 from services.certificates import verification
 
 bp = Blueprint("public", __name__)
@@ -65,6 +67,16 @@ def verify(code: str) -> Response:
         return _page("public/verify.html", 404, facts=None, searched=True, code=code[:40])
     return _page("public/verify.html", facts=verification.public_facts(cert), searched=True,
                  code=verification.code_words(cert.verify_code))
+
+
+@bp.get("/verify/card/<token>")
+@limiter.shared_limit(_verify_limit, scope="verify")  # one budget with the certificates' check
+def verify_card(token: str) -> Response:
+    """学生卡 (issue 16, point 3): valid or cancelled, the masked name, the school and the grade — no more."""
+    card = pupil_cards.lookup(token[:80])
+    if card is None:
+        return _page("public/verify_card.html", 404, card=None)
+    return _page("public/verify_card.html", card=pupil_cards.public_facts(card))
 
 
 def init_public(app: Flask) -> None:

@@ -86,11 +86,15 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("student_card_pdf", "学生学籍卡", ("student_cards.card_pdf",), SCHOOL_DIRECT, optional=ALL_GROUPS),
     Kind("student_card_batch", "学生学籍卡批量打印", ("student_cards.job_pdf", "student_cards.batch_pdf"), SCHOOL_DIRECT,
          optional=ALL_GROUPS),
+    # 学生卡 (issue 16, point 3): name, photo, school, class and the (masked) 学籍号 of a school's own
+    # pupils; no sensitive group (never the ID number). Printed by the pupil's school, like the 班级名册.
+    Kind("pupil_card_sheet", "学生卡", ("pupil_cards.pupil_sheet", "pupil_cards.class_sheet", "pupil_cards.selected_sheet"),
+         SCHOOL_DIRECT),
     Kind("import_report", "导入模板与错误报告", ("imports.template", "imports.job_errors"), IN_SCOPE),
     Kind("audit_log", "审计日志", ("audit.export",), AUDIT),
     Kind("approved_export", "已批准的导出文件", ("export_requests.download",), REQUESTER),
     Kind("other_list", "其他列表", tuple(f"{name}.export" for name in _LISTS_WITHOUT_EXPORT), NOT_EXPORTABLE),
-    Kind("public", "公开页面与静态文件", ("public.verify", "public.verify_form", "static", "admin.static",
+    Kind("public", "公开页面与静态文件", ("public.verify", "public.verify_form", "public.verify_card", "static", "admin.static",
                                          "security.static"), PUBLIC),
 )}
 ENDPOINT_KIND: dict[str, Kind] = {ep: kind for kind in KINDS.values() for ep in kind.endpoints}

@@ -121,6 +121,9 @@ URLS: dict[str, tuple[str, str]] = {
     "student_cards.card_pdf": ("school-heping1", "/admin/student_cards/{pupil}.pdf"),
     "student_cards.job_pdf": ("school-heping1", "/admin/student_cards/job/{card_job}.pdf"),
     "student_cards.batch_pdf": ("school-heping1", "/admin/student_cards/batch.pdf?ids={pupil}"),
+    "pupil_cards.pupil_sheet": ("school-heping1", "/admin/pupil_cards/{pupil}/sheet.pdf"),
+    "pupil_cards.class_sheet": ("school-heping1", "/admin/pupil_cards/class/{class}/sheet.pdf"),
+    "pupil_cards.selected_sheet": ("school-heping1", "/admin/pupil_cards/sheet.pdf?ids={pupil}"),
     **{f"{name}.export": ("heping", f"/admin/{name}/export/csv/")
        for name in ("authority", "calendar", "certificates", "problems", "requests", "school", "users")},
 }

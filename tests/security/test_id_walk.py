@@ -60,6 +60,7 @@ PATH_IDS = {
     "classes": {"class_id": "school_class"},  # 班级管理 (issue 16, point 7)
     "photos": {"student_id": "student", "photo_id": "pupil_photo"},  # 学生照片 (issue 16, point 1)
     "student_cards": {"student_id": "student", "job_id": "card_job"},  # 学籍卡 (issue 16, point 2)
+    "pupil_cards": {"student_id": "student", "class_id": "school_class"},  # 学生卡 (issue 16, point 3)
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
