@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
+from models.lifecycle import StudentStatus
 from models.people import User
 from models.pupil_card import REPLACED, REVOKED, VALID, PupilCard
 from models.school_class import SchoolClass
@@ -43,6 +44,13 @@ MAX_SHEET = 2000  # cards in one sheet PDF (a whole school's grade at most)
 NO_XJH = "未取得"
 TOKEN_BYTES = 24  # secrets.token_urlsafe(24): 32 characters, 192 bits
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+# Stored as the reason of a card that stopped being valid because its pupil left the issuing school
+# (transfer, graduation, departure): the card names that school, so it cannot stay valid elsewhere.
+LEFT_SCHOOL_REASON = "学生已离开发卡学校"
+# Who attends the school and carries a card: in school, suspended (休学, back later), or entered and
+# waiting for the authority's approval (待核办: the child is already in class).
+CARD_HOLDING = frozenset({StudentStatus.ENROLLED, StudentStatus.SUSPENDED, StudentStatus.PENDING})
 
 STATUS_LABELS = {VALID: _l("Valid"), REVOKED: _l("Reported lost and cancelled"), REPLACED: _l("Replaced by a new card")}
 
@@ -100,7 +108,24 @@ def valid_cards(students: Sequence[Student]) -> list[PupilCard]:
     if not ids:
         return []
     found = {c.student_id: c for c in db.session.scalars(select(PupilCard).where(PupilCard.student_id.in_(ids), PupilCard.status == VALID))}
-    return [found[i] for i in ids if i in found]
+    return [found[s.id] for s in students if s.id in found and still_at_school(found[s.id], s)]
+
+
+def still_at_school(card: PupilCard, student: Student) -> bool:
+    """The card's pupil is still in (or suspended from) the school that issued it."""
+    return card.school_id == student.school_id and student.status in CARD_HOLDING
+
+
+def _retire_if_left(student: Student) -> None:
+    """A valid card of a school the pupil has left is cancelled, so that the new school can issue one.
+
+    Derived on demand rather than by a hook in every change type that moves or ends a record: the
+    public check applies the same rule (public_facts), so a card is never shown valid meanwhile."""
+    card = current_card(student.id)
+    if card is not None and not still_at_school(card, student):
+        card.status, card.revoked_at, card.revoke_reason = REVOKED, clock.now(), LEFT_SCHOOL_REASON
+        db.session.flush()
+        audit.record(None, "pupil_card.revoke", "pupil_card", card.id, f"{student.name}：{card.number}（{LEFT_SCHOOL_REASON}）")
 
 
 def status_label(status: str) -> str:
@@ -153,6 +178,10 @@ def _already(number: str) -> RuleViolation:
 def issue(actor: User, student: Student) -> PupilCard:
     """发放: a first card, or a new one after the last was reported lost (it then points to the new one)."""
     _check_may_issue(actor, student)
+    if student.status not in CARD_HOLDING:
+        raise RuleViolation(str(_l(
+            "Student cards are issued only to pupils attending the school (in school, suspended or awaiting approval).")))
+    _retire_if_left(student)
     existing = current_card(student.id)
     if existing is not None:
         raise _already(existing.number)
@@ -216,6 +245,7 @@ def issue_missing(actor: User, students: Sequence[Student]) -> list[PupilCard]:
     for student in students:
         _check_may_issue(actor, student)
     have = {c.student_id for c in valid_cards(students)}
+    students = [s for s in students if s.status in CARD_HOLDING]
     issued = []
     for student in students:
         if student.id in have:
@@ -298,10 +328,12 @@ def lookup(token: str | None) -> PupilCard | None:
 def public_facts(card: PupilCard) -> SimpleNamespace:
     """The minimum a checker needs: valid or not, the masked name (as the 学籍卡's check), school and grade."""
     student = card.student
+    left = card.status == VALID and not still_at_school(card, student)
     return SimpleNamespace(
-        valid=card.status == VALID,
+        valid=card.status == VALID and not left,
+        left_school=left,
         masked_name=verification.mask_name(student.name),
-        school_name=student.school.name,
+        school_name=card.school.name,  # the school printed on the card, not where the pupil is now
         grade=codes.label("grade", str(student.grade)),
         cancelled_on=card.revoked_at.date() if card.revoked_at else None,
     )

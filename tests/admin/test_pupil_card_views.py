@@ -13,6 +13,7 @@ from extensions import db
 from models.audit import AuditLog
 from models.export_request import ExportDownload
 from models.pupil_card import REPLACED, REVOKED, VALID, PupilCard
+from models.student import Student
 from public import limiter
 from services import pdf
 from services.ids import make_check_digit
@@ -233,6 +234,20 @@ def test_the_public_check_shows_the_minimum_and_never_the_id_number(app, as_user
     with app.app_context():
         assert db.session.scalar(select(AuditLog).where(AuditLog.action == "pupil_card.verify", AuditLog.user_id.is_(None)))
 
+
+def test_the_public_check_says_no_longer_valid_once_the_pupil_has_left_the_school(app, as_user):
+    from cli.realistic import HEPING2, school
+    sid = pupil(app, name="孙转学", grade=4)
+    c = as_user(REGISTRAR)
+    post(c, f"/admin/pupil_cards/{sid}/issue", details(c, sid))
+    with app.app_context():
+        token = db.session.scalar(select(PupilCard.token).where(PupilCard.student_id == sid))
+        moved = db.session.get(Student, sid)
+        moved.school_id, moved.scope_path = school(HEPING2).id, school(HEPING2).path  # as a completed 转学 leaves it
+        db.session.commit()
+    body = app.test_client().get(f"/verify/card/{token}").get_data(as_text=True)
+    assert 'data-status="left-school"' in body and "已失效" in body and "沈阳市和平区第一小学" in body
+    assert "第二小学" not in body  # where the pupil went is not the checker's business
 
 def test_an_unknown_token_is_a_chinese_not_found_page(app):
     c = app.test_client()

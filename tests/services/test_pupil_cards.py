@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from cli.realistic import HEPING1, HEPING2, make_pupil, school, user_of
 from extensions import db
 from models.audit import AuditLog
+from models.lifecycle import arranging
 from models.pupil_card import REPLACED, REVOKED, VALID, PupilCard
 from services import audit, pdf, photos, pupil_cards
 from services.errors import NotInScope, RuleViolation
@@ -244,9 +245,37 @@ def test_the_public_facts_are_the_minimum(ctx, frozen):
     db.session.flush()
     card = pupil_cards.issue(registrar, pupil)
     facts = pupil_cards.public_facts(pupil_cards.lookup(card.token))
-    assert vars(facts) == {"valid": True, "masked_name": "张*明", "school_name": "沈阳市和平区第一小学", "grade": "三年级",
-                           "cancelled_on": None}
+    assert vars(facts) == {"valid": True, "left_school": False, "masked_name": "张*明",
+                           "school_name": "沈阳市和平区第一小学", "grade": "三年级", "cancelled_on": None}
     assert pupil_cards.lookup("no-such-token-at-all-000000000000") is None
     assert pupil_cards.lookup("../../etc") is None
     rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "pupil_card.verify")).all()
     assert len(rows) == 3 and all(r.user_id is None for r in rows)
+
+
+def test_a_card_stops_being_valid_when_its_pupil_leaves_the_school_and_the_new_school_issues_its_own(ctx, frozen):
+    pupil = make_pupil(HEPING1, name="赵转学", grade=4)
+    db.session.flush()
+    old = pupil_cards.issue(registrar_of(), pupil)
+    # 转学 completes: the record now belongs to 和平二小 (the effect moves school and scope path).
+    pupil.school_id, pupil.scope_path = school(HEPING2).id, school(HEPING2).path
+    db.session.flush()
+    facts = pupil_cards.public_facts(old)
+    assert not facts.valid and facts.left_school and facts.school_name == "沈阳市和平区第一小学"
+    assert pupil_cards.valid_cards([pupil]) == []  # the old school's card is no longer printed
+    new = pupil_cards.issue(registrar_of(HEPING2), pupil)
+    assert new.status == VALID and old.status == REVOKED and old.revoke_reason == pupil_cards.LEFT_SCHOOL_REASON
+    assert pupil_cards.public_facts(new).valid
+
+
+def test_a_graduated_pupil_gets_no_new_card_and_the_old_one_is_no_longer_valid(ctx, frozen):
+    pupil = make_pupil(HEPING1, name="钱毕业", grade=6)
+    db.session.flush()
+    card = pupil_cards.issue(registrar_of(), pupil)
+    with arranging():  # 毕业 as the graduation run would leave it
+        pupil.status = "graduated"
+        db.session.flush()
+    assert not pupil_cards.public_facts(card).valid
+    with pytest.raises(RuleViolation, match="在校就读"):
+        pupil_cards.issue(registrar_of(), pupil)
+    assert pupil_cards.issue_missing(registrar_of(), [pupil]) == []
