@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from pypdf import PdfReader
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
@@ -193,11 +194,29 @@ def _cn_date(value: Any) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def _shown(value: Any) -> Any:
+    """Every `{{ … }}` of a document: printable(), and a text with characters outside the common CJK
+    range (生僻字 such as 𠮷, 䶮 in a name, an address, a guardian's name) passes through
+    services/pdf_rare.rare, which sets the runs the main face lacks in a fallback face. Done here, for
+    every document at once, so that no template can forget it (Markup, already safe HTML, is left)."""
+    shown = printable(value)
+    if isinstance(shown, str) and not isinstance(shown, Markup) and any(ord(c) >= RARE_FROM for c in shown):
+        from services import pdf_rare  # imports this module: loaded on first use, not at import
+
+        return pdf_rare.rare(shown)
+    return shown
+
+
+#: Below this code point (Latin, digits, punctuation) the main face draws every character; from it on
+#: (CJK), rare() looks each character up in the main face's cmap.
+RARE_FROM = 0x2E80
+
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined,
-    finalize=printable,
+    finalize=_shown,
     trim_blocks=True,
     lstrip_blocks=True,
 )

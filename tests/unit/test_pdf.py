@@ -276,3 +276,16 @@ def test_conversion_failure_raises_a_clear_error():
         pdf.render_pdf_from_string("<div>" * 300 + "x" + "</div>" * 300)
     with pytest.raises(jinja2.UndefinedError):
         pdf.render_pdf("student_info.html", student=make_student())  # no `doc`
+
+
+def test_every_document_draws_rare_characters_in_the_fallback_face(app):
+    """生僻字 in any document (not only the cards): the name 刘䶮 (Extension A) and an address with 𠮷
+    (Extension B) are set in the fallback face, embedded beside the main one; common text is not."""
+    if not Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf").exists():
+        pytest.skip("fonts-hanazono is not installed (make browser installs it)")
+    with app.app_context():
+        plain = pdf.render_pdf("student_info.html", student=make_student(), doc=make_doc())
+        rare = pdf.render_pdf("student_info.html", student=make_student(name="刘䶮", birthplace="辽宁省沈阳市𠮷祥街"), doc=make_doc())
+    assert not any(name.startswith("HanaMin") for name in pdf.embedded_fonts(plain))
+    assert "HanaMinA" in pdf.embedded_fonts(rare)
+    assert "刘" in pdf.extract_text(rare)
