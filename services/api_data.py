@@ -246,7 +246,8 @@ def requests(path: str, unit_id: int, after: int, limit: int) -> Page:
 def _masked_values(field: str, old: str | None, new: str | None, groups: frozenset[str]) -> tuple[Any, Any, bool]:
     """(old, new, withheld) of one history row as the gate lets it out (as the 学籍卡 prints it)."""
     attr = field.split(".", 1)[1] if field.startswith("guardian") and "." in field else None
-    group = export_gate.GUARDIAN if attr is not None else HISTORY_GROUPS.get(field)
+    # A pupil's ID number is masked, as in the pupil's own answer, not withheld (the card withholds it).
+    group = export_gate.GUARDIAN if attr is not None else None if field == "id_number" else HISTORY_GROUPS.get(field)
     if group is not None and group not in groups:
         return None, None, True
     if field in ("xjh", CREATED) and export_gate.ID_NUMBER not in groups:  # a G-number holds the ID number
