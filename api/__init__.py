@@ -41,7 +41,7 @@ def _token_key() -> str:
 
 
 def _api_limit() -> str:
-    return str(current_app.config.get("API_RATE_LIMIT") or "600 per minute")
+    return str(current_app.config["API_RATE_LIMIT"])
 
 
 limiter = Limiter(_token_key)

@@ -70,7 +70,7 @@ def read_cursor(kind: str, cursor: str | None) -> int:
 
 
 def read_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_LIMIT
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadParameter(f"limit 须为 1 至 {MAX_LIMIT} 的整数。")
@@ -176,11 +176,13 @@ class PupilFilter:
 
 
 def read_filter(grade: str | None, status: str | None, school: str | None) -> PupilFilter:
-    if grade not in (None, "") and (not grade.isdigit() or grade not in codes.table("grade")):
+    """A filter given is a filter: an empty one is refused like a wrong one, not ignored (a system
+    that sends school= by mistake would otherwise sync the whole county)."""
+    if grade is not None and (not grade.isdigit() or grade not in codes.table("grade")):
         raise BadParameter("grade 须为 1 至 9 的年级代码。")
-    if status not in (None, "") and status not in codes.table("student_status"):
+    if status is not None and status not in codes.table("student_status"):
         raise BadParameter("status 不是有效的学籍状态代码。")
-    if school not in (None, "") and (len(school) > 10 or not school.isdigit()):
+    if school is not None and (len(school) != 10 or not school.isdigit()):
         raise BadParameter("school 须为 10 位学校标识码。")
     return PupilFilter(int(grade) if grade else None, status or None, school or None)
 

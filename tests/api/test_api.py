@@ -189,7 +189,7 @@ def test_filters_narrow_the_list(app, api):
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "limit=-1", "cursor=abc", "cursor=", "grade=x",
-                                   "grade=13", "status=nope", "school=abc"])
+                                   "grade=13", "status=nope", "school=abc", "school=", "grade=", "limit="])
 def test_bad_cursor_limit_or_filter_is_400(app, api, query):
     with app.test_request_context():
         secret = issue(HEPING1)
