@@ -503,3 +503,22 @@ def test_issue_is_audited(app):
         token = api_tokens.find(secret)
         row = db.session.scalar(select(AuditLog).where(AuditLog.action == "api_token.issue", AuditLog.object_id == str(token.id)))
         assert row is not None and "审计用令牌" in row.detail and isinstance(token.expires_at, datetime)
+
+
+def test_an_api_export_request_is_filed_and_approved_on_the_screens(app, as_user):
+    official = as_user("heping")
+    url = '/admin/export_requests/new?kind=api&view=api.pupils&args={}'
+    form = official.get(url)
+    assert form.status_code == 200 and "数据接口" in form.get_data(as_text=True)
+    resp = official.post_form(url, {"kind": "api", "view": "api.pupils", "args": "{}", "q": "", "scope": "和平区",
+                                    "purpose": "区平台学籍同步", "fields": ["id_number"]})
+    assert resp.status_code == 302
+    request_url = resp.headers["Location"]
+    officer = as_user("baomi-heping")
+    page = officer.get(request_url).get_data(as_text=True)
+    done = officer.post(request_url.rstrip("/") + "/approve", data={"csrf_token": csrf_from(page)})
+    assert done.status_code == 302
+    approved = officer.get(request_url).get_data(as_text=True)
+    assert "已批准：不生成文件" in approved and 'http-equiv="refresh"' not in approved
+    admin_form = as_user("admin").get("/admin/api_tokens/new").get_data(as_text=True)
+    assert "身份证件号" in admin_form and "DC-" in admin_form  # the approved request is offered to the administrator
