@@ -394,6 +394,9 @@ def test_every_call_is_audited_in_the_scope_of_the_token(app, api):
         assert audit.action_label("api.read") == "通过数据接口读取数据"
         token = db.session.get(ApiToken, token_id)
         assert token.last_used_at is not None
+        from services import audit_chain
+
+        assert audit_chain.verify().intact  # the rows attributed to the token are in the chain
 
 
 def test_the_rate_limit_counts_per_token(app, api, monkeypatch):
