@@ -100,7 +100,7 @@ class ApiTokenView(SecureBaseView):
                     return _no_store(self.render("admin/api_token_issued.html", token=issued.token, secret=issued.secret,
                                                  groups_text=api_tokens.groups_text))
         return _no_store(self.render("admin/api_token_new.html", form=form, groups=export_gate.GROUP_LABELS,
-                                     max_day=(clock.now() + api_tokens.MAX_VALIDITY).date()))
+                                     max_day=api_tokens.last_expiry_day(clock.today())))
 
     @expose("/<int:token_id>/revoke", methods=("GET", "POST"))
     def revoke(self, token_id: int) -> t.Any:

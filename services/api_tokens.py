@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 
@@ -29,7 +29,6 @@ from services import audit, clock, export_gate, scope
 from services.errors import NotInScope, RuleViolation
 
 SECRET_PREFIX = "xjt_"  # 学籍通 token: recognisable in logs and by secret scanners
-MAX_VALIDITY = timedelta(days=366)  # "at most one year", a leap year included
 NAME_MAX = 100
 
 
@@ -82,15 +81,24 @@ def approved_requests(actor: User) -> list[ExportRequest]:
     return list(db.session.scalars(q.order_by(ExportRequest.id.desc()).limit(200)))
 
 
+def last_expiry_day(today: date) -> date:
+    """"At most one year": the same day a year later (a 29 February's is the 28th), whatever the
+    number of days in between (365 or 366)."""
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:
+        return today.replace(year=today.year + 1, day=28)
+
+
 def _expiry(expires_on: date | None, now: datetime) -> tuple[datetime | None, str | None]:
+    """A token works until the end of the day chosen."""
     if expires_on is None:
         return None, "请填写有效期至。"
-    end = datetime.combine(expires_on, time(23, 59, 59))
-    if end <= now:
+    if expires_on <= now.date():
         return None, "有效期至须晚于今天。"
-    if end - now > MAX_VALIDITY:
+    if expires_on > last_expiry_day(now.date()):
         return None, "有效期最长一年。"
-    return end, None
+    return datetime.combine(expires_on, time(23, 59, 59)), None
 
 
 def issue(actor: User, name: str, scope_unit_id: int | None, expires_on: date | None,

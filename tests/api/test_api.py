@@ -110,6 +110,21 @@ def test_expiry_is_required_and_at_most_a_year(app):
         db.session.rollback()
 
 
+@pytest.mark.parametrize(("today", "last"), [(date(2027, 3, 1), date(2028, 3, 1)), (date(2028, 2, 29), date(2029, 2, 28)),
+                                             (date(2026, 12, 31), date(2027, 12, 31))])
+def test_a_year_is_a_calendar_year_across_leap_days_and_new_year(app, monkeypatch, today, last):
+    from services.errors import RuleViolation
+
+    at(monkeypatch, today)
+    with app.test_request_context():
+        admin, heping = user("admin"), unit(HEPING)
+        assert api_tokens.issue(admin, "x", heping.id, last).token.expires_at == datetime.combine(last, datetime.max.time()
+                                                                                                   ).replace(microsecond=0)
+        with pytest.raises(RuleViolation):
+            api_tokens.issue(admin, "x", heping.id, last + timedelta(days=1))
+        db.session.rollback()
+
+
 def test_only_the_hash_of_the_secret_is_stored(app):
     with app.test_request_context():
         secret = issue(HEPING1)
