@@ -15,11 +15,12 @@ unit's 学籍 data in sync.
 
 from __future__ import annotations
 
+import json
 import typing as t
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -59,9 +60,15 @@ class _NoCookies:
         return self.wsgi_app(environ, start_response)
 
 
+def as_json(body: t.Any, status: int = 200) -> Response:
+    """JSON in UTF-8 as it reads (张𠮷, not \\u5f20\\ud842…): both are valid JSON, this one is what a
+    person debugging a sync sees in a log. Text is never HTML-escaped: JSON is not a page."""
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status,
+                    mimetype="application/json")
+
+
 def error(status: int, message: str) -> Response:
-    resp = jsonify({"error": {"status": status, "message": message}})
-    resp.status_code = status
+    resp = as_json({"error": {"status": status, "message": message}}, status)
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="xueji-api"'
     return resp
@@ -102,7 +109,7 @@ def token_required(what: str) -> Callable[[Callable[..., Response]], Callable[..
 
 def _page(page: api_data.Page) -> Response:
     g.api_note = f"｜返回 {len(page.items)} 条：{api_data.ids_of(page.items)}"
-    return jsonify({"data": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more})
+    return as_json({"data": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more})
 
 
 @bp.get("/pupils")
@@ -121,7 +128,7 @@ def pupils() -> Response:
 def pupil(pupil_id: int) -> Response:
     student = api_data.pupil(g.api_token.scope_path, pupil_id)
     g.api_note = f"｜学生 {student.id}"
-    return jsonify({"data": api_data.pupil_dict(student, g.api_groups, detail=True)})
+    return as_json({"data": api_data.pupil_dict(student, g.api_groups, detail=True)})
 
 
 @bp.get("/requests")
@@ -144,7 +151,7 @@ def changes() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(document())
+    return as_json(document())
 
 
 @bp.route("/<path:rest>")
