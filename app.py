@@ -78,6 +78,9 @@ def create_app(config: object | None = None) -> Flask:
     from public.account_security import init_account_security
 
     init_account_security(app)  # login rate limit, forced password change (issue 13)
+    from api import init_api
+
+    init_api(app)  # /api/v1/: the read-only data API, by token only (issue 16, point 5)
     _register_routes(app)
     _register_login_audit(app)
 

@@ -165,6 +165,8 @@ class Config:
     # The public certificate check, per client address (Flask-Limiter syntax); the counters live in
     # RATELIMIT_STORAGE_URI: one process's memory by default, e.g. redis://… for several processes.
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
+    # The data API (api/), per token: a sync job pages at most this fast (same counters).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "600 per minute"
     RATELIMIT_HEADERS_ENABLED = True
     # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (werkzeug's
     # ProxyFix, app.py). 0 here: without a proxy anyone could claim any address and dodge the login
@@ -294,6 +296,7 @@ class TestConfig(Config):
     LOGIN_RATE_LIMIT = "100000 per minute"  # tests/security/test_lockout.py lowers it
     TOTP_ENCRYPT_COST = 4  # cheap encryption of the TOTP secrets (services/two_factor.totp_class), like argon2 above
     VERIFY_RATE_LIMIT = "100000 per minute"  # one app serves the whole suite; tests/admin/test_verify_rate_limit.py lowers it
+    API_RATE_LIMIT = "100000 per minute"  # tests/api/test_api.py lowers it
 
     def __init__(self) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ from flask_security import current_user
 
 from admin import certificates, graduation, menu, saved_filters, statistics
 from admin.access_review import AccessReviewView
+from admin.api_tokens import ApiTokenView
 from admin.archive import ArchiveView
 from admin.audit import AuditView
 from admin.base import PupilDataLink, SecureIndexView, current_actor
@@ -113,6 +114,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(AuthorityView(OrgUnit, name=_l("Education authorities"), endpoint="authority", category=_l("Organisation")))
     admin.add_view(UserView(name=_l("User accounts"), endpoint="users", category=_l("Organisation")))
     admin.add_view(AccessReviewView(name=_l("Access review"), endpoint="access_review", category=_l("Organisation")))
+    # 数据接口令牌 (issue 16, point 5): the system administrator's tokens for the read-only API (api/).
+    admin.add_view(ApiTokenView(name=_l("Data API tokens"), endpoint="api_tokens", category=_l("Organisation")))
     admin.add_view(OfficialNoticeView(name=_l("Holiday notices"), endpoint="calendar_notices", category=_l("Organisation")))
     admin.add_view(CalendarDayView(name=_l("Calendar adjustments"), endpoint="calendar", category=_l("Organisation")))
     # 学籍管理员 (第二十六条): each school's registrars; the authorities' list of their area.

@@ -168,7 +168,8 @@ class ExportRequestView(SecureBaseView):
         if not form.validate_on_submit():
             abort(400)
         done = attempt(lambda: export_requests.decide(actor, req, approve, form.reason.data or ""),
-                       "已批准，文件正在后台生成。" if approve else "已驳回。", labels={"reason": "驳回理由"})
+                       ("已批准，文件正在后台生成。" if req.kind not in export_gate.NOT_PRODUCED else "已批准，可据此签发数据接口令牌。")
+                       if approve else "已驳回。", labels={"reason": "驳回理由"})
         if done.ok and approve:
             export_requests.start(done.value)
         return redirect(url_for(".request_page", request_id=request_id))

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from models.access_review import AccessReview, AccessReviewItem
+from models.api_token import ApiToken  # noqa: F401  (registers the table)
 from models.archive import ArchiveBackup, ArchiveDocument, Award, FinancialAid, GradeRecord, HealthRecord, QualityReport
 from models.audit import AuditLog, StudentHistory
 from models.calendar import CalendarDay, OfficialCalendarYear

@@ -141,6 +141,9 @@ ACTION_LABELS: dict[str, t.Any] = {
     "export.expire": _l("Export link expired"),
     "export.refused": _l("Export refused by the gate"),
     "export.xlsx": _l("List exported"),
+    "api.read": _l("Data read through the API"),
+    "api_token.issue": _l("Data API token issued"),
+    "api_token.revoke": _l("Data API token revoked"),
 }
 OBJECT_LABELS: dict[str, t.Any] = {
     "student": _l("Pupil"),
@@ -165,6 +168,7 @@ OBJECT_LABELS: dict[str, t.Any] = {
     "audit_log": _l("Audit log"),
     "access_review": _l("Access review"),
     "export_request": _l("Export request"),
+    "api_token": _l("Data API token"),
 }
 
 

@@ -25,6 +25,9 @@ from models.org import SCHOOL
 from models.people import AUDIT_ADMIN, OFFICIAL_ROLE_FOR_LEVEL, SCHOOL_ROLES
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from models.api_token import ApiToken
     from models.people import User
 
 # The sensitive groups (第二十八条, PIPL 敏感个人信息) a request names; the stored codes are these keys.
@@ -40,6 +43,7 @@ AUDIT = "audit"  # the audit log: the audit administrator only
 REQUESTER = "requester"  # the produced file of an approved request: its requester only (the view checks)
 NOT_EXPORTABLE = "none"  # lists that offer no export
 PUBLIC = "public"  # no personal data: static files, the public certificate check
+TOKEN = "token"  # the data API: a token issued by a unit's administrator, never a login (decide_token)
 
 POLICY_LABELS = {
     SCHOOL_DIRECT: "学校可直接导出本校非敏感字段，其余须申请",
@@ -49,6 +53,7 @@ POLICY_LABELS = {
     REQUESTER: "仅申请人本人",
     NOT_EXPORTABLE: "不提供导出",
     PUBLIC: "无个人信息",
+    TOKEN: "数据接口令牌（敏感字段须经审批）",
 }
 
 
@@ -93,12 +98,18 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("import_report", "导入模板与错误报告", ("imports.template", "imports.job_errors"), IN_SCOPE),
     Kind("audit_log", "审计日志", ("audit.export",), AUDIT),
     Kind("approved_export", "已批准的导出文件", ("export_requests.download",), REQUESTER),
+    # 数据接口 (api/, issue 16 point 5): JSON, not files, so the after_request guard never sees it; each
+    # call asks decide_token(). A request of this kind names the groups a token may then show in full.
+    Kind("api", "数据接口", ("api.pupils", "api.pupil", "api.requests", "api.changes"), TOKEN, optional=ALL_GROUPS),
     Kind("other_list", "其他列表", tuple(f"{name}.export" for name in _LISTS_WITHOUT_EXPORT), NOT_EXPORTABLE),
     Kind("public", "公开页面与静态文件", ("public.verify", "public.verify_form", "public.verify_card", "static", "admin.static",
                                          "security.static"), PUBLIC),
 )}
 ENDPOINT_KIND: dict[str, Kind] = {ep: kind for kind in KINDS.values() for ep in kind.endpoints}
-REQUESTABLE = frozenset(code for code, kind in KINDS.items() if kind.policy in (SCHOOL_DIRECT, REQUEST))
+REQUESTABLE = frozenset(code for code, kind in KINDS.items() if kind.policy in (SCHOOL_DIRECT, REQUEST, TOKEN))
+API = "api"
+# A request of these kinds is not a file to produce: its approval is what a token refers to.
+NOT_PRODUCED = frozenset({API})
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,8 @@ def decide(actor: User | None, kind_code: str, groups: Iterable[str] = (), perso
     asked = frozenset(groups) | kind.carries
     if kind.policy == PUBLIC:
         return Decision(True)
+    if kind.policy == TOKEN:  # a session never opens the API (decide_token)
+        return Decision(False, reason="数据接口只接受令牌。")
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.active:
         return Decision(False, reason="请先登录。")
     produced = _producing(kind)
@@ -147,6 +160,22 @@ def decide(actor: User | None, kind_code: str, groups: Iterable[str] = (), perso
         return Decision(True)
     return Decision(False, needs_request=True,
                     reason="导出含敏感个人信息的数据或县级以上单位的导出，须提交数据导出申请并经审批（第二十八条）。")
+
+
+def decide_token(token: ApiToken | None, moment: datetime) -> Decision:
+    """May this API token read now, and which sensitive groups does it show in full?
+
+    A revoked or expired token reads nothing. The groups are those named at issue, and only while
+    the 数据导出申请 of kind "api" they came from stands approved for them (its status is 已批准);
+    otherwise every sensitive value is masked or withheld, as in a direct export."""
+    from models.export_request import APPROVED
+
+    if token is None or not token.usable_at(moment):
+        return Decision(False, reason="令牌无效、已过期或已吊销。")
+    req = token.export_request
+    if req is None or req.kind != API or req.status != APPROVED or not token.scope_path.startswith(req.scope_path):
+        return Decision(True)
+    return Decision(True, groups=frozenset(token.group_codes) & frozenset(req.field_codes))
 
 
 def mark_passed(kind_code: str) -> None:

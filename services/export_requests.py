@@ -162,6 +162,8 @@ PROGRESS_KIND = "export_request"  # services/job_progress.py key prefix
 
 def start(req: ExportRequest) -> None:
     """Enqueue the approved file's production (the caller has committed: the worker reads committed rows)."""
+    if req.kind in export_gate.NOT_PRODUCED:  # an API request: the approval itself is what a token uses
+        return
     locale = str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
     produce_task(req.id, locale)
 

@@ -61,6 +61,8 @@ PATH_IDS = {
     "photos": {"student_id": "student", "photo_id": "pupil_photo"},  # 学生照片 (issue 16, point 1)
     "student_cards": {"student_id": "student", "job_id": "card_job"},  # 学籍卡 (issue 16, point 2)
     "pupil_cards": {"student_id": "student", "class_id": "school_class"},  # 学生卡 (issue 16, point 3)
+    "api_tokens": {"token_id": "api_token"},  # 数据接口令牌 (issue 16, point 5): the system administrator's
+    "api": {"pupil_id": "student"},  # the data API: a session never opens it (401); tests/api/ walks it by token
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -204,6 +206,12 @@ def build_foreign_rows() -> dict[str, t.Any]:
 
     rows["pupil_photo"] = PupilPhoto(student_id=s.id, sha256=sha, width=358, height=441, original_name="x.jpg", uploaded_by_id=staff.id)
     db.session.add(rows["pupil_photo"])
+    from models.api_token import ApiToken
+
+    rows["api_token"] = ApiToken(name="走查令牌", token_hash="f" * 64, prefix="xjt_walk", issuer_unit_id=unit.id,
+                                 scope_unit_id=unit.id, scope_path=unit.path, groups="", created_by_id=staff.id,
+                                 expires_at=datetime(2099, 1, 1))
+    db.session.add(rows["api_token"])
     db.session.flush()
     ids = {k: v.id for k, v in rows.items()}
     ids["print_job"] = job.id
@@ -331,6 +339,8 @@ def _like_absent(endpoint: str, got: t.Any, absent: t.Any) -> bool:
     same redirect."""
     if got.status_code != absent.status_code:
         return False
+    if endpoint.startswith("api."):  # the data API: a login is no token, so every id answers 401 alike
+        return got.status_code == 401
     if got.status_code == 302:
         list_url = url_for(endpoint.partition(".")[0] + ".index_view", _external=False)
         return got.headers["Location"] == absent.headers["Location"] and got.headers["Location"].startswith(list_url)

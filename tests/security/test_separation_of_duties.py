@@ -22,7 +22,8 @@ from tests.helpers import HEPING1, pupil_of, school
 DUTY_ACCOUNTS = ("admin", "security-admin", "audit-admin", "baomi-heping")
 # The pages (Flask-Admin endpoints) each one may open; every other page answers 403.
 ALLOWED_PAGES = {
-    "admin": {"admin", "users", "school", "authority", "calendar", "calendar_notices"},
+    # api_tokens: the data API's tokens (issue 16, point 5), issued like the accounts of the systems that read a unit.
+    "admin": {"admin", "users", "school", "authority", "calendar", "calendar_notices", "api_tokens"},
     "security-admin": {"admin", "users"},
     "audit-admin": {"admin", "audit"},
     "baomi-heping": {"admin", "export_requests"},  # approves export requests (第二十八条)
