@@ -21,35 +21,28 @@ import functools
 import io
 import logging
 import re
-import threading
 from datetime import date, datetime
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 from pypdf import PdfReader
-from reportlab.lib.fonts import addMapping
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from xhtml2pdf import default as pisa_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from services import pdf_rare
+from services.pdf_fonts import CJK_FAMILY, PdfRenderError, font_path
+from services.pdf_fonts import CJK_FONT_NAME as CJK_FONT_NAME  # re-exported: the face's names, for callers and tests
+from services.pdf_fonts import CJK_PDF_FONT_NAME as CJK_PDF_FONT_NAME
+from services.pdf_fonts import register_main_font as _register_font
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates" / "pdf"
 ASSETS_DIR = ROOT / "static" / "pdf"
-
-#: The family name templates use in CSS (`font-family: xuejicjk`).
-CJK_FAMILY = "xuejicjk"
-#: The ReportLab name of the face; the PDF's BaseFont is the font's own PostScript name.
-CJK_FONT_NAME = "XuejiCJK"
-#: The PostScript name of subfont 0 of wqy-microhei.ttc, as it appears in the PDF.
-CJK_PDF_FONT_NAME = "WenQuanYiMicroHei"
 
 #: URI prefixes a template may use for its own assets, all mapped into ASSETS_DIR.
 ASSET_PREFIXES = ("/static/pdf/", "static/pdf/", "asset:")
@@ -91,44 +84,6 @@ def approval_blocks(steps: Any) -> list[tuple[str, Any]]:
         if index not in used:
             log.warning("Transfer form: step %r matches no opinion block", getattr(step, "role_label", step))
     return blocks
-
-
-class PdfRenderError(RuntimeError):
-    """xhtml2pdf reported errors while converting a document."""
-
-
-def font_path() -> Path:
-    """The TrueType collection shipped by `paperang-p2-fonts-cjk`."""
-    path = Path(str(resources.files("paperang_p2_fonts_cjk").joinpath("fonts", "wqy-microhei.ttc")))
-    if not path.is_file():  # pragma: no cover - broken install
-        raise PdfRenderError(f"CJK font missing: {path} (pip install paperang-p2-fonts-cjk)")
-    return path
-
-
-_font_lock = threading.Lock()
-_font_registered = False
-
-
-def _register_font() -> None:
-    """Register the CJK face with ReportLab and xhtml2pdf, once per process (~100 ms)."""
-    global _font_registered
-    if _font_registered:
-        return
-    with _font_lock:
-        if _font_registered:
-            return
-        if CJK_FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(CJK_FONT_NAME, str(font_path()), subfontIndex=0))
-        # One face for every weight and style: the collection has no bold; xhtml2pdf
-        # never synthesises one, so <b> prints in the regular face.
-        for bold in (0, 1):
-            for italic in (0, 1):
-                addMapping(CJK_FONT_NAME, bold, italic, CJK_FONT_NAME)
-        # Every pisaContext copies DEFAULT_FONT, so the family is known to each document
-        # without an @font-face (which would hash and copy the 5 MB file per render).
-        pisa_default.DEFAULT_FONT[CJK_FAMILY] = CJK_FONT_NAME
-        pisa_default.DEFAULT_FONT[CJK_FONT_NAME.lower()] = CJK_FONT_NAME
-        _font_registered = True
 
 
 @functools.cache
@@ -201,8 +156,6 @@ def _shown(value: Any) -> Any:
     every document at once, so that no template can forget it (Markup, already safe HTML, is left)."""
     shown = printable(value)
     if isinstance(shown, str) and not isinstance(shown, Markup) and any(ord(c) >= RARE_FROM for c in shown):
-        from services import pdf_rare  # imports this module: loaded on first use, not at import
-
         return pdf_rare.rare(shown)
     return shown
 

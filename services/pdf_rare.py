@@ -1,6 +1,6 @@
 """Rare characters (生僻字) in printed documents: 𠮷, 㛃, 䶮 … in the names and addresses of pupils.
 
-The documents' face (WenQuanYi Micro Hei, services/pdf.py) covers the common characters only:
+The documents' face (WenQuanYi Micro Hei, services/pdf_fonts.py) covers the common characters only:
 CJK Extension A and B come out blank, and xhtml2pdf has no per-glyph fallback. `rare()` wraps each
 run of characters the face lacks in a span of a fallback face that has them: the Hanazono Mincho
 fonts (花園明朝 A and B, TrueType, Debian package fonts-hanazono; the Makefile installs it with the
@@ -22,7 +22,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from xhtml2pdf import default as pisa_default
 
-from services import pdf
+from services import pdf_fonts
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def _load() -> tuple[frozenset[int], list[tuple[str, frozenset[int]]]]:
         return _main, _faces
     with _lock:
         if _faces is None or _main is None:
-            pdf._register_font()  # the main face must exist to read its cmap
-            main = frozenset(pdfmetrics.getFont(pdf.CJK_FONT_NAME).face.charToGlyph)
+            pdf_fonts.register_main_font()  # the main face must exist to read its cmap
+            main = frozenset(pdfmetrics.getFont(pdf_fonts.CJK_FONT_NAME).face.charToGlyph)
             faces: list[tuple[str, frozenset[int]]] = []
             for index, path in enumerate(p for p in _paths() if Path(p).is_file()):
                 family = FAMILY if index == 0 else f"{FAMILY}{index + 1}"
@@ -80,7 +80,7 @@ def _family(char: str, main: frozenset[int], faces: list[tuple[str, frozenset[in
 
 def rare(value: object) -> Markup:
     """The text escaped, with each run of characters the main face lacks in a fallback face's span."""
-    text = "" if value is None else str(pdf.printable(value))
+    text = "" if value is None else str(value)  # texts: every document's other values are formatted by pdf.printable
     main, faces = _load()
     if not faces or all(ord(c) in main or ord(c) < 0x2E80 for c in text):
         return escape(text)

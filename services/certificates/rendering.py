@@ -19,7 +19,7 @@ from models.changes import ChangeRequest
 from models.graduation import RECORD_PROOF, VALID, Certificate
 from models.org import OrgUnit
 from models.people import User
-from services import audit, codes, pdf, scope
+from services import audit, codes, pdf, pdf_fonts, scope
 from services.certificates.kinds import FINAL_GRADE, ISSUED_KINDS, TITLES
 from services.certificates.numbering import printed_by
 from services.certificates.verification import code_words, qr_data_uri, verify_url
@@ -46,7 +46,7 @@ class Lines(list[Markup]):
 
 
 def _width(text: str, size: float, spacing: float) -> float:
-    return float(pdfmetrics.stringWidth(text, pdf.CJK_FONT_NAME, size)) + spacing * len(text)
+    return float(pdfmetrics.stringWidth(text, pdf_fonts.CJK_FONT_NAME, size)) + spacing * len(text)
 
 
 def _units(markup: str) -> list[list[tuple[str, bool]]]:
@@ -95,7 +95,7 @@ def wrap_lines(markup: str, max_lines: int = MAX_LINES, width: float = BODY_WIDT
     longer than `max_lines` lines is set in the small size (`.css`), so that the certificate
     keeps to its page.
     """
-    pdf._register_font()  # the metrics come from the embedded face
+    pdf_fonts.register_main_font()  # the metrics come from the embedded face
     groups = _units(markup)
     for size, spacing, css in BODY_SIZES:
         out = Lines(_line_markup(line) for line in _fill_lines(groups, width, size, spacing))
