@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Response, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from admin.base import SecureBaseView, attempt, current_actor
 from services import mail, notifications
+from services.errors import NotInScope
 
 
 class MarkForm(FlaskForm):
@@ -38,7 +39,10 @@ class InboxView(SecureBaseView):
     @expose("/<int:notice_id>/read", methods=("POST",))
     def read(self, notice_id: int) -> Response:
         actor = current_actor()
-        notifications.own(actor, notice_id)  # another user's, or none: 404 (absent and foreign look alike)
+        try:
+            notifications.own(actor, notice_id)
+        except NotInScope:
+            abort(404)  # another user's, or none: absent and foreign look alike
         if not MarkForm().validate_on_submit():
             return Response(_("The form has expired; please try again."), status=400)
         done = attempt(lambda: notifications.mark_read(actor, notice_id))

@@ -60,6 +60,7 @@ PATH_IDS = {
     "classes": {"class_id": "school_class"},  # 班级管理 (issue 16, point 7)
     "photos": {"student_id": "student", "photo_id": "pupil_photo"},  # 学生照片 (issue 16, point 1)
     "student_cards": {"student_id": "student", "job_id": "card_job"},  # 学籍卡 (issue 16, point 2)
+    "messages": {"notice_id": "user_notification"},  # 我的消息: 沈河一校's registrar's own (issue 16, point 6)
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -203,6 +204,10 @@ def build_foreign_rows() -> dict[str, t.Any]:
 
     rows["pupil_photo"] = PupilPhoto(student_id=s.id, sha256=sha, width=358, height=441, original_name="x.jpg", uploaded_by_id=staff.id)
     db.session.add(rows["pupil_photo"])
+    from models.inbox import UserNotification  # 我的消息: only its recipient reads or marks it
+
+    rows["user_notification"] = UserNotification(user_id=staff.id, kind="step_waiting", title="x", request_id=req.id)
+    db.session.add(rows["user_notification"])
     db.session.flush()
     ids = {k: v.id for k, v in rows.items()}
     ids["print_job"] = job.id
