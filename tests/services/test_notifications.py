@@ -252,3 +252,19 @@ def test_preferences_are_stored_per_kind_and_bad_values_refused(ctx):
         notifications.set_preferences(me, {STEP_WAITING: "hourly"})
     with pytest.raises(RuleViolation):
         notifications.set_preferences(me, {"no_such_kind": MAIL_OFF})
+
+
+def test_an_approved_export_request_tells_its_requester_when_the_file_is_ready(app, as_user, monkeypatch):
+    from services import export_requests
+    from tests.security.test_export_requests import ask, decide, produce
+
+    monkeypatch.setattr(export_requests, "start", lambda req: None)  # produced below, on the test's connection
+    request_id = ask(as_user("heping"), "/admin/student/export/csv/", fields=[])
+    decide(as_user("shenyang"), request_id)
+    with app.app_context():
+        assert db.session.scalar(select(UserNotification).where(UserNotification.kind == EXPORT_READY)) is None
+    assert produce(app, request_id).status == "ready"
+    with app.app_context():
+        rows = db.session.scalars(select(UserNotification).where(UserNotification.kind == EXPORT_READY)).all()
+        assert [(r.user.email, r.link) for r in rows] == [("heping@xueji.demo", f"/admin/export_requests/{request_id}/")]
+        assert "数据导出申请 DC-" in rows[0].title
