@@ -11,7 +11,7 @@ from services import notifications
 from tests.conftest import csrf_from
 from tests.transfer_helpers import user
 
-BADGE = re.compile(r'id="navbar-unread-count">(\d+)<')
+BADGE = re.compile(r'id="navbar-unread-count"[^>]*>(\d+)<')
 
 
 def tell(app, who: str, *titles: str) -> list[int]:
