@@ -164,6 +164,30 @@ def step_waiting(req: ChangeRequest, step: ApprovalStep, type_label: str, actor:
                   request=req, link=request_link(req), exclude=[actor.id] if actor else [])
 
 
+def steps_waiting(reqs: list[ChangeRequest], type_label: str, actor: User | None) -> list[UserNotification]:
+    """Many requests opened at once (a new class imported): one message per deciding unit and role,
+    telling each decider how many wait, for those of the requests they see."""
+    groups: dict[tuple[int, str], list[ChangeRequest]] = defaultdict(list)
+    for req in reqs:
+        step = req.current_step
+        if step is not None:
+            groups[(step.unit_id, step.role)].append(req)
+    told: list[UserNotification] = []
+    for group in groups.values():
+        step = group[0].current_step
+        assert step is not None
+        for user in deciders(step):
+            seen = [r for r in group if sees_request(user, r)]
+            if not seen:
+                continue
+            title = f"待您审批：{len(seen)} 件{type_label}申请"
+            body = f"{type_label}申请 {'、'.join(f'#{r.id}' for r in seen[:20])}{' 等' if len(seen) > 20 else ''}" \
+                   f" 由{step.unit.name}审批，办理期限 {_due(step)}。"
+            told += notify([user], STEP_WAITING, title, body, link="/admin/requests/?queue=waiting",
+                           exclude=[actor.id] if actor else [])
+    return told
+
+
 def step_due_soon(step: ApprovalStep, type_label: str, left: int) -> list[UserNotification]:
     req = step.request
     return notify(deciders(step), DUE_SOON, f"办理期限将到：{type_label}申请 #{req.id}",

@@ -309,10 +309,12 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
     db.session.flush()
     for req in reqs:
         audit.record(actor, "request.open", "change_request", req.id, f"{zh(ctype.label)}（学生 #{req.student.id}）")
-        if ctype.steps:
-            notifications.step_waiting(req, req.current_step, zh(ctype.label), actor)  # type: ignore[arg-type]
         if not ctype.steps:  # the requesting school decides (校内调班): the change is made now
             apply_effect(req, actor)
+    if ctype.steps and len(reqs) == 1:
+        notifications.step_waiting(reqs[0], reqs[0].current_step, zh(ctype.label), actor)  # type: ignore[arg-type]
+    elif ctype.steps:  # a class at once (an import): one message per deciding unit, not one per pupil
+        notifications.steps_waiting(reqs, zh(ctype.label), actor)
     return reqs
 
 

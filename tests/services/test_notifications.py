@@ -268,3 +268,18 @@ def test_an_approved_export_request_tells_its_requester_when_the_file_is_ready(a
         rows = db.session.scalars(select(UserNotification).where(UserNotification.kind == EXPORT_READY)).all()
         assert [(r.user.email, r.link) for r in rows] == [("heping@xueji.demo", f"/admin/export_requests/{request_id}/")]
         assert "数据导出申请 DC-" in rows[0].title
+
+
+def test_requests_opened_together_are_one_message_per_decider(ctx):
+    from cli.realistic import make_pupil
+
+    pupils = [make_pupil(HEPING1, name=f"同批{i}", grade=3) for i in range(3)]
+    db.session.flush()
+    payload = {"reason_kind": "illness", "starts_on": MON.isoformat(), "ends_on": date(2027, 1, 15).isoformat()}
+    reqs = workflows.open_requests("suspension", pupils, user("school-heping1"), payload=payload, reason_text="流感",
+                                   from_school=pupils[0].school)
+    db.session.commit()
+    rows = db.session.scalars(select(UserNotification).where(UserNotification.kind == STEP_WAITING)).all()
+    # the registrar opened them (not told of its own act); the principal decides step 1 too
+    assert [(r.user.email, r.title) for r in rows] == [("principal-heping1@xueji.demo", "待您审批：3 件休学申请")]
+    assert all(f"#{r.id}" in rows[0].body for r in reqs) and rows[0].link == "/admin/requests/?queue=waiting"
