@@ -116,7 +116,8 @@ def navbar_user() -> dict[str, t.Any] | None:
     waiting = home.waiting_badge(user) if reads_pupils(user) else None
     return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
             "unread": notifications.unread_count(user.id),  # 我的消息: one indexed COUNT
-            "account": [(_("Reminder settings"), url_for("messages.preferences")), (_("Change password"), "/change"), (_("Two-factor login"), "/tf-setup"),
+            "account": [(_("Reminder settings"), url_for("messages.preferences")), (_("Change password"), "/change"),
+                        (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],
             "languages": [("中文", "/lang/zh_Hans_CN"), ("English", "/lang/en")]}
 
