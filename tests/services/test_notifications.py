@@ -283,3 +283,10 @@ def test_requests_opened_together_are_one_message_per_decider(ctx):
     # the registrar opened them (not told of its own act); the principal decides step 1 too
     assert [(r.user.email, r.title) for r in rows] == [("principal-heping1@xueji.demo", "待您审批：3 件休学申请")]
     assert all(f"#{r.id}" in rows[0].body for r in reqs) and rows[0].link == "/admin/requests/?queue=waiting"
+
+
+def test_the_due_soon_sweep_and_the_daily_digest_are_scheduled_on_the_queue():
+    from services.queue import huey
+
+    names = {t.__name__ for t in huey._registry._periodic_tasks}
+    assert {"due_soon_sweep", "daily_digest_sweep"} <= names
