@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from extensions import db
 from models.inbox import MAIL_DAILY, MAIL_INSTANT, MAIL_MODES, MAIL_OFF, NotificationPreference, UserNotification
@@ -382,8 +382,11 @@ def _after_commit(session: Session) -> None:
         log.exception("could not queue the mail of notifications %s", ids)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_MAIL, None)
+def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+    """The whole transaction rolled back: its rows are gone, nothing to mail. A savepoint's rollback
+    (begin_nested) keeps the list: the rows written before it still stand."""
+    if previous.parent is None and not previous.nested:
+        session.info.pop(_PENDING_MAIL, None)
 
 
 def install() -> None:
@@ -392,5 +395,5 @@ def install() -> None:
 
     if not event.contains(AppSession, "after_commit", _after_commit):
         event.listen(AppSession, "after_commit", _after_commit)
-        event.listen(AppSession, "after_rollback", _after_rollback)
+        event.listen(AppSession, "after_soft_rollback", _after_soft_rollback)
 

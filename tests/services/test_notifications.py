@@ -290,3 +290,12 @@ def test_the_due_soon_sweep_and_the_daily_digest_are_scheduled_on_the_queue():
 
     names = {t.__name__ for t in huey._registry._periodic_tasks}
     assert {"due_soon_sweep", "daily_digest_sweep"} <= names
+
+
+def test_a_rolled_back_event_mails_nothing(ctx, outbox):
+    prefer("school-heping1", OTHER_SCHOOL, MAIL_INSTANT)
+    req = start()
+    workflows.decide(req.current_step.id, user("school-shenhe1"), True, "同意")
+    db.session.rollback()  # the decision did not happen: neither its message nor its mail
+    db.session.commit()
+    assert outbox == [] and emails(OTHER_SCHOOL, req.id) == Counter()
