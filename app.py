@@ -34,9 +34,10 @@ def create_app(config: object | None = None) -> Flask:
 
     db.init_app(app)
     _tune_connections(app)  # SQLite in WAL mode, PostgreSQL without JIT
-    from services import queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
+    from services import notifications, queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
 
     queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
+    notifications.install()  # 我的消息: mail handed to the queue after the event's commit (issue 16)
     migrate.init_app(app, db, render_as_batch=True)
     # Babel before Security, or Flask-Security keeps English (STACK-FACTS.md).
     babel.init_app(app, locale_selector=select_locale)

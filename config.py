@@ -189,6 +189,18 @@ class Config:
         # Rate-limit counters (login, certificate check): in Redis when there is one, so that every
         # web worker and app server counts against one budget; else in this process's memory.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
+        # Mail of the notifications (services/mail.py; 我的消息 works without it). No MAIL_SERVER: no
+        # mail at all, and the preferences page says so. MAIL_BACKEND "locmem" keeps the messages in
+        # memory (services.mail.outbox) instead of sending them: the test suite's fake outbox.
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+        self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS") == "1"
+        self.MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL") == "1"
+        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or "学籍通 <noreply@localhost>"
+        self.MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT") or 10)
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or "smtp"
         self.use_database(database_url())
         self._load_secrets()
         # HTTPS=1 when the app is served over HTTPS: cookies are then never sent in clear. Off by
@@ -306,6 +318,8 @@ class TestConfig(Config):
         # SQLite storage or on the Redis of CI (tests/queue/).
         self.QUEUE_URL = f"sqlite:///{INSTANCE_DIR / f'test-queue-{os.getpid()}.db'}"
         self.QUEUE_IMMEDIATE = True
+        # Mail goes to the in-memory outbox (services.mail.outbox), never to a server.
+        self.MAIL_SERVER, self.MAIL_BACKEND = "localhost", "locmem"
         # Each test process counts on its own even when REDIS_URL is set (CI): the xdist workers
         # would otherwise share one login budget for 127.0.0.1. tests/production sets Redis itself.
         self.RATELIMIT_STORAGE_URI = "memory://"

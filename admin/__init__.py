@@ -20,6 +20,7 @@ from admin.classes import ClassView
 from admin.export_requests import MENU as EXPORT_MENU
 from admin.export_requests import ExportMenuLink, ExportRequestView
 from admin.imports import ImportView
+from admin.inbox import InboxView
 from admin.org import AuthorityView, SchoolView
 from admin.paper import PaperView, register_globals
 from admin.photos import PhotoView
@@ -121,6 +122,8 @@ def init_admin(app: Flask) -> Admin:
     # 学籍管理员 (第二十六条): each school's registrars; the authorities' list of their area.
     admin.add_view(RegistrarView(name=_l("Registrars (第二十六条)"), endpoint="registrars", category=_l("Organisation")))
     admin.add_view(AuditView(name=_l("Audit log"), endpoint="audit"))
+    # 我的消息 (issue 16 point 6): reached from the navbar's badge, not the menu.
+    admin.add_view(InboxView(name=_l("My messages"), endpoint="messages"))
     # My account (issue 13, points 6–7: the password, two-factor login) and the language sit in the
     # account menu under the user's name, right of the navbar (templates/admin/master.html).
     # Log out: a POST form in templates/admin/master.html, not a link (issue 13).

@@ -35,7 +35,7 @@ from forms.changes import (
 from models.changes import OPEN_STATUSES, ApprovalStep, Attachment, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import Student
-from services import arrivals, codes, documents, enrollment_records, export_gate, pupil_identity, uploads, workflows
+from services import arrivals, codes, documents, enrollment_records, export_gate, family_letter, pupil_identity, uploads, workflows
 from services.change_codes import CORRECTION
 from services.commands import Command
 from services.commands import requests as request_commands
@@ -337,6 +337,7 @@ class ChangeRequestView(ScopedModelView):
             role_labels=STEP_ROLE_LABELS, decision_labels=DECISION_LABELS, status_labels=STATUS_LABELS,
             days_left=_days_left_markup, mask_id=mask_id, mask_xjh=mask_xjh, code_label=codes.label, reveal_script=reveal_script,
             request_forms=documents.request_forms(req), subject_page=subject_page(req),
+            family_letter=family_letter.offered(req) and export_gate.decide(actor, "family_letter").allowed,
             notes=workflows.notes_for(req, actor.unit_id),
             facts=workflows.request_notes(req),
             when=_when, backup_rows=backup_rows(req.archive_backup), payload_rows=_with_id_buttons(req, workflows.request_details(req)),
@@ -428,6 +429,22 @@ class ChangeRequestView(ScopedModelView):
             done = run_command(request_commands.PRINT_PUPIL_INFO, req)
         else:
             done = attempt(lambda: documents.print_for_request(req, kind, actor))
+        if not done.ok:
+            return redirect(url_for(".request_page", request_id=request_id))
+        pdf, doc = done.value
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})
+
+    @expose("/<int:request_id>/family-letter.pdf")
+    def family_letter(self, request_id: int) -> Response:
+        """致家长的通知书 of a granted transfer or suspension: through the export gate, numbered, audited.
+        In any other state the service refuses (the register line of the gate is rolled back with it)."""
+        req = self._load(request_id)
+        actor = current_actor()
+        blocked = gate("family_letter", detail=f"变动申请 #{req.id} {family_letter.TITLE}"[:100])
+        if blocked is not None:
+            return blocked
+        done = attempt(lambda: family_letter.print_letter(req, actor))
         if not done.ok:
             return redirect(url_for(".request_page", request_id=request_id))
         pdf, doc = done.value

@@ -16,7 +16,7 @@ from flask_security import current_user
 
 from models.org import SCHOOL
 from models.people import ROLE_LABELS
-from services import duties, home, labels
+from services import duties, home, labels, notifications
 
 if t.TYPE_CHECKING:
     from models.people import User
@@ -115,7 +115,9 @@ def navbar_user() -> dict[str, t.Any] | None:
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
     waiting = home.waiting_badge(user) if reads_pupils(user) else None
     return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
-            "account": [(_("Change password"), "/change"), (_("Two-factor login"), "/tf-setup"),
+            "unread": notifications.unread_count(user.id),  # 我的消息: one indexed COUNT
+            "account": [(_("Reminder settings"), url_for("messages.preferences")), (_("Change password"), "/change"),
+                        (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],
             "languages": [("中文", "/lang/zh_Hans_CN"), ("English", "/lang/en")]}
 

@@ -9,6 +9,7 @@ from models.changes import ApprovalStep, Attachment, ChangeRequest, Notification
 from models.export_request import ExportDownload, ExportRequest  # noqa: F401
 from models.graduation import Certificate, GraduationRecord
 from models.imports import ImportJob  # noqa: F401  (registers the table)
+from models.inbox import NotificationPreference, UserNotification
 from models.org import OrgUnit
 from models.oversight import CheckCampaign, CheckCompletion
 from models.paper import PaperFileLocation, PaperHandover
@@ -50,6 +51,7 @@ __all__ = [
     "HealthRecord",
     "LoginSession",
     "Notification",
+    "NotificationPreference",
     "OfficialCalendarYear",
     "OrgUnit",
     "PaperFileLocation",
@@ -66,4 +68,5 @@ __all__ = [
     "StudentHistory",
     "Suspension",
     "User",
+    "UserNotification",
 ]

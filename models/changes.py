@@ -97,6 +97,7 @@ class ApprovalStep(db.Model):
     comment: Mapped[str | None] = mapped_column(String(500))
     forced_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))  # 强制干预 from above
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime)  # overdue: the unit above was told (services/sweeps.py)
+    due_soon_at: Mapped[datetime | None] = mapped_column(DateTime)  # 2 working days left: the deciders were told (services/sweeps.py)
 
     request: Mapped[ChangeRequest] = relationship(back_populates="steps")
     unit: Mapped[OrgUnit] = relationship(foreign_keys=[unit_id])

@@ -15,7 +15,7 @@ from extensions import db
 from models.changes import APPROVED, COMPLETED, PENDING, ChangeRequest
 from models.org import OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, User
-from services import archive, audit, clock, scope, workdays
+from services import archive, audit, clock, notifications, scope, workdays
 from services.change_codes import TRANSFER
 from services.change_common import move_record
 from services.errors import NotInScope, RuleViolation
@@ -38,6 +38,7 @@ def move_on_arrival(req: ChangeRequest, actor: User) -> None:
     archive.file_request_materials(req, actor)  # 第十二条: into the archive the receiving school now holds
     notify(req.from_school, req, str(_l("%(name)s reported at %(school)s (transfer #%(id)s); the record has moved.",
                                         name=student.name, school=req.to_school.name, id=req.id)))
+    notifications.transfer_side_acted(req, req.to_school, req.from_school, "已办理报到，学籍已转入", actor)
 
 
 def report_refusal(actor: User, req: ChangeRequest) -> str | None:

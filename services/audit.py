@@ -55,6 +55,7 @@ ACTION_LABELS: dict[str, t.Any] = {
     "import": _l("Pupils imported"),
     "export": _l("List exported"),
     "print": _l("Document printed"),
+    "print.family_letter": _l("Family letter printed"),
     "submit": _l("Roster submitted"),
     "create": _l("School registrar appointed"),
     "update": _l("School registrar's appointment ended"),

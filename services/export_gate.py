@@ -83,6 +83,9 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("registrar_list", "学籍管理员名单", ("registrars.export",), SCHOOL_DIRECT),
     Kind("certificate", "证书", ("certificates.certificate_pdf",), IN_SCOPE),
     Kind("request_document", "业务表单", ("requests.print_view",), IN_SCOPE, carries=frozenset({ID_NUMBER})),
+    # 致家长的通知书 (issue 16 point 6): the one letter of a granted transfer or suspension, addressed to
+    # the guardians by name; printed by the schools and authorities that see the request.
+    Kind("family_letter", "致家长的通知书", ("requests.family_letter",), IN_SCOPE, carries=frozenset({GUARDIAN})),
     Kind("evidence_file", "证明材料", ("archive.document_view", "problems.evidence_file", "requests.attachment_view"),
          IN_SCOPE),
     Kind("pupil_photo", "学生照片", ("photos.photo_view",), IN_SCOPE),

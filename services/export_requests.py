@@ -32,7 +32,7 @@ from extensions import db
 from models.export_request import APPROVED, EXPIRED, FAILED, PENDING, READY, REFUSED, ExportDownload, ExportRequest
 from models.org import OrgUnit
 from models.people import CONFIDENTIALITY_OFFICER, User
-from services import audit, clock, export_gate, job_progress, scope, uploads
+from services import audit, clock, export_gate, job_progress, notifications, scope, uploads
 from services.errors import NotInScope, RuleViolation
 from services.export_watermark import watermark
 from services.queue import task
@@ -244,6 +244,8 @@ def produce(app: Flask, request_id: int) -> ExportRequest | None:
         req.file_sha256, req.file_name, req.mimetype, req.rows = uploads.store(body), f"{req.number}_{name}"[:200], mimetype, rows
         req.status, req.expires_at = READY, req.produced_at + VALID_FOR
         audit.record(req.requester, "export.produce", "export_request", req.id, f"{req.number} {rows} 行 {name}"[:500])
+        notifications.export_ready(req.requester_id, f"数据导出申请 {req.number}（{kind_label(req.kind)}）",
+                                   f"/admin/export_requests/{req.id}/")
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()

@@ -33,7 +33,7 @@ from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.people import User
 from models.student import Student
-from services import audit, clock, export_gate, job_progress, scope, student_cards, uploads
+from services import audit, clock, export_gate, job_progress, notifications, scope, student_cards, uploads
 from services.errors import NotInScope, RuleViolation
 from services.print_jobs import JobStore
 from services.queue import task
@@ -217,6 +217,9 @@ def card_job_task(job_id: str, site: str, locale: str) -> None:
         return
     with force_locale(locale):
         _run(job, site)
+    if job.status == JOB_DONE:  # 我的消息: the batch the user left running is ready
+        notifications.export_ready(job.user_id, f"学籍卡批量打印（{job.title}）", f"/admin/student_cards/job/{job.id}")
+        db.session.commit()
 
 
 def _enqueue(job: CardJob, site: str) -> CardJob:

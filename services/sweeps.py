@@ -8,6 +8,9 @@ run twice (two workers, a re-run by hand) does it once:
   an open step past its due date is reported to the unit above its own unit (a directly managed
   school's supervisor, else its parent), once per step (`ApprovalStep.escalated_at`, claimed by a
   guarded UPDATE). That unit then sees it in 已超期 and may decide on its behalf (workflows.may_force).
+  Its deciders, and the officials of the unit above, also get it in 我的消息 (services/notifications.py).
+- `remind_due_soon_steps` (我的消息, issue 16 point 6): an open step with 2 working days or fewer left
+  is told to its deciders, once per step (`ApprovalStep.due_soon_at`, claimed the same way).
 - `remind_suspension_expiry` (第十九条): the school is told of each suspension that has ended, or
   ends within REMIND_WORKDAYS working days, with no resumption or extension waiting; once per end
   date (`Suspension.expiry_reminded_for`; an extension moves the end, which is reminded again).
@@ -38,9 +41,11 @@ from models.lifecycle import StudentStatus
 from models.org import PROVINCE, OrgUnit
 from models.status import Suspension
 from models.student import Student
-from services import audit, clock, dormant_accounts, workdays
+from services import audit, clock, dormant_accounts, notifications, workdays
 from services.change_codes import RESUMPTION, SUSPENSION_EXTENSION
+from services.labels import zh
 from services.queue import crontab, periodic
+from services.workflows import TYPES
 
 REMIND_WORKDAYS = 5  # a school hears of a suspension's end a working week ahead
 CALENDAR_CHECK_FROM = (11, 1)  # (month, day): the State Council notice usually comes out in late autumn
@@ -90,6 +95,42 @@ def escalate_overdue_steps() -> list[ApprovalStep]:
         row = audit.record(None, "step.escalate", "change_request", req.id,
                            f"第 {step.seq} 步（{unit.name}）超期（期限 {due}），已报{above.name if above else '（无上级单位）'}督办")
         row.unit_id, row.scope_path = unit.id, unit.path  # filed under the late unit: it and every unit above see it
+        notifications.step_overdue(step, _type_label(req), above)
+        done.append(step)
+    return done
+
+
+def _type_label(req: ChangeRequest) -> str:
+    ctype = TYPES.get(req.type)
+    return zh(ctype.label) if ctype is not None else "变动"
+
+
+# --- (a2) two working days left ----------------------------------------------------------------
+def steps_due_soon(today: date) -> list[ApprovalStep]:
+    """The open current steps due within notifications.DUE_SOON_WORKDAYS working days, not told yet."""
+    horizon = workdays.add_workdays(today, notifications.DUE_SOON_WORKDAYS).due
+    return list(db.session.scalars(
+        select(ApprovalStep).join(ChangeRequest, ChangeRequest.id == ApprovalStep.request_id)
+        .where(ChangeRequest.status == PENDING, ApprovalStep.seq == ChangeRequest.current_seq,
+               ApprovalStep.decision.is_(None), ApprovalStep.due_date >= today, ApprovalStep.due_date <= horizon,
+               ApprovalStep.due_soon_at.is_(None))
+        .order_by(ApprovalStep.id)
+    ))
+
+
+def remind_due_soon_steps() -> list[ApprovalStep]:
+    """Tell the deciders of every step that has 2 working days or fewer left, once each; the caller commits."""
+    now, today = clock.now(), clock.today()
+    done: list[ApprovalStep] = []
+    for step in steps_due_soon(today):
+        claimed = db.session.execute(
+            update(ApprovalStep).where(ApprovalStep.id == step.id, ApprovalStep.due_soon_at.is_(None))
+            .values(due_soon_at=now).execution_options(synchronize_session=False, preserve_rowcount=True)
+        )
+        if claimed.rowcount != 1:
+            continue
+        left, _estimated = workdays.workdays_between(today, step.due_date)  # type: ignore[arg-type]
+        notifications.step_due_soon(step, _type_label(step.request), left)
         done.append(step)
     return done
 
@@ -176,6 +217,12 @@ def overdue_steps_sweep() -> None:
     db.session.commit()
 
 
+@periodic(crontab(hour="1", minute="15"))
+def due_soon_sweep() -> None:
+    remind_due_soon_steps()
+    db.session.commit()
+
+
 @periodic(crontab(hour="1", minute="20"))
 def suspension_expiry_sweep() -> None:
     remind_suspension_expiry()
@@ -200,6 +247,7 @@ def disable_dormant_accounts() -> int:
 
 
 __all__ = [
-    "check_next_year_calendar", "disable_dormant_accounts", "escalate_overdue_steps", "remind_suspension_expiry",
+    "check_next_year_calendar", "disable_dormant_accounts", "escalate_overdue_steps", "remind_due_soon_steps",
+    "remind_suspension_expiry",
     "unit_above",
 ]

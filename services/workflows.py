@@ -44,7 +44,8 @@ from models.org import SCHOOL, OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, SCHOOL_ROLES, User
 from models.student import PENDING as PENDING_RECORD
 from models.student import Student
-from services import audit, clock, dedup, lifecycle, scope, uploads, workdays
+from services import audit, clock, dedup, lifecycle, notifications, scope, uploads, workdays
+from services.change_codes import TRANSFER
 from services.errors import NotInScope, RuleViolation
 from services.evidence import ALWAYS, Rule
 from services.labels import zh
@@ -248,6 +249,9 @@ def can_see(actor: User, req: ChangeRequest) -> bool:
     )
 
 
+notifications.set_request_visibility(can_see)  # 我的消息 tells of a request only those who see it
+
+
 def get_visible(actor: User, request_id: int) -> ChangeRequest:
     req = db.session.get(ChangeRequest, request_id)
     if req is None or not can_see(actor, req):
@@ -307,6 +311,10 @@ def open_requests(type_code: str, students: list[Student], actor: User, **fields
         audit.record(actor, "request.open", "change_request", req.id, f"{zh(ctype.label)}（学生 #{req.student.id}）")
         if not ctype.steps:  # the requesting school decides (校内调班): the change is made now
             apply_effect(req, actor)
+    if ctype.steps and len(reqs) == 1:
+        notifications.step_waiting(reqs[0], reqs[0].current_step, zh(ctype.label), actor)  # type: ignore[arg-type]
+    elif ctype.steps:  # a class at once (an import): one message per deciding unit, not one per pupil
+        notifications.steps_waiting(reqs, zh(ctype.label), actor)
     return reqs
 
 
@@ -357,6 +365,7 @@ def open_school_request(
     db.session.add(req)
     db.session.flush()
     audit.record(actor, "request.open", "change_request", req.id, f"{zh(ctype.label)}（{school.name}）")
+    notifications.step_waiting(req, req.current_step, zh(ctype.label), actor)  # type: ignore[arg-type]
     return req
 
 
@@ -599,7 +608,27 @@ def decide(step_id: int, actor: User, approve: bool, comment: str | None = None,
     else:
         apply_effect(req, actor)
     db.session.flush()
+    _tell_decision(req, step, actor, approve, comment)
     return step
+
+
+def _tell_decision(req: ChangeRequest, step: ApprovalStep, actor: User, approve: bool, comment: str | None) -> None:
+    """我的消息 of a decision, in its transaction: the next step's deciders, the requester when the
+    request is decided, and a transfer's other school when one school has acted."""
+    label = zh(type_of(req).label)
+    told: list[int] = []
+    if not approve:
+        outcome = "已退回" if req.student is None else "未获批准"  # a school's roster goes back to be corrected
+        told = [n.user_id for n in notifications.request_decided(req, label, outcome, actor, comment)]
+    elif req.current_seq is not None and req.current_step is not None and req.status == PENDING:
+        notifications.step_waiting(req, req.current_step, label, actor)
+    else:
+        told = [n.user_id for n in notifications.request_decided(req, label, "已批准", actor)]
+    if req.type == TRANSFER and step.role in ("receiving_school", "sending_school"):
+        receiving = step.role == "receiving_school"
+        acting, other = (req.to_school, req.from_school) if receiving else (req.from_school, req.to_school)
+        what = ("同意转入" if receiving else "同意转出") if approve else ("不同意转入" if receiving else "不同意转出")
+        notifications.transfer_side_acted(req, acting, other, what, actor, exclude=told)
 
 
 def apply_effect(req: ChangeRequest, actor: User) -> None:

@@ -33,7 +33,7 @@ from models.graduation import VALID, Certificate, GraduationRecord
 from models.org import OrgUnit
 from models.people import User
 from models.student import Student
-from services import audit, clock, job_progress, scope, uploads
+from services import audit, clock, job_progress, notifications, scope, uploads
 from services.certificates.issuing import certificate_spec, check_issuer, lock_records, principal_of
 from services.certificates.kinds import FINAL_GRADE, ISSUED_KINDS, KIND_FOR_OUTCOME, KIND_LABELS
 from services.certificates.numbering import allocate
@@ -272,6 +272,10 @@ def print_job_task(job_id: str, site: str, locale: str) -> None:
         return
     with force_locale(locale):
         _run(job, site)
+    if job.status == JOB_DONE:  # 我的消息: the batch the user left running is ready
+        title = f"{job.school_name} {job.year} 年{(' ' + job.class_name) if job.class_name else ''}证书批量打印"
+        notifications.export_ready(job.user_id, title, f"/admin/certificates/job/{job.id}")
+        db.session.commit()
 
 
 def _by_ids(ids: Sequence[int]) -> list[Certificate]:

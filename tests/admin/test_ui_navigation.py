@@ -85,7 +85,7 @@ def test_the_school_registrars_menu_is_grouped_by_what_a_registrar_does(as_user)
 @pytest.mark.parametrize("who", ["school-heping1", "heping", "admin", "audit-admin"])
 def test_the_account_menu_under_the_users_name(as_user, who):
     page = as_user(who).get("/admin/").get_data(as_text=True)
-    assert entries(page, "我的账号") == ["修改密码", "两步验证", "两步验证恢复码"]
+    assert entries(page, "我的账号") == ["我的消息", "提醒方式", "修改密码", "两步验证", "两步验证恢复码"]  # 我的消息: issue 16
     assert entries(page, "语言") == ["中文", "English"]
     assert 'id="logout-form"' in page and 'action="/logout"' in page  # the POST form of issue 13
 
@@ -221,7 +221,8 @@ def test_the_badge_is_one_count_query(app: Flask, ctx):
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     counts = [s for s in statements if "count(" in s.lower()]
-    assert len(counts) == 1 and "approval_step" in counts[0]
+    # the queue's COUNT, and 我的消息's unread COUNT on its index (issue 16 point 6)
+    assert len(counts) == 2 and "approval_step" in counts[0] and "user_notification" in counts[1]
     assert shown["waiting"] == db.session.scalar(
         select(db.func.count()).select_from(ChangeRequest)
         .where(workflows.visible_filter(heping), workflows.queue_filter(heping, "waiting")))
@@ -375,7 +376,7 @@ def test_the_readme_names_menu_paths():
 
 def test_each_readme_menu_path_is_in_the_school_or_county_menu(as_user):
     shown: set[tuple[str, str]] = set()
-    for who in ("school-heping1", "school-shenhe1", "heping"):
+    for who in ("school-heping1", "school-shenhe1", "heping", "admin"):  # admin: 机构 → 数据接口令牌
         for group, items in main_menu(as_user(who).get("/admin/").get_data(as_text=True)).items():
             shown |= {(group, name) for name, _href in items}
     missing = [p for p in readme_menu_paths() if p not in shown]

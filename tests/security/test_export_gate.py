@@ -109,6 +109,7 @@ URLS: dict[str, tuple[str, str]] = {
     "problems.evidence_file": ("school-heping1", "/admin/problems/{problem}/evidence-file"),
     "requests.attachment_view": ("school-shenhe1", "/admin/requests/attachment/{attachment}"),
     "requests.print_view": ("school-shenhe1", "/admin/requests/{transfer}/print/transfer_contact"),
+    "requests.family_letter": ("school-shenhe1", "/admin/requests/{transfer}/family-letter.pdf"),  # 致家长的通知书
     "certificates.certificate_pdf": ("school-heping2", "/admin/certificates/{cert}/pdf"),
     "certificates.job_pdf": ("school-heping2", "/admin/certificates/job/{job}.pdf"),
     "registrars.export": ("school-heping1", "/admin/registrars/export.xlsx"),

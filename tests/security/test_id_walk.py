@@ -63,6 +63,7 @@ PATH_IDS = {
     "pupil_cards": {"student_id": "student", "class_id": "school_class"},  # 学生卡 (issue 16, point 3)
     "api_tokens": {"token_id": "api_token"},  # 数据接口令牌 (issue 16, point 5): the system administrator's
     "api": {"pupil_id": "student"},  # the data API: a session never opens it (401); tests/api/ walks it by token
+    "messages": {"notice_id": "user_notification"},  # 我的消息: 沈河一校's registrar's own (issue 16, point 6)
 }
 # Ids read from the query string or the form by handlers (found in their source): endpoint → where.
 QUERY_IDS = {
@@ -212,6 +213,10 @@ def build_foreign_rows() -> dict[str, t.Any]:
                                  scope_unit_id=unit.id, scope_path=unit.path, groups="", created_by_id=staff.id,
                                  expires_at=datetime(2099, 1, 1))
     db.session.add(rows["api_token"])
+    from models.inbox import UserNotification  # 我的消息: only its recipient reads or marks it
+
+    rows["user_notification"] = UserNotification(user_id=staff.id, kind="step_waiting", title="x", request_id=req.id)
+    db.session.add(rows["user_notification"])
     db.session.flush()
     ids = {k: v.id for k, v in rows.items()}
     ids["print_job"] = job.id

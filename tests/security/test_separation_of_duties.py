@@ -21,12 +21,14 @@ from tests.helpers import HEPING1, pupil_of, school
 
 DUTY_ACCOUNTS = ("admin", "security-admin", "audit-admin", "baomi-heping")
 # The pages (Flask-Admin endpoints) each one may open; every other page answers 403.
+# Every account has its own 我的消息 ("messages", issue 16 point 6): personal, and nothing about a pupil
+# reaches an account without row scope (services/notifications.py tells only those who see the request).
 ALLOWED_PAGES = {
     # api_tokens: the data API's tokens (issue 16, point 5), issued like the accounts of the systems that read a unit.
-    "admin": {"admin", "users", "school", "authority", "calendar", "calendar_notices", "api_tokens"},
-    "security-admin": {"admin", "users"},
-    "audit-admin": {"admin", "audit"},
-    "baomi-heping": {"admin", "export_requests"},  # approves export requests (第二十八条)
+    "admin": {"admin", "users", "school", "authority", "calendar", "calendar_notices", "api_tokens", "messages"},
+    "security-admin": {"admin", "users", "messages"},
+    "audit-admin": {"admin", "audit", "messages"},
+    "baomi-heping": {"admin", "export_requests", "messages"},  # approves export requests (第二十八条)
 }
 PASSWORD = "Xueji#2026-new"
 
