@@ -136,6 +136,10 @@ ACTION_LABELS: dict[str, t.Any] = {
     "export.expire": _l("Export link expired"),
     "export.refused": _l("Export refused by the gate"),
     "export.xlsx": _l("List exported"),
+    "national.export": _l("National basic-information file exported"),
+    "national.changes_export": _l("National changes file exported"),
+    "national.reconcile": _l("Records reconciled with the national system"),
+    "national.changes_check": _l("National changes file checked"),
 }
 OBJECT_LABELS: dict[str, t.Any] = {
     "student": _l("Pupil"),
