@@ -113,7 +113,7 @@ def test_a_pupil_without_id_number_is_matched_by_name_gender_birth_date_and_scho
 def test_a_row_matching_nobody_is_listed_with_the_reason(setting):
     unit, actor, _pupils, _data = setting
     birth = date(2016, 5, 5)
-    header = list(KEY_HEADERS) + ["学校标识码"]
+    header = [*KEY_HEADERS, "学校标识码"]
     data = sheet([["查无此人", "男", "20160505", "1", make_id("210102", birth, 991), HEPING1]], header)
     result = _review(actor, unit, data)
     assert result.matched == [] and [u.name for u in result.unmatched] == ["查无此人"]
