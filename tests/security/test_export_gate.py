@@ -121,6 +121,8 @@ URLS: dict[str, tuple[str, str]] = {
     "student_cards.card_pdf": ("school-heping1", "/admin/student_cards/{pupil}.pdf"),
     "student_cards.job_pdf": ("school-heping1", "/admin/student_cards/job/{card_job}.pdf"),
     "student_cards.batch_pdf": ("school-heping1", "/admin/student_cards/batch.pdf?ids={pupil}"),
+    "national.basic_xlsx": ("school-heping1", "/admin/national/basic.xlsx"),  # 全国学籍对接 (issue 16, point 4)
+    "national.changes_xlsx": ("school-heping1", "/admin/national/changes.xlsx?start=2026-01-01&end=2026-12-31"),
     **{f"{name}.export": ("heping", f"/admin/{name}/export/csv/")
        for name in ("authority", "calendar", "certificates", "problems", "requests", "school", "users")},
 }
