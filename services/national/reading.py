@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_ROWS = 20_000  # pupils per file, as the Excel import
 MAX_SCANNED_ROWS = 100_000
+HEADER_SEARCH_ROWS = 3  # rows tried as the header (a watermark line may come first)
 
 
 def refuse(message: str) -> RuleViolation:
@@ -47,6 +48,18 @@ class NationalFile:
 
 def _header(value: Any) -> str:
     return re.sub(r"\s+", "", str(value or "")).strip("*＊★")
+
+
+def _positions(header: tuple[Any, ...], known: dict[str, NationalColumn]) -> list[tuple[NationalColumn, int]]:
+    """The recognised columns of a header row with their positions (the first of a repeated column)."""
+    positions: list[tuple[NationalColumn, int]] = []
+    seen: set[str] = set()
+    for i, value in enumerate(header):
+        col = known.get(_header(value))
+        if col is not None and col.key not in seen:
+            seen.add(col.key)
+            positions.append((col, i))
+    return positions
 
 
 def read_data(data: bytes) -> list[tuple[Any, ...]]:
@@ -87,21 +100,22 @@ def read_upload(stream: IO[bytes], known: dict[str, NationalColumn], required: S
     except RuleViolation as exc:
         raise refuse(str(exc.problems[0][1]) if exc.problems else str(exc)) from None
     table = read_data(data)
-    header = table[0] if table else ()
-    positions: list[tuple[NationalColumn, int]] = []
-    seen: set[str] = set()
-    for i, value in enumerate(header):
-        col = known.get(_header(value))
-        if col is not None and col.key not in seen:
-            seen.add(col.key)
-            positions.append((col, i))
+    # The header is the first row; a file produced on an approved export request has its
+    # watermark line above it (services/export_requests.py), so the first few rows are tried.
+    found_at, positions = 0, _positions(table[0] if table else (), known)
+    for k in range(1, min(HEADER_SEARCH_ROWS, len(table))):
+        if len(positions) >= len(required):
+            break
+        candidate = _positions(table[k], known)
+        if len(candidate) > len(positions):
+            found_at, positions = k, candidate
     found = {c.header for c, _i in positions}
     missing = [h for h in required if h not in found]
     if missing:
         raise refuse(f"第一行不是{what}的表头，缺少这些列：{'、'.join(missing)}。"
                      "请上传从全国学籍系统导出的原始文件（第一行为列名）。")
     rows: list[NationalRow] = []
-    for number, values in enumerate(table[1:], start=2):
+    for number, values in enumerate(table[found_at + 1:], start=found_at + 2):
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         row = NationalRow(number, {})

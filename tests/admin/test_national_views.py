@@ -151,3 +151,24 @@ def test_the_changes_check_reports_rows_in_chinese(app, as_user):
         "/admin/national/changes-check", {"unit_id": str(unit_id), "file": (io.BytesIO(data), "变动.xlsx")},
         token_from="/admin/national/", content_type="multipart/form-data").get_data(as_text=True)
     assert "全国系统学籍变动核对结果" in page and "本系统没有" in page and "未办理任何变动" in page
+
+
+def test_an_approved_request_produces_the_national_file_which_reads_back_without_difference(app, as_user, monkeypatch):
+    """The whole way of 第二十八条: the school asks, the county approves, the file is produced with its
+    watermark line; read back for 核对, it shows no difference."""
+    from services import export_requests
+    from tests.security.test_export_requests import ask, decide, produce
+
+    monkeypatch.setattr(export_requests, "start", lambda req: None)
+    c = as_user("school-heping1")
+    request_id = ask(c, "/admin/national/basic.xlsx", purpose="与全国中小学生学籍信息管理系统核对学籍")
+    decide(as_user("heping"), request_id)
+    req = produce(app, request_id)
+    assert req.status == "ready", req.error
+    resp = c.get(f"/admin/export_requests/{request_id}/download")
+    assert resp.status_code == 200
+    with app.app_context():
+        unit_id = school(HEPING1).id
+    _upload(c, unit_id, resp.data)
+    page = c.get("/admin/national/review").get_data(as_text=True)
+    assert "0名学生有差异，0行找不到" in page, page[:2000]
