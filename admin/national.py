@@ -27,7 +27,7 @@ from admin.base import SecureBaseView, current_actor, flash_problems
 from admin.gate import gate
 from extensions import db
 from models.org import OrgUnit
-from services import exports, uploads
+from services import audit, exports, uploads
 from services.errors import NotInScope, RuleViolation
 from services.imports.parse import MAX_FILE_BYTES
 from services.national import basic, changes, reconcile
@@ -157,6 +157,10 @@ class NationalView(SecureBaseView):
         except RuleViolation as exc:
             flash_problems(exc.problems)
             return redirect(url_for(".index"))
+        # The page shows pupils' data (ours beside the national values): a read, audited.
+        audit.record(current_actor(), "national.review", "org_unit", unit.id,
+                     f"全国学籍系统核对差异：{name}，{len(result.matched)}名学生有差异")
+        db.session.commit()
         return self.render("admin/national_review.html", result=result, unit=unit, filename=name,
                            may_apply=current_actor().is_school_user)
 

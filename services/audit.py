@@ -140,6 +140,7 @@ ACTION_LABELS: dict[str, t.Any] = {
     "national.changes_export": _l("National changes file exported"),
     "national.reconcile": _l("Records reconciled with the national system"),
     "national.changes_check": _l("National changes file checked"),
+    "national.review": _l("Differences with the national system viewed"),
 }
 OBJECT_LABELS: dict[str, t.Any] = {
     "student": _l("Pupil"),
