@@ -86,8 +86,7 @@ class NationalView(SecureBaseView):
     def index(self) -> t.Any:
         today = date.today()
         return self.render("admin/national.html", units=_units(), may_apply=current_actor().is_school_user,
-                           start=date(today.year, 1, 1).isoformat(), end=today.isoformat(),
-                           max_rows=reconcile.ID_CHUNK * 20)
+                           start=date(today.year, 1, 1).isoformat(), end=today.isoformat())
 
     # --- exports --------------------------------------------------------------------------------------
     @expose("/basic.xlsx")
