@@ -224,8 +224,11 @@ class StudentView(ScopedModelView):
                 "form_choices": {
                     "relation": codes.choices("guardian_relation"),
                     "id_type": codes.choices("id_type"),
-                    "ethnicity": codes.choices("ethnicity", blank=True),
                 },
+                # A plain select with its own blank "—": Flask-Admin's choice field of a nullable
+                # column adds a "__None" option, which the inline template shows escaped as text.
+                "form_overrides": {"ethnicity": SelectField},
+                "form_args": {"ethnicity": {"choices": codes.choices("ethnicity", blank=True), "label": _l("Ethnicity")}},
                 "column_labels": FIELD_LABELS,
             },
         ),
