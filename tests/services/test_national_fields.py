@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from models.student import Guardian
+from extensions import db
+from models.student import Guardian, Student
 from services.students import validate
+from tests.form_values import form_values
 from tests.helpers import HEPING1, pupil_of, school
 
 
@@ -58,3 +60,27 @@ def test_the_edit_form_and_the_details_show_the_national_fields_in_chinese(app, 
         assert label in form, label
     details = c.get(f"/admin/student/details/?id={pupil_id}").get_data(as_text=True)
     assert "班内学号" in details and "是否需要乘坐校车" in details
+
+
+def test_the_edit_form_refuses_a_bad_postal_code_and_saves_the_national_fields(app, as_user):
+    with app.app_context():
+        pupil = pupil_of(HEPING1)
+        pupil_id, has_guardian = pupil.id, bool(pupil.guardians)
+    c = as_user("school-heping1")
+    url = f"/admin/student/edit/?id={pupil_id}"
+    data = form_values(c.get(url).get_data(as_text=True))
+    data.update({"postal_code": "1100", "name_pinyin": "Shao Chen"})
+    resp = c.post(url, data=data)
+    assert resp.status_code == 200 and "邮政编码为6位数字" in resp.get_data(as_text=True)
+    data.update({"postal_code": "110001", "id_valid_period": "2020.06.01-2030.06.01", "political_status": "13"})
+    if has_guardian:
+        data["guardians-0-ethnicity"] = "03"
+        data["guardians-0-job_title"] = "教师"
+    resp = c.post(url, data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    with app.app_context():
+        saved = db.session.get(Student, pupil_id)
+        assert (saved.postal_code, saved.name_pinyin, saved.id_valid_period, saved.political_status) == (
+            "110001", "Shao Chen", "2020.06.01-2030.06.01", "13")
+        if has_guardian:
+            assert (saved.guardians[0].ethnicity, saved.guardians[0].job_title) == ("03", "教师")
