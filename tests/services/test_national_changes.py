@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models.changes import COMPLETED, PENDING, ChangeRequest
+from services import national_codes, workflows
 from services.errors import RuleViolation
 from services.national import changes
 from tests.helpers import HEPING1, SHENHE1, pupil_of, school
@@ -80,3 +81,7 @@ def test_a_changes_file_with_a_bad_date_or_without_its_columns_is_reported_clear
     with pytest.raises(RuleViolation) as exc:
         changes.check_file(actor, unit, io.BytesIO(sheet([["张三"]], ["姓名"])))
     assert "缺少这些列" in str(exc.value) and "变动类型" in str(exc.value)
+
+
+def test_every_change_type_has_a_national_name(app):
+    assert set(workflows.TYPES) <= set(national_codes.CHANGE_TYPE_NAMES), set(workflows.TYPES) - set(national_codes.CHANGE_TYPE_NAMES)
