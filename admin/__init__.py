@@ -21,6 +21,7 @@ from admin.export_requests import MENU as EXPORT_MENU
 from admin.export_requests import ExportMenuLink, ExportRequestView
 from admin.imports import ImportView
 from admin.inbox import InboxView
+from admin.national import NationalView
 from admin.org import AuthorityView, SchoolView
 from admin.paper import PaperView, register_globals
 from admin.photos import PhotoView
@@ -84,6 +85,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(StudentCardView(name=_l("Record cards by class"), endpoint="student_cards", category=menu.PUPILS))
     admin.add_view(PupilCardView(name=_l("Student cards"), endpoint="pupil_cards", category=menu.PUPILS))  # 学生卡 (issue 16, point 3)
     admin.add_view(PaperView(name=_l("Paper files"), endpoint="paper", category=menu.PUPILS))
+    # 全国学籍对接 (issue 16, point 4)
+    admin.add_view(NationalView(name=_l("National system exchange"), endpoint="national", category=menu.PUPILS))
     admin.add_link(PupilDataLink(name=_l("Paper files not yet received"), endpoint="paper.index", category=menu.PUPILS))
     register_globals(app)
     # 学籍变动: the starts first, then the requests of every kind, and the lists of 第十九条 / 第二十三条.

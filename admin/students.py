@@ -99,7 +99,8 @@ def _coded(table: str) -> t.Callable[..., str]:
 
 
 CODED_COLUMNS = CODED_FIELDS
-OPTIONAL_CODES = {"hukou_type", "enroll_mode", "attendance_mode"}
+OPTIONAL_CODES = {"hukou_type", "enroll_mode", "attendance_mode", "political_status", "student_source",
+                  "inclusive_class", "transport_mode"}
 
 
 class SchoolKindFilter(BaseSQLAFilter):
@@ -131,6 +132,13 @@ def _xjh_has_id(xjh: str | None) -> bool:
 def _guardian_label(guardian: Guardian) -> str:
     return f"{codes.label('guardian_relation', guardian.relation)} {guardian.name or ''}".strip()
 
+
+# The national form's remaining fields (issue 16, point 4), after our own on the form and the details page.
+NATIONAL_FIELDS = (
+    "name_pinyin", "id_valid_period", "political_status", "specialty", "class_number", "student_source",
+    "mailing_address", "postal_code", "email", "homepage", "martyr_child", "inclusive_class", "gov_paid_place",
+    "needs_aid", "one_subsidy", "school_distance", "transport_mode", "school_bus",
+)
 
 _ROW_MARK = "__row_id__"  # where a row button's URL takes the row's id (StudentView.row_buttons)
 
@@ -178,13 +186,14 @@ class StudentView(ScopedModelView):
         "birthplace", "native_place", "ethnicity", "nationality", "id_type", "id_number", "overseas", "health",
         "hukou_location", "hukou_type", "enroll_month", "enroll_mode", "attendance_mode", "current_address",
         "home_address", "phone", "only_child", "preschool", "left_behind", "migrant_child", "orphan", "disability",
+        *NATIONAL_FIELDS,
     )
     form_columns = (
         "school", "name", "former_name", "gender", "birth_date", "id_type", "id_number", "ethnicity",
         "nationality", "overseas", "birthplace", "native_place", "hukou_location", "hukou_type", "health",
         "grade", "class_name", "enroll_month", "enroll_mode", "attendance_mode", "current_address",
         "home_address", "phone", "only_child", "preschool", "left_behind", "migrant_child", "orphan",
-        "disability", "guardians", "arrival_from", "arrival_reason",
+        "disability", *NATIONAL_FIELDS, "guardians", "arrival_from", "arrival_reason",
     )
     form_extra_fields = {
         "arrival_from": StringField(
@@ -202,16 +211,25 @@ class StudentView(ScopedModelView):
     form_widget_args = {
         "birth_date": {"placeholder": "YYYY-MM-DD"},
         "enroll_month": {"placeholder": "YYYY-MM"},
+        "name_pinyin": {"placeholder": "Zhang San"},
+        "id_valid_period": {"placeholder": "2020.06.01-2030.06.01"},
+        "postal_code": {"placeholder": "110001"},
+        "school_distance": {"placeholder": "2.5"},
     }
     inline_models = (
         (
             Guardian,
             {
-                "form_columns": ("id", "relation", "name", "id_type", "id_number", "phone", "workplace"),
+                "form_columns": ("id", "relation", "relation_note", "name", "is_guardian", "ethnicity", "id_type",
+                                 "id_number", "phone", "workplace", "job_title", "current_address", "hukou_location"),
                 "form_choices": {
                     "relation": codes.choices("guardian_relation"),
                     "id_type": codes.choices("id_type"),
                 },
+                # A plain select with its own blank "—": Flask-Admin's choice field of a nullable
+                # column adds a "__None" option, which the inline template shows escaped as text.
+                "form_overrides": {"ethnicity": SelectField},
+                "form_args": {"ethnicity": {"choices": codes.choices("ethnicity", blank=True), "label": _l("Ethnicity")}},
                 "column_labels": FIELD_LABELS,
             },
         ),

@@ -100,6 +100,27 @@ class Student(db.Model):
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
     disability: Mapped[str] = mapped_column(String(1), default="0")
 
+    # The rest of the national basic-information form (全国中小学生学籍信息管理系统, issue 16 point 4);
+    # codes as in services/national_codes.py. 学籍辅号 is not stored: in an exchange it is our id.
+    name_pinyin: Mapped[str | None] = mapped_column(String(100))  # 姓名拼音
+    id_valid_period: Mapped[str | None] = mapped_column(String(21))  # 身份证件有效期 2010.06.01-2020.06.01 or …-长期
+    political_status: Mapped[str | None] = mapped_column(String(2))  # 政治面貌 (GB/T 4762)
+    specialty: Mapped[str | None] = mapped_column(String(100))  # 特长
+    class_number: Mapped[str | None] = mapped_column(String(10))  # 班内学号
+    student_source: Mapped[str | None] = mapped_column(String(1))  # 学生来源
+    mailing_address: Mapped[str | None] = mapped_column(String(200))  # 通信地址
+    postal_code: Mapped[str | None] = mapped_column(String(6))  # 邮政编码
+    email: Mapped[str | None] = mapped_column(String(100))  # 电子信箱
+    homepage: Mapped[str | None] = mapped_column(String(200))  # 主页地址
+    martyr_child: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 烈士或优抚子女
+    inclusive_class: Mapped[str | None] = mapped_column(String(1))  # 随班就读
+    gov_paid_place: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 政府购买学位
+    needs_aid: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 需要申请资助
+    one_subsidy: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 享受一补
+    school_distance: Mapped[str | None] = mapped_column(String(8))  # 上下学距离 in km, as written
+    transport_mode: Mapped[str | None] = mapped_column(String(1))  # 上下学交通方式
+    school_bus: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 需要乘坐校车
+
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
 
@@ -140,6 +161,13 @@ class Guardian(db.Model):
     id_number: Mapped[str | None] = mapped_column(String(30))
     phone: Mapped[str | None] = mapped_column(String(20))
     workplace: Mapped[str | None] = mapped_column(String(100))
+    # The national form's family-member columns (issue 16 point 4).
+    relation_note: Mapped[str | None] = mapped_column(String(50))  # 关系说明
+    ethnicity: Mapped[str | None] = mapped_column(String(2))  # 民族
+    current_address: Mapped[str | None] = mapped_column(String(200))  # 现住址
+    hukou_location: Mapped[str | None] = mapped_column(String(6))  # 户口所在地 (GB/T 2260)
+    is_guardian: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  # 是否监护人
+    job_title: Mapped[str | None] = mapped_column(String(50))  # 职务
 
     student: Mapped[Student] = relationship(back_populates="guardians")
 

@@ -145,6 +145,11 @@ ACTION_LABELS: dict[str, t.Any] = {
     "api.read": _l("Data read through the API"),
     "api_token.issue": _l("Data API token issued"),
     "api_token.revoke": _l("Data API token revoked"),
+    "national.export": _l("National basic-information file exported"),
+    "national.changes_export": _l("National changes file exported"),
+    "national.reconcile": _l("Records reconciled with the national system"),
+    "national.changes_check": _l("National changes file checked"),
+    "national.review": _l("Differences with the national system viewed"),
 }
 OBJECT_LABELS: dict[str, t.Any] = {
     "student": _l("Pupil"),

@@ -98,6 +98,12 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     # pupils; no sensitive group (never the ID number). Printed by the pupil's school, like the 班级名册.
     Kind("pupil_card_sheet", "学生卡", ("pupil_cards.pupil_sheet", "pupil_cards.class_sheet", "pupil_cards.selected_sheet"),
          SCHOOL_DIRECT),
+    # 全国学籍对接 (issue 16, point 4): the national basic-information file carries every sensitive
+    # group (ID numbers, addresses, guardians, health), like the archive export: always requested.
+    # The changes file names pupils with their ID numbers, like the registers: a request too.
+    Kind("national_basic", "全国学籍基础信息表", ("national.basic_xlsx",), REQUEST, carries=ALL_GROUPS),
+    Kind("national_changes", "学籍变动表（全国学籍对接）", ("national.changes_xlsx",), SCHOOL_DIRECT,
+         carries=frozenset({ID_NUMBER})),
     Kind("import_report", "导入模板与错误报告", ("imports.template", "imports.job_errors"), IN_SCOPE),
     Kind("audit_log", "审计日志", ("audit.export",), AUDIT),
     Kind("approved_export", "已批准的导出文件", ("export_requests.download",), REQUESTER),

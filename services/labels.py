@@ -31,6 +31,17 @@ FIELD_LABELS = {
     "school": _l("School"), "school_id": _l("School"), "status": _l("Status"), "guardians": _l("Guardians"),
     "relation": _l("Relation"), "workplace": _l("Workplace"),
     "photo": _l("Photo"),
+    # The national form's remaining fields (issue 16, point 4).
+    "name_pinyin": _l("Name in pinyin"), "id_valid_period": _l("ID validity period"),
+    "political_status": _l("Political status"), "specialty": _l("Special talents"),
+    "class_number": _l("Number in class"), "student_source": _l("Pupil source"),
+    "mailing_address": _l("Mailing address"), "postal_code": _l("Postal code"), "email": _l("Email"),
+    "homepage": _l("Home page"), "martyr_child": _l("Child of a martyr or of an entitled family"),
+    "inclusive_class": _l("Inclusive class (随班就读)"), "gov_paid_place": _l("Place bought by the government"),
+    "needs_aid": _l("Needs financial aid"), "one_subsidy": _l("Receives the living subsidy (一补)"),
+    "school_distance": _l("Distance to school (km)"), "transport_mode": _l("Way to school"),
+    "school_bus": _l("Needs the school bus"), "relation_note": _l("Relation note"),
+    "is_guardian": _l("Is guardian"), "job_title": _l("Job title"),
 }
 
 # An approval step's role and decision (models/changes.py ApprovalStep.role / .decision).
@@ -73,12 +84,15 @@ CODED_FIELDS = {
     "overseas": "overseas", "health": "health", "hukou_type": "hukou_type", "enroll_mode": "enroll_mode",
     "attendance_mode": "attendance_mode", "left_behind": "left_behind", "disability": "disability",
     "status": "student_status", "grade": "grade",
+    "political_status": "political_status", "student_source": "student_source",
+    "inclusive_class": "inclusive_class", "transport_mode": "transport_mode",
 }
 
 # The record's yes/no fields: history keeps them as "1"/"0" (services/audit._text).
-BOOLEAN_FIELDS = frozenset({"only_child", "preschool", "migrant_child", "orphan"})
+BOOLEAN_FIELDS = frozenset({"only_child", "preschool", "migrant_child", "orphan", "martyr_child", "gov_paid_place",
+                            "needs_aid", "one_subsidy", "school_bus"})
 # A guardian's coded fields, as history names them ("guardian1.relation").
-GUARDIAN_CODED_FIELDS = {"relation": "guardian_relation", "id_type": "id_type"}
+GUARDIAN_CODED_FIELDS = {"relation": "guardian_relation", "id_type": "id_type", "ethnicity": "ethnicity"}
 _ROLE_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
 _TRUE, _FALSE = frozenset({"1", "true", "True"}), frozenset({"0", "false", "False"})
 
@@ -106,6 +120,8 @@ def history_value(field: str, raw: object) -> str:
     attr = field.split(".", 1)[1] if field.startswith("guardian") and "." in field else None
     if attr is not None:
         table = GUARDIAN_CODED_FIELDS.get(attr)
+        if attr == "is_guardian":
+            return yes_no(raw)
         return codes.label(table, str(raw)) if table else str(raw)
     if field in BOOLEAN_FIELDS:
         return yes_no(raw)

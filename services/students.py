@@ -16,7 +16,7 @@ from sqlalchemy import select
 from extensions import db
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, RESIDENT_ID, Guardian, Student
-from services import audit, classes, codes, dedup, grades, scope
+from services import audit, classes, codes, dedup, grades, national_fields, scope
 from services.classes import class_name_problem
 from services.clock import today
 from services.errors import NotInScope, RuleViolation
@@ -123,6 +123,7 @@ def validate(
 
     problems.extend(_check_id(student, actor, ids_checked))
     problems.extend(_check_guardians(student.guardians))
+    problems.extend(national_fields.problems(student))
     return problems
 
 

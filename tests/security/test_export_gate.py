@@ -126,6 +126,8 @@ URLS: dict[str, tuple[str, str]] = {
     "pupil_cards.pupil_sheet": ("school-heping1", "/admin/pupil_cards/{pupil}/sheet.pdf"),
     "pupil_cards.class_sheet": ("school-heping1", "/admin/pupil_cards/class/{class}/sheet.pdf"),
     "pupil_cards.selected_sheet": ("school-heping1", "/admin/pupil_cards/sheet.pdf?ids={pupil}"),
+    "national.basic_xlsx": ("school-heping1", "/admin/national/basic.xlsx"),  # 全国学籍对接 (issue 16, point 4)
+    "national.changes_xlsx": ("school-heping1", "/admin/national/changes.xlsx?start=2026-01-01&end=2026-12-31"),
     **{f"{name}.export": ("heping", f"/admin/{name}/export/csv/")
        for name in ("authority", "calendar", "certificates", "problems", "requests", "school", "users")},
 }

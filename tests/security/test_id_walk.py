@@ -75,6 +75,9 @@ QUERY_IDS = {
     "certificates.class_page": ("args", "school_id", "school"), "certificates.issue_class": ("form", "school_id", "school"),
     "certificates.print_class": ("form", "school_id", "school"),
     "student_cards.index": ("args", "school_id", "school"),  # 学籍卡 by class (issue 16, point 2)
+    # 全国学籍对接 (issue 16, point 4): the unit whose pupils are exported or reconciled
+    "national.basic_xlsx": ("args", "unit_id", "school"), "national.changes_xlsx": ("args", "unit_id", "school"),
+    "national.reconcile_upload": ("form", "unit_id", "school"), "national.changes_check": ("form", "unit_id", "school"),
     # The lookup pages take no row id at all: a posted one is refused (tests/security/test_cross_scope_faults.py).
     "requests.transfer_new": ("form", "start-pupil", "student"), "requests.continuation_new": ("form", "confirm-pupil", "student"),
 }
