@@ -51,6 +51,10 @@ def init_app(app: Flask) -> None:
     app.extensions["huey"] = huey
 
 
+def bound_app_or_none() -> Flask | None:
+    return _bound.get("app")
+
+
 def bound_app() -> Flask:
     app = _bound.get("app")
     if app is None:

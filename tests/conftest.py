@@ -92,6 +92,7 @@ def app() -> Iterator[Flask]:
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = _worker_database(config.SQLALCHEMY_DATABASE_URI)
     app = create_app(config)
+    _suite["app"] = app
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as conn:
@@ -132,6 +133,22 @@ def _row_counts() -> dict[str, int]:
     names, statement = _demo["count_rows"]
     with db.engine.connect() as conn:
         return dict(zip(names, conn.exec_driver_sql(statement).one(), strict=True))
+
+
+_suite: dict[str, Flask] = {}  # the session's app, once the `app` fixture has made it
+
+
+@pytest.fixture(autouse=True)
+def _queue_stays_with_the_suite_app() -> Iterator[None]:
+    """After a test that built an app of its own (migrations, production settings, a backup drill),
+    the task queue is bound to the suite's app again: create_app binds the one global Huey to the
+    newest app, whose tasks would otherwise run against that test's (by then deleted) database."""
+    yield
+    from services import queue
+
+    suite = _suite.get("app")
+    if suite is not None and queue.bound_app_or_none() is not suite:
+        queue.init_app(suite)
 
 
 _demo: dict = {"pristine": False, "counts": {}}  # is the committed database exactly the demo province?
