@@ -145,7 +145,7 @@ def requests() -> Response:
 @token_required("变更流水")
 def changes() -> Response:
     a = request.args
-    after, limit = api_data.read_cursor("changes", a.get("since")), api_data.read_limit(a.get("limit"))
+    after, limit = api_data.read_feed_cursor(a.get("since")), api_data.read_limit(a.get("limit"))
     return _page(api_data.changes(g.api_token.scope_path, g.api_groups, after, limit))
 
 

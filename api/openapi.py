@@ -167,9 +167,11 @@ def document() -> Schema:
                 "responses": {"200": _json(_list_of("ChangeRequest"), "一页申请"), **_errors(400, 401, 429)},
             }},
             "/api/v1/changes": {"get": {
-                "summary": "变更流水：范围内学生的建档与字段变更，按流水号严格递增",
+                "summary": "变更流水：范围内学生的建档与字段变更，按提交顺序，不重不漏",
                 "description": ("保存返回的 next_cursor，下次以 since 传回即可增量同步；"
-                                "已追平时 has_more 为 false，next_cursor 仍可用于下次同步。"),
+                                "已追平时 has_more 为 false，next_cursor 仍可用于下次同步。"
+                                "正在进行的事务（如批量导入）提交前，其后的变更暂不返回，提交后依次返回，"
+                                "因此流水号不一定递增，但每条变更恰好返回一次。"),
                 "operationId": "listChanges",
                 "parameters": [LIMIT, {"name": "since", "in": "query", "required": False,
                                        "description": "上次返回的 next_cursor；省略则从头开始。", "schema": {"type": "string"}}],

@@ -19,7 +19,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event, select, text
+from sqlalchemy import BigInteger, DateTime, FetchedValue, ForeignKey, Index, Integer, String, Text, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -33,7 +33,11 @@ class StudentHistory(db.Model):
     """One changed field of one student: old → new, who, when, why."""
 
     __tablename__ = "student_history"
-    __table_args__ = (Index("ix_student_history_student", "student_id", "id"),)
+    __table_args__ = (
+        Index("ix_student_history_student", "student_id", "id"),
+        # The data API's change feed reads in (writing transaction, id) order: see `txid`.
+        Index("ix_student_history_feed", func.coalesce(text("txid"), 0), "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
@@ -44,6 +48,12 @@ class StudentHistory(db.Model):
     request_id: Mapped[int | None] = mapped_column(Integer)  # the change request, when there was one
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    # PostgreSQL: the id of the transaction that wrote the row (server default txid_current(), migration
+    # w_feed). Ids are taken when a row is inserted but become visible when its transaction commits, so
+    # a long import can commit ids below those a reader has already passed; the change feed therefore
+    # orders by (txid, id) and reads only transactions older than every running one (services/api_data).
+    # NULL on SQLite, where one writer at a time commits ids in order, and on rows from before w_feed.
+    txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())  # never sent: the server's
 
     changed_by: Mapped[User | None] = relationship()
     student = relationship("Student")  # lets a new record's first row be written before its id exists

@@ -24,7 +24,8 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session
 
 from extensions import db
 from models.audit import StudentHistory
@@ -67,6 +68,27 @@ def read_cursor(kind: str, cursor: str | None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= scope.MAX_ID:
         raise BadParameter("游标无效。")
     return value
+
+
+FeedPosition = tuple[int, int]  # (writing transaction, history id): where the change feed resumes
+
+
+def make_feed_cursor(position: FeedPosition) -> str:
+    return str(_serializer("changes").dumps(list(position)))
+
+
+def read_feed_cursor(cursor: str | None) -> FeedPosition:
+    """The feed position a `since` cursor resumes after ((0, 0) without one); BadParameter otherwise."""
+    if cursor is None or cursor == "":
+        return (0, 0)
+    try:
+        value = _serializer("changes").loads(cursor[:500])
+    except BadData:
+        raise BadParameter("游标无效。") from None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 2**63 - 1 for v in value)):
+        raise BadParameter("游标无效。")
+    return (value[0], value[1])
 
 
 def read_limit(raw: str | None) -> int:
@@ -284,17 +306,31 @@ def change_dict(h: StudentHistory, groups: frozenset[str]) -> dict[str, Any]:
     }
 
 
-def changes(path: str, groups: frozenset[str], after: int, limit: int) -> Page:
-    """History rows (a record's creation is its `_created` row) of the pupils now in the scope,
-    strictly by id: a system that stores `next_cursor` and asks again misses nothing."""
+def changes(path: str, groups: frozenset[str], after: FeedPosition, limit: int, session: Session | None = None) -> Page:
+    """History rows (a record's creation is its `_created` row) of the pupils now in the scope, in
+    (writing transaction, id) order, so that a system that stores `next_cursor` and asks again
+    misses nothing.
+
+    Why not simply by id: on PostgreSQL an id is taken when the row is inserted but seen only when its
+    transaction commits, so a 10,000-row import commits ids below those a reader has already passed.
+    The feed therefore serves only rows of transactions older than every transaction still running
+    (txid below the snapshot's xmin: all of them finished, and no new one can get such a txid), in
+    txid order; a running import holds the feed back at its start until it commits, then its rows
+    follow. SQLite has one writer at a time, which commits ids in order: txid is NULL there (0).
+    The reader's own transaction's rows are final to it (a request that wrote history, or a test)."""
+    s = session or db.session
+    position = func.coalesce(StudentHistory.txid, 0)
     q = (select(StudentHistory).join(Student, Student.id == StudentHistory.student_id)
-         .where(scope.within(Student.scope_path, path), StudentHistory.id > after))
-    rows = list(db.session.scalars(q.order_by(StudentHistory.id).limit(limit + 1)))
-    page = _page("changes", rows, limit, lambda h: change_dict(h, groups))
-    if page.next_cursor is None:  # caught up: the cursor to resume from is the last row sent (or the one given)
-        last = rows[-1].id if rows else after
-        return Page(page.items, make_cursor("changes", last), False)
-    return page
+         .where(scope.within(Student.scope_path, path), tuple_(position, StudentHistory.id) > tuple_(*after)))
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.where(or_(position < func.txid_snapshot_xmin(func.txid_current_snapshot()),
+                        StudentHistory.txid == func.txid_current_if_assigned()))
+    rows = list(s.scalars(q.order_by(position, StudentHistory.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = (rows[-1].txid or 0, rows[-1].id) if rows else after
+    # Caught up or not, the cursor resumes after the last row sent (or where the caller was).
+    return Page([change_dict(h, groups) for h in rows], make_feed_cursor(last), more)
 
 
 def ids_of(items: Iterable[dict[str, Any]]) -> str:

@@ -8,11 +8,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from extensions import db
 from models.api_token import ApiToken
 from models.audit import AuditLog, StudentHistory
+from models.org import OrgUnit
 from models.student import Student
 from services import api_tokens, audit, clock, scope
 from tests.api.helpers import approved_api_request, bearer, issue, unit
@@ -244,7 +245,13 @@ def test_the_change_feed_is_strictly_ordered_and_resumes_from_its_cursor(app, ap
         secret = issue(HEPING1)
     first = _walk(api, "/api/v1/changes?limit=9", secret, "since")
     ids = [c["id"] for c in first]
-    assert ids == sorted(set(ids)) and ids
+    with app.app_context():
+        path = db.session.scalar(select(OrgUnit.path).where(OrgUnit.code == HEPING1))
+        in_scope = set(db.session.scalars(select(StudentHistory.id).join(Student, Student.id == StudentHistory.student_id)
+                                          .where(Student.scope_path.startswith(path))))
+    assert ids and len(ids) == len(set(ids)) and set(ids) == in_scope  # each change once, none missing
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert ids == sorted(ids)  # one writer at a time: ids commit in order
     caught_up = api.get(f"/api/v1/changes?since={_last_cursor(api, secret)}", headers=bearer(secret)).json
     assert caught_up["data"] == [] and caught_up["has_more"] is False and caught_up["next_cursor"]
     since = caught_up["next_cursor"]
@@ -288,11 +295,12 @@ def test_the_feed_masks_id_numbers_and_withholds_addresses(app, api):
             pupil.current_address = "和平区新华路8号"
             db.session.commit()
         hist = db.session.scalars(select(StudentHistory).where(StudentHistory.student_id == pupil.id)).all()
-        since_id = min(h.id for h in hist if h.field in ("id_number", "current_address")) - 1
+        first = min((h for h in hist if h.field in ("id_number", "current_address")), key=lambda h: h.id)
+        position = (first.txid or 0, first.id - 1)  # just before the correction's first row
     from services import api_data
 
     with app.test_request_context():
-        since = api_data.make_cursor("changes", since_id)
+        since = api_data.make_feed_cursor(position)
     rows = {c["field"]: c for c in api.get(f"/api/v1/changes?since={since}", headers=bearer(secret)).json["data"]}
     assert MASKED_ID.match(rows["id_number"]["old"]["value"]) and MASKED_ID.match(rows["id_number"]["new"]["value"])
     assert rows["current_address"]["withheld"] is True and rows["current_address"]["new"] is None
@@ -540,3 +548,48 @@ def test_an_api_export_request_is_filed_and_approved_on_the_screens(app, as_user
     assert "已批准：不生成文件" in approved and 'http-equiv="refresh"' not in approved
     admin_form = as_user("admin").get("/admin/api_tokens/new").get_data(as_text=True)
     assert "身份证件号" in admin_form and "DC-" in admin_form  # the approved request is offered to the administrator
+
+
+def test_the_feed_never_skips_a_change_committed_after_a_later_one(app):
+    """PostgreSQL: an import's transaction takes its history ids first and commits last. A reader that
+    moved past the ids committed meanwhile must still get the import's rows once it commits. Three
+    connections of their own (the suite's per-test transaction would be one writer for all)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: ids commit in order")
+    from sqlalchemy.orm import Session as PlainSession
+
+    from services import api_data
+
+    insert = text("INSERT INTO student_history (student_id, field, old_value, new_value, reason, changed_at)"
+                  " VALUES (:s, 'class_name', '1班', :new, '导入', now()) RETURNING id")
+    with app.test_request_context():
+        pupil = pupil_of(HEPING1)  # a demo pupil: committed before the suite's tests
+        pupil_id, path = pupil.id, pupil.scope_path
+        engine = db.engine
+        made: list[int] = []
+        slow, quick = engine.connect(), engine.connect()
+        try:
+            with PlainSession(bind=engine) as reader:
+                start = api_data.changes(path, frozenset(), (0, 0), 200, session=reader)
+                while start.has_more:
+                    start = api_data.changes(path, frozenset(), api_data.read_feed_cursor(start.next_cursor), 200,
+                                             session=reader)
+                since = api_data.read_feed_cursor(start.next_cursor)
+                reader.rollback()
+                slow_tx = slow.begin()  # the long import: its row is inserted first, committed last
+                made.append(slow.execute(insert, {"s": pupil_id, "new": "2班"}).scalar())
+                with quick.begin():
+                    made.append(quick.execute(insert, {"s": pupil_id, "new": "5班"}).scalar())
+                assert made[1] > made[0]
+                held = api_data.changes(path, frozenset(), since, 200, session=reader)
+                assert held.items == []  # held back at the running transaction, not moved past it
+                reader.rollback()
+                slow_tx.commit()
+                after = api_data.changes(path, frozenset(), api_data.read_feed_cursor(held.next_cursor), 200, session=reader)
+                assert [c["id"] for c in after.items] == made  # both, the import's first (its transaction began first)
+                reader.rollback()
+        finally:
+            slow.close()
+            quick.close()
+            with engine.begin() as cleanup:
+                cleanup.execute(text("DELETE FROM student_history WHERE id = ANY(:ids)"), {"ids": made})
