@@ -40,6 +40,9 @@ def test_the_page_is_in_chinese_under_its_menu_item_and_says_what_happens_next(a
     assert "全国学籍对接" in page and "导出学生基本信息表" in page and "核对全国系统的学生基本信息表" in page
     assert "上传不会修改任何数据" in page and "我的申请" in page
     assert "National" not in page and "Export the" not in page
+    # The period of the changes file is labelled as dates (not as the transfer's 转出/转入学校).
+    assert '<label class="mr-2" for="changes-start">起始日期</label>' in page
+    assert '<label class="mr-2" for="changes-end">截止日期</label>' in page
 
 
 def test_the_basic_export_needs_an_approved_request(as_user):
