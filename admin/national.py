@@ -30,7 +30,7 @@ from models.org import OrgUnit
 from services import audit, exports, uploads
 from services.errors import NotInScope, RuleViolation
 from services.imports.parse import MAX_FILE_BYTES
-from services.national import basic, changes, reconcile
+from services.national import basic, changes, held_files, reconcile
 
 SESSION_KEY = "national_reconcile"  # the stored upload under review: {"sha": …, "unit_id": …, "name": …}
 MAX_CHILD_UNITS = 500  # the units offered in the drop-down below the user's own
@@ -130,27 +130,33 @@ class NationalView(SecureBaseView):
         except RuleViolation as exc:
             flash_problems(exc.problems)
             return redirect(url_for(".index"))
-        session[SESSION_KEY] = {"sha": uploads.store(data), "unit_id": unit.id,
+        session[SESSION_KEY] = {"file": held_files.hold(data), "unit_id": unit.id,
                                 "name": uploads.clean_filename(upload.filename)}
         return redirect(url_for(".review"))
 
-    def _stored(self) -> tuple[OrgUnit, bytes, str]:
+    def _stored(self) -> tuple[OrgUnit, bytes, str] | None:
+        """The unit and the held file of this session's reconciliation; None (with a message) when the
+        file is no longer held."""
         state = session.get(SESSION_KEY)
         if not state:
             abort(404)
         unit = _unit(state.get("unit_id"))
-        path = uploads.path_of(state.get("sha", ""))
-        if not path.is_file():
+        data = held_files.read(state.get("file"))
+        if data is None:  # removed a day after the upload, or a session from before
             session.pop(SESSION_KEY, None)
-            abort(404)
-        return unit, path.read_bytes(), state.get("name", "")
+            flash(_("The uploaded file is no longer kept (a day after its upload): upload it again."), "info")
+            return None
+        return unit, data, state.get("name", "")
 
     @expose("/review")
     def review(self) -> t.Any:
         if not session.get(SESSION_KEY):
             flash(_("Upload a national file first."), "info")
             return redirect(url_for(".index"))
-        unit, data, name = self._stored()
+        stored = self._stored()
+        if stored is None:
+            return redirect(url_for(".index"))
+        unit, data, name = stored
         try:
             result = reconcile.reconcile(current_actor(), unit, io.BytesIO(data))
         except RuleViolation as exc:
@@ -168,7 +174,10 @@ class NationalView(SecureBaseView):
         actor = current_actor()
         if not actor.is_school_user:
             abort(403)  # the school maintains its pupils' data (第十二条); the authorities compare
-        unit, data, _name = self._stored()
+        stored = self._stored()
+        if stored is None:
+            return redirect(url_for(".index"))
+        unit, data, _name = stored
         review = reconcile.reconcile(actor, unit, io.BytesIO(data))
         accepted = _accepted(request.form, review)
         if not accepted:

@@ -98,19 +98,6 @@ class SchoolView(ScopedModelView):
     def can_edit(self, value: bool) -> None:
         pass
 
-    def create_form(self, obj: t.Any = None) -> t.Any:
-        form = super().create_form(obj)
-        unit = current_actor().unit
-        # The blank form offers no empty choice (Flask-Admin adds one, the column being nullable for
-        # the province) and preselects the official's own unit, where most new bureaus belong. Only
-        # on GET: a POST naming a unit outside the choices is refused by save_authority in Chinese,
-        # not by the field's English "Not a valid choice", and never lands on the default.
-        if request.method == "GET":
-            form.parent.allow_blank = False
-            if unit is not None and unit.level in CHILD_LEVEL:
-                form.parent.data = unit
-        return form
-
     def edit_form(self, obj: t.Any = None) -> t.Any:
         form = super().edit_form(obj)
         del form.code  # the 学校标识码 and the tree path never change
@@ -165,7 +152,9 @@ class AuthorityView(ScopedModelView):
     allowed_roles = UNIT_MANAGERS
     form_columns = ("parent", "code", "name")
     form_args = {
-        "parent": {"query_factory": lambda: parent_authorities(current_actor()), "label": _l("Belongs to")},
+        # blank_text: what the blank choice says when a refused POST shows the form again (on GET there is none).
+        "parent": {"query_factory": lambda: parent_authorities(current_actor()), "label": _l("Belongs to"),
+                   "blank_text": "（请选择）"},
         "code": {"label": _l("Unit code"), "description": _l("A city: 4 digits (e.g. 2101); a county: 6 digits "
                                                               "(e.g. 210102), beginning with the code of the unit above.")},
     }

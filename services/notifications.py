@@ -226,6 +226,23 @@ def transfer_side_acted(req: ChangeRequest, acting_school: OrgUnit | None, other
                   exclude=[*exclude, *([actor.id] if actor else [])])
 
 
+def request_ended(req: ChangeRequest, step: ApprovalStep | None, type_label: str, outcome: str, why: str | None,
+                  actor: User | None) -> list[UserNotification]:
+    """A request that was waiting ends without a decision (`outcome`: 已撤回, 已终止 when the pupil's
+    record ended): whoever had its step before them need not decide it any more, and the requester,
+    when someone else ended it, hears of it."""
+    reason = f"原因：{why}" if why else ""
+    told: list[UserNotification] = []
+    if step is not None:
+        told += notify(deciders(step), STEP_WAITING, f"{outcome}，无需再审批：{type_label}申请 #{req.id}",
+                       f"{_pupil(req)}{type_label}申请 #{req.id} {outcome}，第 {step.seq} 步（{step.unit.name}）不再需要办理。{reason}",
+                       request=req, link=request_link(req), exclude=[actor.id] if actor else [])
+    told += notify([req.requested_by], DECIDED, f"您提交的{type_label}申请 #{req.id} {outcome}",
+                   f"{_pupil(req)}{type_label}申请 #{req.id} {outcome}。{reason}", request=req, link=request_link(req),
+                   exclude=[*(n.user_id for n in told), *([actor.id] if actor else [])])
+    return told
+
+
 def export_ready(user_id: int, what: str, link: str) -> list[UserNotification]:
     """The requester's file can be downloaded (an approved export request, a finished print batch)."""
     user = db.session.get(User, user_id)

@@ -668,12 +668,14 @@ def withdraw(req: ChangeRequest, actor: User, reason: str | None = None) -> None
     refused = withdraw_refusal(actor, req)
     if refused:
         raise RuleViolation(refused)
+    waiting = req.current_step
     req.status, req.finished_at, req.current_seq = WITHDRAWN, clock.now(), None
     if type_of(req).on_withdraw is not None:
         with audit.acting(actor, reason=reason, request_id=req.id):
             type_of(req).on_withdraw(req, actor)  # type: ignore[misc]
     audit.record(actor, "request.withdraw", "change_request", req.id, reason)
     db.session.flush()
+    notifications.request_ended(req, waiting, zh(type_of(req).label), "已撤回", reason, actor)
 
 
 def close_others(req: ChangeRequest, actor: User, why: str) -> list[ChangeRequest]:
@@ -684,11 +686,13 @@ def close_others(req: ChangeRequest, actor: User, why: str) -> list[ChangeReques
                                     ChangeRequest.status.in_(OPEN_STATUSES))
     ))
     for other in others:
+        waiting = other.current_step
         other.status, other.finished_at, other.current_seq = WITHDRAWN, clock.now(), None
         if type_of(other).on_withdraw is not None:
             type_of(other).on_withdraw(other, actor)  # type: ignore[misc]
         audit.record(actor, "request.closed", "change_request", other.id, f"因变动申请 #{req.id} 终止：{why}")
         notify(other.requester_unit, other, str(_l("Request #%(id)s was ended: %(why)s", id=other.id, why=why)))
+        notifications.request_ended(other, waiting, zh(type_of(other).label), "已终止", why, actor)
     return others
 
 

@@ -38,7 +38,8 @@ class _CellError(ValueError):
     """A cell that cannot be read as its column's type; the message is for the user."""
 
 
-def _text(raw: Any) -> str | None:
+def cell_text(raw: Any) -> str | None:
+    """A spreadsheet cell as text: None for empty, 3.0 as 3, a date as YYYY-MM-DD (also the national exchange's)."""
     if raw is None:
         return None
     if isinstance(raw, float) and raw.is_integer():
@@ -56,7 +57,7 @@ def _labels(table: str) -> dict[str, str]:
 
 def _code(raw: Any, col: Column) -> str | None:
     """"01 汉族" (the drop-down), "01", "汉族", or 1 for "01" (a number cell lost the zero)."""
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     table = codes.table(col.table)  # type: ignore[arg-type]
@@ -92,7 +93,7 @@ def _date(raw: Any, col: Column) -> date | None:
         return raw
     if isinstance(raw, (int, float)) and 1000 < raw < 100000:  # an Excel serial day number
         return from_excel(raw).date()  # type: ignore[union-attr]
-    text = _text(raw) or ""
+    text = cell_text(raw) or ""
     m = DATE_RE.match(text) or (re.match(r"^(\d{4})(\d{2})(\d{2})$", text))
     try:
         if m:
@@ -105,7 +106,7 @@ def _date(raw: Any, col: Column) -> date | None:
 def _month(raw: Any, col: Column) -> str | None:
     if isinstance(raw, (datetime, date)):
         return f"{raw.year:04d}-{raw.month:02d}"
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     m = MONTH_RE.match(text) or re.match(r"^(\d{4})(\d{2})$", text)
@@ -113,7 +114,7 @@ def _month(raw: Any, col: Column) -> str | None:
 
 
 def _bool(raw: Any, col: Column) -> bool | None:
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     word = text.upper()
@@ -125,19 +126,19 @@ def _bool(raw: Any, col: Column) -> bool | None:
 
 
 def _division(raw: Any, col: Column) -> str | None:
-    text = _text(raw)
+    text = cell_text(raw)
     return text.split()[0] if text else None
 
 
 def _id(raw: Any, col: Column) -> str | None:
     if isinstance(raw, float) or (isinstance(raw, int) and len(str(raw)) > 15):
         raise _CellError(str(_l("The ID number was stored as a number and lost digits. Format the column as text and type it again.")))
-    text = _text(raw)
+    text = cell_text(raw)
     return re.sub(r"\s+", "", text).upper() if text else None
 
 
 CONVERTERS: dict[str, Callable[[Any, Column], Any]] = {
-    "text": lambda raw, col: _text(raw),
+    "text": lambda raw, col: cell_text(raw),
     "code": _code,
     "grade": _grade,
     "date": _date,

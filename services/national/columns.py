@@ -20,6 +20,7 @@ from openpyxl.utils.datetime import from_excel
 from models.student import Guardian, Student
 from services import codes, national_codes
 from services.ids import division_name
+from services.imports.validate import cell_text
 
 # Columns of a family member (成员1…, 成员2…: the national template's two members).
 MEMBERS = (1, 2)
@@ -194,17 +195,6 @@ GRADE_NAMES = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七"
 GRADE_RE = re.compile(r"^(?:(小学|初中)?([一二三四五六七八九])年级|([1-9])|初([一二三]))$")
 
 
-def _text(raw: Any) -> str | None:
-    if raw is None:
-        return None
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    if isinstance(raw, datetime):
-        raw = raw.date()
-    text = raw.isoformat() if isinstance(raw, date) else str(raw).strip()
-    return text or None
-
-
 def _date(raw: Any) -> str | None:
     if isinstance(raw, datetime):
         raw = raw.date()
@@ -212,7 +202,7 @@ def _date(raw: Any) -> str | None:
         return f"{raw:%Y%m%d}"
     if isinstance(raw, (int, float)) and 1000 < raw < 100000:  # an Excel serial day number
         return f"{from_excel(raw):%Y%m%d}"
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     m = DATE_RE.match(text) or re.match(r"^(\d{4})(\d{2})(\d{2})$", text)
@@ -227,7 +217,7 @@ def _date(raw: Any) -> str | None:
 def _month(raw: Any) -> str | None:
     if isinstance(raw, (datetime, date)):
         return f"{raw.year:04d}{raw.month:02d}"
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     m = MONTH_RE.match(text)
@@ -237,7 +227,7 @@ def _month(raw: Any) -> str | None:
 
 
 def _bool(raw: Any) -> str | None:
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     word = text.upper()
@@ -249,7 +239,7 @@ def _bool(raw: Any) -> str | None:
 
 
 def _grade(raw: Any) -> str | None:
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     m = GRADE_RE.match(text.replace(" ", ""))
@@ -265,7 +255,7 @@ def _grade(raw: Any) -> str | None:
 def _id(raw: Any) -> str | None:
     if isinstance(raw, float) or (isinstance(raw, int) and len(str(raw)) > 15):
         raise CellError("身份证件号被存成了数字，已丢失末位。请把该列设为文本格式后重新填写。")
-    text = _text(raw)
+    text = cell_text(raw)
     return re.sub(r"\s+", "", text).upper() if text else None
 
 
@@ -281,7 +271,7 @@ def normalise(col: NationalColumn, raw: Any) -> str | None:
         return _grade(raw)
     if col.kind == "id":
         return _id(raw)
-    text = _text(raw)
+    text = cell_text(raw)
     if text is None:
         return None
     if col.kind == "code":

@@ -155,31 +155,60 @@ def _school_of(row: NationalRow, unit: OrgUnit, schools: dict[str, OrgUnit | Non
     return schools[code]
 
 
-def _by_name(actor: User, unit: OrgUnit, row: NationalRow, school: OrgUnit) -> list[Student]:
+NameKey = tuple[int, str, str | None, object]  # (school id, name, gender, birth date)
+
+
+def _name_key(row: NationalRow, school: OrgUnit) -> NameKey:
     birth = to_ours(BY_KEY["birth_date"], row.get("birth_date"))
-    gender = national_codes.to_ours("gender", row.get("gender"))
-    q = (select(Student).where(Student.name == row.get("name"), Student.gender == gender, Student.birth_date == birth,
-                               Student.school_id == school.id, *_in_scope(actor, unit))
-         .options(selectinload(Student.guardians)).limit(2))
-    return list(db.session.scalars(q))
+    return (school.id, str(row.get("name")), national_codes.to_ours("gender", row.get("gender")), birth)
+
+
+def _by_names(actor: User, unit: OrgUnit, keys: set[NameKey]) -> dict[NameKey, list[Student]]:
+    """Our pupils for the rows without an ID match, by school and name in chunks: one query per
+    school and 500 names, not one per row (a 20,000-row file of pupils without ID numbers)."""
+    names_by_school: dict[int, set[str]] = {}
+    for school_id, name, _gender, _birth in keys:
+        names_by_school.setdefault(school_id, set()).add(name)
+    found: dict[NameKey, list[Student]] = {}
+    for school_id, names in names_by_school.items():
+        ordered = sorted(names)
+        for k in range(0, len(ordered), ID_CHUNK):
+            q = (select(Student).where(Student.school_id == school_id, Student.name.in_(ordered[k:k + ID_CHUNK]),
+                                       *_in_scope(actor, unit))
+                 .options(selectinload(Student.guardians)))
+            for s in db.session.scalars(q):
+                found.setdefault((school_id, s.name, s.gender, s.birth_date), []).append(s)
+    return found
 
 
 def match(actor: User, unit: OrgUnit, rows: list[NationalRow]) -> list[tuple[NationalRow, Student | None, str]]:
     """Each row with its pupil (or None) and how it was matched (or why not)."""
     by_id = _by_id(actor, unit, rows)
     schools: dict[str, OrgUnit | None] = {}
+
+    def id_match(row: NationalRow) -> Student | None:
+        number = row.get("id_number")
+        pupil = by_id.get(number) if number else None
+        return pupil if pupil is not None and national_codes.same_value("id_type", pupil.id_type, row.get("id_type")) else None
+
+    def name_key(row: NationalRow) -> NameKey | None:
+        school = _school_of(row, unit, schools)
+        if school is None or not (row.get("name") and row.get("birth_date") and row.get("gender")):
+            return None
+        return _name_key(row, school)
+
+    by_name = _by_names(actor, unit, {k for r in rows if id_match(r) is None and (k := name_key(r)) is not None})
     out: list[tuple[NationalRow, Student | None, str]] = []
     taken: set[int] = set()
     for row in rows:
-        number = row.get("id_number")
-        pupil = by_id.get(number) if number else None
-        if pupil is not None and national_codes.same_value("id_type", pupil.id_type, row.get("id_type")):
+        pupil = id_match(row)
+        if pupil is not None:
             how = "证件号"
         else:
-            pupil, how = None, "本系统（您的权限范围内）没有证件类型和证件号相同的学生，也没有姓名、性别、出生日期和学校都相同的学生。"
-            school = _school_of(row, unit, schools)
-            if school is not None and row.get("name") and row.get("birth_date") and row.get("gender"):
-                found = _by_name(actor, unit, row, school)
+            how = "本系统（您的权限范围内）没有证件类型和证件号相同的学生，也没有姓名、性别、出生日期和学校都相同的学生。"
+            key = name_key(row)
+            if key is not None:
+                found = by_name.get(key, [])
                 if len(found) == 1:
                     pupil, how = found[0], "姓名、性别、出生日期、学校"
                 elif len(found) > 1:

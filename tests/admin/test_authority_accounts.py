@@ -112,3 +112,11 @@ def test_the_new_authority_form_preselects_ones_own_unit_and_offers_no_blank_cho
     assert options and all(value and value != "__None" for _, value in options)  # no empty entry to send by mistake
     assert re.search(rf'<option[^>]*selected[^>]*value="{city.id}"|<option[^>]*value="{city.id}"[^>]*selected',
                      select_html)
+
+
+def test_the_new_school_form_keeps_its_own_county_choice(app, as_user):
+    """The authority form's preselection is its own: a new school's county is still chosen by the user."""
+    import re
+    page = as_user("shenyang").get("/admin/school/new/").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="parent".*?</select>', page, re.S).group(0)
+    assert '<option selected value="__None">（无）</option>' in select_html  # nothing chosen for the user

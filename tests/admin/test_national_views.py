@@ -40,6 +40,9 @@ def test_the_page_is_in_chinese_under_its_menu_item_and_says_what_happens_next(a
     assert "全国学籍对接" in page and "导出学生基本信息表" in page and "核对全国系统的学生基本信息表" in page
     assert "上传不会修改任何数据" in page and "我的申请" in page
     assert "National" not in page and "Export the" not in page
+    # The period of the changes file is labelled as dates (not as the transfer's 转出/转入学校).
+    assert '<label class="mr-2" for="changes-start">起始日期</label>' in page
+    assert '<label class="mr-2" for="changes-end">截止日期</label>' in page
 
 
 def test_the_basic_export_needs_an_approved_request(as_user):
@@ -172,3 +175,29 @@ def test_an_approved_request_produces_the_national_file_which_reads_back_without
     _upload(c, unit_id, resp.data)
     page = c.get("/admin/national/review").get_data(as_text=True)
     assert "0名学生有差异，0行找不到" in page, page[:2000]
+
+
+def test_the_held_file_is_its_own_and_goes_a_day_after_its_upload(app, as_user):
+    """The uploaded national file is held under a random name (not among the archive's content-addressed
+    files) and removed a day later by the next upload; a review of a removed file asks to upload again."""
+    import time
+
+    from services import storage
+    from services.national import held_files
+
+    unit_id, _pupil_id, changed = _setup(app)
+    c = as_user("school-heping1")
+    with app.app_context():
+        before = {name for name, _at in storage.current().records(held_files.FOLDER)}  # other tests' uploads
+    _upload(c, unit_id, changed)
+    with app.app_context():
+        new = [name for name, _at in storage.current().records(held_files.FOLDER) if name not in before]
+        assert len(new) == 1 and held_files.read(new[0].split("/")[-1].removesuffix(".xlsx")) == changed
+        assert held_files.read("../../secrets") is None and held_files.read(None) is None
+        # A day and a minute later, the next upload (by anyone) removes it.
+        held_files.forget_old(now=time.time())
+        assert new[0] in {name for name, _at in storage.current().records(held_files.FOLDER)}
+        assert held_files.forget_old(now=time.time() + held_files.KEEP_SECONDS + 60) >= 1
+        assert storage.current().records(held_files.FOLDER) == []
+    page = c.get("/admin/national/review", follow_redirects=True).get_data(as_text=True)
+    assert "已不再保留，请重新上传" in page

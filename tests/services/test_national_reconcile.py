@@ -175,3 +175,31 @@ def test_a_file_of_codes_or_of_chinese_names_and_a_twelve_digit_division_read_al
     named = edited(data, {(row, "健康状况"): "健康或良好", (row, "性别"): "男" if p.gender == "1" else "女",
                           (row, "身份证件类型"): "居民身份证", (row, "户口所在地"): (p.hukou_location or "") and p.hukou_location})
     assert not any(m.student_id == p.id for m in _review(actor, unit, named).matched)
+
+
+def test_rows_without_an_id_number_are_matched_by_name_in_a_few_queries_not_one_each(ctx):
+    """A file of pupils without ID numbers (type 其他): matched by name, gender, birth date and school in
+    one query per school and 500 names, not per row."""
+    from sqlalchemy import event
+
+    unit, actor = school(HEPING1), user("school-heping1")
+    pupils = build_pupils(unit, 120, seed=9)
+    data = exported(actor, unit)
+    without_id = [p for p in pupils if p.id_number is None]
+    assert len(without_id) >= 7
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "FROM student" in statement:
+            statements.append(statement)
+
+    _columns, rows = reconcile.read(io.BytesIO(data))
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        matched = reconcile.match(actor, unit, rows)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    by_name = [pupil.id for _row, pupil, how in matched if pupil is not None and how == "姓名、性别、出生日期、学校"]
+    assert sorted(by_name) == sorted(p.id for p in without_id)
+    assert all(pupil is not None for _row, pupil, _how in matched)  # every other row by its ID number
+    assert len(statements) < len(without_id)  # before: one query per row without an ID

@@ -299,3 +299,34 @@ def test_a_rolled_back_event_mails_nothing(ctx, outbox):
     db.session.rollback()  # the decision did not happen: neither its message nor its mail
     db.session.commit()
     assert outbox == [] and emails(OTHER_SCHOOL, req.id) == Counter()
+
+
+def test_a_withdrawn_request_tells_whoever_had_its_step_that_nothing_is_left_to_decide(ctx):
+    req = start()
+    approve(req, "school-shenhe1")  # step 2 now waits for the 沈河区 official
+    workflows.withdraw(req, user("school-shenhe1"), "家长改变主意")
+    db.session.commit()
+    ended = db.session.scalars(select(UserNotification).where(UserNotification.request_id == req.id,
+                                                              UserNotification.title.contains("已撤回"))).all()
+    assert [(n.user.email.split("@")[0], n.kind) for n in ended] == [("shenhe", STEP_WAITING)]
+    assert "无需再审批" in ended[0].title and "家长改变主意" in ended[0].body
+    # The requester withdrew it: not told of what it did itself.
+    assert emails(DECIDED, req.id) == Counter()
+
+
+def test_a_request_ended_by_the_pupils_death_tells_its_requester_and_its_deciders(ctx):
+    req = start()
+    approve(req, "school-shenhe1")
+    workflows.close_others(_another_request_of(req), user("shenhe"), "学生死亡")
+    db.session.commit()
+    assert emails(DECIDED, req.id) == Counter({"school-shenhe1": 1})
+    row = db.session.scalar(select(UserNotification).where(UserNotification.kind == DECIDED,
+                                                           UserNotification.request_id == req.id))
+    assert "已终止" in row.title and "学生死亡" in row.body
+
+
+def _another_request_of(req):
+    """A stand-in for the 死亡 request of the same pupil: close_others ends every other open request."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=0, student_id=req.student_id)
