@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models.inbox import MAIL_DAILY, MAIL_INSTANT, MAIL_OFF, UserNotification
-from services import arrivals, mail, notifications, student_card_batch, sweeps, workdays, workflows
+from services import arrivals, mail, notification_mail, notifications, student_card_batch, sweeps, workdays, workflows
 from services.errors import NotInScope, RuleViolation
 from services.notifications import DECIDED, DUE_SOON, EXPORT_READY, OTHER_SCHOOL, OVERDUE, STEP_WAITING
 from tests.helpers import HEPING1
@@ -184,7 +184,7 @@ def test_off_is_in_the_app_only(ctx, outbox):
     req = start()
     approve(req, "school-shenhe1")
     assert emails(OTHER_SCHOOL, req.id) == Counter({"school-heping1": 1})
-    assert notifications.send_daily_digests() == []
+    assert notification_mail.send_daily_digests() == []
     assert outbox == []
 
 
@@ -197,7 +197,7 @@ def test_the_daily_digest_is_one_mail_per_user_with_their_unsent_items(ctx, outb
     approve(req, "school-shenhe1", "shenhe")
     assert [m["To"] for m in outbox] == ["shenhe@xueji.demo"]  # instant; the daily ones wait
     outbox.clear()
-    digests = notifications.send_daily_digests()
+    digests = notification_mail.send_daily_digests()
     db.session.commit()
     assert sorted((user_id, n) for user_id, n in [(d.user_id, d.items) for d in digests]) == sorted(
         [(user("school-heping1").id, 2), (user("principal-heping1").id, 1)])
@@ -206,7 +206,7 @@ def test_the_daily_digest_is_one_mail_per_user_with_their_unsent_items(ctx, outb
     registrar_mail = by_to["school-heping1@xueji.demo"]
     assert "2 条" in registrar_mail["Subject"] and "同意转入" in registrar_mail.get_content() and "待您审批" in registrar_mail.get_content()
     outbox.clear()
-    assert notifications.send_daily_digests() == [] and outbox == []  # sent once
+    assert notification_mail.send_daily_digests() == [] and outbox == []  # sent once
 
 
 def test_a_failing_mail_server_never_breaks_the_event(ctx, outbox, monkeypatch):
@@ -223,10 +223,10 @@ def test_a_failing_mail_server_never_breaks_the_event(ctx, outbox, monkeypatch):
     assert emails(OTHER_SCHOOL, req.id) == Counter({"school-heping1": 1})
     row = db.session.scalar(select(UserNotification).where(UserNotification.kind == OTHER_SCHOOL))
     assert row.mailed_at is None  # still in the app, not marked as sent
-    assert notifications.send_daily_digests() == []  # the digest fails too, and keeps its items for the next day
+    assert notification_mail.send_daily_digests() == []  # the digest fails too, and keeps its items for the next day
     monkeypatch.undo()
     at(monkeypatch, MON)
-    assert [d.items for d in notifications.send_daily_digests()] == [1]
+    assert [d.items for d in notification_mail.send_daily_digests()] == [1]
 
 
 def test_a_queue_that_cannot_take_the_mail_never_breaks_the_event(ctx, monkeypatch):
@@ -235,7 +235,7 @@ def test_a_queue_that_cannot_take_the_mail_never_breaks_the_event(ctx, monkeypat
     def queue_down(_ids):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(notifications, "mail_instant", queue_down)
+    monkeypatch.setattr(notification_mail, "mail_instant", queue_down)
     req = start()
     approve(req, "school-shenhe1")
     assert req.current_seq == 2 and emails(OTHER_SCHOOL, req.id) == Counter({"school-heping1": 1})
