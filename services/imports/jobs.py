@@ -27,7 +27,7 @@ from services.clock import now
 from services.errors import NotInScope, RuleViolation
 from services.imports.apply import import_rows
 from services.imports.columns import ImportRejected, Progress, RowData, RowError
-from services.imports.parse import MAX_FILE_BYTES, parse
+from services.imports.parse import parse, survey
 from services.imports.report import error_report_xlsx
 from services.imports.validate import check_school
 from services.queue import task
@@ -191,6 +191,9 @@ def run_import(job_id: int) -> None:
             if _claim(job_id):
                 _finish(_job(job_id), FAILED, 0, [RowError(0, "", message)])
             return
+        if job.total != len(rows):  # the upload counted rows in the XML (blank and note rows too)
+            job.total = len(rows)
+            db.session.commit()
         run_job(job_id, rows)
 
 
@@ -198,13 +201,14 @@ def submit_upload(actor: User, school: OrgUnit, filename: str | None, stream: IO
     """Parse an upload (refusing bad files at once, before anything is stored), store it and run it
     as a job: inline when small (INLINE_ROWS), else as a task of the queue. The caller shows the job."""
     check_school(school, actor)
-    data = stream.read(MAX_FILE_BYTES + 1)
-    rows = parse(io.BytesIO(data))
+    data, about = survey(stream)  # header checked, rows counted in the XML: no cell parsed yet
+    rows = parse(io.BytesIO(data)) if about < INLINE_ROWS else None  # a large file is parsed by the worker only
     job = ImportJob(school_id=school.id, user_id=actor.id, filename=uploads.clean_filename(filename), status=QUEUED,
-                    total=len(rows), processed=0, error_count=0, source_sha256=uploads.store(data))
+                    total=len(rows) if rows is not None else about, processed=0, error_count=0,
+                    source_sha256=uploads.store(data))
     db.session.add(job)
     db.session.commit()  # before the task is queued: the worker reads committed rows only
-    if len(rows) < INLINE_ROWS:
+    if rows is not None:
         return run_job(job.id, rows)
     run_import(job.id)
     return job
