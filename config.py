@@ -186,9 +186,6 @@ class Config:
         self.QUEUE_IMMEDIATE = os.environ.get("QUEUE_IMMEDIATE") == "1"  # tasks run in the caller (no worker)
         # How much the queue worker lowers its CPU priority (nice): background work yields to pages.
         self.QUEUE_WORKER_NICE = int(os.environ.get("QUEUE_WORKER_NICE") or 10)
-        # An import rests IMPORT_PACE times as long as each 500-row batch took (services/imports/apply.py):
-        # its database work, which `nice` does not reach, then leaves the pages most of the CPU. 0: no rest.
-        self.IMPORT_PACE = float(os.environ.get("IMPORT_PACE") or 0)
         # Rate-limit counters (login, certificate check): in Redis when there is one, so that every
         # web worker and app server counts against one budget; else in this process's memory.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"

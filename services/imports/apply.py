@@ -3,9 +3,6 @@ row is enrolled (待核办, submitted to the authority: services/enrollment_reco
 
 from __future__ import annotations
 
-import time
-
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
@@ -59,21 +56,11 @@ def _process(built: list[BuiltRow], school: OrgUnit, actor: User, *, reason: str
         b = next((s for s in staged if s.student is subject), b)
         errors.extend(dict.fromkeys(cell_errors(b, exc.problems) or [RowError(b.row.row, "", str(exc))]))
 
-    pace = float(current_app.config.get("IMPORT_PACE") or 0)
-    batch_started = time.monotonic()
-
     def write_staged() -> None:
-        nonlocal school, actor, batch_started
+        nonlocal school, actor
         finish_enrollments([s.student for s in staged], actor, school, reason)
         staged.clear()
         school, actor = _lighten_session(school, actor)
-        if pace > 0:
-            # Background work yields to the pages: after each batch the import rests `pace` times as
-            # long as the batch took, so that its database work (inserts into a table of millions
-            # with a dozen indexes, in a backend the worker's `nice` does not reach) takes at most
-            # 1/(1+pace) of a core. The transaction stays open meanwhile; only new rows are locked.
-            time.sleep((time.monotonic() - batch_started) * pace)
-        batch_started = time.monotonic()
 
     for i, b in enumerate(built):
         if writing:

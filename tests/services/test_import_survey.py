@@ -68,20 +68,3 @@ def test_a_large_upload_is_queued_with_its_estimate_and_the_worker_takes_the_exa
     done = db.session.get(ImportJob, job.id)
     assert done.status == DONE and done.total == done.processed == len(rows)  # exact, not the estimate
 
-
-def test_an_import_rests_after_each_batch_as_long_as_import_pace_says(ctx, app, monkeypatch):
-    """IMPORT_PACE=1: after each 500-row batch the import sleeps as long as the batch took, so its
-    database work leaves the pages at least half of a core (0, the default: no rest)."""
-    from services.imports import apply
-
-    rests: list[float] = []
-    monkeypatch.setattr(apply.time, "sleep", rests.append)
-    monkeypatch.setitem(app.config, "IMPORT_PACE", 1.0)
-    rows = parse.parse(io.BytesIO(workbook([pupil(n, 姓名=f"学生{chr(0x4E00 + n)}") for n in range(1, apply.SESSION_BATCH + 51)])))
-    apply.import_rows(rows, school(HEPING1), user("school-heping1"))
-    assert len(rests) == 2 and all(r > 0 for r in rests)  # 500 rows, then the last 50
-    monkeypatch.setitem(app.config, "IMPORT_PACE", 0)
-    rests.clear()
-    more = parse.parse(io.BytesIO(workbook([pupil(n, 姓名=f"学生{chr(0x4F00 + n)}") for n in range(600, 610)])))
-    apply.import_rows(more, school(HEPING1), user("school-heping1"))
-    assert rests == []
