@@ -316,7 +316,10 @@ def _apply_one(actor: User, student: Student, row: NationalRow, accepted: list[D
 
 
 def apply(actor: User, unit: OrgUnit, stream: IO[bytes], accepted: Iterable[tuple[int, str]]) -> Applied:
-    """Change the accepted (student id, column key) pairs that still differ; commit once."""
+    """Change the accepted (student id, column key) pairs that still differ; commit once. Only a
+    school's staff apply (the school maintains its pupils' data, 第十二条); an authority compares."""
+    if not actor.is_school_user:
+        raise RuleViolation("只有学生所在学校可以按全国系统修改学生信息；教育行政部门可查看差异。")
     wanted: dict[int, set[str]] = defaultdict(set)
     for student_id, key in accepted:
         wanted[student_id].add(key)

@@ -203,3 +203,13 @@ def test_rows_without_an_id_number_are_matched_by_name_in_a_few_queries_not_one_
     assert sorted(by_name) == sorted(p.id for p in without_id)
     assert all(pupil is not None for _row, pupil, _how in matched)  # every other row by its ID number
     assert len(statements) < len(without_id)  # before: one query per row without an ID
+
+
+def test_an_authority_cannot_apply_through_the_service_either(setting):
+    """The school-only rule lives in the service, not only in the view's 403."""
+    unit, _actor, pupils, data = setting
+    p = next(p for p in pupils if p.id_type == "1")
+    changed = edited(data, {(row_of(data, p.id), "联系电话"): "13711112222"})
+    with pytest.raises(RuleViolation, match="只有学生所在学校"):
+        reconcile.apply(user("heping"), unit, io.BytesIO(changed), [(p.id, "phone")])
+    assert db.session.get(Student, p.id).phone != "13711112222"
