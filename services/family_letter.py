@@ -27,9 +27,9 @@ from sqlalchemy import select
 from extensions import db
 from models.changes import APPROVED, COMPLETED, ChangeRequest, PrintedDocument
 from models.status import Suspension
-from services import audit, clock, codes, documents, labels, pdf, pdf_rare, workdays
+from services import audit, clock, codes, documents, labels, pdf, pdf_rare, workdays, workflows
 from services.change_codes import SUSPENSION, TRANSFER
-from services.errors import RuleViolation
+from services.errors import NotInScope, RuleViolation
 
 if TYPE_CHECKING:
     from models.people import User
@@ -103,7 +103,9 @@ def letter_context(req: ChangeRequest) -> SimpleNamespace:
 
 def print_letter(req: ChangeRequest, actor: User) -> tuple[bytes, PrintedDocument]:
     """The letter as a PDF, numbered and audited; RuleViolation when the request is not in its state.
-    The caller has loaded the request through its scope (workflows.get_visible)."""
+    Outside the actor's view of the request: NotInScope (404), whatever the caller loaded."""
+    if not workflows.can_see(actor, req):
+        raise NotInScope()
     refused = letter_refusal(req)
     if refused:
         raise RuleViolation(refused)

@@ -184,3 +184,13 @@ def test_the_page_offers_the_letter_and_the_gate_registers_it(app, as_user, monk
         assert db.session.scalar(select(ExportDownload).where(ExportDownload.detail.contains(f"#{ids[1]} "))) is None
     # out of scope: 大连's registrar does not see the request at all
     assert as_user("school-xigang1").get(f"/admin/requests/{ids[0]}/family-letter.pdf").status_code == 404
+
+
+def test_a_school_of_another_county_gets_no_letter_for_a_request_it_cannot_see(ctx):
+    """The service checks the scope itself: a registrar of 大连 asking for a 沈阳 transfer's letter."""
+    from services.errors import NotInScope
+
+    req = approved_transfer()
+    with pytest.raises(NotInScope):
+        family_letter.print_letter(req, user("dalian"))
+    assert db.session.scalar(select(PrintedDocument).where(PrintedDocument.request_id == req.id)) is None
