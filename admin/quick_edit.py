@@ -142,18 +142,6 @@ def editor_value(name: str, raw: t.Any) -> str:
     return "" if raw is None or raw == "" else str(raw)
 
 
-def cell(field: Field, student: Student, pk: t.Any, display_value: t.Any, csrf: str) -> Markup:
-    """One row's quick-edit cell from the page's one list form (StudentView.list_form): the same
-    anchor as QuickEditWidget(field of a form built for this row), without building a form per row."""
-    # The field's constant attributes once per page (_static asks for the language: ~10 µs, 100 cells).
-    statics = request.environ.setdefault("xueji.quick_edit_static", {})
-    static = statics.get(field.name)
-    if static is None:
-        static = statics[field.name] = field.widget._static(field)
-    return field.widget.anchor(field, editor_value(field.name, getattr(student, field.name)), pk, display_value, csrf,
-                               static=static)
-
-
 def may_edit_inline() -> bool:
     """Only school users: the list's cells are editable for them (their scope is their school).
     Asked for every editable cell of the list (100 on a school's page of 20), so the answer is

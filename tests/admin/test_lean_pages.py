@@ -104,28 +104,66 @@ def test_the_school_filter_offers_a_renamed_school_at_once(as_user, ctx) -> None
         db.session.commit()
 
 
+def _list_view(app: Flask):
+    return next(v for v in app.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "student")
+
+
 def test_a_quick_edit_cell_is_the_one_a_form_per_row_would_give(app: Flask, as_user) -> None:
-    """quick_edit.cell (one list form a page, the value read from the row) writes the same anchor as
-    Flask-Admin's form built for that row, for every pupil of a school and every quick-edit field,
-    empty values and 是/否 included."""
+    """admin/student_rows.py (one list form a page, the value read from the row) writes the same
+    anchor as Flask-Admin's form built for that row, for every pupil of a school and every
+    quick-edit field, empty values, 是/否 and markup in the value included."""
     from flask_login import login_user
     from sqlalchemy import select
 
-    from admin import quick_edit
+    from admin import quick_edit, student_rows
     from models.student import Student
 
-    view = next(v for v in app.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "student")
+    view = _list_view(app)
     with app.test_request_context("/admin/student/"):
         school = user("school-heping1")
         pupils = db.session.scalars(select(Student).where(Student.school_id == school.unit_id)).all()
         pupils[0].phone, pupils[0].current_address, pupils[0].migrant_child = None, "", True  # not committed
+        pupils[-1].current_address = '<b>"和平路"</b> & {1}'
         login_user(school)
         proto = view.list_form(obj=pupils[0])
         assert proto is view.list_form(obj=pupils[-1])  # one form for the page
+        html = str(student_rows.rows(view, pupils, columns=[(n, True) for n in quick_edit.QUICK_FIELDS],
+                                     checkbox_title=None, row_buttons=None, list_form=proto, csrf="t"))
         for pupil in pupils:
             own = view._list_form_class(obj=pupil)
             for name in quick_edit.QUICK_FIELDS:
                 shown = quick_edit.display(pupil, name)
-                assert quick_edit.cell(proto[name], pupil, pupil.id, shown, "t") == own[name](
-                    pk=pupil.id, display_value=shown, csrf="t"), (pupil.id, name)
+                cell = f'<td class="col-{name}">{own[name](pk=pupil.id, display_value=shown, csrf="t")}</td>'
+                assert cell in html, (pupil.id, name)
+        assert "&lt;b&gt;" in html and "<b>" not in html
+        db.session.rollback()
+
+
+def test_the_rows_are_the_cells_flask_admins_loop_would_write(app: Flask, as_user) -> None:
+    """Every column of an official's list (not edited in place), written by admin/student_rows.py,
+    is what Flask-Admin's list template writes with the view's get_list_value and Jinja's
+    escaping: pupils without a 学籍号 or class, a rare character and markup in a name."""
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from admin import student_rows
+    from models.student import Student
+
+    view = _list_view(app)
+    with app.test_request_context("/admin/student/"):
+        official = user("heping")
+        pupils = db.session.scalars(select(Student).where(Student.scope_path.startswith(official.unit.path))
+                                    .order_by(Student.id).limit(20)).all()
+        pupils[0].name, pupils[1].xjh, pupils[1].class_name, pupils[2].name = "<i>王</i>&amp;", None, None, "刘䶮"
+        login_user(official)
+        columns = [c for c, _label in view._list_columns]
+        assert "name" in columns and "phone" not in columns  # an official's list: no quick-edit columns
+        loop = app.jinja_env.from_string(
+            '{% for row in data %}<tr>{% for c in columns %}<td class="col-{{ c }}">{{ get_value(row, c) }}</td>'
+            "{% endfor %}</tr>{% endfor %}")
+        expected = loop.render(data=pupils, columns=columns, get_value=view.get_list_value)
+        written = str(student_rows.rows(view, pupils, columns=[(c, False) for c in columns], checkbox_title=None,
+                                        row_buttons=None, list_form=None, csrf=""))
+        assert written == expected
+        assert "&lt;i&gt;王&lt;/i&gt;&amp;amp;" in written and "刘䶮" in written
         db.session.rollback()
