@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, request, send_from_directory, session, url_for
 from flask_login import user_logged_in
-from flask_security import SQLAlchemyUserDatastore, current_user
+from flask_security import current_user
 
 import changes  # noqa: F401  (declares every change type)
 import models
@@ -42,7 +42,9 @@ def create_app(config: object | None = None) -> Flask:
     # Babel before Security, or Flask-Security keeps English (STACK-FACTS.md).
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-    datastore = SQLAlchemyUserDatastore(db, models.User, models.Role)
+    from services.user_store import UserDatastore
+
+    datastore = UserDatastore(db, models.User, models.Role)  # the request's account with its unit and badges
     from forms.login import GuardedLoginForm
     from services.passwords import PasswordPolicy
     from services.two_factor import totp_class

@@ -34,7 +34,7 @@ class InboxView(SecureBaseView):
         more = len(rows) > notifications.PAGE_SIZE
         return self.render("admin/inbox.html", rows=rows[:notifications.PAGE_SIZE], page=page, more=more,
                            kind_labels=notifications.KIND_LABELS, form=MarkForm(),
-                           unread=notifications.unread_count(actor.id))
+                           unread=notifications.unread_count(actor))
 
     @expose("/<int:notice_id>/read", methods=("POST",))
     def read(self, notice_id: int) -> Response:

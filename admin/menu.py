@@ -115,7 +115,7 @@ def navbar_user() -> dict[str, t.Any] | None:
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
     waiting = home.waiting_badge(user) if reads_pupils(user) else None
     return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
-            "unread": notifications.unread_count(user.id),  # 我的消息: one indexed COUNT
+            "unread": notifications.unread_count(user),  # 我的消息 (services/user_store.py)
             "account": [(_("Reminder settings"), url_for("messages.preferences")), (_("Change password"), "/change"),
                         (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],

@@ -79,7 +79,7 @@ class SavedFilterView(SecureBaseView):
 def _saved_filters_for(endpoint: str | None) -> list[t.Any]:
     if not endpoint or endpoint not in LISTS or not current_user.is_authenticated:
         return []
-    return saved_filters.for_list(current_actor().id, endpoint)
+    return saved_filters.for_list(current_actor(), endpoint)
 
 
 def register(admin: Admin, app: Flask | None = None) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask_security import AsaList, RoleMixin, UserMixin
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.ext.mutable import MutableList
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from extensions import db
 from models import clock
@@ -97,6 +97,11 @@ class User(db.Model, UserMixin):
 
     unit: Mapped[OrgUnit] = relationship()
     roles = relationship("Role", secondary=roles_users, backref="users")
+    # Read with the account at the start of each request (services/user_store.py), in the same
+    # statement: the navbar's 我的消息 badge, and whether the lists need to look for saved filters.
+    # None when the account was loaded any other way (then the readers ask the database).
+    unread_at_load: Mapped[int | None] = query_expression()
+    saved_filters_at_load: Mapped[int | None] = query_expression()
 
     @property
     def role_names(self) -> set[str]:

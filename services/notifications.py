@@ -248,10 +248,24 @@ def export_ready(user_id: int, what: str, link: str) -> list[UserNotification]:
 
 
 # --- reading ------------------------------------------------------------------------------------
-def unread_count(user_id: int) -> int:
-    """The navbar's badge: one COUNT on ix_user_notification_unread."""
+def unread_count(user: User) -> int:
+    """The navbar's badge. Read with the account at the request's start (services/user_store.py)
+    unless this request has written a notification since (opening one marks it read); otherwise
+    one COUNT on ix_user_notification_unread."""
+    loaded = user.__dict__.get("unread_at_load")  # not `user.unread_at_load`: an expired account would reload
+    if loaded is not None and not db.session.info.get(_WRITTEN):
+        return int(loaded)
     return int(db.session.scalar(select(func.count()).select_from(UserNotification)
-                                 .where(UserNotification.user_id == user_id, UserNotification.read_at.is_(None))) or 0)
+                                 .where(UserNotification.user_id == user.id, UserNotification.read_at.is_(None))) or 0)
+
+
+_WRITTEN = "xueji.notifications_written"  # session.info: a notification was added, changed or removed
+
+
+@event.listens_for(Session, "after_flush")
+def _note_written(session: Session, _context: object) -> None:
+    if any(isinstance(o, UserNotification) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_WRITTEN] = True
 
 
 def inbox(user: User, page: int = 1) -> list[UserNotification]:

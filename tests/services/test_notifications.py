@@ -155,11 +155,11 @@ def test_unread_count_mark_read_and_mark_all(ctx):
     req = start()
     approve(req, "school-shenhe1", "shenhe")
     me = user("school-heping1")
-    assert notifications.unread_count(me.id) == 2  # 沈河一小 agreed; step 3 waits for me
+    assert notifications.unread_count(me) == 2  # 沈河一小 agreed; step 3 waits for me
     first = notifications.inbox(me)[0]
     notifications.mark_read(me, first.id)
-    assert notifications.unread_count(me.id) == 1
-    assert notifications.mark_all_read(me) == 1 and notifications.unread_count(me.id) == 0
+    assert notifications.unread_count(me) == 1
+    assert notifications.mark_all_read(me) == 1 and notifications.unread_count(me) == 0
     with pytest.raises(NotInScope):
         notifications.mark_read(user("principal-heping1"), first.id)  # another user's: absent to them
 
