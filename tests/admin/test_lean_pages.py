@@ -167,3 +167,18 @@ def test_the_rows_are_the_cells_flask_admins_loop_would_write(app: Flask, as_use
         assert written == expected
         assert "&lt;i&gt;王&lt;/i&gt;&amp;amp;" in written and "刘䶮" in written
         db.session.rollback()
+
+
+def test_a_static_url_is_url_fors_under_each_script_root(app: Flask) -> None:
+    """admin/static_urls.py keeps each static URL per app and script root: mounted under a prefix,
+    a page links the prefixed files, not the ones cached for the root."""
+    from flask import url_for
+
+    from admin.static_urls import static_url
+
+    for root in ("", "/xueji", ""):
+        with app.test_request_context("/admin/", base_url=f"http://localhost{root}/"):
+            for endpoint, args in (("admin.static", {"filename": "vendor/jquery.min.js", "v": "3.5.1"}),
+                                   ("static", {"filename": "js/csp.js"})):
+                assert static_url(endpoint, **args) == url_for(endpoint, **args)
+                assert static_url(endpoint, **args).startswith(f"{root}/")
