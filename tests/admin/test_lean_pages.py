@@ -109,9 +109,10 @@ def _list_view(app: Flask):
 
 
 def test_a_quick_edit_cell_is_the_one_a_form_per_row_would_give(app: Flask, as_user) -> None:
-    """admin/student_rows.py (one list form a page, the value read from the row) writes the same
-    anchor as Flask-Admin's form built for that row, for every pupil of a school and every
-    quick-edit field, empty values, 是/否 and markup in the value included."""
+    """admin/student_rows.py (each cell from a template kept per language, the value read from the
+    row) writes the same anchor as Flask-Admin's form built for that row, for every pupil of a
+    school and every quick-edit field, empty values, 是/否 and markup in the value included; the
+    page builds no list form."""
     from flask_login import login_user
     from sqlalchemy import select
 
@@ -125,15 +126,15 @@ def test_a_quick_edit_cell_is_the_one_a_form_per_row_would_give(app: Flask, as_u
         pupils[0].phone, pupils[0].current_address, pupils[0].migrant_child = None, "", True  # not committed
         pupils[-1].current_address = '<b>"和平路"</b> & {1}'
         login_user(school)
-        proto = view.list_form(obj=pupils[0])
-        assert proto is view.list_form(obj=pupils[-1])  # one form for the page
+        assert view.list_form(obj=pupils[0]) is None  # no form per row
+        token = 't"<'  # escaped in the cell as in the form's
         html = str(student_rows.rows(view, pupils, columns=[(n, True) for n in quick_edit.QUICK_FIELDS],
-                                     checkbox_title=None, row_buttons=None, list_form=proto, csrf="t"))
+                                     checkbox_title=None, row_buttons=None, csrf=token))
         for pupil in pupils:
             own = view._list_form_class(obj=pupil)
             for name in quick_edit.QUICK_FIELDS:
                 shown = quick_edit.display(pupil, name)
-                cell = f'<td class="col-{name}">{own[name](pk=pupil.id, display_value=shown, csrf="t")}</td>'
+                cell = f'<td class="col-{name}">{own[name](pk=pupil.id, display_value=shown, csrf=token)}</td>'
                 assert cell in html, (pupil.id, name)
         assert "&lt;b&gt;" in html and "<b>" not in html
         db.session.rollback()
@@ -163,7 +164,7 @@ def test_the_rows_are_the_cells_flask_admins_loop_would_write(app: Flask, as_use
             "{% endfor %}</tr>{% endfor %}")
         expected = loop.render(data=pupils, columns=columns, get_value=view.get_list_value)
         written = str(student_rows.rows(view, pupils, columns=[(c, False) for c in columns], checkbox_title=None,
-                                        row_buttons=None, list_form=None, csrf=""))
+                                        row_buttons=None, csrf=""))
         assert written == expected
         assert "&lt;i&gt;王&lt;/i&gt;&amp;amp;" in written and "刘䶮" in written
         db.session.rollback()
@@ -182,3 +183,31 @@ def test_a_static_url_is_url_fors_under_each_script_root(app: Flask) -> None:
                                    ("static", {"filename": "js/csp.js"})):
                 assert static_url(endpoint, **args) == url_for(endpoint, **args)
                 assert static_url(endpoint, **args).startswith(f"{root}/")
+
+
+def test_a_lists_own_urls_are_url_fors(app: Flask, monkeypatch) -> None:
+    """ScopedModelView.get_url writes the list's sort, pager, page-size and filter links from the
+    list's path and a query string: the same URLs as url_for, whatever the arguments — a search in
+    Chinese with spaces and symbols, filters, no arguments — and under a script root."""
+    from flask_admin import BaseView
+    from flask_admin.model.base import ViewArgs
+
+    from admin.base import ScopedModelView
+
+    view = _list_view(app)
+    searches = (None, "", "王 小明", "a&b=c/d?e#f", "110101+2015%", "刘䶮")
+    for root in ("", "/xueji"):
+        with app.test_request_context("/admin/student/", base_url=f"http://localhost{root}/"):
+            for search in searches:
+                for page in (None, 0, 3):
+                    for sort, desc in ((None, False), (1, True), (2, False)):
+                        for filters in (None, [(0, "school_id", "12"), (4, "status", "enrolled,suspended")]):
+                            args = ViewArgs(page=page, page_size=50 if page else None, sort=sort, sort_desc=desc,
+                                            search=search, filters=filters, extra_args={"queue": "waiting"} if page else {})
+                            mine = view._get_list_url(args)
+                            with monkeypatch.context() as m:
+                                m.setattr(ScopedModelView, "get_url", BaseView.get_url)  # url_for itself
+                                theirs = view._get_list_url(args)
+                            assert mine == theirs, (mine, theirs)
+            assert view.get_url(".index_view") == f"{root}/admin/student/"
+            assert view.get_url(".index_view", _external=True) == f"http://localhost{root}/admin/student/"
