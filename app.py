@@ -42,6 +42,9 @@ def create_app(config: object | None = None) -> Flask:
     # Babel before Security, or Flask-Security keeps English (STACK-FACTS.md).
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    from forms import i18n as form_messages
+
+    form_messages.install(app)  # WTForms' messages parsed once per language, not per request
     from services.user_store import UserDatastore
 
     datastore = UserDatastore(db, models.User, models.Role)  # the request's account with its unit and badges

@@ -2,10 +2,12 @@
 
 The same cells as Flask-Admin's `model/list.html` loop — the checkbox, the row buttons, one
 `<td class="col-…">` per column, an x-editable anchor for each quick-edit cell — but everything that
-does not depend on the row is built once per page: the checkbox's and buttons' markup, each
-quick-edit cell's anchor with three holes (the pupil's id, the stored value, the words shown). The
-Jinja loop paid a macro call, a context lookup and an escape per cell (~280 cells a page);
-this pays one formatter call and one string join. The values are Flask-Admin's own
+does not depend on the row is built once per page: the checkbox's and buttons' markup; and each
+quick-edit cell's anchor, with holes for the pupil's id, the stored value, the words shown and the
+page's CSRF token, once per language for the life of the process. The Jinja loop paid a macro
+call, a context lookup and an escape per cell (~280 cells a page), and Flask-Admin built a
+quick-edit form per row (StudentView.list_form now builds none); this pays one formatter call
+and one string join. The values are Flask-Admin's own
 (`_get_list_value`: the view's formatters and type formatters), escaped as Jinja would escape them.
 """
 
@@ -13,57 +15,85 @@ from __future__ import annotations
 
 import typing as t
 
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from admin import quick_edit
 
 # Holes of a quick-edit anchor: tokens that escaping leaves as they are, replaced by format fields.
-_PK, _VALUE, _SHOWN = "QEpk8f2c", "QEval8f2c", "QEshow8f2c"
+_PK, _VALUE, _SHOWN, _CSRF = "QEpk8f2c", "QEval8f2c", "QEshow8f2c", "QEcsrf8f2c"
 
 Cell = t.Callable[[t.Any, str], str]  # (row, its escaped pk) -> the <td>…</td>
 
+# (language, column) -> the quick-edit cell as a format string with {pk}, {value}, {shown}, {csrf}.
+# A pure function of the two: the field's name and kind, the column's words and choices (code tables).
+_quick_cells: dict[tuple[str, str], str] = {}
 
-def _quick_cell_template(field: t.Any, csrf: str) -> str:
-    """The field's anchor (quick_edit.QuickEditWidget.anchor) as a format string with {pk},
-    {value} and {shown}: the same attributes in the same order as a cell built per row."""
-    widget = field.widget
-    anchor = str(widget.anchor(field, _VALUE, _PK, _SHOWN, csrf, static=widget._static(field)))
-    braced = anchor.replace("{", "{{").replace("}", "}}")
-    return braced.replace(_PK, "{pk}").replace(_VALUE, "{value}").replace(_SHOWN, "{shown}")
+
+def quick_cell_template(view: t.Any, name: str) -> str:
+    """The column's cell: QuickEditWidget.anchor of the list form's field, in a <td>, the same
+    attributes in the same order as a cell built per row, holes where the row and page go."""
+    key = (str(get_locale()), name)
+    found = _quick_cells.get(key)
+    if found is None:
+        field = view.quick_edit_form()[name]
+        widget = field.widget
+        anchor = str(widget.anchor(field, _VALUE, _PK, _SHOWN, _CSRF, static=widget._static(field)))
+        braced = f'<td class="col-{name}">{anchor}</td>'.replace("{", "{{").replace("}", "}}")
+        found = _quick_cells[key] = (braced.replace(_PK, "{pk}").replace(_VALUE, "{value}")
+                                     .replace(_SHOWN, "{shown}").replace(_CSRF, "{csrf}"))
+    return found
+
+
+def _value_of(view: t.Any, name: str) -> t.Callable[[t.Any], t.Any]:
+    """Flask-Admin's `_get_list_value` for one column, with what does not depend on the row looked
+    up once: the column's formatter, and whether a text value can meet a type formatter at all
+    (they are keyed by type: None, bool, date, list …; a formatter's str or Markup passes as it is
+    unless one is keyed by str). Anything else takes Flask-Admin's own path."""
+    formatters, type_formatters = view.column_formatters, view.column_type_formatters
+    get_value = view._get_list_value
+    fmt = formatters.get(name)
+    text_passes = not view._column_choices_map.get(name) and not any(issubclass(str, typ) for typ in type_formatters)
+    if not text_passes or (fmt is None and "." in name):  # choices, or a dotted path (rec_getattr)
+        return lambda row: get_value(None, row, name, formatters, type_formatters)
+
+    def value(row: t.Any) -> t.Any:
+        shown = fmt(view, None, row, name) if fmt is not None else getattr(row, name)
+        if isinstance(shown, str):
+            return shown
+        return get_value(None, row, name, formatters, type_formatters)
+
+    return value
 
 
 def _plain(view: t.Any, name: str) -> Cell:
-    get_value = view._get_list_value
-    formatters, type_formatters = view.column_formatters, view.column_type_formatters
+    value = _value_of(view, name)
     head = f'<td class="col-{name}">'
 
     def cell(row: t.Any, _pk: str) -> str:
-        return f"{head}{escape(get_value(None, row, name, formatters, type_formatters))}</td>"
+        return f"{head}{escape(value(row))}</td>"
 
     return cell
 
 
-def _quick(view: t.Any, name: str, field: t.Any, csrf: str) -> Cell:
-    template = f'<td class="col-{name}">{_quick_cell_template(field, csrf)}</td>'
-    get_value = view._get_list_value
-    formatters, type_formatters = view.column_formatters, view.column_type_formatters
+def _quick(view: t.Any, name: str, csrf: str) -> Cell:
+    template = quick_cell_template(view, name)
+    value = _value_of(view, name)
+    page_csrf = str(escape(csrf))
 
     def cell(row: t.Any, pk: str) -> str:
-        shown = get_value(None, row, name, formatters, type_formatters)
         return template.format(pk=pk, value=escape(quick_edit.editor_value(name, getattr(row, name))),
-                               shown=escape(shown))
+                               shown=escape(value(row)), csrf=page_csrf)
 
     return cell
 
 
 def rows(view: t.Any, data: t.Sequence[t.Any], *, columns: t.Sequence[tuple[str, bool]], checkbox_title: str | None,
-         row_buttons: t.Callable[[t.Any], Markup] | None, list_form: t.Any, csrf: str) -> Markup:
+         row_buttons: t.Callable[[str], str] | None, csrf: str) -> Markup:
     """The page's <tr> rows. columns: (name, edited in place); checkbox_title: None without bulk
     actions; row_buttons: the row buttons' markup for a pk (StudentView.row_buttons), None
-    without the buttons' column; list_form: the page's one quick-edit form (its fields name the
-    cells), None when nothing is edited in place."""
-    cells = [_quick(view, name, list_form[name], csrf) if edited and list_form is not None else _plain(view, name)
-             for name, edited in columns]
+    without the buttons' column; csrf: the page's token, for the quick-edit cells' posts."""
+    cells = [_quick(view, name, csrf) if edited else _plain(view, name) for name, edited in columns]
     checkbox = None
     if checkbox_title is not None:
         checkbox = ('<td><input type="checkbox" name="rowid" class="action-checkbox" value="',
