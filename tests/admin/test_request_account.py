@@ -46,14 +46,16 @@ def _notify(who: str, n: int) -> None:
 
 
 def test_a_list_page_asks_for_the_account_once(app: Flask, as_user) -> None:
-    """The account, its roles and unit and both counts in one statement; no statement of its own
-    for the unit, the badge or the saved filters of an account that has none."""
+    """The account, its roles, unit and login session and both counts in one statement; no
+    statement of its own for the session's check, the unit, the badge or the saved filters of an
+    account that has none."""
     c = as_user("school-heping1")
     with statements(app) as seen:
         assert c.get("/admin/student/").status_code == 200
     on_user = [s for s in seen if re.search(r'FROM "?user"?\b', s)]
     assert len(on_user) == 1, on_user
-    assert "user_notification" in on_user[0] and "saved_filter" in on_user[0] and "org_unit" in on_user[0]
+    assert all(t in on_user[0] for t in ("user_notification", "saved_filter", "org_unit", "login_session"))
+    assert not [s for s in seen if re.match(r"SELECT login_session\.", s)]
     assert not [s for s in seen if s.startswith("SELECT") and "FROM user_notification" in s.split(" FROM ", 1)[-1][:40]]
     assert not [s for s in seen if re.match(r"SELECT saved_filter\.", s)]
 
