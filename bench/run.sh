@@ -11,6 +11,8 @@
 #   BENCH_GENERATE    1 (default): generate each database; 0: time the databases already there
 #   BENCH_SMALL / BENCH_LARGE   pupils (default 30000 / 3000000);  BENCH_RUNS (default 15)
 #   BENCH_WAIT_QUIET  wait up to this many s for load average < CPUs/2 before timing (default 180)
+#   BENCH_PAIRED_RUNS runs of bench/paired.py (default 40; 0: skip it): the interleaved 30k and 3M
+#                databases and stock beside each, timed turn by turn in one process (targets 4 and 5)
 # Results (JSON and logs) go to bench/results/: *-small, *-large (interleaved), *-small-bysch,
 # *-large-bysch (by school), summary.txt.
 set -euo pipefail
@@ -71,3 +73,11 @@ done
 echo
 echo "################ summary"
 "$PY" -m bench.compare "${args[@]}" | tee "$OUT/summary.txt"
+
+PAIRED_RUNS="${BENCH_PAIRED_RUNS:-40}"
+if [[ " $ORDERS " == *" interleaved "* ]] && [ "$PAIRED_RUNS" != 0 ]; then
+  echo
+  echo "################ paired: 30k and 3M, project and stock, turn by turn (targets 4 and 5)"
+  "$PY" -m bench.paired --small "${URL}_small" --large "${URL}_large" --runs "$PAIRED_RUNS" --wait-quiet "$WAIT" \
+    --json "$OUT/paired.json" | grep --line-buffered -v '^{' | tee "$OUT/paired.txt"
+fi
