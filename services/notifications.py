@@ -41,7 +41,7 @@ from extensions import db
 from models.inbox import MAIL_DAILY, MAIL_INSTANT, MAIL_MODES, MAIL_OFF, NotificationPreference, UserNotification
 from models.org import OrgUnit
 from models.people import OFFICIAL_ROLE_FOR_LEVEL, REGISTRAR, SCHOOL_ROLES, Role, User, roles_users
-from services import clock, mail, notification_mail
+from services import clock, mail, notification_mail, session_writes
 from services.errors import NotInScope, RuleViolation
 
 if TYPE_CHECKING:
@@ -253,19 +253,13 @@ def unread_count(user: User) -> int:
     unless this request has written a notification since (opening one marks it read); otherwise
     one COUNT on ix_user_notification_unread."""
     loaded = user.__dict__.get("unread_at_load")  # not `user.unread_at_load`: an expired account would reload
-    if loaded is not None and not db.session.info.get(_WRITTEN):
+    if loaded is not None and not session_writes.written(UserNotification):
         return int(loaded)
     return int(db.session.scalar(select(func.count()).select_from(UserNotification)
                                  .where(UserNotification.user_id == user.id, UserNotification.read_at.is_(None))) or 0)
 
 
-_WRITTEN = "xueji.notifications_written"  # session.info: a notification was added, changed or removed
-
-
-@event.listens_for(Session, "after_flush")
-def _note_written(session: Session, _context: object) -> None:
-    if any(isinstance(o, UserNotification) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_WRITTEN] = True
+session_writes.watch(UserNotification)
 
 
 def inbox(user: User, page: int = 1) -> list[UserNotification]:

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from extensions import db
 from models.people import User
 from models.saved_filter import SavedFilter
+from services import session_writes
 from services.errors import NotInScope, RuleViolation
 
 NAME_MAX = 60
 QUERY_MAX = 1000
 PER_LIST_MAX = 30
 DROPPED_ARGS = frozenset({"page"})  # a saved filter opens on its first page
-_WRITTEN = "xueji.saved_filters_written"  # session.info: a filter was saved or deleted in this session
-
-
-@event.listens_for(Session, "after_flush")
-def _note_written(session: Session, _context: object) -> None:
-    if any(isinstance(o, SavedFilter) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_WRITTEN] = True
+session_writes.watch(SavedFilter)  # for_list: a filter saved in this request is looked for
 
 
 def clean_query(query_string: str) -> str:
@@ -37,7 +31,7 @@ def for_list(user: User | int, endpoint: str) -> list[SavedFilter]:
     for when it had none at the request's start (services/user_store.py: most accounts save none,
     and every list page asks) and this request has saved none since."""
     if isinstance(user, User):
-        if user.__dict__.get("saved_filters_at_load") == 0 and not db.session.info.get(_WRITTEN):
+        if user.__dict__.get("saved_filters_at_load") == 0 and not session_writes.written(SavedFilter):
             return []
         user_id = user.id
     else:
