@@ -541,8 +541,8 @@ class StudentView(ScopedModelView):
         for a in actions:
             endpoint, icon = kinds[type(a)]
             prefix, _m, suffix = self.get_url(endpoint, id=_ROW_MARK, url=return_url).partition(_ROW_MARK)
-            parts.append(('<a class="icon" href="' + str(escape(prefix)),
-                          str(Markup('{}" title="{}"><span class="{}"></span></a>').format(suffix, a.title or "", icon))))
+            parts.append(('\n<a class="icon" href="' + str(escape(prefix)),  # the whitespace between the icons kept
+                          str(Markup('{}" title="{}">\n  <span class="{}"></span>\n</a>\n').format(suffix, a.title or "", icon))))
         return lambda pk: "".join(head + pk + tail for head, tail in parts)
 
     def render(self, template: str, **kwargs: t.Any) -> str:
