@@ -143,7 +143,7 @@ def test_a_quick_edit_cell_is_the_one_a_form_per_row_would_give(app: Flask, as_u
 def test_the_rows_are_the_cells_flask_admins_loop_would_write(app: Flask, as_user) -> None:
     """Every column of an official's list (not edited in place), written by admin/student_rows.py,
     is what Flask-Admin's list template writes with the view's get_list_value and Jinja's
-    escaping: pupils without a 学籍号 or class, a rare character and markup in a name."""
+    escaping: pupils without a 学籍号, class, school, birth date or ID number, a rare character and markup in a name."""
     from flask_login import login_user
     from sqlalchemy import select
 
@@ -156,6 +156,8 @@ def test_the_rows_are_the_cells_flask_admins_loop_would_write(app: Flask, as_use
         pupils = db.session.scalars(select(Student).where(Student.scope_path.startswith(official.unit.path))
                                     .order_by(Student.id).limit(20)).all()
         pupils[0].name, pupils[1].xjh, pupils[1].class_name, pupils[2].name = "<i>王</i>&amp;", None, None, "刘䶮"
+        with db.session.no_autoflush:
+            pupils[3].school, pupils[3].birth_date, pupils[3].id_number = None, None, None  # not committed
         login_user(official)
         columns = [c for c, _label in view._list_columns]
         assert "name" in columns and "phone" not in columns  # an official's list: no quick-edit columns
