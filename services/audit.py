@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect
 
 from extensions import db
-from models.audit import AuditLog, StudentHistory
+from models.audit import AuditLog, StudentHistory, insert_chained
 from models.student import Guardian, Student
 
 if TYPE_CHECKING:
@@ -240,15 +240,19 @@ def chained_at_the_end() -> Iterator[None]:
     (models/audit.lock_chain) and holds it until its transaction ends. A long transaction that
     recorded as it went (an import of 10,000 pupils writes for a minute or more) would hold the lock
     all that time, and every request that audits meanwhile (each pupil's details page does) would
-    wait for it. Added at the end, the rows are chained by the last flush, just before the commit.
-    If the block raises, its rows are dropped: the caller rolls back."""
+    wait for it. At the end, everything else the block wrote is flushed first, outside the lock;
+    then the rows are chained and inserted in one statement (models/audit.insert_chained), and the
+    caller commits: the lock is held for that statement and the commit only. If the block raises,
+    its rows are dropped: the caller rolls back."""
     rows: list[AuditLog] = []
     token = _chained_at_the_end.set(rows)
     try:
         yield
     finally:
         _chained_at_the_end.reset(token)
-    db.session.add_all(rows)
+    if rows:
+        db.session.flush()
+        insert_chained(db.session.connection(), rows)
 
 
 def _text(value: Any) -> str | None:

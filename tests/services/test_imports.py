@@ -9,6 +9,7 @@ import tempfile
 import time
 import zipfile
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from flask import Flask
@@ -462,6 +463,45 @@ def test_export_gate_refuses_in_one_place(as_user, app, monkeypatch):
         assert resp.status_code == 403, kind
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "export")) == 0
+
+
+def test_an_imports_audit_rows_join_the_chain_in_one_statement(app, ctx):
+    """The rows an import keeps for its end (one per pupil, and the import's own) are chained and
+    inserted by one statement after everything else is flushed (models/audit.insert_chained): the
+    chain's lock is held for that statement and the commit only. The chain stays intact, the
+    import's rows linked one after the other in their order, and a later request chains onto them."""
+    from sqlalchemy import event
+
+    from services import audit, audit_chain
+
+    rows = []
+    for i in range(40):
+        birth = date(2017, 3, 1) + timedelta(days=i)
+        rows.append(pupil(1, 姓名=f"链{chr(0x4E00 + i)}", 性别="1 男", 出生日期=birth.isoformat(),
+                          身份证件号=make_id(DIVISION, birth, 2 * i + 1)))
+    parsed = parse.parse(io.BytesIO(workbook(rows)))
+    first_new = (db.session.scalar(select(func.max(AuditLog.id))) or 0) + 1
+    inserts: list[tuple[bool, int]] = []
+
+    def note(_conn, _cursor, statement, parameters, _context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            inserts.append((executemany, len(parameters) if executemany else 1))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert apply.import_rows(parsed, school(HEPING1), registrar(), filename="链.xlsx") == len(rows)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    written = db.session.scalars(select(AuditLog).where(AuditLog.id >= first_new).order_by(AuditLog.id)).all()
+    assert len(written) > len(rows) and written[-1].action == "import"
+    assert inserts == [(True, len(written))]  # one statement for them all
+    for before, after in pairwise(written):
+        assert after.prev_hash == before.row_hash
+    audit.record(registrar(), "student.view", "student", written[0].object_id)
+    db.session.flush()  # an ordinary request's row chains onto the import's last one
+    newest = db.session.scalar(select(AuditLog).order_by(AuditLog.id.desc()).limit(1))
+    assert newest.prev_hash == written[-1].row_hash
+    assert audit_chain.verify().intact
 
 
 @pytest.mark.committing
