@@ -143,6 +143,15 @@ def last_hash(connection: Connection) -> str:
     return value or GENESIS
 
 
+def _link(row: AuditLog, head: str) -> str:
+    """Fix the row's time, join it after `head` and hash it; the new head (its row_hash)."""
+    if row.at is None:
+        row.at = now()
+    row.prev_hash = head
+    row.row_hash = row_digest({f: getattr(row, f) for f in HASHED_FIELDS})
+    return row.row_hash
+
+
 def insert_chained(connection: Connection, rows: list[AuditLog]) -> None:
     """Chain `rows` onto the log and insert them in one statement (executemany), in their order.
 
@@ -150,17 +159,14 @@ def insert_chained(connection: Connection, rows: list[AuditLog]) -> None:
     import's one row per pupil). The chain's lock is held from here until the transaction ends,
     and every request that audits waits for it meanwhile: through the unit of work, one object and
     one before_insert at a time, 10,000 rows held it ~5 s under load and all five web workers
-    queued behind it. The chain rule is _chain_on_insert's: the same lock, head and digest."""
+    queued behind it. The chain rule is _chain_on_insert's: the same lock, head and _link."""
     if not rows:
         return
     lock_chain(connection)
     head = last_hash(connection)
     values = []
     for row in rows:
-        if row.at is None:
-            row.at = now()
-        row.prev_hash = head
-        row.row_hash = head = row_digest({f: getattr(row, f) for f in HASHED_FIELDS})
+        head = _link(row, head)
         values.append({c.key: getattr(row, c.key) for c in AuditLog.__mapper__.column_attrs if c.key != "id"})
     connection.execute(AuditLog.__table__.insert(), values)
 
@@ -178,12 +184,7 @@ def _chain_on_insert(mapper, connection, target: AuditLog) -> None:
     if head is None:
         lock_chain(connection)
         head = last_hash(connection)
-    if target.at is None:
-        target.at = now()
-    target.prev_hash = head
-    values = {f: getattr(target, f) for f in HASHED_FIELDS}
-    target.row_hash = row_digest(values)
-    info[_HEAD] = target.row_hash
+    info[_HEAD] = _link(target, head)
 
 
 @event.listens_for(Session, "before_flush")

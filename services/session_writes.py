@@ -9,8 +9,6 @@ is only slower, never wrong.
 
 from __future__ import annotations
 
-import typing as t
-
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -34,5 +32,5 @@ def watch(model: type) -> None:
     _watched.add(model)
 
 
-def written(model: type, session: t.Any = None) -> bool:
-    return bool((session or db.session).info.get(_key(model)))
+def written(model: type) -> bool:
+    return bool(db.session.info.get(_key(model)))
