@@ -8,7 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 
-from admin import certificates, graduation, list_fragments, menu, saved_filters, static_urls, statistics
+from admin import certificates, graduation, menu, saved_filters, static_urls, statistics
 from admin.access_review import AccessReviewView
 from admin.api_tokens import ApiTokenView
 from admin.archive import ArchiveView
@@ -111,7 +111,6 @@ def init_admin(app: Flask) -> Admin:
     app.add_template_global(menu.page_name)
     app.add_template_global(menu.cached_menu)
     app.add_template_global(static_urls.static_url)
-    app.add_template_global(list_fragments.cached_fragment)
     # 第二十八条 (issue 13): the export gate's guard on every response, and the export requests.
     export_gate.install(app)
     admin.add_view(ExportRequestView(name="我的申请", endpoint="export_requests", category=EXPORT_MENU))

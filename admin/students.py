@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import typing as t
 
-from flask import Response, abort, current_app, flash, has_request_context, jsonify, request
+from flask import Response, abort, current_app, flash, g, has_request_context, jsonify, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from admin import quick_edit, student_batches, student_rows
+from admin import list_frames, quick_edit, student_batches, student_rows
+from admin import saved_filters as saved_filter_views
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from admin.masked_ids import masked_history_value, masked_id, reveal_script
+from admin.menu import navbar_user
 from admin.pupil_cards import start_for_pupils as start_pupil_cards
 from admin.student_cards import start_for_pupils
 from changes.transfer import REASONS, record_arrival_from_other_province
@@ -48,8 +50,9 @@ EXPORT_GROUP_OF_COLUMN = {"current_address": export_gate.ADDRESS}  # sensitive c
 # The school filter's options (up to 500 schools of the area, ~0.3 ms of SQL and ~6 ms of Python on
 # a province's page): kept per scope path for SCHOOL_OPTIONS_SECONDS in the worker. Schools are
 # opened, renamed and closed a few times a year; a commit in this process that touched a unit
-# empties the cache, another worker's shows within the minute (the filter only offers choices:
-# the list itself always reads the database under the user's scope).
+# empties the cache (and the kept list pages, admin/list_frames.py), another worker's shows within
+# the minute (the filter only offers choices: the list itself always reads the database under the
+# user's scope).
 SCHOOL_OPTIONS_SECONDS = 60.0
 _school_options: dict[tuple[int, str], tuple[float, list[tuple[int, str]]]] = {}
 
@@ -69,6 +72,7 @@ def _drop_unit_note(session: Session) -> None:
 def _forget_school_options(session: Session) -> None:
     if session.info.pop("xueji.units_changed", False):
         _school_options.clear()
+        list_frames.clear()  # the kept list pages offer the options in their filter menu
 
 
 def _scoped_school_options() -> list[tuple[int, str]]:
@@ -516,16 +520,55 @@ class StudentView(ScopedModelView):
         """A list form, whose fields name the quick-edit cells and give their kind (in a request)."""
         return super().list_form()
 
-    def _rows(self, page: dict[str, t.Any]) -> Markup:
-        """The list's rows (admin/student_rows.py) from the context Flask-Admin's index_view built."""
-        return student_rows.rows(
-            self, page.get("data") or [],
-            columns=[(c, self.is_editable(c)) for c, _name in page["list_columns"]],
-            checkbox_title=admin_gettext("Select record") if page.get("actions") else None,
-            row_buttons=self.row_buttons(page.get("list_row_actions") or [], page.get("return_url", ""))
+    # --- the list page: a kept frame around freshly read rows (admin/list_frames.py) -----------
+    @expose("/")
+    def index_view(self):
+        """Flask-Admin's list — the same arguments, query, scope, filters and search — whose frame
+        (everything but the rows and the tokens) is kept a minute per account and URL."""
+        view_args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(view_args.sort)
+        page_size = self.get_safe_page_size(view_args.page_size)
+        asked = (view_args.page, sort[0] if sort is not None else None, view_args.sort_desc, view_args.search,
+                 view_args.filters, page_size)
+        count, data = self.get_list(*asked[:5], page_size=page_size)
+
+        def render() -> t.Any:
+            setattr(g, "xueji.list_result", (asked, (count, data)))  # Flask-Admin's get_list: not run again
+            return super(StudentView, self).index_view()
+
+        return list_frames.page(self.frame_inputs(count, data), render, lambda spec: self._write_rows(spec, data))
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        kept = g.pop("xueji.list_result", None) if has_request_context() else None
+        if kept is not None and execute and kept[0] == (page, sort_column, sort_desc, search, filters, page_size):
+            return kept[1]
+        return super().get_list(page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size)
+
+    def frame_inputs(self, count: int | None, data: t.Sequence[t.Any]) -> tuple[t.Any, ...]:
+        """What the list's frame depends on besides the account and the URL (admin/list_frames.py):
+        the total and the number of rows (the tabs, the pager, the empty message), the navbar (name,
+        unit, roles, the queue and message counts) and the user's saved filters of this list."""
+        me = navbar_user()
+        navbar = tuple(me[k] for k in ("name", "unit", "roles", "waiting", "unread")) if me else None
+        saved = tuple((f.id, f.name) for f in saved_filter_views._saved_filters_for(request.endpoint))
+        return (count, len(data), navbar, saved)
+
+    def _rows_spec(self, page: dict[str, t.Any]) -> tuple[t.Any, ...]:
+        """How the rows are written, from the context Flask-Admin's index_view built: the columns
+        (and which are edited in place), the checkbox's title (None without bulk actions), the row
+        buttons. A function of the account and the URL, so it is kept with the frame."""
+        return (
+            [(c, self.is_editable(c)) for c, _name in page["list_columns"]],
+            admin_gettext("Select record") if page.get("actions") else None,
+            self.row_buttons(page.get("list_row_actions") or [], page.get("return_url", ""))
             if self.column_display_actions else None,
-            csrf=generate_csrf(),
         )
+
+    def _write_rows(self, spec: tuple[t.Any, ...], data: t.Sequence[t.Any]) -> Markup:
+        """The list's rows (admin/student_rows.py)."""
+        columns, checkbox_title, row_buttons = spec
+        return student_rows.rows(self, data, columns=columns, checkbox_title=checkbox_title,
+                                 row_buttons=row_buttons, csrf=generate_csrf())
 
     def row_buttons(self, actions: list[t.Any], return_url: str) -> t.Callable[[str], str]:
         """The row buttons of templates/admin/model/row_actions.html (view_row, edit_row) with their
@@ -548,7 +591,12 @@ class StudentView(ScopedModelView):
     def render(self, template: str, **kwargs: t.Any) -> str:
         model = kwargs.get("model")
         if template == self.list_template and "list_columns" in kwargs:
-            kwargs["student_rows"] = self._rows(kwargs)
+            spec = self._rows_spec(kwargs)
+            if list_frames.is_rendering_frame():  # the frame to keep: a hole where the rows go
+                list_frames.keep_rows_spec(spec)
+                kwargs["student_rows"] = Markup(list_frames.ROWS)
+            else:
+                kwargs["student_rows"] = self._write_rows(spec, kwargs.get("data") or [])
         if template == self.details_template and model is not None:
             kwargs["history"] = db.session.scalars(
                 select(StudentHistory).where(StudentHistory.student_id == model.id).order_by(StudentHistory.id.desc())

@@ -192,9 +192,9 @@ def demo(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app: Flask = request.getfixturevalue("app")
-    from admin import list_fragments
+    from admin import list_frames
 
-    list_fragments._fragments.clear()  # kept per account and URL: a test's data must not meet the last one's
+    list_frames.clear()  # kept per account and URL: a test's data must not meet the last one's
     if _is_committing(request):
         with app.app_context():
             _reload_demo()
