@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 import typing as t
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from flask_wtf.csrf import generate_csrf
 from services.headers import csp_nonce
 
 FRAME_SECONDS = 60.0
-CACHE_SIZE = 2_000
+# A frame is 30–60 kB (a province's filter menu lists its schools); the oldest go first beyond this
+# many characters per worker (LIST_FRAME_BUDGET), so a worker never holds more than ~32 MB of them.
+FRAME_BUDGET = 16_000_000
 
 ROWS, CSRF, NONCE = (f"xueji-{name}-{secrets.token_hex(12)}" for name in ("rows", "csrf", "nonce"))
 _HOLES = re.compile(f"({ROWS}|{CSRF}|{NONCE})")
@@ -44,13 +47,16 @@ _HOLES = re.compile(f"({ROWS}|{CSRF}|{NONCE})")
 class Frame:
     parts: tuple[str, ...]  # literal, hole, literal, hole … (re.split with a group: holes at odd indices)
     rows_spec: t.Any  # how the rows are written for this frame (StudentView: columns, checkbox, buttons)
+    size: int  # characters
 
     def fill(self, rows: str, csrf: str, nonce: str) -> str:
         values = {ROWS: rows, CSRF: csrf, NONCE: nonce}
         return "".join(values[p] if i % 2 else p for i, p in enumerate(self.parts))
 
 
-_frames: dict[tuple[t.Any, ...], tuple[float, Frame]] = {}
+_frames: dict[tuple[t.Any, ...], tuple[float, Frame]] = {}  # oldest first (insertion order)
+_kept_size = 0
+_lock = threading.Lock()
 
 
 def _seconds() -> float:
@@ -84,12 +90,23 @@ def page(inputs: tuple[t.Any, ...], render: t.Callable[[], str], rows: t.Callabl
         frame = _render_frame(render)
         if not isinstance(frame, Frame):  # a redirect, or a page without the rows' hole: never kept
             return frame
-        if len(_frames) >= CACHE_SIZE:
-            _frames.clear()
-        _frames[key] = (now + seconds, frame)
+        _keep(key, now + seconds, frame)
     else:
         frame = found[1]
     return frame.fill(rows(frame.rows_spec), generate_csrf(), csp_nonce())
+
+
+def _keep(key: tuple[t.Any, ...], expires: float, frame: Frame) -> None:
+    global _kept_size
+    budget = int(current_app.config.get("LIST_FRAME_BUDGET", FRAME_BUDGET))
+    with _lock:
+        old = _frames.pop(key, None)
+        _kept_size -= old[1].size if old else 0
+        while _frames and _kept_size + frame.size > budget:
+            _kept_size -= _frames.pop(next(iter(_frames)))[1].size
+        if frame.size <= budget:
+            _frames[key] = (expires, frame)
+            _kept_size += frame.size
 
 
 def is_rendering_frame() -> bool:
@@ -124,8 +141,11 @@ def _render_frame(render: t.Callable[[], t.Any]) -> t.Any:
         # Rendered without the rows' hole (a list template that writes its own rows): a frame would
         # hold the rows. The page with this request's token and nonce; nothing kept.
         return html.replace(CSRF, generate_csrf()).replace(NONCE, nonce)
-    return Frame(parts, spec)
+    return Frame(parts, spec, len(html))
 
 
 def clear() -> None:
-    _frames.clear()
+    global _kept_size
+    with _lock:
+        _frames.clear()
+        _kept_size = 0

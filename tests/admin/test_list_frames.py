@@ -185,3 +185,18 @@ def test_the_archive_overdue_list_is_kept_too(signed_in) -> None:
     c = signed_in("school-heping1")
     assert c.get("/admin/archive_overdue/").status_code == 200
     assert c.get("/admin/archive_overdue/").status_code == 200
+
+
+def test_the_oldest_frames_go_beyond_the_budget(app: Flask, signed_in) -> None:
+    c = signed_in("school-heping1")
+    c.get("/admin/student/?sort=1")
+    (first,) = list_frames._frames.values()
+    app.config["LIST_FRAME_BUDGET"] = int(first[1].size * 2.5)  # room for two
+    try:
+        for url in ("/admin/student/?sort=2", "/admin/student/?sort=3", "/admin/student/?sort=4"):
+            c.get(url)
+        assert len(list_frames._frames) == 2
+        assert [k[3] for k in list_frames._frames] == ["/admin/student/?sort=3", "/admin/student/?sort=4"]
+        assert list_frames._kept_size == sum(f.size for _e, f in list_frames._frames.values())
+    finally:
+        app.config.pop("LIST_FRAME_BUDGET")

@@ -21,3 +21,10 @@ def test_both_targets_met_and_not_met() -> None:
     missed = {"runs": 40, "loadavg_end": 0.5, "levels": {"school": _row(10, 20, 13, 26)}}
     text = report(missed)
     assert "school 2.00x — NOT MET" in text and "school 1.30x — NOT MET" in text
+
+
+def test_the_page_rendered_in_full_is_reported_beside_the_verdicts() -> None:
+    row = _row(10, 30, 11, 33)
+    row["large_project_unkept"] = {"median": 16.5, "p90": 18, "best": 15, "cpu_median": 15, "runs": [16.5]}
+    text = report({"runs": 40, "loadavg_end": 0.5, "levels": {"school": row}})
+    assert "3M, the frame not kept (a first visit to a URL): school 16.5 ms, stock ÷ it 2.00x" in text
