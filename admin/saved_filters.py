@@ -76,7 +76,7 @@ class SavedFilterView(SecureBaseView):
         return redirect(_list_url(row.endpoint) if row.endpoint in LISTS else url_for("admin.index"))
 
 
-def _saved_filters_for(endpoint: str | None) -> list[t.Any]:
+def saved_filters_for(endpoint: str | None) -> list[t.Any]:
     if not endpoint or endpoint not in LISTS or not current_user.is_authenticated:
         return []
     return saved_filters.for_list(current_actor(), endpoint)
@@ -85,5 +85,5 @@ def _saved_filters_for(endpoint: str | None) -> list[t.Any]:
 def register(admin: Admin, app: Flask | None = None) -> None:
     admin.add_view(SavedFilterView(name="已保存的筛选", endpoint="saved_filters"))
     env = (app or current_app).jinja_env
-    env.globals["saved_filters_for"] = _saved_filters_for
+    env.globals["saved_filters_for"] = saved_filters_for
     env.globals["saved_filter_lists"] = LISTS

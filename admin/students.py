@@ -23,11 +23,11 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from admin import list_frames, quick_edit, student_batches, student_rows
-from admin import saved_filters as saved_filter_views
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from admin.masked_ids import masked_history_value, masked_id, reveal_script
 from admin.menu import navbar_user
 from admin.pupil_cards import start_for_pupils as start_pupil_cards
+from admin.saved_filters import saved_filters_for
 from admin.student_cards import start_for_pupils
 from changes.transfer import REASONS, record_arrival_from_other_province
 from extensions import db
@@ -532,13 +532,15 @@ class StudentView(ScopedModelView):
                  view_args.filters, page_size)
         count, data = self.get_list(*asked[:5], page_size=page_size)
 
-        def render() -> t.Any:
-            setattr(g, "xueji.list_result", (asked, (count, data)))  # Flask-Admin's get_list: not run again
+        def render() -> t.Any:  # Flask-Admin's page, from the result read above (get_list below)
+            setattr(g, "xueji.list_result", (asked, (count, data)))
             return super(StudentView, self).index_view()
 
         return list_frames.page(self.frame_inputs(count, data), render, lambda spec: self._write_rows(spec, data))
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+    def get_list(self, page: t.Any, sort_column: t.Any, sort_desc: t.Any, search: t.Any, filters: t.Any,
+                 execute: bool = True, page_size: t.Any = None) -> t.Any:
+        """Flask-Admin's, but the page's result once index_view has read it (see render above)."""
         kept = g.pop("xueji.list_result", None) if has_request_context() else None
         if kept is not None and execute and kept[0] == (page, sort_column, sort_desc, search, filters, page_size):
             return kept[1]
@@ -550,7 +552,7 @@ class StudentView(ScopedModelView):
         unit, roles, the queue and message counts) and the user's saved filters of this list."""
         me = navbar_user()
         navbar = tuple(me[k] for k in ("name", "unit", "roles", "waiting", "unread")) if me else None
-        saved = tuple((f.id, f.name) for f in saved_filter_views._saved_filters_for(request.endpoint))
+        saved = tuple((f.id, f.name) for f in saved_filters_for(request.endpoint))
         return (count, len(data), navbar, saved)
 
     def _rows_spec(self, page: dict[str, t.Any]) -> tuple[t.Any, ...]:
