@@ -35,3 +35,24 @@ def log_out(page) -> None:
     with page.expect_navigation():
         page.click("#logout-form button")
     assert "/login" in page.url, f"logout did not reach the login page: {page.url}"
+
+
+def watch(page, bad_status: tuple[int, ...] = (404,), resource_types: tuple[str, ...] | None = ("script", "stylesheet")) -> list[str]:
+    """The page's problems, collected as they happen: a console message about the Content Security
+    Policy, a script error, and a response with one of `bad_status` (for `resource_types` only, or
+    any request when None: a 400 is a token that did not match)."""
+    problems: list[str] = []
+
+    def console(msg) -> None:
+        text = msg.text.lower()
+        if "content security policy" in text or "content-security-policy" in text:
+            problems.append(f"console {msg.type} at {page.url} {msg.location}: {msg.text}")
+
+    def response(r) -> None:
+        if r.status in bad_status and (resource_types is None or r.request.resource_type in resource_types):
+            problems.append(f"{r.status} {r.url}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("response", response)
+    return problems

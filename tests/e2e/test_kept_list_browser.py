@@ -17,7 +17,7 @@ from sqlalchemy import select
 from admin import list_frames
 from extensions import db
 from models.student import Student
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import log_in, watch
 from tests.helpers import HEPING1, school
 
 pytestmark = pytest.mark.e2e
@@ -26,27 +26,13 @@ SLOW_MS = 20_000
 URL = "/admin/student/?sort=0&desc=1"
 
 
-def _watch(page) -> list[str]:
-    problems: list[str] = []
-
-    def console(msg) -> None:
-        text = msg.text.lower()
-        if "content security policy" in text or "content-security-policy" in text:
-            problems.append(f"console {msg.type}: {msg.text}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status in (400, 403, 404, 500) else None)
-    return problems
-
-
 def test_the_kept_list_page_works_like_a_fresh_one(app: Flask, page) -> None:
     with app.app_context():
         pupil = db.session.scalar(select(Student).where(Student.school_id == school(HEPING1).id, Student.status == "enrolled",
                                                         Student.id_number.is_not(None)).order_by(Student.id.desc()))
         pid, number = pupil.id, pupil.id_number
         db.session.remove()
-    problems = _watch(page)
+    problems = watch(page, bad_status=(400, 403, 404, 500), resource_types=None)
     log_in(page, "school-heping1@xueji.demo")
     page.goto("/admin/")
     page.goto(URL)

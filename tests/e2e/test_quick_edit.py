@@ -15,28 +15,12 @@ from sqlalchemy import select
 
 from extensions import db
 from models.student import Student
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import log_in, watch
 from tests.helpers import HEPING1, school
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).parent / "screenshots"
 SLOW_MS = 20_000  # two cores shared with other runs: a save may take a while
-
-
-def _watch(page) -> list[str]:
-    problems: list[str] = []
-
-    def console(msg) -> None:
-        text = msg.text.lower()
-        if "content security policy" in text or "content-security-policy" in text:
-            problems.append(f"console {msg.type}: {msg.text}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    # A missing script or stylesheet of the page (x-editable's own files) would break the editor.
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status == 404 and r.request.resource_type in ("script", "stylesheet") else None)
-    return problems
 
 
 def test_a_registrar_edits_a_phone_in_the_list(app: Flask, page) -> None:
@@ -45,7 +29,7 @@ def test_a_registrar_edits_a_phone_in_the_list(app: Flask, page) -> None:
                                   .order_by(Student.id.desc()))
         pid = pupil.id
         db.session.remove()
-    problems = _watch(page)
+    problems = watch(page)
     log_in(page, "school-heping1@xueji.demo")
     page.goto("/admin/student/?sort=0&desc=1")
     assert page.locator(f'a[name="migrant_child"][data-pk="{pid}"]').inner_text().strip() in ("是", "否")  # not an icon
