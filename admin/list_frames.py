@@ -74,8 +74,8 @@ def _csrf_field() -> str:
     return str(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
 
 
-def page(inputs: tuple[t.Any, ...], render: t.Callable[[], str], rows: t.Callable[[t.Any], str]) -> str:
-    """The list page: the kept frame around `rows(rows_spec)`, or `render()` in full.
+def page(inputs: tuple[t.Any, ...], render: t.Callable[[], t.Any], rows: t.Callable[[t.Any], str]) -> t.Any:
+    """The list page: the kept frame around `rows(rows_spec)`, or what `render()` answers in full.
 
     inputs: everything else the frame depends on (the view's frame_inputs: total, rows shown, navbar,
     saved filters). render(): the page by Flask-Admin; while it renders a frame to keep, the view
