@@ -7,12 +7,14 @@ quick-edit cell's anchor, with holes for the pupil's id, the stored value, the w
 page's CSRF token, once per language for the life of the process. The Jinja loop paid a macro
 call, a context lookup and an escape per cell (~280 cells a page), and Flask-Admin built a
 quick-edit form per row (StudentView.list_form now builds none); this pays one formatter call
-and one string join. The values are Flask-Admin's own
+and one string join, and for the columns whose words depend on their own value alone
+(StudentView.column_shown_by_value: a gender, a grade, a school) one per distinct value a page. The values are Flask-Admin's own
 (`_get_list_value`: the view's formatters and type formatters), escaped as Jinja would escape them.
 """
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from flask_babel import get_locale
@@ -66,24 +68,70 @@ def _value_of(view: t.Any, name: str) -> t.Callable[[t.Any], t.Any]:
     return value
 
 
+def _by_value(name: str, write: t.Callable[[t.Any], t.Any]) -> t.Callable[[t.Any], t.Any]:
+    """write(row) once per distinct value of the column on this page (a column of
+    StudentView.column_shown_by_value: its words depend on that value alone): the twenty rows of a
+    page hold a few genders, grades, statuses, classes and one school."""
+    seen: dict[t.Any, t.Any] = {}
+
+    def written(row: t.Any) -> t.Any:
+        raw = getattr(row, name)
+        try:
+            return seen[raw]
+        except KeyError:
+            out = seen[raw] = write(row)
+            return out
+        except TypeError:  # an unhashable value: written for its row
+            return write(row)
+
+    return written
+
+
 def _plain(view: t.Any, name: str) -> Cell:
     value = _value_of(view, name)
     head = f'<td class="col-{name}">'
 
-    def cell(row: t.Any, _pk: str) -> str:
+    def write(row: t.Any) -> str:
         return f"{head}{escape(value(row))}</td>"
 
-    return cell
+    written = _by_value(name, write) if name in view.column_shown_by_value else write
+    return lambda row, _pk: written(row)
+
+
+_QUICK_HOLES = re.compile(f"({_PK}|{_VALUE}|{_SHOWN}|{_CSRF})")
+_SLOT = {_PK: 0, _VALUE: 1, _SHOWN: 2}
+
+
+def _filler(template: str, csrf: str) -> t.Callable[[str, str, str], str]:
+    """The cell template with the page's token in it, as a function of (pk, value, shown): str.format
+    parses the ~500 characters on every call (~2.4 µs, 100 cells a page); joining the pieces costs a
+    tenth of it."""
+    pieces = _QUICK_HOLES.split(template.format(pk=_PK, value=_VALUE, shown=_SHOWN, csrf=_CSRF))
+    literals, slots = [pieces[0]], []
+    for hole, literal in zip(pieces[1::2], pieces[2::2], strict=True):
+        if hole == _CSRF:
+            literals[-1] += csrf + literal
+        else:
+            slots.append(_SLOT[hole])
+            literals.append(literal)
+    if slots == [0, 1, 2]:  # the anchor's sorted attributes: data-pk, data-value, then the words shown
+        a, b, c, d = literals
+        return lambda pk, editor, shown: f"{a}{pk}{b}{editor}{c}{shown}{d}"
+    first, rest = literals[0], list(zip(slots, literals[1:], strict=True))
+    return lambda *values: first + "".join(values[i] + literal for i, literal in rest)
 
 
 def _quick(view: t.Any, name: str, csrf: str) -> Cell:
-    template = quick_cell_template(view, name)
+    fill = _filler(quick_cell_template(view, name), str(escape(csrf)))
     value = _value_of(view, name)
-    page_csrf = str(escape(csrf))
+
+    def write(row: t.Any) -> tuple[str, str]:
+        return escape(quick_edit.editor_value(name, getattr(row, name))), escape(value(row))
+
+    written = _by_value(name, write) if name in view.column_shown_by_value else write
 
     def cell(row: t.Any, pk: str) -> str:
-        return template.format(pk=pk, value=escape(quick_edit.editor_value(name, getattr(row, name))),
-                               shown=escape(value(row)), csrf=page_csrf)
+        return fill(pk, *written(row))
 
     return cell
 

@@ -168,6 +168,12 @@ class StudentView(ScopedModelView):
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
         **quick_edit.FORMATTERS,
     }
+    # The list's columns whose words are a function of their own value alone (no other attribute of
+    # the pupil, no request state but the language): admin/student_rows.py writes each distinct value
+    # once a page. Not id_number (its 显示 button names the pupil) nor xjh and name (unique anyway).
+    # tests/admin/test_lean_pages.py checks each against pupils that differ in everything else.
+    column_shown_by_value = frozenset({"gender", "birth_date", "school", "grade", "class_name", "status",
+                                       *quick_edit.QUICK_FIELDS})
     column_formatters_detail = {
         "id_number": lambda v, c, m, n: masked_id(m.id_number, m.id),
         "xjh": lambda v, c, m, n: masked_id(m.xjh, m.id, "xjh") if _xjh_has_id(m.xjh) else (m.xjh or _("No student number yet")),

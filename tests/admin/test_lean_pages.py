@@ -172,6 +172,79 @@ def test_the_rows_are_the_cells_flask_admins_loop_would_write(app: Flask, as_use
         db.session.rollback()
 
 
+def test_a_column_shown_by_value_reads_nothing_else_of_the_pupil(app: Flask) -> None:
+    """StudentView.column_shown_by_value: student_rows writes each distinct value of these columns
+    once a page, so each cell must be the same for two pupils that share that value and differ in
+    everything else (another school, class, grade, status, names, numbers, dates)."""
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from admin import quick_edit
+    from models.student import Student
+
+    view = _list_view(app)
+    with app.test_request_context("/admin/student/"):
+        login_user(user("province"))
+        pupils = db.session.scalars(select(Student).where(Student.school_id.is_not(None)).order_by(Student.id)).all()
+        first, second = pupils[0], pupils[-1]
+        assert first.school_id != second.school_id and first.id_number != second.id_number
+        with db.session.no_autoflush:
+            for name in sorted(view.column_shown_by_value):
+                others = {n: getattr(second, n) for n in view.column_shown_by_value}
+                setattr(second, name, getattr(first, name))  # the one shared value (not committed)
+                assert view.get_list_value(None, second, name) == view.get_list_value(None, first, name), name
+                if name in quick_edit.QUICK_FIELDS:
+                    assert quick_edit.display(second, name) == quick_edit.display(first, name), name
+                    assert quick_edit.editor_value(name, getattr(second, name)) == quick_edit.editor_value(name, getattr(first, name))
+                for n, v in others.items():
+                    setattr(second, n, v)
+        db.session.rollback()
+
+
+def test_repeated_values_are_written_once_a_page_and_the_same(app: Flask) -> None:
+    """A page of pupils of one school: the cells of the columns shown by value are the cells each
+    pupil's own formatter call gives (the memo only saves the calls)."""
+    from flask_login import login_user
+    from jinja2 import pass_context
+    from sqlalchemy import select
+
+    from admin import student_rows
+    from models.student import Student
+
+    view = _list_view(app)
+    with app.test_request_context("/admin/student/"):
+        school = user("school-heping1")
+        login_user(school)
+        pupils = db.session.scalars(select(Student).where(Student.school_id == school.unit_id).order_by(Student.id)).all()
+        columns = [c for c, _label in view._list_columns if c in view.column_shown_by_value and c not in ("phone",)]
+        calls = {"n": 0}
+        value = view.get_list_value
+
+        @pass_context
+        def counted(context, model, name):
+            calls["n"] += 1
+            return value(context, model, name)
+
+        loop = app.jinja_env.from_string(
+            '{% for row in data %}<tr>{% for c in columns %}<td class="col-{{ c }}">{{ get_value(row, c) }}</td>'
+            "{% endfor %}</tr>{% endfor %}")
+        expected = loop.render(data=pupils, columns=columns, get_value=counted)
+        assert calls["n"] == len(pupils) * len(columns)
+        written = str(student_rows.rows(view, pupils, columns=[(c, False) for c in columns], checkbox_title=None,
+                                        row_buttons=None, csrf=""))
+        assert written == expected
+        assert len({p.gender for p in pupils}) < len(pupils)  # values repeat: the memo is used
+
+
+def test_a_quick_cell_is_filled_whatever_the_order_of_its_holes() -> None:
+    """student_rows._filler: the page's token folded in once, then (pk, value, shown) joined; the
+    anchor's order (pk, value, shown) and any other, literal braces kept."""
+    from admin.student_rows import _filler
+
+    assert _filler('<a p="{pk}" v="{value}" c="{csrf}">{shown}{{x}}</a>', "T&")("7", "v", "<s>") == '<a p="7" v="v" c="T&"><s>{x}</a>'
+    assert _filler("{csrf}|{shown}|{pk}|{csrf}|{value}|{pk}", "T")("1", "2", "3") == "T|3|1|T|2|1"
+
+
 def test_a_static_url_is_url_fors_under_each_script_root(app: Flask) -> None:
     """admin/static_urls.py keeps each static URL per app and script root: mounted under a prefix,
     a page links the prefixed files, not the ones cached for the root."""
