@@ -28,8 +28,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import chinese_calendar
+from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from extensions import db
 from models.calendar import CalendarDay, OfficialCalendarYear
@@ -139,6 +141,30 @@ class _Calendar:
         return is_estimated_workday(day), True
 
 
+
+_PAGE_CALENDAR = "xueji.workday_calendar"
+
+
+def _page_calendar() -> _Calendar:
+    """The calendar years a page has read, shared by its computations: a request queue shows twenty
+    deadlines, each read two tables for its years. Only for a GET (a page that changes nothing: the
+    calendar cannot change under it); any other request, a task or a script reads afresh. A flush of
+    a calendar row forgets it as well (_forget_page_calendar)."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return _Calendar()
+    cal = g.get(_PAGE_CALENDAR)
+    if cal is None:
+        cal = _Calendar()
+        setattr(g, _PAGE_CALENDAR, cal)
+    return cal
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_page_calendar(session: Session, _context: object) -> None:
+    if has_request_context() and any(isinstance(o, (CalendarDay, OfficialCalendarYear))
+                                     for o in (*session.new, *session.dirty, *session.deleted)):
+        g.pop(_PAGE_CALENDAR, None)
+
 def year_source(year: int, *, notices: Mapping[int, YearNotice] | None = None) -> str:
     """Where the working days of `year` come from: SOURCE_NOTICE, SOURCE_LIBRARY or SOURCE_ESTIMATE."""
     return _Calendar({} if notices is not None else None, notices).year(year).source(year)
@@ -186,7 +212,7 @@ def workdays_between(
     """
     start, end = as_date(start), as_date(end)
     lo, hi, sign = (start, end, 1) if start <= end else (end, start, -1)
-    cal = _Calendar(overrides, notices)
+    cal = _Calendar(overrides, notices) if overrides is not None or notices is not None else _page_calendar()
     cal.load(lo.year, hi.year)
     count, estimated = 0, False
     for offset in range(1, (hi - lo).days + 1):

@@ -245,3 +245,32 @@ def test_request_pages_and_queues_on_both_sides_of_new_year_and_spring_festival(
             assert resp.status_code in (200, 404), (who, request_id)
             if resp.status_code == 200:
                 assert not raw_words(visible_text(resp.get_data(as_text=True))), (who, request_id)
+
+
+def test_a_request_queue_reads_its_steps_and_the_calendar_once(app: Flask, as_user) -> None:
+    """The queue's rows each show their current step and its working days left: the page's steps
+    come in one query and the calendar's years in one read each, whatever the number of rows."""
+    from sqlalchemy import event
+
+    _build(app, "transfer")  # a transfer in every state, for a pupil with all data and one without
+    c = as_user("province")
+    c.get("/admin/")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, many):
+        statements.append(statement.lstrip())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = c.get("/admin/requests/?page_size=50").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    rows = len(set(re.findall(r'href="/admin/requests/(\d+)/"', page)))
+    assert rows >= 10, rows
+    assert "working days" in page or "个工作日" in page
+    assert len([s for s in statements if s.startswith("SELECT approval_step.")]) == 1
+    assert len([s for s in statements if "FROM calendar_day" in s]) <= 1
+    assert len([s for s in statements if "FROM official_calendar_year" in s]) <= 1
+    assert len(statements) < 20, len(statements)

@@ -7,6 +7,7 @@ second app on the same test database with the view registered there.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -142,3 +143,48 @@ def test_every_user_reads_the_calendar_but_only_the_province_edits(calendar_app)
             (date(2027, 1, 9), True, "调休上班", "province@xueji.demo")
         ]
         assert db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "calendar.delete")) == "2027-01-01 2027年元旦"
+
+
+@contextmanager
+def _calendar_reads() -> Iterator[list[str]]:
+    """The statements that read the calendar's two tables while the block runs."""
+    from sqlalchemy import event
+
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, params, context, many):
+        if "calendar_day" in statement or "official_calendar_year" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield reads
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_a_page_reads_the_calendar_once_for_all_its_deadlines(app: Flask) -> None:
+    """A GET page (a request queue shows twenty deadlines) shares the years it has read; the numbers
+    are those of a fresh read, across New Year and the Spring Festival."""
+    from datetime import timedelta
+
+    days = [date(2027, 1, 4) + timedelta(days=3 * i) for i in range(20)]  # to 2027-02-27 (春节 2027-02-06)
+    with app.app_context():  # no request: every computation reads afresh
+        fresh = [workdays_between(date(2026, 12, 28), d) for d in days]
+    with app.test_request_context("/admin/requests/"), _calendar_reads() as reads:
+        shared = [workdays_between(date(2026, 12, 28), d) for d in days]
+        assert len(reads) == 2  # calendar_day and official_calendar_year, 2026 and 2027 in one read each
+    assert shared == fresh
+
+
+def test_a_calendar_change_is_seen_by_the_same_page_and_a_post_reads_afresh(app: Flask, ctx) -> None:
+    start, end = date(2027, 3, 1), date(2027, 3, 12)
+    with app.test_request_context("/admin/calendar/"):
+        before, _estimated = workdays_between(start, end)
+        enter(date(2027, 3, 10), False, "临时停课")  # flushed and committed in this request
+        after, _estimated = workdays_between(start, end)
+        assert after == before - 1
+    with app.test_request_context("/admin/requests/", method="POST"), _calendar_reads() as reads:
+        workdays_between(start, end)
+        workdays_between(start, end)
+        assert len(reads) == 4  # no sharing outside a GET page: two reads of the two tables
