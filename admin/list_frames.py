@@ -3,14 +3,15 @@
 A list page is its rows — the pupils, read on every request under the user's scope — inside a frame:
 the navbar and menu, the tabs with the total, the filter, page-size, bulk-action and export menus,
 the search box, the saved filters, the column headers, the pager and the scripts. The frame is a
-function of the account (id, roles, unit, the navbar's name and counts, its saved filters), the
+function of the account (id, roles, unit, the navbar's name, its saved filters), the
 page's URL (sort, search, filters, page, page size), the language, the total and the number of rows
 shown. It is rendered by Flask-Admin (templates/admin/student_list.html) once per such key and kept
 FRAME_SECONDS in the worker; a registrar who goes from the list to a pupil and back, or reloads it,
 gets the same frame around freshly read rows without rendering it again.
 
 What is never kept: the rows (a hole filled by admin/student_rows.py on every request), the CSRF
-token and the Content-Security-Policy nonce (holes filled with this request's values), and the
+token, the Content-Security-Policy nonce and the navbar's two counts (holes filled with this
+request's values; whether each count is zero is in the key, it changes the badge's colour), and the
 `_once` form tokens (added after the view, services/submission_tokens.py). The holes are marked by
 random strings made at start-up, which no page, search or name can contain by chance or design.
 A page with a flashed message is not kept (the message is shown once). Nothing is shared between
@@ -39,8 +40,9 @@ FRAME_SECONDS = 60.0
 # many characters per worker (LIST_FRAME_BUDGET), so a worker never holds more than ~32 MB of them.
 FRAME_BUDGET = 16_000_000
 
-ROWS, CSRF, NONCE = (f"xueji-{name}-{secrets.token_hex(12)}" for name in ("rows", "csrf", "nonce"))
-_HOLES = re.compile(f"({ROWS}|{CSRF}|{NONCE})")
+ROWS, CSRF, NONCE, WAITING, UNREAD = (f"xueji-{name}-{secrets.token_hex(12)}"
+                                      for name in ("rows", "csrf", "nonce", "waiting", "unread"))
+_HOLES = re.compile(f"({ROWS}|{CSRF}|{NONCE}|{WAITING}|{UNREAD})")
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,7 @@ class Frame:
     rows_spec: t.Any  # how the rows are written for this frame (StudentView: columns, checkbox, buttons)
     size: int  # characters
 
-    def fill(self, rows: str, csrf: str, nonce: str) -> str:
-        values = {ROWS: rows, CSRF: csrf, NONCE: nonce}
+    def fill(self, values: t.Mapping[str, str]) -> str:
         return "".join(values[p] if i % 2 else p for i, p in enumerate(self.parts))
 
 
@@ -74,12 +75,15 @@ def _csrf_field() -> str:
     return str(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
 
 
-def page(inputs: tuple[t.Any, ...], render: t.Callable[[], t.Any], rows: t.Callable[[t.Any], str]) -> t.Any:
+def page(inputs: tuple[t.Any, ...], render: t.Callable[[], t.Any], rows: t.Callable[[t.Any], str],
+         numbers: t.Mapping[str, str]) -> t.Any:
     """The list page: the kept frame around `rows(rows_spec)`, or what `render()` answers in full.
 
     inputs: everything else the frame depends on (the view's frame_inputs: total, rows shown, navbar,
     saved filters). render(): the page by Flask-Admin; while it renders a frame to keep, the view
-    writes ROWS where the rows go (is_rendering_frame) and keeps how it writes them (keep_rows_spec).
+    writes ROWS where the rows go (is_rendering_frame) and keeps how it writes them (keep_rows_spec),
+    and the navbar writes WAITING and UNREAD where its two counts go (admin/menu.navbar_user).
+    numbers: the two counts' text for this request ({WAITING: "3", UNREAD: "0"}).
     """
     seconds = _seconds()
     if seconds <= 0 or not current_user.is_authenticated or session.get("_flashes"):
@@ -87,13 +91,13 @@ def page(inputs: tuple[t.Any, ...], render: t.Callable[[], t.Any], rows: t.Calla
     key, now = _key(inputs), time.monotonic()
     found = _frames.get(key)
     if found is None or found[0] <= now:
-        frame = _render_frame(render)
+        frame = _render_frame(render, numbers)
         if not isinstance(frame, Frame):  # a redirect, or a page without the rows' hole: never kept
             return frame
         _keep(key, now + seconds, frame)
     else:
         frame = found[1]
-    return frame.fill(rows(frame.rows_spec), generate_csrf(), csp_nonce())
+    return frame.fill({ROWS: rows(frame.rows_spec), CSRF: generate_csrf(), NONCE: csp_nonce(), **numbers})
 
 
 def _keep(key: tuple[t.Any, ...], expires: float, frame: Frame) -> None:
@@ -117,7 +121,7 @@ def keep_rows_spec(spec: t.Any) -> None:
     g.setdefault("xueji.list_frame_spec", spec)
 
 
-def _render_frame(render: t.Callable[[], t.Any]) -> t.Any:
+def _render_frame(render: t.Callable[[], t.Any], numbers: t.Mapping[str, str]) -> t.Any:
     """render() with the CSRF token and the nonce replaced by their holes, cut at the holes: a
     Frame; or what render() answered, with this request's values, when it is not a frame to keep."""
     field = _csrf_field()
@@ -140,7 +144,8 @@ def _render_frame(render: t.Callable[[], t.Any]) -> t.Any:
     if parts.count(ROWS) != 1 or spec is None:
         # Rendered without the rows' hole (a list template that writes its own rows): a frame would
         # hold the rows. The page with this request's token and nonce; nothing kept.
-        return html.replace(CSRF, generate_csrf()).replace(NONCE, nonce)
+        values = {CSRF: generate_csrf(), NONCE: nonce, **numbers}
+        return "".join(values.get(p, p) if i % 2 else p for i, p in enumerate(parts))
     return Frame(parts, spec, len(html))
 
 

@@ -14,6 +14,7 @@ from flask_admin.menu import MenuDivider, MenuLink
 from flask_babel import gettext as _
 from flask_security import current_user
 
+from admin import list_frames
 from models.org import SCHOOL
 from models.people import ROLE_LABELS
 from services import duties, home, labels, notifications
@@ -114,8 +115,12 @@ def navbar_user() -> dict[str, t.Any] | None:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     roles = "、".join(ROLE_LABELS.get(r, r) for r in sorted(user.role_names))
     waiting = home.waiting_badge(user) if reads_pupils(user) else None
+    unread = notifications.unread_count(user)  # 我的消息 (services/user_store.py)
+    # The counts as printed: holes while a kept list frame is rendered (admin/list_frames.py).
+    framing = list_frames.is_rendering_frame()
     return {"name": labels.name_of(user), "unit": user.unit.name if user.unit else "", "roles": roles, "waiting": waiting,
-            "unread": notifications.unread_count(user),  # 我的消息 (services/user_store.py)
+            "unread": unread, "waiting_text": list_frames.WAITING if framing else str(waiting),
+            "unread_text": list_frames.UNREAD if framing else str(unread),
             "account": [(_("Reminder settings"), url_for("messages.preferences")), (_("Change password"), "/change"),
                         (_("Two-factor login"), "/tf-setup"),
                         (_("Recovery codes"), "/mf-recovery-codes")],

@@ -542,7 +542,10 @@ class StudentView(ScopedModelView):
             setattr(g, "xueji.list_result", (asked, (count, data)))
             return super(StudentView, self).index_view()
 
-        return list_frames.page(self.frame_inputs(count, data), render, lambda spec: self._write_rows(spec, data))
+        me = navbar_user() or {}
+        numbers = {list_frames.WAITING: str(me.get("waiting")), list_frames.UNREAD: str(me.get("unread"))}
+        return list_frames.page(self.frame_inputs(count, data, me), render, lambda spec: self._write_rows(spec, data),
+                                numbers)
 
     def get_list(self, page: t.Any, sort_column: t.Any, sort_desc: t.Any, search: t.Any, filters: t.Any,
                  execute: bool = True, page_size: t.Any = None) -> t.Any:
@@ -552,12 +555,13 @@ class StudentView(ScopedModelView):
             return kept[1]
         return super().get_list(page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size)
 
-    def frame_inputs(self, count: int | None, data: t.Sequence[t.Any]) -> tuple[t.Any, ...]:
+    def frame_inputs(self, count: int | None, data: t.Sequence[t.Any], me: dict[str, t.Any]) -> tuple[t.Any, ...]:
         """What the list's frame depends on besides the account and the URL (admin/list_frames.py):
         the total and the number of rows (the tabs, the pager, the empty message), the navbar (name,
-        unit, roles, the queue and message counts) and the user's saved filters of this list."""
-        me = navbar_user()
-        navbar = tuple(me[k] for k in ("name", "unit", "roles", "waiting", "unread")) if me else None
+        unit, roles; whether there is a queue and whether its counts are zero: their numbers are
+        holes) and the user's saved filters of this list."""
+        navbar = (me["name"], me["unit"], me["roles"], me["waiting"] is None, bool(me["waiting"]),
+                  bool(me["unread"])) if me else None
         saved = tuple((f.id, f.name) for f in saved_filters_for(request.endpoint))
         return (count, len(data), navbar, saved)
 

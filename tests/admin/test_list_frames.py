@@ -117,7 +117,7 @@ def test_the_frame_follows_the_url_the_total_and_the_navbar(app: Flask, signed_i
     c.get("/admin/student/?sort=1")
     c.get("/admin/student/?sort=3&desc=1")
     assert len(list_frames._frames) == 2
-    totals = {k[9] for k in list_frames._frames}
+    totals = {k[8] for k in list_frames._frames}  # the total, the first of the view's frame_inputs
     assert len(totals) == 1
     (total,) = totals
     page = c.get("/admin/student/?sort=1").get_data(as_text=True)
@@ -125,19 +125,33 @@ def test_the_frame_follows_the_url_the_total_and_the_navbar(app: Flask, signed_i
 
 
 def test_a_new_message_shows_in_the_navbar_of_a_kept_page(app: Flask, signed_in) -> None:
+    """The navbar's counts are holes of the frame: a new message shows at once, and the frame is kept
+    as long as the count stays above zero (zero or not changes the badge's colour: in the key)."""
     c = signed_in("school-heping1")
-    first = c.get("/admin/student/").get_data(as_text=True)
-    unread = int(re.search(r'id="navbar-unread-count"[^>]*>(\d+)<', first).group(1))
-    with app.app_context():
-        from extensions import db
-        from models.people import User
-        from services import notifications
 
-        user = db.session.scalar(select(User).where(User.email == "school-heping1@xueji.demo"))
-        notifications.notify([user], notifications.STEP_WAITING, "测试消息", "正文")
-        db.session.commit()
+    def unread(page: str) -> int:
+        return int(re.search(r'id="navbar-unread-count"[^>]*>(\d+)<', page).group(1))
+
+    def message() -> None:
+        with app.app_context():
+            from extensions import db
+            from models.people import User
+            from services import notifications
+
+            user = db.session.scalar(select(User).where(User.email == "school-heping1@xueji.demo"))
+            notifications.notify([user], notifications.STEP_WAITING, "测试消息", "正文")
+            db.session.commit()
+
+    message()
+    first = c.get("/admin/student/").get_data(as_text=True)
+    n = unread(first)
+    assert n >= 1 and f'title="未读消息：{n} 条"' in first
+    kept = dict(list_frames._frames)
+    message()
     second = c.get("/admin/student/").get_data(as_text=True)
-    assert int(re.search(r'id="navbar-unread-count"[^>]*>(\d+)<', second).group(1)) == unread + 1
+    assert unread(second) == n + 1 and f'title="未读消息：{n + 1} 条"' in second
+    assert list_frames._frames.keys() == kept.keys()  # the same frame, the new count in its hole
+    assert 'class="badge badge-pill badge-danger">' + str(n + 1) + "</span>" in second  # the account menu's badge too
 
 
 def test_accounts_never_share_a_frame(signed_in) -> None:
