@@ -7,9 +7,10 @@ quick-edit cell's anchor, with holes for the pupil's id, the stored value, the w
 page's CSRF token, once per language for the life of the process. The Jinja loop paid a macro
 call, a context lookup and an escape per cell (~280 cells a page), and Flask-Admin built a
 quick-edit form per row (StudentView.list_form now builds none); this pays one formatter call
-and one string join, and for the columns whose words depend on their own value alone
-(StudentView.column_shown_by_value: a gender, a grade, a school) one per distinct value a page. The values are Flask-Admin's own
-(`_get_list_value`: the view's formatters and type formatters), escaped as Jinja would escape them.
+and one string join a cell, and for the columns whose words depend on their own value alone
+(StudentView.column_shown_by_value: a gender, a grade, a school) one call per distinct value a
+page. The values are Flask-Admin's own (`_get_list_value`: the view's formatters and type
+formatters), escaped as Jinja would escape them.
 """
 
 from __future__ import annotations
