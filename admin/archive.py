@@ -13,9 +13,11 @@ import io
 import typing as t
 from types import SimpleNamespace
 
-from flask import Response, abort, current_app, redirect, request, send_file, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -52,13 +54,30 @@ def details_context(student: Student) -> dict[str, t.Any]:
                 download=url_for("archive.document_view", doc_id=row.id) if isinstance(row, ArchiveDocument) else None,
                 edit=url_for("archive.edit_entry", student_id=student.id, section=code, entry_id=row.id) if editable else None,
             ) for row in rows],
-            form=add_form(code) if editable else None,
+            form=add_form(code) if editable else None,  # its CSRF token; the fields are blank_fields'
+            fields=blank_fields(code) if editable else None,
         ))
     return {
         "archive_tabs": tabs,
         "archive_can_edit": editable,
         "archive_missing": [archive.MISSING_LABELS[m] for m in archive.missing_sections(student)],
     }
+
+
+_BLANK: dict[tuple[str, str], Markup] = {}
+
+
+def blank_fields(code: str) -> Markup:
+    """The fields of a section's empty add form, rendered once per language and worker.
+
+    A pupil's page shows six such forms; WTForms took ~10 ms a page to render their ~20 fields,
+    whose markup depends on the section and the language alone (an empty form has no value and no
+    error; its CSRF token is rendered apart, per request)."""
+    key = (code, str(get_locale()))
+    html = _BLANK.get(key)
+    if html is None:
+        html = _BLANK[key] = Markup(render_template("admin/_archive_form_fields.html", form=add_form(code, formdata=None)))
+    return html
 
 
 def _labels(code: str) -> dict[str, t.Any]:

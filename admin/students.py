@@ -35,7 +35,7 @@ from models.audit import StudentHistory
 from models.changes import OPEN_STATUSES, ChangeRequest
 from models.org import SCHOOL, OrgUnit
 from models.student import CORE_FIELDS, PENDING, Guardian, Student
-from services import archive, audit, codes, export_gate, exports, labels, pupil_search, scope
+from services import archive, audit, codes, export_gate, exports, labels, pupil_search, scope, workflows
 from services.change_codes import CLASS_CHANGE
 from services.commands import pupils as pupil_commands
 from services.enrollment_records import enroll
@@ -468,10 +468,24 @@ class StudentView(ScopedModelView):
 
     @expose("/details/")
     def details_view(self):
+        """Flask-Admin's record page of a pupil in scope (else 404), audited as a view of personal
+        data. The pupil is read once (get_one below), and the page's change buttons ask once whether
+        a request is open. The audit row is committed after the page is built and before it is
+        sent: a failed write answers an error page, never the pupil's data."""
         student = self.get_one(request.args.get("id"))
+        setattr(g, "xueji.details_row", student)
+        with workflows.open_requests_read_once(student):
+            page = super().details_view()
         audit.record(current_actor(), "student.view", "student", student.id)
         db.session.commit()
-        return super().details_view()
+        return page
+
+    def get_one(self, id: t.Any) -> t.Any:
+        """The scoped row (admin/base.py), or the one details_view has just read for this id."""
+        kept = g.pop("xueji.details_row", None) if has_request_context() else None
+        if kept is not None and str(kept.id) == str(id):
+            return kept
+        return super().get_one(id)
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):

@@ -18,7 +18,9 @@ the graduation roster (`open_school_request`: no pupil, the school as `from_scho
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -417,12 +419,37 @@ def _open_request_ids(student_ids: list[int], of_type: str | None = None) -> dic
     return found
 
 
+# Pupil id → its open requests (id, type), read once for a page (open_requests_read_once).
+_READ_ONCE: ContextVar[dict[int, list[tuple[int, str]]] | None] = ContextVar("open_requests_read_once", default=None)
+
+
+@contextmanager
+def open_requests_read_once(student: Student) -> Iterator[None]:
+    """Within the block, busy_refusal of this pupil asks the database once, not once per change.
+
+    A pupil's page offers up to seven changes, each asking whether one is open; the page changes
+    no request while it is written. Not for a block that files or decides a request."""
+    rows = db.session.execute(
+        select(ChangeRequest.id, ChangeRequest.type)
+        .where(ChangeRequest.student_id == student.id, ChangeRequest.status.in_(OPEN_STATUSES))
+        .order_by(ChangeRequest.id)).all()
+    token = _READ_ONCE.set({student.id: [(rid, typ) for rid, typ in rows]})
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
+
+
 def busy_refusal(type_code: str, student: Student) -> str | None:
     """Why the pupil cannot start a change of this type because of an open request (one at a time,
     or one of the same type for a type that opens beside others); None when nothing is open.
     `open_requests` applies the same rule to many pupils with one query."""
     of_type = type_code if TYPES[type_code].opens_beside_others else None
-    busy = _open_request_ids([student.id], of_type).get(student.id)
+    known = (_READ_ONCE.get() or {}).get(student.id)
+    if known is not None:
+        busy = next((rid for rid, typ in known if of_type is None or typ == of_type), None)
+    else:
+        busy = _open_request_ids([student.id], of_type).get(student.id)
     if busy is None:
         return None
     return str(_l("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy))

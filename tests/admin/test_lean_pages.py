@@ -8,6 +8,7 @@ import re
 
 import pytest
 from flask import Flask
+from markupsafe import Markup
 from sqlalchemy import text
 
 from extensions import db
@@ -286,3 +287,71 @@ def test_a_lists_own_urls_are_url_fors(app: Flask, monkeypatch) -> None:
                             assert mine == theirs, (mine, theirs)
             assert view.get_url(".index_view") == f"{root}/admin/student/"
             assert view.get_url(".index_view", _external=True) == f"http://localhost{root}/admin/student/"
+
+
+# --- the pupil's page and the dashboard (issue 15, point 7: the CPU of the load test's heaviest pages) ---
+
+
+def _archive_forms(page: str) -> dict[str, str]:
+    """Each archive tab's add form of a pupil's page, without its CSRF and _once tokens."""
+    forms = dict(re.findall(r'id="archive-(\w+)-form">(.*?)</form>', page, re.S))
+    return {code: re.sub(r'(name="(?:\w+-)?(?:csrf_token|_once)"[^>]*value=")[^"]*"', r'\1"', html)
+            for code, html in forms.items()}
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans_CN", "en"])
+def test_the_archive_tabs_kept_forms_are_the_forms_rendered_afresh(app: Flask, as_user, monkeypatch, lang: str) -> None:
+    """admin/archive.blank_fields: the six empty add forms of a pupil's page are rendered once per
+    language; the page is the page WTForms renders each time, in either language."""
+    from flask import render_template
+
+    from admin import archive as archive_admin
+    from forms.archive import FORMS, add_form
+    from tests.helpers import HEPING1, pupil_of
+
+    with app.app_context():
+        sid = pupil_of(HEPING1).id
+    c = as_user("school-heping1")
+    with c.session_transaction() as s:
+        s["lang"] = lang
+    archive_admin._BLANK.clear()
+    first = _archive_forms(c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True))
+    assert set(first) == set(FORMS) and {key[1] for key in archive_admin._BLANK} == {lang}
+    kept = _archive_forms(c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True))
+    assert kept == first
+    rendered = []
+    monkeypatch.setattr(archive_admin, "blank_fields", lambda code: rendered.append(code) or Markup(
+        render_template("admin/_archive_form_fields.html", form=add_form(code))))
+    fresh = _archive_forms(c.get(f"/admin/student/details/?id={sid}").get_data(as_text=True))
+    assert sorted(rendered) == sorted(FORMS) and fresh == kept
+    assert ('name="awards-name"' in kept["awards"]) and (("Name of the award" in kept["awards"]) == (lang == "en"))
+
+
+def test_a_pupils_page_reads_the_pupil_once_and_audits_the_view_once(app: Flask, as_user) -> None:
+    """StudentView.details_view: the scoped read answers Flask-Admin's get_one too, and the view's
+    audit row is committed with the page built (one row per view)."""
+    from sqlalchemy import func, select
+
+    from models.audit import AuditLog
+    from tests.admin.test_request_account import statements
+    from tests.helpers import HEPING1, pupil_of
+
+    with app.app_context():
+        sid = pupil_of(HEPING1).id
+    c = as_user("school-heping1")
+
+    def views() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(AuditLog).where(
+                AuditLog.action == "student.view", AuditLog.object_id == str(sid)))
+
+    before = views()
+    with statements(app) as seen:
+        assert c.get(f"/admin/student/details/?id={sid}").status_code == 200
+    assert views() == before + 1
+    reads = [s for s in seen if s.startswith("SELECT student.id")]
+    assert len(reads) == 1, reads
+    assert len([s for s in seen if "FROM change_request WHERE change_request.student_id =" in s
+                and s.startswith("SELECT change_request.id, change_request.type")]) == 1
+    assert c.get("/admin/student/details/?id=999999999").status_code == 404
+    assert views() == before + 1
