@@ -499,6 +499,7 @@ def load_pupils(url: str, n: int, counties: list[County], schools: list[School],
             # VACUUM as well as ANALYZE: sets the visibility map, as autovacuum would on a live
             # table, so that index-only scans (COUNT) behave as in production.
             conn.execute("VACUUM (ANALYZE) student")
+            conn.execute("VACUUM (ANALYZE) pupil_count_delta")  # the dashboards' pupil counts, written with the pupils
             conn.execute("ANALYZE org_unit")
             conn.execute('ANALYZE "user"')
 

@@ -77,6 +77,13 @@ def library_knows(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
+def library_workday(day: date) -> bool:
+    """chinese-calendar's answer for a year it carries. Its is_workday checks the date's range with
+    min() and max() over its whole table (~30 µs a call); a queue page asks it ~200 times."""
+    return bool(chinese_calendar.is_workday(day))
+
+
 SOURCE_NOTICE, SOURCE_LIBRARY, SOURCE_ESTIMATE = "notice", "library", "estimate"
 
 
@@ -137,7 +144,7 @@ class _Calendar:
         if known.notice is not None:
             return known.notice.is_workday(day), False
         if source == SOURCE_LIBRARY:
-            return chinese_calendar.is_workday(day), False
+            return library_workday(day), False
         return is_estimated_workday(day), True
 
 
