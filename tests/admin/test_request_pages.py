@@ -274,3 +274,34 @@ def test_a_request_queue_reads_its_steps_and_the_calendar_once(app: Flask, as_us
     assert len([s for s in statements if "FROM calendar_day" in s]) <= 1
     assert len([s for s in statements if "FROM official_calendar_year" in s]) <= 1
     assert len(statements) < 20, len(statements)
+
+
+def test_a_request_page_reads_the_request_with_its_pupil_schools_requester_and_steps(app: Flask, as_user) -> None:
+    """workflows.get_visible: the request with its pupil, both schools and the requester in one
+    statement, its steps with their units in one more — for a transfer in every state, each page
+    complete (no lazy load of a pupil, a unit or a user afterwards)."""
+    from sqlalchemy import event
+
+    _build(app, "transfer")
+    c = as_user("province")
+    listing = c.get("/admin/requests/?page_size=50").get_data(as_text=True)
+    ids = sorted(set(re.findall(r'href="/admin/requests/(\d+)/"', listing)))
+    assert len(ids) >= 10, ids
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, many):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    for rid in ids:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            response = c.get(f"/admin/requests/{rid}/")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert response.status_code == 200, rid
+        lazy = [s for s in statements if s.startswith(("SELECT student.", "SELECT org_unit.", 'SELECT "user".'))]
+        assert lazy == [], (rid, lazy)
+        assert len([s for s in statements if s.startswith("SELECT approval_step.")]) == 1, rid
