@@ -26,6 +26,10 @@ logs in (password, then the TOTP code of the public demo secret for officials), 
 with --think seconds (exponential, mean --think) between actions; 0 saturates. A request answering
 4xx/5xx (or a failed form) counts as an error. Results: p50/p95/p99 per kind, requests/s, errors,
 load average, printed and written to bench/results/load-<label>.json and .txt.
+
+Where the server's autovacuum is off (this machine's PostgreSQL, for CI), the tables changed since
+their last ANALYZE are vacuumed and analysed first, as autovacuum would have done between two runs
+(catch_up_vacuum; --vacuum never skips it).
 """
 
 from __future__ import annotations
