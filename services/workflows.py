@@ -256,11 +256,13 @@ notifications.set_request_visibility(can_see)  # 我的消息 tells of a request
 
 
 def get_visible(actor: User, request_id: int) -> ChangeRequest:
-    # The request page shows the pupil, both schools, the requester and every step's unit: read
-    # with the request (one statement and one for the steps) instead of one lazy load each.
+    # The request page shows the pupil, both schools, the requester and its unit, and every step's
+    # unit and decider: read with the request (one statement and one for the steps) instead of one lazy load each.
     req = db.session.get(ChangeRequest, request_id, options=(
         joinedload(ChangeRequest.student), joinedload(ChangeRequest.from_school), joinedload(ChangeRequest.to_school),
-        joinedload(ChangeRequest.requested_by), selectinload(ChangeRequest.steps).joinedload(ApprovalStep.unit)))
+        joinedload(ChangeRequest.requested_by), joinedload(ChangeRequest.requester_unit),
+        selectinload(ChangeRequest.steps).options(joinedload(ApprovalStep.unit), joinedload(ApprovalStep.decided_by),
+                                                  joinedload(ApprovalStep.forced_by_unit))))
     if req is None or not can_see(actor, req):
         raise NotInScope()
     return req

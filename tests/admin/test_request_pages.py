@@ -277,9 +277,9 @@ def test_a_request_queue_reads_its_steps_and_the_calendar_once(app: Flask, as_us
 
 
 def test_a_request_page_reads_the_request_with_its_pupil_schools_requester_and_steps(app: Flask, as_user) -> None:
-    """workflows.get_visible: the request with its pupil, both schools and the requester in one
-    statement, its steps with their units in one more — for a transfer in every state, each page
-    complete (no lazy load of a pupil, a unit or a user afterwards)."""
+    """workflows.get_visible: the request with its pupil, both schools, the requester and its unit
+    in one statement, its steps with their units and deciders in one more — for a transfer in every
+    state, each page complete (no lazy load of a pupil, a unit or a user afterwards)."""
     from sqlalchemy import event
 
     _build(app, "transfer")
