@@ -280,27 +280,16 @@ def test_a_request_page_reads_the_request_with_its_pupil_schools_requester_and_s
     """workflows.get_visible: the request with its pupil, both schools, the requester and its unit
     in one statement, its steps with their units and deciders in one more — for a transfer in every
     state, each page complete (no lazy load of a pupil, a unit or a user afterwards)."""
-    from sqlalchemy import event
+    from tests.admin.test_request_account import statements as statements_of
 
     _build(app, "transfer")
     c = as_user("province")
     listing = c.get("/admin/requests/?page_size=50").get_data(as_text=True)
     ids = sorted(set(re.findall(r'href="/admin/requests/(\d+)/"', listing)))
     assert len(ids) >= 10, ids
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, params, context, many):
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
     for rid in ids:
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
+        with statements_of(app) as statements:
             response = c.get(f"/admin/requests/{rid}/")
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
         assert response.status_code == 200, rid
         lazy = [s for s in statements if s.startswith(("SELECT student.", "SELECT org_unit.", 'SELECT "user".'))]
         assert lazy == [], (rid, lazy)

@@ -139,7 +139,9 @@ def test_a_pupils_page_asks_once_whether_a_request_is_open_with_the_same_answers
     """workflows.open_requests_read_once (the pupil's page offers up to seven changes): inside the
     block every type gets the answer a fresh read gives, with no request open, with one open, and
     for a type that opens beside others (调班), from one statement."""
-    from sqlalchemy import event
+    from flask import current_app
+
+    from tests.admin.test_request_account import statements
 
     pupil = make_pupil(grade=3)
     codes = sorted(workflows.TYPES)
@@ -147,24 +149,14 @@ def test_a_pupils_page_asks_once_whether_a_request_is_open_with_the_same_answers
     def answers() -> dict[str, str | None]:
         return {code: workflows.busy_refusal(code, pupil) for code in codes}
 
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
     for state in ("none open", "a suspension open"):
         if state != "none open":
             busy = make_request("suspension", "pending:1", pupil=pupil)
         fresh = answers()
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
-            with workflows.open_requests_read_once(pupil):
-                kept = answers()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
+        with statements(current_app._get_current_object()) as seen, workflows.open_requests_read_once(pupil):
+            kept = answers()
         assert kept == fresh, state
         assert len([s for s in seen if "change_request" in s]) == 1, state
-        seen.clear()
     assert fresh["abroad"] == T("The pupil already has an open request (#%(id)s); finish or withdraw it first.", id=busy.id)
     assert fresh["class_change"] is None  # 调班 opens beside a suspension
     assert workflows.busy_refusal("abroad", pupil) == fresh["abroad"]  # after the block: read afresh
