@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, false, func
+from sqlalchemy import and_, false, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from services import duties
@@ -52,9 +52,13 @@ def listing(column: ColumnElement, path: str) -> ColumnElement[bool]:
     City and county paths have fixed lengths (9 and 16 characters), and the expression
     indexes ix_student_city_id / ix_student_county_id on (substr(scope_path, 1, n), id)
     answer "this city's newest 20" directly. Counts keep `within` (an index-only range scan).
+
+    The 1 and the length are written into the SQL, not bound: PostgreSQL matches an expression
+    index only against the same expression, and a prepared statement's generic plan
+    (services/read_transactions.py keeps statements prepared) would see `substr(scope_path, $1, $2)`.
     """
     if depth(path) in (2, 3):
-        return func.substr(column, 1, len(path)) == path
+        return func.substr(column, literal_column("1"), literal_column(str(len(path)))) == path
     return within(column, path)
 
 
