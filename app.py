@@ -33,7 +33,7 @@ def create_app(config: object | None = None) -> Flask:
     request_log.init_app(app)  # one JSON line per request, first hook of all (issue 15)
 
     db.init_app(app)
-    _tune_connections(app)  # SQLite in WAL mode, PostgreSQL without JIT
+    _tune_connections(app)  # SQLite in WAL mode, PostgreSQL without JIT and with lasting prepared statements
     from services import notifications, queue, sweeps  # noqa: F401  (sweeps: declares the daily periodic tasks)
 
     queue.init_app(app)  # background work: Huey on SQLite or Redis (issue 15)
@@ -118,6 +118,9 @@ def _tune_connections(app: Flask) -> None:
         return
     if dialect not in ("sqlite", "postgresql"):
         return
+    from services import read_transactions
+
+    read_transactions.install(engine)  # PostgreSQL: a request that only read keeps the prepared statements
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

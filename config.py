@@ -209,7 +209,13 @@ class Config:
 
     def use_database(self, url: str) -> None:
         self.SQLALCHEMY_DATABASE_URI = url
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # a connection the server dropped is replaced
+        options: dict[str, object] = {"pool_pre_ping": True}  # a connection the server dropped is replaced
+        if url.startswith("postgresql") and os.environ.get("DATABASE_PREPARED_STATEMENTS") == "0":
+            # psycopg prepares a statement run five times on a connection, and read-only requests keep
+            # them (services/read_transactions.py); a pgbouncer before 1.21 in transaction mode cannot
+            # (docs/deploy.md, section 3)
+            options["connect_args"] = {"prepare_threshold": None}
+        self.SQLALCHEMY_ENGINE_OPTIONS = options
 
     def _load_secrets(self) -> None:
         """The environment's, else those generated once into instance/secrets.json (`make run`)."""
