@@ -50,21 +50,33 @@ def quick_cell_template(view: t.Any, name: str) -> str:
 
 def _value_of(view: t.Any, name: str) -> t.Callable[[t.Any], t.Any]:
     """Flask-Admin's `_get_list_value` for one column, with what does not depend on the row looked
-    up once: the column's formatter, and whether a text value can meet a type formatter at all
-    (they are keyed by type: None, bool, date, list …; a formatter's str or Markup passes as it is
-    unless one is keyed by str). Anything else takes Flask-Admin's own path."""
+    up once: the column's formatter (or its page formatter, StudentView.column_page_formatters:
+    the same words, set up once a page), and which type formatter a value of each type meets
+    (Flask-Admin tries them in order with isinstance, for every cell: a date, a str, a Markup …).
+    A column with choices, or a dotted path (rec_getattr), takes Flask-Admin's own path."""
     formatters, type_formatters = view.column_formatters, view.column_type_formatters
     get_value = view._get_list_value
     fmt = formatters.get(name)
-    text_passes = not view._column_choices_map.get(name) and not any(issubclass(str, typ) for typ in type_formatters)
-    if not text_passes or (fmt is None and "." in name):  # choices, or a dotted path (rec_getattr)
+    if view._column_choices_map.get(name) or (fmt is None and "." in name):
         return lambda row: get_value(None, row, name, formatters, type_formatters)
+    page_fmt = getattr(view, "column_page_formatters", {}).get(name)
+    shown_of: t.Callable[[t.Any], t.Any]
+    if page_fmt is not None:
+        shown_of = page_fmt()
+    elif fmt is not None:
+        shown_of = lambda row: fmt(view, None, row, name)  # noqa: E731 - a closure over fmt
+    else:
+        shown_of = lambda row: getattr(row, name)  # noqa: E731
+    by_type: dict[type, t.Any] = {}
 
     def value(row: t.Any) -> t.Any:
-        shown = fmt(view, None, row, name) if fmt is not None else getattr(row, name)
-        if isinstance(shown, str):
-            return shown
-        return get_value(None, row, name, formatters, type_formatters)
+        shown = shown_of(row)
+        kind = type(shown)
+        try:
+            type_fmt = by_type[kind]
+        except KeyError:
+            type_fmt = by_type[kind] = next((f for typ, f in type_formatters.items() if isinstance(shown, typ)), None)
+        return shown if type_fmt is None else type_fmt(view, shown, name)
 
     return value
 

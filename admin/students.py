@@ -25,7 +25,7 @@ from wtforms.validators import Length, Optional
 from admin import list_frames, quick_edit, student_batches, student_rows
 from admin.base import ScopedAjaxLoader, ScopedModelView, current_actor
 from admin.list_total import TotalWithRowsMixin
-from admin.masked_ids import masked_history_value, masked_id, reveal_script
+from admin.masked_ids import masked_history_value, masked_id, masked_id_writer, reveal_script
 from admin.menu import navbar_user
 from admin.pupil_cards import start_for_pupils as start_pupil_cards
 from admin.saved_filters import saved_filters_for
@@ -146,6 +146,10 @@ NATIONAL_FIELDS = (
     "needs_aid", "one_subsidy", "school_distance", "transport_mode", "school_bus",
 )
 
+def _masked_ids_of_page(write: t.Callable[[str | None, int], Markup]) -> t.Callable[[Student], Markup]:
+    return lambda m: write(m.id_number, m.id)
+
+
 _ROW_MARK = "__row_id__"  # where a row button's URL takes the row's id (StudentView.row_buttons)
 
 
@@ -169,6 +173,9 @@ class StudentView(TotalWithRowsMixin, ScopedModelView):
         **{col: _coded(table) for col, table in CODED_COLUMNS.items()},
         **quick_edit.FORMATTERS,
     }
+    # What column_formatters write, set up once a page for the list's rows (admin/student_rows.py):
+    # a factory called per page, giving the row's words. tests/admin/test_lean_pages.py compares.
+    column_page_formatters = {"id_number": lambda: _masked_ids_of_page(masked_id_writer())}
     # The list's columns whose words are a function of their own value alone (no other attribute of
     # the pupil, no request state but the language): admin/student_rows.py writes each distinct value
     # once a page. Not id_number (its 显示 button names the pupil) nor xjh and name (unique anyway).
