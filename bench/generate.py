@@ -220,8 +220,21 @@ def plan_tree(rng: random.Random) -> tuple[list[tuple[str, str]], list[County], 
     return cities, counties, schools
 
 
+# The bench school holds at least a page and a half of pupils at every size (target 5 compares its
+# list at 30k with its list at 3M; at its proportional share of 30k it had 5 pupils, so the 30k page
+# showed 5 rows and the 3M page 20, and the "growth" measured 15 more rows, not a larger province).
+BENCH_SCHOOL_MIN_PUPILS = 30
+
+
+def bench_school(schools: list[School]) -> School:
+    """The school of `bench-school@`: of about average expected size (by weight, whatever n)."""
+    mean_w = sum(s.weight for s in schools) / len(schools)
+    return min(schools, key=lambda s: (abs(s.weight - mean_w), s.code))
+
+
 def allocate(schools: list[School], n: int) -> None:
-    """Exactly n pupils over the schools, proportional to weight (largest remainder)."""
+    """Exactly n pupils over the schools, proportional to weight (largest remainder); the bench
+    school is then topped up to BENCH_SCHOOL_MIN_PUPILS from the largest schools."""
     total = sum(s.weight for s in schools)
     quotas = [n * s.weight / total for s in schools]
     for s, q in zip(schools, quotas, strict=True):
@@ -229,6 +242,19 @@ def allocate(schools: list[School], n: int) -> None:
     rest = n - sum(s.pupils for s in schools)
     for i in sorted(range(len(schools)), key=lambda i: quotas[i] - int(quotas[i]), reverse=True)[:rest]:
         schools[i].pupils += 1
+    school = bench_school(schools)
+    short = min(BENCH_SCHOOL_MIN_PUPILS, n) - school.pupils
+    donors = sorted((s for s in schools if s is not school), key=lambda s: (-s.pupils, s.code))
+    while short > 0:
+        given = 0
+        for donor in donors:
+            if short > 0 and donor.pupils > 1:
+                donor.pupils -= 1
+                school.pupils += 1
+                short -= 1
+                given += 1
+        if not given:  # a province smaller than its schools: no school has a pupil to spare
+            break
 
 
 def build_tree(app, cities, counties: list[County], schools: list[School], timings) -> dict[str, object]:
@@ -282,8 +308,7 @@ def build_tree(app, cities, counties: list[County], schools: list[School], timin
 
         # Bench units: a school of about average expected size; the largest county (worst case
         # for the counted list); the smallest city (worst case for the uncounted id-ordered scan).
-        mean_w = sum(s.weight for s in schools) / len(schools)
-        school = min(schools, key=lambda s: (abs(s.weight - mean_w), s.code))
+        school = bench_school(schools)
         cw: dict[str, float] = {}
         cityw: dict[str, float] = {}
         for s in schools:
