@@ -62,6 +62,12 @@ def display(student: Student, name: str) -> str:
     return value or ""
 
 
+def shows_stored_text(name: str) -> bool:
+    """display() is the stored text itself (editor_value() of it) for every value: not a code, a
+    yes/no or a division (admin/student_rows.py then escapes the text once for both)."""
+    return name not in CODED and name not in BOOLEAN and name != "hukou_location"
+
+
 # The list's formatters for these columns (plain text for everyone; the widget wraps them for editors).
 FORMATTERS: dict[str, t.Callable[..., str]] = {name: (lambda v, c, m, n: display(m, n)) for name in QUICK_FIELDS}
 

@@ -90,14 +90,17 @@ def _by_value(name: str, write: t.Callable[[t.Any], t.Any]) -> t.Callable[[t.Any
     def written(row: t.Any) -> t.Any:
         raw = getattr(row, name)
         try:
-            return seen[raw]
-        except KeyError:
-            out = seen[raw] = write(row)
-            return out
+            out = seen.get(raw, _UNSEEN)  # not seen[raw]: a KeyError costs more, and dates, phones and addresses are mostly new
         except TypeError:  # an unhashable value: written for its row
             return write(row)
+        if out is _UNSEEN:
+            out = seen[raw] = write(row)
+        return out
 
     return written
+
+
+_UNSEEN = object()
 
 
 def _plain(view: t.Any, name: str) -> Cell:
@@ -140,6 +143,11 @@ def _quick(view: t.Any, name: str, csrf: str) -> Cell:
 
     def write(row: t.Any) -> tuple[str, str]:
         return escape(quick_edit.editor_value(name, getattr(row, name))), escape(value(row))
+
+    if quick_edit.shows_stored_text(name) and view.column_formatters.get(name) is quick_edit.FORMATTERS[name]:
+        def write(row: t.Any) -> tuple[str, str]:  # the words shown are the stored text: escaped once
+            text = escape(quick_edit.editor_value(name, getattr(row, name)))
+            return text, text
 
     written = _by_value(name, write) if name in view.column_shown_by_value else write
 

@@ -355,3 +355,18 @@ def test_a_pupils_page_reads_the_pupil_once_and_audits_the_view_once(app: Flask,
                 and s.startswith("SELECT change_request.id, change_request.type")]) == 1
     assert c.get("/admin/student/details/?id=999999999").status_code == 404
     assert views() == before + 1
+
+
+def test_a_stored_text_cell_shows_what_its_editor_holds() -> None:
+    """admin/student_rows.py escapes a quick-edit cell's text once for both the editor's value and
+    the words shown when quick_edit.shows_stored_text says they are the same: for every value."""
+    from types import SimpleNamespace
+
+    from admin import quick_edit
+
+    texts = [n for n in quick_edit.QUICK_FIELDS if quick_edit.shows_stored_text(n)]
+    assert "phone" in texts and "current_address" in texts
+    assert not quick_edit.shows_stored_text("left_behind") and not quick_edit.shows_stored_text("hukou_location")
+    for name in texts:
+        for raw in (None, "", "0", " ", '<b>"和平路"</b> & {1}号', "刘䶮路𠮷号"):
+            assert quick_edit.display(SimpleNamespace(**{name: raw}), name) == quick_edit.editor_value(name, raw), (name, raw)
