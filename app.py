@@ -168,6 +168,10 @@ def _register_routes(app: Flask) -> None:
     }
 
     def _error_page(code: int):
+        if request.path.startswith("/api/"):  # the data API answers JSON, even for a URL none of its rules matched
+            from api import unmatched
+
+            return unmatched(code)
         title, message = errors[code]
         return render_template("error.html", code=code, title=title(), message=message()), code
 

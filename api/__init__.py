@@ -171,6 +171,14 @@ def _http(exc: HTTPException) -> Response:
     return error(status, messages.get(status, "请求无法处理。"))
 
 
+def unmatched(status: int) -> Response:
+    """The answer to a URL under /api/ that no rule of the API matched, given by the app's error
+    handler (app.py), since the blueprint's handlers never see it: a path with a line break (the
+    `<path:rest>` rule's dot does not match one), or a method the matched path does not take."""
+    messages = {404: "没有这个接口。", 405: "数据接口只接受 GET 请求。"}
+    return error(status, messages.get(status, "请求无法处理。"))
+
+
 @bp.after_request
 def _no_store(resp: Response) -> Response:
     resp.headers["Cache-Control"] = "no-store"

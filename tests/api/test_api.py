@@ -71,11 +71,22 @@ def test_an_unknown_api_path_is_a_json_404(api):
     assert resp.status_code == 404 and resp.json["error"]["message"] == "没有这个接口。"
 
 
+def test_a_path_with_a_line_break_is_a_json_404(app, api):
+    """No rule matches it (found by schemathesis): the app's handler answers as the API would."""
+    with app.test_request_context():
+        secret = issue(HEPING1)
+    for path in ("/api/v1/pupils/a%0Ab%0Dc", "/api/v1/%0A", "/api/v1/pupils/1%0A"):
+        resp = api.get(path, headers=bearer(secret))
+        assert resp.status_code == 404 and resp.mimetype == "application/json", path
+        assert resp.json["error"]["message"] == "没有这个接口。"
+
+
 def test_the_api_is_get_only(app, api):
     with app.test_request_context():
         secret = issue(HEPING1)
     resp = api.post("/api/v1/pupils", headers=bearer(secret))
     assert resp.status_code == 405
+    assert resp.mimetype == "application/json" and resp.json["error"]["message"] == "数据接口只接受 GET 请求。"
 
 
 # --- expiry and revocation ------------------------------------------------------------------------
