@@ -15,7 +15,8 @@ For such a transaction COMMIT and ROLLBACK leave the same database: no row was w
 locks and `SET LOCAL` settings end either way. Anything else marks the transaction as one that
 wrote, and it is rolled back as before, prepared statements and all: an INSERT, UPDATE or DELETE;
 DDL; a session-level SET (kept by a COMMIT); a SAVEPOINT; any statement not seen to begin with
-SELECT; and an executemany. So is a transaction in error, or whose state psycopg cannot tell.
+SELECT; a SELECT … INTO (it creates a table); and an executemany. So is a transaction in error,
+or whose state psycopg cannot tell.
 
 Every statement of the app goes through SQLAlchemy, where `before_cursor_execute` sees it; nothing
 in the app writes through a raw DBAPI cursor (app.py's SET on connect commits by itself, before
@@ -32,11 +33,12 @@ from sqlalchemy.engine import Connection, Engine
 
 WROTE = "xueji.transaction_wrote"
 _READ = re.compile(r"\s*SELECT\s", re.IGNORECASE)
+_INTO = re.compile(r"\sINTO\s", re.IGNORECASE)  # SELECT … INTO creates a table
 
 
 def is_read(statement: str, context: t.Any, executemany: bool) -> bool:
     """A statement that writes nothing: a single SELECT, not a DML statement however compiled."""
-    if executemany or not _READ.match(statement):
+    if executemany or not _READ.match(statement) or _INTO.search(statement):
         return False
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
         return False

@@ -43,6 +43,7 @@ def _dml(**flags: bool) -> t.Any:
     ("SET LOCAL statement_timeout = 1000", None, False, False),
     ("SAVEPOINT sa_savepoint_1", None, False, False),
     ("CREATE TABLE t (id int)", None, False, False),
+    ("SELECT id\nINTO TEMP copied FROM student", None, False, False),  # SELECT … INTO creates a table
     ("/* a comment */ SELECT 1", None, False, False),  # not seen to begin with SELECT: counted as a write
     ("SELECTED", None, False, False),
 ])
