@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
+import tempfile
+import typing as t
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,38 +15,48 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("XUEJI_INSTANCE", BASE_DIR / "instance"))
 
 
-def _instance_secrets() -> dict[str, str]:
-    """SECRET_KEY and the password salt: from the environment, else from instance/secrets.json."""
+def _stored_secrets(wanted: dict[str, t.Callable[[], object]]) -> dict[str, object]:
+    """instance/secrets.json, with each wanted key it lacks generated and added (its other keys kept).
+
+    Several processes may start at once on a new instance (pytest-xdist's workers, gunicorn's and
+    the queue's): the file is read and filled under an exclusive lock, and written whole to a
+    temporary file moved into place, so no process reads it half-written and none replaces a key
+    another has already handed out."""
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     path = INSTANCE_DIR / "secrets.json"
-    if path.exists():
-        stored = json.loads(path.read_text())
-    else:
-        stored = {"SECRET_KEY": secrets.token_urlsafe(48), "SECURITY_PASSWORD_SALT": secrets.token_urlsafe(24)}
-        path.write_text(json.dumps(stored))
-        path.chmod(0o600)
-    return {k: os.environ.get(k) or stored[k] for k in ("SECRET_KEY", "SECURITY_PASSWORD_SALT")}
+    with open(INSTANCE_DIR / ".secrets.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        missing = {k: make() for k, make in wanted.items() if k not in stored}
+        if missing:
+            stored.update(missing)
+            fd, tmp = tempfile.mkstemp(dir=INSTANCE_DIR, prefix=".secrets.", suffix=".json")  # mode 600
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(stored))
+            os.replace(tmp, path)
+    return stored
+
+
+def _instance_secrets() -> dict[str, str]:
+    """SECRET_KEY and the password salt: from the environment, else from instance/secrets.json."""
+    stored = _stored_secrets({
+        "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "SECURITY_PASSWORD_SALT": lambda: secrets.token_urlsafe(24),
+    })
+    return {k: os.environ.get(k) or str(stored[k]) for k in ("SECRET_KEY", "SECURITY_PASSWORD_SALT")}
 
 
 def _two_factor_secrets() -> dict[str, object]:
     """Keys of Flask-Security's two-factor (issue 13, point 7): SECURITY_TOTP_SECRETS encrypts each
     user's TOTP secret, SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS the recovery codes. From the
-    environment (JSON: {"1": "..."} and ["..."]), else generated once into instance/secrets.json
-    (added to an existing file, which keeps its other keys)."""
+    environment (JSON: {"1": "..."} and ["..."]), else generated once into instance/secrets.json."""
     from cryptography.fernet import Fernet
 
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    path = INSTANCE_DIR / "secrets.json"
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    wanted = {
+    wanted: dict[str, t.Callable[[], object]] = {
         "SECURITY_TOTP_SECRETS": lambda: {"1": secrets.token_urlsafe(32)},
         "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS": lambda: [Fernet.generate_key().decode()],
     }
-    missing = {k: make() for k, make in wanted.items() if k not in stored}
-    if missing:
-        stored.update(missing)
-        path.write_text(json.dumps(stored))
-        path.chmod(0o600)
+    stored = _stored_secrets(wanted)
     found = {k: json.loads(os.environ[k]) if os.environ.get(k) else stored[k] for k in wanted}
     found["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"] = [
         k.encode() for k in found["SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS"]]  # type: ignore[union-attr]

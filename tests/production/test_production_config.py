@@ -89,3 +89,32 @@ def test_the_suite_s_own_config_is_exempt(app: Flask) -> None:
     """Testing (and debug) apps may use any key; the suite's app counts in memory even with REDIS_URL."""
     assert app.testing and app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert SuiteConfig().PROXY_FIX_COUNT == 0
+
+
+def test_processes_starting_together_on_a_new_instance_share_one_set_of_secrets(tmp_path) -> None:
+    """pytest-xdist's workers, or gunicorn's and the queue's, may all create instance/secrets.json
+    at once: none may read it half-written, and all must sign with the same keys."""
+    import os
+    import subprocess
+    import sys
+
+    names = ("SECRET_KEY", "SECURITY_PASSWORD_SALT", "SECURITY_TOTP_SECRETS", "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS")
+    script = (
+        "import json, config; c = config.Config(); "
+        f"print(json.dumps({{k: str(getattr(c, k)) for k in {names!r}}}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env["XUEJI_INSTANCE"] = str(tmp_path / "instance")
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+             for _ in range(16)]
+    answers = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        answers.append(json.loads(out))
+    assert all(answer == answers[0] for answer in answers)
+    stored = json.loads((tmp_path / "instance" / "secrets.json").read_text())
+    assert set(stored) == set(names) and stored["SECRET_KEY"] == answers[0]["SECRET_KEY"]
+    assert (tmp_path / "instance" / "secrets.json").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in (tmp_path / "instance").iterdir() if p.name.startswith(".secrets.") and p.suffix == ".json"] == []
