@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import false, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -248,9 +249,21 @@ class ScopedModelView(WordsMixin, ServiceErrorsMixin, AccessMixin, ModelView):
         super().__init__(model, db, *args, **kwargs)
 
     def get_empty_list_message(self) -> t.Any:
+        return self.why_the_page_is_empty() or self.empty_list_message or _("Nothing here yet.")
+
+    def why_the_page_is_empty(self) -> t.Any:
+        """What an empty page says when the list itself may hold rows (a view's own message is for an
+        empty list): a page past the end (a stale link, or rows gone since), or a search or filter
+        that finds nothing. None otherwise."""
+        if request.args.get("page", 0, type=int) > 0:
+            args = request.args.to_dict(flat=False)
+            args.pop("page", None)
+            first = url_for(t.cast(str, request.endpoint), **(request.view_args or {}), **args)
+            return Markup('{} <a href="{}">{}</a>').format(
+                _("This page is past the end of the list."), first, _("Back to the first page"))
         if self.list_is_narrowed():
             return _("Nothing matches the search or the filters. Clear them to see the whole list.")
-        return self.empty_list_message or _("Nothing here yet.")
+        return None
 
     def list_is_narrowed(self) -> bool:
         """A search or a filter is applied: the list may be empty only because of it."""

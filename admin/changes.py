@@ -263,7 +263,7 @@ class ChangeRequestView(ScopedModelView):
 
     def get_empty_list_message(self) -> t.Any:
         """An empty queue says why it is empty and what fills it (issue 14, point 8)."""
-        if self.list_is_narrowed():
+        if self.why_the_page_is_empty() is not None:
             return super().get_empty_list_message()
         return QUEUE_EMPTY.get(request.args.get("queue", "all"), QUEUE_EMPTY["all"])
 

@@ -279,7 +279,7 @@ class StudentView(TotalWithRowsMixin, ScopedModelView):
 
     def get_empty_list_message(self) -> t.Any:
         """A school without pupils is told how to add them (issue 14, point 8)."""
-        if self.list_is_narrowed() or not current_user.is_authenticated:
+        if self.why_the_page_is_empty() is not None or not current_user.is_authenticated:
             return super().get_empty_list_message()
         if current_actor().unit.level != SCHOOL:
             return _("No pupils in your area yet. They appear here once the schools import or enter them.")

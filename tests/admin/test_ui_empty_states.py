@@ -119,3 +119,37 @@ def test_an_audit_search_with_no_rows(as_user):
 def test_the_audit_logs_own_empty_message(app):
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         assert str(AuditView.empty_list_message) == "暂无日志记录。每次登录、修改、打印和导出都会记录在这里。"
+
+
+@pytest.mark.parametrize(("who", "path", "first_page"), [
+    ("school-heping1", "/admin/student/", None),  # a school with pupils: its first page has rows
+    ("heping", "/admin/student/", None),  # an official's counted list
+    ("school-special", "/admin/student/", "本校还没有学生。"),  # past the end of an empty list all the same
+    ("school-heping1", "/admin/requests/?queue=requested", "本单位还没有发起过申请。"),
+])
+def test_a_page_past_the_end_says_so_and_leads_back_to_the_first(as_user, who, path, first_page):
+    """A stale link or rows gone since: the page is empty, not the list (a school with 497 pupils was
+    told it had none and should import them). The link back keeps the sort and the search."""
+    client = as_user(who)
+    joiner = "&" if "?" in path else "?"
+    resp = client.get(f"{path}{joiner}page=99&sort=1&search=")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'id="no-pupils"' not in html
+    assert _empty_row(html) == "这一页已超出列表末尾，没有记录。 回到第一页"
+    first = re.search(r'<a href="([^"]+)">回到第一页</a>', html)
+    assert first, html
+    link = unescape(first.group(1))
+    assert link.startswith(path.split("?")[0]) and "page=" not in link and "sort=1" in link
+    back = client.get(link)
+    page = back.get_data(as_text=True)
+    assert back.status_code == 200 and "回到第一页" not in page
+    if first_page is None:  # rows, and no empty-list cell
+        assert not re.search(r'<td colspan="\d+">\s*<div class="text-center">', page)
+    else:
+        assert _empty_row(page).startswith(first_page)
+
+
+def test_a_search_past_the_end_keeps_its_search_on_the_way_back(as_user):
+    html = as_user("school-heping1").get("/admin/student/?search=%E7%8E%8B&page=5").get_data(as_text=True)
+    link = unescape(re.search(r'<a href="([^"]+)">回到第一页</a>', html).group(1))
+    assert "search=%E7%8E%8B" in link and "page=" not in link
